@@ -1,0 +1,48 @@
+"""Where kube keeps its local state (``$KUBE_HOME``) and the names of its files.
+
+Default ``${XDG_DATA_HOME:-~/.local/share}/kube``; never ``~/.kube``, which
+belongs to kubectl.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_REPO = "https://github.com/kube-archive/kube.git"
+DEFAULT_BRANCH = "main"
+FORMULAS_DIR = "formulas"
+METADATA_FILE = "K3.yaml"
+
+
+def kube_home() -> Path:
+    explicit = os.environ.get("KUBE_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "kube"
+
+
+def config_file() -> Path:
+    return kube_home() / "config.yaml"
+
+
+def archive_dir() -> Path:
+    return kube_home() / "archive"
+
+
+def index_file() -> Path:
+    return kube_home() / "index.json"
+
+
+def workspace_dir() -> Path:
+    return kube_home() / "workspace"
+
+
+def lock_file() -> Path:
+    return kube_home() / ".lock"
+
+
+def log_dir() -> Path:
+    return kube_home() / "log"
