@@ -1,9 +1,224 @@
-"""Commands: lint (stub)."""
+"""Commands: lint (offline checks of formulas) and test (install into a scratch namespace, run tests/)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from kube.findings import Finding
+    from kube.lint import LintReport
+    from kube.testing import TestReport
+
+
+class LintOutput(StrEnum):
+    table = "table"
+    json = "json"
+    github = "github"
+
+
+class TestOutput(StrEnum):
+    table = "table"
+    json = "json"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the kube app."""
+    app.command("lint")(lint_command)
+    app.command("test")(test_command)
+
+
+def lint_command(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="PATH", help="Formula directories, directories of formulas, or names."),
+    ] = None,
+    all_formulas: Annotated[
+        bool,
+        typer.Option("--all", help="Every formula of this repository's formulas/ (else of the archive)."),
+    ] = False,
+    changed: Annotated[
+        str | None,
+        typer.Option(
+            "--changed",
+            metavar="BASE",
+            help="Only formulas changed since the git revision BASE; each must bump its version.",
+        ),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    kube_version: Annotated[
+        str | None,
+        typer.Option(
+            "--kube-version",
+            metavar="V",
+            help="Kubernetes version whose schemas to check against (default 1.30).",
+        ),
+    ] = None,
+    output: Annotated[
+        LintOutput, typer.Option("--output", "-o", help="table, json or github.")
+    ] = LintOutput.table,
+) -> None:
+    """Check formulas offline: K3.yaml, manifests against the Kubernetes schema, templates, hooks, files.
+
+    Exit status 0 when clean, 1 on errors (and on warnings with --strict).
+    """
+    from kube import lint
+
+    report = lint.lint(paths or (), all_formulas=all_formulas, changed=changed, kube_version=kube_version)
+    if output is LintOutput.json:
+        _lint_json(report, strict)
+    elif output is LintOutput.github:
+        _lint_github(report)
+    else:
+        _lint_table(report)
+    _lint_summary(report, strict)
+    if not report.passed(strict=strict):
+        raise typer.Exit(1)
+
+
+def _lint_table(report: LintReport) -> None:
+    from kube import console
+
+    if not report.findings:
+        return
+    rows = [
+        (f.location, f.severity.value, f.rule, f"{f.message} (fix: {f.hint})" if f.hint else f.message)
+        for f in report.findings
+    ]
+    table = console.table(["LOCATION", "LEVEL", "RULE", "MESSAGE"], rows)
+    table.columns[1].no_wrap = table.columns[2].no_wrap = True
+    table.columns[3].min_width = 36  # the message matters most on a narrow terminal
+    for row, found in zip(table.rows, report.findings, strict=True):
+        row.style = "red" if found.severity.value == "error" else "yellow"
+    console.out().print(table)
+
+
+def _lint_json(report: LintReport, strict: bool) -> None:
+    from kube import console
+
+    console.print_json(
+        {
+            "passed": report.passed(strict=strict),
+            "strict": strict,
+            "kube_version": report.kube_version,
+            "changed_since": report.base,
+            "formulas": list(report.formulas),
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "findings": [_finding_json(f) for f in report.findings],
+        }
+    )
+
+
+def _finding_json(found: Finding) -> dict[str, Any]:
+    return {
+        "path": found.path,
+        "line": found.line,
+        "rule": found.rule,
+        "severity": found.severity.value,
+        "message": found.message,
+        "hint": found.hint,
+    }
+
+
+def github_annotation(found: Finding) -> str:
+    """A GitHub Actions workflow command: ``::error file=F,line=N,title=RULE::message``."""
+    level = "error" if found.severity.value == "error" else "warning"
+    props = [f"file={_gh_property(found.path)}"]
+    if found.line:
+        props.append(f"line={found.line}")
+    props.append(f"title={_gh_property(found.rule)}")
+    message = found.message + (f" (fix: {found.hint})" if found.hint else "")
+    return f"::{level} {','.join(props)}::{_gh_data(message)}"
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _lint_github(report: LintReport) -> None:
+    import sys
+
+    from kube import console
+
+    for found in report.findings:
+        # GitHub reads workflow commands from stdout, as plain lines (no Rich wrapping).
+        sys.stdout.write(console.safe(github_annotation(found)) + "\n")
+
+
+def _lint_summary(report: LintReport, strict: bool) -> None:
+    from kube import console
+
+    count = len(report.formulas)
+    what = f"{count} formula{'s' if count != 1 else ''}"
+    since = f" changed since {report.base}" if report.base is not None else ""
+    if count == 0:
+        console.info(f"No formula{since} to lint.")
+        return
+    errors, warnings = len(report.errors), len(report.warnings)
+    problems = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+    verdict = "passed" if report.passed(strict=strict) else "FAILED"
+    mode = " (strict)" if strict else ""
+    console.info(
+        f"Linted {what}{since} against Kubernetes {report.kube_version}: {problems}; {verdict}{mode}."
+    )
+
+
+def test_command(
+    target: Annotated[str, typer.Argument(metavar="NAME|PATH", help="A formula name or directory.")],
+    context: Annotated[str | None, typer.Option("--context", help="kubeconfig context to use.")] = None,
+    kubeconfig: Annotated[str | None, typer.Option("--kubeconfig", help="kubeconfig file to use.")] = None,
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="How long objects and tests may take to be ready (e.g. 90s, 5m).")
+    ] = "5m",
+    output: Annotated[TestOutput, typer.Option("--output", "-o", help="table or json.")] = TestOutput.table,
+) -> None:
+    """Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.
+
+    The hook runs sandboxed (no network, a throw-away HOME). Dependencies come from the
+    formula's own archive and are installed into the same namespace first.
+    Exit status 0 when every step passed, 1 otherwise.
+    """
+    from kube import testing
+    from kube.wait import parse_duration
+
+    report = testing.run_test(
+        target, context=context, kubeconfig=kubeconfig, timeout=parse_duration(timeout), progress=_progress
+    )
+    if output is TestOutput.json:
+        from kube import console
+
+        console.print_json(report.to_json())
+    else:
+        _test_table(report)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _progress(step: str) -> None:
+    from kube import console
+
+    console.info(step)
+
+
+def _test_table(report: TestReport) -> None:
+    from kube import console
+
+    rows = [
+        (s.name, s.status, f"{s.seconds:.1f}", s.detail.splitlines()[0] if s.detail else "")
+        for s in report.steps
+    ]
+    console.print_table(["STEP", "STATUS", "SECONDS", "DETAIL"], rows, title=f"kube test {report.formula}")
+    for step in report.steps:
+        if step.status == "failed" and "\n" in step.detail:
+            console.line(f"--- {step.name} ---", stderr=True)
+            console.line(step.detail, stderr=True)
+    verdict = "PASSED" if report.passed else "FAILED"
+    where = f"namespace {report.namespace}"
+    console.info(f"{report.formula} {report.version}: {verdict} in {report.seconds:.1f}s ({where})")

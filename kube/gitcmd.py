@@ -1,0 +1,207 @@
+"""Running ``git`` for the archive: which URLs it may see, and how it is started.
+
+Nothing from a URL, branch or formula name reaches git as an option: URLs are
+checked against an allow-list before git is started, and every argv puts
+``--`` before them. Git itself is also told to refuse other transports
+(``GIT_ALLOW_PROTOCOL``), never to prompt, and to give up on a stalled
+transfer; ``kube.process`` kills it after a deadline (``KUBE_GIT_TIMEOUT``).
+
+Commands that change the clone run under a small guard that holds
+``$KUBE_HOME/.lock-git`` for as long as git runs. If kube is killed, git is
+orphaned and keeps going; the next kube takes the guard before it repairs
+anything, so it never races a git that is still writing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kube import paths
+from kube.errors import ArchiveError, ProcessError, ProcessTimeout, UsageError
+
+DEFAULT_TIMEOUT = 300.0  # git itself gives up on a silent TLS handshake only after 300 s
+ALLOWED = "https://, ssh://, git@host:path, file:// or a local path"
+_SCP = re.compile(r"^(?P<user>[A-Za-z0-9._~+]+)@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<path>.+)$")
+_BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")
+_CONFIG = (
+    "protocol.allow=never",
+    "protocol.https.allow=always",
+    "protocol.ssh.allow=always",
+    "protocol.file.allow=always",
+    "protocol.ext.allow=never",
+    "http.lowSpeedLimit=1000",
+    "http.lowSpeedTime=30",
+    "core.hooksPath=/dev/null",
+    "submodule.recurse=false",
+    "advice.detachedHead=false",
+    "gc.auto=0",
+    "transfer.fsckObjects=true",  # rejects trees holding "..", ".git" and the like before they land
+)
+# Holds an inherited flock on argv[1] for the life of the git it execs.
+_GUARD = (
+    "import fcntl,os,sys\n"
+    "fd=os.open(sys.argv[1],os.O_RDWR|os.O_CREAT,0o600)\n"
+    "fcntl.flock(fd,fcntl.LOCK_EX)\n"
+    "os.set_inheritable(fd,True)\n"
+    "os.execvp(sys.argv[2],sys.argv[2:])\n"
+)
+
+
+def _reject(url: str, why: str) -> UsageError:
+    return UsageError(f"repository URL {display_url(url)!r} is not allowed: {why}", hint=f"use {ALLOWED}")
+
+
+def validate_url(url: str) -> str:
+    """The URL git may be given, normalised (local paths made absolute); UsageError otherwise."""
+    if not url:
+        raise _reject(url, "it is empty")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise _reject(url, "it contains control characters")
+    if url.startswith("-"):
+        raise _reject(url, "it starts with '-' and would be read as a git option")
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    from urllib.parse import urlsplit
+
+    if scheme in ("https", "ssh"):
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if not host or host.startswith("-") or (parts.username or "").startswith("-"):
+            raise _reject(url, "the host is missing or starts with '-'")
+        if any(ch.isspace() for ch in url):
+            raise _reject(url, "it contains spaces")
+        return url
+    if scheme == "file":
+        if not urlsplit(url).path:
+            raise _reject(url, "the path is missing")
+        return url
+    if scheme:
+        raise _reject(url, f"the {scheme}:// transport is not allowed")
+    if "::" in url:
+        raise _reject(url, "git remote helpers (`transport::address`) are not allowed")
+    match = _SCP.match(url)
+    if match:
+        if match["host"].startswith("-") or match["path"].startswith("-"):
+            raise _reject(url, "the host or path starts with '-'")
+        return url
+    colon, slash = url.find(":"), url.find("/")
+    if colon != -1 and (slash == -1 or colon < slash):
+        # git reads `host:path` as ssh; a local path with a colon must start with ./ or /
+        raise _reject(url, "it is neither a URL nor a path git would read as local (write ./" + url + ")")
+    return os.path.abspath(os.path.expanduser(url))
+
+
+def validate_branch(branch: str) -> str:
+    bad = (
+        not _BRANCH.match(branch) or ".." in branch or "//" in branch or branch.endswith(("/", ".", ".lock"))
+    )
+    if bad:
+        raise UsageError(
+            f"branch name {branch!r} is not allowed", hint="use a plain branch name such as `main`"
+        )
+    return branch
+
+
+def display_url(url: str) -> str:
+    """The URL with any password or token removed, for messages and reports."""
+    if "://" in url and "@" in url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.password is not None or (parts.username and parts.scheme == "https"):
+            host = parts.hostname or ""
+            if parts.port:
+                host = f"{host}:{parts.port}"
+            return parts._replace(netloc=f"***@{host}").geturl()
+    return url
+
+
+def timeout() -> float:
+    try:
+        value = float(os.environ.get("KUBE_GIT_TIMEOUT", DEFAULT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if value > 0 else DEFAULT_TIMEOUT
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_ALLOW_PROTOCOL="file:https:ssh",
+        GCM_INTERACTIVE="never",
+        GIT_OPTIONAL_LOCKS="0",
+        LC_ALL="C",
+    )
+    if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes -o ConnectTimeout=30"
+    return env
+
+
+def guard_file() -> Path:
+    return paths.kube_home() / ".lock-git"
+
+
+def argv(args: Sequence[str], *, guarded: bool = False) -> list[str]:
+    command = ["git"]
+    for setting in _CONFIG:
+        command += ["-c", setting]
+    command += list(args)
+    if guarded:
+        return [sys.executable, "-I", "-S", "-c", _GUARD, str(guard_file()), *command]
+    return command
+
+
+def _reason(exc: ProcessError) -> str:
+    lines = [ln.strip() for ln in (exc.stderr or exc.stdout).splitlines() if ln.strip()]
+    first_error = [ln for ln in lines if ln.startswith("error:")][:1]
+    fatal = [ln for ln in lines if ln.startswith("fatal:")][-1:]
+    text = (first_error or fatal or lines or ["no output"])[0]
+    return text.removeprefix("fatal: ").removeprefix("error: ")
+
+
+def run(
+    args: Sequence[str],
+    *,
+    what: str,
+    cwd: Path | None = None,
+    guarded: bool = False,
+    check: bool = True,
+    hint: str | None = None,
+) -> str:
+    """Run git and return its stdout; failures become one-line ArchiveErrors saying ``what`` failed."""
+    from kube import process
+
+    limit = timeout()
+    try:
+        done = process.run(
+            argv(args, guarded=guarded), cwd=cwd, env=environment(), timeout=limit, check=check
+        )
+    except ProcessTimeout as exc:
+        raise ArchiveError(
+            f"{what}: git did not finish within {limit:g}s (the server may be unreachable or not answering)",
+            hint=hint or "check the URL and your network; KUBE_GIT_TIMEOUT sets the limit in seconds",
+        ) from exc
+    except ProcessError as exc:
+        raise ArchiveError(f"{what}: {_reason(exc)}", hint=hint) from exc
+    return done.stdout
+
+
+def wait_for_orphans(limit: float = 120.0) -> None:
+    """Block until no git started by an earlier (killed) kube is still running."""
+    from filelock import FileLock, Timeout
+
+    path = guard_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path, thread_local=False, preserve_lock_file=True)
+    try:
+        lock.acquire(timeout=limit)
+    except Timeout:
+        raise ArchiveError(
+            f"a git process from an earlier kube run still holds {path} after {limit:g}s",
+            hint="wait for it to finish, then run `kube update` again",
+        ) from None
+    lock.release()

@@ -1,0 +1,304 @@
+"""The install pipeline: resolve, check against the cluster, hook, render, then create (``kube.create``).
+
+``resolve`` finds the formula: a path (the argument contains ``/`` or starts
+with ``.``), else the ``kube get`` workspace copy, else the archive. ``plan``
+reads the cluster once: this formula's record in the target namespace (already
+installed?) or, when the formula has dependencies, every record the user may
+list (the whole cluster, or the namespace when RBAC allows no more).
+``install`` merges the values, stages a private copy, runs the hook there,
+renders, labels and orders the objects into waves, and hands them to
+``kube.create``. The values digest in the record is taken from the values the
+user gave (K3.yaml, ``--values``, ``--set``), before the hook adds generated
+secrets, so that two installs with the same inputs record the same digest.
+
+``--dry-run`` does all of that but create. It runs kubectl only to read the
+kubeconfig's namespace when ``-n`` is not given, and to read the install
+records when the formula has dependencies (reported, never asked about); an
+unreachable cluster then only means the dependencies go unchecked. It never
+writes to the cluster.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kube.errors import ClusterError, NotFoundError, RenderError, UsageError
+from kube.kubectl import Kubectl, ObjectRef, check_object_name
+from kube.records import COMPLETE, Record
+
+if TYPE_CHECKING:
+    from kube.deps import Unsatisfied
+    from kube.formula import Formula
+    from kube.objects import KubeObject
+    from kube.wait import WaitReport
+
+CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK, WOULD_CREATE = (
+    "created", "exists", "failed", "not attempted", "rolled back", "would create",
+)  # fmt: skip
+# How long a CRD may take to be established before the wave that uses it.
+CRD_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Source:
+    formula: Formula
+    directory: Path
+    origin: str  # "path" | "workspace" | "archive"
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: Source
+    namespace: str
+    existing: Record | None
+    records: tuple[Record, ...]
+    unsatisfied: tuple[Unsatisfied, ...]
+    deps_checked: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def already_installed(self) -> bool:
+        return self.existing is not None and self.existing.outcome == COMPLETE
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    value_files: tuple[Path, ...] = ()
+    sets: tuple[str, ...] = ()
+    set_strings: tuple[str, ...] = ()
+    hooks: bool = True
+    hook_timeout: float | None = 300.0
+    sandbox: bool = False
+    interactive: bool = True
+    dry_run: bool = False
+    wait: float | None = None  # seconds to wait for readiness; None: do not wait
+    atomic: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectStatus:
+    ref: ObjectRef
+    status: str
+    detail: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    formula: str
+    version: str
+    namespace: str
+    outcome: str  # "installed" | "partial" | "failed" | "rolled back" | "dry run"
+    objects: tuple[ObjectStatus, ...]
+    created_namespace: bool = False
+    record: Record | None = None
+    rendered: tuple[KubeObject, ...] = field(default=(), repr=False)
+    wait: WaitReport | None = None
+    hook_ran: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.objects if o.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("installed", "dry run") and (self.wait is None or self.wait.ready)
+
+    @property
+    def summary(self) -> str:
+        what = f"{self.formula} {self.version}"
+        where = f"namespace {self.namespace}"
+        made = len(self.record.objects) if self.record else self.count(CREATED) + self.count(EXISTS)
+        created = plural(made, "object")
+        if self.outcome == "dry run":
+            count = plural(len(self.objects), "object")
+            return f"{what} would create {count} in {where} (dry run: nothing was sent)"
+        failed = self.count(FAILED)
+        if self.outcome == "installed":
+            ready = "" if self.wait is None else (", all ready" if self.wait.ready else ", not all ready")
+            return f"{what} installed in {where}: {created}{ready}"
+        if self.outcome == "rolled back":
+            rolled = plural(self.count(ROLLED_BACK), "object")
+            return f"{what} not installed: {failed} failed; rolled back {rolled}"
+        if self.outcome == "failed":
+            return f"{what} not installed in {where}: {failed} failed, nothing was created"
+        skipped = self.count(SKIPPED)
+        return (
+            f"{what} partly installed in {where}: {created} exist, {failed} failed, {skipped} not attempted; "
+            "the install record lists what exists"
+        )
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# -- resolve ------------------------------------------------------------------------------------
+
+
+def is_path(ref: str) -> bool:
+    return "/" in ref or ref.startswith(".")
+
+
+def resolve(ref: str) -> Source:
+    """The formula ``ref`` names; see the module docstring for the order."""
+    from kube import paths
+    from kube.formula import load_formula
+
+    if is_path(ref):
+        directory = Path(ref).expanduser().absolute()
+        if not (directory / paths.METADATA_FILE).is_file():
+            raise NotFoundError(f"{ref}: no formula there (no {paths.METADATA_FILE})", hint="check the path")
+        formula = load_formula(directory, display_root=directory.parent)
+        return Source(formula, directory, "path", warnings=_warnings(formula))
+    from kube import archive
+
+    workspace = archive.workspace_copy(ref)
+    if workspace is not None:
+        formula = load_formula(workspace, display_root=paths.workspace_dir())
+        notes: tuple[str, ...] = (f"Using your edited copy of {ref} in {workspace}",)
+        newer = _archive_version(ref)
+        warnings = _warnings(formula)
+        if newer is not None and newer > formula.version:
+            warnings += (
+                f"the archive holds {ref} {newer}, newer than your edited copy ({formula.version}); "
+                f"delete {workspace} to install the archive's version",
+            )
+        return Source(formula, workspace, "workspace", notes, warnings)
+    notes = ("Cloned the archive (first use)",) if archive.ensure_archive() else ()
+    directory = archive.formula_dir(ref)
+    formula = load_formula(directory, display_root=paths.archive_dir())
+    return Source(formula, directory, "archive", notes, _warnings(formula))
+
+
+def _archive_version(name: str) -> Any:
+    from kube import archive
+    from kube.errors import KubeError
+    from kube.formula import load_formula
+
+    try:
+        return load_formula(archive.formula_dir(name)).version
+    except KubeError:
+        return None
+
+
+def _warnings(formula: Formula) -> tuple[str, ...]:
+    return tuple(str(f) for f in formula.warnings)
+
+
+def load_from_archive(name: str) -> Formula:
+    """A formula of the archive by name (for ``--with-deps``)."""
+    from kube import archive, paths
+    from kube.formula import load_formula
+
+    return load_formula(archive.formula_dir(name), display_root=paths.archive_dir())
+
+
+# -- plan ---------------------------------------------------------------------------------------
+
+
+def plan(source: Source, kubectl: Kubectl, *, namespace: str | None = None, dry_run: bool = False) -> Plan:
+    """Read what the cluster has: this formula's record in ``namespace``, and the records its
+    dependencies need. One kubectl call (plus a kubeconfig read when no namespace is given)."""
+    from kube import deps, records
+    from kube.kubectl import validate_namespace
+
+    formula = source.formula
+    ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
+    if dry_run and not formula.dependencies:
+        return Plan(source, ns, None, (), (), False)
+    try:
+        if formula.dependencies:
+            found = records.list_records_visible(kubectl, ns)
+            existing = next((r for r in found if r.formula == formula.name and r.namespace == ns), None)
+        else:
+            existing = records.read_record(kubectl, formula.name, ns)
+            found = [existing] if existing else []
+    except ClusterError as exc:
+        if not dry_run:
+            raise
+        return Plan(source, ns, None, (), (), False, (f"dependencies not checked: {exc.message}",))
+    unsatisfied = tuple(deps.check(formula, found))
+    return Plan(source, ns, None if dry_run else existing, tuple(found), unsatisfied, True)
+
+
+# -- install ------------------------------------------------------------------------------------
+
+
+def install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions) -> InstallResult:
+    """Stage, hook, render and (unless a dry run) create; see the module docstring."""
+    formula, ns = the_plan.source.formula, the_plan.namespace
+    rendered, hook_ran, digest = _render(the_plan, options)
+    waves = _waves(rendered, formula, ns)
+    if options.dry_run:
+        statuses = tuple(
+            ObjectStatus(ref_of(o, ns, rendered), WOULD_CREATE, source=o.source) for w in waves for o in w
+        )
+        among = [o for w in waves for o in w]
+        flat = tuple(replace(o, data=as_sent(o, ns, among)) for o in among)
+        return InstallResult(
+            formula.name, str(formula.version), ns, "dry run", statuses, rendered=flat, hook_ran=hook_ran
+        )
+    from kube import create
+
+    return create.create(the_plan, waves, kubectl, options, digest, hook_ran)
+
+
+def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], bool, str]:
+    from kube import hooks, records, render
+
+    formula, ns = the_plan.source.formula, the_plan.namespace
+    values = render.merge_values(
+        formula.values, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
+    )
+    digest = records.values_digest(values)
+    hook_ran = False
+    with tempfile.TemporaryDirectory(prefix="kube-install-") as tmp:
+        staged = hooks.stage_formula(the_plan.source.directory, Path(tmp))
+        if options.hooks:
+            hook = hooks.run_pre_install(
+                staged, formula=formula, namespace=ns, values=values, timeout=options.hook_timeout,
+                sandbox=options.sandbox, interactive=options.interactive,
+            )  # fmt: skip
+            values, hook_ran = hook.values, hook.ran
+        objs = render.render_manifests(formula, staged, values, namespace=ns)
+    return objs, hook_ran, digest
+
+
+def _waves(rendered: Sequence[KubeObject], formula: Formula, ns: str) -> list[list[KubeObject]]:
+    from kube import objects
+
+    labelled = [objects.apply_labels(o, formula.name, formula.version) for o in rendered]
+    seen: dict[tuple[str, str, str, str], str] = {}
+    for obj in labelled:
+        try:
+            check_object_name(obj.name, obj.source)
+        except UsageError as exc:
+            raise RenderError(exc.message) from None
+        key = (obj.group, obj.kind, obj.namespace or ns, obj.name)
+        if key in seen:
+            raise RenderError(f"{obj.source}: {obj.display} is also defined at {seen[key]}")
+        seen[key] = obj.source
+    return objects.order_waves(labelled, namespace=ns)
+
+
+def ref_of(obj: KubeObject, ns: str, among: Sequence[KubeObject]) -> ObjectRef:
+    from kube.objects import is_namespaced
+
+    namespace = (obj.namespace or ns) if is_namespaced(obj, among) else ""
+    return replace(ObjectRef.of(obj.data), namespace=namespace)
+
+
+def as_sent(obj: KubeObject, ns: str, among: Sequence[KubeObject]) -> dict[str, Any]:
+    """The object as sent: namespaced objects without a namespace get the install namespace, so
+    kubectl never falls back to the kubeconfig's."""
+    from kube.objects import is_namespaced
+
+    if obj.namespace or not is_namespaced(obj, among):
+        return obj.data
+    return {**obj.data, "metadata": {**obj.metadata, "namespace": ns}}

@@ -1,0 +1,273 @@
+"""Every call kube makes to a cluster: the only module that knows kubectl's flags and output.
+
+The binary is ``$KUBE_KUBECTL`` or ``kubectl`` on PATH. Every call passes the
+``--context``/``--kubeconfig`` it was given, always in the ``--flag=value``
+form, and objects travel on stdin (``-f -``) rather than on the command line,
+so nothing a formula wrote can be read by kubectl as an option.
+
+``kubectl create`` carries on past an object it cannot create, prints the
+ones it did create (``-o json``) and exits 1 with one error line per failure;
+``create`` maps both back to the objects given (``kube.kubectl_output``), so a
+partial failure says exactly which objects exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kube.errors import ClusterError, ProcessError, ProcessTimeout, UsageError
+from kube.kubectl_output import ObjectRef as ObjectRef
+from kube.kubectl_output import Outcome as Outcome
+from kube.kubectl_output import (
+    assign_errors,
+    error_summary,
+    is_unreachable,
+    json_objects,
+    json_stream,
+    name_key,
+    pair_live,
+    without_warnings,
+)
+
+ENV_BINARY = "KUBE_KUBECTL"
+#: Seconds one kubectl call may take before kube gives up on it.
+DEFAULT_TIMEOUT = 120.0
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+CLUSTER_HINT = (
+    "check the cluster with `kubectl cluster-info`, or choose another with --context / --kubeconfig"
+)
+
+
+def is_dns_label(text: str) -> bool:
+    """A DNS-1123 label: what namespaces and formula names must be."""
+    return len(text) <= 63 and _DNS_LABEL.fullmatch(text) is not None
+
+
+def validate_namespace(namespace: str) -> str:
+    if not is_dns_label(namespace):
+        raise UsageError(
+            f"invalid namespace {namespace!r}: use lower-case letters, digits and '-', at most 63 characters"
+        )
+    return namespace
+
+
+def check_object_name(name: str, where: str) -> None:
+    """Names never reach kubectl's argv, but one that could be taken for an option
+    or a path is a formula mistake worth stopping for."""
+    if not name or name.startswith("-") or "/" in name or len(name) > 253 or not name.isprintable():
+        raise UsageError(f"{where}: invalid object name {name!r}")
+
+
+class Kubectl:
+    """One cluster, as named by a kubeconfig and a context."""
+
+    def __init__(
+        self,
+        context: str | None = None,
+        kubeconfig: str | None = None,
+        namespace: str | None = None,
+        *,
+        binary: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.context = context
+        self.kubeconfig = kubeconfig
+        self.namespace = validate_namespace(namespace) if namespace else None
+        self.binary = binary or os.environ.get(ENV_BINARY) or "kubectl"
+        self.timeout = timeout
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def argv(self, *args: str) -> list[str]:
+        argv = [self.binary]
+        if self.context:
+            argv.append(f"--context={self.context}")
+        if self.kubeconfig:
+            argv.append(f"--kubeconfig={self.kubeconfig}")
+        argv.extend(args)
+        return argv
+
+    def run(self, *args: str, input: str | None = None, timeout: float | None = None) -> tuple[int, str, str]:
+        from kube import process
+
+        argv = self.argv(*args)
+        limit = timeout if timeout is not None else self.timeout
+        try:
+            done = process.run(argv, input=input, timeout=limit, check=False)
+        except ProcessTimeout as exc:
+            raise ClusterError(
+                f"kubectl {args[0]} did not answer within {limit:g}s", hint=CLUSTER_HINT
+            ) from exc
+        except ProcessError as exc:
+            raise ClusterError(
+                f"cannot run kubectl ({self.binary}): {exc.message}",
+                hint=f"install kubectl, or point {ENV_BINARY} at it",
+            ) from exc
+        return done.returncode, done.stdout, done.stderr
+
+    def _fail(self, verb: str, stderr: str, stdout: str = "") -> ClusterError:
+        from kube.process import last_line
+
+        text = last_line(without_warnings(stderr) or stdout)
+        if is_unreachable(stderr):
+            return ClusterError(f"cannot reach the cluster: {text}", hint=CLUSTER_HINT)
+        return ClusterError(f"kubectl {verb} failed: {text}", hint=CLUSTER_HINT)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def current_namespace(self) -> str:
+        """The namespace of the kubeconfig context in use, or ``default``. Reads only the kubeconfig."""
+        if self.namespace:
+            return self.namespace
+        code, out, _ = self.run("config", "view", "--minify", "--output=jsonpath={..namespace}", timeout=30)
+        namespace = out.strip() if code == 0 else ""
+        return namespace if namespace and _DNS_LABEL.fullmatch(namespace) else "default"
+
+    def get_named(self, resource: str, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """One object by resource type and (validated) name; None when it does not exist."""
+        check_object_name(name, resource)
+        args = ["get", f"{resource}/{name}", "--ignore-not-found", "--output=json"]
+        if namespace:
+            args.append(f"--namespace={validate_namespace(namespace)}")
+        code, out, err = self.run(*args)
+        if code != 0:
+            raise self._fail("get", err, out)
+        items = json_objects(out)
+        return items[0] if items else None
+
+    def list_objects(
+        self, resource: str, *, namespace: str | None, selector: str = ""
+    ) -> list[dict[str, Any]]:
+        """Objects of ``resource`` in ``namespace`` (every namespace when None).
+
+        Raises ``ClusterError`` (reason ``Forbidden`` in the message) when RBAC refuses.
+        """
+        args = ["get", resource, "--output=json"]
+        args.append(f"--namespace={validate_namespace(namespace)}" if namespace else "--all-namespaces")
+        if selector:
+            args.append(f"--selector={selector}")
+        code, out, err = self.run(*args)
+        if code != 0:
+            raise self._fail("get", err, out)
+        return json_objects(out)
+
+    def get(self, refs: Sequence[ObjectRef], *, timeout: float | None = None) -> list[Outcome]:
+        """The live state of ``refs`` in one call; a missing object comes back with ``ok=False``."""
+        if not refs:
+            return []
+        code, out, err = self.run(
+            "get",
+            "--filename=-",
+            "--ignore-not-found",
+            "--output=json",
+            input=json_stream(refs),
+            timeout=timeout,
+        )
+        live = json_objects(out)
+        if code != 0 and not live and is_unreachable(err):
+            raise self._fail("get", err, out)
+        found = pair_live(refs, live)
+        errors = assign_errors([r for r, obj in zip(refs, found, strict=True) if obj is None], err)
+        outcomes = []
+        for ref, obj in zip(refs, found, strict=True):
+            if obj is not None:
+                outcomes.append(Outcome(ref, True, obj))
+            else:
+                reason, message = errors.get(ref, ("NotFound", "not found"))
+                outcomes.append(Outcome(ref, False, None, reason, message))
+        return outcomes
+
+    def namespaced_resources(self) -> list[str]:
+        """Every namespaced resource type the server can list (``configmaps``, ``deployments.apps``...)."""
+        code, out, err = self.run("api-resources", "--verbs=list", "--namespaced=true", "--output=name")
+        if code != 0 and not out.strip():
+            raise self._fail("api-resources", err, out)
+        return [line.strip() for line in out.splitlines() if line.strip()]
+
+    def list_many(self, resources: Sequence[str], namespace: str) -> list[dict[str, Any]]:
+        """Everything of the given types in one namespace, in one call; unlistable types are skipped."""
+        if not resources:
+            return []
+        code, out, err = self.run(
+            "get", ",".join(resources), "--ignore-not-found", "--output=json",
+            f"--namespace={validate_namespace(namespace)}",
+        )  # fmt: skip
+        items = json_objects(out)
+        if code != 0 and not items and is_unreachable(err):
+            raise self._fail("get", err, out)
+        return items
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def create(self, objects: Sequence[Mapping[str, Any]], *, timeout: float | None = None) -> list[Outcome]:
+        """Create ``objects`` in order, in one call; one ``Outcome`` per object, in the same order."""
+        if not objects:
+            return []
+        refs = [ObjectRef.of(o) for o in objects]
+        payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
+        code, out, err = self.run("create", "--filename=-", "--output=json", input=payload, timeout=timeout)
+        created = json_objects(out)
+        if code != 0 and not created and is_unreachable(err):
+            raise self._fail("create", err, out)
+        found = pair_live(refs, created)
+        missing = [r for r, obj in zip(refs, found, strict=True) if obj is None]
+        errors = assign_errors(missing, err)
+        outcomes = []
+        for ref, obj in zip(refs, found, strict=True):
+            if obj is not None:
+                outcomes.append(Outcome(ObjectRef.of(obj), True, obj))
+            else:
+                reason, message = errors.get(ref, ("Unknown", error_summary(err) or "not created"))
+                outcomes.append(Outcome(ref, False, None, reason, message))
+        return outcomes
+
+    def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace one object (optimistic: a ``resourceVersion`` in ``obj`` must still be current)."""
+        code, out, err = self.run("replace", "--filename=-", "--output=json", input=json.dumps(obj))
+        if code != 0:
+            raise self._fail("replace", err, out)
+        items = json_objects(out)
+        return items[0] if items else dict(obj)
+
+    def delete(
+        self, refs: Sequence[ObjectRef], *, wait: bool = False, timeout: float | None = None
+    ) -> list[Outcome]:
+        """Delete ``refs`` in the order given, in one call; a missing object counts as deleted."""
+        if not refs:
+            return []
+        limit = timeout if timeout is not None else self.timeout
+        args = [
+            "delete",
+            "--filename=-",
+            "--ignore-not-found",
+            "--output=name",
+            f"--wait={'true' if wait else 'false'}",
+        ]
+        if wait:
+            args.append(f"--timeout={max(1, int(limit))}s")
+        code, out, err = self.run(*args, input=json_stream(refs), timeout=limit + 15)
+        if code != 0 and not out.strip() and is_unreachable(err):
+            raise self._fail("delete", err, out)
+        deleted = {name_key(line) for line in out.splitlines() if line.strip()}
+        pending = [r for r in refs if (r.kind.lower(), r.group, r.name) not in deleted]
+        errors = assign_errors(pending, err) if code != 0 else {}
+        outcomes = []
+        for ref in refs:
+            reason, message = errors.get(ref, ("", ""))
+            # A type the server no longer knows (its CRD is gone) has nothing left to delete.
+            outcomes.append(Outcome(ref, reason in ("", "NotFound", "NoMatch"), None, reason, message))
+        return outcomes
+
+    def delete_named(self, resource: str, name: str, namespace: str | None, *, wait: bool = False) -> None:
+        check_object_name(name, resource)
+        args = ["delete", f"{resource}/{name}", "--ignore-not-found", f"--wait={'true' if wait else 'false'}"]
+        if namespace:
+            args.append(f"--namespace={validate_namespace(namespace)}")
+        code, out, err = self.run(*args)
+        if code != 0:
+            raise self._fail("delete", err, out)

@@ -1,0 +1,193 @@
+"""The rules of ``kube lint``: one id, severity and summary each (also the table in CONTRIBUTING.md).
+
+K3.yaml rules come from ``kube.formula.check_formula`` and keep its ids; the
+rules below are the ones ``kube lint`` adds on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kube.findings import Finding, Severity
+
+E = Severity.ERROR
+W = Severity.WARNING
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    summary: str
+    hint: str
+
+
+_RULES = (
+    # hygiene
+    Rule(
+        "file-too-large",
+        E,
+        "a file over the size limit (1 MiB)",
+        "keep formulas small; fetch data at runtime",
+    ),
+    Rule(
+        "file-unexpected",
+        W,
+        "a top-level entry outside the formula layout",
+        "a formula holds K3.yaml, README.md, manifests/, scripts/ and tests/",
+    ),
+    Rule("readme-missing", W, "no README.md", "add README.md: what it deploys, its values, an example"),
+    # manifests
+    Rule("manifest-none", E, "no manifests at all", "add Kubernetes manifests under manifests/"),
+    Rule(
+        "manifest-file-type",
+        E,
+        "a file in manifests/ of a type kube does not read",
+        "use .yaml, .yml, .json, .yaml.tmpl or .json.tmpl",
+    ),
+    Rule("manifest-parse", E, "a YAML/JSON document does not parse", "fix the syntax at that line"),
+    Rule("manifest-empty", W, "a manifest file with no documents", "remove the file or add the objects"),
+    Rule("manifest-not-object", E, "a document is not a mapping", "each document is one Kubernetes object"),
+    Rule(
+        "manifest-api-version", E, "apiVersion missing or malformed", 'set apiVersion, e.g. "apps/v1" or "v1"'
+    ),
+    Rule("manifest-kind", E, "kind missing or malformed", "set kind, e.g. Deployment"),
+    Rule("manifest-name", E, "metadata.name missing", "give every object a fixed metadata.name"),
+    Rule(
+        "manifest-name-format",
+        E,
+        "metadata.name is not a name Kubernetes accepts for this kind",
+        "lower case letters, digits and '-' (and '.' where allowed)",
+    ),
+    Rule("manifest-duplicate", E, "two objects with the same kind and name", "rename one of them"),
+    Rule(
+        "manifest-namespace",
+        W,
+        "metadata.namespace is hard-coded",
+        "leave it out: kube installs into the namespace given with -n",
+    ),
+    Rule(
+        "manifest-schema",
+        E,
+        "the object is not valid against the Kubernetes OpenAPI schema",
+        "see `kubectl explain KIND.FIELD`",
+    ),
+    Rule(
+        "manifest-unknown-api",
+        E,
+        "a built-in kind/apiVersion that the target Kubernetes does not serve",
+        "use the current apiVersion (e.g. apps/v1)",
+    ),
+    Rule(
+        "manifest-custom-resource",
+        W,
+        "a custom resource whose CRD is not in the formula (not validated)",
+        "ship the CRD in the formula, or depend on the kube that does",
+    ),
+    # templates
+    Rule(
+        "template-render",
+        E,
+        "a template does not render with the default values",
+        "give every value a default under `values:` in K3.yaml",
+    ),
+    Rule(
+        "template-include",
+        W,
+        "a template includes or imports another template",
+        "keep each template self-contained",
+    ),
+    # tests/
+    Rule("test-file-type", E, "a file in tests/ that is not YAML or JSON", "tests/ holds .yaml/.yml/.json"),
+    Rule("test-kind", E, "a tests/ object that is not a Pod or a Job", "tests/ holds Pods and Jobs only"),
+    Rule(
+        "test-restart-policy",
+        E,
+        "a test Pod that restarts forever and so never succeeds",
+        "set restartPolicy: Never",
+    ),
+    Rule(
+        "test-selector",
+        E,
+        "a test Pod matches the selector of a Service of the formula (numbered target port)",
+        "give test Pods labels the formula's Services do not select",
+    ),
+    # scripts
+    Rule(
+        "script-unexpected",
+        E,
+        "a file in scripts/ other than pre-install.py",
+        "scripts/ holds only pre-install.py",
+    ),
+    Rule("script-compile", E, "scripts/pre-install.py does not compile", "fix the Python syntax"),
+    # across the archive
+    Rule(
+        "dependency-missing",
+        E,
+        "a dependency names a kube that is not in the archive",
+        "check the name with `kube search`",
+    ),
+    Rule("dependency-cycle", E, "dependencies form a cycle", "remove one dependency of the cycle"),
+    Rule(
+        "dependency-version",
+        W,
+        "the archive's version of a dependency is outside the range",
+        "widen the range, or update the dependency",
+    ),
+    Rule(
+        "version-bump",
+        E,
+        "a changed formula kept its version (--changed)",
+        "raise `version` in K3.yaml (SemVer)",
+    ),
+)
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+# Rules of K3.yaml and of the file tree, found by ``kube.formula.check_formula`` (and the strict
+# YAML reader behind it): listed for the documentation, and given a fix hint when they have none.
+LOADER_RULES = (
+    Rule("file-missing", E, "K3.yaml (or another file read) is missing", "add K3.yaml; see FORMAT.md"),
+    Rule("file-size", E, "a file kube reads is over its size cap", "keep the file small"),
+    Rule("file-encoding", E, "a file is not UTF-8 text", "save it as UTF-8"),
+    Rule("yaml-syntax", E, "K3.yaml is not valid YAML", "fix the YAML at that line"),
+    Rule("yaml-duplicate-key", E, "a key appears twice in one mapping", "keep one of them"),
+    Rule("yaml-tag", E, "a custom YAML tag", "use plain YAML values"),
+    Rule("k3-empty", E, "K3.yaml is empty", "fill in name, version, home, description, maintainers"),
+    Rule("k3-required", E, "a required field is missing or empty", "add it; see FORMAT.md"),
+    Rule("k3-type", E, "a field has the wrong type", 'quote versions and text: version: "1.10.0"'),
+    Rule("k3-single-line", E, "description spans several lines", "put longer text under `details`"),
+    Rule("k3-name", E, "name is not a DNS-1123 label, or not the directory's name", "name: <directory name>"),
+    Rule("k3-version", E, "version is not SemVer 2.0.0", 'e.g. version: "1.2.3" (no leading v)'),
+    Rule("k3-home", E, "home is not a URL or a contact", "e.g. home: https://example.com/project"),
+    Rule("k3-maintainer", E, 'a maintainer is not "Name <email-or-url>"', "e.g. Jane Doe <jane@example.com>"),
+    Rule(
+        "k3-range", E, "a dependency's version range does not parse", 'e.g. "1.9 < x <= 1.10" or ">=1.9, <2"'
+    ),
+    Rule("k3-range-empty", E, "a dependency's range can match no version", "fix the bounds of the range"),
+    Rule("k3-dependency", E, "a dependency on itself, or listed twice", "remove it"),
+    Rule("k3-reserved", E, "a value named `kube` (reserved for templates)", "rename the value"),
+    Rule("k3-unknown-key", W, "an unknown key", "check the spelling; see FORMAT.md"),
+    Rule("k3-control-chars", W, "text holds control characters", "remove them"),
+    Rule("formula-name", E, "the directory name is not a valid formula name", "rename the directory"),
+    Rule(
+        "formula-path", E, "the formula is not a plain directory, or a file name is not allowed", "rename it"
+    ),
+    Rule("formula-symlink", E, "a symlink inside the formula", "replace the link with a copy of the file"),
+    Rule("formula-special-file", E, "a FIFO, socket or device file", "remove it"),
+)
+_LOADER_HINTS = {rule.id: rule.hint for rule in LOADER_RULES}
+
+
+def with_hint(found: Finding) -> Finding:
+    """``found`` with the default hint of its rule when it has none."""
+    if found.hint:
+        return found
+    hint = _LOADER_HINTS.get(found.rule) or (RULES[found.rule].hint if found.rule in RULES else "")
+    return Finding(found.path, found.line, found.rule, found.message, found.severity, hint)
+
+
+def finding(rule_id: str, path: str, line: int, message: str, *, hint: str | None = None) -> Finding:
+    """A finding of one of the rules above, with the rule's severity and default hint."""
+    rule = RULES[rule_id]
+    return Finding(path, line, rule.id, message, rule.severity, rule.hint if hint is None else hint)

@@ -1,0 +1,53 @@
+"""One writer at a time in ``$KUBE_HOME``: an exclusive lock on ``$KUBE_HOME/.lock``.
+
+The lock is an ``flock`` (via filelock), so the kernel releases it when its
+holder dies, even by SIGKILL: a killed update never leaves a stale lock.
+Readers (search, info) do not lock; they read files that are only ever
+replaced atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from kube import paths
+from kube.errors import ArchiveError
+
+# Long enough for another process's first clone of a big archive.
+DEFAULT_TIMEOUT = 900.0
+
+
+def _timeout() -> float:
+    try:
+        return float(os.environ.get("KUBE_LOCK_TIMEOUT", DEFAULT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+@contextmanager
+def locked(*, on_wait: Callable[[str], None] | None = None, timeout: float | None = None) -> Iterator[None]:
+    """Hold the ``$KUBE_HOME`` lock; ``on_wait`` is told when another process has it."""
+    from filelock import FileLock, Timeout
+
+    where = paths.lock_file()
+    where.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(where, thread_local=False, preserve_lock_file=True)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait is not None:
+            on_wait(f"waiting for another kube process to finish (lock {where})")
+        limit = _timeout() if timeout is None else timeout
+        try:
+            lock.acquire(timeout=limit)
+        except Timeout:
+            raise ArchiveError(
+                f"another kube process held {where} for more than {limit:g}s",
+                hint="wait for it to finish, or find it with `fuser " + str(where) + "`",
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,0 +1,566 @@
+"""kube install / list / uninstall as a user runs them, against the real local control plane."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from kube.cli import app
+from tests.gitrepo import formula_files, make_repo
+from tests.test_install import configmap, deployment, write_formula
+
+pytestmark = pytest.mark.cluster
+KubectlFixture = Callable[..., Any]
+MANAGED = "app.kubernetes.io/managed-by=kube"
+KEEP = "kube.sh/resource-policy"
+MAY_NOT = "!!-> This package may not function correctly."
+
+WEB_TEMPLATE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ kube.formula }}-settings
+data:
+  greeting: {{ greeting | quote }}
+  namespace: {{ kube.namespace }}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ kube.formula }}-login
+stringData:
+  password: {{ password | quote }}
+"""
+# Generates a password for the template, writes an extra manifest, and counts its runs in a file
+# named by a value (so a test can tell whether it ran).
+WEB_HOOK = """\
+import json, os, secrets
+values = json.load(open(os.environ["KUBE_VALUES_FILE"]))
+with open(values["counter"], "a") as counter:
+    counter.write("ran\\n")
+with open(os.environ["KUBE_VALUES_OUT"], "w") as out:
+    json.dump({"password": secrets.token_hex(12)}, out)
+with open("manifests/generated.yaml", "w") as extra:
+    extra.write("apiVersion: v1\\nkind: Secret\\nmetadata: {name: generated-key}\\nstringData: {key: k}\\n")
+"""
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables fold long cells at the terminal's width; the test namespaces' names are long."""
+    monkeypatch.setenv("COLUMNS", "250")
+
+
+def kube(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(app, list(args), input=input)
+
+
+def row(result: Result, kind: str, name: str) -> list[str]:
+    """The cells of the table row for one object (app version kind name namespace status)."""
+    for line in result.stdout.splitlines():
+        cells = line.split(None, 5)
+        if len(cells) == 6 and cells[2:4] == [kind, name]:
+            return [*cells[:5], cells[5].strip()]
+    raise AssertionError(f"no row for {kind}/{name} in:\n{result.stdout}")
+
+
+def web_formula(tmp_path: Path) -> Path:
+    return write_formula(
+        tmp_path, "web", "1.2.0", manifests={"web.yaml.tmpl": WEB_TEMPLATE}, hook=WEB_HOOK,
+        values={"greeting": "hello", "counter": str(tmp_path / "hook-runs")},
+    )  # fmt: skip
+
+
+def unique(namespace: str, name: str) -> str:
+    """A formula name no other test uses: dependencies are satisfied by records in any namespace,
+    and other tests' namespaces (and records) may still be on their way out."""
+    return f"{name}-{namespace[-6:]}"
+
+
+def warning(dependency: str) -> str:
+    return f"!!-> WARNING: Dependency {dependency} (1.9 < x <= 1.10) does not seem to be satisfied."
+
+
+def ponycorn(tmp_path: Path, dependency: str) -> Path:
+    return write_formula(
+        tmp_path, "ponycorn", "1.0.3", dependencies=[{"name": dependency, "version": "1.9 < x <= 1.10"}]
+    )
+
+
+def managed(kubectl: KubectlFixture, namespace: str) -> list[str]:
+    out = kubectl("get", "all,cm,secret", "-n", namespace, "-l", MANAGED, "-o", "name").stdout
+    return sorted(out.split())
+
+
+def everything(kubectl: KubectlFixture, namespace: str) -> list[str]:
+    out = kubectl("get", "all,cm,secret,sa,role,rolebinding", "-n", namespace, "-o", "name").stdout
+    return sorted(out.split())
+
+
+def gone(kubectl: KubectlFixture, *args: str, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if kubectl("get", *args, check=False).returncode != 0:
+            return True
+        time.sleep(0.3)
+    return False
+
+
+# -- install ------------------------------------------------------------------------------------
+
+
+def test_install_runs_the_hook_renders_templates_and_records_every_object(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    result = kube("install", str(web_formula(tmp_path)), "-n", namespace, "--set", "greeting=hi there")
+    assert result.exit_code == 0, result.output
+    assert "web 1.2.0 installed in namespace " + namespace in result.stdout
+    for kind, name in (("ConfigMap", "web-settings"), ("Secret", "web-login"), ("Secret", "generated-key")):
+        assert row(result, kind, name) == ["web", "1.2.0", kind, name, namespace, "created"]
+    settings = json.loads(kubectl("get", "configmap", "web-settings", "-n", namespace, "-o", "json").stdout)
+    assert settings["data"] == {"greeting": "hi there", "namespace": namespace}
+    assert settings["metadata"]["labels"]["kube.sh/formula"] == "web"
+    login = json.loads(kubectl("get", "secret", "web-login", "-n", namespace, "-o", "json").stdout)
+    assert len(login["data"]["password"]) > 20  # generated by the hook
+    listed = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
+    [record] = [r["record"] for r in listed]
+    # Secrets and ConfigMaps share a place in the kind order; then file order (generated.yaml, web.yaml.tmpl).
+    assert [(o["kind"], o["name"]) for o in record["objects"]] == [
+        ("Secret", "generated-key"), ("ConfigMap", "web-settings"), ("Secret", "web-login"),
+    ]  # fmt: skip
+    assert record["outcome"] == "complete" and record["createdNamespace"] is False
+    assert "hi there" not in json.dumps(record) and record["valuesDigest"].startswith("sha256:")
+
+
+def test_installing_what_is_installed_says_so_and_touches_nothing(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = web_formula(tmp_path)
+    assert kube("install", str(directory), "-n", namespace).exit_code == 0
+    before = kubectl(
+        "get", "secret", "web-login", "-n", namespace, "-o", "jsonpath={.metadata.resourceVersion}"
+    ).stdout
+    again = kube("install", str(directory), "-n", namespace)
+    assert again.exit_code == 0
+    assert f"web 1.2.0 is already installed in namespace {namespace}" in again.stderr
+    assert (tmp_path / "hook-runs").read_text() == "ran\n"
+    after = kubectl(
+        "get", "secret", "web-login", "-n", namespace, "-o", "jsonpath={.metadata.resourceVersion}"
+    ).stdout
+    assert before == after
+
+
+def test_dry_run_prints_the_objects_and_changes_nothing(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    before = everything(kubectl, namespace)
+    result = kube("install", str(web_formula(tmp_path)), "-n", namespace, "--dry-run")
+    assert result.exit_code == 0, result.output
+    docs = result.stdout.split("\n---\n")
+    assert len(docs) == 3 and "name: web-settings" in docs[1] and f"namespace: {namespace}" in docs[1]
+    assert "would create 3 objects" in result.stderr
+    table = kube("install", str(web_formula(tmp_path)), "-n", namespace, "--dry-run", "-o", "table")
+    assert table.stdout.count("would create") == 4  # three rows and the summary
+    assert everything(kubectl, namespace) == before
+    assert kube("list", "-n", namespace, "-o", "json").stdout.strip() == "[]"
+
+
+def test_install_json_output_lists_each_object(namespace: str, tmp_path: Path) -> None:
+    result = kube("install", str(write_formula(tmp_path, "plain")), "-n", namespace, "-o", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["outcome"] == "installed" and data["namespace"] == namespace
+    expected = {"apiVersion": "v1", "kind": "ConfigMap", "name": "plain-config", "namespace": namespace,
+                "status": "created", "detail": "", "source": "manifests/configmap.yaml:1"}  # fmt: skip
+    assert data["objects"] == [expected]
+
+
+# -- dependencies -------------------------------------------------------------------------------
+
+
+def test_missing_dependency_without_a_terminal_stops_before_anything_is_created(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    result = kube("install", str(ponycorn(tmp_path, unique(namespace, "nginx"))), "-n", namespace)
+    assert result.exit_code == 6
+    assert result.stderr.splitlines()[:2] == [warning(unique(namespace, "nginx")), MAY_NOT]
+    assert "no terminal to ask" in result.stderr and "--force" in result.stderr
+    assert managed(kubectl, namespace) == []
+
+
+def test_missing_dependency_answered_no_installs_nothing(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBE_INTERACTIVE", "1")  # CliRunner's stdin is no terminal; answers come from input
+    result = kube(
+        "install", str(ponycorn(tmp_path, unique(namespace, "nginx"))), "-n", namespace, input="n\n"
+    )
+    assert result.exit_code == 6
+    assert result.stderr.splitlines()[:2] == [warning(unique(namespace, "nginx")), MAY_NOT]
+    assert "Continue? [y/N]" in result.stderr and "installation cancelled" in result.stderr
+    assert managed(kubectl, namespace) == []
+
+
+def test_missing_dependency_answered_yes_installs(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBE_INTERACTIVE", "1")
+    result = kube(
+        "install", str(ponycorn(tmp_path, unique(namespace, "nginx"))), "-n", namespace, input="y\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Continue? [y/N]" in result.stderr
+    assert managed(kubectl, namespace) == ["configmap/ponycorn-config", "secret/kube.install.ponycorn"]
+
+
+def test_force_installs_despite_missing_dependency_without_asking(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    result = kube("install", str(ponycorn(tmp_path, unique(namespace, "nginx"))), "-n", namespace, "--force")
+    assert result.exit_code == 0, result.output
+    assert warning(unique(namespace, "nginx")) in result.stderr and "Continue?" not in result.stderr
+    assert "configmap/ponycorn-config" in managed(kubectl, namespace)
+
+
+def test_installed_dependency_in_range_needs_no_question(namespace: str, tmp_path: Path) -> None:
+    nginx = write_formula(tmp_path, unique(namespace, "nginx"), "1.10.0")
+    assert kube("install", str(nginx), "-n", namespace).exit_code == 0
+    result = kube("install", str(ponycorn(tmp_path, unique(namespace, "nginx"))), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert "WARNING" not in result.stderr
+
+
+def test_with_deps_installs_dependencies_from_the_archive_first(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    nginx, base = unique(namespace, "nginx"), unique(namespace, "base")
+    files: dict[str, str] = {}
+    files.update(formula_files(nginx, "1.10.0", dependencies=[{"name": base, "version": "^1"}]))
+    files.update(formula_files(base, "1.4.0"))
+    files.update(
+        formula_files("ponycorn", "1.0.3", dependencies=[{"name": nginx, "version": "1.9 < x <= 1.10"}])
+    )
+    repo = make_repo(tmp_path / "remote", files)
+    assert kube("update", "--repo", str(repo)).exit_code == 0
+
+    result = kube("install", "ponycorn", "-n", namespace, "--with-deps")
+    assert result.exit_code == 0, result.output
+    assert "WARNING" not in result.stderr
+    assert result.stderr.index(f"Installing dependency {base} 1.4.0") < result.stderr.index(
+        f"Installing dependency {nginx} 1.10.0"
+    )
+    listed = {r["name"]: r["version"] for r in json.loads(kube("list", "-n", namespace, "-o", "json").stdout)}
+    assert listed == {base: "1.4.0", nginx: "1.10.0", "ponycorn": "1.0.3"}
+    created = [json.loads(kubectl("get", "cm", f"{n}-config", "-n", namespace, "-o", "json").stdout)
+               for n in (base, nginx, "ponycorn")]  # fmt: skip
+    stamps = [c["metadata"]["creationTimestamp"] for c in created]
+    assert stamps == sorted(stamps)
+
+
+def test_with_deps_reports_a_dependency_cycle(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    files: dict[str, str] = {}
+    files.update(formula_files("left", "1.0.0", dependencies=[{"name": "right", "version": "*"}]))
+    files.update(formula_files("right", "1.0.0", dependencies=[{"name": "left", "version": "*"}]))
+    assert kube("update", "--repo", str(make_repo(tmp_path / "remote", files))).exit_code == 0
+    result = kube("install", "left", "-n", namespace, "--with-deps")
+    assert result.exit_code == 6
+    assert "dependency cycle: left -> right -> left" in result.stderr
+    assert managed(kubectl, namespace) == []
+
+
+# -- failures -----------------------------------------------------------------------------------
+
+BROKEN = {
+    "a-first.yaml": json.dumps(configmap("first")),
+    "b-bad.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec:\n  ports: [{port: 99999}]\n",
+    "c-second.yaml": json.dumps(configmap("second")),
+    "d-later.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n  annotations:\n"
+    "    config.kubernetes.io/depends-on: /Service/bad\n",
+}
+
+
+def test_rejected_object_leaves_a_partial_record_that_uninstall_cleans_up(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    before = everything(kubectl, namespace)
+    result = kube("install", str(write_formula(tmp_path, "broken", manifests=BROKEN)), "-n", namespace)
+    assert result.exit_code == 8
+    assert row(result, "ConfigMap", "first")[-1] == "created"
+    assert row(result, "ConfigMap", "second")[-1] == "created"
+    assert row(result, "Service", "bad")[-1] == "failed (Invalid)"
+    assert row(result, "ConfigMap", "later")[-1] == "not attempted"
+    assert "Service/bad: Invalid:" in result.stdout and "99999" in result.stdout
+    assert "Error: install of broken failed: Service/bad failed (Invalid)" in result.stderr
+    [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
+    assert listed["status"] == "partial" and listed["objects"] == 2
+    assert listed["record"]["failed"][0]["reason"] == "Invalid"
+
+    removed = kube("uninstall", "broken", "-n", namespace)
+    assert removed.exit_code == 0, removed.output
+    assert managed(kubectl, namespace) == []
+    assert everything(kubectl, namespace) == before
+
+
+def test_atomic_deletes_what_the_failed_install_created(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    result = kube(
+        "install", str(write_formula(tmp_path, "broken", manifests=BROKEN)), "-n", namespace, "--atomic"
+    )
+    assert result.exit_code == 8
+    assert "rolled back 2 objects" in result.stdout
+    assert managed(kubectl, namespace) == []
+
+
+def test_atomic_into_a_new_namespace_removes_the_namespace_too(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    fresh = f"{namespace}-new"
+    result = kube(
+        "install", str(write_formula(tmp_path, "broken", manifests=BROKEN)), "-n", fresh, "--atomic"
+    )
+    assert result.exit_code == 8
+    assert gone(kubectl, "namespace", fresh)
+
+
+def test_a_hook_that_hangs_is_stopped_and_nothing_is_created(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = write_formula(
+        tmp_path, "sleepy", hook="import time\nprint('thinking', flush=True)\ntime.sleep(120)\n"
+    )
+    started = time.monotonic()
+    result = kube("install", str(directory), "-n", namespace, "--hook-timeout", "1s")
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 7
+    assert "did not finish within 1s" in result.stderr and "thinking" in result.stderr
+    assert managed(kubectl, namespace) == []
+
+
+def test_a_failing_hook_shows_the_end_of_its_output(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = write_formula(
+        tmp_path, "grumpy", hook="import sys\nprint('no certificate authority found')\nsys.exit(3)\n"
+    )
+    result = kube("install", str(directory), "-n", namespace)
+    assert result.exit_code == 7
+    assert "no certificate authority found" in result.stderr and "exit code 3" in result.stderr
+    assert managed(kubectl, namespace) == []
+
+
+def test_no_hooks_skips_the_hook(namespace: str, tmp_path: Path) -> None:
+    directory = write_formula(tmp_path, "grumpy", hook="import sys\nsys.exit(3)\n")
+    assert kube("install", str(directory), "-n", namespace, "--no-hooks").exit_code == 0
+
+
+def test_a_template_that_tries_to_escape_the_sandbox_is_refused(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    escape = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+        "data:\n  x: \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"\n"
+    )
+    directory = write_formula(tmp_path, "sneaky", manifests={"cm.yaml.tmpl": escape})
+    result = kube("install", str(directory), "-n", namespace)
+    assert result.exit_code == 4
+    assert "manifests/cm.yaml.tmpl" in result.stderr
+    assert managed(kubectl, namespace) == []
+
+
+# -- list and uninstall -------------------------------------------------------------------------
+
+
+def test_install_list_uninstall_leaves_the_namespace_as_it_was(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    before = everything(kubectl, namespace)
+    assert kube("install", str(web_formula(tmp_path)), "-n", namespace).exit_code == 0
+    listed = kube("list", "-n", namespace)
+    assert listed.exit_code == 0
+    [row] = [line.split() for line in listed.stdout.splitlines() if line.startswith("web ")]
+    assert row[:4] == ["web", "1.2.0", namespace, "complete"] and row[-1] == "3"
+
+    removed = kube("uninstall", "web", "-n", namespace)
+    assert removed.exit_code == 0, removed.output
+    assert f"uninstalled web 1.2.0 in namespace {namespace}: 3 objects removed" in removed.stdout
+    assert everything(kubectl, namespace) == before
+    assert kubectl("get", "namespace", namespace, check=False).returncode == 0
+
+
+def test_namespace_created_by_install_goes_with_uninstall(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    fresh = f"{namespace}-own"
+    result = kube("install", str(write_formula(tmp_path, "solo")), "-n", fresh)
+    assert result.exit_code == 0, result.output
+    labels = json.loads(kubectl("get", "namespace", fresh, "-o", "json").stdout)["metadata"]["labels"]
+    assert labels["app.kubernetes.io/managed-by"] == "kube"
+    [listed] = json.loads(kube("list", "-n", fresh, "-o", "json").stdout)
+    assert listed["record"]["createdNamespace"] is True
+    removed = kube("uninstall", "solo")  # no -n: the only record of that name is found
+    assert removed.exit_code == 0, removed.output
+    assert f"namespace {fresh} deleted" in removed.stdout
+    assert gone(kubectl, "namespace", fresh)
+
+
+def test_uninstall_keeps_objects_annotated_keep(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    kept = json.dumps({**configmap("data"), "metadata": {"name": "data", "annotations": {KEEP: "keep"}}})
+    directory = write_formula(
+        tmp_path, "careful", manifests={"a.yaml": kept, "b.yaml": json.dumps(configmap("tmp"))}
+    )
+    assert kube("install", str(directory), "-n", namespace).exit_code == 0
+    removed = kube("uninstall", "careful", "-n", namespace)
+    assert removed.exit_code == 0, removed.output
+    assert "1 object left in place" in removed.stdout
+    assert kubectl("get", "configmap", "data", "-n", namespace, check=False).returncode == 0
+    assert kubectl("get", "configmap", "tmp", "-n", namespace, check=False).returncode != 0
+
+
+def test_uninstall_leaves_an_object_made_again_by_someone_else(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    assert kube("install", str(write_formula(tmp_path, "plain")), "-n", namespace).exit_code == 0
+    kubectl("delete", "configmap", "plain-config", "-n", namespace)
+    kubectl("create", "configmap", "plain-config", "-n", namespace, "--from-literal=mine=yes")
+    removed = kube("uninstall", "plain", "-n", namespace)
+    assert removed.exit_code == 0, removed.output
+    assert "ConfigMap/plain-config: does not carry the labels of plain" in removed.stdout
+    assert kubectl("get", "configmap", "plain-config", "-n", namespace, check=False).returncode == 0
+
+
+def test_uninstall_of_what_is_not_installed_says_so(namespace: str) -> None:
+    result = kube("uninstall", "nothing-here", "-n", namespace)
+    assert result.exit_code == 3
+    assert f"nothing-here is not installed in namespace {namespace}" in result.stderr
+
+
+def test_object_deleted_by_hand_is_not_an_error_for_uninstall(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    assert kube("install", str(write_formula(tmp_path, "plain")), "-n", namespace).exit_code == 0
+    kubectl("delete", "configmap", "plain-config", "-n", namespace)
+    removed = kube("uninstall", "plain", "-n", namespace)
+    assert removed.exit_code == 0, removed.output
+    assert "already gone" in removed.stdout
+    assert managed(kubectl, namespace) == []
+
+
+def test_list_shows_every_namespace_by_default(namespace: str, tmp_path: Path) -> None:
+    assert kube("install", str(write_formula(tmp_path, "plain")), "-n", namespace).exit_code == 0
+    rows = json.loads(kube("list", "-o", "json").stdout)
+    assert any(r["name"] == "plain" and r["namespace"] == namespace for r in rows)
+    assert kube("list", "-n", namespace, "-A").exit_code == 2
+
+
+# -- wait ---------------------------------------------------------------------------------------
+
+
+def test_wait_reports_a_deployment_ready(namespace: str, tmp_path: Path) -> None:
+    directory = write_formula(tmp_path, "app", manifests={"deploy.json": deployment("app", replicas=2)})
+    result = kube("install", str(directory), "-n", namespace, "--wait", "--timeout", "60s")
+    assert result.exit_code == 0, result.output
+    assert row(result, "Deployment", "app")[-1] == "ready"
+    assert "all ready" in result.stdout
+
+
+def test_wait_fails_at_the_timeout_naming_what_is_not_ready(namespace: str, tmp_path: Path) -> None:
+    stuck = deployment("stuck", nodeSelector={"no": "such-node"})
+    directory = write_formula(tmp_path, "stuck", manifests={"deploy.json": stuck})
+    result = kube("install", str(directory), "-n", namespace, "--wait", "--timeout", "3s")
+    assert result.exit_code == 9
+    assert "not ready after 3s: Deployment/stuck (0 of 1 replicas available)" in result.stderr
+
+
+def test_objects_left_by_an_attempt_that_never_recorded_them_are_taken_over(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    # What an install stopped by Ctrl-C between `kubectl create` and writing its record leaves behind.
+    leftover = configmap("plain-config", namespace)
+    leftover["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "kube", "kube.sh/formula": "plain"}
+    kubectl("create", "-f", "-", input=json.dumps(leftover))
+    stranger = configmap("taken", namespace)
+    kubectl("create", "-f", "-", input=json.dumps(stranger))
+    manifests = {"a.yaml": json.dumps(configmap("plain-config")), "b.yaml": json.dumps(configmap("taken"))}
+
+    result = kube("install", str(write_formula(tmp_path, "plain", manifests=manifests)), "-n", namespace)
+
+    assert result.exit_code == 8
+    assert row(result, "ConfigMap", "plain-config")[-1] == "exists"
+    assert row(result, "ConfigMap", "taken")[-1] == "failed (AlreadyExists)"
+    [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
+    assert [o["name"] for o in listed["record"]["objects"]] == ["plain-config"]
+    assert kube("uninstall", "plain", "-n", namespace).exit_code == 0
+    assert kubectl("get", "configmap", "taken", "-n", namespace, check=False).returncode == 0
+
+
+def test_uninstall_tells_a_remade_object_by_the_uid_a_partial_record_keeps(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    assert (
+        kube("install", str(write_formula(tmp_path, "broken", manifests=BROKEN)), "-n", namespace).exit_code
+        == 8
+    )
+    [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
+    assert all(o["uid"] for o in listed["record"]["objects"])
+    live = json.loads(kubectl("get", "configmap", "first", "-n", namespace, "-o", "json").stdout)
+    kubectl("delete", "configmap", "first", "-n", namespace)
+    remade = configmap("first", namespace)
+    remade["metadata"]["labels"] = live["metadata"]["labels"]  # the same labels, but not the same object
+    kubectl("create", "-f", "-", input=json.dumps(remade))
+
+    removed = kube("uninstall", "broken", "-n", namespace)
+
+    assert removed.exit_code == 0, removed.output
+    assert "ConfigMap/first: made again since the install (uid differs)" in removed.stdout
+    assert kubectl("get", "configmap", "first", "-n", namespace, check=False).returncode == 0
+    assert kubectl("get", "configmap", "second", "-n", namespace, check=False).returncode != 0
+
+
+def test_ctrl_c_while_kubectl_runs_records_what_exists(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    # A stand-in around the real kubectl that hangs after `create` has done its work: a real kubectl
+    # cannot be made to hang on demand, and Ctrl-C must land while it runs.
+    real = shutil.which("kubectl")
+    slow = tmp_path / "slow-kubectl"
+    slow.write_text(f'#!/bin/sh\n"{real}" "$@"\nrc=$?\n[ "$1" = create ] && sleep 60\nexit $rc\n')
+    slow.chmod(0o755)
+    directory = write_formula(
+        tmp_path, "plain", manifests={f"{n}.json": json.dumps(configmap(n)) for n in "abc"}
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kube", "install", str(directory), "-n", namespace],
+        env={**os.environ, "KUBE_KUBECTL": str(slow)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while kubectl("get", "configmap", "c", "-n", namespace, check=False).returncode != 0:
+        assert time.monotonic() < deadline and proc.poll() is None, "the install never created its objects"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130, err
+    [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
+    assert [o["name"] for o in listed["record"]["objects"]] == ["a", "b", "c"]
+    assert kube("uninstall", "plain", "-n", namespace).exit_code == 0
+    assert managed(kubectl, namespace) == []

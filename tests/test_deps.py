@@ -1,0 +1,98 @@
+"""Dependency checks against install records, and the order ``--with-deps`` installs in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kube import deps
+from kube.errors import DependencyError, NotFoundError
+from kube.formula import Formula, load_formula
+from kube.records import COMPLETE, PARTIAL, Record
+from tests.gitrepo import formula_files, write_tree
+
+
+def _formula(root: Path, name: str, version: str = "1.0.0", *needs: tuple[str, str]) -> Formula:
+    extra: dict[str, object] = {}
+    if needs:
+        extra["dependencies"] = [{"name": n, "version": r} for n, r in needs]
+    write_tree(root, formula_files(name, version, **extra))
+    return load_formula(root / "formulas" / name)
+
+
+def _installed(name: str, version: str, namespace: str = "web", outcome: str = COMPLETE) -> Record:
+    return Record(formula=name, version=version, namespace=namespace, outcome=outcome)
+
+
+def _archive(root: Path, *formulas: Formula) -> Callable[[str], Formula]:
+    by_name = {f.name: f for f in formulas}
+
+    def load(name: str) -> Formula:
+        if name not in by_name:
+            raise NotFoundError(f"formula `{name}` not found")
+        return by_name[name]
+
+    return load
+
+
+def test_dependency_is_satisfied_by_a_record_inside_the_range_in_any_namespace(tmp_path: Path) -> None:
+    ponycorn = _formula(tmp_path, "ponycorn", "1.0.3", ("nginx", "1.9 < x <= 1.10"))
+    assert deps.check(ponycorn, [_installed("nginx", "1.10.0", namespace="other")]) == []
+
+
+def test_missing_dependency_is_reported_with_the_design_warning(tmp_path: Path) -> None:
+    ponycorn = _formula(tmp_path, "ponycorn", "1.0.3", ("nginx", "1.9 < x <= 1.10"))
+    [missing] = deps.check(ponycorn, [])
+    assert missing.warning == "Dependency nginx (1.9 < x <= 1.10) does not seem to be satisfied."
+    assert missing.detail == "not installed"
+
+
+def test_version_outside_the_range_or_a_partial_install_does_not_satisfy(tmp_path: Path) -> None:
+    ponycorn = _formula(tmp_path, "ponycorn", "1.0.3", ("nginx", "1.9 < x <= 1.10"))
+    found = [_installed("nginx", "1.11.0"), _installed("nginx", "1.10.0", "edge", PARTIAL)]
+    [missing] = deps.check(ponycorn, found)
+    assert missing.found == (("web", "1.11.0", COMPLETE), ("edge", "1.10.0", PARTIAL))
+    assert missing.detail == "1.11.0 in web; 1.10.0 in edge (partial)"
+
+
+def test_install_order_puts_dependencies_before_their_dependents(tmp_path: Path) -> None:
+    app = _formula(tmp_path, "app", "1.0.0", ("web", "^1"), ("db", "^2"))
+    web = _formula(tmp_path, "web", "1.2.0", ("db", "^2"))
+    db = _formula(tmp_path, "db", "2.1.0")
+    order = deps.install_order(app, [], _archive(tmp_path, web, db))
+    assert [f.name for f in order] == ["db", "web"]
+
+
+def test_install_order_skips_what_the_cluster_already_satisfies(tmp_path: Path) -> None:
+    app = _formula(tmp_path, "app", "1.0.0", ("web", "^1"), ("db", "^2"))
+    web = _formula(tmp_path, "web", "1.2.0", ("cache", "^1"))
+    db = _formula(tmp_path, "db", "2.1.0")
+    cache = _formula(tmp_path, "cache", "1.0.0")
+    order = deps.install_order(app, [_installed("web", "1.5.0")], _archive(tmp_path, web, db, cache))
+    assert [f.name for f in order] == ["db"]
+
+
+def test_install_order_reports_a_cycle_instead_of_following_it(tmp_path: Path) -> None:
+    a = _formula(tmp_path, "a", "1.0.0", ("b", "*"))
+    b = _formula(tmp_path, "b", "1.0.0", ("c", "*"))
+    c = _formula(tmp_path, "c", "1.0.0", ("a", "*"))
+    with pytest.raises(DependencyError, match=r"dependency cycle: a -> b -> c -> a") as caught:
+        deps.install_order(a, [], _archive(tmp_path, a, b, c))
+    assert caught.value.exit_code == 6
+
+
+def test_install_order_refuses_an_archive_version_outside_the_range(tmp_path: Path) -> None:
+    ponycorn = _formula(tmp_path, "ponycorn", "1.0.3", ("nginx", "1.9 < x <= 1.10"))
+    nginx = _formula(tmp_path, "nginx", "1.11.0")
+    with pytest.raises(DependencyError, match=r"archive holds nginx 1.11.0"):
+        deps.install_order(ponycorn, [], _archive(tmp_path, nginx))
+
+
+def test_install_order_names_a_dependency_the_archive_lacks(tmp_path: Path) -> None:
+    ponycorn = _formula(tmp_path, "ponycorn", "1.0.3", ("nginx", "1.9 < x <= 1.10"))
+    with pytest.raises(
+        DependencyError, match=r"ponycorn depends on nginx \(1.9 < x <= 1.10\), which the archive"
+    ):
+        deps.install_order(ponycorn, [], _archive(tmp_path))

@@ -1,0 +1,219 @@
+"""The search index: its file format, search rules, damage detection, and building entries."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kube import index
+from kube.errors import UsageError
+from tests.gitrepo import formula_files, write_tree
+
+
+def entry(name: str, **fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": name,
+        "version": "1.0.0",
+        "description": f"The {name} server",
+        "home": f"https://example.com/{name}",
+        "maintainers": ["Jane Doe <jane@example.com>"],
+        "dependencies": [],
+        "details": "",
+        "keywords": [],
+        "provides": ["manifests/configmap.yaml"],
+        "built": {"commit": "abc", "date": "2024-01-01T00:00:00+00:00"},
+        "valid": True,
+        "problems": [],
+    }
+    base.update(fields)
+    return base
+
+
+def write_index(path: Path, entries: dict[str, dict[str, Any]]) -> Path:
+    path.write_bytes(index.encode(url="file:///r", branch="main", commit="c0ffee", entries=entries))
+    return path
+
+
+@pytest.fixture
+def small_index(tmp_path: Path) -> index.Index:
+    entries = {
+        "nginx": entry("nginx", keywords=["web", "proxy"]),
+        "ponycorn": entry(
+            "ponycorn", details="Needs an NGINX server.", dependencies=[["nginx", "1.9 < x <= 1.10"]]
+        ),
+        "nginx-standard": entry("nginx-standard", description="Opinionated web server"),
+        "redis": entry("redis", description="Key-value store", details="Café-grade caching"),
+        "etcd": entry("etcd", description='A "quoted" store\nwith a second line'),
+    }
+    return index.load_index(write_index(tmp_path / "index.json", entries))
+
+
+def names(found: list[index.Entry]) -> list[str]:
+    return [e.name for e in found]
+
+
+def test_index_round_trips_every_field(tmp_path: Path) -> None:
+    raw = entry("ponycorn", dependencies=[["nginx", "1.9 < x <= 1.10"]], keywords=["web"], details="x\ny")
+    loaded = index.load_index(write_index(tmp_path / "index.json", {"ponycorn": raw}))
+    got = loaded.get("ponycorn")
+    assert got is not None
+    assert got.dependencies == (("nginx", "1.9 < x <= 1.10"),)
+    assert got.details == "x\ny"
+    assert got.built_date == "2024-01-01T00:00:00+00:00"
+    assert loaded.header.commit == "c0ffee"
+    assert loaded.names() == ["ponycorn"]
+    assert loaded.get("nginx") is None
+
+
+def test_search_is_case_insensitive_over_description_keywords_and_details(small_index: index.Index) -> None:
+    assert names(small_index.search("PROXY")) == ["nginx"]
+    assert names(small_index.search("key-VALUE")) == ["redis"]
+    assert names(small_index.search("opinionated")) == ["nginx-standard"]
+
+
+def test_search_lists_exact_then_name_matches_before_text_matches(small_index: index.Index) -> None:
+    assert names(small_index.search("nginx")) == ["nginx", "nginx-standard", "ponycorn"]
+
+
+def test_search_does_not_match_fields_outside_the_searched_ones(small_index: index.Index) -> None:
+    # every entry's home and maintainers contain "example.com" / "jane"
+    assert small_index.search("example.com") == []
+    assert small_index.search("jane") == []
+
+
+def test_search_finds_text_that_json_escapes(small_index: index.Index) -> None:
+    assert names(small_index.search("café")) == ["redis"]
+    assert names(small_index.search('"quoted"')) == ["etcd"]
+    assert names(small_index.search("second line")) == ["etcd"]
+
+
+def test_search_with_regex(small_index: index.Index) -> None:
+    assert names(small_index.search(r"^nginx(-\w+)?$", regex=True)) == ["nginx", "nginx-standard"]
+    assert names(small_index.search(r"store$", regex=True)) == ["redis"]
+
+
+def test_invalid_regex_is_a_usage_error(small_index: index.Index) -> None:
+    with pytest.raises(UsageError, match="invalid regular expression"):
+        small_index.search("(", regex=True)
+
+
+def test_close_matches_suggest_similar_names(small_index: index.Index) -> None:
+    assert "nginx" in small_index.close_matches("ngnix")
+    assert small_index.close_matches("zzzzzz") == []
+
+
+def test_truncated_index_is_unavailable(tmp_path: Path) -> None:
+    path = write_index(tmp_path / "index.json", {"nginx": entry("nginx")})
+    path.write_bytes(path.read_bytes()[:-10])
+    assert index.read_header(path) is None
+    with pytest.raises(index.IndexUnavailable, match="damaged"):
+        index.load_index(path)
+
+
+def test_index_with_a_flipped_byte_is_unavailable(tmp_path: Path) -> None:
+    path = write_index(tmp_path / "index.json", {"nginx": entry("nginx")})
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(index.IndexUnavailable):
+        index.load_index(path)
+
+
+def test_index_of_another_schema_is_unavailable(tmp_path: Path) -> None:
+    path = write_index(tmp_path / "index.json", {"nginx": entry("nginx")})
+    header, _, body = path.read_bytes().partition(b"\n")
+    data = json.loads(header)
+    data["schema"] = index.SCHEMA + 1
+    path.write_bytes(json.dumps(data).encode() + b"\n" + body)
+    assert index.read_header(path) is None
+    with pytest.raises(index.IndexUnavailable):
+        index.load_index(path)
+
+
+def test_missing_index_is_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(index.IndexUnavailable, match="missing"):
+        index.load_index(tmp_path / "nope.json")
+
+
+def archive_with(tmp_path: Path, files: dict[str, str | bytes | None]) -> Path:
+    root = tmp_path / "clone"
+    write_tree(root, files)
+    return root
+
+
+def test_build_entry_reads_metadata_and_lists_manifests(tmp_path: Path) -> None:
+    root = archive_with(tmp_path, formula_files("nginx", "1.10.0", keywords=["web"]))
+    built, warnings = index.build_entry(root, "nginx")
+    assert warnings == []
+    assert built is not None
+    assert built["version"] == "1.10.0"
+    assert built["keywords"] == ["web"]
+    assert built["provides"] == ["manifests/configmap.yaml"]
+    assert built["valid"] is True
+
+
+def test_build_entry_marks_bad_k3_invalid_with_its_problems(tmp_path: Path) -> None:
+    root = archive_with(tmp_path, {"formulas/broken/K3.yaml": "name: broken\nname: again\n"})
+    built, warnings = index.build_entry(root, "broken")
+    assert built is not None and built["valid"] is False
+    assert any("K3.yaml:2" in p for p in built["problems"])
+    assert len(warnings) == 1 and "is invalid" in warnings[0].message
+
+
+def test_build_entry_skips_a_symlinked_formula_directory(tmp_path: Path) -> None:
+    root = archive_with(tmp_path, formula_files("nginx"))
+    os.symlink("/etc", root / "formulas" / "evil")
+    built, warnings = index.build_entry(root, "evil")
+    assert built is None
+    assert "symbolic link" in warnings[0].message and "never followed" in warnings[0].message
+
+
+def test_build_entry_marks_a_formula_holding_a_symlink_invalid(tmp_path: Path) -> None:
+    root = archive_with(tmp_path, formula_files("leaky"))
+    os.symlink("/etc/passwd", root / "formulas" / "leaky" / "manifests" / "passwd.yaml")
+    built, warnings = index.build_entry(root, "leaky")
+    assert built is not None and built["valid"] is False
+    assert "symbolic link" in warnings[0].message
+
+
+@pytest.mark.parametrize("name", ["..x", ".hidden", "Bad_Name", "x" * 64, "trailing-"])
+def test_build_entry_skips_directories_that_are_not_kube_names(tmp_path: Path, name: str) -> None:
+    root = archive_with(tmp_path, {f"formulas/{name}/K3.yaml": "name: x\n"})
+    built, warnings = index.build_entry(root, name)
+    assert built is None
+    assert "not a kube name" in warnings[0].message
+
+
+@pytest.mark.parametrize(
+    "name", ["a", "nginx", "a-b-1", "0x", "x" * 63, "..", "A", "-a", "a-", "a_b", "a.b", ""]
+)
+def test_index_name_rule_is_the_formula_name_rule(name: str) -> None:
+    from kube.formula import is_valid_name
+
+    assert (index.NAME_RE.fullmatch(name) is not None) == is_valid_name(name)
+
+
+def test_parallel_build_gives_the_same_entries_as_one_by_one(tmp_path: Path) -> None:
+    files: dict[str, str | bytes | None] = {}
+    for i in range(130):
+        files.update(formula_files(f"f{i:03d}", f"1.0.{i}"))
+    files["formulas/f007/K3.yaml"] = "name: [\n"
+    root = archive_with(tmp_path, files)
+    names_ = index.formula_dir_names(root)
+    together, warnings = index.build_entries(root, names_)
+    one_by_one = {n: e for n in names_ for e in [index.build_entry(root, n)[0]] if e is not None}
+    assert together == one_by_one
+    assert len(together) == 130
+    assert [w.path for w in warnings] == ["formulas/f007"]
+
+
+def test_parse_log_keeps_the_newest_change_of_each_formula() -> None:
+    log = (
+        "\x01new 2024-02-02\n\nformulas/a/K3.yaml\n"
+        "\x01old 2024-01-01\n\nformulas/a/x\nformulas/b/K3.yaml\nREADME\n"
+    )
+    assert index.parse_log(log) == {"a": ("new", "2024-02-02"), "b": ("old", "2024-01-01")}
