@@ -244,6 +244,13 @@ def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: l
     _write_index(idx.encode(url=state.url, branch=state.branch, commit=target, entries=changes.entries))
     _pause("after-index")
     recovery.clear_journal()
+    # Automatic gc is off for every other command (it would detach and outlive kube); here it runs
+    # in the foreground, under the guard, and only when git thinks it is due.
+    gc = ["-c", "gc.auto=6700", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"]
+    try:
+        _git(gc, "git gc failed", guarded=True)
+    except ArchiveError as exc:
+        notes.append(f"the update worked, but {exc.message}")
     return _report(shown, state.branch, state.head, target, changes, notes)
 
 

@@ -10,10 +10,11 @@ now (the test runner swaps it).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,16 +34,23 @@ def safe_line(text: object) -> str:
     return safe(text).replace("\r", " ").replace("\n", " ")
 
 
-def out() -> Console:
+# Piped output is read by scripts and grep, not by eyes at 80 columns: never fold it.
+_PIPE_WIDTH = 240
+
+
+def _console(stream: TextIO) -> Console:
     from rich.console import Console
 
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else _PIPE_WIDTH
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
+
+
+def out() -> Console:
+    return _console(sys.stdout)
 
 
 def err() -> Console:
-    from rich.console import Console
-
-    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+    return _console(sys.stderr)
 
 
 def print_json(data: Any) -> None:
@@ -87,16 +95,20 @@ def error(text: str, hint: str | None = None) -> None:
 def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> Table:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     result = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in columns:
         result.add_column(column, overflow="fold")
     for row in rows:
-        result.add_row(*(safe_line(cell) for cell in row))
+        # Text, not str: a plain string cell would be parsed as Rich markup.
+        result.add_row(*(Text(safe_line(cell)) for cell in row))
     return result
 
 
-def print_table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> None:
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None
+) -> None:
     out().print(table(columns, rows, title=title))
 
 

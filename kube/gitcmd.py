@@ -23,7 +23,7 @@ from pathlib import Path
 from kube import paths
 from kube.errors import ArchiveError, ProcessError, ProcessTimeout, UsageError
 
-DEFAULT_TIMEOUT = 300.0  # git itself gives up on a silent TLS handshake only after 300 s
+DEFAULT_TIMEOUT = 300.0  # http.lowSpeed* does not cover a TLS handshake that never completes
 ALLOWED = "https://, ssh://, git@host:path, file:// or a local path"
 _SCP = re.compile(r"^(?P<user>[A-Za-z0-9._~+]+)@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<path>.+)$")
 _BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")

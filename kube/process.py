@@ -7,6 +7,7 @@ first process (a hook that forks a sleeper must not outlive kube).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,10 +48,8 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
             # The leader is gone, but children it forked may still hold the group.
         except subprocess.TimeoutExpired:
             continue
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def describe(argv: Sequence[str]) -> str:
@@ -118,7 +117,8 @@ def run(
     result = Completed(argv, proc.returncode, stdout or "", stderr or "")
     if check and not result.ok:
         raise ProcessError(
-            f"`{describe(argv)}` failed with exit code {proc.returncode}: {last_line(result.stderr or result.stdout)}",
+            f"`{describe(argv)}` failed with exit code {proc.returncode}: "
+            f"{last_line(result.stderr or result.stdout)}",
             argv=argv,
             returncode=proc.returncode,
             stdout=result.stdout,

@@ -15,7 +15,11 @@ from tests.cluster import cluster, kubectl, namespace  # noqa: F401  (fixtures)
 from tests.gitrepo import formula_files, make_repo
 
 REAL_HOME = Path(os.path.expanduser("~"))
-_GUARDED = [REAL_HOME / ".local" / "share" / "kube", REAL_HOME / ".kube" / "kube", REAL_HOME / ".config" / "kube"]
+_GUARDED = [
+    REAL_HOME / ".local" / "share" / "kube",
+    REAL_HOME / ".kube" / "kube",
+    REAL_HOME / ".config" / "kube",
+]
 
 
 def _snapshot() -> dict[str, float | None]:
@@ -23,7 +27,9 @@ def _snapshot() -> dict[str, float | None]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Every test gets its own HOME and KUBE_HOME; writing kube state into the
     real home directory fails the test."""
     before = _snapshot()

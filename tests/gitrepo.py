@@ -80,15 +80,16 @@ def k3(name: str, version: str = "1.0.0", **extra: object) -> str:
     return "\n".join(f"{key}: {json.dumps(value)}" for key, value in fields.items()) + "\n"
 
 
-def formula_files(name: str, version: str = "1.0.0", *, manifests: Mapping[str, str] | None = None,
-                  **extra: object) -> dict[str, str]:
+def formula_files(
+    name: str, version: str = "1.0.0", *, manifests: Mapping[str, str] | None = None, **extra: object
+) -> dict[str, str]:
     """Files of one formula under ``formulas/<name>/`` (a ConfigMap by default)."""
     files = {f"formulas/{name}/K3.yaml": k3(name, version, **extra)}
     if manifests is None:
         manifests = {
             "configmap.yaml": (
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
-                f"  name: {name}-config\ndata:\n  version: \"{version}\"\n"
+                f'  name: {name}-config\ndata:\n  version: "{version}"\n'
             )
         }
     for filename, text in manifests.items():

@@ -228,7 +228,8 @@ def test_failing_test_job_fails_and_shows_why(on_cluster: Cluster, tmp_path: Pat
     formula = make_formula(
         tmp_path,
         "kt-badtest",
-        job_extra="activeDeadlineSeconds: 3",
+        # Long enough for the scheduler to report the Pod Unschedulable before the Job controller deletes it.
+        job_extra="activeDeadlineSeconds: 10",
         pod_extra="nodeSelector: {kube.sh/no-such-node: 'true'}",
     )
     code, report, _ = kube_test(str(formula), "--timeout", "60s")
