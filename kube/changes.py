@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kube import index as idx
+from kube import indexer
 from kube.findings import Finding
 
 Git = Callable[[list[str], str], str]
@@ -86,6 +87,7 @@ class UpdateReport:
             "new_commit": self.new_commit,
             "cloned": self.cloned,
             "up_to_date": self.up_to_date,
+            "kubes": self.count if self.count >= 0 else None,  # None: the index was not rebuilt
             "new": [{"name": n, "version": v} for n, v in self.new],
             "updated": [{"name": n, "old_version": o, "new_version": v} for n, o, v in self.updated],
             "renamed": [{"old": o, "new": n} for o, n in self.renamed],
@@ -149,17 +151,17 @@ def build_index(
     entries: dict[str, dict[str, Any] | bytes]
     if base is not None:
         entries = {n: line for n in base.names() if n not in touched and (line := base.line(n)) is not None}
-        rebuilt, warnings = idx.build_entries(root, touched)
+        rebuilt, warnings = indexer.build_entries(root, touched)
         log_range, mode = f"{old_commit}..{head}", "incremental"
     else:
-        rebuilt, warnings = idx.build_entries(root, idx.formula_dir_names(root))
+        rebuilt, warnings = indexer.build_entries(root, indexer.formula_dir_names(root))
         entries, log_range, mode = {}, head, "full"
     if rebuilt:
         log = git(
             ["log", "--format=%x01%H %cI", "--name-only", "--no-renames", log_range, "--", "formulas"],
             "cannot read the archive's history",
         )
-        built = idx.parse_log(log)
+        built = indexer.parse_log(log)
         for name, entry in rebuilt.items():
             commit, date = built.get(name, (head, ""))
             entry["built"] = {"commit": commit, "date": date}

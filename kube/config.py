@@ -50,7 +50,7 @@ def resolve_source(repo: str | None = None, branch: str | None = None) -> Archiv
     elif config.repo:
         url, origin = config.repo, "config.yaml"
     else:
-        url, origin = paths.DEFAULT_REPO, "default"
+        url, origin = paths.default_repo(), "default"
     url = gitcmd.validate_url(url)
     if branch is None and config.branch and (config.repo is None or gitcmd.validate_url(config.repo) == url):
         branch = config.branch

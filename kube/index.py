@@ -3,10 +3,10 @@
 File format (``$KUBE_HOME/index.json``): a header line
 ``{"schema", "url", "branch", "commit", "count", "body", "crc"}``, a line with
 the JSON list of formula names (sorted), then one JSON object per formula in
-the same order.
-``body`` and ``crc`` are the length and CRC-32 of everything after the header,
-so a truncated or damaged file is noticed without parsing it. A different
-``schema`` means the file is rebuilt, never migrated.
+the same order (``kube.indexer`` builds them). ``body`` and ``crc`` are the
+length and CRC-32 of everything after the header, so a truncated or damaged
+file is noticed without parsing it. A different ``schema`` means the file is
+rebuilt, never migrated.
 
 Reading needs nothing but ``json``: no git, no YAML, no templates. ``info``
 parses one line; a literal ``search`` parses only the lines whose bytes
@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import json
 import re
-import stat
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kube import paths
 from kube.errors import ArchiveError, UsageError
-
-if TYPE_CHECKING:
-    from kube.findings import Finding
 
 SCHEMA = 1
 # Same rule as kube.formula.NAME_RE (DNS-1123 label); repeated here so reading
@@ -267,129 +263,3 @@ def encode(*, url: str, branch: str, commit: str, entries: Mapping[str, Mapping[
     header = {"schema": SCHEMA, "url": url, "branch": branch, "commit": commit, "count": len(names)}
     header.update(body=len(body), crc=zlib.crc32(body))
     return json.dumps(header, separators=(",", ":")).encode() + b"\n" + body
-
-
-# --- building (update time only) -------------------------------------------------
-
-_PARALLEL_FROM = 64
-
-
-def _skipped(rel: str, why: str) -> Finding:
-    from kube.findings import Finding, Severity
-
-    return Finding(rel, 0, "skipped-formula", f"skipped: {why}; never followed", Severity.WARNING)
-
-
-def _invalid(name: str, problems: list[str]) -> dict[str, Any]:
-    return {"name": name, "valid": False, "problems": problems}
-
-
-def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Finding]]:
-    """The index entry for ``formulas/<name>`` in the clone at ``root``, and warnings for the update report.
-
-    Directories that are not formula names (``..``, ``.x``, ``Foo``) or are symlinks are skipped;
-    a formula that does not load is indexed as invalid, with its problems."""
-    from kube.errors import FormulaError, KubeError
-    from kube.findings import Finding, Severity
-
-    rel = f"formulas/{name}" if name.isascii() and name.isprintable() else f"formulas/{json.dumps(name)}"
-    directory = root / "formulas" / name
-    try:
-        mode = directory.lstat().st_mode
-    except OSError:
-        return None, []
-    if stat.S_ISLNK(mode):
-        return None, [_skipped(rel, "a symbolic link")]
-    if not stat.S_ISDIR(mode):
-        return None, []  # a plain file beside the formulas (a README): not a formula
-    if not NAME_RE.fullmatch(name):
-        return None, [_skipped(rel, "not a kube name (lowercase letters, digits and '-')")]
-    from kube.formula import load_formula, manifest_files
-
-    problems: list[str] = []
-    provides: list[str] = []
-    formula = None
-    try:
-        provides = [p.relative_to(directory).as_posix() for p in manifest_files(directory, display_root=root)]
-    except FormulaError as exc:
-        problems += [str(f) for f in exc.findings] or [exc.message]
-    try:
-        formula = load_formula(directory, display_root=root)
-    except FormulaError as exc:
-        problems += [str(f) for f in exc.findings] or [exc.message]
-    except (KubeError, OSError, ValueError) as exc:
-        problems.append(f"{rel}: {exc}")
-    if formula is not None and not problems:
-        entry = formula.to_dict()
-        entry.pop("values", None)
-        entry["dependencies"] = [[d.name, str(d.range)] for d in formula.dependencies]
-        entry.update(provides=provides, valid=True, problems=[])
-        return entry, []
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    message = f"is invalid and cannot be installed: {problems[0]}{more}"
-    return _invalid(name, problems), [Finding(rel, 0, "invalid-formula", message, Severity.WARNING)]
-
-
-def _build_chunk(args: tuple[str, list[str]]) -> list[tuple[str, dict[str, Any] | None, list[Finding]]]:
-    root = Path(args[0])
-    return [(name, *build_entry(root, name)) for name in args[1]]
-
-
-def build_entries(root: Path, names: Iterable[str]) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
-    """Entries for ``names``, parsed on every CPU when there are many; a missing directory gives no entry."""
-    todo = sorted(set(names))
-    chunks = [todo[i : i + _PARALLEL_FROM] for i in range(0, len(todo), _PARALLEL_FROM)]
-    results: list[tuple[str, dict[str, Any] | None, list[Finding]]] = []
-    workers = min(len(chunks), _cpus())
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        import kube.formula  # noqa: F401  (imported once, before the workers fork)
-
-        context = multiprocessing.get_context(
-            "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        )
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for part in pool.map(_build_chunk, [(str(root), chunk) for chunk in chunks]):
-                results += part
-    else:
-        for chunk in chunks:
-            results += _build_chunk((str(root), chunk))
-    entries = {name: entry for name, entry, _ in results if entry is not None}
-    warnings = [w for _, _, found in results for w in found]
-    return entries, warnings
-
-
-def _cpus() -> int:
-    import os
-
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def formula_dir_names(root: Path) -> list[str]:
-    """Every directory entry under ``formulas/`` of the clone (valid names or not)."""
-    import os
-
-    try:
-        return sorted(entry.name for entry in os.scandir(root / "formulas"))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def parse_log(text: str) -> dict[str, tuple[str, str]]:
-    """Newest ``(commit, date)`` per formula from ``git log --format=%x01%H %cI --name-only``."""
-    latest: dict[str, tuple[str, str]] = {}
-    current = ("", "")
-    for line in text.splitlines():
-        if line.startswith("\x01"):
-            commit, _, date = line[1:].partition(" ")
-            current = (commit, date)
-        elif line.startswith("formulas/"):
-            parts = line.split("/")
-            if len(parts) >= 3 and parts[1] not in latest:
-                latest[parts[1]] = current
-    return latest

@@ -271,3 +271,22 @@ class Kubectl:
         code, out, err = self.run(*args)
         if code != 0:
             raise self._fail("delete", err, out)
+
+    def logs(self, pod: str, namespace: str, *, tail: int) -> tuple[bool, list[str]]:
+        """The last ``tail`` lines of every container of a Pod: (ok, lines).
+
+        Not ok when kubectl cannot read them (no kubelet, Pod gone); the lines
+        then hold the reason, since logs only ever decorate another failure.
+        """
+        check_object_name(pod, "pods")
+        code, out, err = self.run(
+            "logs",
+            f"pod/{pod}",
+            f"--namespace={validate_namespace(namespace)}",
+            "--all-containers=true",
+            f"--tail={tail}",
+            timeout=30,
+        )
+        if code != 0:
+            return False, [err.strip().splitlines()[-1] if err.strip() else f"kubectl logs exited {code}"]
+        return True, out.rstrip().splitlines()[-tail:]

@@ -373,3 +373,23 @@ def _error(obj: KubeObject, rule: str, message: str) -> FormulaError:
     path, line = split_source(obj.source)
     finding = Finding(path, line, rule, f"{obj.display}: {message}")
     return FormulaError(str(finding), findings=[finding])
+
+
+REDACTED = "<redacted: pass --show-secrets to print>"
+
+
+def redact_secrets(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a rendered object with the values of a Secret hidden.
+
+    Hooks generate passwords into Secrets; a dry run must not print them
+    unless the user asks (``--show-secrets``). Keys stay, so the shape of the
+    Secret can still be reviewed.
+    """
+    if data.get("kind") != "Secret" or data.get("apiVersion") != "v1":
+        return data
+    result = dict(data)
+    for section in ("data", "stringData"):
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            result[section] = dict.fromkeys(entries, REDACTED)
+    return result

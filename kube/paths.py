@@ -15,6 +15,19 @@ FORMULAS_DIR = "formulas"
 METADATA_FILE = "K3.yaml"
 
 
+def default_repo() -> str:
+    """The archive used when nothing names one.
+
+    Run from a source checkout (``make install``), kube uses that checkout: it
+    holds ``formulas/``, works offline and matches the code. Installed from a
+    package, it uses the project's published repository.
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / FORMULAS_DIR).is_dir() and (checkout / ".git").exists():
+        return str(checkout)
+    return DEFAULT_REPO
+
+
 def kube_home() -> Path:
     explicit = os.environ.get("KUBE_HOME")
     if explicit:

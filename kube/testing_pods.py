@@ -191,19 +191,7 @@ def pod_state(pod: dict[str, Any]) -> str:
 
 
 def _logs(kubectl: Kubectl, namespace: str, pod: str) -> list[str]:
-    from kube.kubectl import check_object_name
-
-    check_object_name(pod, "pods")
-    # Kubectl has no logs call yet; the flags stay in their --flag=value form, as kube.kubectl uses them.
-    code, out, err = kubectl.run(
-        "logs",
-        f"pod/{pod}",
-        f"--namespace={namespace}",
-        "--all-containers=true",
-        f"--tail={LOG_LINES}",
-        timeout=30,
-    )
-    if code != 0:
-        reason = err.strip().splitlines()[-1] if err.strip() else f"kubectl logs exited {code}"
-        return [f"(logs unavailable: {reason})"]
-    return out.rstrip().splitlines()[-LOG_LINES:] or ["(no log output)"]
+    ok, lines = kubectl.logs(pod, namespace, tail=LOG_LINES)
+    if not ok:
+        return [f"(logs unavailable: {lines[0]})"]
+    return lines or ["(no log output)"]

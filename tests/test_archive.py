@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kube import archive, gitcmd, index
+from kube import archive, gitcmd, index, indexer
 from kube.config import Config, read_config, write_config
 from kube.errors import ArchiveError, LocalChangesError, NotFoundError, UsageError
 from tests.gitrepo import commit, formula_files, git, make_repo
@@ -125,14 +125,14 @@ def test_update_reparses_only_the_formulas_the_diff_touched(
     archive.update(str(remote_archive))
     commit(remote_archive, {**formula_files("nginx", "1.11.0"), **formula_files("redis", "7.0.0")})
     parsed: list[str] = []
-    real = index.build_entries
+    real = indexer.build_entries
 
     def spy(root: Path, names: object) -> object:  # records, then runs the real build
         todo = sorted(names)  # type: ignore[call-overload]
         parsed.extend(todo)
         return real(root, todo)
 
-    monkeypatch.setattr(index, "build_entries", spy)
+    monkeypatch.setattr(indexer, "build_entries", spy)
     archive.update()
     assert parsed == ["nginx", "redis"]
 
@@ -272,7 +272,7 @@ def test_url_comes_from_flag_then_environment_then_config_then_default(
 ) -> None:
     from kube import paths
 
-    assert archive.resolve_source().url == paths.DEFAULT_REPO
+    assert archive.resolve_source().url == paths.default_repo()
     write_config(Config(repo="https://config.example/a.git"))
     assert archive.resolve_source().url == "https://config.example/a.git"
     monkeypatch.setenv("KUBE_REPO", "https://env.example/a.git")
@@ -598,6 +598,24 @@ def test_reclone_killed_at_any_step_keeps_one_archive(
     assert_consistent(kube_home, other)
 
 
+def leftover_processes(kube_home: Path, *, wait: float = 10.0) -> list[int]:
+    """Processes still running with this test's KUBE_HOME (Linux /proc): what a killed kube left."""
+    marker = b"\0KUBE_HOME=" + str(kube_home).encode() + b"\0"
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and int(entry.name) != os.getpid():
+                try:
+                    if marker in b"\0" + (entry / "environ").read_bytes():
+                        found.append(int(entry.name))
+                except OSError:
+                    continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def big_formula(name: str, version: str) -> dict[str, str]:
     manifests = {f"m{j}.yaml": f"kind: {version}\n" * 200 for j in range(5)}
     return formula_files(name, version, manifests=manifests)
@@ -611,25 +629,38 @@ def test_update_killed_at_arbitrary_moments_is_repaired(kube_home: Path, tmp_pat
     archive.update(str(remote))
     commit(remote, {k: v for i in range(300) for k, v in big_formula(f"f{i:03d}", "2.0.0").items()})
     interrupted = []
-    for delay in (0.3, 0.6, 0.9, 1.2, 1.5, 2.0):
+    for delay in (0.35, 0.5, 0.65, 0.8, 1.0, 1.3, 1.8):
         proc = subprocess.Popen(
             [sys.executable, "-m", "kube", "update"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        interrupted.append(
-            (kube_home / ".update-journal.json").exists()
-            or index.read_header() is None
-            or index.read_header().commit != head(remote)  # type: ignore[union-attr]
-        )
+        # In the middle: the new commit was fetched, but the index was not yet written for it.
+        fetched = git(kube_home / "archive", "rev-parse", "refs/remotes/origin/main").strip() == head(remote)
+        header = index.read_header()
+        interrupted.append(fetched and (header is None or header.commit != head(remote)))
         result = run_kube("update")
         assert result.returncode == 0, (delay, result.stderr)
         assert_consistent(kube_home, remote)
+        if Path("/proc/self/environ").exists():
+            assert leftover_processes(kube_home) == [], "a killed kube left processes behind"
         loaded = index.load_index()
         assert {loaded.raw[name]["version"] for name in loaded.names()} == {"2.0.0"}
         # Back to the old commit (and an index for it) for the next round.
         git(kube_home / "archive", "reset", "-q", "--hard", "HEAD~1")
+        git(kube_home / "archive", "update-ref", "refs/remotes/origin/main", "HEAD")
         (kube_home / "index.json").unlink()
         archive.read_index()
     assert any(interrupted), "no kill landed in the middle of an update, so this proved nothing"
+
+
+def test_default_archive_of_a_source_checkout_is_the_checkout_with_its_formulas() -> None:
+    """Tests run from the project's checkout: kube update with nothing configured uses it."""
+    from kube import paths
+
+    checkout = Path(paths.__file__).resolve().parent.parent
+    source = archive.resolve_source()
+    assert source.origin == "default"
+    assert source.url == str(checkout)
+    assert (Path(source.url) / "formulas" / "etcd-standalone" / "K3.yaml").is_file()

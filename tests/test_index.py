@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kube import index
+from kube import index, indexer
 from kube.errors import UsageError
 from tests.gitrepo import formula_files, write_tree
 
@@ -147,7 +147,7 @@ def archive_with(tmp_path: Path, files: dict[str, str | bytes | None]) -> Path:
 
 def test_build_entry_reads_metadata_and_lists_manifests(tmp_path: Path) -> None:
     root = archive_with(tmp_path, formula_files("nginx", "1.10.0", keywords=["web"]))
-    built, warnings = index.build_entry(root, "nginx")
+    built, warnings = indexer.build_entry(root, "nginx")
     assert warnings == []
     assert built is not None
     assert built["version"] == "1.10.0"
@@ -158,7 +158,7 @@ def test_build_entry_reads_metadata_and_lists_manifests(tmp_path: Path) -> None:
 
 def test_build_entry_marks_bad_k3_invalid_with_its_problems(tmp_path: Path) -> None:
     root = archive_with(tmp_path, {"formulas/broken/K3.yaml": "name: broken\nname: again\n"})
-    built, warnings = index.build_entry(root, "broken")
+    built, warnings = indexer.build_entry(root, "broken")
     assert built is not None and built["valid"] is False
     assert any("K3.yaml:2" in p for p in built["problems"])
     assert len(warnings) == 1 and "is invalid" in warnings[0].message
@@ -167,7 +167,7 @@ def test_build_entry_marks_bad_k3_invalid_with_its_problems(tmp_path: Path) -> N
 def test_build_entry_skips_a_symlinked_formula_directory(tmp_path: Path) -> None:
     root = archive_with(tmp_path, formula_files("nginx"))
     os.symlink("/etc", root / "formulas" / "evil")
-    built, warnings = index.build_entry(root, "evil")
+    built, warnings = indexer.build_entry(root, "evil")
     assert built is None
     assert "symbolic link" in warnings[0].message and "never followed" in warnings[0].message
 
@@ -175,7 +175,7 @@ def test_build_entry_skips_a_symlinked_formula_directory(tmp_path: Path) -> None
 def test_build_entry_marks_a_formula_holding_a_symlink_invalid(tmp_path: Path) -> None:
     root = archive_with(tmp_path, formula_files("leaky"))
     os.symlink("/etc/passwd", root / "formulas" / "leaky" / "manifests" / "passwd.yaml")
-    built, warnings = index.build_entry(root, "leaky")
+    built, warnings = indexer.build_entry(root, "leaky")
     assert built is not None and built["valid"] is False
     assert "symbolic link" in warnings[0].message
 
@@ -183,7 +183,7 @@ def test_build_entry_marks_a_formula_holding_a_symlink_invalid(tmp_path: Path) -
 @pytest.mark.parametrize("name", ["..x", ".hidden", "Bad_Name", "x" * 64, "trailing-"])
 def test_build_entry_skips_directories_that_are_not_kube_names(tmp_path: Path, name: str) -> None:
     root = archive_with(tmp_path, {f"formulas/{name}/K3.yaml": "name: x\n"})
-    built, warnings = index.build_entry(root, name)
+    built, warnings = indexer.build_entry(root, name)
     assert built is None
     assert "not a kube name" in warnings[0].message
 
@@ -203,9 +203,9 @@ def test_parallel_build_gives_the_same_entries_as_one_by_one(tmp_path: Path) -> 
         files.update(formula_files(f"f{i:03d}", f"1.0.{i}"))
     files["formulas/f007/K3.yaml"] = "name: [\n"
     root = archive_with(tmp_path, files)
-    names_ = index.formula_dir_names(root)
-    together, warnings = index.build_entries(root, names_)
-    one_by_one = {n: e for n in names_ for e in [index.build_entry(root, n)[0]] if e is not None}
+    names_ = indexer.formula_dir_names(root)
+    together, warnings = indexer.build_entries(root, names_)
+    one_by_one = {n: e for n in names_ for e in [indexer.build_entry(root, n)[0]] if e is not None}
     assert together == one_by_one
     assert len(together) == 130
     assert [w.path for w in warnings] == ["formulas/f007"]
@@ -216,4 +216,4 @@ def test_parse_log_keeps_the_newest_change_of_each_formula() -> None:
         "\x01new 2024-02-02\n\nformulas/a/K3.yaml\n"
         "\x01old 2024-01-01\n\nformulas/a/x\nformulas/b/K3.yaml\nREADME\n"
     )
-    assert index.parse_log(log) == {"a": ("new", "2024-02-02"), "b": ("old", "2024-01-01")}
+    assert indexer.parse_log(log) == {"a": ("new", "2024-02-02"), "b": ("old", "2024-01-01")}

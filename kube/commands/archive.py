@@ -146,12 +146,25 @@ def _row(entry: Entry) -> tuple[str, str, str]:
 
 
 def installed_versions(name: str) -> list[str] | None:
-    """Seam for the install side: the versions of ``name`` installed in the current cluster.
+    """Where the current cluster has ``name`` installed, read from install records.
 
-    None means "not checked" and ``kube info`` prints nothing about it; the install
-    work replaces this with a lookup of install records.
+    None (nothing printed) when there is no kubeconfig or the cluster does not
+    answer within a few seconds: ``kube info`` stays useful, and quick, offline.
     """
-    return None
+    import os
+    from pathlib import Path
+
+    if not os.environ.get("KUBECONFIG") and not (Path.home() / ".kube" / "config").exists():
+        return None
+    from kube import records
+    from kube.errors import KubeError
+    from kube.kubectl import Kubectl
+
+    try:
+        found = records.installed_versions(name, Kubectl(timeout=5))
+    except KubeError:
+        return None
+    return [f"{version} in {namespace}" for namespace, version in found]
 
 
 def info_command(
@@ -177,10 +190,10 @@ def _print_info(info: FormulaInfo) -> None:
 
     entry = info.entry
     console.line(f"==> {entry.name}: {entry.version or '(invalid)'}", style="bold")
+    lines: list[str] = []
     if not entry.valid:
-        console.line("This kube's K3.yaml is invalid and it cannot be installed:")
-        for problem in entry.problems:
-            console.line(f"  {problem}")
+        lines.append("This kube's K3.yaml is invalid and it cannot be installed:")
+        lines += [f"  {console.safe_line(problem)}" for problem in entry.problems]
     else:
         rows = [
             ("Description", entry.description),
@@ -191,19 +204,18 @@ def _print_info(info: FormulaInfo) -> None:
             ("Depends on", ", ".join(f"{n} ({r})" for n, r in entry.dependencies) or "nothing"),
             ("Provides", ", ".join(entry.provides) or "no manifests"),
         ]
-        for label, value in rows:
-            console.line(f"{label + ':':<13}{console.safe_line(value)}")
+        lines += [f"{label + ':':<13}{console.safe_line(value)}" for label, value in rows]
         if entry.details:
-            console.line("Details:")
-            for text in entry.details.strip().splitlines():
-                console.line(f"  {text}")
+            lines.append("Details:")
+            lines += [f"  {console.safe_line(text)}" for text in entry.details.strip().splitlines()]
     if info.workspace is None:
-        console.line(f"Workspace:   none (`kube get {entry.name}` makes an editable copy)")
+        lines.append(f"Workspace:   none (`kube get {entry.name}` makes an editable copy)")
     else:
         state = "differs from the archive" if info.workspace_differs else "same as the archive"
-        console.line(f"Workspace:   {info.workspace} ({state})")
+        lines.append(f"Workspace:   {console.safe_line(info.workspace)} ({state})")
     if info.installed is not None:
-        console.line(f"Installed:   {', '.join(info.installed) or 'no'}")
+        lines.append(f"Installed:   {', '.join(info.installed) or 'no'}")
+    console.line("\n".join(lines))
 
 
 def get_command(

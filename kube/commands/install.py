@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -116,6 +117,9 @@ def install_command(
     atomic: Annotated[
         bool, typer.Option("--atomic", help="On failure, delete what this install created.")
     ] = False,
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="With --dry-run: print the values of Secrets too.")
+    ] = False,
 ) -> None:
     """Install a formula into the cluster: dependencies, hook, templates, kubectl create, install record."""
     from kube import install
@@ -149,7 +153,7 @@ def install_command(
             the_plan = install.plan(source, kubectl, namespace=the_plan.namespace)
     _confirm_dependencies(the_plan, force=force, dry_run=dry_run)
     result = _run_install(the_plan, kubectl, options)
-    _show(result, fmt, installed_deps)
+    _show(result, fmt, installed_deps, show_secrets=show_secrets)
     _raise_for(result)
 
 
@@ -236,18 +240,20 @@ def _run_install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions) -> I
         raise
 
 
-def _show(result: InstallResult, fmt: str, deps: list[InstallResult]) -> None:
+def _show(result: InstallResult, fmt: str, deps: list[InstallResult], *, show_secrets: bool) -> None:
     from kube import console
+    from kube.objects import redact_secrets
 
+    rendered = [o.data if show_secrets else redact_secrets(o.data) for o in result.rendered]
     if fmt == "json":
         data = result_json(result)
         if deps:
             data["dependencies"] = [result_json(d) for d in deps]
         if result.outcome == "dry run":
-            data["items"] = [o.data for o in result.rendered]
+            data["items"] = rendered
         console.print_json(data)
     elif fmt == "yaml":
-        _print_yaml([o.data for o in result.rendered])
+        _print_yaml(rendered)
         console.info(result.summary)
     else:
         print_objects(result.formula, result.version, result.objects)
@@ -268,9 +274,25 @@ def _print_yaml(documents: list[dict[str, Any]]) -> None:
 
     yaml = YAML(typ="rt")  # keeps each object's key order, unlike the safe dumper
     yaml.default_flow_style = False
+    # kubectl reads YAML 1.1, where a bare `no` or `on` is a boolean: quote such strings.
+    yaml.representer.add_representer(str, _represent_str)
     buffer = io.StringIO()
     yaml.dump_all(documents, buffer)
     sys.stdout.write(buffer.getvalue())
+
+
+_YAML11_SPECIAL = re.compile(
+    r"""^(?:y|n|yes|no|on|off|true|false|null|~|[-+]?(?:\d[\d_]*)?\.?[\d_]*(?:[eE][-+]?\d+)?"""
+    r"""|[-+]?0[box]?[\d_a-fA-F]+|[-+]?\d[\d_]*(?::[0-5]?\d)+(?:\.\d*)?|[-+]?\.(?:inf|nan)|<<|=)$""",
+    re.IGNORECASE,
+)
+
+
+def _represent_str(representer: Any, value: str) -> Any:
+    style = '"' if value == "" or _YAML11_SPECIAL.match(value) else None
+    if style is None and "\n" in value:
+        style = "|"
+    return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 _QUIET = ("created", "exists", "ready", "deleted", "already gone", "would create", "rolled back")
