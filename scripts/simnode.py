@@ -3,7 +3,8 @@
 
 - registers a Ready node with realistic capacity and removes the `node.kubernetes.io/not-ready` taint;
 - marks Pods bound to the node Running and Ready (a pod IP, running container statuses); Pods of Jobs and
-  `restartPolicy: Never` Pods become Succeeded with terminated container states;
+  `restartPolicy: Never` Pods become Succeeded with terminated container states
+  (Failed, when annotated `simnode.kube.sh/exit-code` with a non-zero code);
 - finishes graceful deletion of its Pods (deletes them with gracePeriodSeconds=0, as a kubelet does once
   the containers are stopped), so Deployments scale down and namespaces can be deleted;
 - provisions volumes: a default StorageClass `standard`, and for every Pending PersistentVolumeClaim a
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 PROVISIONER = "dev-cluster.kube.sh/hostpath"
+#: A Pod annotated with a non-zero exit code completes as Failed instead of Succeeded.
+EXIT_CODE_ANNOTATION = "simnode.kube.sh/exit-code"
 MANAGED_LABEL = "dev-cluster.kube.sh/provisioned"
 STORAGE_CLASS = "standard"
 NODE_IP = "127.0.0.1"
@@ -464,7 +467,15 @@ class Node:
         return status
 
     def completed_status(self, pod: Obj) -> Obj:
-        status = self.base_status(pod, "Succeeded", False, "PodCompleted")
+        # There is no container to run, so a test that needs a failing Pod says
+        # so: the annotation's exit code is what the "container" exits with.
+        annotations = pod["metadata"].get("annotations") or {}
+        try:
+            exit_code = int(annotations.get(EXIT_CODE_ANNOTATION, "0"))
+        except ValueError:
+            exit_code = 1
+        failed = exit_code != 0
+        status = self.base_status(pod, "Failed" if failed else "Succeeded", False, "PodCompleted")
         stamp = now()
         status["containerStatuses"] = [
             {
@@ -477,8 +488,8 @@ class Node:
                 "restartCount": 0,
                 "state": {
                     "terminated": {
-                        "exitCode": 0,
-                        "reason": "Completed",
+                        "exitCode": exit_code,
+                        "reason": "Error" if failed else "Completed",
                         "startedAt": status["startTime"],
                         "finishedAt": stamp,
                         "containerID": self.container_id(pod, c["name"]),

@@ -46,7 +46,9 @@ def test_dry_run_hides_secret_values_unless_asked(tmp_path: Path) -> None:
 
 
 def test_dry_run_json_hides_secret_values(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["install", str(_formula(tmp_path)), "--dry-run", "-n", "demo", "-o", "json"])
+    result = CliRunner().invoke(
+        app, ["install", str(_formula(tmp_path)), "--dry-run", "-n", "demo", "-o", "json"]
+    )
     assert result.exit_code == 0, result.output
     items = {item["kind"]: item for item in json.loads(result.stdout)["items"]}
     assert items["Secret"]["stringData"]["password"].startswith("<redacted")

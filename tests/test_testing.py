@@ -61,6 +61,8 @@ spec:
   backoffLimit: 0
   {extra}
   template:
+    metadata:
+      annotations: {annotations}
     spec:
       restartPolicy: Never
       {pod_extra}
@@ -78,6 +80,7 @@ def make_formula(
     cpu: str = "10m",
     job_extra: str = "",
     pod_extra: str = "",
+    annotations: str = "{}",
     hook: str | None = None,
     **k3_extra: object,
 ) -> Path:
@@ -86,7 +89,9 @@ def make_formula(
         "README.md": f"# {name}\n",
         "manifests/configmap.yaml.tmpl": CONFIGMAP.format(name=name),
         "manifests/deployment.yaml": DEPLOYMENT.format(name=name, cpu=cpu),
-        "tests/check.yaml": TEST_JOB.format(name=name, extra=job_extra, pod_extra=pod_extra),
+        "tests/check.yaml": TEST_JOB.format(
+            name=name, extra=job_extra, pod_extra=pod_extra, annotations=annotations
+        ),
     }
     if hook is not None:
         files["scripts/pre-install.py"] = textwrap.dedent(hook)
@@ -228,9 +233,8 @@ def test_failing_test_job_fails_and_shows_why(on_cluster: Cluster, tmp_path: Pat
     formula = make_formula(
         tmp_path,
         "kt-badtest",
-        # Long enough for the scheduler to report the Pod Unschedulable before the Job controller deletes it.
-        job_extra="activeDeadlineSeconds: 10",
-        pod_extra="nodeSelector: {kube.sh/no-such-node: 'true'}",
+        # The simulated node runs no containers; this annotation makes it report exit code 3.
+        annotations="{simnode.kube.sh/exit-code: '3'}",
     )
     code, report, _ = kube_test(str(formula), "--timeout", "60s")
     steps = steps_of(report)
@@ -238,9 +242,10 @@ def test_failing_test_job_fails_and_shows_why(on_cluster: Cluster, tmp_path: Pat
     assert steps["ready"]["status"] == PASSED
     assert steps["tests"]["status"] == FAILED
     detail = str(steps["tests"]["detail"])
-    assert detail.startswith("1 of 1 tests failed: Job/kt-badtest-check: failed: ")
-    assert "deadline" in detail.lower()
-    assert "Unschedulable" in detail and "didn't match" in detail, "the pod's state explains the failure"
+    assert detail.startswith("1 of 1 tests failed: Job/kt-badtest-check: failed: "), detail
+    assert "reached the specified backoff limit" in detail
+    assert "check exited 3 (Error)" in detail, "the pod's state explains the failure"
+    assert "logs unavailable" in detail, "kubectl logs was tried (the simulated node has no kubelet)"
     for step in ("uninstall", "leftovers", "cleanup"):
         assert steps[step]["status"] == PASSED, step
     assert labelled(on_cluster, "kt-badtest") == []
