@@ -48,7 +48,9 @@ class KubeGroup(TyperGroup):
         except FormulaError as exc:
             console.error(exc.message, exc.hint)
             for finding in exc.findings:
-                console.line(f"  {finding.location} {finding.message}", stderr=True)
+                detail = f"{finding.location} {finding.message}"
+                if detail != exc.message:
+                    console.line(f"  {detail}", stderr=True)
             ctx.exit(exc.exit_code)
         except KubeError as exc:
             console.error(exc.message, exc.hint)
