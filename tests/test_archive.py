@@ -591,7 +591,7 @@ def test_reclone_killed_at_any_step_keeps_one_archive(
     kill_at(stage, tmp_path, "--repo", str(other))
     shown = run_kube("search", "e")  # nginx/ponycorn (old archive) or redis (new one), consistently
     assert shown.returncode == 0, shown.stderr
-    names = {line.split()[0] for line in shown.stdout.splitlines()[2:] if line.strip()}
+    names = {line.split()[0] for line in shown.stdout.splitlines()[1:] if line.strip()}
     assert names in ({"nginx", "ponycorn"}, {"redis"})
     result = run_kube("update", "--repo", str(other))
     assert result.returncode == 0, result.stderr

@@ -113,8 +113,9 @@ def test_warnings_for_skipped_and_invalid_formulas_are_printed(updated: Path) ->
 def test_search_prints_matches_name_first(updated: Path) -> None:
     result = kube("search", "NGINX")
     assert result.exit_code == 0
-    rows = [line.split()[0] for line in result.stdout.splitlines()[2:]]
-    assert rows == ["nginx", "ponycorn"]  # ponycorn matches on its details only
+    header, *lines = result.stdout.splitlines()
+    assert header.split() == ["NAME", "VERSION", "DESCRIPTION"]
+    assert [line.split()[0] for line in lines] == ["nginx", "ponycorn"]  # ponycorn matches on details only
 
 
 def test_search_json(updated: Path) -> None:

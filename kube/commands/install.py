@@ -311,7 +311,7 @@ def print_objects(formula: str, version: str, objects: tuple[ObjectStatus, ...])
     rows = [
         (formula, version, o.ref.kind, o.ref.name, o.ref.namespace or "-", _status_text(o)) for o in objects
     ]
-    console.print_table(("app", "version", "kind", "name", "namespace", "status"), rows)
+    console.print_table(("APP", "VERSION", "KIND", "NAME", "NAMESPACE", "STATUS"), rows)
     for o in objects:
         if o.detail and o.status not in _QUIET:
             console.line(f"  {o.ref.display}: {o.detail}")

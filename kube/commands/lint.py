@@ -87,12 +87,9 @@ def _lint_table(report: LintReport) -> None:
         (f.location, f.severity.value, f.rule, f"{f.message} (fix: {f.hint})" if f.hint else f.message)
         for f in report.findings
     ]
-    table = console.table(["LOCATION", "LEVEL", "RULE", "MESSAGE"], rows)
-    table.columns[1].no_wrap = table.columns[2].no_wrap = True
-    table.columns[3].min_width = 36  # the message matters most on a narrow terminal
-    for row, found in zip(table.rows, report.findings, strict=True):
-        row.style = "red" if found.severity.value == "error" else "yellow"
-    console.out().print(table)
+    styles = ["red" if f.severity.value == "error" else "yellow" for f in report.findings]
+    # The message matters most on a narrow terminal.
+    console.print_table(["LOCATION", "LEVEL", "RULE", "MESSAGE"], rows, row_styles=styles, wide_column=3)
 
 
 def _lint_json(report: LintReport, strict: bool) -> None:

@@ -45,7 +45,7 @@ def list_command(
     if not found:
         console.info("nothing installed" + (f" in namespace {namespace}" if namespace else ""))
         return
-    columns = ("name", "version", "namespace", "status", "installed at", "objects")
+    columns = ("NAME", "VERSION", "NAMESPACE", "STATUS", "INSTALLED AT", "OBJECTS")
     console.print_table(columns, [tuple(record_row(r).values()) for r in found])
 
 
