@@ -19,7 +19,7 @@ from kube.errors import FormulaError, NotFoundError
 from kube.findings import Finding, Severity, errors
 from kube.paths import METADATA_FILE
 from kube.versions import Version, VersionError, VersionRange
-from kube.yamlsafe import line_of, load_one, read_capped, to_plain
+from kube.yamlsafe import NeedStrictLoad, line_of, load_one, load_one_fast, read_capped, to_plain
 
 NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 K3_LIMIT = 256 * 1024  # a real K3.yaml is a few KiB; a 50 MB one fails before it is read
@@ -326,7 +326,21 @@ def _dir_problem(directory: Path, display: str) -> Finding | None:
     return None
 
 
-def _check(directory: Path, display_root: Path | None, *, tree: bool) -> tuple[Formula | None, list[Finding]]:
+def _fast_fields(text: str, display: str, dir_name: str) -> dict[str, Any] | None:
+    """The validated fields when libyaml reads ``text`` and they hold no finding at all (errors and
+    warnings need ruamel's exact lines); None means: take the ruamel path."""
+    try:
+        doc = load_one_fast(text)
+    except NeedStrictLoad:
+        return None
+    checker = _Checker(display, text)
+    fields = _check_doc(checker, doc, dir_name)
+    return None if checker.findings else fields
+
+
+def _check(
+    directory: Path, display_root: Path | None, *, tree: bool, fast: bool = False
+) -> tuple[Formula | None, list[Finding]]:
     display = _display(directory, display_root)
     dir_name = directory.name or directory.resolve().name  # "." names the current directory
     if not is_valid_name(dir_name):
@@ -340,6 +354,9 @@ def _check(directory: Path, display_root: Path | None, *, tree: bool) -> tuple[F
     fields: dict[str, Any] | None = None
     try:
         text = read_capped(directory / METADATA_FILE, limit=K3_LIMIT, display=k3_display)
+        fields = _fast_fields(text, k3_display, dir_name) if fast and not tree else None
+        if fields is not None:
+            return Formula(path=directory, warnings=(), **fields), []
         checker = _Checker(k3_display, text)
         fields = _check_doc(checker, load_one(text, source=k3_display), dir_name)
         findings += sorted(checker.findings, key=lambda f: f.line)
@@ -362,11 +379,13 @@ def check_formula(
     return _check(directory, display_root, tree=True)
 
 
-def load_formula(directory: Path, *, display_root: Path | None = None) -> Formula:
+def load_formula(directory: Path, *, display_root: Path | None = None, fast: bool = True) -> Formula:
     """The formula in ``directory`` (its K3.yaml only; the file tree is checked by ``formula_files``).
 
+    A K3.yaml without any finding is read with libyaml when it can be (``fast``); anything
+    else, or ``fast=False``, takes the ruamel path, which gives the same result with lines.
     Raises FormulaError with every error, or NotFoundError when the directory is missing."""
-    formula, findings = _check(directory, display_root, tree=False)
+    formula, findings = _check(directory, display_root, tree=False, fast=fast)
     _raise(findings)
     if formula is None:  # no errors, yet no formula: cannot happen, but never return None
         raise FormulaError(f"{_display(directory, display_root)} could not be loaded")

@@ -9,8 +9,10 @@ search index never pay for it.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,17 @@ from typing import Any
 from kube.errors import FormulaError
 from kube.findings import Finding
 
-__all__ = ["MAX_DEPTH", "MAX_EXTRA_NODES", "line_of", "load_all", "load_one", "read_capped", "to_plain"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_EXTRA_NODES",
+    "NeedStrictLoad",
+    "line_of",
+    "load_all",
+    "load_one",
+    "load_one_fast",
+    "read_capped",
+    "to_plain",
+]
 
 # Deep enough for real CRD schemas; shallow enough that recursive walkers stay far
 # from Python's recursion limit.
@@ -286,6 +298,151 @@ def load_one(text: str, *, source: str) -> Any:
 def load_all(text: str, *, source: str) -> list[Any]:
     """Every document of ``text``, in order; an empty document is None."""
     return _load(text, source, many=True)
+
+
+class NeedStrictLoad(Exception):
+    """``load_one_fast`` is not sure it reads the text exactly as ``load_one`` would."""
+
+
+# Anything the two parsers might read differently: characters ruamel refuses, tabs,
+# carriage returns, line separators libyaml folds as breaks, a byte order mark inside.
+_FAST_DOUBT = re.compile(r"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]")
+_FAST_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_FAST_OCT = re.compile(r"0o[0-7]+")
+_FAST_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FAST_FLOAT = re.compile(r"[-+]?[0-9]+(?:\.[0-9]*(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)")
+_FAST_DEPTH = 64
+
+
+class _Lines:
+    """Positions (0-based line, column) like ruamel's ``lc``, for ``line_of``."""
+
+    __slots__ = ("_at", "col", "line")
+
+    def __init__(self, line: int, col: int, at: dict[Any, tuple[int, ...]]) -> None:
+        self.line, self.col, self._at = line, col, at
+
+    def key(self, key: Any) -> tuple[int, ...]:
+        return self._at[key][:2]
+
+    def value(self, key: Any) -> tuple[int, ...]:
+        return self._at[key][2:]
+
+    def item(self, index: int) -> tuple[int, ...]:
+        return self._at[index]
+
+
+class _Map(dict[str, Any]):
+    __slots__ = ("lc",)
+    lc: _Lines
+
+
+class _Seq(list[Any]):
+    __slots__ = ("lc",)
+    lc: _Lines
+
+
+@functools.cache
+def _fast_parts() -> tuple[Any, Any] | None:
+    """libyaml's event parser and ruamel's resolver (the one ``load_one`` uses); None without libyaml."""
+    try:
+        yaml: Any = importlib.import_module("yaml")
+        loader = yaml.CSafeLoader
+        events = yaml.events
+    except (ImportError, AttributeError):
+        return None
+    from ruamel.yaml.nodes import ScalarNode
+
+    resolver = _yaml_classes()[1]()
+
+    def resolve(value: str) -> str:
+        return str(resolver.resolve(ScalarNode, value, (True, False)))
+
+    return (loader, events, yaml.YAMLError), resolve
+
+
+def _fast_scalar(event: Any, resolve: Any) -> Any:
+    if event.anchor is not None or event.tag is not None:
+        raise NeedStrictLoad
+    value: str = event.value
+    if not event.implicit[0]:
+        return value  # quoted or block: a string
+    tag = resolve(value)
+    if tag == f"{_CORE}str":
+        return value
+    if tag == f"{_CORE}null":
+        return None
+    if tag == f"{_CORE}bool":
+        return value.lower() == "true"
+    if len(value) <= MAX_NUMBER and tag == f"{_CORE}int":
+        if _FAST_INT.fullmatch(value):
+            return int(value)
+        if _FAST_OCT.fullmatch(value):
+            return int(value[2:], 8)
+        if _FAST_HEX.fullmatch(value):
+            return int(value[2:], 16)
+    if len(value) <= MAX_NUMBER and tag == f"{_CORE}float" and _FAST_FLOAT.fullmatch(value):
+        return float(value)
+    raise NeedStrictLoad  # merge keys, underscores, binary, ".5", long numbers: leave to ruamel
+
+
+def _fast_node(event: Any, get: Any, ev: Any, resolve: Any, depth: int) -> Any:
+    kind = type(event)
+    if kind is ev.ScalarEvent:
+        return _fast_scalar(event, resolve)
+    if kind is ev.AliasEvent or event.anchor is not None or event.tag is not None or depth > _FAST_DEPTH:
+        raise NeedStrictLoad
+    mark = event.start_mark
+    at: dict[Any, tuple[int, ...]] = {}
+    if kind is ev.SequenceStartEvent:
+        seq = _Seq()
+        item = get()
+        while type(item) is not ev.SequenceEndEvent:
+            at[len(seq)] = (item.start_mark.line, item.start_mark.column)
+            seq.append(_fast_node(item, get, ev, resolve, depth + 1))
+            item = get()
+        seq.lc = _Lines(mark.line, mark.column, at)
+        return seq
+    if kind is not ev.MappingStartEvent:
+        raise NeedStrictLoad
+    mapping = _Map()
+    key_event = get()
+    while type(key_event) is not ev.MappingEndEvent:
+        if type(key_event) is not ev.ScalarEvent:
+            raise NeedStrictLoad
+        key = _fast_scalar(key_event, resolve)
+        if type(key) is not str or key in mapping:
+            raise NeedStrictLoad  # duplicates get their finding from ruamel
+        value_event = get()
+        mapping[key] = _fast_node(value_event, get, ev, resolve, depth + 1)
+        start, vstart = key_event.start_mark, value_event.start_mark
+        at[key] = (start.line, start.column, vstart.line, vstart.column)
+        key_event = get()
+    mapping.lc = _Lines(mark.line, mark.column, at)
+    return mapping
+
+
+def load_one_fast(text: str) -> Any:
+    """What ``load_one`` returns for ``text`` (dicts and lists with line positions), read
+    with libyaml; raises NeedStrictLoad on anything it is not sure of (anchors, aliases,
+    tags, directives, several documents, any error), so ``load_one`` can give the finding."""
+    parts = _fast_parts()
+    if parts is None or _FAST_DOUBT.search(text):
+        raise NeedStrictLoad
+    (loader, ev, yaml_error), resolve = parts
+    get = loader(text).get_event
+    try:
+        if type(get()) is not ev.StreamStartEvent:
+            raise NeedStrictLoad
+        start = get()
+        if type(start) is not ev.DocumentStartEvent or start.version is not None or start.tags:
+            raise NeedStrictLoad
+        root = _fast_node(get(), get, ev, resolve, 0)
+        if type(get()) is not ev.DocumentEndEvent or type(get()) is not ev.StreamEndEvent:
+            raise NeedStrictLoad
+    except (yaml_error, RecursionError, ValueError, TypeError, OverflowError, LookupError):
+        raise NeedStrictLoad from None
+    return root
 
 
 def line_of(node: Any, key: Any = None) -> int:
