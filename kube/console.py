@@ -1,4 +1,4 @@
-"""Rich output for the CLI: consoles, tables, prompts, and making hostile text safe.
+"""Output for the CLI: Rich on a terminal, plain text when piped; prompts; hostile text made safe.
 
 Everything printed that came from a formula (names, descriptions, messages of
 kubectl) goes through ``safe`` first: formulas come from strangers, and a
@@ -50,14 +50,6 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except ValueError:  # closed
         return False
-
-
-def out() -> Console:
-    return _console(sys.stdout)
-
-
-def err() -> Console:
-    return _console(sys.stderr)
 
 
 def print_json(data: Any) -> None:
@@ -135,7 +127,7 @@ def print_table(
         style = row_styles[index] if row_styles else None
         # Text, not str: a plain string cell would be parsed as Rich markup.
         table.add_row(*(Text(cell) for cell in row), style=style)
-    out().print(table)
+    _console(sys.stdout).print(table)
 
 
 def _plain_table(columns: Sequence[str], cells: list[list[str]], title: str | None) -> None:
