@@ -274,10 +274,10 @@ INSTALL_RULES = (
     Rule(
         "depends-on",
         E,
-        "a kube.sh/depends-on annotation that does not parse or names no object of the formula",
+        "a config.kubernetes.io/depends-on annotation that does not parse or names nothing of the formula",
         "list objects of the formula, e.g. apps/Deployment/db",
     ),
-    Rule("depends-on-cycle", E, "kube.sh/depends-on annotations form a cycle", "remove one of them"),
+    Rule("depends-on-cycle", E, "depends-on annotations form a cycle", "remove one of them"),
     Rule("invalid-formula", W, "a formula of the archive does not load", "run `kube lint` on it"),
     Rule(
         "skipped-formula",
