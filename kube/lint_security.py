@@ -200,7 +200,8 @@ def _wildcards(doc: Doc) -> Iterator[Finding]:
                 "manifest-rbac-wildcard",
                 doc.path,
                 doc.line_of(["rules", index, field, at]),
-                f'{_label(doc)}: rules[{index}].{field} has "*": every {_NOUNS[field]}, also those added later',
+                f'{_label(doc)}: rules[{index}].{field} has "*": '
+                f"every {_NOUNS[field]}, also ones added later",
             )
 
 
