@@ -269,6 +269,7 @@ INSTALL_RULES = (
         "a template's output is too large, or not text kube reads",
         "render fewer objects; keep data out of templates",
     ),
+    Rule("manifest-json", E, "a .json manifest is not valid JSON", "fix the JSON at that line"),
     Rule("manifest-file", E, "a manifest file is a symlink or lies outside the formula", "use a file"),
     Rule("manifest-object", E, "a document is not a Kubernetes object", "each document is one object"),
     Rule(
