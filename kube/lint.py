@@ -10,6 +10,11 @@ BASE and asks each of them for a version bump (see ``kube.lint_git``).
 Dependencies are looked up in the formula's archive: the ``formulas/``
 directory it sits in, or, for a copy elsewhere (``kube get``), the archive.
 The rules and their ids are listed in ``kube.lint_rules``.
+
+A formula may declare why it needs a warning: ``lint: {ignore: [{rule, file,
+reason}]}`` in K3.yaml (checked by ``kube.formula``). Those warnings leave the
+findings for ``LintReport.suppressed``, which ``--strict`` shows with their
+reasons; errors are never left out.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ _RULES = (
     Rule(
         "manifest-hostpath",
         W,
-        "a Pod mounts a hostPath volume (the node's own files)",
+        "a Pod mounts a hostPath volume (the node's own files), or a PersistentVolume is one",
         "use an emptyDir, a ConfigMap or a PersistentVolumeClaim",
     ),
     Rule(

@@ -98,6 +98,22 @@ def check(doc: Doc) -> Iterator[Finding]:
         yield from _rbac(doc)
     if doc.group in _WORKLOAD_GROUPS and doc.kind in _POD_SPEC:
         yield from _pod(doc, list(_POD_SPEC[doc.kind]))
+    if (doc.group, doc.kind) == ("", "PersistentVolume"):
+        yield from _host_volume(doc)
+
+
+def _host_volume(doc: Doc) -> Iterator[Finding]:
+    """A hostPath PersistentVolume hands the node's files to whichever Pod claims it."""
+    spec = _get(doc.data, ["spec"])
+    if isinstance(spec, dict) and "hostPath" in spec:
+        path = _get(spec, ["hostPath", "path"])
+        shown = f" `{path}`" if isinstance(path, str) else ""
+        yield finding(
+            "manifest-hostpath",
+            doc.path,
+            doc.line_of(["spec", "hostPath"]),
+            f"{_label(doc)} is the node's{shown} (hostPath): every Pod that claims it reads and writes there",
+        )
 
 
 def _label(doc: Doc) -> str:

@@ -230,6 +230,29 @@ volumes:
     assert found(formula(tmp_path, monkeypatch, {"pod.yaml": pod})) == []
 
 
+def test_a_hostpath_persistent_volume_is_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pv = """\
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: node-disk
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath:
+    path: /var/lib/data
+"""
+    base = formula(tmp_path, monkeypatch, {"pv.yaml": pv})
+    assert found(base) == [
+        (
+            "manifest-hostpath",
+            f"{base}/manifests/pv.yaml:8",
+            "PersistentVolume/node-disk is the node's `/var/lib/data` (hostPath): "
+            "every Pod that claims it reads and writes there",
+        )
+    ]
+
+
 def test_security_findings_are_warnings_that_fail_only_strict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
