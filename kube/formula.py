@@ -26,7 +26,8 @@ K3_LIMIT = 256 * 1024  # a real K3.yaml is a few KiB; a 50 MB one fails before i
 MAX_FILES = 10_000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
 REQUIRED_KEYS = ("name", "version", "home", "description", "maintainers")
-KNOWN_KEYS = (*REQUIRED_KEYS, "dependencies", "details", "keywords", "values")
+KNOWN_KEYS = (*REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "lint")
+IGNORE_KEYS = ("rule", "file", "reason")
 RESERVED_VALUES = ("kube",)  # templates see the reserved ``kube`` object beside the values
 
 _CONTACT = r"(?:[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+|(?:https?|git|ssh)://[^\s<>]+)"
@@ -48,6 +49,17 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class LintIgnore:
+    """One ``lint.ignore`` entry: findings of ``rule`` in ``file`` (a path inside the formula,
+    e.g. ``manifests/daemonset.yaml``; None for the whole formula) are not reported, for ``reason``."""
+
+    rule: str
+    file: str | None
+    reason: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Formula:
     name: str
     version: Version
@@ -60,6 +72,7 @@ class Formula:
     values: dict[str, Any] = field(compare=False)
     path: Path
     warnings: tuple[Finding, ...]
+    lint_ignores: tuple[LintIgnore, ...] = ()
 
     @property
     def k3_path(self) -> Path:
@@ -272,17 +285,101 @@ def _check_values(c: _Checker, doc: Any) -> dict[str, Any]:
     return plain if ok and isinstance(plain, dict) else {}
 
 
+def _unknown_keys(c: _Checker, node: Any, known: tuple[str, ...], where: str) -> None:
+    for key in node:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean {_quote(close[0])}?" if close else ""
+            crumb = f"{where}.{_crumb(key)}" if where else _crumb(key)
+            c.add(line_of(node, key), "k3-unknown-key", crumb, f"unknown key{hint}", warn=True)
+
+
+def _ignore_file(c: _Checker, item: Any, where: str) -> tuple[bool, str | None]:
+    """(usable, file) for the ``file`` of one ignore entry: a relative POSIX path inside the formula."""
+    if item.get("file") is None:
+        return True, None
+    text = c.string(item, "file", f"{where}.file", required=False)
+    if text is None:
+        return False, None
+    parts = text.split("/")
+    if text.startswith("/") or "\\" in text or any(part in ("", ".", "..") for part in parts):
+        message = f"{_quote(text)} is not a path inside the formula, like manifests/daemonset.yaml"
+        c.add(line_of(item, "file"), "k3-lint", f"{where}.file", message)
+        return False, None
+    return True, text
+
+
+def _ignore_rule(c: _Checker, item: Any, where: str) -> str | None:
+    from kube.lint_rules import ALL_RULES, ignorable
+
+    rule = c.string(item, "rule", f"{where}.rule", required=True)
+    if rule is None:
+        return None
+    line = line_of(item, "rule")
+    if rule not in ALL_RULES:
+        close = difflib.get_close_matches(rule, sorted(ALL_RULES), n=1)
+        hint = f"; did you mean {_quote(close[0])}?" if close else " (CONTRIBUTING.md lists them)"
+        c.add(line, "k3-lint", f"{where}.rule", f"{_quote(rule)} is not a rule of kube lint{hint}")
+        return None
+    if not ignorable(rule):
+        message = f"{_quote(rule)} is an error, and only warnings can be ignored (install would fail anyway)"
+        c.add(line, "k3-lint", f"{where}.rule", message)
+        return None
+    return rule
+
+
+def _check_lint(c: _Checker, doc: Any) -> tuple[LintIgnore, ...]:
+    """``lint: {ignore: [{rule, file, reason}]}``: warnings the formula declares why it needs."""
+    lint = doc.get("lint")
+    if lint is None:
+        return ()
+    if not isinstance(lint, dict):
+        c.add(
+            line_of(doc, "lint"),
+            "k3-type",
+            "lint",
+            f"expected a mapping like {{ignore: [...]}}, got {_kind(lint)}",
+        )
+        return ()
+    _unknown_keys(c, lint, ("ignore",), "lint")
+    seq = c.items(lint, "ignore", "{rule, file, reason} mappings")
+    found: list[LintIgnore] = []
+    seen: dict[tuple[str, str | None], str] = {}
+    for i, item in enumerate(seq):
+        where = f"lint.ignore[{i}]"
+        if not isinstance(item, dict):
+            c.add(
+                line_of(seq, i),
+                "k3-type",
+                where,
+                f"expected a mapping with rule and reason, got {_kind(item)}",
+            )
+            continue
+        _unknown_keys(c, item, IGNORE_KEYS, where)
+        rule = _ignore_rule(c, item, where)
+        usable, file = _ignore_file(c, item, where)
+        reason = c.string(item, "reason", f"{where}.reason", required=True)
+        if rule is None or not usable or reason is None:
+            continue
+        key = (rule, file)
+        if key in seen:
+            message = (
+                f"{_quote(rule)} for {_quote(file or 'the whole formula')} is already ignored by {seen[key]}"
+            )
+            c.add(line_of(seq, i), "k3-lint", where, message)
+            continue
+        seen[key] = where
+        found.append(LintIgnore(rule, file, reason, line_of(seq, i)))
+    return tuple(found)
+
+
 def _check_doc(c: _Checker, doc: Any, dir_name: str) -> dict[str, Any] | None:
     """The validated fields, or None when the document is not a mapping at all."""
     if not isinstance(doc, dict):
         rule, got = ("k3-empty", "nothing") if doc is None else ("k3-type", _kind(doc))
         c.add(line_of(doc), rule, "", f"expected a mapping with {', '.join(REQUIRED_KEYS)}; got {got}")
         return None
-    for key in doc:
-        if key not in KNOWN_KEYS:
-            close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
-            hint = f"; did you mean {_quote(close[0])}?" if close else ""
-            c.add(line_of(doc, key), "k3-unknown-key", _crumb(key), f"unknown key{hint}", warn=True)
+    _unknown_keys(c, doc, KNOWN_KEYS, "")
     name = c.string(doc, "name", "name", required=True)
     if name is not None and not is_valid_name(name):
         message = f"{_quote(name)} is not a valid name (lowercase letters, digits and '-', at most 63)"
@@ -312,6 +409,7 @@ def _check_doc(c: _Checker, doc: Any, dir_name: str) -> dict[str, Any] | None:
         "details": c.string(doc, "details", "details", required=False, multiline=True) or "",
         "keywords": _check_keywords(c, doc),
         "values": _check_values(c, doc),
+        "lint_ignores": _check_lint(c, doc),
     }
 
 

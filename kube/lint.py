@@ -10,6 +10,11 @@ BASE and asks each of them for a version bump (see ``kube.lint_git``).
 Dependencies are looked up in the formula's archive: the ``formulas/``
 directory it sits in, or, for a copy elsewhere (``kube get``), the archive.
 The rules and their ids are listed in ``kube.lint_rules``.
+
+A formula may declare why it needs a warning: ``lint: {ignore: [{rule, file,
+reason}]}`` in K3.yaml (checked by ``kube.formula``). Those warnings leave the
+findings for ``LintReport.suppressed``, which ``--strict`` shows with their
+reasons; errors are never left out.
 """
 
 from __future__ import annotations
@@ -29,17 +34,29 @@ from kube.lint_rules import finding, with_hint
 from kube.paths import FORMULAS_DIR, METADATA_FILE
 
 if TYPE_CHECKING:
-    from kube.formula import Formula
+    from kube.formula import Formula, LintIgnore
+
+
+@dataclass(frozen=True, order=True)
+class Suppressed:
+    """A warning a formula's ``lint.ignore`` left out of the findings, and the reason it gave
+    (``declared`` is where: ``formulas/x/K3.yaml:12``)."""
+
+    finding: Finding
+    reason: str
+    declared: str
 
 
 @dataclass(frozen=True)
 class LintReport:
-    """What was linted and every finding, sorted by file and line."""
+    """What was linted and every finding, sorted by file and line; ``suppressed`` holds the
+    warnings the formulas declared why they need (``--strict`` shows them to reviewers)."""
 
     formulas: tuple[str, ...]
     findings: tuple[Finding, ...]
     kube_version: str
     base: str | None = None
+    suppressed: tuple[Suppressed, ...] = ()
 
     @property
     def errors(self) -> list[Finding]:
@@ -70,14 +87,58 @@ def lint(
         bumps = lint_git.changed_formulas(root, base_commit, formulas)
         formulas = [f for f in formulas if f in bumps]
     findings: list[Finding] = []
+    suppressed: list[Suppressed] = []
     archives: dict[Path, _Archive] = {}
     for directory in formulas:
         formula, found = lint_formula(directory, kube_version=version, archives=archives)
-        findings += found
         if changed is not None and formula is not None and lint_git.needs_bump(bumps[directory]):
-            findings += _version_bump(root, base_commit, changed, directory, formula)
+            found += _version_bump(root, base_commit, changed, directory, formula)
+        kept, left_out = apply_ignores(formula, display(directory), found)
+        findings += kept
+        suppressed += left_out
     unique = sorted({with_hint(f) for f in findings}, key=lambda f: (f.path, f.line, f.rule, f.message))
-    return LintReport(tuple(display(f) for f in formulas), tuple(unique), version, changed)
+    quiet = sorted({Suppressed(with_hint(s.finding), s.reason, s.declared) for s in suppressed})
+    return LintReport(tuple(display(f) for f in formulas), tuple(unique), version, changed, tuple(quiet))
+
+
+def apply_ignores(
+    formula: Formula | None, base: str, found: list[Finding]
+) -> tuple[list[Finding], list[Suppressed]]:
+    """``found`` without the warnings that ``lint.ignore`` of K3.yaml covers, and those left out.
+
+    An entry matches the warnings of its rule in its file (``base/file``), or anywhere in the
+    formula when it names no file; an entry that matches nothing is itself a warning, so a
+    stale excuse does not outlive the problem it excused."""
+    if formula is None or not formula.lint_ignores:
+        return found, []
+    k3 = f"{base}/{METADATA_FILE}"
+    kept: list[Finding] = []
+    left_out: list[Suppressed] = []
+    used: set[int] = set()
+    for item in found:
+        match = None
+        if item.severity is Severity.WARNING:
+            match = next((i for i, ig in enumerate(formula.lint_ignores) if _covers(ig, base, item)), None)
+        if match is None:
+            kept.append(item)
+            continue
+        used.add(match)
+        ignore = formula.lint_ignores[match]
+        left_out.append(Suppressed(item, ignore.reason, f"{k3}:{ignore.line}" if ignore.line else k3))
+    for index, ignore in enumerate(formula.lint_ignores):
+        if index not in used:
+            where = f"`{ignore.file}`" if ignore.file else "the formula"
+            message = f"lint.ignore: no `{ignore.rule}` warning in {where} to ignore"
+            kept.append(finding("lint-ignore-unused", k3, ignore.line, message))
+    return kept, left_out
+
+
+def _covers(ignore: LintIgnore, base: str, item: Finding) -> bool:
+    if item.rule != ignore.rule:
+        return False
+    if ignore.file is None:
+        return item.path == base or item.path.startswith(base + "/")
+    return item.path == f"{base}/{ignore.file}"
 
 
 def lint_formula(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kube import lint_schema
+from kube import lint_schema, lint_security
 from kube.errors import FormulaError
 from kube.findings import Finding
 from kube.lint_files import SIZE_LIMIT
@@ -186,6 +186,7 @@ def check_objects(docs: Sequence[Doc], tests: Sequence[Doc], kube_version: str) 
             continue
         findings.extend(_name_format(doc))
         findings.extend(_namespace(doc, namespaces))
+        findings.extend(lint_security.check(doc))
         findings.extend(_schema(doc, kube_version, crd_kinds))
         key = (doc.group, doc.kind, str(doc.metadata.get("namespace") or ""), str(doc.metadata["name"]))
         if key in seen:
@@ -278,7 +279,8 @@ def _namespace(doc: Doc, created: set[str]) -> Iterator[Finding]:
         "manifest-namespace",
         doc.path,
         doc.line_of(["metadata", "namespace"]),
-        f"{doc.kind}/{doc.metadata['name']} hard-codes namespace `{namespace}`",
+        f"{doc.kind}/{doc.metadata['name']} hard-codes namespace `{namespace}`: "
+        f"install refuses it unless given --allow-namespace {namespace}",
     )
 
 

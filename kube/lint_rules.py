@@ -63,8 +63,57 @@ _RULES = (
     Rule(
         "manifest-namespace",
         W,
-        "metadata.namespace is hard-coded",
+        "metadata.namespace is hard-coded (install refuses it without --allow-namespace)",
         "leave it out: kube installs into the namespace given with -n",
+    ),
+    # what a formula may reach beyond its namespace (Kubernetes Pod Security Standards, RBAC)
+    Rule(
+        "manifest-reserved",
+        E,
+        "an object that is, or looks like, kube's own install record (type, name, labels)",
+        "remove it: records and the kube.sh/ labels are written by kube alone",
+    ),
+    Rule(
+        "manifest-rbac-admin",
+        W,
+        "a binding to cluster-admin, or a ClusterRoleBinding to admin or edit",
+        "bind a Role that lists only the verbs and resources the workload needs",
+    ),
+    Rule(
+        "manifest-rbac-wildcard",
+        W,
+        "a Role or ClusterRole rule with `*` in verbs, resources or apiGroups",
+        "list the verbs, resources and API groups by name",
+    ),
+    Rule(
+        "manifest-hostpath",
+        W,
+        "a Pod mounts a hostPath volume (the node's own files), or a PersistentVolume is one",
+        "use an emptyDir, a ConfigMap or a PersistentVolumeClaim",
+    ),
+    Rule(
+        "manifest-host-namespace",
+        W,
+        "a Pod shares the node's network, PID or IPC namespace (hostNetwork/hostPID/hostIPC)",
+        "remove it: Pods reach each other and the outside through Services",
+    ),
+    Rule(
+        "manifest-privileged",
+        W,
+        "a privileged container (root on the node)",
+        "remove `privileged: true`; add only the capabilities it needs",
+    ),
+    Rule(
+        "manifest-privilege-escalation",
+        W,
+        "a container with allowPrivilegeEscalation: true",
+        "set allowPrivilegeEscalation: false (or leave it out)",
+    ),
+    Rule(
+        "manifest-capabilities",
+        W,
+        "a container adds Linux capabilities beyond the Pod Security Standards' baseline",
+        "drop the capability; baseline allows CHOWN, KILL, NET_BIND_SERVICE, SETUID, SETGID and a few more",
     ),
     Rule(
         "manifest-schema",
@@ -140,6 +189,12 @@ _RULES = (
         "a changed formula kept its version (--changed)",
         "raise `version` in K3.yaml (SemVer)",
     ),
+    Rule(
+        "lint-ignore-unused",
+        W,
+        "a `lint.ignore` entry of K3.yaml that matches no finding",
+        "remove the entry, or fix its rule or file",
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
@@ -153,6 +208,13 @@ LOADER_RULES = (
     Rule("yaml-syntax", E, "K3.yaml is not valid YAML", "fix the YAML at that line"),
     Rule("yaml-duplicate-key", E, "a key appears twice in one mapping", "keep one of them"),
     Rule("yaml-tag", E, "a custom YAML tag", "use plain YAML values"),
+    Rule("yaml-version", E, "a %YAML directive other than 1.2", "remove the %YAML line"),
+    Rule("yaml-alias", E, "an alias that refers to itself or expands too far", "write the values out"),
+    Rule("yaml-depth", E, "YAML nested too deep", "flatten the structure"),
+    Rule("yaml-key", E, "a mapping key that is not a plain value", "use plain strings as keys"),
+    Rule("yaml-number", E, "a number too long to be read", "quote it as a string"),
+    Rule("file-type", E, "a file kube reads is a symlink or not a regular file", "replace it with a file"),
+    Rule("file-unreadable", E, "a file kube reads cannot be read", "check its permissions"),
     Rule("k3-empty", E, "K3.yaml is empty", "fill in name, version, home, description, maintainers"),
     Rule("k3-required", E, "a required field is missing or empty", "add it; see FORMAT.md"),
     Rule("k3-type", E, "a field has the wrong type", 'quote versions and text: version: "1.10.0"'),
@@ -169,14 +231,71 @@ LOADER_RULES = (
     Rule("k3-reserved", E, "a value named `kube` (reserved for templates)", "rename the value"),
     Rule("k3-unknown-key", W, "an unknown key", "check the spelling; see FORMAT.md"),
     Rule("k3-control-chars", W, "text holds control characters", "remove them"),
+    Rule(
+        "k3-lint",
+        E,
+        "a `lint.ignore` entry names an unknown rule, an error, or a file outside the formula",
+        "ignore warnings only, by their rule id and a path like manifests/x.yaml",
+    ),
     Rule("formula-name", E, "the directory name is not a valid formula name", "rename the directory"),
     Rule(
         "formula-path", E, "the formula is not a plain directory, or a file name is not allowed", "rename it"
     ),
     Rule("formula-symlink", E, "a symlink inside the formula", "replace the link with a copy of the file"),
     Rule("formula-special-file", E, "a FIFO, socket or device file", "remove it"),
+    Rule("formula-size", E, "a formula with more than 10,000 files", "keep formulas small"),
 )
-_LOADER_HINTS = {rule.id: rule.hint for rule in LOADER_RULES}
+
+# Found when ``kube install`` (and ``kube update``) read a formula; ``kube lint`` reports the
+# template ones as ``template-render``. Listed so that every id kube prints is documented.
+INSTALL_RULES = (
+    Rule("template-syntax", E, "a template is not valid Jinja2", "fix the template syntax at that line"),
+    Rule(
+        "template-undefined",
+        E,
+        "a template reads a value that has no default",
+        "give the value a default under `values:` in K3.yaml",
+    ),
+    Rule(
+        "template-sandbox",
+        E,
+        "a template does something the sandbox forbids",
+        "templates format values; compute nothing else in them",
+    ),
+    Rule("template-error", E, "a template fails while rendering", "fix the expression at that line"),
+    Rule(
+        "template-output",
+        E,
+        "a template's output is too large, or not text kube reads",
+        "render fewer objects; keep data out of templates",
+    ),
+    Rule("manifest-json", E, "a .json manifest is not valid JSON", "fix the JSON at that line"),
+    Rule("manifest-file", E, "a manifest file is a symlink or lies outside the formula", "use a file"),
+    Rule("manifest-object", E, "a document is not a Kubernetes object", "each document is one object"),
+    Rule(
+        "depends-on",
+        E,
+        "a config.kubernetes.io/depends-on annotation that does not parse or names nothing of the formula",
+        "list objects of the formula, e.g. apps/Deployment/db",
+    ),
+    Rule("depends-on-cycle", E, "depends-on annotations form a cycle", "remove one of them"),
+    Rule("invalid-formula", W, "a formula of the archive does not load", "run `kube lint` on it"),
+    Rule(
+        "skipped-formula",
+        W,
+        "an entry of formulas/ that is not a formula (a symlink, a bad name)",
+        "remove it",
+    ),
+)
+_LOADER_HINTS = {rule.id: rule.hint for rule in (*LOADER_RULES, *INSTALL_RULES)}
+ALL_RULES: dict[str, Rule] = {rule.id: rule for rule in (*_RULES, *LOADER_RULES, *INSTALL_RULES)}
+
+
+def ignorable(rule_id: str) -> bool:
+    """Whether ``lint.ignore`` in K3.yaml may name the rule: warnings only (an error is something
+    install refuses or Kubernetes rejects, so ignoring it would only hide the failure)."""
+    rule = ALL_RULES.get(rule_id)
+    return rule is not None and rule.severity is W and rule_id != "lint-ignore-unused"
 
 
 def with_hint(found: Finding) -> Finding:

@@ -73,6 +73,8 @@ def lint_command(
         _lint_github(report)
     else:
         _lint_table(report)
+    if strict and output is not LintOutput.json:
+        _lint_suppressed(report, github=output is LintOutput.github)
     _lint_summary(report, strict)
     if not report.passed(strict=strict):
         raise typer.Exit(1)
@@ -105,6 +107,10 @@ def _lint_json(report: LintReport, strict: bool) -> None:
             "errors": len(report.errors),
             "warnings": len(report.warnings),
             "findings": [_finding_json(f) for f in report.findings],
+            "suppressed": [
+                {**_finding_json(s.finding), "reason": s.reason, "declared": s.declared}
+                for s in report.suppressed
+            ],
         }
     )
 
@@ -149,6 +155,24 @@ def _lint_github(report: LintReport) -> None:
         sys.stdout.write(console.safe(github_annotation(found)) + "\n")
 
 
+def _lint_suppressed(report: LintReport, *, github: bool) -> None:
+    """What the formulas' ``lint.ignore`` left out, with their reasons, for reviewers."""
+    import sys
+
+    from kube import console
+
+    for s in report.suppressed:
+        f = s.finding
+        if github:
+            props = f"file={_gh_property(f.path)}" + (f",line={f.line}" if f.line else "")
+            text = f"{f.message} (ignored: {s.reason})"
+            sys.stdout.write(
+                console.safe(f"::notice {props},title={_gh_property(f.rule)}::{_gh_data(text)}") + "\n"
+            )
+        else:
+            console.info(f"{f.location} {f.rule} ignored ({s.declared}): {s.reason}")
+
+
 def _lint_summary(report: LintReport, strict: bool) -> None:
     from kube import console
 
@@ -160,6 +184,8 @@ def _lint_summary(report: LintReport, strict: bool) -> None:
         return
     errors, warnings = len(report.errors), len(report.warnings)
     problems = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+    if report.suppressed:  # said even without --strict, so nobody takes "0 warnings" for "nothing"
+        problems += f", {len(report.suppressed)} ignored by lint.ignore"
     verdict = "passed" if report.passed(strict=strict) else "FAILED"
     mode = " (strict)" if strict else ""
     console.info(
