@@ -272,6 +272,8 @@ def _set_satisfiable(comparators: AndSet) -> bool:
 # A token and whether whitespace came before it.
 _TOKEN_RE = re.compile(r"(\s*)(\|\||,|>=|<=|==|!=|[<>=^~]|[^\s,|<>=!^~]+)")
 _SEPARATORS = {",", "||"}
+# Operators of other tools (Ruby's ~>, Masterminds' => and =<) and kube's spelling of them.
+_OTHER_TOOLS = {"~>": "~", "=>": ">=", "=<": "<="}
 Token = tuple[str, bool]
 
 
@@ -395,6 +397,13 @@ def _expand_hyphen(low: str, high: str, text: str) -> list[Comparator]:
 Term = tuple[str | None, str, str]
 
 
+def _missing_version(op: str, following: Token | None, text: str) -> VersionError:
+    spelled = op + following[0] if following else op
+    if spelled in _OTHER_TOOLS:
+        return _fail(text, f"write {_OTHER_TOOLS[spelled]} for {spelled}")
+    return _fail(text, f"a version must follow {op}")
+
+
 def _is_word(token: Token | None) -> bool:
     return token is not None and token[0] not in _OPERATORS | _SEPARATORS | {"-"}
 
@@ -423,7 +432,7 @@ def _parse_set(tokens: list[Token], text: str) -> AndSet:
         op: str | None = None
         if tok in _OPERATORS:
             if not _is_word(following):
-                raise _fail(text, f"a version must follow {tok}")
+                raise _missing_version(tok, following, text)
             assert following is not None
             op, tok = tok, following[0]
             i += 1

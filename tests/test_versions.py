@@ -307,6 +307,10 @@ def test_highest_picks_the_greatest_version_inside() -> None:
         ("1 - 2 - 3", RANGE_PREFIX + '"1 - 2 - 3"' + HYPHEN),
         (">=1 - 2", RANGE_PREFIX + '">=1 - 2"' + HYPHEN),
         ("1.2.3 -2.0.0", RANGE_PREFIX + '"1.2.3 -2.0.0" ("-2.0.0" is not a version)'),
+        # Other tools' operators: the error says how kube spells them.
+        ("~>1.2", RANGE_PREFIX + '"~>1.2" (write ~ for ~>)'),
+        ("=> 1.2", RANGE_PREFIX + '"=> 1.2" (write >= for =>)'),
+        ("=<1.2", RANGE_PREFIX + '"=<1.2" (write <= for =<)'),
         ("1.x.3", RANGE_PREFIX + '"1.x.3"'),
         ("1.2.3.4", RANGE_PREFIX + '"1.2.3.4"'),
         ("1 | 2", RANGE_PREFIX + '"1 | 2"'),
