@@ -28,6 +28,7 @@ import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 __all__ = ["Comparator", "Version", "VersionError", "VersionRange"]
 
@@ -269,20 +270,19 @@ def _set_satisfiable(comparators: AndSet) -> bool:
     return False
 
 
-# A token and whether whitespace came before it.
+# A token, after the whitespace before it.
 _TOKEN_RE = re.compile(r"(\s*)(\|\||,|>=|<=|==|!=|[<>=^~]|[^\s,|<>=!^~]+)")
 _SEPARATORS = {",", "||"}
 # Operators of other tools (Ruby's ~>, Masterminds' => and =<) and kube's spelling of them.
 _OTHER_TOOLS = {"~>": "~", "=>": ">=", "=<": "<="}
-Token = tuple[str, bool]
 
 
 def _fail(text: str, reason: str = "") -> VersionError:
     return VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)}" + (f" ({reason})" if reason else ""))
 
 
-def _tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
+def _tokenize(text: str) -> list[str]:
+    tokens: list[str] = []
     pos = 0
     stripped = text.rstrip()
     while pos < len(stripped):
@@ -290,11 +290,11 @@ def _tokenize(text: str) -> list[Token]:
         if match is None:
             raise _fail(text)
         tok, spaced = match.group(2), bool(match.group(1))
-        prev = tokens[-1][0] if tokens else ","
+        prev = tokens[-1] if tokens else ","
         if tok in _OPERATORS and not spaced and prev not in _SEPARATORS and prev not in _OPERATORS:
             # As in npm and Masterminds: "1.2.3^1.0" is not two terms.
             raise _fail(text, f"put a space or a comma before {tok}")
-        tokens.append((tok, spaced))
+        tokens.append(tok)
         pos = match.end()
     return tokens
 
@@ -397,23 +397,23 @@ def _expand_hyphen(low: str, high: str, text: str) -> list[Comparator]:
 Term = tuple[str | None, str, str]
 
 
-def _missing_version(op: str, following: Token | None, text: str) -> VersionError:
-    spelled = op + following[0] if following else op
+def _missing_version(op: str, following: str | None, text: str) -> VersionError:
+    spelled = op + (following or "")
     if spelled in _OTHER_TOOLS:
         return _fail(text, f"write {_OTHER_TOOLS[spelled]} for {spelled}")
     return _fail(text, f"a version must follow {op}")
 
 
-def _is_word(token: Token | None) -> bool:
-    return token is not None and token[0] not in _OPERATORS | _SEPARATORS | {"-"}
+def _is_word(token: str | None) -> TypeGuard[str]:
+    return token is not None and token not in _OPERATORS | _SEPARATORS | {"-"}
 
 
-def _parse_set(tokens: list[Token], text: str) -> AndSet:
+def _parse_set(tokens: list[str], text: str) -> AndSet:
     terms: list[Term] = []
     comma = False  # a comma since the last term
     i = 0
     while i < len(tokens):
-        tok = tokens[i][0]
+        tok = tokens[i]
         following = tokens[i + 1] if i + 1 < len(tokens) else None
         if tok == ",":
             if not terms or comma:
@@ -425,16 +425,14 @@ def _parse_set(tokens: list[Token], text: str) -> AndSet:
             # A hyphen range "1.2 - 2.3": the bare version before it is its lower end.
             if comma or not terms or terms[-1][0] is not None or not _is_word(following):
                 raise _fail(text, "a hyphen range needs a version on each side, like 1.2 - 2.3")
-            assert following is not None
-            terms[-1] = ("-", terms[-1][1], following[0])
+            terms[-1] = ("-", terms[-1][1], following)
             i += 2
             continue
         op: str | None = None
         if tok in _OPERATORS:
             if not _is_word(following):
                 raise _missing_version(tok, following, text)
-            assert following is not None
-            op, tok = tok, following[0]
+            op, tok = tok, following
             i += 1
         elif not _WORD_RE.fullmatch(tok):
             raise _fail(text)
@@ -471,12 +469,12 @@ class VersionRange:
         if len(text) > MAX_TEXT:
             raise _fail(text, "too long")
         tokens = _tokenize(text)
-        alternatives: list[list[Token]] = [[]]
-        for token in tokens:
-            if token[0] == "||":
+        alternatives: list[list[str]] = [[]]
+        for tok in tokens:
+            if tok == "||":
                 alternatives.append([])
             else:
-                alternatives[-1].append(token)
+                alternatives[-1].append(tok)
         if len(alternatives) > 1 and not all(alternatives):
             raise _fail(text, "empty side of ||")
         return cls(text, tuple(_parse_set(alt, text) for alt in alternatives))
