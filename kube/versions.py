@@ -1,16 +1,23 @@
-"""SemVer 2.0.0 versions and the version-range grammar of FORMAT.md.
+"""SemVer 2.0.0 versions and the version-range grammar of docs/format.md.
 
 Hand-written rather than built on ``packaging``: PEP 440 is not SemVer
 (``1.0.0-alpha.beta`` is not a PEP 440 version, and pre-release precedence differs).
 
-Range decisions, where FORMAT.md leaves room:
+Ranges mean what they mean in npm (node-semver) and in Helm's Masterminds/semver, whose
+fixture tables are the test oracle (tests/test_versions_oracle.py):
 
-- A bare partial version is padded with zeros and means exactly that version
-  (``1.9`` = ``=1.9.0``); wildcards (``1.x``, ``1.2.*``) are how to say "any 1.x".
-- Caret and tilde follow npm: ``^0.0`` = ``>=0.0.0, <0.1.0``, ``~1`` = ``>=1.0.0, <2.0.0``.
-  Upper bounds are plain releases (``<2.0.0``); the pre-release rule keeps ``2.0.0-rc.1`` out.
+- A partial version stands for the whole series it names: ``1.9`` = ``1.9.x`` =
+  ``>=1.9.0, <1.10.0-0``; ``<=1.10`` = ``<1.11.0-0``; ``>1.9`` = ``>=1.10.0``;
+  ``>=1.9`` = ``>=1.9.0``; ``<1.10`` = ``<1.10.0`` (as in Masterminds; npm writes
+  ``<1.10.0-0``, which differs only beside a comparator naming a 1.10.0 pre-release);
+  ``!=1.9`` excludes every 1.9.x. So ``1.9 < x <= 1.10`` is any 1.10.x.
+- Upper bounds that end a series are ``-0`` (``^1.2.3`` = ``>=1.2.3, <2.0.0-0``), so no
+  pre-release of the next series slips in beside a comparator that names one.
 - The pre-release rule is npm's: a pre-release matches an AND-set only if a comparator
-  of that set names a pre-release of the same major.minor.patch.
+  of that set names a pre-release of the same major.minor.patch (Masterminds admits any
+  pre-release once any comparator of the set names one).
+- An operator is not a term separator: ``1.2.3^1.0`` and ``>=1.0.0<2.0.0`` are errors,
+  as in both peers.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 __all__ = ["Comparator", "Version", "VersionError", "VersionRange"]
 
@@ -160,15 +168,27 @@ _COMPARE["!="] = operator.ne
 
 @dataclass(frozen=True)
 class Comparator:
-    """One comparison, e.g. ``>=1.9.0``; ``op`` is one of < <= > >= = !=."""
+    """One comparison, e.g. ``>=1.9.0``; ``op`` is one of < <= > >= = !=.
+
+    ``until`` is set only for ``!=`` with a partial version: ``!=1.9`` excludes the whole
+    series ``version <= v < until`` (``1.9.0 <= v < 1.10.0-0``), not just one version.
+    """
 
     op: str
     version: Version
+    until: Version | None = None
 
     def matches(self, v: Version) -> bool:
+        if self.until is not None:
+            return not self.version <= v < self.until
         return bool(_COMPARE[self.op](v, self.version))
 
     def __str__(self) -> str:
+        if self.until is not None:
+            # The parser builds only two shapes: !=1 (until 2.0.0-0) and !=1.9 (until 1.10.0-0).
+            if self.until.major != self.version.major:
+                return f"{self.op}{self.version.major}"
+            return f"{self.op}{self.version.major}.{self.version.minor}"
         return f"{self.op}{self.version}"
 
 
@@ -217,9 +237,22 @@ def _chain_start(lower: tuple[Version, bool] | None, core: tuple[int, int, int] 
     return lo if inclusive else _successor(lo)
 
 
+def _next_candidate(comparators: AndSet, v: Version) -> Version | None:
+    """The next candidate of ``v``'s chain after ``v`` was rejected by a ``!=``."""
+    following = _successor(v)
+    for c in comparators:
+        if c.until is None or c.matches(v):
+            continue
+        if v.prerelease:
+            return None  # a series holds every pre-release of a core inside it
+        following = max(following, Version(*c.until.core))  # the first release past the series
+    return following
+
+
 def _set_satisfiable(comparators: AndSet) -> bool:
     # Walk each chain upward from its least candidate; only != can reject a candidate that
-    # is still below every upper bound, and each != rejects at most one, so the walk is short.
+    # is still below every upper bound, and each != rejects one version or one series that
+    # the walk then jumps past, so the walk is short.
     lower = _lower_bound(comparators)
     excluded = sum(1 for c in comparators if c.op == "!=")
     cores: list[tuple[int, int, int] | None] = [None]
@@ -233,11 +266,19 @@ def _set_satisfiable(comparators: AndSet) -> bool:
                 return True
             if not all(c.matches(v) for c in comparators if c.op in ("<", "<=", "=")):
                 break
-            v = _successor(v)
+            v = _next_candidate(comparators, v)
     return False
 
 
-_TOKEN_RE = re.compile(r"\s*(\|\||,|>=|<=|==|!=|[<>=^~]|[^\s,|<>=!^~]+)")
+# A token, after the whitespace before it.
+_TOKEN_RE = re.compile(r"(\s*)(\|\||,|>=|<=|==|!=|[<>=^~]|[^\s,|<>=!^~]+)")
+_SEPARATORS = {",", "||"}
+# Operators of other tools (Ruby's ~>, Masterminds' => and =<) and kube's spelling of them.
+_OTHER_TOOLS = {"~>": "~", "=>": ">=", "=<": "<="}
+
+
+def _fail(text: str, reason: str = "") -> VersionError:
+    return VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)}" + (f" ({reason})" if reason else ""))
 
 
 def _tokenize(text: str) -> list[str]:
@@ -247,8 +288,13 @@ def _tokenize(text: str) -> list[str]:
     while pos < len(stripped):
         match = _TOKEN_RE.match(stripped, pos)
         if match is None:
-            raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)}")
-        tokens.append(match.group(1))
+            raise _fail(text)
+        tok, spaced = match.group(2), bool(match.group(1))
+        prev = tokens[-1] if tokens else ","
+        if tok in _OPERATORS and not spaced and prev not in _SEPARATORS and prev not in _OPERATORS:
+            # As in npm and Masterminds: "1.2.3^1.0" is not two terms.
+            raise _fail(text, f"put a space or a comma before {tok}")
+        tokens.append(tok)
         pos = match.end()
     return tokens
 
@@ -269,7 +315,7 @@ def _parts(word: str, text: str) -> tuple[list[int | None], Version | None]:
             reason = _version_problem(word)
             if not reason and word != text.strip():
                 reason = f"{_quote(word)} is not a version"
-            raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)}" + (f" ({reason})" if reason else ""))
+            raise _fail(text, reason)
     return nums, None
 
 
@@ -280,74 +326,132 @@ def _release(given: list[int]) -> Version:
 
 
 def _bump(given: list[int], index: int) -> Version:
-    """The version where ``given[index]`` goes up by one and everything after it is zero."""
+    """The release where ``given[index]`` goes up by one and everything after it is zero."""
     return _release([*given[:index], given[index] + 1])
+
+
+def _series_end(given: list[int], index: int) -> Version:
+    """The least version above a whole series, e.g. 1.11.0-0 for 1.10.x: no 1.11.0 pre-release
+    is below it, so a series bound never lets one in beside a comparator that names one."""
+    return Version(*_bump(given, index).core, (0,))
+
+
+class _Word:
+    """A version word of a term: full (``1.2.3-rc.1``) or partial (``1.2``, ``1.x``, ``*``)."""
+
+    def __init__(self, word: str, text: str) -> None:
+        nums, self.full = _parts(word, text)
+        self.given = [n for n in nums if n is not None]
+        self.low = self.full if self.full is not None else _release(self.given)
+
+    @property
+    def end(self) -> Version:
+        """The least version above the series a partial word names."""
+        return _series_end(self.given, len(self.given) - 1)
 
 
 def _expand(op: str, word: str, text: str) -> list[Comparator]:
     """One term of an AND-set (``^1.2``, ``>=1.x``, ``1.2.3`` ...) as plain comparators."""
-    nums, full = _parts(word, text)
-    given = [n for n in nums if n is not None]
-    base = full if full is not None else _release(given)
+    w = _Word(word, text)
     if op in ("^", "~"):
-        if not given:
-            return []
+        if not w.given:
+            return []  # ^* and ~* are any version
         if op == "~":
-            index = 0 if len(given) == 1 else 1
+            index = 0 if len(w.given) == 1 else 1
         else:
-            nonzero = [i for i, n in enumerate(given) if n != 0]
-            index = nonzero[0] if nonzero else len(given) - 1
-        return [Comparator(">=", base), Comparator("<", _bump(given, index))]
+            nonzero = [i for i, n in enumerate(w.given) if n != 0]
+            index = nonzero[0] if nonzero else len(w.given) - 1
+        return [Comparator(">=", w.low), Comparator("<", _series_end(w.given, index))]
     if op == "==":
         op = "="
-    if full is not None or len(given) == len(nums):
-        return [Comparator(op, base)]  # partial without wildcards: padded with zeros
-    # A wildcard: npm's meaning for each operator.
-    if not given:
-        if op == "=":
-            return []
-        raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)} (nothing to compare with in {op}{word})")
-    upper = _bump(given, len(given) - 1)
+    if w.full is not None:
+        return [Comparator(op, w.full)]
+    # A partial version stands for the whole series it names (npm's and Masterminds' meaning).
+    if not w.given:
+        if op in ("=", ">=", "<="):
+            return []  # every version is in, at or below the series "*"
+        raise _fail(text, f"nothing to compare with in {op}{word}")
     if op == "=":
-        return [Comparator(">=", base), Comparator("<", upper)]
+        return [Comparator(">=", w.low), Comparator("<", w.end)]
     if op == "!=":
-        raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)} (!= needs a whole version, not {word})")
-    return [Comparator({">": ">=", "<=": "<"}.get(op, op), upper if op in (">", "<=") else base)]
+        return [Comparator("!=", w.low, until=w.end)]
+    if op == ">":
+        return [Comparator(">=", _bump(w.given, len(w.given) - 1))]
+    if op == "<=":
+        return [Comparator("<", w.end)]
+    return [Comparator(op, w.low)]  # >= and <: the series' first release
+
+
+def _expand_hyphen(low: str, high: str, text: str) -> list[Comparator]:
+    """``A - B``: from the start of series A up to the end of series B, both included."""
+    lo, hi = _Word(low, text), _Word(high, text)
+    comparators = [Comparator(">=", lo.low)] if lo.given else []
+    if hi.full is not None:
+        comparators.append(Comparator("<=", hi.full))
+    elif hi.given:
+        comparators.append(Comparator("<", hi.end))
+    return comparators
+
+
+# (operator, None for a bare version, or "-" for a hyphen range; word; the hyphen's upper word)
+Term = tuple[str | None, str, str]
+
+
+def _missing_version(op: str, following: str | None, text: str) -> VersionError:
+    spelled = op + (following or "")
+    if spelled in _OTHER_TOOLS:
+        return _fail(text, f"write {_OTHER_TOOLS[spelled]} for {spelled}")
+    return _fail(text, f"a version must follow {op}")
+
+
+def _is_word(token: str | None) -> TypeGuard[str]:
+    return token is not None and token not in _OPERATORS | _SEPARATORS | {"-"}
 
 
 def _parse_set(tokens: list[str], text: str) -> AndSet:
-    terms: list[tuple[str | None, str]] = []  # (operator or None for a bare version, word)
+    terms: list[Term] = []
     comma = False  # a comma since the last term
     i = 0
     while i < len(tokens):
         tok = tokens[i]
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
         if tok == ",":
             if not terms or comma:
-                raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)} (misplaced comma)")
+                raise _fail(text, "misplaced comma")
             comma = True
             i += 1
             continue
+        if tok == "-":
+            # A hyphen range "1.2 - 2.3": the bare version before it is its lower end.
+            if comma or not terms or terms[-1][0] is not None or not _is_word(following):
+                raise _fail(text, "a hyphen range needs a version on each side, like 1.2 - 2.3")
+            terms[-1] = ("-", terms[-1][1], following)
+            i += 2
+            continue
         op: str | None = None
         if tok in _OPERATORS:
-            if i + 1 >= len(tokens) or not _WORD_RE.fullmatch(tokens[i + 1]):
-                raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)} (a version must follow {tok})")
-            op, tok = tok, tokens[i + 1]
+            if not _is_word(following):
+                raise _missing_version(tok, following, text)
+            op, tok = tok, following
             i += 1
         elif not _WORD_RE.fullmatch(tok):
-            raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)}")
-        prev = terms[-1] if terms and not comma else (None, "*")
+            raise _fail(text)
+        prev = terms[-1] if terms and not comma else (None, "*", "")
         if op in _FLIP and tok in ("x", "X") and prev[0] is None and prev[1] not in _WILD:
             # The interval form: "1.9 < x" means "x > 1.9".
-            terms[-1] = (_FLIP[op], prev[1])
+            terms[-1] = (_FLIP[op], prev[1], "")
         else:
-            terms.append((op, tok))
+            terms.append((op, tok, ""))
         comma = False
         i += 1
     if comma:
-        raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)} (misplaced comma)")
+        raise _fail(text, "misplaced comma")
     comparators: list[Comparator] = []
-    for term_op, word in terms:
-        comparators += _expand(term_op or "=", word, text)
+    for term_op, word, high in terms:
+        if term_op == "-":
+            comparators += _expand_hyphen(word, high, text)
+        else:
+            comparators += _expand(term_op or "=", word, text)
     return tuple(comparators)
 
 
@@ -363,7 +467,7 @@ class VersionRange:
         if not isinstance(text, str):
             raise VersionError(f"{RANGE_EXAMPLE}, got {type(text).__name__} {text!r}")
         if len(text) > MAX_TEXT:
-            raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)} (too long)")
+            raise _fail(text, "too long")
         tokens = _tokenize(text)
         alternatives: list[list[str]] = [[]]
         for tok in tokens:
@@ -372,7 +476,7 @@ class VersionRange:
             else:
                 alternatives[-1].append(tok)
         if len(alternatives) > 1 and not all(alternatives):
-            raise VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)} (empty side of ||)")
+            raise _fail(text, "empty side of ||")
         return cls(text, tuple(_parse_set(alt, text) for alt in alternatives))
 
     @classmethod

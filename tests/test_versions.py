@@ -1,4 +1,7 @@
-"""SemVer 2.0.0 precedence and the range grammar of FORMAT.md."""
+"""SemVer 2.0.0 precedence and the range grammar of docs/format.md.
+
+The peers' own fixture tables are transcribed in tests/test_versions_oracle.py.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ CHAIN = [
     "1.0.0",
 ]
 RANGE_PREFIX = 'expected a range like "1.9 < x <= 1.10" or ">=1.9, <2", got '
+HYPHEN = " (a hyphen range needs a version on each side, like 1.2 - 2.3)"
 VERSION_PREFIX = 'expected a SemVer version like "1.2.3" or "1.0.0-rc.1", got '
 
 # The regular expression published on semver.org, with \d narrowed to ASCII digits.
@@ -168,9 +172,11 @@ def test_parse_accepts_exactly_the_official_semver_grammar(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "canonical"),
     [
-        ("1.9 < x <= 1.10", ">1.9.0, <=1.10.0"),
+        # A partial version stands for the whole series it names (npm, Masterminds).
+        ("1.9 < x <= 1.10", ">=1.10.0, <1.11.0-0"),
         ("x >= 1.2", ">=1.2.0"),
         ("2 > x", "<2.0.0"),
+        ("1.9.0 < x <= 1.10.0", ">1.9.0, <=1.10.0"),
         (">=1.9, <2", ">=1.9.0, <2.0.0"),
         (">=1.9 <2", ">=1.9.0, <2.0.0"),
         (">= 1.9 , < 2", ">=1.9.0, <2.0.0"),
@@ -178,31 +184,51 @@ def test_parse_accepts_exactly_the_official_semver_grammar(text: str) -> None:
         ("=1.2.3", "=1.2.3"),
         ("==1.2.3", "=1.2.3"),
         ("!=1.2.3", "!=1.2.3"),
-        ("1.9", "=1.9.0"),
-        ("^1.2.3", ">=1.2.3, <2.0.0"),
-        ("^0.2.3", ">=0.2.3, <0.3.0"),
-        ("^0.0.3", ">=0.0.3, <0.0.4"),
-        ("^1.2", ">=1.2.0, <2.0.0"),
-        ("^0.0", ">=0.0.0, <0.1.0"),
-        ("^0", ">=0.0.0, <1.0.0"),
-        ("^1.x", ">=1.0.0, <2.0.0"),
-        ("~1.2.3", ">=1.2.3, <1.3.0"),
-        ("~1.2", ">=1.2.0, <1.3.0"),
-        ("~1", ">=1.0.0, <2.0.0"),
-        ("~1.2.3-beta.2", ">=1.2.3-beta.2, <1.3.0"),
-        ("1.x", ">=1.0.0, <2.0.0"),
-        ("1.X", ">=1.0.0, <2.0.0"),
-        ("1.2.*", ">=1.2.0, <1.3.0"),
-        ("1.x.x", ">=1.0.0, <2.0.0"),
+        ("1.9", ">=1.9.0, <1.10.0-0"),
+        ("=1.9", ">=1.9.0, <1.10.0-0"),
+        ("1", ">=1.0.0, <2.0.0-0"),
+        ("<=1.10", "<1.11.0-0"),
+        (">1.9", ">=1.10.0"),
+        (">1", ">=2.0.0"),
+        (">=1.2", ">=1.2.0"),
+        ("<1.2", "<1.2.0"),
+        ("!=1.9", "!=1.9"),
+        ("!=1", "!=1"),
+        ("!=1.x", "!=1"),
+        ("!=1.9.*", "!=1.9"),
+        ("^1.2.3", ">=1.2.3, <2.0.0-0"),
+        ("^0.2.3", ">=0.2.3, <0.3.0-0"),
+        ("^0.0.3", ">=0.0.3, <0.0.4-0"),
+        ("^1.2", ">=1.2.0, <2.0.0-0"),
+        ("^0.0", ">=0.0.0, <0.1.0-0"),
+        ("^0", ">=0.0.0, <1.0.0-0"),
+        ("^1.x", ">=1.0.0, <2.0.0-0"),
+        ("^ 1.2 ^ 1", ">=1.2.0, <2.0.0-0, >=1.0.0, <2.0.0-0"),
+        ("~1.2.3", ">=1.2.3, <1.3.0-0"),
+        ("~1.2", ">=1.2.0, <1.3.0-0"),
+        ("~1", ">=1.0.0, <2.0.0-0"),
+        ("~1.2.3-beta.2", ">=1.2.3-beta.2, <1.3.0-0"),
+        ("1.x", ">=1.0.0, <2.0.0-0"),
+        ("1.X", ">=1.0.0, <2.0.0-0"),
+        ("1.2.*", ">=1.2.0, <1.3.0-0"),
+        ("1.x.x", ">=1.0.0, <2.0.0-0"),
         (">1.x", ">=2.0.0"),
         (">=1.x", ">=1.0.0"),
         ("<1.x", "<1.0.0"),
-        ("<=1.2.x", "<1.3.0"),
+        ("<=1.2.x", "<1.3.0-0"),
         ("*", "*"),
         ("x", "*"),
         ("", "*"),
-        ("1.x || >=3, <4", ">=1.0.0, <2.0.0 || >=3.0.0, <4.0.0"),
-        ("x > 2 < 1", ">2.0.0, <1.0.0"),
+        (">=*", "*"),
+        ("<=*", "*"),
+        ("1.2.3 - 2.3.4", ">=1.2.3, <=2.3.4"),
+        ("1.2 - 2.3", ">=1.2.0, <2.4.0-0"),
+        ("x - 1.x", "<2.0.0-0"),
+        ("1.0.0 - 2.0.0, <=1.5", ">=1.0.0, <=2.0.0, <1.6.0-0"),
+        ("1.x || >=3, <4", ">=1.0.0, <2.0.0-0 || >=3.0.0, <4.0.0"),
+        ("1.2.3||2.0.0", "=1.2.3 || =2.0.0"),
+        (">=1.9,<2", ">=1.9.0, <2.0.0"),
+        ("x > 2 < 1", ">=3.0.0, <1.0.0"),
     ],
 )
 def test_range_forms_expand_to_comparators(text: str, canonical: str) -> None:
@@ -214,7 +240,14 @@ def test_range_forms_expand_to_comparators(text: str, canonical: str) -> None:
 @pytest.mark.parametrize(
     ("text", "inside", "outside"),
     [
-        ("1.9 < x <= 1.10", ["1.9.1", "1.10.0"], ["1.9.0", "1.10.1", "1.10.0-rc.1"]),
+        ("1.9 < x <= 1.10", ["1.10.0", "1.10.1", "1.10.99"], ["1.9.1", "1.9.99", "1.11.0", "1.10.0-rc.1"]),
+        ("1.9.0 < x <= 1.10.0", ["1.9.1", "1.10.0"], ["1.9.0", "1.10.1", "1.10.0-rc.1"]),
+        ("1.9", ["1.9.0", "1.9.7"], ["1.8.9", "1.10.0", "1.9.1-rc.1"]),
+        ("<=1.10", ["1.10.5", "0.0.0"], ["1.11.0", "1.11.0-rc.1", "1.10.6-rc.1"]),
+        (">1.9", ["1.10.0", "2.0.0"], ["1.9.9", "1.10.0-rc.1"]),
+        ("!=1.9", ["1.8.9", "1.10.0", "2.9.0"], ["1.9.0", "1.9.9", "1.9.1-rc.1"]),
+        (">=1.9.0-rc.1 !=1.9", ["1.10.0", "1.9.0-rc.2"], ["1.9.0", "1.9.3"]),
+        ("1.2 - 2.3", ["1.2.0", "2.3.9"], ["1.1.9", "2.4.0", "2.4.0-rc.1"]),
         (">=1.9, <2", ["1.9.0", "1.99.99"], ["1.8.9", "2.0.0", "2.0.0-rc.1"]),
         ("^1.2.3", ["1.2.3", "1.9.0"], ["1.2.2", "2.0.0", "1.3.0-beta"]),
         ("~1.2", ["1.2.0", "1.2.9"], ["1.3.0", "1.1.9"]),
@@ -263,12 +296,24 @@ def test_highest_picks_the_greatest_version_inside() -> None:
         (">=1,", RANGE_PREFIX + '">=1," (misplaced comma)'),
         (", >=1", RANGE_PREFIX + '", >=1" (misplaced comma)'),
         (">=1,, <2", RANGE_PREFIX + '">=1,, <2" (misplaced comma)'),
-        ("!=1.x", RANGE_PREFIX + '"!=1.x" (!= needs a whole version, not 1.x)'),
         ("<*", RANGE_PREFIX + '"<*" (nothing to compare with in <*)'),
+        ("!=*", RANGE_PREFIX + '"!=*" (nothing to compare with in !=*)'),
+        # An operator is not a term separator, as in npm and Masterminds.
+        ("1.2.3^1.0", RANGE_PREFIX + '"1.2.3^1.0" (put a space or a comma before ^)'),
+        (">=1.0.0<2.0.0", RANGE_PREFIX + '">=1.0.0<2.0.0" (put a space or a comma before <)'),
+        ("1.9<x", RANGE_PREFIX + '"1.9<x" (put a space or a comma before <)'),
+        ("1.2 - ", RANGE_PREFIX + '"1.2 - "' + HYPHEN),
+        ("- 1.2", RANGE_PREFIX + '"- 1.2"' + HYPHEN),
+        ("1 - 2 - 3", RANGE_PREFIX + '"1 - 2 - 3"' + HYPHEN),
+        (">=1 - 2", RANGE_PREFIX + '">=1 - 2"' + HYPHEN),
+        ("1.2.3 -2.0.0", RANGE_PREFIX + '"1.2.3 -2.0.0" ("-2.0.0" is not a version)'),
+        # Other tools' operators: the error says how kube spells them.
+        ("~>1.2", RANGE_PREFIX + '"~>1.2" (write ~ for ~>)'),
+        ("=> 1.2", RANGE_PREFIX + '"=> 1.2" (write >= for =>)'),
+        ("=<1.2", RANGE_PREFIX + '"=<1.2" (write <= for =<)'),
         ("1.x.3", RANGE_PREFIX + '"1.x.3"'),
         ("1.2.3.4", RANGE_PREFIX + '"1.2.3.4"'),
         ("1 | 2", RANGE_PREFIX + '"1 | 2"'),
-        ("1.2.3 - 2.0.0", RANGE_PREFIX + '"1.2.3 - 2.0.0" ("-" is not a version)'),
     ],
 )
 def test_bad_ranges_raise_one_helpful_line(text: str, message: str) -> None:
@@ -335,22 +380,47 @@ def caret_upper(major: int, minor: int, patch: int) -> Version:
 @given(CORE, small_versions)
 def test_caret_equals_its_comparator_form(core: tuple[int, int, int], v: Version) -> None:
     base = Version(*core)
-    expanded = R(f">={base}, <{caret_upper(*core)}")
+    expanded = R(f">={base}, <{caret_upper(*core)}-0")
     assert R(f"^{base}").contains(v) == expanded.contains(v)
 
 
 @given(CORE, small_versions)
 def test_tilde_equals_its_comparator_form(core: tuple[int, int, int], v: Version) -> None:
     major, minor, _ = core
-    expanded = R(f">={Version(*core)}, <{Version(major, minor + 1, 0)}")
+    expanded = R(f">={Version(*core)}, <{Version(major, minor + 1, 0)}-0")
     assert R(f"~{Version(*core)}").contains(v) == expanded.contains(v)
-    assert R(f"~{major}.{minor}").contains(v) == R(f">={major}.{minor}.0 <{major}.{minor + 1}.0").contains(v)
+    series = R(f">={major}.{minor}.0 <{major}.{minor + 1}.0-0")
+    assert R(f"~{major}.{minor}").contains(v) == series.contains(v)
 
 
 @given(st.integers(0, 3), st.integers(0, 3), small_versions)
 def test_wildcards_equal_their_comparator_forms(major: int, minor: int, v: Version) -> None:
-    assert R(f"{major}.x").contains(v) == R(f">={major}.0.0 <{major + 1}.0.0").contains(v)
-    assert R(f"{major}.{minor}.*").contains(v) == R(f">={major}.{minor}.0 <{major}.{minor + 1}.0").contains(v)
+    assert R(f"{major}.x").contains(v) == R(f">={major}.0.0 <{major + 1}.0.0-0").contains(v)
+    series = R(f">={major}.{minor}.0 <{major}.{minor + 1}.0-0")
+    assert R(f"{major}.{minor}.*").contains(v) == series.contains(v)
+    assert R(f"{major}.{minor}").contains(v) == R(f"{major}.{minor}.x").contains(v)
+
+
+@given(st.integers(0, 3), st.one_of(st.none(), st.integers(0, 3)), releases)
+def test_a_partial_version_stands_for_its_whole_series(major: int, minor: int | None, v: Version) -> None:
+    # The definition: compare only the parts the partial version gives; a release is in
+    # the series when those parts are equal, after it when they are greater.
+    partial = f"{major}" if minor is None else f"{major}.{minor}"
+    named = (major,) if minor is None else (major, minor)
+    head = v.core[: len(named)]
+    expected = {
+        "": head == named,
+        "=": head == named,
+        "!=": head != named,
+        "<=": head <= named,
+        "<": head < named,
+        ">=": head >= named,
+        ">": head > named,
+    }
+    for op, inside in expected.items():
+        assert R(f"{op}{partial}").contains(v) == inside, f"{op}{partial} {v}"
+    assert R(f"{partial} < x <= {partial}").contains(v) is False
+    assert R(f"{partial} - {partial}").contains(v) == (head == named)
 
 
 @given(releases, releases, releases)
@@ -418,10 +488,15 @@ _pre_closure = {p + (0,) * k for p in GRID_PRE if p for k in range(6)} | {(0,) *
 GRID = [Version(a, b, c) for a in range(4) for b in range(4) for c in range(8)]
 GRID += [Version(*core, pre) for core in GRID_CORES for pre in sorted(_pre_closure, key=str)]
 
-comparators = st.builds(
-    Comparator,
-    st.sampled_from(["<", "<=", ">", ">=", "=", "!="]),
-    st.builds(Version, st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.sampled_from(GRID_PRE)),
+comparators = st.one_of(
+    st.builds(
+        Comparator,
+        st.sampled_from(["<", "<=", ">", ">=", "=", "!="]),
+        st.builds(Version, *[st.integers(0, 2)] * 3, st.sampled_from(GRID_PRE)),
+    ),
+    # != with a partial version excludes a whole series; the walk jumps past it.
+    st.builds(lambda m, n: R(f"!={m}.{n}").sets[0][0], st.integers(0, 2), st.integers(0, 2)),
+    st.builds(lambda m: R(f"!={m}").sets[0][0], st.integers(0, 2)),
 )
 
 

@@ -1,0 +1,139 @@
+"""docs/format.md stays true to the code: its anchors, its range tables, its limits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kube import formula, hooks, install, lint_files, render, templating, values, versions, yamlsafe
+from kube.versions import Version, VersionRange
+
+DOC = Path(__file__).parent.parent / "docs" / "format.md"
+TEXT = DOC.read_text(encoding="utf-8")
+
+# Lint hints and other documents link to these; renaming one breaks their links.
+ANCHORS = [
+    "k3-yaml",
+    "k3-keys",
+    "key-name",
+    "key-version",
+    "key-home",
+    "key-description",
+    "key-maintainers",
+    "key-dependencies",
+    "key-details",
+    "key-keywords",
+    "key-values",
+    "yaml",
+    "versions",
+    "ranges",
+    "range-forms",
+    "partial-versions",
+    "prereleases",
+    "range-syntax",
+    "manifests",
+    "templates",
+    "hook",
+    "tests",
+    "limits",
+]
+
+PROBES = [
+    Version(major, minor, patch, pre)
+    for major in (0, 1, 2, 3)
+    for minor in (0, 1, 2, 3, 4, 9, 10, 11)
+    for patch in (0, 1, 3, 4, 5)
+    for pre in ((), (0,), ("rc", 1))
+]
+
+
+@pytest.mark.parametrize("anchor", ANCHORS)
+def test_the_stable_anchors_exist(anchor: str) -> None:
+    assert f'<a id="{anchor}"></a>' in TEXT
+
+
+def test_every_internal_link_has_its_anchor() -> None:
+    for target in re.findall(r"\]\(#([\w-]+)\)", TEXT):
+        assert f'<a id="{target}"></a>' in TEXT, target
+
+
+def _table(heading: str) -> list[tuple[str, str]]:
+    """The two first cells of each row of the table under ``### heading``."""
+    section = TEXT.split(f"### {heading}\n", 1)[1].split("\n#", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| `")]
+    return [(row[0].removeprefix("| "), row[1].removesuffix(" |")) for row in rows]
+
+
+def _code(cell: str) -> list[str]:
+    return re.findall(r"`([^`]*)`", cell.replace("\\|", "|"))
+
+
+def _same(a: VersionRange, b: VersionRange) -> bool:
+    return [v for v in PROBES if a.contains(v)] == [v for v in PROBES if b.contains(v)]
+
+
+@pytest.mark.parametrize(("ranges", "meaning"), _table("Forms") + _table("Partial versions"))
+def test_the_range_tables_say_what_the_code_does(ranges: str, meaning: str) -> None:
+    # A row's ranges all mean the first comparator form its second cell shows, if it shows one.
+    forms = [code for code in _code(meaning) if code[:1] in "<>" and re.search(r"\d", code)]
+    for text in _code(ranges):
+        if text == "A || B":
+            continue
+        parsed = VersionRange.parse(text)
+        if forms:
+            assert _same(parsed, VersionRange.parse(forms[0])), (text, forms[0])
+        elif "exactly" in meaning:
+            assert [v for v in PROBES if v in parsed] == [Version.parse(text.lstrip("="))]
+        elif "any version" in meaning:
+            assert all(v in parsed for v in PROBES if not v.prerelease)
+
+
+def test_the_tables_are_read() -> None:
+    assert len(_table("Forms")) == 10
+    assert len(_table("Partial versions")) == 8
+
+
+def test_the_partial_version_examples_hold() -> None:
+    r = VersionRange.parse("1.9 < x <= 1.10")
+    assert [str(v) for v in map(Version.parse, ("1.10.0", "1.10.1")) if v in r] == ["1.10.0", "1.10.1"]
+    assert not any(Version.parse(v) in r for v in ("1.9.5", "1.11.0"))
+    exact = VersionRange.parse("1.9.0 < x <= 1.10.0")
+    assert Version.parse("1.9.1") in exact and Version.parse("1.10.1") not in exact
+
+
+def _limit(label: str) -> str:
+    section = TEXT.split('<a id="limits"></a>', 1)[1]
+    match = re.search(rf"^\| {re.escape(label)} \| ([^|]*) \|$", section, re.M)
+    assert match, label
+    return match.group(1)
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("label", "written"),
+    [
+        ("K3.yaml", f"{formula.K3_LIMIT // 1024} KiB"),
+        ("any file of a formula, for `kube lint`", f"{lint_files.SIZE_LIMIT // MIB} MiB (`file-too-large`)"),
+        ("a manifest or template file", f"{render.MANIFEST_LIMIT // MIB} MiB"),
+        ("files in a formula", f"{formula.MAX_FILES:,} (`formula-size`)"),
+        ("a formula copied for the hook", f"{hooks.STAGE_LIMIT // MIB} MiB"),
+        ("a range", f"{versions.MAX_TEXT} characters"),
+        ("YAML aliases", f"{yamlsafe.MAX_EXTRA_NODES:,} extra nodes per document"),
+        ("YAML nesting", f"{yamlsafe.MAX_DEPTH} levels"),
+        ("YAML numbers", f"{yamlsafe.MAX_NUMBER} characters"),
+        ("a template's output, and any string it builds", f"{templating.OUTPUT_LIMIT // MIB} MiB"),
+        ("the hook", f"{install.InstallOptions.hook_timeout:g} seconds (`--hook-timeout`)"),
+        ("the hook's `KUBE_VALUES_OUT`", f"{hooks.VALUES_OUT_LIMIT // MIB} MiB"),
+        ("a `--values` file", f"{values.VALUES_FILE_LIMIT // MIB} MiB"),
+    ],
+)
+def test_the_limits_are_the_code_s(label: str, written: str) -> None:
+    assert _limit(label) == written
+
+
+def test_the_template_loop_limits_are_the_code_s() -> None:
+    assert _limit("a template's loops").startswith(f"{templating.TIME_LIMIT:g} seconds")
