@@ -122,6 +122,21 @@ def test_a_daemon_started_by_a_hook_that_times_out_is_killed(tmp_path: Path, mar
     assert none_left(marker)
 
 
+def test_without_a_subreaper_the_result_says_the_containment_is_weaker(
+    tmp_path: Path, marker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where prctl is unavailable (not Linux) only the process group and the environment marker
+    remain; such a machine cannot be made here, so containment.method is forced."""
+    monkeypatch.setattr(containment, "method", lambda: containment.PROCESS_GROUP)
+    hook = """
+        import subprocess, sys
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", MARKER])
+    """.replace("MARKER", repr(marker))
+    result, _, _ = run(tmp_path, hook, timeout=30)
+    assert result.containment == containment.PROCESS_GROUP
+    assert none_left(marker), "the marker scan still ends a child that kept kube's environment"
+
+
 def test_kube_install_returns_promptly_and_leaves_no_daemon(tmp_path: Path, marker: str) -> None:
     src = make_formula(tmp_path, daemon_hook(marker))
     start = time.monotonic()
