@@ -124,4 +124,12 @@ def help_command(
 
 
 def main() -> None:
-    sys.exit(app(prog_name="kube"))
+    from kube import signals
+
+    # SIGTERM and SIGHUP unwind like Ctrl-C, so that clean-ups run; kube then exits 128 + signal.
+    signals.install()
+    try:
+        sys.exit(app(prog_name="kube"))
+    finally:
+        if signals.received() is not None:
+            sys.exit(signals.exit_code(ExitCode.INTERRUPTED))

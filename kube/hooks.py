@@ -14,23 +14,38 @@ the values, so what the hook returns wins over K3.yaml, ``--values`` and
 ``--set``. A hook that must respect a user's choice reads it from
 ``KUBE_VALUES_FILE`` and returns it unchanged (or does not return that key).
 
+Returned values are bounded: at most ``VALUES_OUT_LIMIT`` bytes of JSON, an
+object, nested at most ``VALUES_DEPTH_LIMIT`` deep, without NaN or Infinity.
+
 Interactive runs (the default) share kube's terminal, so the hook can ask
 questions; its output is not captured, and a failure says it is above.
-Otherwise stdin is /dev/null and the output is captured: ``HookResult.output``
-on success, the last 20 lines in ``HookError.output`` on failure. A timeout or
-Ctrl-C ends the hook's whole process group (``kube.process``); processes the
-hook left running after it exited are killed too.
+Otherwise stdin is /dev/null and the output is captured (at most
+``OUTPUT_LIMIT`` bytes of each stream are kept, the end): ``HookResult.output``
+on success, the last 20 lines in ``HookError.output`` on failure, decoded
+with invalid UTF-8 replaced and, in errors, control characters escaped.
+
+Containment (``kube.containment``): on Linux every process the hook starts
+stays in kube's process tree, even one that calls ``setsid()``, double-forks
+or drops its environment, and all of them are killed when the hook ends, by
+exiting, failing, timing out, Ctrl-C, SIGTERM or SIGHUP. Reading the output
+has the same deadline as the hook. Elsewhere only the hook's process group
+and the processes carrying its environment marker are killed
+(``HookResult.containment`` says which).
+
+Temporary files: the values given to the hook (``KUBE_VALUES_FILE``), the
+ones it returns (``KUBE_VALUES_OUT``), its TMPDIR and its throw-away HOME live
+in one private directory (0700, files 0600; the hook runs with umask 077) next
+to the staged copy, removed on every way out.
 
 After the hook the staged tree is checked again: a symlink or special file it
 left behind stops the install.
 
-Sandbox (``sandbox=True``): bubblewrap when it works (no network, a new PID
-namespace that dies with kube, the whole filesystem read-only except the staged
-copy and the private temp directory, HOME a fresh empty directory inside
-that); otherwise ``unshare -rn`` (no network and the throw-away HOME, but the
-filesystem stays writable where the user can write). With neither,
-``SandboxUnavailable`` (a HookError) is raised: a caller that asked for a
-sandbox never silently gets none.
+Sandbox (``sandbox=True``): bubblewrap (no network, a new PID namespace that
+dies with kube, the whole filesystem read-only except the staged copy and the
+private directory, HOME a fresh empty directory inside that). Without a
+working bubblewrap ``SandboxUnavailable`` (a HookError) is raised: ``unshare
+-rn`` alone would leave the filesystem writable, and a caller that asked for a
+sandbox never silently gets a weaker one.
 """
 
 from __future__ import annotations
@@ -50,7 +65,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kube import process
+from kube import containment, process
 from kube.errors import FormulaError, HookError, ProcessError, ProcessTimeout
 from kube.values import deep_merge
 
@@ -61,6 +76,10 @@ HOOK = Path("scripts") / "pre-install.py"
 #: Largest formula copied to staging, and largest JSON a hook may return.
 STAGE_LIMIT = 64 * 1024 * 1024
 VALUES_OUT_LIMIT = 1024 * 1024
+#: Deepest nesting of the values a hook returns (deeper is a mistake or an attack on kube's
+#: recursive merge and render), and the most bytes of each output stream kept.
+VALUES_DEPTH_LIMIT = 64
+OUTPUT_LIMIT = 1024 * 1024
 _RUN_MARKER = "KUBE_HOOK_RUN"
 _ENV_KEEP = (
     "PATH",
@@ -78,19 +97,21 @@ _ENV_KEEP = (
 
 
 class SandboxUnavailable(HookError):
-    """Neither bubblewrap nor ``unshare -rn`` can isolate a hook on this machine."""
+    """bubblewrap is missing or does not work on this machine."""
 
 
 @dataclass(frozen=True)
 class HookResult:
     """``ran``: whether the formula has a hook; ``values``: the values after it;
     ``output``: what it printed (only when run non-interactively);
-    ``sandbox``: ``"bwrap"``, ``"unshare"`` or ``""`` for none."""
+    ``sandbox``: ``"bwrap"`` or ``""`` for none; ``containment``: how its processes
+    were held (``"subreaper"``, or ``"process group"`` where a hook can escape)."""
 
     ran: bool
     values: dict[str, Any] = field(hash=False)
     output: str = ""
     sandbox: str = ""
+    containment: str = ""
 
 
 def stage_formula(src: Path, dest_parent: Path) -> Path:
@@ -145,16 +166,19 @@ def run_pre_install(
     method = _sandbox_method() if sandbox else ""
     if sandbox and not method:
         raise SandboxUnavailable(
-            f"cannot sandbox the {who}: neither bubblewrap (bwrap) nor `unshare -rn` works here",
+            f"cannot sandbox the {who}: bubblewrap (bwrap) is not installed or does not work here,"
+            " and without it the hook could write wherever you can",
             hint="install bubblewrap (apt-get install bubblewrap), or run without --sandbox",
         )
-    private = Path(tempfile.mkdtemp(prefix="kube-hook-"))
+    # Next to the staged copy: a caller that staged into its own private directory (kube
+    # install) then has every file that holds values under one directory it removes.
+    private = Path(tempfile.mkdtemp(prefix="kube-hook-", dir=staged_dir.parent))
     try:
         values_in, values_out = private / "values.json", private / "values-out.json"
-        values_in.write_text(json.dumps(values, default=str), encoding="utf-8")
-        (private / "tmp").mkdir()
+        _write_private(values_in, json.dumps(values, default=str).encode("utf-8"))
+        (private / "tmp").mkdir(mode=0o700)
         home = private / "home"
-        home.mkdir()
+        home.mkdir(mode=0o700)
         env = _environment(
             formula, namespace, values_in, values_out, private / "tmp", home if method else None
         )
@@ -163,14 +187,27 @@ def run_pre_install(
         if method:
             argv = _wrap(method, argv, writable=[staged_dir.resolve(), private.resolve()])
         try:
-            output = _run(argv, who, staged_dir, env, timeout, interactive)
+            with containment.contained() as held:
+                output = _run(argv, who, staged_dir, env, timeout, interactive)
         finally:
             _kill_leftovers(env[_RUN_MARKER])
         returned = _read_values_out(values_out, who)
     finally:
         shutil.rmtree(private, ignore_errors=True)
     _recheck(staged_dir, who)
-    return HookResult(ran=True, values=deep_merge(values, returned), output=output, sandbox=method)
+    return HookResult(
+        ran=True,
+        values=deep_merge(values, returned),
+        output=output,
+        sandbox=method,
+        containment=containment.SUBREAPER if held else containment.PROCESS_GROUP,
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 def _environment(
@@ -195,7 +232,16 @@ def _run(
     argv: list[str], who: str, cwd: Path, env: dict[str, str], timeout: float | None, interactive: bool
 ) -> str:
     try:
-        done = process.run(argv, cwd=cwd, env=env, timeout=timeout, check=False, capture=not interactive)
+        done = process.run(
+            argv,
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            check=False,
+            capture=not interactive,
+            keep=OUTPUT_LIMIT,
+            umask=0o077,
+        )
     except ProcessTimeout as exc:
         limit = f"{timeout:g}s" if timeout is not None else "its time limit"
         raise HookError(
@@ -249,23 +295,58 @@ def _read_values_out(path: Path, who: str) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise HookError(f"{who} wrote KUBE_VALUES_OUT that cannot be read: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+    try:
+        # fstat before wrapping: io refuses a directory with IsADirectoryError.
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise HookError(f"{who} made KUBE_VALUES_OUT something other than a regular file")
-        data = handle.read(VALUES_OUT_LIMIT + 1)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(VALUES_OUT_LIMIT + 1)
+    except OSError as exc:
+        raise HookError(f"{who} wrote KUBE_VALUES_OUT that cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     if len(data) > VALUES_OUT_LIMIT:
         raise HookError(f"{who} wrote more than {VALUES_OUT_LIMIT} bytes to KUBE_VALUES_OUT")
     if not data.strip():
         return {}
     try:
-        returned = json.loads(data.decode("utf-8"))
+        returned = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except RecursionError:
+        raise _too_deep(who) from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise HookError(f"{who} wrote invalid JSON to KUBE_VALUES_OUT: {exc}") from None
+        raise HookError(
+            f"{who} wrote invalid JSON to KUBE_VALUES_OUT: {process.printable(str(exc))}"
+        ) from None
     if not isinstance(returned, dict):
         raise HookError(
             f"{who} wrote a JSON {type(returned).__name__} to KUBE_VALUES_OUT; expected an object"
         )
+    if _depth(returned) > VALUES_DEPTH_LIMIT:
+        raise _too_deep(who)
     return returned
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _too_deep(who: str) -> HookError:
+    return HookError(
+        f"{who} wrote values nested more than {VALUES_DEPTH_LIMIT} levels deep to KUBE_VALUES_OUT"
+    )
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (iteratively: no recursion to exhaust)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > VALUES_DEPTH_LIMIT:
+                return level
+            todo.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _recheck(staged_dir: Path, who: str) -> None:
@@ -279,8 +360,6 @@ def _recheck(staged_dir: Path, who: str) -> None:
 
 
 def _wrap(method: str, argv: list[str], *, writable: list[Path]) -> list[str]:
-    if method == "unshare":
-        return ["unshare", "--user", "--map-root-user", "--net", "--", *argv]
     wrapped = [
         "bwrap",
         "--die-with-parent",
@@ -304,14 +383,12 @@ def _wrap(method: str, argv: list[str], *, writable: list[Path]) -> list[str]:
 
 @functools.cache
 def _sandbox_method() -> str:
-    """``bwrap`` or ``unshare`` if a trial run works, else ``""`` (checked once per process)."""
+    """``bwrap`` if a trial run works, else ``""`` (checked once per process)."""
     probe = [sys.executable, "-I", "-c", "pass"]
     if shutil.which("bwrap"):
         root = Path(tempfile.gettempdir()).resolve()
         if _works(_wrap("bwrap", probe, writable=[root])):
             return "bwrap"
-    if shutil.which("unshare") and _works(_wrap("unshare", probe, writable=[])):
-        return "unshare"
     return ""
 
 
