@@ -350,3 +350,26 @@ def test_hook_runs_without_network(on_cluster: Cluster, tmp_path: Path) -> None:
     assert "pre-install hook" in str(steps["install"]["detail"])
     assert steps["cleanup"]["status"] == PASSED
     assert not namespace_exists(on_cluster, str(report["namespace"]))
+
+
+@pytest.mark.cluster
+def test_ci_formulas_on_the_local_control_plane_says_not_run(on_cluster: Cluster) -> None:
+    """scripts/ci-formulas: strict by default (as in the kind workflow); --allow-simulated here."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+
+    def pipeline(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, str(repo / "scripts" / "ci-formulas"), "formulas/memcached", *args]
+        return subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+
+    strict = pipeline()
+    assert strict.returncode == 1, strict.stderr[-2000:]
+    assert re.search(r"formulas/memcached +passed +not run \(simulated node\)", strict.stdout + strict.stderr)
+    assert "==> 1 of 1 formula FAILED" in strict.stderr
+    allowed = pipeline("--allow-simulated")
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert "tests not run on 1 (simulated node)" in allowed.stderr
