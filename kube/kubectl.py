@@ -133,7 +133,7 @@ class Kubectl:
             done = process.run(argv, input=input, timeout=limit, check=False)
         except ProcessTimeout as exc:
             raise ClusterError(
-                f"{self.describe()} did not answer within {limit:g}s (kubectl {args[0]})", hint=CLUSTER_HINT
+                f"kubectl {args[0]} did not answer within {limit:g}s ({self.describe()})", hint=CLUSTER_HINT
             ) from exc
         except ProcessError as exc:
             raise ClusterError(
@@ -143,26 +143,31 @@ class Kubectl:
         return done.returncode, done.stdout, done.stderr
 
     def describe(self) -> str:
-        """``the cluster at URL (context NAME)``, read from the kubeconfig alone (no network)."""
+        """``server URL, context NAME`` of this cluster, read from the kubeconfig alone (no network)."""
         from kube import process
 
         where = "--output=jsonpath={.contexts[0].name} {.clusters[0].cluster.server}"
-        view = ["config", "view", "--minify", where]
         try:
-            done = process.run(self.argv(*view), timeout=10, check=False)
+            # Only ever on the way to an error: a kubectl that hangs must not hold it for long.
+            done = process.run(self.argv("config", "view", "--minify", where), timeout=2, check=False)
         except ProcessError:
-            return "the cluster"
-        name, _, server = done.stdout.strip().partition(" ") if done.returncode == 0 else ("", "", "")
-        at = f" at {server}" if server else ""
-        context = self.context or name
-        return f"the cluster{at}" + (f" (context {context})" if context else "")
+            done = None
+        name, _, server = (
+            done.stdout.strip().partition(" ") if done and done.returncode == 0 else ("", "", "")
+        )
+        parts = [f"server {server}"] if server else []
+        if self.context or name:
+            parts.append(f"context {self.context or name}")
+        if self.kubeconfig:
+            parts.append(f"kubeconfig {self.kubeconfig}")
+        return ", ".join(parts) or "no cluster configured"
 
     def _fail(self, verb: str, stderr: str, stdout: str = "") -> ClusterError:
         from kube.process import last_line
 
         text = last_line(without_warnings(stderr) or stdout)
         if is_unreachable(stderr):
-            return ClusterError(f"cannot reach {self.describe()}: {text}", hint=CLUSTER_HINT)
+            return ClusterError(f"cannot reach the cluster: {text} ({self.describe()})", hint=CLUSTER_HINT)
         return ClusterError(f"kubectl {verb} failed: {text}", hint=CLUSTER_HINT)
 
     # -- reads ----------------------------------------------------------------------------------

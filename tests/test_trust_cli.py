@@ -267,7 +267,8 @@ def test_silent_api_server_is_named_in_one_line_quickly(
     elapsed = time.monotonic() - start
     assert proc.returncode == ExitCode.CLUSTER
     [line] = stderr.decode().splitlines()
-    expected = f"Error: the cluster at {url} (context silent) did not answer within {within}s"
+    where = f"server {url}, context silent, kubeconfig {config}"
+    expected = f"Error: kubectl get did not answer within {within}s ({where})"
     assert line.startswith(expected), line
     assert elapsed < within + 7, f"took {elapsed:.1f}s"
 
