@@ -2,8 +2,10 @@
 
 This module and ``kube/commands/`` are the only places that print or exit.
 ``KubeGroup.invoke`` is the single error boundary: a ``KubeError`` prints one
-line and exits with its documented code, Ctrl-C exits 130, and anything else
-is a bug: a short line, the traceback written to a log file, exit 70.
+line and exits with its documented code, Ctrl-C exits 130, a reader that
+closed stdout early (``kube search x | head -1``) ends kube quietly with 141,
+and anything else is a bug: a short line, the traceback written to a log
+file, exit 70.
 Heavy libraries are imported inside commands so ``kube --help`` stays fast.
 """
 
@@ -17,7 +19,11 @@ import typer
 from typer.core import TyperGroup
 
 from kube import __version__
-from kube.errors import ExitCode, FormulaError, KubeError
+from kube.errors import ExitCode, FormulaError, KubeError, UsageError
+
+#: 128 + SIGPIPE: what the shell reports for coreutils and git when the reader of
+#: their output goes away (`yes | head -1`; `git log | head -1`).
+EXIT_BROKEN_PIPE = 141
 
 
 def _report_crash(exc: BaseException) -> str | None:
@@ -37,14 +43,36 @@ def _report_crash(exc: BaseException) -> str | None:
         return None
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the reader is gone, and the interpreter's final
+    flush of what is still buffered must not fail (and print) again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner's buffer)
+        pass
+
+
 class KubeGroup(TyperGroup):
     def invoke(self, ctx: click.Context) -> Any:
         from kube import console
 
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            # Piped output is block-buffered: flush inside the boundary, so a reader
+            # that has already gone is noticed here and not at interpreter exit.
+            sys.stdout.flush()
+            return result
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            # The reader of stdout went away (`| head -1`): not an error of kube's,
+            # and nobody is left to read a message. Exit like coreutils and git do.
+            _silence_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except FormulaError as exc:
             console.error(exc.message, exc.hint)
             for finding in exc.findings:
@@ -74,6 +102,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click already says "Did you mean 'update'?"; Typer's own suggestion repeated it.
+    suggest_commands=False,
     # Plain Click help: Rich-formatted help costs ~150 ms of imports on every `--help`.
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -118,7 +148,7 @@ def help_command(
         return
     sub = group.get_command(root, command[0]) if isinstance(group, click.Group) else None
     if sub is None:
-        raise KubeError(f"no such command `{command[0]}`", hint="run `kube help` for the list")
+        raise UsageError(f"no such command `{command[0]}`", hint="run `kube help` for the list")
     with click.Context(sub, info_name=command[0], parent=root) as sub_ctx:
         typer.echo(sub.get_help(sub_ctx))
 

@@ -18,13 +18,35 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from rich.console import Console
 
-# C0 controls except tab/newline, DEL, and C1 controls (which include CSI).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What a terminal acts on or hides instead of showing: C0 controls except tab and
+# newline, DEL, C1 controls (CSI among them); and the invisible Unicode format
+# characters: the soft hyphen, zero-width space/joiners, the bidirectional marks,
+# embeddings, overrides (U+202E, "Trojan Source") and isolates, the line and
+# paragraph separators, word joiner and invisible operators, the BOM, interlinear
+# annotations and the tag characters. A hostile formula could otherwise make
+# `evil` read as `live`, hide text, or reorder a table row. Lone surrogates too
+# (YAML's "\udb40" escape makes one): they cannot even be encoded for printing.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def safe(text: object) -> str:
-    """Replace control characters (ESC, BEL, CSI...) with a visible escape."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    """Replace control and invisible format characters (ESC, CSI, U+202E...) with a visible escape."""
+    return _CONTROL.sub(_escape, str(text))
+
+
+def is_safe(text: str) -> bool:
+    """No character that ``safe`` would escape."""
+    return _CONTROL.search(text) is None
 
 
 def safe_line(text: object) -> str:
@@ -53,7 +75,10 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """JSON on stdout. ``ensure_ascii`` writes every non-ASCII character (U+202E
+    included) and every control character as a ``\\uXXXX`` escape: the output is
+    plain ASCII, harmless on a terminal, and still decodes to the exact value."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str, ensure_ascii=True) + "\n")
 
 
 def _emit(parts: Sequence[tuple[str, str]], *, stderr: bool) -> None:

@@ -36,6 +36,11 @@ from kube.kubectl_output import (
 ENV_BINARY = "KUBE_KUBECTL"
 #: Seconds one kubectl call may take before kube gives up on it.
 DEFAULT_TIMEOUT = 120.0
+#: Seconds one read (get, api-resources) may wait for the API server: kubectl's
+#: ``--request-timeout``, and the read's whole deadline but for a short margin.
+#: A silent server otherwise holds `kube list` for a minute (kubectl retries discovery).
+ENV_REQUEST_TIMEOUT = "KUBE_REQUEST_TIMEOUT"
+DEFAULT_REQUEST_TIMEOUT = 10.0
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 CLUSTER_HINT = (
@@ -54,6 +59,26 @@ def validate_namespace(namespace: str) -> str:
             f"invalid namespace {namespace!r}: use lower-case letters, digits and '-', at most 63 characters"
         )
     return namespace
+
+
+def request_timeout() -> float:
+    """``$KUBE_REQUEST_TIMEOUT`` in seconds (default 10)."""
+    text = os.environ.get(ENV_REQUEST_TIMEOUT, "").strip()
+    if not text:
+        return DEFAULT_REQUEST_TIMEOUT
+    try:
+        seconds = float(text.removesuffix("s"))
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise UsageError(
+            f"{ENV_REQUEST_TIMEOUT}={text!r}: give a number of seconds up to 3600, e.g. 10 or 10s"
+        )
+    return seconds
+
+
+def request_flag() -> str:
+    return f"--request-timeout={request_timeout():g}s"
 
 
 def check_object_name(name: str, where: str) -> None:
@@ -92,16 +117,23 @@ class Kubectl:
         argv.extend(args)
         return argv
 
-    def run(self, *args: str, input: str | None = None, timeout: float | None = None) -> tuple[int, str, str]:
+    def run(
+        self, *args: str, input: str | None = None, timeout: float | None = None, read: bool = False
+    ) -> tuple[int, str, str]:
+        """``read``: a read of one request, bounded as a whole by ``request_timeout()``.
+        (Reads of many objects or types pass ``request_flag()``: each request is bounded.)"""
         from kube import process
 
-        argv = self.argv(*args)
         limit = timeout if timeout is not None else self.timeout
+        if read:
+            args = (*args, request_flag())
+            limit = min(limit, request_timeout() + 3)
+        argv = self.argv(*args)
         try:
             done = process.run(argv, input=input, timeout=limit, check=False)
         except ProcessTimeout as exc:
             raise ClusterError(
-                f"kubectl {args[0]} did not answer within {limit:g}s", hint=CLUSTER_HINT
+                f"kubectl {args[0]} did not answer within {limit:g}s ({self.describe()})", hint=CLUSTER_HINT
             ) from exc
         except ProcessError as exc:
             raise ClusterError(
@@ -110,12 +142,32 @@ class Kubectl:
             ) from exc
         return done.returncode, done.stdout, done.stderr
 
+    def describe(self) -> str:
+        """``server URL, context NAME`` of this cluster, read from the kubeconfig alone (no network)."""
+        from kube import process
+
+        where = "--output=jsonpath={.contexts[0].name} {.clusters[0].cluster.server}"
+        try:
+            # Only ever on the way to an error: a kubectl that hangs must not hold it for long.
+            done = process.run(self.argv("config", "view", "--minify", where), timeout=2, check=False)
+        except ProcessError:
+            done = None
+        name, _, server = (
+            done.stdout.strip().partition(" ") if done and done.returncode == 0 else ("", "", "")
+        )
+        parts = [f"server {server}"] if server else []
+        if self.context or name:
+            parts.append(f"context {self.context or name}")
+        if self.kubeconfig:
+            parts.append(f"kubeconfig {self.kubeconfig}")
+        return ", ".join(parts) or "no cluster configured"
+
     def _fail(self, verb: str, stderr: str, stdout: str = "") -> ClusterError:
         from kube.process import last_line
 
         text = last_line(without_warnings(stderr) or stdout)
         if is_unreachable(stderr):
-            return ClusterError(f"cannot reach the cluster: {text}", hint=CLUSTER_HINT)
+            return ClusterError(f"cannot reach the cluster: {text} ({self.describe()})", hint=CLUSTER_HINT)
         return ClusterError(f"kubectl {verb} failed: {text}", hint=CLUSTER_HINT)
 
     # -- reads ----------------------------------------------------------------------------------
@@ -134,7 +186,7 @@ class Kubectl:
         args = ["get", f"{resource}/{name}", "--ignore-not-found", "--output=json"]
         if namespace:
             args.append(f"--namespace={validate_namespace(namespace)}")
-        code, out, err = self.run(*args)
+        code, out, err = self.run(*args, read=True)
         if code != 0:
             raise self._fail("get", err, out)
         items = json_objects(out)
@@ -151,7 +203,7 @@ class Kubectl:
         args.append(f"--namespace={validate_namespace(namespace)}" if namespace else "--all-namespaces")
         if selector:
             args.append(f"--selector={selector}")
-        code, out, err = self.run(*args)
+        code, out, err = self.run(*args, read=True)
         if code != 0:
             raise self._fail("get", err, out)
         return json_objects(out)
@@ -165,6 +217,7 @@ class Kubectl:
             "--filename=-",
             "--ignore-not-found",
             "--output=json",
+            request_flag(),
             input=json_stream(refs),
             timeout=timeout,
         )
@@ -184,7 +237,9 @@ class Kubectl:
 
     def namespaced_resources(self) -> list[str]:
         """Every namespaced resource type the server can list (``configmaps``, ``deployments.apps``...)."""
-        code, out, err = self.run("api-resources", "--verbs=list", "--namespaced=true", "--output=name")
+        code, out, err = self.run(
+            "api-resources", "--verbs=list", "--namespaced=true", "--output=name", read=True
+        )
         if code != 0 and not out.strip():
             raise self._fail("api-resources", err, out)
         return [line.strip() for line in out.splitlines() if line.strip()]
@@ -195,7 +250,7 @@ class Kubectl:
             return []
         code, out, err = self.run(
             "get", ",".join(resources), "--ignore-not-found", "--output=json",
-            f"--namespace={validate_namespace(namespace)}",
+            f"--namespace={validate_namespace(namespace)}", request_flag(),
         )  # fmt: skip
         items = json_objects(out)
         if code != 0 and not items and is_unreachable(err):

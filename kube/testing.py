@@ -16,7 +16,10 @@ ones that build on it, while clean-up always runs:
 5. ready     every object the install record lists, by the ``--wait`` rules;
 6. tests     the ``tests/`` Pods and Jobs, labelled as kube's and the
              formula's; each must reach Succeeded / Complete. A failure shows
-             the reason, the pods' states and the end of their logs;
+             the reason, the pods' states and the end of their logs. On a node
+             that runs no containers (the local control plane's simulated
+             node) a test's outcome is made up, so the step is ``not run``:
+             ``passed`` always means a test ran and passed;
 7. uninstall the formula, then its dependencies, newest first;
 8. leftovers nothing labelled ``app.kubernetes.io/managed-by=kube`` with the
              formula's label (or a dependency's) is left in the namespace, and
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
     from kube.install import InstallResult, Source
     from kube.kubectl import Kubectl, ObjectRef
 
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+PASSED, FAILED, SKIPPED, NOT_RUN = "passed", "failed", "skipped", "not run"
 STEPS = (
     "resolve",
     "namespace",
@@ -54,6 +57,9 @@ STEPS = (
     "cleanup",
 )
 TEST_LABEL = "kube.sh/test"
+#: `kube test`'s exit status when nothing failed but tests could not run (a simulated
+#: node); ``--allow-simulated`` makes it 0. README, "Exit codes".
+EXIT_TESTS_NOT_RUN = 10
 LEFTOVER_GRACE = 60.0
 _T = TypeVar("_T")
 
@@ -64,6 +70,10 @@ class StepFailed(KubeError):
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.detail = detail
+
+
+class StepNotRun(KubeError):
+    """A step could not really run (tests on a node that runs no containers): neither passed nor failed."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,17 @@ class TestReport:
 
     @property
     def passed(self) -> bool:
-        return bool(self.steps) and all(s.status != FAILED for s in self.steps)
+        """Every step ran and none failed: a step that could not run is no pass."""
+        return bool(self.steps) and all(s.status not in (FAILED, NOT_RUN) for s in self.steps)
+
+    @property
+    def failed(self) -> bool:
+        return any(s.status == FAILED for s in self.steps)
+
+    @property
+    def not_run(self) -> tuple[str, ...]:
+        """The steps that could not run (``tests`` on a simulated node)."""
+        return tuple(s.name for s in self.steps if s.status == NOT_RUN)
 
     @property
     def seconds(self) -> float:
@@ -104,6 +124,7 @@ class TestReport:
             "version": self.version,
             "namespace": self.namespace,
             "passed": self.passed,
+            "notRun": list(self.not_run),
             "seconds": round(self.seconds, 2),
             "steps": [
                 {"step": s.name, "status": s.status, "seconds": round(s.seconds, 2), "detail": s.detail}
@@ -136,6 +157,9 @@ class _Run:
         except StepFailed as exc:
             text = exc.message + (f"\n{exc.detail}" if exc.detail else "")
             self.steps.append(TestStep(name, FAILED, time.monotonic() - start, text))
+            return None
+        except StepNotRun as exc:
+            self.steps.append(TestStep(name, NOT_RUN, time.monotonic() - start, exc.message))
             return None
         except KubeError as exc:
             text = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")

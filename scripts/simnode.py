@@ -36,6 +36,9 @@ PROVISIONER = "dev-cluster.kube.sh/hostpath"
 #: A Pod annotated with a non-zero exit code completes as Failed instead of Succeeded.
 EXIT_CODE_ANNOTATION = "simnode.kube.sh/exit-code"
 MANAGED_LABEL = "dev-cluster.kube.sh/provisioned"
+#: Marks the node as one that runs no containers: `kube test` reports tests on it as not run,
+#: since a Pod "succeeding" here says nothing about the image or the command.
+SIMULATED_LABEL = "kube.sh/simulated-node"
 STORAGE_CLASS = "standard"
 NODE_IP = "127.0.0.1"
 KUBELET_PORT = 1  # nothing listens there: `kubectl logs/exec` fail fast instead of hanging
@@ -205,12 +208,21 @@ class Node:
             "beta.kubernetes.io/os": "linux",
             "beta.kubernetes.io/arch": "amd64",
             "node.kubernetes.io/instance-type": "simulated",
+            SIMULATED_LABEL: "true",
         }
         body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": self.name, "labels": labels}}
         status, resp = self.api.request("POST", "/api/v1/nodes", body)
         if status == 201:
             log(f"registered node {self.name}")
-        elif status != 409:
+        elif status == 409:
+            # Registered by an earlier run (perhaps one without the simulated-node label): label it now.
+            patch = {"metadata": {"labels": labels}}
+            code, resp = self.api.request(
+                "PATCH", f"/api/v1/nodes/{self.name}", patch, "application/merge-patch+json"
+            )
+            if code != 200:
+                raise ApiError(f"label node: HTTP {code} {resp.get('message', '')}")
+        else:
             raise ApiError(f"create node: HTTP {status} {resp.get('message', '')}")
         self.report_status()
         self.remove_not_ready_taint()

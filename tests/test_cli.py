@@ -28,7 +28,7 @@ def test_help_command_explains_one_command_or_says_it_does_not_exist() -> None:
     assert install.exit_code == 0
     assert "Usage: kube install [OPTIONS] FORMULA" in install.stdout
     missing = runner.invoke(app, ["help", "instal"])
-    assert missing.exit_code == ExitCode.ERROR
+    assert missing.exit_code == ExitCode.USAGE
     assert missing.stderr == "Error: no such command `instal` (hint: run `kube help` for the list)\n"
 
 

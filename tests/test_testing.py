@@ -1,14 +1,16 @@
 """kube test: the live tier. Most tests run against the real local control plane (scripts/dev-cluster).
 
-The simulated node marks every Pod it runs Ready, and Pods of Jobs Succeeded, so failures are made the way
-a real cluster makes them: a Pod that asks for more CPU than the node has is never scheduled (a readiness
-that never comes), and a test Job whose Pod cannot be scheduled hits its activeDeadlineSeconds and is
-marked Failed by the Job controller.
+The simulated node marks every Pod it runs Ready, and Pods of Jobs Succeeded, without running anything:
+kube test reports tests that ran there `not run (simulated node)` (exit 10, 0 with --allow-simulated),
+never passed. Failures are made the way a real cluster makes them: a Pod that asks for more CPU than the
+node has is never scheduled (a readiness that never comes), and a test Job whose Pod cannot be scheduled
+hits its activeDeadlineSeconds and is marked Failed by the Job controller.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from typer.testing import CliRunner
 
 from kube import testing, testing_pods
 from kube.cli import app
-from kube.testing import FAILED, PASSED, SKIPPED, TestReport, TestStep
+from kube.testing import EXIT_TESTS_NOT_RUN, FAILED, NOT_RUN, PASSED, SKIPPED, TestReport, TestStep
 from tests.cluster import Cluster
 from tests.gitrepo import k3, write_tree
 
@@ -69,8 +71,9 @@ spec:
       containers:
         - name: check
           image: busybox:1.36
-          command: ["wget", "-q", "-O-", "http://{name}"]
+          command: {command}
 """
+WGET = '["wget", "-q", "-O-", "http://{name}"]'
 
 
 def make_formula(
@@ -81,6 +84,7 @@ def make_formula(
     job_extra: str = "",
     pod_extra: str = "",
     annotations: str = "{}",
+    command: str = WGET,
     hook: str | None = None,
     **k3_extra: object,
 ) -> Path:
@@ -90,7 +94,11 @@ def make_formula(
         "manifests/configmap.yaml.tmpl": CONFIGMAP.format(name=name),
         "manifests/deployment.yaml": DEPLOYMENT.format(name=name, cpu=cpu),
         "tests/check.yaml": TEST_JOB.format(
-            name=name, extra=job_extra, pod_extra=pod_extra, annotations=annotations
+            name=name,
+            extra=job_extra,
+            pod_extra=pod_extra,
+            annotations=annotations,
+            command=command.format(name=name),
         ),
     }
     if hook is not None:
@@ -122,6 +130,11 @@ def test_report_fails_when_any_step_failed() -> None:
     ok = TestReport("web", "1.0.0", "ns", (TestStep("install", PASSED, 1.0), TestStep("tests", SKIPPED, 0.0)))
     bad = TestReport("web", "1.0.0", "ns", (TestStep("install", FAILED, 1.0, "boom"),))
     assert ok.passed and not bad.passed
+    simulated = TestReport(
+        "web", "1.0.0", "ns", (TestStep("tests", NOT_RUN, 0.1, "not run (simulated node)"),)
+    )
+    assert not simulated.passed and not simulated.failed, "a test that did not run is no pass"
+    assert simulated.to_json()["notRun"] == ["tests"]
     assert bad.to_json()["steps"] == [
         {"step": "install", "status": "failed", "seconds": 1.0, "detail": "boom"}
     ]
@@ -194,13 +207,18 @@ def test_passing_formula_passes_end_to_end_and_leaves_nothing(on_cluster: Cluste
             json.dump({"greeting": "hello from the hook"}, out)
     """
     formula = make_formula(tmp_path, "kt-pass", hook=hook)
-    code, report, stderr = kube_test(str(formula), "--timeout", "90s")
+    code, report, stderr = kube_test(str(formula), "--timeout", "90s", "--allow-simulated")
     steps = steps_of(report)
     assert code == 0, json.dumps(report, indent=2)
     assert list(steps) == STEPS
-    assert all(s["status"] == PASSED for s in steps.values())
+    assert all(s["status"] == PASSED for name, s in steps.items() if name != "tests")
     assert steps["install"]["detail"].startswith("hook ran sandboxed; kt-pass 1.0.0 installed")  # type: ignore[union-attr]
-    assert steps["tests"]["detail"] == "1 passed: Job/kt-pass-check complete"
+    # The local control plane's node runs no containers: its "complete" is no test result.
+    assert steps["tests"]["status"] == NOT_RUN
+    assert str(steps["tests"]["detail"]).startswith(
+        "not run (simulated node): 1 of 1 tests were given to node "
+    )
+    assert report["passed"] is False and report["notRun"] == ["tests"]
     assert report["namespace"].startswith("kube-test-kt-pass-")  # type: ignore[union-attr]
     assert not namespace_exists(on_cluster, str(report["namespace"]))
     assert labelled(on_cluster, "kt-pass") == []
@@ -230,11 +248,13 @@ def test_readiness_that_never_comes_fails_with_the_reason(on_cluster: Cluster, t
 
 @pytest.mark.cluster
 def test_failing_test_job_fails_and_shows_why(on_cluster: Cluster, tmp_path: Path) -> None:
+    """A failure the cluster itself makes (no node for the test's Pod, the Job's deadline passes)
+    fails the step, simulated node or not."""
     formula = make_formula(
         tmp_path,
         "kt-badtest",
-        # The simulated node runs no containers; this annotation makes it report exit code 3.
-        annotations="{simnode.kube.sh/exit-code: '3'}",
+        job_extra="activeDeadlineSeconds: 5",
+        pod_extra="nodeSelector: {kube.sh/no-such-node: 'true'}",
     )
     code, report, _ = kube_test(str(formula), "--timeout", "60s")
     steps = steps_of(report)
@@ -243,19 +263,69 @@ def test_failing_test_job_fails_and_shows_why(on_cluster: Cluster, tmp_path: Pat
     assert steps["tests"]["status"] == FAILED
     detail = str(steps["tests"]["detail"])
     assert detail.startswith("1 of 1 tests failed: Job/kt-badtest-check: failed: "), detail
-    assert "reached the specified backoff limit" in detail
-    assert "check exited 3 (Error)" in detail, "the pod's state explains the failure"
-    assert "logs unavailable" in detail, "kubectl logs was tried (the simulated node has no kubelet)"
+    assert "active longer than specified deadline" in detail
+    assert "Unschedulable" in detail, "the pod's state explains the failure"
     for step in ("uninstall", "leftovers", "cleanup"):
         assert steps[step]["status"] == PASSED, step
     assert labelled(on_cluster, "kt-badtest") == []
 
 
 @pytest.mark.cluster
+@pytest.mark.parametrize("how", ["exit 1", "simnode exit code"])
+def test_test_that_fails_on_a_simulated_node_is_not_run_not_passed(
+    on_cluster: Cluster, tmp_path: Path, how: str
+) -> None:
+    """A test Job that runs `exit 1` "completes" on a node that runs no containers: not a pass."""
+    if how == "exit 1":
+        formula = make_formula(tmp_path, "kt-exit1", command='["sh", "-c", "exit 1"]')
+    else:
+        formula = make_formula(tmp_path, "kt-exit3", annotations="{simnode.kube.sh/exit-code: '3'}")
+    code, report, _ = kube_test(str(formula), "--timeout", "60s")
+    steps = steps_of(report)
+    assert code == EXIT_TESTS_NOT_RUN, json.dumps(report, indent=2)
+    assert steps["tests"]["status"] == NOT_RUN
+    assert str(steps["tests"]["detail"]).startswith("not run (simulated node): ")
+    assert report["passed"] is False
+    for step in ("install", "ready", "uninstall", "leftovers", "cleanup"):
+        assert steps[step]["status"] == PASSED, step
+
+    table = CliRunner().invoke(app, ["test", str(formula), "--timeout", "60s", "--allow-simulated"])
+    assert table.exit_code == 0, table.output
+    assert re.search(r"^tests +not run +[\d.]+ +not run \(simulated node\)", table.stdout, re.MULTILINE)
+    assert "NOT RUN (tests: simulated node runs no containers)" in table.stderr
+
+
+def test_simulated_node_is_recognised_by_label_or_runtime() -> None:
+    from kube.kubectl import Kubectl
+
+    class Nodes(Kubectl):
+        def __init__(self, nodes: list[dict[str, object]]) -> None:
+            super().__init__()
+            self.nodes = nodes
+
+        def list_objects(self, resource: str, **_: object) -> list[dict[str, object]]:  # type: ignore[override]
+            assert resource == "nodes"
+            return self.nodes
+
+    labelled = {"metadata": {"name": "a", "labels": {"kube.sh/simulated-node": "true"}}}
+    by_runtime = {
+        "metadata": {"name": "b"},
+        "status": {"nodeInfo": {"containerRuntimeVersion": "simulated://1.0"}},
+    }
+    real = {
+        "metadata": {"name": "c"},
+        "status": {"nodeInfo": {"containerRuntimeVersion": "containerd://1.7"}},
+    }
+    assert testing_pods.simulated_nodes(Nodes([labelled, by_runtime])) == ({"a", "b"}, True)
+    assert testing_pods.simulated_nodes(Nodes([labelled, real])) == ({"a"}, False)
+    assert testing_pods.simulated_nodes(Nodes([real])) == (set(), False)
+
+
+@pytest.mark.cluster
 def test_dependencies_come_from_the_same_archive_and_are_removed(on_cluster: Cluster, tmp_path: Path) -> None:
     make_formula(tmp_path, "kt-db")
     app_dir = make_formula(tmp_path, "kt-app", dependencies=[{"name": "kt-db", "version": "^1"}])
-    code, report, _ = kube_test(str(app_dir), "--timeout", "90s")
+    code, report, _ = kube_test(str(app_dir), "--timeout", "90s", "--allow-simulated")
     steps = steps_of(report)
     assert code == 0, json.dumps(report, indent=2)
     assert str(steps["dependencies"]["detail"]).startswith("kt-db 1.0.0 (from ")
@@ -280,3 +350,26 @@ def test_hook_runs_without_network(on_cluster: Cluster, tmp_path: Path) -> None:
     assert "pre-install hook" in str(steps["install"]["detail"])
     assert steps["cleanup"]["status"] == PASSED
     assert not namespace_exists(on_cluster, str(report["namespace"]))
+
+
+@pytest.mark.cluster
+def test_ci_formulas_on_the_local_control_plane_says_not_run(on_cluster: Cluster) -> None:
+    """scripts/ci-formulas: strict by default (as in the kind workflow); --allow-simulated here."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+
+    def pipeline(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, str(repo / "scripts" / "ci-formulas"), "formulas/memcached", *args]
+        return subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+
+    strict = pipeline()
+    assert strict.returncode == 1, strict.stderr[-2000:]
+    assert re.search(r"formulas/memcached +passed +not run \(simulated node\)", strict.stdout + strict.stderr)
+    assert "==> 1 of 1 formula FAILED" in strict.stderr
+    allowed = pipeline("--allow-simulated")
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert "tests not run on 1 (simulated node)" in allowed.stderr

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+# The same option definitions as install/list/uninstall: one meaning of -n/--context/--kubeconfig.
+from kube.commands.install import Context, Kubeconfig, Namespace
+
 if TYPE_CHECKING:
     from kube.changes import UpdateReport
     from kube.index import Entry
@@ -145,40 +148,58 @@ def _row(entry: Entry) -> tuple[str, str, str]:
     return (entry.name, entry.version, entry.description)
 
 
-def installed_versions(name: str) -> list[str] | None:
-    """Where the current cluster has ``name`` installed, read from install records.
+def installed_versions(
+    name: str,
+    *,
+    context: str | None = None,
+    kubeconfig: str | None = None,
+    namespace: str | None = None,
+) -> list[str] | None:
+    """Where the chosen cluster has ``name`` installed, read from install records.
 
-    None (nothing printed) when there is no kubeconfig or the cluster does not
-    answer within a few seconds: ``kube info`` stays useful, and quick, offline.
+    The cluster is the one ``--context``/``--kubeconfig`` name, as for every
+    other command. None (nothing printed) when no kubeconfig is in play or the
+    cluster does not answer within a few seconds: ``kube info`` stays useful,
+    and quick, offline. With ``namespace``, only that namespace is read.
     """
     import os
     from pathlib import Path
 
-    if not os.environ.get("KUBECONFIG") and not (Path.home() / ".kube" / "config").exists():
+    in_play = context or kubeconfig or os.environ.get("KUBECONFIG")
+    if not in_play and not (Path.home() / ".kube" / "config").exists():
         return None
     from kube import records
     from kube.errors import KubeError
     from kube.kubectl import Kubectl
 
     try:
-        found = records.installed_versions(name, Kubectl(timeout=5))
+        kubectl = Kubectl(context=context, kubeconfig=kubeconfig, namespace=namespace, timeout=5)
+        if namespace:
+            listed = records.list_records(kubectl, namespace)
+            found = [(r.namespace, r.version) for r in listed if r.formula == name]
+        else:
+            found = records.installed_versions(name, kubectl)
     except KubeError:
         return None
-    return [f"{version} in {namespace}" for namespace, version in found]
+    return [f"{version} in {ns}" for ns, version in found]
 
 
 def info_command(
     name: Annotated[str, typer.Argument(help="The kube's name.")],
     output: OutputOption = Output.text,
+    namespace: Namespace = None,
+    context: Context = None,
+    kubeconfig: Kubeconfig = None,
 ) -> None:
-    """Show a kube: description, version, website, files, maintainers, dependencies."""
+    """Show a kube: description, version, website, files, maintainers, dependencies, where installed."""
     from dataclasses import replace
 
     from kube import console, workspace
 
     _ensure_archive()
     info = workspace.formula_info(name)
-    info = replace(info, installed=installed_versions(name))
+    installed = installed_versions(name, context=context, kubeconfig=kubeconfig, namespace=namespace)
+    info = replace(info, installed=installed)
     if output is Output.json:
         console.print_json(info.to_dict())
         return

@@ -272,13 +272,17 @@ def _print_yaml(documents: list[dict[str, Any]]) -> None:
 
     from ruamel.yaml import YAML
 
+    from kube import console
+
     yaml = YAML(typ="rt")  # keeps each object's key order, unlike the safe dumper
     yaml.default_flow_style = False
     # kubectl reads YAML 1.1, where a bare `no` or `on` is a boolean: quote such strings.
     yaml.representer.add_representer(str, _represent_str)
     buffer = io.StringIO()
     yaml.dump_all(documents, buffer)
-    sys.stdout.write(buffer.getvalue())
+    # Strings holding control or bidi characters were written double-quoted, where
+    # console.safe's \xXX / \uXXXX escapes are YAML's own: same value, harmless text.
+    sys.stdout.write(console.safe(buffer.getvalue()))
 
 
 _YAML11_SPECIAL = re.compile(
@@ -289,7 +293,9 @@ _YAML11_SPECIAL = re.compile(
 
 
 def _represent_str(representer: Any, value: str) -> Any:
-    style = '"' if value == "" or _YAML11_SPECIAL.match(value) else None
+    from kube.console import is_safe
+
+    style = '"' if value == "" or _YAML11_SPECIAL.match(value) or not is_safe(value) else None
     if style is None and "\n" in value:
         style = "|"
     return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)

@@ -201,12 +201,22 @@ def test_command(
         str, typer.Option("--timeout", help="How long objects and tests may take to be ready (e.g. 90s, 5m).")
     ] = "5m",
     output: Annotated[TestOutput, typer.Option("--output", "-o", help="table or json.")] = TestOutput.table,
+    allow_simulated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-simulated",
+            help="Exit 0 when tests could not run because the node runs no containers (still reported).",
+        ),
+    ] = False,
 ) -> None:
     """Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.
 
     The hook runs sandboxed (no network, a throw-away HOME). Dependencies come from the
-    formula's own archive and are installed into the same namespace first.
-    Exit status 0 when every step passed, 1 otherwise.
+    formula's own archive and are installed into the same namespace first. On a node that
+    runs no containers (the local control plane's simulated node) tests are reported
+    `not run (simulated node)`.
+    Exit status 0 when every step passed, 1 when one failed, 10 when the tests could not
+    run on a simulated node (0 with --allow-simulated).
     """
     from kube import testing
     from kube.wait import parse_duration
@@ -220,8 +230,10 @@ def test_command(
         console.print_json(report.to_json())
     else:
         _test_table(report)
-    if not report.passed:
+    if report.failed:
         raise typer.Exit(1)
+    if report.not_run and not allow_simulated:
+        raise typer.Exit(testing.EXIT_TESTS_NOT_RUN)
 
 
 def _progress(step: str) -> None:
@@ -242,6 +254,11 @@ def _test_table(report: TestReport) -> None:
         if step.status == "failed" and "\n" in step.detail:
             console.line(f"--- {step.name} ---", stderr=True)
             console.line(step.detail, stderr=True)
-    verdict = "PASSED" if report.passed else "FAILED"
+    if report.failed:
+        verdict = "FAILED"
+    elif report.not_run:
+        verdict = f"NOT RUN ({', '.join(report.not_run)}: simulated node runs no containers)"
+    else:
+        verdict = "PASSED"
     where = f"namespace {report.namespace}"
     console.info(f"{report.formula} {report.version}: {verdict} in {report.seconds:.1f}s ({where})")
