@@ -52,9 +52,10 @@ def validate_url(url: str) -> str:
 
 
 def _git(
-    args: list[str], what: str, *, cwd: Path | None = None, guarded: bool = False, hint: str | None = None
+    args: list[str], what: str, *, repo: Path | None = None, guarded: bool = False, hint: str | None = None
 ) -> str:
-    return gitcmd.run(args, what=what, cwd=cwd or _archive(), guarded=guarded, hint=hint)
+    """Git on the clone at ``repo`` (the archive unless told otherwise), named explicitly."""
+    return gitcmd.run(args, what=what, repo=repo or _archive(), guarded=guarded, hint=hint)
 
 
 def _pause(stage: str) -> None:
@@ -72,9 +73,9 @@ def _checkout(root: Path) -> _Checkout | None:
         return None
     try:
         head, branch = _git(
-            ["rev-parse", "HEAD", "--abbrev-ref", "HEAD"], "cannot read the archive", cwd=root
+            ["rev-parse", "HEAD", "--abbrev-ref", "HEAD"], "cannot read the archive", repo=root
         ).split()
-        url = _git(["config", "--get", "remote.origin.url"], "cannot read the archive", cwd=root).strip()
+        url = _git(["config", "--get", "remote.origin.url"], "cannot read the archive", repo=root).strip()
     except (ArchiveError, ValueError):
         return None
     return _Checkout(url, branch, head)
@@ -168,9 +169,9 @@ def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> 
     args += ["--branch", source.branch] if source.branch else []
     hint = "check the URL (`kube update --repo URL`) and your network"
     try:
-        _git(
+        gitcmd.run(
             [*args, "--", source.url, str(new)],
-            f"cannot clone {shown}",
+            what=f"cannot clone {shown}",
             cwd=new.parent,
             guarded=True,
             hint=hint,
@@ -255,10 +256,12 @@ def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: l
 
 
 def _is_ancestor(old: str, new: str) -> bool:
-    from kube import process
-
-    argv = gitcmd.argv(["merge-base", "--is-ancestor", old, new])
-    done = process.run(argv, cwd=_archive(), env=gitcmd.environment(), timeout=gitcmd.timeout(), check=False)
+    done = gitcmd.completed(
+        ["merge-base", "--is-ancestor", old, new],
+        what="cannot compare archive versions",
+        repo=_archive(),
+        check=False,
+    )
     return done.returncode == 0
 
 
@@ -344,7 +347,7 @@ def _build_index(
     from kube.changes import build_index
 
     def git(args: list[str], what: str) -> str:
-        return _git(args, what, cwd=root)
+        return _git(args, what, repo=root)
 
     return build_index(root, state.head, base, old_commit, git=git, diff=diff)
 

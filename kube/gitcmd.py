@@ -19,9 +19,13 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kube import paths
 from kube.errors import ArchiveError, ProcessError, ProcessTimeout, UsageError
+
+if TYPE_CHECKING:
+    from kube.process import Completed
 
 DEFAULT_TIMEOUT = 300.0  # http.lowSpeed* does not cover a TLS handshake that never completes
 ALLOWED = "https://, ssh://, git@host:path, file:// or a local path"
@@ -127,13 +131,35 @@ def timeout() -> float:
     return value if value > 0 else DEFAULT_TIMEOUT
 
 
+# Inherited GIT_* variables are dropped: GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY,
+# GIT_CONFIG_* and the like, exported by a git hook, a worktree or a CI step, would point kube's git at
+# the user's own repository (an update then moved it, and `--reset` cleaned its untracked files).
+# Only the ssh transport the user chose is kept (keys, jump hosts, a wrapper), and the CA bundle
+# for https through a TLS-inspecting proxy; neither can redirect git to another repository.
+_KEPT_GIT_VARIABLES = frozenset(
+    {"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH"}
+)
+
+
 def environment() -> dict[str, str]:
-    env = dict(os.environ)
+    """The whole environment of every git kube runs: the user's, minus what would steer git.
+
+    No system or global git config is read (``GIT_CONFIG_NOSYSTEM``, ``GIT_CONFIG_GLOBAL``):
+    ``url.insteadOf``, ``core.worktree``, ``core.fsmonitor`` or an alias there would change
+    what kube's git does. Credentials therefore come from the URL or from ssh (its agent and
+    keys are untouched), never from a credential helper configured for the user."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("GIT_") or key in _KEPT_GIT_VARIABLES
+    }
     env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
         GIT_TERMINAL_PROMPT="0",
         GIT_ALLOW_PROTOCOL="file:https:ssh",
-        GCM_INTERACTIVE="never",
         GIT_OPTIONAL_LOCKS="0",
+        GCM_INTERACTIVE="never",
         LC_ALL="C",
     )
     if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
@@ -145,8 +171,13 @@ def guard_file() -> Path:
     return paths.kube_home() / ".lock-git"
 
 
-def argv(args: Sequence[str], *, guarded: bool = False) -> list[str]:
+def argv(args: Sequence[str], *, guarded: bool = False, repo: Path | None = None) -> list[str]:
+    """The full command line; with ``repo``, git is told exactly which repository and work tree
+    to use, so nothing depends on discovery from the current directory (an archive whose ``.git``
+    went missing must not let git find the user's repository above ``$KUBE_HOME``)."""
     command = ["git"]
+    if repo is not None:
+        command += [f"--git-dir={repo / '.git'}", f"--work-tree={repo}"]
     for setting in _CONFIG:
         command += ["-c", setting]
     command += list(args)
@@ -167,18 +198,40 @@ def run(
     args: Sequence[str],
     *,
     what: str,
+    repo: Path | None = None,
     cwd: Path | None = None,
     guarded: bool = False,
     check: bool = True,
     hint: str | None = None,
 ) -> str:
-    """Run git and return its stdout; failures become one-line ArchiveErrors saying ``what`` failed."""
+    """Run git and return its stdout; failures become one-line ArchiveErrors saying ``what`` failed.
+
+    ``repo`` is the clone git works on (``--git-dir``/``--work-tree``, and its directory);
+    ``cwd`` only where git needs no repository (a clone)."""
+    return completed(args, what=what, repo=repo, cwd=cwd, guarded=guarded, check=check, hint=hint).stdout
+
+
+def completed(
+    args: Sequence[str],
+    *,
+    what: str,
+    repo: Path | None = None,
+    cwd: Path | None = None,
+    guarded: bool = False,
+    check: bool = True,
+    hint: str | None = None,
+) -> Completed:
+    """``run``, returning the whole result (for commands whose exit code is the answer)."""
     from kube import process
 
     limit = timeout()
     try:
         done = process.run(
-            argv(args, guarded=guarded), cwd=cwd, env=environment(), timeout=limit, check=check
+            argv(args, guarded=guarded, repo=repo),
+            cwd=repo if repo is not None else cwd,
+            env=environment(),
+            timeout=limit,
+            check=check,
         )
     except ProcessTimeout as exc:
         raise ArchiveError(
@@ -187,7 +240,7 @@ def run(
         ) from exc
     except ProcessError as exc:
         raise ArchiveError(f"{what}: {_reason(exc)}", hint=hint) from exc
-    return done.stdout
+    return done
 
 
 def wait_for_orphans(limit: float = 120.0) -> None:

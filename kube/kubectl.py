@@ -92,13 +92,24 @@ class Kubectl:
         argv.extend(args)
         return argv
 
+    def environment(self) -> dict[str, str]:
+        """kubectl's environment: the user's (exec credential plugins and proxies need it), with
+        ``KUBECONFIG`` only when no ``--kubeconfig`` was given (then it is the user's choice of
+        cluster), and kuberc preferences off: they can add default flags and aliases to the very
+        commands kube runs (kubectl 1.33 and later; older ones ignore the variable)."""
+        env = dict(os.environ)
+        if self.kubeconfig:
+            env.pop("KUBECONFIG", None)
+        env["KUBECTL_KUBERC"] = "false"
+        return env
+
     def run(self, *args: str, input: str | None = None, timeout: float | None = None) -> tuple[int, str, str]:
         from kube import process
 
         argv = self.argv(*args)
         limit = timeout if timeout is not None else self.timeout
         try:
-            done = process.run(argv, input=input, timeout=limit, check=False)
+            done = process.run(argv, input=input, timeout=limit, check=False, env=self.environment())
         except ProcessTimeout as exc:
             raise ClusterError(
                 f"kubectl {args[0]} did not answer within {limit:g}s", hint=CLUSTER_HINT
