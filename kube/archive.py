@@ -16,6 +16,7 @@ keeps the import cost out of every command.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -277,7 +278,32 @@ def _local_changes(*, incoming: list[str] | None = None) -> list[str]:
         return [line[3:] for line in out.splitlines() if line.strip()]
     out = _git(["status", "--porcelain", "--untracked-files=no"], "cannot read the archive's state")
     files = [line[3:] for line in out.splitlines() if line.strip()]
-    return files + [p for p in incoming if os.path.lexists(_archive() / p) and p not in files]
+    # Something already at an incoming path is only lost when git does not track it: a tracked
+    # directory that becomes a symlink, or a type change, is the update itself.
+    there = [p for p in incoming if p not in files and _lexists_inside(_archive(), p)]
+    untracked: list[str] = []
+    for start in range(0, len(there), 500):
+        listing = _git(
+            ["--literal-pathspecs", "ls-files", "-z", "--others", "--", *there[start : start + 500]],
+            "cannot read the archive's state",
+        )
+        untracked += [p for p in listing.split("\0") if p and p not in files and p not in untracked]
+    return files + untracked
+
+
+def _lexists_inside(root: Path, rel: str) -> bool:
+    """Whether ``root/rel`` exists, never looking through a symlink on the way (``formulas``
+    may be one: what lies behind it is not the archive's)."""
+    here = root
+    parts = rel.split("/")
+    for part in parts[:-1]:
+        here = here / part
+        try:
+            if not stat.S_ISDIR(os.lstat(here).st_mode):
+                return False
+        except OSError:
+            return False
+    return os.path.lexists(here / parts[-1])
 
 
 def _guard_local_changes(reset: bool, *, incoming: list[str] | None = None) -> list[str]:
@@ -373,11 +399,22 @@ def formula_names() -> list[str]:
 
 def formula_dir(name: str) -> Path:
     """The formula's directory in the archive; NotFoundError (with close names) when there is none."""
-    if idx.NAME_RE.fullmatch(name):
-        directory = _archive() / "formulas" / name
-        if directory.is_dir() and not directory.is_symlink():
-            return directory
-    raise not_found(name)
+    directory = archive_formula(name)
+    if directory is None:
+        raise not_found(name)
+    return directory
+
+
+def archive_formula(name: str) -> Path | None:
+    """``formulas/<name>`` of the clone when it is a real directory there (no symlink on the way)."""
+    formulas = paths.formulas_in(_archive())
+    if formulas is None or not idx.NAME_RE.fullmatch(name):
+        return None
+    directory = formulas / name
+    try:
+        return directory if stat.S_ISDIR(os.lstat(directory).st_mode) else None
+    except OSError:
+        return None
 
 
 def not_found(name: str) -> NotFoundError:

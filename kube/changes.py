@@ -166,6 +166,7 @@ def build_index(
             commit, date = built.get(name, (head, ""))
             entry["built"] = {"commit": commit, "date": date}
     entries.update(rebuilt)
+    warnings = indexer.formulas_warnings(root) + warnings
     old_names = _old_names(base, old_commit, head, git)
     if old_names is None:
         return Changes(entries, warnings=tuple(warnings), rebuilt=mode)

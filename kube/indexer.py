@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kube import paths
 from kube.index import NAME_RE
 
 if TYPE_CHECKING:
@@ -40,7 +41,10 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
     from kube.findings import Finding, Severity
 
     rel = f"formulas/{name}" if name.isascii() and name.isprintable() else f"formulas/{json.dumps(name)}"
-    directory = root / "formulas" / name
+    formulas = paths.formulas_in(root)
+    if formulas is None:  # reported once, by formulas_warnings
+        return None, []
+    directory = formulas / name
     try:
         mode = directory.lstat().st_mode
     except OSError:
@@ -135,11 +139,24 @@ def _cpus() -> int:
 
 
 def formula_dir_names(root: Path) -> list[str]:
-    """Every directory entry under ``formulas/`` of the clone (valid names or not)."""
-    try:
-        return sorted(entry.name for entry in os.scandir(root / "formulas"))
-    except (FileNotFoundError, NotADirectoryError):
+    """Every directory entry under ``formulas/`` of the clone (valid names or not); none when
+    ``formulas`` is not a directory of the clone itself."""
+    formulas = paths.formulas_in(root)
+    if formulas is None:
         return []
+    try:
+        return sorted(entry.name for entry in os.scandir(formulas))
+    except OSError:
+        return []
+
+
+def formulas_warnings(root: Path) -> list[Finding]:
+    """A warning when the clone's ``formulas`` exists but is not a directory (a symlink, a file)."""
+    path = root / paths.FORMULAS_DIR
+    if paths.formulas_in(root) is not None or not os.path.lexists(path):
+        return []
+    kind = "a symbolic link" if path.is_symlink() else "not a directory"
+    return [_skipped(paths.FORMULAS_DIR, kind)]
 
 
 def parse_log(text: str) -> dict[str, tuple[str, str]]:

@@ -7,6 +7,7 @@ belongs to kubectl.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 DEFAULT_REPO = "https://github.com/kube-archive/kube.git"
@@ -43,6 +44,18 @@ def config_file() -> Path:
 
 def archive_dir() -> Path:
     return kube_home() / "archive"
+
+
+def formulas_in(root: Path) -> Path | None:
+    """``root/formulas`` when it is a directory itself; None when it is missing, a file or a symlink.
+
+    An archive comes from strangers: a ``formulas`` committed as a symlink (to ``/etc``, to ``/``)
+    must not turn indexing, ``info``, ``get`` or ``install`` into reads outside the clone."""
+    path = root / FORMULAS_DIR
+    try:
+        return path if stat.S_ISDIR(os.lstat(path).st_mode) else None
+    except OSError:
+        return None
 
 
 def index_file() -> Path:

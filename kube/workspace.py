@@ -81,7 +81,9 @@ def formula_info(name: str) -> FormulaInfo:
     entry = archive.read_index().get(name) if NAME_RE.fullmatch(name) else None
     if entry is None:
         raise archive.not_found(name)
-    directory = paths.archive_dir() / "formulas" / name
+    directory = archive.archive_formula(name)
+    if directory is None:  # indexed, yet not (or no longer) a directory of the clone: never followed
+        raise archive.not_found(name)
     copy = archive.workspace_copy(name)
     return FormulaInfo(entry, directory, copy, differs(copy, directory) if copy is not None else None)
 

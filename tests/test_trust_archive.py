@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from kube.errors import ExitCode
 from tests.gitrepo import commit, formula_files, git, make_repo
 
 
@@ -127,3 +128,74 @@ def test_kubectl_gets_kubeconfig_only_when_kube_means_to(
     assert chosen["HTTPS_PROXY"] == "http://proxy:3128"  # the user's network setup stays
     _, out, _ = Kubectl(binary=str(fake)).run("version")
     assert json.loads(out)["KUBECONFIG"] == str(tmp_path / "someone-elses-config")
+
+
+# --- 2. nothing in the archive is followed out of the clone ------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A valid formula outside any archive: what a symlink in a hostile archive points at."""
+    from tests.gitrepo import write_tree
+
+    root = tmp_path / "outside"
+    write_tree(root, {k.removeprefix("formulas/"): v for k, v in formula_files("secret").items()})
+    (root / "secret" / "private.key").write_text("-----BEGIN PRIVATE KEY-----\n")
+    return root
+
+
+def assert_not_reachable(name: str, kube_home: Path) -> None:
+    from kube import install
+    from kube.errors import NotFoundError
+
+    for command in (["search", name], ["info", name], ["get", name]):
+        result = run_kube(*command)
+        assert result.returncode == ExitCode.NOT_FOUND, (command, result.stdout, result.stderr)
+        assert "BEGIN PRIVATE KEY" not in result.stdout + result.stderr
+    with pytest.raises(NotFoundError):
+        install.resolve(name)
+    assert not (kube_home / "workspace" / name).exists()
+
+
+def test_formulas_directory_that_is_a_symlink_is_never_followed(
+    tmp_path: Path, outside: Path, kube_home: Path
+) -> None:
+    remote = make_repo(tmp_path / "remote", formula_files("nginx"))
+    git(remote, "rm", "-rq", "formulas")
+    os.symlink(outside, remote / "formulas")
+    commit(remote, {}, "formulas is a symlink now")
+    result = run_kube("update", "--repo", str(remote))
+    assert result.returncode == 0, result.stderr
+    assert "0 kubes" in result.stdout
+    assert "formulas skipped: a symbolic link; never followed" in result.stderr
+    assert (kube_home / "archive" / "formulas").is_symlink()
+    assert_not_reachable("secret", kube_home)
+    lint = run_kube("lint", cwd=tmp_path)
+    assert "secret" not in lint.stdout + lint.stderr
+
+
+def test_formulas_directory_turning_into_a_symlink_drops_every_kube(
+    tmp_path: Path, outside: Path, kube_home: Path
+) -> None:
+    remote = make_repo(tmp_path / "remote", formula_files("nginx"))
+    assert run_kube("update", "--repo", str(remote)).returncode == 0
+    git(remote, "rm", "-rq", "formulas")
+    os.symlink(outside, remote / "formulas")
+    commit(remote, {}, "formulas is a symlink now")
+    result = run_kube("update")
+    assert result.returncode == 0, result.stderr
+    assert "==> Deleted kubes\nnginx" in result.stdout
+    assert_not_reachable("secret", kube_home)
+    assert_not_reachable("nginx", kube_home)
+
+
+def test_formula_directory_that_is_a_symlink_is_never_followed(
+    tmp_path: Path, outside: Path, kube_home: Path
+) -> None:
+    remote = make_repo(tmp_path / "remote", formula_files("nginx"))
+    os.symlink(outside / "secret", remote / "formulas" / "secret")
+    commit(remote, {}, "a formula that is a symlink")
+    result = run_kube("update", "--repo", str(remote))
+    assert result.returncode == 0, result.stderr
+    assert "1 kubes" in result.stdout and "formulas/secret skipped: a symbolic link" in result.stderr
+    assert_not_reachable("secret", kube_home)
