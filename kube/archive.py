@@ -435,4 +435,13 @@ def workspace_copy(name: str) -> Path | None:
         return None
     directory = paths.workspace_dir() / name
     k3 = directory / paths.METADATA_FILE
-    return directory if k3.is_file() and not k3.is_symlink() else None
+    if directory.is_symlink() or not k3.is_file() or k3.is_symlink():
+        return None
+    from kube.workspace import copy_state
+
+    if copy_state(directory) == "incomplete":
+        raise ArchiveError(
+            f"your copy of {name} in {directory} is incomplete: an earlier `kube get` stopped half way",
+            hint=f"finish it with `kube get {name} --force`, or delete {directory}",
+        )
+    return directory

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from kube.errors import ExitCode
+from kube.errors import ArchiveError, ExitCode
 from tests.gitrepo import commit, formula_files, git, make_repo
 
 
@@ -199,3 +200,153 @@ def test_formula_directory_that_is_a_symlink_is_never_followed(
     assert result.returncode == 0, result.stderr
     assert "1 kubes" in result.stdout and "formulas/secret skipped: a symbolic link" in result.stderr
     assert_not_reachable("secret", kube_home)
+
+
+# --- 3. kube get writes only into a directory of its own ----------------------------------------
+
+
+@pytest.fixture
+def hostile_remote(tmp_path: Path) -> Path:
+    """An archive whose formula ships a file named like the user's ~/.ssh."""
+    files = formula_files("evil")
+    files["formulas/evil/.ssh"] = "not your keys\n"
+    files.update(formula_files("nginx"))
+    remote = make_repo(tmp_path / "remote", files)
+    assert run_kube("update", "--repo", str(remote)).returncode == 0
+    return remote
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))
+    }
+
+
+def test_get_never_writes_into_home_or_root(hostile_remote: Path, isolated_home: Path) -> None:
+    ssh = isolated_home / ".ssh"
+    ssh.mkdir()
+    (ssh / "id_ed25519").write_text("PRIVATE\n")
+    before = tree(isolated_home)
+    for dest in (str(isolated_home), "~", "/", str(isolated_home / ".")):
+        result = run_kube("get", "evil", "--dest", dest, "--force")
+        assert result.returncode == ExitCode.USAGE, (dest, result.stderr)
+        assert len(result.stderr.splitlines()) == 1 and "--dest" in result.stderr
+    assert tree(isolated_home) == before
+    assert (ssh / "id_ed25519").read_text() == "PRIVATE\n"
+
+
+def test_get_refuses_a_non_empty_directory_it_did_not_make(hostile_remote: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / ".ssh").mkdir(parents=True)
+    (project / ".ssh" / "config").write_text("Host *\n")
+    (project / "K3.yaml").write_text("mine\n")
+    before = tree(project)
+    result = run_kube("get", "evil", "--dest", str(project), "--force")
+    assert result.returncode == ExitCode.USAGE
+    assert "is not empty and is not a copy made by kube get" in result.stderr
+    assert tree(project) == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_kube("get", "evil", "--dest", str(empty)).returncode == 0  # an empty one is fine
+    assert (empty / ".ssh").read_text() == "not your keys\n"
+
+
+def test_force_never_replaces_a_directory_or_a_file_get_did_not_write(
+    hostile_remote: Path, kube_home: Path
+) -> None:
+    assert run_kube("get", "nginx").returncode == 0
+    copy = kube_home / "workspace" / "nginx"
+    (copy / "K3.yaml").write_text((copy / "K3.yaml").read_text() + "# edited\n")
+    # The archive's next version adds files where the user already keeps things of their own.
+    commit(hostile_remote, {"formulas/nginx/README.md": "# nginx\n", "formulas/nginx/tests/a.yaml": "{}\n"})
+    assert run_kube("update").returncode == 0
+    (copy / "README.md").write_text("my own readme\n")
+    (copy / "tests" / "a.yaml").mkdir(parents=True)
+    (copy / "tests" / "a.yaml" / "data").write_text("mine\n")
+    result = run_kube("get", "nginx", "--force")
+    assert result.returncode == ExitCode.ARCHIVE, result.stderr
+    assert "README.md" in result.stderr and "kube get did not write them" in result.stderr
+    assert (copy / "README.md").read_text() == "my own readme\n"
+    assert (copy / "tests" / "a.yaml" / "data").read_text() == "mine\n"
+    assert "# edited" in (copy / "K3.yaml").read_text()  # nothing at all was changed
+    (copy / "README.md").unlink()
+    import shutil
+
+    shutil.rmtree(copy / "tests")
+    result = run_kube("get", "nginx", "--force")
+    assert result.returncode == 0, result.stderr
+    assert "# edited" not in (copy / "K3.yaml").read_text()  # its own file, replaced as asked
+    assert (copy / "README.md").read_text() == "# nginx\n"
+
+
+# --- full disks: real, small tmpfs mounts ---------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Callable[[Path, str], Path]]:
+    """Mount a real tmpfs of the given size at a path (root only); unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs (a real full disk) needs root")
+    mounted: list[Path] = []
+
+    def mount(where: Path, size: str) -> Path:
+        where.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in reversed(mounted):
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def big_formula(name: str, size: int) -> dict[str, str | bytes]:
+    files: dict[str, str | bytes] = dict(formula_files(name))
+    files[f"formulas/{name}/README.md"] = os.urandom(size)
+    return files
+
+
+def test_full_disk_during_get_leaves_no_half_copy(
+    small_disk: Callable[[Path, str], Path], tmp_path: Path, kube_home: Path
+) -> None:
+    from kube import install
+
+    remote = make_repo(tmp_path / "remote", {**big_formula("big", 400_000), **formula_files("nginx")})
+    assert run_kube("update", "--repo", str(remote)).returncode == 0
+    workspace = small_disk(kube_home / "workspace", "256k")
+    result = run_kube("get", "big")
+    assert install.resolve("big").origin == "archive"  # never a half copy taken for the user's
+    assert os.listdir(workspace) == []  # neither the copy nor its temporary directory
+    assert result.returncode == ExitCode.ERROR, result.stderr
+    assert f"disk full at {workspace}" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_full_disk_while_refreshing_a_copy_marks_it_unusable(
+    small_disk: Callable[[Path, str], Path], tmp_path: Path, kube_home: Path
+) -> None:
+    from kube import install
+
+    remote = make_repo(tmp_path / "remote", formula_files("big"))
+    assert run_kube("update", "--repo", str(remote)).returncode == 0
+    small_disk(kube_home / "workspace", "256k")
+    assert run_kube("get", "big").returncode == 0
+    copy = kube_home / "workspace" / "big"
+    (copy / "K3.yaml").write_text((copy / "K3.yaml").read_text() + "# edited\n")
+    commit(remote, {**big_formula("big", 400_000), "formulas/big/manifests/configmap.yaml": "kind: New\n"})
+    assert run_kube("update").returncode == 0
+    result = run_kube("get", "big", "--force")
+    with pytest.raises(ArchiveError, match="incomplete: an earlier `kube get` stopped half way"):
+        install.resolve("big")
+    assert sorted(os.listdir(copy)) == [".kube-get.json", "K3.yaml", "manifests"]  # no temporary file
+    assert result.returncode == ExitCode.ERROR and "disk full at" in result.stderr
+    install_run = run_kube("install", "big", "--dry-run")
+    assert install_run.returncode == ExitCode.ARCHIVE and "incomplete" in install_run.stderr
+    subprocess.run(["mount", "-o", "remount,size=2m", str(kube_home / "workspace")], check=True)
+    assert run_kube("get", "big", "--force").returncode == 0  # space again: the copy is finished
+    assert install.resolve("big").origin == "workspace"
