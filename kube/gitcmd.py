@@ -14,6 +14,7 @@ anything, so it never races a git that is still writing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -63,6 +64,10 @@ def validate_url(url: str) -> str:
     """The URL git may be given, normalised (local paths made absolute); UsageError otherwise."""
     if not url:
         raise _reject(url, "it is empty")
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the shell passed through undecoded (`--repo $'\\xff'`)
+        raise _reject(url, "it holds bytes that are not UTF-8") from None
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise _reject(url, "it contains control characters")
     if url.startswith("-"):
@@ -123,12 +128,15 @@ def display_url(url: str) -> str:
     return url
 
 
+MAX_TIMEOUT = 86400.0  # `inf` or 1e308 overflowed the poll in subprocess (an internal error)
+
+
 def timeout() -> float:
     try:
         value = float(os.environ.get("KUBE_GIT_TIMEOUT", DEFAULT_TIMEOUT))
     except ValueError:
         return DEFAULT_TIMEOUT
-    return value if value > 0 else DEFAULT_TIMEOUT
+    return min(value, MAX_TIMEOUT) if value > 0 else DEFAULT_TIMEOUT  # nan is not > 0
 
 
 # Inherited GIT_* variables are dropped: GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY,
@@ -239,8 +247,68 @@ def completed(
             hint=hint or "check the URL and your network; KUBE_GIT_TIMEOUT sets the limit in seconds",
         ) from exc
     except ProcessError as exc:
+        if is_disk_full(exc.stderr or exc.stdout):
+            raise disk_full(what, repo or cwd or paths.kube_home()) from exc
         raise ArchiveError(f"{what}: {_reason(exc)}", hint=hint) from exc
+    except UnicodeDecodeError as exc:  # git quotes file names, but not every message it prints
+        raise ArchiveError(f"{what}: git printed text that is not UTF-8", hint=hint) from exc
     return done
+
+
+_DISK_FULL = ("No space left on device", "Disk quota exceeded")
+
+
+def is_disk_full(text: str) -> bool:
+    """Whether git failed for want of space (its messages are in English: ``LC_ALL=C``)."""
+    return any(marker in text for marker in _DISK_FULL)
+
+
+def disk_full(what: str, where: Path) -> ArchiveError:
+    """The one line for a git that ran out of space: not "check your network"."""
+    return ArchiveError(
+        f"{what}: disk full at {where}",
+        hint="free some space on that disk, then run `kube update` again",
+    )
+
+
+def remove_temporaries(root: Path, *, loose: bool = True) -> int:
+    """Delete what a failed or killed git left in the clone's object store (``tmp_pack_*``,
+    ``tmp_idx_*``, quarantined ``incoming-*`` directories, and with ``loose`` the ``tmp_obj_*``
+    of loose objects): on a full disk they keep it full. Only call with the archive lock held
+    and no git running. Returns the bytes freed."""
+    import shutil
+
+    objects = root / ".git" / "objects"
+    freed = 0
+    folders = [objects, objects / "pack"]
+    if loose:
+        with contextlib.suppress(OSError):
+            folders += [Path(e.path) for e in os.scandir(objects) if len(e.name) == 2 and e.is_dir()]
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.startswith(("tmp_", "incoming-")) or entry.is_symlink():
+                continue
+            path = Path(entry.path)
+            freed += _size(path)
+            if entry.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+    return freed
+
+
+def _size(path: Path) -> int:
+    try:
+        if not path.is_dir():
+            return path.lstat().st_size
+        return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_dir())
+    except OSError:
+        return 0
 
 
 def wait_for_orphans(limit: float = 120.0) -> None:

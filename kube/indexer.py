@@ -55,13 +55,20 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
         return None, []  # a plain file beside the formulas (a README): not a formula
     if not NAME_RE.fullmatch(name):
         return None, [_skipped(rel, "not a kube name (lowercase letters, digits and '-')")]
-    from kube.formula import load_formula, manifest_files
+    from kube.formula import MANIFEST_SUFFIXES, formula_files, load_formula
 
     problems: list[str] = []
     provides: list[str] = []
     formula = None
     try:
-        provides = [p.relative_to(directory).as_posix() for p in manifest_files(directory, display_root=root)]
+        files = formula_files(directory, display_root=root)
+        manifests = directory / "manifests"
+        provides = [
+            p.relative_to(directory).as_posix()
+            for p in files
+            if p.parent == manifests and p.name.endswith(MANIFEST_SUFFIXES)
+        ]
+        problems += _undecodable(files, directory, rel)
     except FormulaError as exc:
         problems += [str(f) for f in exc.findings] or [exc.message]
     try:
@@ -79,6 +86,20 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     message = f"is invalid and cannot be installed: {problems[0]}{more}"
     return _invalid(name, problems), [Finding(rel, 0, "invalid-formula", message, Severity.WARNING)]
+
+
+def _undecodable(files: list[Path], directory: Path, rel: str) -> list[str]:
+    """File names that are not UTF-8: they would reach every listing kube prints (and a
+    terminal or a JSON reader) as raw bytes."""
+    bad: list[str] = []
+    for path in files:
+        name = path.relative_to(directory).as_posix()
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = json.dumps(name)[1:-1]
+            bad.append(f"{rel}/{shown}: the file name is not UTF-8")
+    return bad
 
 
 def _build_chunk(args: tuple[str, list[str]]) -> list[tuple[str, dict[str, Any] | None, list[Finding]]]:

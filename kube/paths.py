@@ -38,6 +38,43 @@ def kube_home() -> Path:
     return base / "kube"
 
 
+def check_home() -> Path:
+    """``kube_home()`` when kube can use it: a directory, or one that can be made.
+
+    Raises UsageError (one line) when it is a file, sits below a file, or is not UTF-8 (it is
+    printed, and given to git)."""
+    from kube.errors import UsageError
+
+    home = kube_home()
+    name = "KUBE_HOME" if os.environ.get("KUBE_HOME") else "kube's home directory"
+    hint = "set KUBE_HOME to a directory (or move what is in the way)"
+    text = str(home)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{name} {text!r} holds bytes that are not UTF-8",
+            hint="set KUBE_HOME to a directory with a UTF-8 name",
+        ) from None
+    probe = home
+    while True:
+        try:
+            mode = os.stat(probe).st_mode  # a KUBE_HOME that is a link to a directory is fine
+        except (FileNotFoundError, NotADirectoryError):
+            if probe.parent == probe:
+                return home
+            probe = probe.parent
+            continue
+        except OSError as exc:
+            raise UsageError(f"{name} {home} cannot be used: {exc.strerror}", hint=hint) from None
+        if stat.S_ISDIR(mode):
+            return home
+        kind = "a file" if stat.S_ISREG(mode) else "not a directory"
+        if probe == home:
+            raise UsageError(f"{name} {home} is {kind}", hint=hint)
+        raise UsageError(f"{name} {home} cannot be created: {probe} is {kind}", hint=hint)
+
+
 def config_file() -> Path:
     return kube_home() / "config.yaml"
 

@@ -44,6 +44,12 @@ def snapshot(repo: Path) -> tuple[str, str, dict[str, bytes]]:
     return git(repo, "rev-parse", "HEAD").strip(), status, files
 
 
+@pytest.fixture
+def updated_home(remote_archive: Path, kube_home: Path) -> Path:
+    assert run_kube("update", "--repo", str(remote_archive)).returncode == 0
+    return kube_home
+
+
 # --- 1. the environment does not steer git ---------------------------------------------------
 
 
@@ -350,3 +356,122 @@ def test_full_disk_while_refreshing_a_copy_marks_it_unusable(
     subprocess.run(["mount", "-o", "remount,size=2m", str(kube_home / "workspace")], check=True)
     assert run_kube("get", "big", "--force").returncode == 0  # space again: the copy is finished
     assert install.resolve("big").origin == "workspace"
+
+
+def leftovers(root: Path) -> list[str]:
+    """git's temporary packs and objects, and kube's temporary files, anywhere under ``root``."""
+    return [
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.name.startswith(("tmp_", "incoming-")) or p.name.endswith(".tmp")
+    ]
+
+
+def used(root: Path) -> int:
+    st = os.statvfs(root)
+    return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+
+def test_full_disk_during_fetch_says_so_and_frees_the_space(
+    small_disk: Callable[[Path, str], Path], remote_archive: Path, kube_home: Path
+) -> None:
+    small_disk(kube_home, "2m")
+    assert run_kube("update", "--repo", str(remote_archive)).returncode == 0
+    before, archive_head = used(kube_home), git(kube_home / "archive", "rev-parse", "HEAD")
+    commit(remote_archive, big_formula("huge", 3_000_000))
+    result = run_kube("update")
+    assert result.returncode == ExitCode.ARCHIVE, result.stderr
+    assert leftovers(kube_home) == []  # no half-received pack keeping the disk full
+    assert used(kube_home) - before < 64 * 1024
+    assert f"disk full at {kube_home / 'archive'}" in result.stderr
+    assert "network" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert git(kube_home / "archive", "rev-parse", "HEAD") == archive_head  # left as it was
+    assert run_kube("search", "nginx").returncode == 0
+
+
+def test_full_disk_while_writing_the_index_never_serves_the_old_one(
+    small_disk: Callable[[Path, str], Path], remote_archive: Path, kube_home: Path
+) -> None:
+    small_disk(kube_home, "8m")
+    assert run_kube("update", "--repo", str(remote_archive)).returncode == 0
+    # Long details: a few KiB in git's packs, yet ~1 MiB on disk in the work tree and again
+    # in the index, so the disk fills after the checkout, while the index is written.
+    details = "A web server. " * 17_000
+    for n in range(4):
+        commit(remote_archive, formula_files(f"wide{n}", details=details))
+    filler = kube_home / "filler"
+    st = os.statvfs(kube_home)
+    filler.write_bytes(b"\0" * (st.f_bavail * st.f_frsize - 1_400_000))
+    result = run_kube("update")
+    assert result.returncode == ExitCode.ARCHIVE, result.stderr
+    assert "disk full at" in result.stderr and "search index could not be written" in result.stderr
+    assert leftovers(kube_home) == []
+    for _ in range(2):  # the old index is never served as if it were the archive's
+        search = run_kube("search", "wide0")
+        assert search.returncode == ExitCode.ARCHIVE and "disk full at" in search.stderr, search.stderr
+        assert run_kube("info", "nginx").returncode == ExitCode.ARCHIVE
+    filler.unlink()
+    search = run_kube("search", "wide0")
+    assert search.returncode == 0, search.stderr
+    assert "wide0" in search.stdout
+    assert run_kube("info", "wide3").returncode == 0
+
+
+# --- 5. bad input: one line, a documented exit code, nothing changed ---------------------------
+
+
+def test_repo_with_bytes_that_are_not_utf8_is_refused(kube_home: Path) -> None:
+    result = run_kube("update", "--repo", os.fsdecode(b"\xff"))
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert "not UTF-8" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (kube_home / "config.yaml").exists() and not (kube_home / "archive").exists()
+
+
+@pytest.mark.parametrize("where", ["file", "below-a-file", "not-utf8"])
+def test_kube_home_that_cannot_be_a_directory_is_one_line_and_exit_2(
+    where: str, remote_archive: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("someone's file\n")
+    home = {
+        "file": str(blocker),
+        "below-a-file": str(blocker / "kube"),
+        "not-utf8": os.fsdecode(bytes(tmp_path / "kube") + b"\xff"),
+    }[where]
+    commands = [["update", "--repo", str(remote_archive)], ["search", "nginx"], ["info", "nginx"]]
+    for command in [*commands, ["get", "nginx"], ["install", "nginx", "--dry-run"]]:
+        result = run_kube(*command, env={"KUBE_HOME": home})
+        assert result.returncode == ExitCode.USAGE, (command, result.stderr)
+        assert len(result.stderr.splitlines()) == 1 and "KUBE_HOME" in result.stderr
+    if where == "file":
+        assert f"KUBE_HOME {blocker} is a file" in result.stderr
+    assert blocker.read_text() == "someone's file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["remote", "state"]
+
+
+def test_dest_with_bytes_that_are_not_utf8_is_refused(updated_home: Path, tmp_path: Path) -> None:
+    dest = os.fsdecode(bytes(tmp_path / "copy") + b"\xff")
+    result = run_kube("get", "nginx", "--dest", dest)
+    assert result.returncode == ExitCode.USAGE and "not UTF-8" in result.stderr
+    assert not os.path.lexists(dest)
+
+
+def test_huge_or_odd_timeouts_do_not_crash(updated_home: Path) -> None:
+    for value in ("inf", "1e308", "nan"):
+        env = {"KUBE_GIT_TIMEOUT": value, "KUBE_LOCK_TIMEOUT": value}
+        result = run_kube("update", env=env)
+        assert result.returncode == 0, (value, result.stderr)
+
+
+def test_file_names_that_are_not_utf8_never_reach_the_index(tmp_path: Path, kube_home: Path) -> None:
+    remote = make_repo(tmp_path / "remote", formula_files("nginx"))
+    (remote / "formulas" / "nginx" / "manifests" / os.fsdecode(b"\xff.yaml")).write_text("kind: X\n")
+    (remote / "formulas" / os.fsdecode(b"\xfe")).mkdir()
+    (remote / "formulas" / os.fsdecode(b"\xfe") / "K3.yaml").write_text("x\n")
+    commit(remote, {})
+    result = run_kube("update", "--repo", str(remote))
+    assert result.returncode == 0, result.stderr
+    info = run_kube("info", "nginx", "-o", "json", env={"PYTHONIOENCODING": "utf-8:strict"})
+    assert info.returncode == 0, info.stderr
+    assert "the file name is not UTF-8" in info.stdout
+    assert (kube_home / "index.json").read_bytes().isascii()
