@@ -340,19 +340,21 @@ def _local_changes(*, incoming: list[str] | None = None) -> list[str]:
     costs more than the rest of a small update."""
     if incoming is None:
         out = _git(["status", "--porcelain", "--untracked-files=all"], "cannot read the archive's state")
-        return [line[3:] for line in out.splitlines() if line.strip()]
+        return [gitcmd.unquote(line[3:]) for line in out.splitlines() if line.strip()]
     out = _git(["status", "--porcelain", "--untracked-files=no"], "cannot read the archive's state")
-    files = [line[3:] for line in out.splitlines() if line.strip()]
+    files = [gitcmd.unquote(line[3:]) for line in out.splitlines() if line.strip()]
     # Something already at an incoming path is only lost when git does not track it: a tracked
     # directory that becomes a symlink, or a type change, is the update itself.
     there = [p for p in incoming if p not in files and _lexists_inside(_archive(), p)]
     untracked: list[str] = []
     for start in range(0, len(there), 500):
         listing = _git(
-            ["--literal-pathspecs", "ls-files", "-z", "--others", "--", *there[start : start + 500]],
+            # Not -z: quoted names stay ASCII (raw ones need not be UTF-8, and git's output is read as text).
+            ["--literal-pathspecs", "ls-files", "--others", "--", *there[start : start + 500]],
             "cannot read the archive's state",
         )
-        untracked += [p for p in listing.split("\0") if p and p not in files and p not in untracked]
+        found = [gitcmd.unquote(p) for p in listing.splitlines() if p]
+        untracked += [p for p in found if p not in files and p not in untracked]
     return files + untracked
 
 

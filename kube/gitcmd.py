@@ -194,6 +194,33 @@ def argv(args: Sequence[str], *, guarded: bool = False, repo: Path | None = None
     return command
 
 
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote(path: str) -> str:
+    """A path as git prints it, as the file name it is. Git C-quotes a name holding a quote,
+    a backslash, a control or a non-ASCII byte (``"formulas/nginx/\\377.yaml"``); read as is,
+    such a line named no formula, and the formula it changed kept its old index entry."""
+    if len(path) < 2 or path[0] != '"' or path[-1] != '"':
+        return path
+    body, out, i = path[1:-1], bytearray(), 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if re.fullmatch("[0-7]{3}", body[i + 1 : i + 4]):
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            if nxt in _ESCAPES:
+                out.append(_ESCAPES[nxt])
+                i += 2
+                continue
+        out += ch.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "surrogateescape")
+
+
 def _reason(exc: ProcessError) -> str:
     lines = [ln.strip() for ln in (exc.stderr or exc.stdout).splitlines() if ln.strip()]
     first_error = [ln for ln in lines if ln.startswith("error:")][:1]

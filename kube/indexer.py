@@ -188,8 +188,10 @@ def parse_log(text: str) -> dict[str, tuple[str, str]]:
         if line.startswith("\x01"):
             commit, _, date = line[1:].partition(" ")
             current = (commit, date)
-        elif line.startswith("formulas/"):
-            parts = line.split("/")
+        elif line.startswith(("formulas/", '"formulas/')):
+            from kube.gitcmd import unquote
+
+            parts = unquote(line).split("/")
             if len(parts) >= 3 and parts[1] not in latest:
                 latest[parts[1]] = current
     return latest

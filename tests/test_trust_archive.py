@@ -475,3 +475,19 @@ def test_file_names_that_are_not_utf8_never_reach_the_index(tmp_path: Path, kube
     assert info.returncode == 0, info.stderr
     assert "the file name is not UTF-8" in info.stdout
     assert (kube_home / "index.json").read_bytes().isascii()
+
+
+def test_an_update_adding_an_oddly_named_file_reindexes_its_formula(
+    updated_home: Path, remote_archive: Path
+) -> None:
+    """git quotes such paths in its diff; read as is, they named no formula and the old,
+    valid entry of nginx stayed in the index."""
+    (remote_archive / "formulas" / "nginx" / "manifests" / os.fsdecode(b"\xff.yaml")).write_text("kind: X\n")
+    commit(remote_archive, {})
+    result = run_kube("update")
+    assert result.returncode == 0, result.stderr
+    assert "==> Updated kubes\nnginx 1.10.0 → (invalid)" in result.stdout
+    import json
+
+    info = json.loads(run_kube("info", "nginx", "-o", "json").stdout)
+    assert info["valid"] is False and "not UTF-8" in info["problems"][0]
