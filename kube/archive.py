@@ -15,7 +15,10 @@ keeps the import cost out of every command.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ from kube import index as idx
 from kube.config import ArchiveSource as ArchiveSource
 from kube.config import remember
 from kube.config import resolve_source as resolve_source
-from kube.errors import ArchiveError, LocalChangesError, NotFoundError
+from kube.errors import ArchiveError, LocalChangesError, NotFoundError, ProcessTimeout
 
 if TYPE_CHECKING:  # imported when an update runs: search and info never need them
     from kube.changes import Changes, UpdateReport
@@ -52,9 +55,10 @@ def validate_url(url: str) -> str:
 
 
 def _git(
-    args: list[str], what: str, *, cwd: Path | None = None, guarded: bool = False, hint: str | None = None
+    args: list[str], what: str, *, repo: Path | None = None, guarded: bool = False, hint: str | None = None
 ) -> str:
-    return gitcmd.run(args, what=what, cwd=cwd or _archive(), guarded=guarded, hint=hint)
+    """Git on the clone at ``repo`` (the archive unless told otherwise), named explicitly."""
+    return gitcmd.run(args, what=what, repo=repo or _archive(), guarded=guarded, hint=hint)
 
 
 def _pause(stage: str) -> None:
@@ -72,16 +76,61 @@ def _checkout(root: Path) -> _Checkout | None:
         return None
     try:
         head, branch = _git(
-            ["rev-parse", "HEAD", "--abbrev-ref", "HEAD"], "cannot read the archive", cwd=root
+            ["rev-parse", "HEAD", "--abbrev-ref", "HEAD"], "cannot read the archive", repo=root
         ).split()
-        url = _git(["config", "--get", "remote.origin.url"], "cannot read the archive", cwd=root).strip()
-    except (ArchiveError, ValueError):
+        url = _git(["config", "--get", "remote.origin.url"], "cannot read the archive", repo=root).strip()
+    except ArchiveError as exc:
+        if isinstance(exc.__cause__, ProcessTimeout):
+            raise  # a slow git is not a damaged clone: never re-clone over local edits for it
+        return None
+    except ValueError:
         return None
     return _Checkout(url, branch, head)
 
 
 def _healthy() -> bool:
-    return (_archive() / ".git").is_dir() and not recovery.needed()
+    """A clone with nothing to recover and an index of its HEAD (a missing or damaged index is
+    ``read_index``'s to rebuild). An index of another commit is never served: an update whose
+    index write failed (a full disk) leaves exactly that, and search would show old formulas."""
+    root = _archive()
+    if not (root / ".git").is_dir() or recovery.needed():
+        return False
+    header = idx.read_header()
+    if header is None:
+        return True
+    head = _head_commit(root)
+    if head is None:
+        state = _checkout(root)
+        head = state.head if state is not None else None
+    return head == header.commit
+
+
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+def _head_commit(root: Path) -> str | None:
+    """The clone's HEAD read from ``.git`` itself (search and info must not start a git for it);
+    None when it is not a plain branch or commit kube can read this way."""
+    git_dir = root / ".git"
+    try:
+        head = (git_dir / "HEAD").read_text(encoding="ascii").strip()
+        if not head.startswith("ref: "):
+            return head if _SHA.fullmatch(head) else None
+        ref = head.removeprefix("ref: ")
+        if not ref.startswith("refs/heads/") or ".." in ref.split("/"):
+            return None
+        try:
+            value = (git_dir / ref).read_text(encoding="ascii").strip()
+            return value if _SHA.fullmatch(value) else None
+        except FileNotFoundError:
+            pass
+        for line in (git_dir / "packed-refs").read_text(encoding="ascii").splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref and _SHA.fullmatch(sha):
+                return sha
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def ensure_archive(*, on_clone: Notify | None = None, on_wait: Notify | None = None) -> bool:
@@ -90,15 +139,19 @@ def ensure_archive(*, on_clone: Notify | None = None, on_wait: Notify | None = N
         return False
     from kube.lock import locked
 
-    with locked(on_wait=on_wait):
-        notes: list[str] = []
-        recovery.recover(notes, _git)
-        state = _checkout(_archive())
-        if state is not None:
-            _sync_index(state, notes)
-            return False
-        _clone(resolve_source(), notes, on_clone)
-        return True
+    paths.check_home()
+    try:
+        with locked(on_wait=on_wait):
+            notes: list[str] = []
+            recovery.recover(notes, _git)
+            state = _checkout(_archive())
+            if state is not None:
+                _sync_index(state, notes)
+                return False
+            _clone(resolve_source(), notes, on_clone)
+            return True
+    except OSError as exc:
+        raise _os_error(exc, "the archive could not be brought up to date") from exc
 
 
 def read_index(*, on_wait: Notify | None = None, on_rebuild: Notify | None = None) -> idx.Index:
@@ -109,18 +162,22 @@ def read_index(*, on_wait: Notify | None = None, on_rebuild: Notify | None = Non
         pass
     from kube.lock import locked
 
-    with locked(on_wait=on_wait):
-        recovery.recover([], _git)
-        try:
-            return idx.load_index()  # rebuilt by another kube while this one waited
-        except idx.IndexUnavailable:
-            pass
-        state = _checkout(_archive())
-        if state is None:
-            raise ArchiveError("there is no kube archive yet", hint="run `kube update`")
-        if on_rebuild is not None:
-            on_rebuild("Rebuilding the search index")
-        _sync_index(state, [], damaged=True)
+    paths.check_home()
+    try:
+        with locked(on_wait=on_wait):
+            recovery.recover([], _git)
+            try:
+                return idx.load_index()  # rebuilt by another kube while this one waited
+            except idx.IndexUnavailable:
+                pass
+            state = _checkout(_archive())
+            if state is None:
+                raise ArchiveError("there is no kube archive yet", hint="run `kube update`")
+            if on_rebuild is not None:
+                on_rebuild("Rebuilding the search index")
+            _sync_index(state, [], damaged=True)
+    except OSError as exc:
+        raise _os_error(exc, "the search index could not be rebuilt") from exc
     return idx.load_index()
 
 
@@ -138,21 +195,25 @@ def update(
     holds the lock."""
     from kube.lock import locked
 
+    paths.check_home()
     source = resolve_source(repo, branch)
-    with locked(on_wait=on_wait):
-        notes: list[str] = []
-        recovery.recover(notes, _git)
-        state = _checkout(_archive())
-        if state is None:
-            if _archive().exists():
-                notes.append("the archive clone was damaged; cloned it again")
-            report = _clone(source, notes, on_clone)
-        elif state.url != source.url or (source.branch is not None and source.branch != state.branch):
-            _guard_local_changes(reset)
-            report = _clone(source, notes, on_clone)
-        else:
-            report = _fast_forward(source, state, reset, notes)
-        remember(repo, branch, source)
+    try:
+        with locked(on_wait=on_wait):
+            notes: list[str] = []
+            recovery.recover(notes, _git)
+            state = _checkout(_archive())
+            if state is None:
+                if _archive().exists():
+                    notes.append("the archive clone was damaged; cloned it again")
+                report = _clone(source, notes, on_clone)
+            elif state.url != source.url or (source.branch is not None and source.branch != state.branch):
+                _guard_local_changes(reset)
+                report = _clone(source, notes, on_clone)
+            else:
+                report = _fast_forward(source, state, reset, notes)
+            remember(repo, branch, source)
+    except OSError as exc:
+        raise _os_error(exc, "the update could not finish") from exc
     return report
 
 
@@ -168,9 +229,9 @@ def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> 
     args += ["--branch", source.branch] if source.branch else []
     hint = "check the URL (`kube update --repo URL`) and your network"
     try:
-        _git(
+        gitcmd.run(
             [*args, "--", source.url, str(new)],
-            f"cannot clone {shown}",
+            what=f"cannot clone {shown}",
             cwd=new.parent,
             guarded=True,
             hint=hint,
@@ -200,12 +261,18 @@ def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: l
     shown = gitcmd.display_url(source.url)
     refspec = f"+refs/heads/{state.branch}:refs/remotes/origin/{state.branch}"
     hint = "check the URL (`kube update --repo URL`) and your network"
-    _git(
-        ["fetch", "--quiet", "--no-tags", "origin", "--", refspec],
-        f"cannot fetch {shown}",
-        guarded=True,
-        hint=hint,
-    )
+    try:
+        _git(
+            ["fetch", "--quiet", "--no-tags", "origin", "--", refspec],
+            f"cannot fetch {shown}",
+            guarded=True,
+            hint=hint,
+        )
+    except ArchiveError:
+        gitcmd.remove_temporaries(_archive())  # a half-received pack would keep a full disk full
+        raise
+    # And what a killed fetch left: the guard of this one waited for any such git to end.
+    gitcmd.remove_temporaries(_archive(), loose=False)
     _pause("after-fetch")
     target = _git(
         ["rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{state.branch}^{{commit}}"],
@@ -255,10 +322,12 @@ def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: l
 
 
 def _is_ancestor(old: str, new: str) -> bool:
-    from kube import process
-
-    argv = gitcmd.argv(["merge-base", "--is-ancestor", old, new])
-    done = process.run(argv, cwd=_archive(), env=gitcmd.environment(), timeout=gitcmd.timeout(), check=False)
+    done = gitcmd.completed(
+        ["merge-base", "--is-ancestor", old, new],
+        what="cannot compare archive versions",
+        repo=_archive(),
+        check=False,
+    )
     return done.returncode == 0
 
 
@@ -271,10 +340,37 @@ def _local_changes(*, incoming: list[str] | None = None) -> list[str]:
     costs more than the rest of a small update."""
     if incoming is None:
         out = _git(["status", "--porcelain", "--untracked-files=all"], "cannot read the archive's state")
-        return [line[3:] for line in out.splitlines() if line.strip()]
+        return [gitcmd.unquote(line[3:]) for line in out.splitlines() if line.strip()]
     out = _git(["status", "--porcelain", "--untracked-files=no"], "cannot read the archive's state")
-    files = [line[3:] for line in out.splitlines() if line.strip()]
-    return files + [p for p in incoming if os.path.lexists(_archive() / p) and p not in files]
+    files = [gitcmd.unquote(line[3:]) for line in out.splitlines() if line.strip()]
+    # Something already at an incoming path is only lost when git does not track it: a tracked
+    # directory that becomes a symlink, or a type change, is the update itself.
+    there = [p for p in incoming if p not in files and _lexists_inside(_archive(), p)]
+    untracked: list[str] = []
+    for start in range(0, len(there), 500):
+        listing = _git(
+            # Not -z: quoted names stay ASCII (raw ones need not be UTF-8, and git's output is read as text).
+            ["--literal-pathspecs", "ls-files", "--others", "--", *there[start : start + 500]],
+            "cannot read the archive's state",
+        )
+        found = [gitcmd.unquote(p) for p in listing.splitlines() if p]
+        untracked += [p for p in found if p not in files and p not in untracked]
+    return files + untracked
+
+
+def _lexists_inside(root: Path, rel: str) -> bool:
+    """Whether ``root/rel`` exists, never looking through a symlink on the way (``formulas``
+    may be one: what lies behind it is not the archive's)."""
+    here = root
+    parts = rel.split("/")
+    for part in parts[:-1]:
+        here = here / part
+        try:
+            if not stat.S_ISDIR(os.lstat(here).st_mode):
+                return False
+        except OSError:
+            return False
+    return os.path.lexists(here / parts[-1])
 
 
 def _guard_local_changes(reset: bool, *, incoming: list[str] | None = None) -> list[str]:
@@ -303,9 +399,26 @@ def _discard_local_changes(notes: list[str]) -> None:
 
 
 def _write_index(data: bytes) -> None:
+    """Replace the index; on failure the old one stays, and since its commit is no longer the
+    clone's HEAD, search and info rebuild it before they read it (``_healthy``)."""
     from kube.config import atomic_write
 
-    atomic_write(paths.index_file(), data)
+    try:
+        atomic_write(paths.index_file(), data)
+    except OSError as exc:
+        raise _os_error(exc, "the search index could not be written") from exc
+
+
+def _os_error(exc: OSError, doing: str) -> ArchiveError:
+    """One line for a write that failed in ``$KUBE_HOME`` (a full disk above all)."""
+    where = exc.filename or paths.kube_home()
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ArchiveError(
+            f"disk full at {where}: {doing}",
+            hint="free some space on that disk, then run `kube update` again "
+            "(search and info rebuild the index before they use it)",
+        )
+    return ArchiveError(f"cannot write {where}: {exc.strerror}: {doing}", hint=f"check {paths.kube_home()}")
 
 
 def _usable_index(state: _Checkout, *, damaged: bool = False) -> idx.Index | None:
@@ -344,7 +457,7 @@ def _build_index(
     from kube.changes import build_index
 
     def git(args: list[str], what: str) -> str:
-        return _git(args, what, cwd=root)
+        return _git(args, what, repo=root)
 
     return build_index(root, state.head, base, old_commit, git=git, diff=diff)
 
@@ -370,11 +483,22 @@ def formula_names() -> list[str]:
 
 def formula_dir(name: str) -> Path:
     """The formula's directory in the archive; NotFoundError (with close names) when there is none."""
-    if idx.NAME_RE.fullmatch(name):
-        directory = _archive() / "formulas" / name
-        if directory.is_dir() and not directory.is_symlink():
-            return directory
-    raise not_found(name)
+    directory = archive_formula(name)
+    if directory is None:
+        raise not_found(name)
+    return directory
+
+
+def archive_formula(name: str) -> Path | None:
+    """``formulas/<name>`` of the clone when it is a real directory there (no symlink on the way)."""
+    formulas = paths.formulas_in(_archive())
+    if formulas is None or not idx.NAME_RE.fullmatch(name):
+        return None
+    directory = formulas / name
+    try:
+        return directory if stat.S_ISDIR(os.lstat(directory).st_mode) else None
+    except OSError:
+        return None
 
 
 def not_found(name: str) -> NotFoundError:
@@ -395,4 +519,13 @@ def workspace_copy(name: str) -> Path | None:
         return None
     directory = paths.workspace_dir() / name
     k3 = directory / paths.METADATA_FILE
-    return directory if k3.is_file() and not k3.is_symlink() else None
+    if directory.is_symlink() or not k3.is_file() or k3.is_symlink():
+        return None
+    from kube.workspace import copy_state
+
+    if copy_state(directory) == "incomplete":
+        raise ArchiveError(
+            f"your copy of {name} in {directory} is incomplete: an earlier `kube get` stopped half way",
+            hint=f"finish it with `kube get {name} --force`, or delete {directory}",
+        )
+    return directory

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kube import gitcmd, indexer
 from kube import index as idx
-from kube import indexer
 from kube.findings import Finding
 
 Git = Callable[[list[str], str], str]
@@ -108,8 +108,8 @@ def parse_diff(text: str) -> tuple[set[str], list[tuple[str, str]]]:
     touched: set[str] = set()
     renames: list[tuple[str, str]] = []
     for line in text.splitlines():
-        status, *files = line.split("\t")
-        names = [_formula_of(f) for f in files]
+        status, *quoted = line.split("\t")
+        names = [_formula_of(gitcmd.unquote(f)) for f in quoted]
         touched.update(n for n in names if n)
         if status.startswith("R") and len(names) == 2 and names[0] and names[1] and names[0] != names[1]:
             pair = (names[0], names[1])
@@ -124,7 +124,7 @@ def incoming_paths(diff: str) -> list[str]:
     for line in diff.splitlines():
         status, *files = line.split("\t")
         if files and status[:1] in ("A", "R", "C", "T"):
-            paths.append(files[-1])
+            paths.append(gitcmd.unquote(files[-1]))
     return paths
 
 
@@ -166,6 +166,7 @@ def build_index(
             commit, date = built.get(name, (head, ""))
             entry["built"] = {"commit": commit, "date": date}
     entries.update(rebuilt)
+    warnings = indexer.formulas_warnings(root) + warnings
     old_names = _old_names(base, old_commit, head, git)
     if old_names is None:
         return Changes(entries, warnings=tuple(warnings), rebuilt=mode)

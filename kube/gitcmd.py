@@ -14,14 +14,19 @@ anything, so it never races a git that is still writing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kube import paths
 from kube.errors import ArchiveError, ProcessError, ProcessTimeout, UsageError
+
+if TYPE_CHECKING:
+    from kube.process import Completed
 
 DEFAULT_TIMEOUT = 300.0  # http.lowSpeed* does not cover a TLS handshake that never completes
 ALLOWED = "https://, ssh://, git@host:path, file:// or a local path"
@@ -59,6 +64,10 @@ def validate_url(url: str) -> str:
     """The URL git may be given, normalised (local paths made absolute); UsageError otherwise."""
     if not url:
         raise _reject(url, "it is empty")
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the shell passed through undecoded (`--repo $'\\xff'`)
+        raise _reject(url, "it holds bytes that are not UTF-8") from None
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise _reject(url, "it contains control characters")
     if url.startswith("-"):
@@ -119,21 +128,46 @@ def display_url(url: str) -> str:
     return url
 
 
+MAX_TIMEOUT = 86400.0  # `inf` or 1e308 overflowed the poll in subprocess (an internal error)
+
+
 def timeout() -> float:
     try:
         value = float(os.environ.get("KUBE_GIT_TIMEOUT", DEFAULT_TIMEOUT))
     except ValueError:
         return DEFAULT_TIMEOUT
-    return value if value > 0 else DEFAULT_TIMEOUT
+    return min(value, MAX_TIMEOUT) if value > 0 else DEFAULT_TIMEOUT  # nan is not > 0
+
+
+# Inherited GIT_* variables are dropped: GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY,
+# GIT_CONFIG_* and the like, exported by a git hook, a worktree or a CI step, would point kube's git at
+# the user's own repository (an update then moved it, and `--reset` cleaned its untracked files).
+# Only the ssh transport the user chose is kept (keys, jump hosts, a wrapper), and the CA bundle
+# for https through a TLS-inspecting proxy; neither can redirect git to another repository.
+_KEPT_GIT_VARIABLES = frozenset(
+    {"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH"}
+)
 
 
 def environment() -> dict[str, str]:
-    env = dict(os.environ)
+    """The whole environment of every git kube runs: the user's, minus what would steer git.
+
+    No system or global git config is read (``GIT_CONFIG_NOSYSTEM``, ``GIT_CONFIG_GLOBAL``):
+    ``url.insteadOf``, ``core.worktree``, ``core.fsmonitor`` or an alias there would change
+    what kube's git does. Credentials therefore come from the URL or from ssh (its agent and
+    keys are untouched), never from a credential helper configured for the user."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("GIT_") or key in _KEPT_GIT_VARIABLES
+    }
     env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
         GIT_TERMINAL_PROMPT="0",
         GIT_ALLOW_PROTOCOL="file:https:ssh",
-        GCM_INTERACTIVE="never",
         GIT_OPTIONAL_LOCKS="0",
+        GCM_INTERACTIVE="never",
         LC_ALL="C",
     )
     if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
@@ -145,14 +179,46 @@ def guard_file() -> Path:
     return paths.kube_home() / ".lock-git"
 
 
-def argv(args: Sequence[str], *, guarded: bool = False) -> list[str]:
+def argv(args: Sequence[str], *, guarded: bool = False, repo: Path | None = None) -> list[str]:
+    """The full command line; with ``repo``, git is told exactly which repository and work tree
+    to use, so nothing depends on discovery from the current directory (an archive whose ``.git``
+    went missing must not let git find the user's repository above ``$KUBE_HOME``)."""
     command = ["git"]
+    if repo is not None:
+        command += [f"--git-dir={repo / '.git'}", f"--work-tree={repo}"]
     for setting in _CONFIG:
         command += ["-c", setting]
     command += list(args)
     if guarded:
         return [sys.executable, "-I", "-S", "-c", _GUARD, str(guard_file()), *command]
     return command
+
+
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote(path: str) -> str:
+    """A path as git prints it, as the file name it is. Git C-quotes a name holding a quote,
+    a backslash, a control or a non-ASCII byte (``"formulas/nginx/\\377.yaml"``); read as is,
+    such a line named no formula, and the formula it changed kept its old index entry."""
+    if len(path) < 2 or path[0] != '"' or path[-1] != '"':
+        return path
+    body, out, i = path[1:-1], bytearray(), 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if re.fullmatch("[0-7]{3}", body[i + 1 : i + 4]):
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            if nxt in _ESCAPES:
+                out.append(_ESCAPES[nxt])
+                i += 2
+                continue
+        out += ch.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "surrogateescape")
 
 
 def _reason(exc: ProcessError) -> str:
@@ -167,18 +233,40 @@ def run(
     args: Sequence[str],
     *,
     what: str,
+    repo: Path | None = None,
     cwd: Path | None = None,
     guarded: bool = False,
     check: bool = True,
     hint: str | None = None,
 ) -> str:
-    """Run git and return its stdout; failures become one-line ArchiveErrors saying ``what`` failed."""
+    """Run git and return its stdout; failures become one-line ArchiveErrors saying ``what`` failed.
+
+    ``repo`` is the clone git works on (``--git-dir``/``--work-tree``, and its directory);
+    ``cwd`` only where git needs no repository (a clone)."""
+    return completed(args, what=what, repo=repo, cwd=cwd, guarded=guarded, check=check, hint=hint).stdout
+
+
+def completed(
+    args: Sequence[str],
+    *,
+    what: str,
+    repo: Path | None = None,
+    cwd: Path | None = None,
+    guarded: bool = False,
+    check: bool = True,
+    hint: str | None = None,
+) -> Completed:
+    """``run``, returning the whole result (for commands whose exit code is the answer)."""
     from kube import process
 
     limit = timeout()
     try:
         done = process.run(
-            argv(args, guarded=guarded), cwd=cwd, env=environment(), timeout=limit, check=check
+            argv(args, guarded=guarded, repo=repo),
+            cwd=repo if repo is not None else cwd,
+            env=environment(),
+            timeout=limit,
+            check=check,
         )
     except ProcessTimeout as exc:
         raise ArchiveError(
@@ -186,8 +274,68 @@ def run(
             hint=hint or "check the URL and your network; KUBE_GIT_TIMEOUT sets the limit in seconds",
         ) from exc
     except ProcessError as exc:
+        if is_disk_full(exc.stderr or exc.stdout):
+            raise disk_full(what, repo or cwd or paths.kube_home()) from exc
         raise ArchiveError(f"{what}: {_reason(exc)}", hint=hint) from exc
-    return done.stdout
+    except UnicodeDecodeError as exc:  # git quotes file names, but not every message it prints
+        raise ArchiveError(f"{what}: git printed text that is not UTF-8", hint=hint) from exc
+    return done
+
+
+_DISK_FULL = ("No space left on device", "Disk quota exceeded")
+
+
+def is_disk_full(text: str) -> bool:
+    """Whether git failed for want of space (its messages are in English: ``LC_ALL=C``)."""
+    return any(marker in text for marker in _DISK_FULL)
+
+
+def disk_full(what: str, where: Path) -> ArchiveError:
+    """The one line for a git that ran out of space: not "check your network"."""
+    return ArchiveError(
+        f"{what}: disk full at {where}",
+        hint="free some space on that disk, then run `kube update` again",
+    )
+
+
+def remove_temporaries(root: Path, *, loose: bool = True) -> int:
+    """Delete what a failed or killed git left in the clone's object store (``tmp_pack_*``,
+    ``tmp_idx_*``, quarantined ``incoming-*`` directories, and with ``loose`` the ``tmp_obj_*``
+    of loose objects): on a full disk they keep it full. Only call with the archive lock held
+    and no git running. Returns the bytes freed."""
+    import shutil
+
+    objects = root / ".git" / "objects"
+    freed = 0
+    folders = [objects, objects / "pack"]
+    if loose:
+        with contextlib.suppress(OSError):
+            folders += [Path(e.path) for e in os.scandir(objects) if len(e.name) == 2 and e.is_dir()]
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.startswith(("tmp_", "incoming-")) or entry.is_symlink():
+                continue
+            path = Path(entry.path)
+            freed += _size(path)
+            if entry.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+    return freed
+
+
+def _size(path: Path) -> int:
+    try:
+        if not path.is_dir():
+            return path.lstat().st_size
+        return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_dir())
+    except OSError:
+        return 0
 
 
 def wait_for_orphans(limit: float = 120.0) -> None:

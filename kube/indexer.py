@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kube import paths
 from kube.index import NAME_RE
 
 if TYPE_CHECKING:
@@ -40,7 +41,10 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
     from kube.findings import Finding, Severity
 
     rel = f"formulas/{name}" if name.isascii() and name.isprintable() else f"formulas/{json.dumps(name)}"
-    directory = root / "formulas" / name
+    formulas = paths.formulas_in(root)
+    if formulas is None:  # reported once, by formulas_warnings
+        return None, []
+    directory = formulas / name
     try:
         mode = directory.lstat().st_mode
     except OSError:
@@ -51,13 +55,20 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
         return None, []  # a plain file beside the formulas (a README): not a formula
     if not NAME_RE.fullmatch(name):
         return None, [_skipped(rel, "not a kube name (lowercase letters, digits and '-')")]
-    from kube.formula import load_formula, manifest_files
+    from kube.formula import MANIFEST_SUFFIXES, formula_files, load_formula
 
     problems: list[str] = []
     provides: list[str] = []
     formula = None
     try:
-        provides = [p.relative_to(directory).as_posix() for p in manifest_files(directory, display_root=root)]
+        files = formula_files(directory, display_root=root)
+        manifests = directory / "manifests"
+        provides = [
+            p.relative_to(directory).as_posix()
+            for p in files
+            if p.parent == manifests and p.name.endswith(MANIFEST_SUFFIXES)
+        ]
+        problems += _undecodable(files, directory, rel)
     except FormulaError as exc:
         problems += [str(f) for f in exc.findings] or [exc.message]
     try:
@@ -75,6 +86,20 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     message = f"is invalid and cannot be installed: {problems[0]}{more}"
     return _invalid(name, problems), [Finding(rel, 0, "invalid-formula", message, Severity.WARNING)]
+
+
+def _undecodable(files: list[Path], directory: Path, rel: str) -> list[str]:
+    """File names that are not UTF-8: they would reach every listing kube prints (and a
+    terminal or a JSON reader) as raw bytes."""
+    bad: list[str] = []
+    for path in files:
+        name = path.relative_to(directory).as_posix()
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = json.dumps(name)[1:-1]
+            bad.append(f"{rel}/{shown}: the file name is not UTF-8")
+    return bad
 
 
 def _build_chunk(args: tuple[str, list[str]]) -> list[tuple[str, dict[str, Any] | None, list[Finding]]]:
@@ -135,11 +160,24 @@ def _cpus() -> int:
 
 
 def formula_dir_names(root: Path) -> list[str]:
-    """Every directory entry under ``formulas/`` of the clone (valid names or not)."""
-    try:
-        return sorted(entry.name for entry in os.scandir(root / "formulas"))
-    except (FileNotFoundError, NotADirectoryError):
+    """Every directory entry under ``formulas/`` of the clone (valid names or not); none when
+    ``formulas`` is not a directory of the clone itself."""
+    formulas = paths.formulas_in(root)
+    if formulas is None:
         return []
+    try:
+        return sorted(entry.name for entry in os.scandir(formulas))
+    except OSError:
+        return []
+
+
+def formulas_warnings(root: Path) -> list[Finding]:
+    """A warning when the clone's ``formulas`` exists but is not a directory (a symlink, a file)."""
+    path = root / paths.FORMULAS_DIR
+    if paths.formulas_in(root) is not None or not os.path.lexists(path):
+        return []
+    kind = "a symbolic link" if path.is_symlink() else "not a directory"
+    return [_skipped(paths.FORMULAS_DIR, kind)]
 
 
 def parse_log(text: str) -> dict[str, tuple[str, str]]:
@@ -150,8 +188,10 @@ def parse_log(text: str) -> dict[str, tuple[str, str]]:
         if line.startswith("\x01"):
             commit, _, date = line[1:].partition(" ")
             current = (commit, date)
-        elif line.startswith("formulas/"):
-            parts = line.split("/")
+        elif line.startswith(("formulas/", '"formulas/')):
+            from kube.gitcmd import unquote
+
+            parts = unquote(line).split("/")
             if len(parts) >= 3 and parts[1] not in latest:
                 latest[parts[1]] = current
     return latest

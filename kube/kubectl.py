@@ -117,6 +117,17 @@ class Kubectl:
         argv.extend(args)
         return argv
 
+    def environment(self) -> dict[str, str]:
+        """kubectl's environment: the user's (exec credential plugins and proxies need it), with
+        ``KUBECONFIG`` only when no ``--kubeconfig`` was given (then it is the user's choice of
+        cluster), and kuberc preferences off: they can add default flags and aliases to the very
+        commands kube runs (kubectl 1.33 and later; older ones ignore the variable)."""
+        env = dict(os.environ)
+        if self.kubeconfig:
+            env.pop("KUBECONFIG", None)
+        env["KUBECTL_KUBERC"] = "false"
+        return env
+
     def run(
         self, *args: str, input: str | None = None, timeout: float | None = None, read: bool = False
     ) -> tuple[int, str, str]:
@@ -130,7 +141,7 @@ class Kubectl:
             limit = min(limit, request_timeout() + 3)
         argv = self.argv(*args)
         try:
-            done = process.run(argv, input=input, timeout=limit, check=False)
+            done = process.run(argv, input=input, timeout=limit, check=False, env=self.environment())
         except ProcessTimeout as exc:
             raise ClusterError(
                 f"kubectl {args[0]} did not answer within {limit:g}s ({self.describe()})", hint=CLUSTER_HINT
@@ -149,7 +160,9 @@ class Kubectl:
         where = "--output=jsonpath={.contexts[0].name} {.clusters[0].cluster.server}"
         try:
             # Only ever on the way to an error: a kubectl that hangs must not hold it for long.
-            done = process.run(self.argv("config", "view", "--minify", where), timeout=2, check=False)
+            done = process.run(
+                self.argv("config", "view", "--minify", where), timeout=2, check=False, env=self.environment()
+            )
         except ProcessError:
             done = None
         name, _, server = (

@@ -237,8 +237,8 @@ def default_container() -> Path:
             break
     from kube import paths
 
-    archive = paths.archive_dir() / FORMULAS_DIR
-    if archive.is_dir():
+    archive = paths.formulas_in(paths.archive_dir())  # never through a symlinked formulas/
+    if archive is not None:
         return archive
     raise NotFoundError(
         "no formulas/ directory here and no archive to lint", hint="run `kube update`, or give a PATH"
@@ -313,8 +313,8 @@ def archive_root(directory: Path) -> Path:
         return parent
     from kube import paths
 
-    archive = paths.archive_dir() / FORMULAS_DIR
-    return archive if archive.is_dir() else parent
+    archive = paths.formulas_in(paths.archive_dir())  # never through a symlinked formulas/
+    return archive if archive is not None else parent
 
 
 def _dependencies(formula: Formula, archive: _Archive, base: str) -> list[Finding]:

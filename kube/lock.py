@@ -19,11 +19,16 @@ from kube.errors import ArchiveError
 DEFAULT_TIMEOUT = 900.0
 
 
+MAX_TIMEOUT = 86400.0
+
+
 def _timeout() -> float:
     try:
-        return float(os.environ.get("KUBE_LOCK_TIMEOUT", DEFAULT_TIMEOUT))
+        value = float(os.environ.get("KUBE_LOCK_TIMEOUT", DEFAULT_TIMEOUT))
     except ValueError:
         return DEFAULT_TIMEOUT
+    # nan never times out and inf overflows; 0 and below mean "do not wait".
+    return min(value, MAX_TIMEOUT) if value == value else DEFAULT_TIMEOUT
 
 
 @contextmanager
@@ -31,12 +36,13 @@ def locked(*, on_wait: Callable[[str], None] | None = None, timeout: float | Non
     """Hold the ``$KUBE_HOME`` lock; ``on_wait`` is told when another process has it."""
     from filelock import FileLock, Timeout
 
+    paths.check_home()
     where = paths.lock_file()
-    where.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(where, thread_local=False, preserve_lock_file=True)
     try:
+        where.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
-    except Timeout:
+    except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
         if on_wait is not None:
             on_wait(f"waiting for another kube process to finish (lock {where})")
         limit = _timeout() if timeout is None else timeout
@@ -47,6 +53,10 @@ def locked(*, on_wait: Callable[[str], None] | None = None, timeout: float | Non
                 f"another kube process held {where} for more than {limit:g}s",
                 hint="wait for it to finish, or find it with `fuser " + str(where) + "`",
             ) from None
+    except OSError as exc:  # a full disk, a read-only KUBE_HOME
+        raise ArchiveError(
+            f"cannot create the lock {where}: {exc.strerror}", hint=f"check {where.parent}"
+        ) from None
     try:
         yield
     finally:

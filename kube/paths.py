@@ -7,6 +7,7 @@ belongs to kubectl.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 DEFAULT_REPO = "https://github.com/kube-archive/kube.git"
@@ -37,12 +38,61 @@ def kube_home() -> Path:
     return base / "kube"
 
 
+def check_home() -> Path:
+    """``kube_home()`` when kube can use it: a directory, or one that can be made.
+
+    Raises UsageError (one line) when it is a file, sits below a file, or is not UTF-8 (it is
+    printed, and given to git)."""
+    from kube.errors import UsageError
+
+    home = kube_home()
+    name = "KUBE_HOME" if os.environ.get("KUBE_HOME") else "kube's home directory"
+    hint = "set KUBE_HOME to a directory (or move what is in the way)"
+    text = str(home)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{name} {text!r} holds bytes that are not UTF-8",
+            hint="set KUBE_HOME to a directory with a UTF-8 name",
+        ) from None
+    probe = home
+    while True:
+        try:
+            mode = os.stat(probe).st_mode  # a KUBE_HOME that is a link to a directory is fine
+        except (FileNotFoundError, NotADirectoryError):
+            if probe.parent == probe:
+                return home
+            probe = probe.parent
+            continue
+        except OSError as exc:
+            raise UsageError(f"{name} {home} cannot be used: {exc.strerror}", hint=hint) from None
+        if stat.S_ISDIR(mode):
+            return home
+        kind = "a file" if stat.S_ISREG(mode) else "not a directory"
+        if probe == home:
+            raise UsageError(f"{name} {home} is {kind}", hint=hint)
+        raise UsageError(f"{name} {home} cannot be created: {probe} is {kind}", hint=hint)
+
+
 def config_file() -> Path:
     return kube_home() / "config.yaml"
 
 
 def archive_dir() -> Path:
     return kube_home() / "archive"
+
+
+def formulas_in(root: Path) -> Path | None:
+    """``root/formulas`` when it is a directory itself; None when it is missing, a file or a symlink.
+
+    An archive comes from strangers: a ``formulas`` committed as a symlink (to ``/etc``, to ``/``)
+    must not turn indexing, ``info``, ``get`` or ``install`` into reads outside the clone."""
+    path = root / FORMULAS_DIR
+    try:
+        return path if stat.S_ISDIR(os.lstat(path).st_mode) else None
+    except OSError:
+        return None
 
 
 def index_file() -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from kube import gitcmd, paths
 
 Git = Callable[..., str]
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # a journal names a commit, never an option
 _GIT_LOCKS = ("index.lock", "HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock")
 
 
@@ -96,7 +98,8 @@ def recover(notes: list[str], git: Git) -> None:
         else:
             os.rename(old_dir(), root)
     journal = read_journal()
-    if journal and journal.get("op") == "checkout" and (root / ".git").is_dir():
-        git(["reset", "--quiet", "--hard", str(journal["to"])], "cannot repair the archive", guarded=True)
+    target = str(journal.get("to", "")) if journal else ""
+    if journal and journal.get("op") == "checkout" and _SHA.fullmatch(target) and (root / ".git").is_dir():
+        git(["reset", "--quiet", "--hard", target], "cannot repair the archive", guarded=True)
         notes.append("finished an update that had been interrupted")
     clear_journal()
