@@ -72,7 +72,7 @@ STEP_LIMIT = 2_000_000
 #: How deep macro calls, ``loop()`` and ``caller()`` may nest.
 CALL_DEPTH_LIMIT = 100
 #: Address space compiling and rendering one template may add (Linux only).
-MEMORY_LIMIT = 256 * 1024 * 1024
+MEMORY_LIMIT = 160 * 1024 * 1024
 
 # Text filters whose time grows faster than their input, or that are rarely fed much.
 _TEXT_WORK_LIMIT = 1024 * 1024
@@ -442,23 +442,34 @@ class _NoImports(BaseLoader):
 class _Generator(CodeGenerator):
     """Compiles a step into every loop iteration and routes ``~`` through a size check.
 
-    The step is a call of ``environment.kube_tick`` put first in each ``for`` body and in
-    front of its ``if`` filter; the sandbox compiles every call to ``environment.call``,
-    which counts it. Recursive loops re-enter the same body, so they count too."""
+    ``environment.kube_step()`` is written first in each ``for`` body and in front of its
+    ``if`` filter, so every iteration counts, whatever it iterates; recursive loops re-enter
+    the same body. Calls (macros, ``loop()``, ``caller()``, methods) count in
+    ``_Sandbox.call``, which the sandbox compiles every call to, and filters in their
+    wrappers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loop_parts: set[int] = set()  # ids of the bodies and tests of for loops
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
-        step = nodes.ExprStmt(self._tick(node), lineno=node.lineno)
-        node.body = [step.set_environment(self.environment), *node.body]
+        self._loop_parts.add(id(node.body))
         if node.test is not None:
-            test = nodes.And(self._tick(node), node.test, lineno=node.lineno)
-            node.test = test.set_environment(self.environment)
+            self._loop_parts.add(id(node.test))
         super().visit_For(node, frame)
 
-    def _tick(self, node: nodes.Node) -> nodes.Expr:
-        tick = nodes.EnvironmentAttribute("kube_tick", lineno=node.lineno)
-        call = nodes.Call(tick, [], [], None, None, lineno=node.lineno)
-        call.set_environment(self.environment)
-        return call
+    def blockvisit(self, nodes: Iterable[nodes.Node], frame: Frame) -> None:
+        if id(nodes) in self._loop_parts:
+            self.writeline("environment.kube_step()")
+        super().blockvisit(nodes, frame)
+
+    def visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> Any:
+        if id(node) not in self._loop_parts:
+            return super().visit(node, *args, **kwargs)
+        self.write("(environment.kube_step() and (")
+        super().visit(node, *args, **kwargs)
+        self.write("))")
+        return None
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         # No constant folding: the parts of a template's own text are small, and a folded
@@ -475,8 +486,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"+", "*", "**", "%"})
     kube_budget: _Budget
 
-    def kube_tick(self) -> bool:
-        return True  # counted by call(), which every compiled call goes through
+    def kube_step(self) -> bool:
+        self.kube_budget.tick()
+        return True
 
     def kube_concat(self, parts: tuple[Any, ...]) -> str:
         total = 0
