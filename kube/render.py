@@ -15,13 +15,18 @@ Every problem becomes a Finding with the file and line (rule ids:
 ``RenderError``. A template whose output is not valid YAML is reported against
 the template, with the line of the rendered output and that line's text.
 Objects read from a template carry the template's name as their source (no
-line: a rendered line means nothing in the template).
+line: a rendered line means nothing in the template). Messages never show a
+secret value: every value that did not come from the formula's defaults (and
+every value under a key named like a password) is shown as ``<redacted>``
+(``kube.values.secret_masker``), in the quoted line too, before it is cut to
+length.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +35,7 @@ from kube.findings import Finding
 from kube.objects import KubeObject
 from kube.templating import OUTPUT_LIMIT, KubeInfo, render_template
 from kube.templating import render_error as _render_error
-from kube.values import merge_values
+from kube.values import MASK, merge_values, secret_masker
 
 if TYPE_CHECKING:
     from kube.formula import Formula
@@ -55,12 +60,13 @@ def render_manifests(
     from kube.formula import manifest_files
 
     kube = KubeInfo(formula.name, str(formula.version), namespace)
+    redact = secret_masker(values, formula.values)
     objects: list[KubeObject] = []
     findings: list[Finding] = []
     for path in manifest_files(directory):
         display = path.relative_to(directory).as_posix()
         try:
-            objects.extend(_load_file(directory, display, values, kube, findings))
+            objects.extend(_load_file(directory, display, values, kube, findings, redact))
         except FormulaError as exc:
             findings.extend(exc.findings or [Finding(display, 0, "manifest-file", exc.message)])
     if findings:
@@ -69,8 +75,16 @@ def render_manifests(
     return objects
 
 
+Redact = Callable[[str], str]
+
+
 def _load_file(
-    directory: Path, display: str, values: Mapping[str, Any], kube: KubeInfo, findings: list[Finding]
+    directory: Path,
+    display: str,
+    values: Mapping[str, Any],
+    kube: KubeInfo,
+    findings: list[Finding],
+    redact: Redact,
 ) -> Iterator[KubeObject]:
     from kube import yamlsafe
 
@@ -80,18 +94,24 @@ def _load_file(
     text = yamlsafe.read_capped(path, limit=MANIFEST_LIMIT, display=display)
     template = display.endswith(".tmpl")
     if template:
-        text = render_template(text, display=display, values=values, kube=kube)
-    if display.removesuffix(".tmpl").endswith(".json"):
-        docs = [(_load_json(text, display, template), _first_line(text))]
+        text = render_template(text, display=display, values=values, kube=kube, redact=redact)
     else:
-        docs = _load_yaml(text, display, template)
+        redact = _same  # the formula's own file: nothing in it came from the values
+    if display.removesuffix(".tmpl").endswith(".json"):
+        docs = [(_load_json(text, display, template, redact), _first_line(text))]
+    else:
+        docs = _load_yaml(text, display, template, redact)
     for number, (doc, line) in enumerate(docs, start=1):
         where = f"document {number} (rendered line {line})" if template else ""
         source = display if template else f"{display}:{line}"
-        yield from _objects(doc, display, 0 if template else line, where, source, findings)
+        yield from _objects(doc, display, 0 if template else line, where, source, findings, redact)
 
 
-def _load_yaml(text: str, display: str, rendered: bool) -> list[tuple[Any, int]]:
+def _same(text: str) -> str:
+    return text
+
+
+def _load_yaml(text: str, display: str, rendered: bool, redact: Redact) -> list[tuple[Any, int]]:
     from kube import yamlsafe
 
     try:
@@ -99,21 +119,32 @@ def _load_yaml(text: str, display: str, rendered: bool) -> list[tuple[Any, int]]
     except FormulaError as exc:
         if not rendered:
             raise
-        findings = [_output_finding(display, text, f) for f in exc.findings] or [
-            Finding(display, 0, "template-output", exc.message)
+        findings = [_output_finding(display, text, f, redact) for f in exc.findings] or [
+            Finding(display, 0, "template-output", redact(exc.message))
         ]
         raise RenderError(str(findings[0]), findings=findings) from None
     return [(yamlsafe.to_plain(node), _line_of(node)) for node in nodes]
 
 
-def _output_finding(display: str, text: str, finding: Finding) -> Finding:
+# `password: value` in a quoted line: the value is masked whatever its length or source.
+_SECRET_LINE = re.compile(
+    r"""^(\s*(?:-\s+)?["']?[\w.-]*(?:passw|secret|token|credential|private)[\w.-]*["']?\s*:\s*)\S.*$""",
+    re.IGNORECASE,
+)
+
+
+def _output_finding(display: str, text: str, finding: Finding, redact: Redact) -> Finding:
     lines = text.splitlines()
-    shown = f": {lines[finding.line - 1].strip()[:80]!r}" if 0 < finding.line <= len(lines) else ""
-    message = f"rendered output is not valid YAML at line {finding.line}{shown}: {finding.message}"
+    shown = ""
+    if 0 < finding.line <= len(lines):
+        # Masked before it is cut, so no part of a secret is left at the cut.
+        line = _SECRET_LINE.sub(lambda m: m.group(1) + MASK, redact(lines[finding.line - 1].strip()))
+        shown = f": {line[:80]!r}"
+    message = f"rendered output is not valid YAML at line {finding.line}{shown}: {redact(finding.message)}"
     return Finding(display, 0, "template-output", message)
 
 
-def _load_json(text: str, display: str, rendered: bool) -> Any:
+def _load_json(text: str, display: str, rendered: bool, redact: Redact) -> Any:
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in items:
@@ -131,10 +162,12 @@ def _load_json(text: str, display: str, rendered: bool) -> Any:
         return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise _render_error(
-            display, 0 if rendered else exc.lineno, rule, f"{prefix}line {exc.lineno}: {exc.msg}"
+            display, 0 if rendered else exc.lineno, rule, f"{prefix}line {exc.lineno}: {redact(exc.msg)}"
         ) from None
     except ValueError as exc:
-        raise _render_error(display, 0, rule, f"{prefix}{exc}") from None
+        raise _render_error(display, 0, rule, f"{prefix}{redact(str(exc))}") from None
+    except RecursionError:
+        raise _render_error(display, 0, rule, f"{prefix}nested too deep") from None
 
 
 def _first_line(text: str) -> int:
@@ -151,11 +184,17 @@ def _line_of(node: Any) -> int:
 
 
 def _objects(
-    doc: Any, display: str, line: int, where: str, source: str, findings: list[Finding]
+    doc: Any,
+    display: str,
+    line: int,
+    where: str,
+    source: str,
+    findings: list[Finding],
+    redact: Redact,
 ) -> Iterator[KubeObject]:
     if doc is None:
         return
-    problem = _problem(doc)
+    problem = redact(_problem(doc))
     if problem:
         findings.append(
             Finding(display, line, "manifest-object", f"{where + ': ' if where else ''}{problem}")
@@ -164,7 +203,7 @@ def _objects(
     if doc["kind"] == "List":
         for index, item in enumerate(doc.get("items") or []):
             item_where = f"{where + ' ' if where else ''}items[{index}]"
-            nested = _problem(item) or (
+            nested = redact(_problem(item)) or (
                 "a List cannot contain another List" if item.get("kind") == "List" else ""
             )
             if nested:

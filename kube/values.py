@@ -10,20 +10,26 @@ for more. Its value is typed like a YAML 1.2 core-schema scalar: ``true``,
 ``[A-Za-z0-9_/-]`` segments (``\\.`` for a literal dot:
 ``--set annotations.example\\.com/team=ops``) with optional list
 indexes (``hosts[0]=a``; an index may be at most the current length, which
-appends).
+appends), at most ``MAX_DEPTH`` levels deep; values must be UTF-8 text. Error
+messages name the key, never the value.
+
+Values can be secrets (``--set-string db.password=...``, a password the hook
+generated), so ``secret_masker`` gives render errors a function that replaces
+them with ``<redacted>`` before a line of rendered output is quoted.
 """
 
 from __future__ import annotations
 
-import copy
+import base64
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from kube.errors import FormulaError, UsageError
+from kube.yamlsafe import MAX_DEPTH
 
 #: Largest accepted ``--values`` file.
 VALUES_FILE_LIMIT = 1024 * 1024
@@ -41,16 +47,90 @@ _SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'")
 PathPart = str | int
 
 
+MASK = "<redacted>"
+#: Shorter values are not masked: they would mask letters and numbers all over a message.
+SECRET_MIN_LENGTH = 4
+# Values under keys named like these are secrets even when they are the formula's defaults.
+_SECRET_KEY = re.compile(r"passw|secret|token|key|credential|auth|private|cert|salt", re.IGNORECASE)
+_MISSING = object()
+
+
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """A new dict: ``override`` over ``base``, merging nested mappings."""
-    result = copy.deepcopy(dict(base))
+    """A new dict: ``override`` over ``base``, merging nested mappings.
+
+    Raises FormulaError for values nested deeper than ``MAX_DEPTH`` (exit 4), never a
+    RecursionError."""
+    return _merge(base, override, 1)
+
+
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any], depth: int) -> dict[str, Any]:
+    result: dict[str, Any] = _copy(dict(base), depth)
     for key, value in override.items():
         old = result.get(key)
         if isinstance(old, dict) and isinstance(value, Mapping):
-            result[key] = deep_merge(old, value)
+            result[key] = _merge(old, value, depth + 1)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = _copy(value, depth + 1)
     return result
+
+
+def _copy(value: Any, depth: int) -> Any:
+    """A copy of plain data (what deepcopy gives for it, faster, and depth-checked)."""
+    if depth > MAX_DEPTH:
+        raise FormulaError(f"values are nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, Mapping):
+        return {k: _copy(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy(v, depth + 1) for v in value]
+    return value
+
+
+def secret_masker(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> Callable[[str], str]:
+    """A function replacing every secret value in a text with ``<redacted>``.
+
+    Secret: a string or number of at least ``SECRET_MIN_LENGTH`` characters that is not
+    the formula's own default at that place (so it came from ``--values``, ``--set``,
+    ``--set-string`` or the hook), or that lies under a key named like a password,
+    secret, token, key, credential, auth, private, cert or salt. Each is masked as
+    written and as templates commonly write it: base64 (``b64encode``), JSON-escaped
+    (``quote``, ``tojson``) and repr-escaped (the quoting of messages). The set is
+    built on first use, so rendering without an error never pays for it."""
+    masker: list[Callable[[str], str]] = []
+
+    def mask(text: str) -> str:
+        if not masker:
+            masker.append(_build_masker(values, defaults))
+        return masker[0](text)
+
+    return mask
+
+
+def _build_masker(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> Callable[[str], str]:
+    found: set[str] = set()
+    stack: list[tuple[Any, Any, bool]] = [(values, defaults, False)]
+    while stack:
+        value, default, secret = stack.pop()
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                under = default.get(key, _MISSING) if isinstance(default, Mapping) else _MISSING
+                stack.append((item, under, secret or bool(_SECRET_KEY.search(str(key)))))
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                under = default[index] if isinstance(default, list) and index < len(default) else _MISSING
+                stack.append((item, under, secret))
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = str(value)
+            if len(text) >= SECRET_MIN_LENGTH and (secret or default is _MISSING or default != value):
+                found.add(text)
+    forms: set[str] = set()
+    for text in found:
+        forms |= {text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1], repr(text)[1:-1]}
+        forms.add(base64.b64encode(text.encode("utf-8", "replace")).decode("ascii"))
+    forms = {form for form in forms if len(form) >= SECRET_MIN_LENGTH}
+    if not forms:
+        return lambda text: text
+    pattern = re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+    return lambda text: pattern.sub(MASK, text)
 
 
 def merge_values(
@@ -66,11 +146,17 @@ def merge_values(
         values = deep_merge(values, load_values_file(path))
     for text in sets:
         keys, raw = parse_assignment(text, "--set")
-        _assign(values, keys, parse_scalar(raw, text), text)
+        _assign(values, keys, parse_scalar(raw, _label(text, "--set")), _label(text, "--set"))
     for text in set_strings:
         keys, raw = parse_assignment(text, "--set-string")
-        _assign(values, keys, raw, text)
+        _assign(values, keys, raw, _label(text, "--set-string"))
     return values
+
+
+def _label(text: str, flag: str) -> str:
+    """How an assignment is named in errors: the flag and the key, never the value."""
+    key = text.partition("=")[0]
+    return f"{flag} {key if len(key) <= 60 else key[:57] + '...'!r}"
 
 
 def load_values_file(path: Path) -> dict[str, Any]:
@@ -93,19 +179,38 @@ def load_values_file(path: Path) -> dict[str, Any]:
 def parse_assignment(text: str, flag: str) -> tuple[list[PathPart], str]:
     """Split ``a.b[0]=value`` into its key path and the raw value."""
     key, sep, raw = text.partition("=")
+    label = _label(text, flag)
+    if _has_surrogates(text):
+        # Python hands bytes that are not UTF-8 over as lone surrogates; they cannot be
+        # written to a record or sent to kubectl.
+        byte = next((f" (byte 0x{ord(c) - 0xDC00:02x})" for c in text if "\udc80" <= c <= "\udcff"), "")
+        what = "value" if _has_surrogates(raw) and sep else "key"
+        raise UsageError(f"{label}: the {what} is not UTF-8 text{byte}")
     if not sep or not key:
-        raise UsageError(f"{flag} {text!r}: expected KEY=VALUE, for example {flag} image.tag=1.2")
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise UsageError(f"{flag} {shown!r}: expected KEY=VALUE, for example {flag} image.tag=1.2")
     parts: list[PathPart] = []
     for segment in _split_dots(key):
         match = _SEGMENT.fullmatch(segment)
         if match is None:
+            shown = segment if len(segment) <= 60 else segment[:57] + "..."
             raise UsageError(
-                f"{flag} {text!r}: bad key {segment!r}; use letters, digits, '_', '-' and '/', "
+                f"{label}: bad key {shown!r}; use letters, digits, '_', '-' and '/', "
                 "dots between names and [N] for list items"
             )
         parts.append(match.group(1).replace("\\.", "."))
         parts.extend(int(i) for i in _INDEX.findall(match.group(2)))
+        if len(parts) > MAX_DEPTH:
+            raise UsageError(f"{label}: the key is nested deeper than {MAX_DEPTH} levels")
     return parts, raw
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _split_dots(key: str) -> list[str]:
@@ -139,7 +244,7 @@ def parse_scalar(raw: str, where: str = "") -> Any:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"--set {where!r}: bad double-quoted string: {exc.msg}") from None
+            raise UsageError(f"{where}: bad double-quoted string: {exc.msg}") from None
         if isinstance(value, str):
             return value
     if _SINGLE_QUOTED.fullmatch(text):
@@ -147,7 +252,7 @@ def parse_scalar(raw: str, where: str = "") -> Any:
     return raw
 
 
-def _assign(values: dict[str, Any], keys: list[PathPart], value: Any, text: str) -> None:
+def _assign(values: dict[str, Any], keys: list[PathPart], value: Any, label: str) -> None:
     node: Any = values
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
@@ -156,16 +261,14 @@ def _assign(values: dict[str, Any], keys: list[PathPart], value: Any, text: str)
         where = _display(keys[:depth]) or "the top level"
         if isinstance(key, int):
             if not isinstance(node, list):
-                raise UsageError(f"--set {text!r}: {where} is a {_kind(node)}, not a list")
+                raise UsageError(f"{label}: {where} is a {_kind(node)}, not a list")
             if key > len(node):
-                raise UsageError(
-                    f"--set {text!r}: index {key} is past the end of {where} ({len(node)} items)"
-                )
+                raise UsageError(f"{label}: index {key} is past the end of {where} ({len(node)} items)")
             if key == len(node):
                 node.append(fresh)
         else:
             if not isinstance(node, dict):
-                raise UsageError(f"--set {text!r}: {where} is a {_kind(node)}, not a mapping")
+                raise UsageError(f"{label}: {where} is a {_kind(node)}, not a mapping")
             if key not in node or node[key] is None:
                 node[key] = fresh
         if last:
