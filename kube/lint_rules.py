@@ -269,6 +269,12 @@ INSTALL_RULES = (
         "a template's output is too large, or not text kube reads",
         "render fewer objects; keep data out of templates",
     ),
+    Rule(
+        "template-limit",
+        E,
+        "a template went past its step, time, size or nesting budget",
+        "loop over less; build smaller strings and lists",
+    ),
     Rule("manifest-json", E, "a .json manifest is not valid JSON", "fix the JSON at that line"),
     Rule("manifest-file", E, "a manifest file is a symlink or lies outside the formula", "use a file"),
     Rule("manifest-object", E, "a document is not a Kubernetes object", "each document is one object"),
