@@ -391,7 +391,7 @@ def test_install_list_uninstall_leaves_the_namespace_as_it_was(
 
     removed = kube("uninstall", "web", "-n", namespace)
     assert removed.exit_code == 0, removed.output
-    assert f"uninstalled web 1.2.0 in namespace {namespace}: 3 objects removed" in removed.stdout
+    assert f"uninstalled web 1.2.0 in namespace {namespace}: 3 objects deleted" in removed.stdout
     assert everything(kubectl, namespace) == before
     assert kubectl("get", "namespace", namespace, check=False).returncode == 0
 
