@@ -11,11 +11,23 @@ renders, labels and orders the objects into waves, and hands them to
 user gave (K3.yaml, ``--values``, ``--set``), before the hook adds generated
 secrets, so that two installs with the same inputs record the same digest.
 
+Before anything reaches the cluster, what a formula may not do is refused
+(``check_trusted``, exit 4): an object shaped like kube's install record (a
+Secret of type ``kube.sh/*``, a name starting ``kube.install.``, the
+``kube.sh/record`` label), more than ``MAX_OBJECTS`` objects, or a namespaced
+object whose ``metadata.namespace`` is not the install namespace unless the
+user allowed that namespace (``--allow-namespace``). Cluster-scoped objects
+(the install namespace itself aside) are handed to the caller's ``confirm``
+first; the command asks, or requires ``--force`` without a terminal.
+
 ``--dry-run`` does all of that but create. It runs kubectl only to read the
 kubeconfig's namespace when ``-n`` is not given, and to read the install
 records when the formula has dependencies (reported, never asked about); an
 unreachable cluster then only means the dependencies go unchecked. It never
-writes to the cluster.
+writes to the cluster. The hook does run, as in a real install and outside
+any sandbox unless ``--sandbox`` is given: a dry run shows what the install
+would create, and the hook may generate values the manifests use (the command
+says so in one line before it runs).
 """
 
 from __future__ import annotations

@@ -79,6 +79,8 @@ def find_record(kubectl: Kubectl, name: str, namespace: str | None) -> Record:
         return record
     try:
         found = [r for r in records.list_records(kubectl) if r.formula == name]
+        # A record that fails validation does not make the name ambiguous; alone, it is refused below.
+        found = [r for r in found if r.outcome != records.UNREADABLE] or found
     except ClusterError as exc:
         if "forbidden" not in exc.message.lower():
             raise
