@@ -114,6 +114,7 @@ def create(
     planned = [ref_of(o, ns, scopes) for o in among]
     coming = [RecordedObject(r) for r in planned if _key(r) not in progress.recorded]
     pending = _record(the_plan, digest, [*before, *coming], outcome=PENDING, refs=planned)
+    records.check_size(pending)
     if previous is not None:
         # The earlier attempt's record stays the one record; it now also lists what comes next.
         progress.record_version = records.write_record(kubectl, pending, replace=True).resource_version

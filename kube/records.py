@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kube.errors import ClusterError, UsageError
+from kube.errors import ClusterError, FormulaError, UsageError
 from kube.kubectl import Kubectl, ObjectRef, is_dns_label, validate_namespace
 
 RECORD_TYPE = "kube.sh/install.v1"
@@ -52,6 +52,9 @@ RECORD_LABEL = "kube.sh/record"
 FORMULA_LABEL = "kube.sh/formula"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 SELECTOR = f"{MANAGED_BY_LABEL}=kube,{RECORD_LABEL}=true"
+
+# The API server refuses a Secret whose data passes 1 MiB; keep room for the failures added later.
+RECORD_LIMIT = 1024 * 1024 - 64 * 1024
 
 COMPLETE = "complete"
 PARTIAL = "partial"
@@ -124,6 +127,17 @@ class Record:
             "objects": [o.to_json() for o in self.objects],
             "failed": [{**_ref_json(f.ref), "reason": f.reason, "message": f.message} for f in self.failed],
         }
+
+
+def check_size(record: Record) -> None:
+    """Refuse, before anything is created, a record the API server would not store."""
+    size = len(json.dumps(record.to_json(), separators=(",", ":")).encode("utf-8"))
+    if size > RECORD_LIMIT:
+        raise FormulaError(
+            f"the install record of {record.formula} would take {size} bytes, more than a Secret holds "
+            f"({RECORD_LIMIT}); nothing was created",
+            hint="the formula has too many objects or too long names",
+        )
 
 
 def record_name(formula: str) -> str:

@@ -425,3 +425,27 @@ def test_dry_run_says_the_hook_runs_outside_the_sandbox(tmp_path: Path) -> None:
     assert note.startswith("==> Dry run: running scripts/pre-install.py of hooked on this machine")
     quiet = kube("install", str(directory), "-n", "default", "--dry-run", "--no-hooks")
     assert "sandbox" not in quiet.stderr
+
+
+def test_dry_run_lists_where_objects_would_go_outside_the_namespace(tmp_path: Path) -> None:
+    manifests = {
+        "a.json": json.dumps(configmap("here")),
+        "b.json": json.dumps(configmap("there", "monitoring")),
+        "role.json": cluster_role("reader"),
+    }
+    directory = write_formula(tmp_path, "wide", manifests=manifests)
+    args = ("install", str(directory), "-n", "web", "--dry-run", "--allow-namespace", "monitoring")
+    result = kube(*args, "-o", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["namespaces"] == ["web", "monitoring"]
+    assert data["clusterScoped"] == [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "name": "reader"}
+    ]
+    assert "wide would create objects outside namespace web:" in result.stderr
+    assert "  cluster-scoped: ClusterRole/reader" in result.stderr
+    assert "  in namespace monitoring (--allow-namespace): ConfigMap/there" in result.stderr
+    yaml = kube(*args)
+    assert "would create 3 objects in namespace web (also namespace monitoring; 1 cluster-scoped object)" in (
+        yaml.stderr
+    )

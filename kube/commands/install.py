@@ -404,6 +404,11 @@ def result_json(result: InstallResult | UninstallResult) -> dict[str, Any]:
     }
     if record is not None:
         data["record"] = record.to_json()
+    reach = getattr(result, "reach", None)
+    if reach is not None:
+        data["namespaces"] = list(reach.namespaces)
+        data["clusterScoped"] = [{"apiVersion": r.api_version, "kind": r.kind, "name": r.name}
+                                 for r in reach.cluster_scoped]  # fmt: skip
     return data
 
 
