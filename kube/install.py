@@ -289,8 +289,8 @@ def install(
 ) -> InstallResult:
     """Stage, hook, render and (unless a dry run) create; see the module docstring.
 
-    ``confirm`` is asked, before anything reaches the cluster, about objects outside the install
-    namespace when there are cluster-scoped ones; it raises to stop the install."""
+    ``confirm`` is shown, before anything reaches the cluster, the objects outside the install
+    namespace when there are any; it raises to stop the install."""
     from kube.objects import Scopes
 
     formula, ns = the_plan.source.formula, the_plan.namespace
@@ -306,7 +306,7 @@ def install(
             formula.name, str(formula.version), ns, "dry run", statuses, rendered=flat, hook_ran=hook_ran,
             reach=reach,
         )  # fmt: skip
-    if confirm is not None and reach.cluster_scoped:
+    if confirm is not None and (reach.cluster_scoped or reach.elsewhere):
         confirm(reach)
     from kube import create
 

@@ -186,6 +186,7 @@ def test_an_object_in_another_namespace_is_refused_unless_allowed(
         in allowed.stdout
     )
     assert row(allowed, "ConfigMap", "there")[4] == other_namespace
+    assert f"  in namespace {other_namespace} (--allow-namespace): ConfigMap/there" in allowed.stderr
     [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
     assert listed["record"]["allowedNamespaces"] == [other_namespace] and listed["status"] == "complete"
     assert kube("uninstall", "roamer", "-n", namespace).exit_code == 0

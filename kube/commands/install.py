@@ -283,15 +283,15 @@ def _describe_reach(reach: Reach, formula: str, *, would: bool) -> None:
 
 
 def _confirm_reach(reach: Reach, the_plan: Plan, *, force: bool) -> None:
-    """Cluster-scoped objects reach past the namespace the user chose: list them and ask (on a
-    terminal), or require --force (without one). Raises to stop before anything is created."""
+    """List what goes outside the namespace the user chose. Cluster-scoped objects need consent:
+    asked on a terminal, --force without one. Raises to stop before anything is created."""
     from kube import console
     from kube.errors import DependencyError
 
     formula = the_plan.source.formula.name
     _describe_reach(reach, formula, would=False)
-    if force:
-        return
+    if force or not reach.cluster_scoped:
+        return  # objects in other namespaces were allowed by name with --allow-namespace
     what = ", ".join(r.display for r in reach.cluster_scoped[:3])
     more = f" and {len(reach.cluster_scoped) - 3} more" if len(reach.cluster_scoped) > 3 else ""
     hint = "review them (`kube install --dry-run`), then pass --force to create them"
