@@ -450,3 +450,20 @@ def test_dry_run_lists_where_objects_would_go_outside_the_namespace(tmp_path: Pa
     assert "would create 3 objects in namespace web (also namespace monitoring; 1 cluster-scoped object)" in (
         yaml.stderr
     )
+
+
+@pytest.mark.cluster
+def test_with_deps_stops_a_chain_deeper_than_the_limit_in_one_line(namespace: str, tmp_path: Path) -> None:
+    from tests.gitrepo import make_repo
+
+    depth = deps.MAX_DEPTH + 10
+    files: dict[str, str] = {}
+    for i in range(depth):
+        files.update(formula_files(f"f{i}", "1.0.0", dependencies=[{"name": f"f{i + 1}", "version": "*"}]))
+    files.update(formula_files(f"f{depth}", "1.0.0"))
+    assert kube("update", "--repo", str(make_repo(tmp_path / "remote", files))).exit_code == 0
+    result = kube("install", "f0", "-n", namespace, "--with-deps", "--dry-run")
+    assert result.exit_code == ExitCode.DEPENDENCY, result.output
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("Error:")]
+    assert f"dependency chain deeper than {deps.MAX_DEPTH} formulas: f0 -> f1 -> f2 -> ..." in line
+    assert "Traceback" not in result.output
