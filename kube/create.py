@@ -1,12 +1,21 @@
-"""Creating a rendered formula in the cluster: wave by wave, then the record, then rollback or wait.
+"""Creating a rendered formula in the cluster: the pending record, wave by wave, then the record,
+then rollback or wait.
 
 Each wave is one ``kubectl create``; the install namespace, when missing, is
-created first in the first wave and labelled as kube's. After a wave with a
-failure, later waves are not attempted. The record lists only what the API
-server confirmed, with uids; objects that exist with this formula's labels in
-the install namespace but are missing from its record (an attempt stopped by
-Ctrl-C or a crash before it wrote the record) are taken into the record. With
-``atomic``, what this attempt created is deleted again instead.
+created first in the first wave and labelled as kube's. Before any object, the
+install record is written with outcome ``pending``, listing every object of
+every wave (without uids): a first install sends it in the first wave's own
+call, right after the namespace, so it costs no kubectl process; a new attempt
+over an earlier partial one replaces that record first. So an install stopped
+anywhere, even by SIGKILL between waves, leaves a record that ``kube list``
+shows and ``kube uninstall`` can clean up. When the install ends, the record is
+replaced by what the API server confirmed, with uids.
+
+After a wave with a failure, later waves are not attempted. Objects that exist
+with this formula's labels in the install namespace but are missing from its
+record (an attempt stopped by Ctrl-C or a crash before it wrote the record)
+are taken into the record. With ``atomic``, what this attempt created is
+deleted again instead.
 """
 
 from __future__ import annotations
@@ -33,10 +42,10 @@ from kube.install import (
     ref_of,
 )  # fmt: skip
 from kube.kubectl import Kubectl, ObjectRef, Outcome
-from kube.records import COMPLETE, PARTIAL, FailedObject, Record, RecordedObject
+from kube.records import COMPLETE, PARTIAL, PENDING, FailedObject, Record, RecordedObject
 
 if TYPE_CHECKING:
-    from kube.objects import KubeObject
+    from kube.objects import KubeObject, Scopes
 
 ALREADY_EXISTS = "AlreadyExists"
 INTERRUPTED, ADOPTED = "Interrupted", "Adopted"  # outcome reasons of kube's own
@@ -56,22 +65,30 @@ def namespace_object(ns: str, formula: str) -> dict[str, Any]:
     }
 
 
+def _key(ref: ObjectRef) -> tuple[str, str, str, str]:
+    return (ref.group, ref.kind, ref.namespace, ref.name)
+
+
 @dataclass
 class _Progress:
     """What one install attempt has done so far."""
 
     previous: Record | None
-    recorded: list[RecordedObject]
+    recorded: dict[tuple[str, str, str, str], RecordedObject]  # in creation order
     statuses: list[ObjectStatus] = field(default_factory=list)
     failures: list[FailedObject] = field(default_factory=list)
     new: list[ObjectRef] = field(default_factory=list)  # created by this attempt, in order
     created_namespace: bool = False
     namespace_is_new: bool = False
     interrupted: bool = False
-    draft: Record | None = None  # the record as sent at the end of the last wave, if the server took it
+    record_version: str = ""  # resourceVersion of the record in the cluster, once kube wrote it
+    previous_keys: frozenset[tuple[str, str, str, str]] = frozenset()
 
     def was_recorded(self, ref: ObjectRef) -> bool:
-        return self.previous is not None and any(o.ref.same_object(ref) for o in self.previous.objects)
+        return _key(ref) in self.previous_keys
+
+    def record(self, entry: RecordedObject) -> None:
+        self.recorded[_key(entry.ref)] = entry
 
 
 def create(
@@ -81,33 +98,41 @@ def create(
     options: InstallOptions,
     digest: str,
     hook_ran: bool,
+    scopes: Scopes | None = None,
 ) -> InstallResult:
+    from kube.objects import Scopes
+
     formula, ns = the_plan.source.formula, the_plan.namespace
     previous = the_plan.existing
-    progress = _Progress(previous, list(previous.objects) if previous else [])
-    progress.created_namespace = previous.created_namespace if previous else False
     among = [o for w in waves for o in w]
+    scopes = scopes or Scopes(among)
+    before = previous.objects if previous else ()
+    progress = _Progress(previous, {_key(o.ref): o for o in before})
+    progress.previous_keys = frozenset(progress.recorded)
+    progress.created_namespace = previous.created_namespace if previous else False
     own_namespace = any(o.group == "" and o.kind == "Namespace" and o.name == ns for o in among)
-    # A first install sends its record last in the last wave, as if everything will work: kubectl
-    # creates in order, so it only exists once everything before it was tried. A surprise (a failure,
-    # a new namespace) costs a replace afterwards; the usual case saves a kubectl process.
-    draft = (
-        None if previous else _record(the_plan, digest, [RecordedObject(ref_of(o, ns, among)) for o in among])
-    )
+    planned = [ref_of(o, ns, scopes) for o in among]
+    coming = [RecordedObject(r) for r in planned if _key(r) not in progress.recorded]
+    pending = _record(the_plan, digest, [*before, *coming], outcome=PENDING, refs=planned)
+    records.check_size(pending)
+    if previous is not None:
+        # The earlier attempt's record stays the one record; it now also lists what comes next.
+        progress.record_version = records.write_record(kubectl, pending, replace=True).resource_version
     for index, wave in enumerate(waves):
-        payload = [as_sent(o, ns, among) for o in wave]
+        payload = [as_sent(o, ns, scopes) for o in wave]
+        prefix: list[dict[str, Any]] = []
         add_namespace = index == 0 and not own_namespace
         if add_namespace:
-            payload.insert(0, namespace_object(ns, formula.name))
-        with_draft = draft is not None and index == len(waves) - 1
-        if with_draft and draft is not None:
-            payload.append(records.to_secret(draft))
-        outcomes = _create_wave(kubectl, payload, first=index == 0, progress=progress)
-        if with_draft:
-            sent = outcomes.pop()
+            prefix.append(namespace_object(ns, formula.name))
+        carry_record = index == 0 and previous is None
+        if carry_record:
+            # kubectl creates in order: the record exists before the first object does.
+            prefix.append(records.to_secret(pending))
+        outcomes = _create_wave(kubectl, prefix + payload, first=index == 0, progress=progress)
+        if carry_record:
+            sent = outcomes.pop(len(prefix) - 1)
             if sent.ok and sent.live is not None:
-                version = str(sent.live.get("metadata", {}).get("resourceVersion", ""))
-                progress.draft = replace(draft, resource_version=version) if draft else None
+                progress.record_version = str((sent.live.get("metadata") or {}).get("resourceVersion", ""))
         outcomes = _adopt(kubectl, outcomes, formula.name, ns, progress)
         if add_namespace:
             _namespace_outcome(outcomes.pop(0), progress)
@@ -115,14 +140,14 @@ def create(
             _object_outcome(obj, outcome, progress)
         if progress.failures:
             progress.statuses += [
-                ObjectStatus(ref_of(o, ns, among), SKIPPED, source=o.source)
+                ObjectStatus(ref_of(o, ns, scopes), SKIPPED, source=o.source)
                 for w in waves[index + 1 :]
                 for o in w
             ]
             break
         if index + 1 < len(waves):
-            _await_crds(kubectl, wave, ns, progress)
-    result = _finish(the_plan, kubectl, options, progress, digest, hook_ran)
+            _await_crds(kubectl, wave, ns, progress, scopes)
+    result = _finish(the_plan, kubectl, options, progress, digest, hook_ran, planned)
     if progress.interrupted:
         raise KeyboardInterrupt
     return result
@@ -153,12 +178,15 @@ def _adopt(
     namespace's install of the same formula may own them."""
     from kube.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
 
+    def unknown(ref: ObjectRef) -> bool:
+        # Not in the earlier record, or there without a uid (listed by a pending record).
+        entry = progress.recorded.get(_key(ref))
+        return entry is None or not entry.uid
+
     candidates = [
         i
         for i, o in enumerate(outcomes)
-        if o.reason in (ALREADY_EXISTS, INTERRUPTED)
-        and o.ref.namespace == ns
-        and not progress.was_recorded(o.ref)
+        if o.reason in (ALREADY_EXISTS, INTERRUPTED) and o.ref.namespace == ns and unknown(o.ref)
     ]
     if not candidates:
         return outcomes
@@ -184,7 +212,12 @@ def _namespace_outcome(outcome: Outcome, progress: _Progress) -> None:
 def _object_outcome(obj: KubeObject, outcome: Outcome, progress: _Progress) -> None:
     if outcome.ok:
         uid = str((outcome.live or {}).get("metadata", {}).get("uid", ""))
-        progress.recorded.append(RecordedObject(outcome.ref, uid))
+        progress.record(RecordedObject(outcome.ref, uid))
+        if outcome.reason == ADOPTED and progress.was_recorded(outcome.ref):
+            progress.statuses.append(
+                ObjectStatus(outcome.ref, EXISTS, "created by an earlier attempt", obj.source)
+            )
+            return
         if outcome.reason == ADOPTED:
             detail = "left by an earlier attempt that stopped before recording it"
             progress.statuses.append(ObjectStatus(outcome.ref, EXISTS, detail, obj.source))
@@ -202,11 +235,13 @@ def _object_outcome(obj: KubeObject, outcome: Outcome, progress: _Progress) -> N
         )
 
 
-def _await_crds(kubectl: Kubectl, wave: Sequence[KubeObject], ns: str, progress: _Progress) -> None:
+def _await_crds(
+    kubectl: Kubectl, wave: Sequence[KubeObject], ns: str, progress: _Progress, scopes: Scopes
+) -> None:
     from kube import wait
 
     crds = [
-        ref_of(o, ns, wave)
+        ref_of(o, ns, scopes)
         for o in wave
         if (o.group, o.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition")
     ]
@@ -225,27 +260,36 @@ def _finish(
     progress: _Progress,
     digest: str,
     hook_ran: bool,
+    planned: Sequence[ObjectRef],
 ) -> InstallResult:
     formula, ns = the_plan.source.formula, the_plan.namespace
     result = InstallResult(
         formula.name, str(formula.version), ns, "installed", (), progress.created_namespace, hook_ran=hook_ran
     )
+    previous = the_plan.existing
     if progress.failures and options.atomic:
-        if progress.draft is not None:
-            records.delete_record(kubectl, progress.draft)
-        return _roll_back(result, kubectl, progress)
-    if progress.failures and not progress.recorded and not progress.created_namespace:
-        if progress.draft is not None:
-            records.delete_record(kubectl, progress.draft)
+        if previous is None:
+            _drop_pending(kubectl, the_plan, progress)  # first: a namespace kube made must be empty
+        result = _roll_back(result, kubectl, progress)
+        if previous is not None:
+            _save(kubectl, the_plan, progress, previous)
+        return result
+    recorded = list(progress.recorded.values())
+    # A cluster-scoped object of a stopped kubectl may exist without kube being able to tell it
+    # from another install's: it stays listed (without uid) so uninstall can look for it.
+    recorded += [
+        RecordedObject(f.ref)
+        for f in progress.failures
+        if f.reason == INTERRUPTED and not f.ref.namespace and _key(f.ref) not in progress.recorded
+    ]
+    if progress.failures and not recorded and not progress.created_namespace and previous is None:
+        _drop_pending(kubectl, the_plan, progress)
         return replace(result, outcome="failed", objects=tuple(progress.statuses))
     record = _record(
-        the_plan,
-        digest,
-        progress.recorded,
-        failed=progress.failures,
-        created_namespace=progress.created_namespace,
-    )
-    _save(kubectl, the_plan, progress, record)
+        the_plan, digest, recorded, failed=progress.failures, created_namespace=progress.created_namespace,
+        refs=planned,
+    )  # fmt: skip
+    record = _save(kubectl, the_plan, progress, record)
     outcome = "partial" if progress.failures else "installed"
     result = replace(result, outcome=outcome, objects=tuple(progress.statuses), record=record)
     if options.wait is None or progress.failures or progress.interrupted:
@@ -260,16 +304,21 @@ def _record(
     *,
     failed: Sequence[FailedObject] = (),
     created_namespace: bool = False,
+    outcome: str = "",
+    refs: Sequence[ObjectRef] = (),
 ) -> Record:
     from kube import __version__
 
     formula = the_plan.source.formula
     previous = the_plan.existing
+    ns = the_plan.namespace
+    elsewhere = {r.namespace for r in refs} | {o.ref.namespace for o in objects}
+    allowed = set(previous.allowed_namespaces if previous else ()) | (elsewhere - {ns, ""})
     return Record(
         formula=formula.name,
         version=str(formula.version),
-        namespace=the_plan.namespace,
-        outcome=PARTIAL if failed else COMPLETE,
+        namespace=ns,
+        outcome=outcome or (PARTIAL if failed else COMPLETE),
         objects=tuple(objects),
         failed=tuple(failed),
         values_digest=digest,
@@ -277,23 +326,30 @@ def _record(
         kube_version=__version__,
         created_namespace=created_namespace or bool(previous and previous.created_namespace),
         source=the_plan.source.origin,
+        allowed_namespaces=tuple(sorted(allowed)),
         resource_version=previous.resource_version if previous else "",
     )
 
 
-def _save(kubectl: Kubectl, the_plan: Plan, progress: _Progress, record: Record) -> None:
-    """Write the record unless the draft sent with the last wave already says the same."""
-    draft = progress.draft
-    if draft is None and progress.interrupted and the_plan.existing is None:
-        # The stopped kubectl may have created the draft before it was stopped.
-        draft = records.read_record(kubectl, record.formula, record.namespace)
-    if draft is None:
-        records.write_record(kubectl, record, replace=the_plan.existing is not None)
-        return
-    same = [o.ref for o in draft.objects] == [o.ref for o in record.objects]
-    if same and not record.failed and record.created_namespace == draft.created_namespace:
-        return
-    records.write_record(kubectl, replace(record, resource_version=draft.resource_version), replace=True)
+def _save(kubectl: Kubectl, the_plan: Plan, progress: _Progress, record: Record) -> Record:
+    """Replace the pending record with ``record``. When kube does not know the pending record's
+    version (kubectl was stopped, or the record could not be created with the first wave), it is
+    read back first, and created when it does not exist."""
+    version = progress.record_version
+    if not version:
+        live = records.read_record(kubectl, record.formula, record.namespace)
+        version = live.resource_version if live else ""
+    saved = records.write_record(kubectl, replace(record, resource_version=version), replace=bool(version))
+    progress.record_version = saved.resource_version
+    return saved
+
+
+def _drop_pending(kubectl: Kubectl, the_plan: Plan, progress: _Progress) -> None:
+    """Delete the pending record of a first install that created nothing."""
+    from kube.records import record_name
+
+    if progress.record_version or progress.interrupted:
+        kubectl.delete_named("secrets", record_name(the_plan.source.formula.name), the_plan.namespace)
 
 
 def _wait(
@@ -302,7 +358,7 @@ def _wait(
     from kube import wait
 
     assert options.wait is not None
-    report = wait.wait_ready(kubectl, [o.ref for o in progress.recorded], timeout=options.wait)
+    report = wait.wait_ready(kubectl, [o.ref for o in progress.recorded.values()], timeout=options.wait)
     by_ref = {s.ref: s for s in report.statuses}
     statuses = []
     for status in result.objects:

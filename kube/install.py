@@ -11,17 +11,29 @@ renders, labels and orders the objects into waves, and hands them to
 user gave (K3.yaml, ``--values``, ``--set``), before the hook adds generated
 secrets, so that two installs with the same inputs record the same digest.
 
+Before anything reaches the cluster, what a formula may not do is refused
+(``check_trusted``, exit 4): an object shaped like kube's install record (a
+Secret of type ``kube.sh/*``, a name starting ``kube.install.``, the
+``kube.sh/record`` label), more than ``MAX_OBJECTS`` objects, or a namespaced
+object whose ``metadata.namespace`` is not the install namespace unless the
+user allowed that namespace (``--allow-namespace``). Cluster-scoped objects
+(the install namespace itself aside) are handed to the caller's ``confirm``
+first; the command asks, or requires ``--force`` without a terminal.
+
 ``--dry-run`` does all of that but create. It runs kubectl only to read the
 kubeconfig's namespace when ``-n`` is not given, and to read the install
 records when the formula has dependencies (reported, never asked about); an
 unreachable cluster then only means the dependencies go unchecked. It never
-writes to the cluster.
+writes to the cluster. The hook does run, as in a real install and outside
+any sandbox unless ``--sandbox`` is given: a dry run shows what the install
+would create, and the hook may generate values the manifests use (the command
+says so in one line before it runs).
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +45,7 @@ from kube.records import COMPLETE, Record
 if TYPE_CHECKING:
     from kube.deps import Unsatisfied
     from kube.formula import Formula
-    from kube.objects import KubeObject
+    from kube.objects import KubeObject, Scopes
     from kube.wait import WaitReport
 
 CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK, WOULD_CREATE = (
@@ -41,6 +53,11 @@ CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK, WOULD_CREATE = (
 )  # fmt: skip
 # How long a CRD may take to be established before the wave that uses it.
 CRD_TIMEOUT = 60.0
+# Most objects one formula may render. The largest real packages stay far below: kube-prometheus-stack
+# renders about 200 objects, Istio about 300, a Crossplane provider with every CRD about 1,000. Past
+# that a formula is a mistake (a loop gone wrong) or an attack on the machine running kube; and the
+# install record, one Secret of at most 1 MiB, must still be able to list every object.
+MAX_OBJECTS = 5000
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,22 @@ class InstallOptions:
     dry_run: bool = False
     wait: float | None = None  # seconds to wait for readiness; None: do not wait
     atomic: bool = False
+    allow_namespaces: tuple[str, ...] = ()  # namespaces besides the install namespace (--allow-namespace)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a formula's objects go beyond the install namespace: what the user must consent to."""
+
+    namespace: str
+    cluster_scoped: tuple[ObjectRef, ...] = ()
+    elsewhere: tuple[ObjectRef, ...] = ()  # namespaced objects in a namespace given to --allow-namespace
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """Every namespace the objects go to, the install namespace first."""
+        others = sorted({r.namespace for r in self.elsewhere} - {self.namespace})
+        return (self.namespace, *others)
 
 
 @dataclass(frozen=True)
@@ -101,6 +134,7 @@ class InstallResult:
     rendered: tuple[KubeObject, ...] = field(default=(), repr=False)
     wait: WaitReport | None = None
     hook_ran: bool = False
+    reach: Reach | None = None
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.objects if o.status == status)
@@ -112,7 +146,7 @@ class InstallResult:
     @property
     def summary(self) -> str:
         what = f"{self.formula} {self.version}"
-        where = f"namespace {self.namespace}"
+        where = self.where
         made = len(self.record.objects) if self.record else self.count(CREATED) + self.count(EXISTS)
         created = plural(made, "object")
         if self.outcome == "dry run":
@@ -132,6 +166,19 @@ class InstallResult:
             f"{what} partly installed in {where}: {created} exist, {failed} failed, {skipped} not attempted; "
             "the install record lists what exists"
         )
+
+    @property
+    def where(self) -> str:
+        """``namespace web``, and every other place objects went: ``namespace web (also namespace
+        monitoring; 2 cluster-scoped objects)``."""
+        text = f"namespace {self.namespace}"
+        reach = self.reach
+        if reach is None:
+            return text
+        also = [f"namespace {ns}" for ns in reach.namespaces[1:]]
+        if reach.cluster_scoped:
+            also.append(plural(len(reach.cluster_scoped), "cluster-scoped object"))
+        return f"{text} (also {'; '.join(also)})" if also else text
 
 
 def plural(n: int, word: str) -> str:
@@ -204,7 +251,8 @@ def load_from_archive(name: str) -> Formula:
 
 def plan(source: Source, kubectl: Kubectl, *, namespace: str | None = None, dry_run: bool = False) -> Plan:
     """Read what the cluster has: this formula's record in ``namespace``, and the records its
-    dependencies need. One kubectl call (plus a kubeconfig read when no namespace is given)."""
+    dependencies need. One kubectl call (plus a kubeconfig read when no namespace is given, and
+    one ``kubectl get`` of the candidate dependencies' objects when there are any)."""
     from kube import deps, records
     from kube.kubectl import validate_namespace
 
@@ -219,6 +267,9 @@ def plan(source: Source, kubectl: Kubectl, *, namespace: str | None = None, dry_
         else:
             existing = records.read_record(kubectl, formula.name, ns)
             found = [existing] if existing else []
+        if formula.dependencies:
+            # A dependency counts only while its objects exist, not merely because it was recorded.
+            found = deps.verify(kubectl, formula, found)
     except ClusterError as exc:
         if not dry_run:
             raise
@@ -230,23 +281,52 @@ def plan(source: Source, kubectl: Kubectl, *, namespace: str | None = None, dry_
 # -- install ------------------------------------------------------------------------------------
 
 
-def install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions) -> InstallResult:
-    """Stage, hook, render and (unless a dry run) create; see the module docstring."""
+def install(
+    the_plan: Plan,
+    kubectl: Kubectl,
+    options: InstallOptions,
+    confirm: Callable[[Reach], None] | None = None,
+) -> InstallResult:
+    """Stage, hook, render and (unless a dry run) create; see the module docstring.
+
+    ``confirm`` is shown, before anything reaches the cluster, the objects outside the install
+    namespace when there are any; it raises to stop the install."""
+    from kube.objects import Scopes
+
     formula, ns = the_plan.source.formula, the_plan.namespace
     rendered, hook_ran, digest = _render(the_plan, options)
-    waves = _waves(rendered, formula, ns)
+    scopes = Scopes(rendered)
+    waves = _waves(rendered, formula, ns, scopes, options.allow_namespaces)
+    among = [o for w in waves for o in w]
+    reach = reach_of(among, ns, scopes)
     if options.dry_run:
-        statuses = tuple(
-            ObjectStatus(ref_of(o, ns, rendered), WOULD_CREATE, source=o.source) for w in waves for o in w
-        )
-        among = [o for w in waves for o in w]
-        flat = tuple(replace(o, data=as_sent(o, ns, among)) for o in among)
+        statuses = tuple(ObjectStatus(ref_of(o, ns, scopes), WOULD_CREATE, source=o.source) for o in among)
+        flat = tuple(replace(o, data=as_sent(o, ns, scopes)) for o in among)
         return InstallResult(
-            formula.name, str(formula.version), ns, "dry run", statuses, rendered=flat, hook_ran=hook_ran
-        )
+            formula.name, str(formula.version), ns, "dry run", statuses, rendered=flat, hook_ran=hook_ran,
+            reach=reach,
+        )  # fmt: skip
+    if confirm is not None and (reach.cluster_scoped or reach.elsewhere):
+        confirm(reach)
     from kube import create
 
-    return create.create(the_plan, waves, kubectl, options, digest, hook_ran)
+    result = create.create(the_plan, waves, kubectl, options, digest, hook_ran, scopes)
+    return replace(result, reach=reach)
+
+
+def reach_of(objs: Sequence[KubeObject], ns: str, scopes: Scopes) -> Reach:
+    """The formula's cluster-scoped objects (bar the install namespace itself) and its objects
+    in other namespaces."""
+    cluster: list[ObjectRef] = []
+    elsewhere: list[ObjectRef] = []
+    for obj in objs:
+        ref = ref_of(obj, ns, scopes)
+        if not ref.namespace:
+            if not (obj.group == "" and obj.kind == "Namespace" and obj.name == ns):
+                cluster.append(ref)
+        elif ref.namespace != ns:
+            elsewhere.append(ref)
+    return Reach(ns, tuple(cluster), tuple(elsewhere))
 
 
 def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], bool, str]:
@@ -270,9 +350,22 @@ def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], 
     return objs, hook_ran, digest
 
 
-def _waves(rendered: Sequence[KubeObject], formula: Formula, ns: str) -> list[list[KubeObject]]:
+def _waves(
+    rendered: Sequence[KubeObject],
+    formula: Formula,
+    ns: str,
+    scopes: Scopes,
+    allowed: Sequence[str] = (),
+) -> list[list[KubeObject]]:
     from kube import objects
 
+    if len(rendered) > MAX_OBJECTS:
+        raise RenderError(
+            f"{formula.name} renders {len(rendered)} objects; a formula may have at most {MAX_OBJECTS}",
+            hint="check the templates' loops and the values that drive them",
+        )
+    for obj in rendered:
+        check_trusted(obj, ns, scopes, allowed)
     labelled = [objects.apply_labels(o, formula.name, formula.version) for o in rendered]
     seen: dict[tuple[str, str, str, str], str] = {}
     for obj in labelled:
@@ -284,17 +377,47 @@ def _waves(rendered: Sequence[KubeObject], formula: Formula, ns: str) -> list[li
         if key in seen:
             raise RenderError(f"{obj.source}: {obj.display} is also defined at {seen[key]}")
         seen[key] = obj.source
-    return objects.order_waves(labelled, namespace=ns)
+    return objects.order_waves(labelled, namespace=ns, scopes=scopes)
 
 
-def ref_of(obj: KubeObject, ns: str, among: Sequence[KubeObject]) -> ObjectRef:
+def check_trusted(obj: KubeObject, ns: str, scopes: Scopes, allowed: Sequence[str] = ()) -> None:
+    """Refuse what a formula may never create: anything shaped like kube's own install record
+    (it would make `kube list` and `kube uninstall` trust it), and a namespaced object in another
+    namespace than the install's unless the user allowed that namespace."""
+    from kube import records
+
+    why = ""
+    secret_type = obj.data.get("type") if (obj.group, obj.kind) == ("", "Secret") else None
+    if isinstance(secret_type, str) and secret_type.startswith("kube.sh/"):
+        why = f"type {secret_type}"
+    elif obj.name.startswith(records.NAME_PREFIX):
+        why = f"a name starting with {records.NAME_PREFIX}"
+    else:
+        labels = obj.metadata.get("labels")
+        if isinstance(labels, dict) and records.RECORD_LABEL in labels:
+            why = f"the label {records.RECORD_LABEL}"
+    if why:
+        raise RenderError(
+            f"{obj.source}: {obj.display} looks like a kube install record ({why}); "
+            "only kube writes install records",
+            hint="remove the object from the formula",
+        )
+    written = obj.namespace
+    if written and written != ns and written not in allowed and scopes.namespaced(obj):
+        raise RenderError(
+            f"{obj.source}: {obj.display} is in namespace {written}, not {ns} where you are installing",
+            hint=f"pass --allow-namespace {written} if it belongs there",
+        )
+
+
+def ref_of(obj: KubeObject, ns: str, among: Sequence[KubeObject] | Scopes) -> ObjectRef:
     from kube.objects import is_namespaced
 
     namespace = (obj.namespace or ns) if is_namespaced(obj, among) else ""
     return replace(ObjectRef.of(obj.data), namespace=namespace)
 
 
-def as_sent(obj: KubeObject, ns: str, among: Sequence[KubeObject]) -> dict[str, Any]:
+def as_sent(obj: KubeObject, ns: str, among: Sequence[KubeObject] | Scopes) -> dict[str, Any]:
     """The object as sent: namespaced objects without a namespace get the install namespace, so
     kubectl never falls back to the kubeconfig's."""
     from kube.objects import is_namespaced

@@ -326,7 +326,9 @@ class Kubectl:
         errors = assign_errors(pending, err) if code != 0 else {}
         outcomes = []
         for ref in refs:
-            reason, message = errors.get(ref, ("", ""))
+            # Not named in the output and no error: --ignore-not-found skipped it, it was gone.
+            missing = ("NotFound", "") if (ref.kind.lower(), ref.group, ref.name) not in deleted else ("", "")
+            reason, message = errors.get(ref, missing)
             # A type the server no longer knows (its CRD is gone) has nothing left to delete.
             outcomes.append(Outcome(ref, reason in ("", "NotFound", "NoMatch"), None, reason, message))
         return outcomes

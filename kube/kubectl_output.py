@@ -137,14 +137,24 @@ def name_key(line: str) -> tuple[str, str, str]:
 
 
 def pair_live(refs: Sequence[ObjectRef], live: Sequence[dict[str, Any]]) -> list[dict[str, Any] | None]:
-    """Pair each ref with the live object kubectl returned for it (or None)."""
+    """Pair each ref with the live object kubectl returned for it (or None).
+
+    By (group, kind, name), then the namespace: an exact namespace match first, else the first
+    unpaired ref of that name (a ref may not know its namespace). Linear in refs plus objects.
+    """
     result: list[dict[str, Any] | None] = [None] * len(refs)
+    by_name: dict[tuple[str, str, str], list[int]] = {}
+    for i, ref in enumerate(refs):
+        by_name.setdefault((ref.group, ref.kind, ref.name), []).append(i)
     for obj in live:
         got = ObjectRef.of(obj)
-        candidates = [i for i, ref in enumerate(refs) if result[i] is None and ref.same_object(got)]
+        candidates = [
+            i
+            for i in by_name.get((got.group, got.kind, got.name), ())
+            if result[i] is None and refs[i].same_object(got)
+        ]
         exact = [i for i in candidates if refs[i].namespace == got.namespace]
-        chosen = (exact or candidates)[:1]
-        for i in chosen:
+        for i in (exact or candidates)[:1]:
             result[i] = obj
     return result
 
@@ -210,39 +220,56 @@ def assign_errors(refs: Sequence[ObjectRef], stderr: str) -> dict[ObjectRef, tup
     """Map kubectl's error lines to the objects that failed, by the name (and kind) they mention.
 
     Lines naming no object go to the remaining objects in order when the counts agree: kubectl
-    reports each failure once.
+    reports each failure once. Refs are looked up by name and by type (ordered dicts, so taking
+    one out is constant time): thousands of failures cost no more than thousands of lines.
     """
     assigned: dict[ObjectRef, tuple[str, str]] = {}
     leftovers: list[tuple[str, str]] = []
+    by_name: dict[str, dict[ObjectRef, None]] = {}
+    by_type: dict[tuple[str, str], dict[ObjectRef, None]] = {}
+    for ref in refs:
+        by_name.setdefault(ref.name, {})[ref] = None
+        by_type.setdefault((ref.kind, ref.api_version), {})[ref] = None
     for line in _error_lines(stderr):
         error = _parse_error(line)
-        chosen = _named_in(line, [r for r in refs if r not in assigned])
+        chosen = _named_in(line, by_name, by_type)
         if chosen is None:
             leftovers.append(error)
         else:
             assigned[chosen] = error
+            by_name[chosen.name].pop(chosen, None)
+            by_type[(chosen.kind, chosen.api_version)].pop(chosen, None)
     rest = [r for r in refs if r not in assigned]
     if len(rest) == len(leftovers):
         assigned.update(zip(rest, leftovers, strict=True))
     return assigned
 
 
-def _named_in(line: str, refs: Sequence[ObjectRef]) -> ObjectRef | None:
+_QUOTED_NAME = re.compile(r'name: "([^"]+)"')
+
+
+def _named_in(
+    line: str,
+    by_name: Mapping[str, Mapping[ObjectRef, None]],
+    by_type: Mapping[tuple[str, str], Mapping[ObjectRef, None]],
+) -> ObjectRef | None:
     """The object an error line is about: by its type and name (`configmaps "web"`), by the kind a
     mapping error names, or by the name in the JSON excerpt of a decoding error."""
     for word, name in _NAMED.findall(line):
-        same = [r for r in refs if r.name == name]
+        same = list(by_name.get(name, {}))
         typed = [r for r in same if _kind_matches(word, r)]
         if typed or len(same) == 1:
             return (typed or same)[0]
     if match := _NO_MATCH.search(line):
         kind, api_version = match.groups()
-        mapped = [r for r in refs if (r.kind, r.api_version) == (kind, api_version)]
-        named = [r for r in mapped if f'name: "{r.name}"' in line]
-        if named or mapped:
-            return (named or mapped)[0]
+        mapped = by_type.get((kind, api_version), {})
+        quoted = _QUOTED_NAME.search(line)
+        named = [r for r in by_name.get(quoted.group(1), {}) if r in mapped] if quoted else []
+        if named:
+            return named[0]
+        return next(iter(mapped), None)
     if match := _JSON_NAME.search(line):
-        same = [r for r in refs if r.name == match.group(1)]
+        same = list(by_name.get(match.group(1), {}))
         if len(same) == 1:
             return same[0]
     return None

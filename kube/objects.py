@@ -204,16 +204,35 @@ def is_cluster_scoped(group: str, kind: str) -> bool:
     return kind in _CLUSTER_SCOPED.get(group, frozenset())
 
 
-def is_namespaced(obj: KubeObject, among: Sequence[KubeObject] = ()) -> bool:
+class Scopes:
+    """Which kinds of a formula live in a namespace, looked up in constant time.
+
+    Built once per formula: the CRDs among its objects decide the scope of their custom
+    kinds (the first CRD of a kind wins). Asking each object's scope by scanning every
+    object for CRDs made an install of n objects take n² steps.
+    """
+
+    def __init__(self, objs: Sequence[KubeObject] = ()) -> None:
+        self.custom: dict[tuple[str, str], bool] = {}
+        for crd in _crds(objs):
+            spec = crd.data.get("spec")
+            scope = spec.get("scope") if isinstance(spec, dict) else None
+            self.custom.setdefault(_crd_group_kind(crd), scope != "Cluster")
+
+    def namespaced(self, obj: KubeObject) -> bool:
+        if is_cluster_scoped(obj.group, obj.kind):
+            return False
+        return self.custom.get((obj.group, obj.kind), True)
+
+    def crd_kinds(self) -> set[tuple[str, str]]:
+        return set(self.custom)
+
+
+def is_namespaced(obj: KubeObject, among: Sequence[KubeObject] | Scopes = ()) -> bool:
     """Whether ``obj`` lives in a namespace. Custom resources use the scope of a
-    CRD in ``among``; unknown custom kinds are assumed namespaced."""
-    if is_cluster_scoped(obj.group, obj.kind):
-        return False
-    for crd in _crds(among):
-        spec = crd.data.get("spec") or {}
-        if _crd_group_kind(crd) == (obj.group, obj.kind):
-            return spec.get("scope") != "Cluster"
-    return True
+    CRD in ``among`` (objects, or their ``Scopes``); unknown custom kinds are assumed namespaced."""
+    scopes = among if isinstance(among, Scopes) else Scopes(among)
+    return scopes.namespaced(obj)
 
 
 def rank(obj: KubeObject) -> int:
@@ -226,42 +245,69 @@ def rank(obj: KubeObject) -> int:
     return _RANK_REST if obj.group in BUILTIN_GROUPS else _RANK_CUSTOM
 
 
-def order_waves(objs: Sequence[KubeObject], *, namespace: str | None = None) -> list[list[KubeObject]]:
+def order_waves(
+    objs: Sequence[KubeObject], *, namespace: str | None = None, scopes: Scopes | None = None
+) -> list[list[KubeObject]]:
     """Group ``objs`` into waves: each wave is one ``kubectl create`` call, in kind order.
 
     ``namespace`` is the install namespace, used to match depends-on references
-    to objects that do not set ``metadata.namespace``.
+    to objects that do not set ``metadata.namespace``. Linear in the number of
+    objects and references, and iterative: a chain of thousands of depends-on
+    references is no deeper for Python than a single one.
     """
-    deps = [_dependencies(i, objs, namespace) for i in range(len(objs))]
-    crd_kinds = {_crd_group_kind(crd) for crd in _crds(objs)}
+    scopes = scopes or Scopes(objs)
+    index = _NameIndex(objs, scopes)
+    deps = [_dependencies(i, objs, namespace, index) for i in range(len(objs))]
+    crd_kinds = scopes.crd_kinds()
     base = [1 if (o.group, o.kind) in crd_kinds else 0 for o in objs]
-    wave: dict[int, int] = {}
-
-    def visit(i: int, path: list[int]) -> int:
-        if i in wave:
-            return wave[i]
-        if i in path:
-            cycle = [*path[path.index(i) :], i]
-            chain = " -> ".join(objs[j].display for j in cycle)
-            raise _error(objs[i], "depends-on-cycle", f"{DEPENDS_ON} cycle: {chain}")
-        level = base[i]
-        for d in deps[i]:
-            level = max(level, visit(d, [*path, i]) + 1)
-        wave[i] = level
-        return level
-
-    for i in range(len(objs)):
-        visit(i, [])
-    last = max(wave.values(), default=0)
+    wave = _levels(objs, deps, base)
+    last = max(wave, default=0)
     depended_on = {d for ds in deps for d in ds}
     for i, obj in enumerate(objs):
         if rank(obj) == _RANK_LAST and i not in depended_on:
             wave[i] = last
-    waves: list[list[KubeObject]] = []
-    for level in sorted(set(wave.values())):
-        members = sorted((i for i in wave if wave[i] == level), key=lambda i: (rank(objs[i]), i))
-        waves.append([objs[i] for i in members])
-    return waves
+    by_level: dict[int, list[int]] = {}
+    for i, level in enumerate(wave):
+        by_level.setdefault(level, []).append(i)
+    return [
+        [objs[i] for i in sorted(members, key=lambda i: (rank(objs[i]), i))]
+        for _, members in sorted(by_level.items())
+    ]
+
+
+def _levels(objs: Sequence[KubeObject], deps: list[set[int]], base: list[int]) -> list[int]:
+    """Each object's wave: one past the latest of what it depends on (depth first, with an
+    explicit stack); a cycle is an error naming its chain."""
+    done: list[int | None] = [None] * len(objs)
+    on_path: dict[int, int] = {}  # object -> its position on the current path
+    for start in range(len(objs)):
+        if done[start] is not None:
+            continue
+        path = [start]
+        on_path[start] = 0
+        pending = [iter(sorted(deps[start]))]
+        while path:
+            current = path[-1]
+            step = next(pending[-1], None)
+            if step is None:
+                level = base[current]
+                for d in deps[current]:
+                    level = max(level, (done[d] or 0) + 1)
+                done[current] = level
+                path.pop()
+                pending.pop()
+                del on_path[current]
+                continue
+            if done[step] is not None:
+                continue
+            if step in on_path:
+                cycle = [*path[on_path[step] :], step]
+                chain = " -> ".join(objs[j].display for j in cycle)
+                raise _error(objs[step], "depends-on-cycle", f"{DEPENDS_ON} cycle: {chain}")
+            on_path[step] = len(path)
+            path.append(step)
+            pending.append(iter(sorted(deps[step])))
+    return [level or 0 for level in done]
 
 
 def parse_depends_on(text: str) -> list[tuple[str, str | None, str, str]]:
@@ -282,7 +328,18 @@ def parse_depends_on(text: str) -> list[tuple[str, str | None, str, str]]:
     return refs
 
 
-def _dependencies(i: int, objs: Sequence[KubeObject], namespace: str | None) -> set[int]:
+class _NameIndex:
+    """Objects by (group, kind, name) and their scopes, so depends-on references resolve
+    without scanning every object for each one."""
+
+    def __init__(self, objs: Sequence[KubeObject], scopes: Scopes) -> None:
+        self.by_name: dict[tuple[str, str, str], list[int]] = {}
+        for j, o in enumerate(objs):
+            self.by_name.setdefault((o.group, o.kind, o.name), []).append(j)
+        self.namespaced = [scopes.namespaced(o) for o in objs]
+
+
+def _dependencies(i: int, objs: Sequence[KubeObject], namespace: str | None, index: _NameIndex) -> set[int]:
     obj = objs[i]
     text = obj.annotations.get(DEPENDS_ON)
     if text is None:
@@ -295,7 +352,7 @@ def _dependencies(i: int, objs: Sequence[KubeObject], namespace: str | None) -> 
         raise _error(obj, "depends-on", f"{DEPENDS_ON}: {exc}") from None
     found: set[int] = set()
     for group, ref_ns, kind, name in refs:
-        matches = set(_matching(objs, obj, group, ref_ns, kind, name, namespace))
+        matches = set(_matching(objs, index, obj, group, ref_ns, kind, name, namespace))
         if not matches:
             ref = f"{group}/namespaces/{ref_ns}/{kind}/{name}" if ref_ns else f"{group}/{kind}/{name}"
             raise _error(obj, "depends-on", f"{DEPENDS_ON}: {ref} is not an object of this formula")
@@ -305,6 +362,7 @@ def _dependencies(i: int, objs: Sequence[KubeObject], namespace: str | None) -> 
 
 def _matching(
     objs: Sequence[KubeObject],
+    index: _NameIndex,
     dependent: KubeObject,
     group: str,
     ref_ns: str | None,
@@ -312,16 +370,14 @@ def _matching(
     name: str,
     namespace: str | None,
 ) -> Iterator[int]:
-    candidates = [j for j, o in enumerate(objs) if (o.group, o.kind, o.name) == (group, kind, name)]
+    candidates = index.by_name.get((group, kind, name), [])
     if ref_ns is not None:
         for j in candidates:
             own = objs[j].namespace
-            if is_namespaced(objs[j], objs) and (
-                own == ref_ns or (own is None and namespace in (None, ref_ns))
-            ):
+            if index.namespaced[j] and (own == ref_ns or (own is None and namespace in (None, ref_ns))):
                 yield j
         return
-    cluster = [j for j in candidates if not is_namespaced(objs[j], objs)]
+    cluster = [j for j in candidates if not index.namespaced[j]]
     yield from cluster or [j for j in candidates if objs[j].namespace == dependent.namespace]
 
 

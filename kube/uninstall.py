@@ -1,10 +1,14 @@
 """Uninstall: delete exactly what an install record lists, newest first, never re-rendering.
 
 Before deleting, the recorded objects are read back in one call. An object is
-left alone when it is gone already, when it is not the one kube made (its uid
-is not the one recorded; or, where the record holds no uid, it lacks this
-formula's labels), or when it is annotated ``kube.sh/resource-policy: keep``.
-The rest go in one ``kubectl delete``, in reverse creation order. The install
+left alone when it is gone already, when it is not the one kube made (it lacks
+this formula's labels, or its uid is not the one recorded: both must match;
+only objects a pending record lists before they were created have no uid, and
+for them the labels decide), or when it is annotated
+``kube.sh/resource-policy: keep``. The rest go in one ``kubectl delete``, in
+reverse creation order. ``deleted`` means the API server no longer has the
+object (read back once more unless ``wait``); one it still holds (finalizers)
+is ``being deleted``, and one that was gone before is ``already gone``. The install
 namespace is deleted too when kube created it (the record says so, or the
 namespace carries kube's managed-by label) and nothing else lives in it; the
 record is removed last, and only when every deletion worked, so a failed
@@ -24,6 +28,7 @@ from kube.records import Record
 
 KEEP_ANNOTATION = "kube.sh/resource-policy"
 DELETED, GONE, KEPT, NOT_OURS, FAILED = "deleted", "already gone", "kept", "not deleted", "failed"
+DELETING = "being deleted"
 _PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
@@ -43,13 +48,19 @@ class UninstallResult:
 
     @property
     def summary(self) -> str:
-        deleted = sum(1 for o in self.objects if o.status in (DELETED, GONE))
+        deleted = sum(1 for o in self.objects if o.status == DELETED)
+        gone = sum(1 for o in self.objects if o.status == GONE)
+        deleting = sum(1 for o in self.objects if o.status == DELETING)
         kept = sum(1 for o in self.objects if o.status in (KEPT, NOT_OURS))
         what = f"{self.formula} {self.version} in namespace {self.namespace}"
         if not self.record_removed:
             failed = sum(1 for o in self.objects if o.status == FAILED)
             return f"{what}: {plural(failed, 'object')} could not be deleted; the install record stays"
-        text = f"uninstalled {what}: {plural(deleted, 'object')} removed"
+        text = f"uninstalled {what}: {plural(deleted, 'object')} deleted"
+        if gone:
+            text += f", {gone} already gone"
+        if deleting:
+            text += f", {deleting} still being deleted by the API server"
         if kept:
             text += f", {plural(kept, 'object')} left in place"
         if self.namespace_deleted:
@@ -68,6 +79,8 @@ def find_record(kubectl: Kubectl, name: str, namespace: str | None) -> Record:
         return record
     try:
         found = [r for r in records.list_records(kubectl) if r.formula == name]
+        # A record that fails validation does not make the name ambiguous; alone, it is refused below.
+        found = [r for r in found if r.outcome != records.UNREADABLE] or found
     except ClusterError as exc:
         if "forbidden" not in exc.message.lower():
             raise
@@ -96,17 +109,29 @@ def uninstall(
         if outcome.live is None:
             statuses[ref] = ObjectStatus(ref, GONE if outcome.reason in ("NotFound", "NoMatch") else FAILED,
                                          "" if outcome.reason == "NotFound" else outcome.message)  # fmt: skip
+        elif not _labelled_for(outcome.live, record.formula):
+            statuses[ref] = ObjectStatus(ref, NOT_OURS, f"does not carry the labels of {record.formula}")
         elif recorded.uid and _meta(outcome.live).get("uid") != recorded.uid:
             statuses[ref] = ObjectStatus(ref, NOT_OURS, "made again since the install (uid differs)")
-        elif not recorded.uid and not _labelled_for(outcome.live, record.formula):
-            statuses[ref] = ObjectStatus(ref, NOT_OURS, f"does not carry the labels of {record.formula}")
         elif (_meta(outcome.live).get("annotations") or {}).get(KEEP_ANNOTATION) == "keep":
             statuses[ref] = ObjectStatus(ref, KEPT, f"{KEEP_ANNOTATION}: keep")
         else:
             doomed.append(ref)
+    deleted: list[ObjectRef] = []
     for outcome in kubectl.delete(list(reversed(doomed)), wait=wait, timeout=timeout):
+        if outcome.ok and outcome.reason == "NotFound":
+            statuses[outcome.ref] = ObjectStatus(outcome.ref, GONE)  # gone since it was read
+            continue
         detail = "" if outcome.ok else f"{outcome.reason}: {outcome.message}"
         statuses[outcome.ref] = ObjectStatus(outcome.ref, DELETED if outcome.ok else FAILED, detail)
+        if outcome.ok:
+            deleted.append(outcome.ref)
+    if deleted and not wait:
+        for outcome in kubectl.get(deleted):
+            if outcome.live is not None:
+                finalizers = ", ".join(str(f) for f in _meta(outcome.live).get("finalizers") or ())
+                detail = f"finalizers: {finalizers}" if finalizers else "the API server still has it"
+                statuses[outcome.ref] = ObjectStatus(outcome.ref, DELETING, detail)
     ordered = tuple(statuses[o.ref] for o in reversed(record.objects))
     result = UninstallResult(record.formula, record.version, record.namespace, ordered)
     if any(s.status == FAILED for s in ordered):

@@ -391,7 +391,7 @@ def test_install_list_uninstall_leaves_the_namespace_as_it_was(
 
     removed = kube("uninstall", "web", "-n", namespace)
     assert removed.exit_code == 0, removed.output
-    assert f"uninstalled web 1.2.0 in namespace {namespace}: 3 objects removed" in removed.stdout
+    assert f"uninstalled web 1.2.0 in namespace {namespace}: 3 objects deleted" in removed.stdout
     assert everything(kubectl, namespace) == before
     assert kubectl("get", "namespace", namespace, check=False).returncode == 0
 
@@ -536,11 +536,16 @@ def test_ctrl_c_while_kubectl_runs_records_what_exists(
     import subprocess
     import sys
 
-    # A stand-in around the real kubectl that hangs after `create` has done its work: a real kubectl
-    # cannot be made to hang on demand, and Ctrl-C must land while it runs.
+    # A stand-in around the real kubectl that, once `create` has done its work, says so in a file and
+    # then hangs until it is ended: a real kubectl cannot be made to hang on demand, and Ctrl-C must
+    # land while it runs. The test waits for that file, not for a clock, so load cannot reorder it.
     real = shutil.which("kubectl")
+    created = tmp_path / "created"
     slow = tmp_path / "slow-kubectl"
-    slow.write_text(f'#!/bin/sh\n"{real}" "$@"\nrc=$?\n[ "$1" = create ] && sleep 60\nexit $rc\n')
+    slow.write_text(
+        f'#!/bin/sh\n"{real}" "$@"\nrc=$?\n'
+        f'if [ "$1" = create ]; then touch "{created}"; while :; do sleep 1; done; fi\nexit $rc\n'
+    )
     slow.chmod(0o755)
     directory = write_formula(
         tmp_path, "plain", manifests={f"{n}.json": json.dumps(configmap(n)) for n in "abc"}
@@ -552,12 +557,12 @@ def test_ctrl_c_while_kubectl_runs_records_what_exists(
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while kubectl("get", "configmap", "c", "-n", namespace, check=False).returncode != 0:
-        assert time.monotonic() < deadline and proc.poll() is None, "the install never created its objects"
-        time.sleep(0.2)
+    while not created.exists():
+        assert proc.poll() is None, "the install ended before creating its objects"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    # Only a safety net against a hang: kube ends as soon as it has recorded what exists.
+    _, err = proc.communicate(timeout=600)
 
     assert proc.returncode == 130, err
     [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)

@@ -319,8 +319,11 @@ def test_install_uses_one_kubectl_call_per_wave(namespace: str, tmp_path: Path) 
     result = install.install(the_plan, kubectl, install.InstallOptions(interactive=False))
     assert result.outcome == "installed" and result.count(install.CREATED) == 11
     verbs = [line.split()[0] for line in log.read_text().splitlines()]
-    assert verbs == ["get", "create"]  # the record lookup; the one wave, with the record at its end
+    # The record lookup; the one wave, carrying the pending record before its objects; the record
+    # completed with the uids the API server gave.
+    assert verbs == ["get", "create", "replace"]
     assert result.record is not None and len(result.record.objects) == 11
+    assert all(o.uid for o in result.record.objects) and result.record.outcome == "complete"
 
 
 def test_resolve_prefers_the_workspace_copy_and_warns_when_the_archive_is_newer(tmp_path: Path) -> None:

@@ -147,3 +147,53 @@ def test_list_ignores_secrets_that_only_look_like_records(namespace: str, kubect
     kubectl("create", "-f", "-", input=json.dumps(impostor))
     assert records.list_records(Kubectl(), namespace) == []
     assert records.read_record(Kubectl(), "fake", namespace) is None
+
+
+def _tampered(**changes: object) -> Record:
+    """The record of a Secret kube wrote, after someone edited its document."""
+    secret = records.to_secret(_record())
+    doc = _document(secret)
+    doc.update(changes)
+    secret["data"] = {records.DATA_KEY: base64.b64encode(json.dumps(doc).encode()).decode()}
+    return records.from_secret(secret)
+
+
+def _entry(namespace: str) -> dict[str, str]:
+    return {
+        "group": "",
+        "version": "v1",
+        "kind": "ConfigMap",
+        "namespace": namespace,
+        "name": "x",
+        "uid": "u",
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"namespace": "kube-system"}, "names namespace 'kube-system' but lives in 'web'"),
+        ({"formula": "other"}, "does not match its name"),
+        ({"outcome": "done"}, "unknown outcome 'done'"),
+        ({"objects": [_entry("kube-system")]}, "lists ConfigMap/x in namespace kube-system, outside web"),
+        ({"objects": "everything"}, "objects is not a list"),
+        ({"objects": ["x"]}, "an object entry is not a JSON object"),
+        ({"allowedNamespaces": ["Not Valid"]}, "invalid allowed namespace"),
+    ],
+)
+def test_a_record_that_does_not_hold_together_is_unreadable(changes: dict[str, object], problem: str) -> None:
+    record = _tampered(**changes)
+    assert record.outcome == records.UNREADABLE and problem in record.problem
+
+
+def test_objects_in_an_allowed_namespace_are_part_of_a_valid_record() -> None:
+    record = _tampered(objects=[_entry("monitoring")], allowedNamespaces=["monitoring"])
+    assert record.outcome == COMPLETE and record.allowed_namespaces == ("monitoring",)
+
+
+def test_status_marks_a_record_whose_objects_are_missing() -> None:
+    from dataclasses import replace
+
+    assert replace(_record(), missing=2).status == "complete (2 objects missing)"
+    assert replace(_record(), missing=0).status == "complete"
+    assert replace(_record(outcome=records.PENDING), missing=1).status == "pending (1 object missing)"

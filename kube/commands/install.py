@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from kube.install import InstallOptions, InstallResult, ObjectStatus, Plan
+    from kube.install import InstallOptions, InstallResult, ObjectStatus, Plan, Reach
     from kube.kubectl import Kubectl
     from kube.records import Record
     from kube.uninstall import UninstallResult
@@ -83,8 +83,21 @@ def install_command(
     kubeconfig: Kubeconfig = None,
     output: Output = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Install even if dependencies are not satisfied.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Install even if dependencies are not satisfied, and create cluster-scoped objects "
+            "without asking.",
+        ),
     ] = False,
+    allow_namespace: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-namespace",
+            metavar="NS",
+            help="Let the formula create objects in NS too, besides -n (repeatable).",
+        ),
+    ] = None,
     with_deps: Annotated[
         bool, typer.Option("--with-deps", help="Install missing dependencies from the archive first.")
     ] = False,
@@ -123,6 +136,7 @@ def install_command(
 ) -> None:
     """Install a formula into the cluster: dependencies, hook, templates, kubectl create, install record."""
     from kube import install
+    from kube.kubectl import validate_namespace
     from kube.wait import parse_duration
 
     fmt = output_format(output, allowed=("table", "json", "yaml") if dry_run else ("table", "json"),
@@ -138,6 +152,7 @@ def install_command(
         dry_run=dry_run,
         wait=parse_duration(timeout) if wait else None,
         atomic=atomic,
+        allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
     )
     kubectl = kubectl_for(context, kubeconfig, namespace)
     source = install.resolve(formula)
@@ -148,11 +163,11 @@ def install_command(
         return
     installed_deps: list[InstallResult] = []
     if with_deps and the_plan.unsatisfied:
-        installed_deps = _install_dependencies(the_plan, kubectl, options, fmt)
+        installed_deps = _install_dependencies(the_plan, kubectl, options, fmt, force=force)
         if not dry_run:
             the_plan = install.plan(source, kubectl, namespace=the_plan.namespace)
     _confirm_dependencies(the_plan, force=force, dry_run=dry_run)
-    result = _run_install(the_plan, kubectl, options)
+    result = _run_install(the_plan, kubectl, options, force=force)
     _show(result, fmt, installed_deps, show_secrets=show_secrets)
     _raise_for(result)
 
@@ -182,7 +197,7 @@ def _already_installed(the_plan: Plan, fmt: str) -> None:
 
 
 def _install_dependencies(
-    the_plan: Plan, kubectl: Kubectl, options: InstallOptions, fmt: str
+    the_plan: Plan, kubectl: Kubectl, options: InstallOptions, fmt: str, *, force: bool
 ) -> list[InstallResult]:
     from kube import console, deps, install
 
@@ -197,7 +212,7 @@ def _install_dependencies(
         dep_plan = install.plan(source, kubectl, namespace=the_plan.namespace)
         if dep_plan.already_installed:
             continue
-        result = _run_install(dep_plan, kubectl, options)
+        result = _run_install(dep_plan, kubectl, options, force=force)
         if fmt == "table":
             print_objects(result.formula, result.version, result.objects)
             _summary(result)
@@ -228,16 +243,65 @@ def _confirm_dependencies(the_plan: Plan, *, force: bool, dry_run: bool) -> None
         raise DependencyError(f"installation cancelled: {names}", hint=hint)
 
 
-def _run_install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions) -> InstallResult:
+def _run_install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions, *, force: bool) -> InstallResult:
     from kube import console, install
     from kube.errors import HookError
+    from kube.hooks import HOOK
 
+    hook = the_plan.source.directory / HOOK
+    if options.dry_run and options.hooks and not options.sandbox and hook.is_file():
+        # A dry run still runs the hook (it may generate values the manifests use), with the
+        # same rights as a real install: say so rather than let "dry run" suggest otherwise.
+        console.info(
+            f"Dry run: running {HOOK.as_posix()} of {the_plan.source.formula.name} on this machine, "
+            "outside any sandbox (--sandbox contains it, --no-hooks skips it)"
+        )
     try:
-        return install.install(the_plan, kubectl, options)
+        result = install.install(
+            the_plan, kubectl, options, lambda reach: _confirm_reach(reach, the_plan, force=force)
+        )
     except HookError as exc:
         if exc.output:
             console.line(exc.output, stderr=True)
         raise
+    if result.outcome == "dry run" and result.reach is not None:
+        _describe_reach(result.reach, result.formula, would=True)
+    return result
+
+
+def _describe_reach(reach: Reach, formula: str, *, would: bool) -> None:
+    from kube import console
+
+    verb = "would create" if would else "creates"
+    if reach.cluster_scoped or reach.elsewhere:
+        console.info(f"{formula} {verb} objects outside namespace {reach.namespace}:")
+    if reach.cluster_scoped:
+        console.line("  cluster-scoped: " + ", ".join(r.display for r in reach.cluster_scoped), stderr=True)
+    for ns in reach.namespaces[1:]:
+        names = ", ".join(r.display for r in reach.elsewhere if r.namespace == ns)
+        console.line(f"  in namespace {ns} (--allow-namespace): {names}", stderr=True)
+
+
+def _confirm_reach(reach: Reach, the_plan: Plan, *, force: bool) -> None:
+    """List what goes outside the namespace the user chose. Cluster-scoped objects need consent:
+    asked on a terminal, --force without one. Raises to stop before anything is created."""
+    from kube import console
+    from kube.errors import DependencyError
+
+    formula = the_plan.source.formula.name
+    _describe_reach(reach, formula, would=False)
+    if force or not reach.cluster_scoped:
+        return  # objects in other namespaces were allowed by name with --allow-namespace
+    what = ", ".join(r.display for r in reach.cluster_scoped[:3])
+    more = f" and {len(reach.cluster_scoped) - 3} more" if len(reach.cluster_scoped) > 3 else ""
+    hint = "review them (`kube install --dry-run`), then pass --force to create them"
+    if not _interactive():
+        raise DependencyError(
+            f"{formula} creates cluster-scoped objects ({what}{more}), and there is no terminal to ask",
+            hint=hint,
+        )
+    if not console.confirm("Continue?"):
+        raise DependencyError(f"installation cancelled: {formula} creates {what}{more}", hint=hint)
 
 
 def _show(result: InstallResult, fmt: str, deps: list[InstallResult], *, show_secrets: bool) -> None:
@@ -346,6 +410,11 @@ def result_json(result: InstallResult | UninstallResult) -> dict[str, Any]:
     }
     if record is not None:
         data["record"] = record.to_json()
+    reach = getattr(result, "reach", None)
+    if reach is not None:
+        data["namespaces"] = list(reach.namespaces)
+        data["clusterScoped"] = [{"apiVersion": r.api_version, "kind": r.kind, "name": r.name}
+                                 for r in reach.cluster_scoped]  # fmt: skip
     return data
 
 
@@ -373,7 +442,7 @@ def record_row(record: Record) -> dict[str, Any]:
         "name": record.formula,
         "version": record.version,
         "namespace": record.namespace,
-        "status": record.problem or record.outcome,
+        "status": record.status,
         "installedAt": record.installed_at,
         "objects": len(record.objects),
     }

@@ -38,7 +38,12 @@ def list_command(
     if namespace and all_namespaces:
         raise UsageError("choose -n NAMESPACE or -A, not both")
     fmt = output_format(output, allowed=("table", "json"), default="table")
-    found = records.list_records(kubectl_for(context, kubeconfig, namespace), namespace)
+    kubectl = kubectl_for(context, kubeconfig, namespace)
+    listed = records.list_records(kubectl, namespace)
+    # A record that does not hold together was not written by kube: show nothing it claims.
+    for bad in (r for r in listed if r.outcome == records.UNREADABLE):
+        console.warn(f"ignored: {bad.problem}")
+    found = records.with_missing(kubectl, [r for r in listed if r.outcome != records.UNREADABLE])
     if fmt == "json":
         console.print_json([{**record_row(r), "record": r.to_json()} for r in found])
         return
