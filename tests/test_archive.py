@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from kube import archive, gitcmd, index, indexer
-from kube.config import Config, read_config, write_config
-from kube.errors import ArchiveError, LocalChangesError, NotFoundError, UsageError
+from kube.archive import git as gitcmd
+from kube.archive import index, indexer
+from kube.archive import update as archive
+from kube.archive.config import Config, read_config, write_config
+from kube.core.errors import ArchiveError, LocalChangesError, NotFoundError, UsageError
 from tests.gitrepo import commit, formula_files, git, make_repo
 
 
@@ -270,7 +272,7 @@ def test_repo_url_is_remembered_in_config(remote_archive: Path, kube_home: Path)
 def test_url_comes_from_flag_then_environment_then_config_then_default(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from kube import paths
+    from kube.core import paths
 
     assert archive.resolve_source().url == paths.default_repo()
     write_config(Config(repo="https://config.example/a.git"))
@@ -657,9 +659,9 @@ def test_update_killed_at_arbitrary_moments_is_repaired(kube_home: Path, tmp_pat
 
 def test_default_archive_of_a_source_checkout_is_the_checkout_with_its_formulas() -> None:
     """Tests run from the project's checkout: kube update with nothing configured uses it."""
-    from kube import paths
+    from kube.core import paths
 
-    checkout = Path(paths.__file__).resolve().parent.parent
+    checkout = Path(paths.__file__).resolve().parents[2]
     source = archive.resolve_source()
     assert source.origin == "default"
     assert source.url == str(checkout)

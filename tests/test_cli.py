@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kube import __version__, archive
-from kube.cli import app
-from kube.errors import ExitCode
+from kube import __version__
+from kube.archive import update as archive
+from kube.cli.app import app
+from kube.core.errors import ExitCode
 
 
 def test_version_and_help_list_every_command() -> None:

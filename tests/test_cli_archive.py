@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from kube.cli import app
-from kube.errors import ExitCode
+from kube.cli.app import app
+from kube.core.errors import ExitCode
 from tests.gitrepo import commit, formula_files
 
 

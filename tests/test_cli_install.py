@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from kube.cli import app
+from kube.cli.app import app
 from tests.gitrepo import formula_files, make_repo
 from tests.test_install import configmap, deployment, write_formula
 

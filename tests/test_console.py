@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from kube import console
+from kube.cli import console
 
 
 def test_piped_tables_are_plain_aligned_columns() -> None:

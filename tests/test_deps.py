@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kube import deps
-from kube.errors import DependencyError, NotFoundError
-from kube.formula import Formula, load_formula
-from kube.records import COMPLETE, PARTIAL, Record
+from kube.core.errors import DependencyError, NotFoundError
+from kube.formula.load import Formula, load_formula
+from kube.install import deps
+from kube.k8s.records import COMPLETE, PARTIAL, Record
 from tests.gitrepo import formula_files, write_tree
 
 

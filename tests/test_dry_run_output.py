@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from kube.cli import app
+from kube.cli.app import app
 from tests.gitrepo import k3, write_tree
 
 SECRET = "s3cr3t-value"

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kube import formula, hooks, install, lint_files, render, templating, values, versions, yamlsafe
-from kube.versions import Version, VersionRange
+from kube.formula import load as formula
+from kube.formula import render, templating, values, versions
+from kube.formula import yaml_strict as yamlsafe
+from kube.formula.versions import Version, VersionRange
+from kube.install import hooks
+from kube.install import pipeline as install
+from kube.lint import files as lint_files
 
 DOC = Path(__file__).parent.parent / "docs" / "format.md"
 TEXT = DOC.read_text(encoding="utf-8")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kube.errors import FormulaError, NotFoundError
-from kube.findings import Finding, Severity
-from kube.formula import (
+from kube.core.errors import FormulaError, NotFoundError
+from kube.core.findings import Finding, Severity
+from kube.formula.load import (
     Dependency,
     Formula,
     check_formula,
@@ -19,7 +19,7 @@ from kube.formula import (
     load_formula,
     manifest_files,
 )
-from kube.versions import Version, VersionRange
+from kube.formula.versions import Version, VersionRange
 from tests.gitrepo import k3, write_tree
 
 # The example of FORMAT.md (two comments shortened).

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kube.errors import FormulaError
-from kube.formula import _fast_fields, load_formula
-from kube.yamlsafe import NeedStrictLoad, load_one_fast
+from kube.core.errors import FormulaError
+from kube.formula.load import _fast_fields, load_formula
+from kube.formula.yaml_strict import NeedStrictLoad, load_one_fast
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMULAS = sorted(p.parent for p in (ROOT / "formulas").glob("*/K3.yaml"))
@@ -188,7 +188,7 @@ def test_fast_loader_defers_when_unsure(text: str) -> None:
 
 
 def test_line_of_works_on_fast_documents() -> None:
-    from kube.yamlsafe import line_of
+    from kube.formula.yaml_strict import line_of
 
     loaded = load_one_fast("a: 1\nb:\n  - x\n  - y: 2\n")
     assert line_of(loaded, "b") == 2

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from kube import hooks
-from kube.errors import ExitCode, FormulaError, HookError
-from kube.formula import Formula, load_formula
-from kube.hooks import HookResult, SandboxUnavailable, run_pre_install, stage_formula
-from kube.render import render_manifests
+from kube.core.errors import ExitCode, FormulaError, HookError
+from kube.formula.load import Formula, load_formula
+from kube.formula.render import render_manifests
+from kube.install import hooks
+from kube.install.hooks import HookResult, SandboxUnavailable, run_pre_install, stage_formula
 from tests.gitrepo import k3, write_tree
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kube import index, indexer
-from kube.errors import UsageError
+from kube.archive import index, indexer
+from kube.core.errors import UsageError
 from tests.gitrepo import formula_files, write_tree
 
 
@@ -192,7 +192,7 @@ def test_build_entry_skips_directories_that_are_not_kube_names(tmp_path: Path, n
     "name", ["a", "nginx", "a-b-1", "0x", "x" * 63, "..", "A", "-a", "a-", "a_b", "a.b", ""]
 )
 def test_index_name_rule_is_the_formula_name_rule(name: str) -> None:
-    from kube.formula import is_valid_name
+    from kube.formula.load import is_valid_name
 
     assert (index.NAME_RE.fullmatch(name) is not None) == is_valid_name(name)
 

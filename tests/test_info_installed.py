@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kube.cli import app
+from kube.cli.app import app
 from tests.gitrepo import formula_files, make_repo
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from kube import install, wait
-from kube.errors import ClusterError, UsageError
-from kube.kubectl import Kubectl, ObjectRef
+from kube.core.errors import ClusterError, UsageError
+from kube.install import pipeline as install
+from kube.k8s import wait
+from kube.k8s.kubectl import Kubectl, ObjectRef
 from tests.gitrepo import formula_files, write_tree
 
 KubectlFixture = Callable[..., Any]
@@ -288,7 +289,7 @@ def test_resolve_takes_a_path_when_the_argument_looks_like_one(
 
 
 def test_resolve_reports_a_path_without_a_formula(tmp_path: Path) -> None:
-    from kube.errors import NotFoundError
+    from kube.core.errors import NotFoundError
 
     with pytest.raises(NotFoundError, match="no formula there"):
         install.resolve(str(tmp_path / "empty"))
@@ -329,7 +330,7 @@ def test_install_uses_one_kubectl_call_per_wave(namespace: str, tmp_path: Path) 
 def test_resolve_prefers_the_workspace_copy_and_warns_when_the_archive_is_newer(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from kube.cli import app
+    from kube.cli.app import app
     from tests.gitrepo import commit, make_repo
 
     repo = make_repo(tmp_path / "remote", formula_files("nginx", "1.10.0"))
@@ -351,7 +352,7 @@ def test_resolve_prefers_the_workspace_copy_and_warns_when_the_archive_is_newer(
 def test_resolve_falls_back_to_the_archive(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from kube.cli import app
+    from kube.cli.app import app
     from tests.gitrepo import make_repo
 
     repo = make_repo(tmp_path / "remote", formula_files("nginx", "1.10.0"))

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kube import lint
-from kube.cli import app
-from kube.commands.lint import github_annotation
-from kube.errors import UsageError
-from kube.findings import Finding, Severity
-from kube.lint_rules import RULES
+from kube.cli.app import app
+from kube.cli.lint import github_annotation
+from kube.core.errors import UsageError
+from kube.core.findings import Finding, Severity
+from kube.lint import run as lint
+from kube.lint.rules import RULES
 from tests.gitrepo import commit, formula_files, make_repo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "broken"

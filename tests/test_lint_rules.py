@@ -6,8 +6,8 @@ import ast
 import re
 from pathlib import Path
 
-from kube.findings import Finding
-from kube.lint_rules import ALL_RULES, with_hint
+from kube.core.findings import Finding
+from kube.lint.rules import ALL_RULES, with_hint
 
 ROOT = Path(__file__).resolve().parent.parent
 RULE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kube import lint
-from kube.cli import app
-from kube.findings import Finding, Severity
-from kube.formula import LintIgnore, check_formula, load_formula
+from kube.cli.app import app
+from kube.core.findings import Finding, Severity
+from kube.formula.load import LintIgnore, check_formula, load_formula
+from kube.lint import run as lint
 from tests.gitrepo import k3, write_tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -700,7 +700,7 @@ def test_lint_key_loads_the_same_on_the_fast_path(tmp_path: Path) -> None:
         ),
         LintIgnore("manifest-host-namespace", None, "node metrics are the host's own network counters", 11),
     )
-    from kube.formula import _fast_fields
+    from kube.formula.load import _fast_fields
 
     assert _fast_fields(IGNORES, "K3.yaml", "demo") is not None, "a clean lint: key keeps the fast path"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from kube.errors import FormulaError
-from kube.objects import (
+from kube.core.errors import FormulaError
+from kube.k8s.objects import (
     FORMULA_LABEL,
     MANAGED_BY_LABEL,
     VERSION_LABEL,

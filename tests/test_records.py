@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from kube import records
-from kube.errors import ClusterError, UsageError
-from kube.kubectl import Kubectl, ObjectRef
-from kube.records import COMPLETE, PARTIAL, FailedObject, Record, RecordedObject
+from kube.core.errors import ClusterError, UsageError
+from kube.k8s import records
+from kube.k8s.kubectl import Kubectl, ObjectRef
+from kube.k8s.records import COMPLETE, PARTIAL, FailedObject, Record, RecordedObject
 
 
 def _record(namespace: str = "web", **changes: object) -> Record:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from kube import templating
-from kube.errors import FormulaError, RenderError, UsageError
-from kube.formula import Formula, load_formula
-from kube.objects import KubeObject
-from kube.render import merge_values, render_manifests
+from kube.core.errors import FormulaError, RenderError, UsageError
+from kube.formula import templating
+from kube.formula.load import Formula, load_formula
+from kube.formula.render import merge_values, render_manifests
+from kube.k8s.objects import KubeObject
 from tests.gitrepo import k3, write_tree
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  a: b\n"

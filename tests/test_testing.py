@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kube import testing, testing_pods
-from kube.cli import app
-from kube.testing import EXIT_TESTS_NOT_RUN, FAILED, NOT_RUN, PASSED, SKIPPED, TestReport, TestStep
+from kube.cli.app import app
+from kube.livetest import pods as testing_pods
+from kube.livetest import run as testing
+from kube.livetest.run import EXIT_TESTS_NOT_RUN, FAILED, NOT_RUN, PASSED, SKIPPED, TestReport, TestStep
 from tests.cluster import Cluster
 from tests.gitrepo import k3, write_tree
 
@@ -141,7 +142,7 @@ def test_report_fails_when_any_step_failed() -> None:
 
 
 def test_test_objects_get_kube_labels_and_the_namespace(tmp_path: Path) -> None:
-    from kube.formula import load_formula
+    from kube.formula.load import load_formula
 
     formula = load_formula(make_formula(tmp_path, "web"))
     objects = testing_pods.load_tests(formula)
@@ -296,7 +297,7 @@ def test_test_that_fails_on_a_simulated_node_is_not_run_not_passed(
 
 
 def test_simulated_node_is_recognised_by_label_or_runtime() -> None:
-    from kube.kubectl import Kubectl
+    from kube.k8s.kubectl import Kubectl
 
     class Nodes(Kubectl):
         def __init__(self, nodes: list[dict[str, object]]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kube.errors import ArchiveError, ExitCode
+from kube.core.errors import ArchiveError, ExitCode
 from tests.gitrepo import commit, formula_files, git, make_repo
 
 
@@ -100,7 +100,7 @@ def test_inherited_git_variables_never_touch_the_users_repository(
 
 
 def test_git_environment_is_clean_and_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kube import gitcmd
+    from kube.archive import git as gitcmd
 
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_CONFIG_PARAMETERS", "GIT_EXEC_PATH", "GIT_SSL_NO_VERIFY"):
         monkeypatch.setenv(name, "/somewhere")
@@ -119,7 +119,7 @@ def test_kubectl_gets_kubeconfig_only_when_kube_means_to(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real process stands in for kubectl and reports the environment it was started with."""
-    from kube.kubectl import Kubectl
+    from kube.k8s.kubectl import Kubectl
 
     fake = tmp_path / "kubectl"
     fake.write_text(f"#!{sys.executable}\nimport json, os\nprint(json.dumps(dict(os.environ)))\n")
@@ -152,8 +152,8 @@ def outside(tmp_path: Path) -> Path:
 
 
 def assert_not_reachable(name: str, kube_home: Path) -> None:
-    from kube import install
-    from kube.errors import NotFoundError
+    from kube.core.errors import NotFoundError
+    from kube.install import pipeline as install
 
     for command in (["search", name], ["info", name], ["get", name]):
         result = run_kube(*command)
@@ -321,7 +321,7 @@ def big_formula(name: str, size: int) -> dict[str, str | bytes]:
 def test_full_disk_during_get_leaves_no_half_copy(
     small_disk: Callable[[Path, str], Path], tmp_path: Path, kube_home: Path
 ) -> None:
-    from kube import install
+    from kube.install import pipeline as install
 
     remote = make_repo(tmp_path / "remote", {**big_formula("big", 400_000), **formula_files("nginx")})
     assert run_kube("update", "--repo", str(remote)).returncode == 0
@@ -336,7 +336,7 @@ def test_full_disk_during_get_leaves_no_half_copy(
 def test_full_disk_while_refreshing_a_copy_marks_it_unusable(
     small_disk: Callable[[Path, str], Path], tmp_path: Path, kube_home: Path
 ) -> None:
-    from kube import install
+    from kube.install import pipeline as install
 
     remote = make_repo(tmp_path / "remote", formula_files("big"))
     assert run_kube("update", "--repo", str(remote)).returncode == 0

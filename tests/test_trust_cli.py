@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from kube.cli import EXIT_BROKEN_PIPE, app
-from kube.errors import ExitCode
+from kube.cli.app import EXIT_BROKEN_PIPE, app
+from kube.core.errors import ExitCode
 from tests.cluster import Cluster
 from tests.gitrepo import formula_files, k3, make_repo
 
@@ -139,7 +139,7 @@ def test_lint_findings_escape_bidi_overrides(tmp_path: Path) -> None:
 def test_dry_run_yaml_keeps_values_and_prints_no_raw_override(capsys: pytest.CaptureFixture[str]) -> None:
     from ruamel.yaml import YAML
 
-    from kube.commands.install import _print_yaml
+    from kube.cli.install import _print_yaml
 
     documents = [{"kind": "ConfigMap", "data": {f"k{HOSTILE}": f"v{HOSTILE}", "plain": "é", "multi": "a\nb"}}]
     _print_yaml(documents)

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from kube import deps, objects
-from kube.errors import DependencyError, ExitCode
-from kube.formula import load_formula
-from kube.objects import KubeObject
+from kube.core.errors import DependencyError, ExitCode
+from kube.formula.load import load_formula
+from kube.install import deps
+from kube.k8s import objects
+from kube.k8s.objects import KubeObject
 from tests.gitrepo import formula_files, write_tree
 from tests.test_cli_install import BROKEN as BROKEN_MANIFESTS
 from tests.test_cli_install import gone, kube, managed, row, unique
@@ -372,7 +373,7 @@ def test_uninstall_counts_what_was_already_gone_apart_from_what_it_deleted(
 
 
 def test_more_objects_than_a_formula_may_have_is_a_clear_error(tmp_path: Path) -> None:
-    from kube.install import MAX_OBJECTS
+    from kube.install.pipeline import MAX_OBJECTS
 
     template = (
         "{% for i in range(" + str(MAX_OBJECTS + 1) + ") %}---\n"

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from kube import templating
-from kube.cli import app
-from kube.errors import RenderError
-from kube.templating import KubeInfo, render_template
+from kube.cli.app import app
+from kube.core.errors import RenderError
+from kube.formula import templating
+from kube.formula.templating import KubeInfo, render_template
 from tests.gitrepo import k3, write_tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -341,7 +341,7 @@ def test_set_errors_name_the_key_but_not_the_value(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("hostile", ["\x1b[31m", "\u202e", "\u2066", "\u200f", "\u061c", "\x9b"])
 def test_control_and_bidi_characters_in_render_errors_are_neutralised(tmp_path: Path, hostile: str) -> None:
-    from kube import console
+    from kube.cli import console
 
     if console.safe(hostile) == hostile:
         pytest.skip("console.safe does not neutralise this character yet (its printing layer change)")
@@ -358,8 +358,8 @@ def test_control_and_bidi_characters_in_render_errors_are_neutralised(tmp_path: 
 
 
 def test_values_nested_too_deep_for_a_merge_are_a_formula_error_not_a_recursion_error() -> None:
-    from kube.errors import FormulaError
-    from kube.values import deep_merge
+    from kube.core.errors import FormulaError
+    from kube.formula.values import deep_merge
 
     deep: dict[str, Any] = {}
     node = deep
@@ -371,8 +371,8 @@ def test_values_nested_too_deep_for_a_merge_are_a_formula_error_not_a_recursion_
 
 
 def test_a_value_the_hook_returned_is_masked_like_a_set_value(tmp_path: Path) -> None:
-    from kube.formula import load_formula
-    from kube.render import render_manifests
+    from kube.formula.load import load_formula
+    from kube.formula.render import render_manifests
 
     directory = formula(tmp_path, "a: 1\nb: {{ generated }}: x\n", values={"greeting": "hello"})
     loaded = load_formula(directory)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kube.versions import Comparator, Version, VersionError, VersionRange
+from kube.formula.versions import Comparator, Version, VersionError, VersionRange
 
 V = Version.parse
 R = VersionRange.parse

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import pytest
 
-from kube.versions import Version, VersionError, VersionRange
+from kube.formula.versions import Version, VersionError, VersionRange
 
 V = Version.parse
 R = VersionRange.parse

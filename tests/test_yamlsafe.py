@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from kube.errors import FormulaError
-from kube.findings import Finding
-from kube.yamlsafe import MAX_DEPTH, line_of, load_all, load_one, read_capped, to_plain
+from kube.core.errors import FormulaError
+from kube.core.findings import Finding
+from kube.formula.yaml_strict import MAX_DEPTH, line_of, load_all, load_one, read_capped, to_plain
 
 LIMIT = 256 * 1024
 

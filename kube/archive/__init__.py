@@ -1,0 +1,1 @@
+"""The git-backed archive: git, update, the search index, config, the lock, the workspace."""

@@ -1,0 +1,265 @@
+"""The search index: one compact JSON-lines file built at update time, read by search and info.
+
+File format (``$KUBE_HOME/index.json``): a header line
+``{"schema", "url", "branch", "commit", "count", "body", "crc"}``, a line with
+the JSON list of formula names (sorted), then one JSON object per formula in
+the same order (``kube.indexer`` builds them). ``body`` and ``crc`` are the
+length and CRC-32 of everything after the header, so a truncated or damaged
+file is noticed without parsing it. A different ``schema`` means the file is
+rebuilt, never migrated.
+
+Reading needs nothing but ``json``: no git, no YAML, no templates. ``info``
+parses one line; a literal ``search`` parses only the lines whose bytes
+contain the pattern (entries are ASCII-only JSON, so a byte match is a
+superset of the real matches, checked field by field afterwards).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kube.core import paths
+from kube.core.errors import ArchiveError, UsageError
+
+SCHEMA = 1
+# Same rule as kube.formula.NAME_RE (DNS-1123 label); repeated here so reading
+# the index does not import the YAML machinery.
+NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+class IndexUnavailable(ArchiveError):
+    """The index is missing, damaged or from another schema: rebuild it."""
+
+
+@dataclass(frozen=True)
+class Header:
+    schema: int
+    url: str
+    branch: str
+    commit: str
+    count: int
+    body: int
+    crc: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    version: str
+    description: str
+    home: str
+    maintainers: tuple[str, ...]
+    dependencies: tuple[tuple[str, str], ...]
+    details: str
+    keywords: tuple[str, ...]
+    provides: tuple[str, ...]
+    built_commit: str
+    built_date: str
+    valid: bool
+    problems: tuple[str, ...]
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> Entry:
+        built = raw.get("built") or {}
+        return cls(
+            name=raw["name"],
+            version=raw.get("version", ""),
+            description=raw.get("description", ""),
+            home=raw.get("home", ""),
+            maintainers=tuple(raw.get("maintainers", ())),
+            dependencies=tuple((d[0], d[1]) for d in raw.get("dependencies", ())),
+            details=raw.get("details", ""),
+            keywords=tuple(raw.get("keywords", ())),
+            provides=tuple(raw.get("provides", ())),
+            built_commit=built.get("commit", ""),
+            built_date=built.get("date", ""),
+            valid=bool(raw.get("valid", False)),
+            problems=tuple(raw.get("problems", ())),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "home": self.home,
+            "maintainers": list(self.maintainers),
+            "dependencies": [{"name": n, "version": r} for n, r in self.dependencies],
+            "details": self.details,
+            "keywords": list(self.keywords),
+            "provides": list(self.provides),
+            "built": {"commit": self.built_commit, "date": self.built_date},
+            "valid": self.valid,
+            "problems": list(self.problems),
+        }
+
+
+class Index:
+    """A loaded index: entries by formula name (parsed on demand), plus where they came from."""
+
+    def __init__(self, header: Header, lines: dict[str, bytes]) -> None:
+        self.header = header
+        self._lines = lines
+        self._raw: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def raw(self) -> dict[str, dict[str, Any]]:
+        """Every entry as a plain dict (parses the whole file; for update time)."""
+        if self._raw is None:
+            self._raw = {name: json.loads(line) for name, line in self._lines.items()}
+        return self._raw
+
+    def names(self) -> list[str]:
+        return list(self._lines)
+
+    def line(self, name: str) -> bytes | None:
+        """The entry exactly as stored (JSON, no newline), for copying into a new index."""
+        return self._lines.get(name)
+
+    def get(self, name: str) -> Entry | None:
+        line = self._lines.get(name)
+        return Entry.from_raw(json.loads(line)) if line is not None else None
+
+    def search(self, pattern: str, regex: bool = False) -> list[Entry]:
+        """Case-insensitive match on name, description, keywords and details; name matches first."""
+        hit = _matcher(pattern, regex)
+        raw_needle = _byte_needle(pattern) if not regex else None
+        exact: list[Entry] = []
+        by_name: list[Entry] = []
+        by_text: list[Entry] = []
+        for name, line in self._lines.items():
+            if raw_needle is not None and raw_needle not in line.lower():
+                continue
+            if name == pattern.lower():
+                exact.append(self._entry(line))
+            elif hit(name):
+                by_name.append(self._entry(line))
+            else:
+                raw = json.loads(line)
+                if any(hit(text) for text in _texts(raw)):
+                    by_text.append(Entry.from_raw(raw))
+        return [*exact, *by_name, *by_text]
+
+    @staticmethod
+    def _entry(line: bytes) -> Entry:
+        return Entry.from_raw(json.loads(line))
+
+    def close_matches(self, name: str, limit: int = 5) -> list[str]:
+        import difflib
+
+        names = self.names()
+        close = difflib.get_close_matches(name.lower(), names, n=limit, cutoff=0.6)
+        for candidate in names:
+            if len(close) >= limit:
+                break
+            if len(name) >= 3 and name.lower() in candidate and candidate not in close:
+                close.append(candidate)
+        return close
+
+
+def _matcher(pattern: str, regex: bool) -> Callable[[str], bool]:
+    if regex:
+        try:
+            compiled = re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise UsageError(
+                f"invalid regular expression {pattern!r}: {exc}",
+                hint="drop -r/--regex to search for the text literally",
+            ) from None
+        return lambda text: compiled.search(text) is not None
+    needle = pattern.casefold()
+    return lambda text: needle in text.casefold()
+
+
+def _byte_needle(pattern: str) -> bytes | None:
+    """The pattern as it appears in the ASCII JSON lines, when that is exact enough to pre-filter."""
+    if not pattern.isascii() or any(ch in pattern for ch in '"\\') or not pattern.isprintable():
+        return None
+    return pattern.lower().encode()
+
+
+def _texts(raw: Mapping[str, Any]) -> Iterable[str]:
+    yield raw.get("description", "")
+    yield from raw.get("keywords", ())
+    yield raw.get("details", "")
+
+
+def _parse_header(line: bytes) -> Header | None:
+    try:
+        data = json.loads(line)
+        header = Header(
+            schema=int(data["schema"]),
+            url=str(data["url"]),
+            branch=str(data["branch"]),
+            commit=str(data["commit"]),
+            count=int(data["count"]),
+            body=int(data["body"]),
+            crc=int(data["crc"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+    return header if header.schema == SCHEMA else None
+
+
+def read_header(path: Path | None = None) -> Header | None:
+    """The header, or None when the file is missing, truncated or of another schema (body not checked)."""
+    where = path or paths.index_file()
+    try:
+        with where.open("rb") as handle:
+            line = handle.readline(1 << 16)
+            size = where.stat().st_size
+    except OSError:
+        return None
+    header = _parse_header(line)
+    if header is None or size != len(line) + header.body:
+        return None
+    return header
+
+
+def load_index(path: Path | None = None) -> Index:
+    """Read the index; IndexUnavailable when it must be rebuilt."""
+    where = path or paths.index_file()
+    try:
+        data = where.read_bytes()
+    except FileNotFoundError:
+        raise IndexUnavailable(f"the search index {where} is missing", hint="run `kube update`") from None
+    except OSError as exc:
+        raise IndexUnavailable(f"cannot read the search index {where}: {exc.strerror}") from None
+    cut = data.find(b"\n") + 1
+    header = _parse_header(data[:cut]) if cut else None
+    body = data[cut:]
+    lines = body.split(b"\n")
+    try:
+        if header is None or len(body) != header.body or zlib.crc32(body) != header.crc:
+            raise ValueError("damaged")
+        names = json.loads(lines[0])
+        if not isinstance(names, list) or len(names) != header.count or len(lines) != header.count + 2:
+            raise ValueError("damaged")
+    except ValueError:
+        raise IndexUnavailable(
+            f"the search index {where} is damaged or from another kube version", hint="run `kube update`"
+        ) from None
+    return Index(header, dict(zip(names, lines[1:-1], strict=True)))
+
+
+def encode(*, url: str, branch: str, commit: str, entries: Mapping[str, Mapping[str, Any] | bytes]) -> bytes:
+    """The index file; an entry given as bytes is a line of an earlier index, copied unchanged."""
+    names = sorted(entries)
+    lines = [json.dumps(names, separators=(",", ":")).encode() + b"\n"]
+    for name in names:
+        value = entries[name]
+        if isinstance(value, bytes):
+            lines.append(value + b"\n")
+            continue
+        entry = {"name": name, **{k: v for k, v in value.items() if k != "name"}}
+        lines.append(json.dumps(entry, separators=(",", ":"), ensure_ascii=True).encode() + b"\n")
+    body = b"".join(lines)
+    header = {"schema": SCHEMA, "url": url, "branch": branch, "commit": commit, "count": len(names)}
+    header.update(body=len(body), crc=zlib.crc32(body))
+    return json.dumps(header, separators=(",", ":")).encode() + b"\n" + body

@@ -1,0 +1,197 @@
+"""Building index entries at update time: each formula parsed through ``kube.formula``.
+
+Many formulas (a first clone, a damaged index) are parsed on every CPU by a
+process pool. The reading side, which must stay cheap, is ``kube.index``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kube.archive.index import NAME_RE
+from kube.core import paths
+
+if TYPE_CHECKING:
+    from kube.core.findings import Finding
+
+_PARALLEL_FROM = 64
+
+
+def _skipped(rel: str, why: str) -> Finding:
+    from kube.core.findings import Finding, Severity
+
+    return Finding(rel, 0, "skipped-formula", f"skipped: {why}; never followed", Severity.WARNING)
+
+
+def _invalid(name: str, problems: list[str]) -> dict[str, Any]:
+    return {"name": name, "valid": False, "problems": problems}
+
+
+def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The index entry for ``formulas/<name>`` in the clone at ``root``, and warnings for the update report.
+
+    Directories that are not formula names (``..``, ``.x``, ``Foo``) or are symlinks are skipped;
+    a formula that does not load is indexed as invalid, with its problems."""
+    from kube.core.errors import FormulaError, KubeError
+    from kube.core.findings import Finding, Severity
+
+    rel = f"formulas/{name}" if name.isascii() and name.isprintable() else f"formulas/{json.dumps(name)}"
+    formulas = paths.formulas_in(root)
+    if formulas is None:  # reported once, by formulas_warnings
+        return None, []
+    directory = formulas / name
+    try:
+        mode = directory.lstat().st_mode
+    except OSError:
+        return None, []
+    if stat.S_ISLNK(mode):
+        return None, [_skipped(rel, "a symbolic link")]
+    if not stat.S_ISDIR(mode):
+        return None, []  # a plain file beside the formulas (a README): not a formula
+    if not NAME_RE.fullmatch(name):
+        return None, [_skipped(rel, "not a kube name (lowercase letters, digits and '-')")]
+    from kube.formula.load import MANIFEST_SUFFIXES, formula_files, load_formula
+
+    problems: list[str] = []
+    provides: list[str] = []
+    formula = None
+    try:
+        files = formula_files(directory, display_root=root)
+        manifests = directory / "manifests"
+        provides = [
+            p.relative_to(directory).as_posix()
+            for p in files
+            if p.parent == manifests and p.name.endswith(MANIFEST_SUFFIXES)
+        ]
+        problems += _undecodable(files, directory, rel)
+    except FormulaError as exc:
+        problems += [str(f) for f in exc.findings] or [exc.message]
+    try:
+        formula = load_formula(directory, display_root=root)
+    except FormulaError as exc:
+        problems += [str(f) for f in exc.findings] or [exc.message]
+    except (KubeError, OSError, ValueError) as exc:
+        problems.append(f"{rel}: {exc}")
+    if formula is not None and not problems:
+        entry = formula.to_dict()
+        entry.pop("values", None)
+        entry["dependencies"] = [[d.name, str(d.range)] for d in formula.dependencies]
+        entry.update(provides=provides, valid=True, problems=[])
+        return entry, []
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    message = f"is invalid and cannot be installed: {problems[0]}{more}"
+    return _invalid(name, problems), [Finding(rel, 0, "invalid-formula", message, Severity.WARNING)]
+
+
+def _undecodable(files: list[Path], directory: Path, rel: str) -> list[str]:
+    """File names that are not UTF-8: they would reach every listing kube prints (and a
+    terminal or a JSON reader) as raw bytes."""
+    bad: list[str] = []
+    for path in files:
+        name = path.relative_to(directory).as_posix()
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = json.dumps(name)[1:-1]
+            bad.append(f"{rel}/{shown}: the file name is not UTF-8")
+    return bad
+
+
+def _build_chunk(args: tuple[str, list[str]]) -> list[tuple[str, dict[str, Any] | None, list[Finding]]]:
+    root = Path(args[0])
+    return [(name, *build_entry(root, name)) for name in args[1]]
+
+
+def build_entries(root: Path, names: Iterable[str]) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
+    """Entries for ``names``, parsed on every CPU when there are many; a missing directory gives no entry."""
+    todo = sorted(set(names))
+    chunks = [todo[i : i + _PARALLEL_FROM] for i in range(0, len(todo), _PARALLEL_FROM)]
+    results: list[tuple[str, dict[str, Any] | None, list[Finding]]] = []
+    workers = min(len(chunks), _cpus())
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        import kube.formula.load  # noqa: F401  (imported once, before the workers fork)
+
+        context = multiprocessing.get_context(
+            "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        )
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+        )
+        with pool:
+            for part in pool.map(_build_chunk, [(str(root), chunk) for chunk in chunks]):
+                results += part
+    else:
+        for chunk in chunks:
+            results += _build_chunk((str(root), chunk))
+    entries = {name: entry for name, entry, _ in results if entry is not None}
+    warnings = [w for _, _, found in results for w in found]
+    return entries, warnings
+
+
+def _watch_parent(parent: int) -> None:
+    """In a pool worker: exit as soon as kube is gone, even if it was killed.
+
+    Without this a worker whose kube died by SIGKILL waits for work forever: its
+    siblings hold the task pipe open, so it never sees end-of-file."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def formula_dir_names(root: Path) -> list[str]:
+    """Every directory entry under ``formulas/`` of the clone (valid names or not); none when
+    ``formulas`` is not a directory of the clone itself."""
+    formulas = paths.formulas_in(root)
+    if formulas is None:
+        return []
+    try:
+        return sorted(entry.name for entry in os.scandir(formulas))
+    except OSError:
+        return []
+
+
+def formulas_warnings(root: Path) -> list[Finding]:
+    """A warning when the clone's ``formulas`` exists but is not a directory (a symlink, a file)."""
+    path = root / paths.FORMULAS_DIR
+    if paths.formulas_in(root) is not None or not os.path.lexists(path):
+        return []
+    kind = "a symbolic link" if path.is_symlink() else "not a directory"
+    return [_skipped(paths.FORMULAS_DIR, kind)]
+
+
+def parse_log(text: str) -> dict[str, tuple[str, str]]:
+    """Newest ``(commit, date)`` per formula from ``git log --format=%x01%H %cI --name-only``."""
+    latest: dict[str, tuple[str, str]] = {}
+    current = ("", "")
+    for line in text.splitlines():
+        if line.startswith("\x01"):
+            commit, _, date = line[1:].partition(" ")
+            current = (commit, date)
+        elif line.startswith(("formulas/", '"formulas/')):
+            from kube.archive.git import unquote
+
+            parts = unquote(line).split("/")
+            if len(parts) >= 3 and parts[1] not in latest:
+                latest[parts[1]] = current
+    return latest

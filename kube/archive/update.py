@@ -1,0 +1,533 @@
+"""The archive: a git clone of the formulas repository in ``$KUBE_HOME/archive``, and its update.
+
+Crash safety. Every change happens under ``$KUBE_HOME/.lock``. A first clone
+(or a re-clone for a new URL) is made in ``archive.new`` beside the archive and
+renamed into place; the index is replaced atomically afterwards. Before the
+work tree is moved to a new commit, a journal records the target; if kube is
+killed at any point, the next command that finds the journal (or a leftover
+``archive.new``/``archive.old``) finishes or undoes the step and brings the
+index level with the clone. Readers only read files that are replaced whole.
+
+Git is run as a program (``kube.gitcmd``), not through GitPython: that gives
+one place for timeouts, the protocol allow-list and the kill-safe guard, and
+keeps the import cost out of every command.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kube.archive import git as gitcmd
+from kube.archive import index as idx
+from kube.archive import recovery
+from kube.archive.config import ArchiveSource as ArchiveSource
+from kube.archive.config import remember
+from kube.archive.config import resolve_source as resolve_source
+from kube.core import paths
+from kube.core.errors import ArchiveError, LocalChangesError, NotFoundError, ProcessTimeout
+
+if TYPE_CHECKING:  # imported when an update runs: search and info never need them
+    from kube.archive.changes import Changes, UpdateReport
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Checkout:
+    url: str
+    branch: str
+    head: str
+
+
+def _archive() -> Path:
+    return paths.archive_dir()
+
+
+def validate_url(url: str) -> str:
+    """The URL git may be given (local paths made absolute); UsageError for anything else."""
+    return gitcmd.validate_url(url)
+
+
+def _git(
+    args: list[str], what: str, *, repo: Path | None = None, guarded: bool = False, hint: str | None = None
+) -> str:
+    """Git on the clone at ``repo`` (the archive unless told otherwise), named explicitly."""
+    return gitcmd.run(args, what=what, repo=repo or _archive(), guarded=guarded, hint=hint)
+
+
+def _pause(stage: str) -> None:
+    """Crash-safety tests stop kube here (``KUBE_TEST_PAUSE_AT``) and kill it with SIGKILL."""
+    if os.environ.get("KUBE_TEST_PAUSE_AT") == stage:
+        marker = os.environ.get("KUBE_TEST_PAUSE_FILE")
+        if marker:
+            Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+        time.sleep(3600)
+
+
+def _checkout(root: Path) -> _Checkout | None:
+    """The clone's origin URL, branch and HEAD; None when ``root`` is not a usable clone."""
+    if not (root / ".git").is_dir():
+        return None
+    try:
+        head, branch = _git(
+            ["rev-parse", "HEAD", "--abbrev-ref", "HEAD"], "cannot read the archive", repo=root
+        ).split()
+        url = _git(["config", "--get", "remote.origin.url"], "cannot read the archive", repo=root).strip()
+    except ArchiveError as exc:
+        if isinstance(exc.__cause__, ProcessTimeout):
+            raise  # a slow git is not a damaged clone: never re-clone over local edits for it
+        return None
+    except ValueError:
+        return None
+    return _Checkout(url, branch, head)
+
+
+def _healthy() -> bool:
+    """A clone with nothing to recover and an index of its HEAD (a missing or damaged index is
+    ``read_index``'s to rebuild). An index of another commit is never served: an update whose
+    index write failed (a full disk) leaves exactly that, and search would show old formulas."""
+    root = _archive()
+    if not (root / ".git").is_dir() or recovery.needed():
+        return False
+    header = idx.read_header()
+    if header is None:
+        return True
+    head = _head_commit(root)
+    if head is None:
+        state = _checkout(root)
+        head = state.head if state is not None else None
+    return head == header.commit
+
+
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+def _head_commit(root: Path) -> str | None:
+    """The clone's HEAD read from ``.git`` itself (search and info must not start a git for it);
+    None when it is not a plain branch or commit kube can read this way."""
+    git_dir = root / ".git"
+    try:
+        head = (git_dir / "HEAD").read_text(encoding="ascii").strip()
+        if not head.startswith("ref: "):
+            return head if _SHA.fullmatch(head) else None
+        ref = head.removeprefix("ref: ")
+        if not ref.startswith("refs/heads/") or ".." in ref.split("/"):
+            return None
+        try:
+            value = (git_dir / ref).read_text(encoding="ascii").strip()
+            return value if _SHA.fullmatch(value) else None
+        except FileNotFoundError:
+            pass
+        for line in (git_dir / "packed-refs").read_text(encoding="ascii").splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref and _SHA.fullmatch(sha):
+                return sha
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def ensure_archive(*, on_clone: Notify | None = None, on_wait: Notify | None = None) -> bool:
+    """Make sure a usable archive exists; True when it had to be cloned (``on_clone(url)`` is told first)."""
+    if _healthy():
+        return False
+    from kube.archive.lock import locked
+
+    paths.check_home()
+    try:
+        with locked(on_wait=on_wait):
+            notes: list[str] = []
+            recovery.recover(notes, _git)
+            state = _checkout(_archive())
+            if state is not None:
+                _sync_index(state, notes)
+                return False
+            _clone(resolve_source(), notes, on_clone)
+            return True
+    except OSError as exc:
+        raise _os_error(exc, "the archive could not be brought up to date") from exc
+
+
+def read_index(*, on_wait: Notify | None = None, on_rebuild: Notify | None = None) -> idx.Index:
+    """The search index, rebuilt first when it is missing or damaged."""
+    try:
+        return idx.load_index()
+    except idx.IndexUnavailable:
+        pass
+    from kube.archive.lock import locked
+
+    paths.check_home()
+    try:
+        with locked(on_wait=on_wait):
+            recovery.recover([], _git)
+            try:
+                return idx.load_index()  # rebuilt by another kube while this one waited
+            except idx.IndexUnavailable:
+                pass
+            state = _checkout(_archive())
+            if state is None:
+                raise ArchiveError("there is no kube archive yet", hint="run `kube update`")
+            if on_rebuild is not None:
+                on_rebuild("Rebuilding the search index")
+            _sync_index(state, [], damaged=True)
+    except OSError as exc:
+        raise _os_error(exc, "the search index could not be rebuilt") from exc
+    return idx.load_index()
+
+
+def update(
+    repo: str | None = None,
+    branch: str | None = None,
+    *,
+    reset: bool = False,
+    on_clone: Notify | None = None,
+    on_wait: Notify | None = None,
+) -> UpdateReport:
+    """Clone the archive, or fetch and fast-forward it; report what changed.
+
+    ``on_clone(url)`` is called before a clone starts; ``on_wait(message)`` when another kube
+    holds the lock."""
+    from kube.archive.lock import locked
+
+    paths.check_home()
+    source = resolve_source(repo, branch)
+    try:
+        with locked(on_wait=on_wait):
+            notes: list[str] = []
+            recovery.recover(notes, _git)
+            state = _checkout(_archive())
+            if state is None:
+                if _archive().exists():
+                    notes.append("the archive clone was damaged; cloned it again")
+                report = _clone(source, notes, on_clone)
+            elif state.url != source.url or (source.branch is not None and source.branch != state.branch):
+                _guard_local_changes(reset)
+                report = _clone(source, notes, on_clone)
+            else:
+                report = _fast_forward(source, state, reset, notes)
+            remember(repo, branch, source)
+    except OSError as exc:
+        raise _os_error(exc, "the update could not finish") from exc
+    return report
+
+
+def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> UpdateReport:
+    shown = gitcmd.display_url(source.url)
+    new = recovery.new_dir()
+    recovery.rmtree(new)
+    new.parent.mkdir(parents=True, exist_ok=True)
+    recovery.write_journal({"op": "clone"})
+    if on_clone is not None:
+        on_clone(shown)
+    args = ["clone", "--quiet", "--no-tags", "--single-branch", "--no-local"]
+    args += ["--branch", source.branch] if source.branch else []
+    hint = "check the URL (`kube update --repo URL`) and your network"
+    try:
+        gitcmd.run(
+            [*args, "--", source.url, str(new)],
+            what=f"cannot clone {shown}",
+            cwd=new.parent,
+            guarded=True,
+            hint=hint,
+        )
+        _pause("after-clone")
+        state = _checkout(new)
+        if state is None:
+            raise ArchiveError(f"{shown} has no commits to use as an archive", hint=hint)
+        changes = _build_index(new, state, None)
+        data = idx.encode(url=source.url, branch=state.branch, commit=state.head, entries=changes.entries)
+    except BaseException:
+        recovery.rmtree(new)
+        recovery.clear_journal()
+        raise
+    if _archive().exists():
+        os.rename(_archive(), recovery.old_dir())
+        _pause("after-move-old")
+    os.rename(new, _archive())
+    _pause("after-move-new")
+    _write_index(data)
+    recovery.rmtree(recovery.old_dir())
+    recovery.clear_journal()
+    return _report(shown, state.branch, None, state.head, changes, notes, cloned=True)
+
+
+def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: list[str]) -> UpdateReport:
+    shown = gitcmd.display_url(source.url)
+    refspec = f"+refs/heads/{state.branch}:refs/remotes/origin/{state.branch}"
+    hint = "check the URL (`kube update --repo URL`) and your network"
+    try:
+        _git(
+            ["fetch", "--quiet", "--no-tags", "origin", "--", refspec],
+            f"cannot fetch {shown}",
+            guarded=True,
+            hint=hint,
+        )
+    except ArchiveError:
+        gitcmd.remove_temporaries(_archive())  # a half-received pack would keep a full disk full
+        raise
+    # And what a killed fetch left: the guard of this one waited for any such git to end.
+    gitcmd.remove_temporaries(_archive(), loose=False)
+    _pause("after-fetch")
+    target = _git(
+        ["rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{state.branch}^{{commit}}"],
+        f"cannot read branch {state.branch} fetched from {shown}",
+    ).strip()
+    if target == state.head:
+        if reset:
+            _discard_local_changes(notes)
+        changes = _sync_index(state, notes)
+        return _report(shown, state.branch, state.head, state.head, changes, notes)
+    from kube.archive.changes import diff_args, incoming_paths
+
+    diff = _git(diff_args(state.head, target), "cannot compare archive versions")
+    dirty = _guard_local_changes(reset, incoming=incoming_paths(diff))
+    if not reset and not _is_ancestor(state.head, target):
+        raise ArchiveError(
+            f"the history of {shown} was rewritten: the archive's {state.head[:8]} is not part of "
+            f"{state.branch} at {target[:8]}, so it cannot be fast-forwarded",
+            hint="run `kube update --reset` to accept the new history",
+        )
+    base = _usable_index(state)
+    recovery.write_journal({"op": "checkout", "from": state.head, "to": target})
+    _pause("before-checkout")
+    try:
+        _git(["reset", "--quiet", "--hard", target], f"cannot check out {target[:8]}", guarded=True)
+    except ArchiveError:
+        _git(["reset", "--quiet", "--hard", state.head], "cannot restore the archive", guarded=True)
+        recovery.clear_journal()
+        raise
+    if dirty:
+        _git(["clean", "-ffdq"], "cannot discard local changes in the archive", guarded=True)
+        notes.append(f"discarded local changes in {len(dirty)} file(s)")
+    _pause("after-checkout")
+    new_state = _Checkout(state.url, state.branch, target)
+    changes = _build_index(_archive(), new_state, base, old_commit=state.head, diff=diff)
+    _write_index(idx.encode(url=state.url, branch=state.branch, commit=target, entries=changes.entries))
+    _pause("after-index")
+    recovery.clear_journal()
+    # Automatic gc is off for every other command (it would detach and outlive kube); here it runs
+    # in the foreground, under the guard, and only when git thinks it is due.
+    gc = ["-c", "gc.auto=6700", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"]
+    try:
+        _git(gc, "git gc failed", guarded=True)
+    except ArchiveError as exc:
+        notes.append(f"the update worked, but {exc.message}")
+    return _report(shown, state.branch, state.head, target, changes, notes)
+
+
+def _is_ancestor(old: str, new: str) -> bool:
+    done = gitcmd.completed(
+        ["merge-base", "--is-ancestor", old, new],
+        what="cannot compare archive versions",
+        repo=_archive(),
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def _local_changes(*, incoming: list[str] | None = None) -> list[str]:
+    """Edited, added or deleted files in the archive that git would overwrite.
+
+    Without ``incoming`` every difference counts (a re-clone replaces everything). With it,
+    tracked files count, and untracked ones only where the update writes (``incoming``):
+    elsewhere a fast-forward leaves them alone, and scanning 10,000 directories for them
+    costs more than the rest of a small update."""
+    if incoming is None:
+        out = _git(["status", "--porcelain", "--untracked-files=all"], "cannot read the archive's state")
+        return [gitcmd.unquote(line[3:]) for line in out.splitlines() if line.strip()]
+    out = _git(["status", "--porcelain", "--untracked-files=no"], "cannot read the archive's state")
+    files = [gitcmd.unquote(line[3:]) for line in out.splitlines() if line.strip()]
+    # Something already at an incoming path is only lost when git does not track it: a tracked
+    # directory that becomes a symlink, or a type change, is the update itself.
+    there = [p for p in incoming if p not in files and _lexists_inside(_archive(), p)]
+    untracked: list[str] = []
+    for start in range(0, len(there), 500):
+        listing = _git(
+            # Not -z: quoted names stay ASCII (raw ones need not be UTF-8, and git's output is read as text).
+            ["--literal-pathspecs", "ls-files", "--others", "--", *there[start : start + 500]],
+            "cannot read the archive's state",
+        )
+        found = [gitcmd.unquote(p) for p in listing.splitlines() if p]
+        untracked += [p for p in found if p not in files and p not in untracked]
+    return files + untracked
+
+
+def _lexists_inside(root: Path, rel: str) -> bool:
+    """Whether ``root/rel`` exists, never looking through a symlink on the way (``formulas``
+    may be one: what lies behind it is not the archive's)."""
+    here = root
+    parts = rel.split("/")
+    for part in parts[:-1]:
+        here = here / part
+        try:
+            if not stat.S_ISDIR(os.lstat(here).st_mode):
+                return False
+        except OSError:
+            return False
+    return os.path.lexists(here / parts[-1])
+
+
+def _guard_local_changes(reset: bool, *, incoming: list[str] | None = None) -> list[str]:
+    """The changed files; LocalChangesError unless ``reset`` allows throwing them away."""
+    files = _local_changes(incoming=None if reset else incoming)
+    if files and not reset:
+        names = sorted({f.split("/")[1] for f in files if f.startswith("formulas/") and f.count("/") >= 2})
+        shown = ", ".join(files[:5]) + (f" (and {len(files) - 5} more)" if len(files) > 5 else "")
+        keep = (
+            f"keep them with `kube get {names[0]}` (copies the formula to your workspace), " if names else ""
+        )
+        raise LocalChangesError(
+            f"the archive {_archive()} has local changes an update would overwrite: {shown}",
+            files=files,
+            hint=f"{keep}or discard them with `kube update --reset`",
+        )
+    return files
+
+
+def _discard_local_changes(notes: list[str]) -> None:
+    dirty = _local_changes()
+    if dirty:
+        _git(["reset", "--quiet", "--hard", "HEAD"], "cannot discard local changes", guarded=True)
+        _git(["clean", "-ffdq"], "cannot discard local changes", guarded=True)
+        notes.append(f"discarded local changes in {len(dirty)} file(s)")
+
+
+def _write_index(data: bytes) -> None:
+    """Replace the index; on failure the old one stays, and since its commit is no longer the
+    clone's HEAD, search and info rebuild it before they read it (``_healthy``)."""
+    from kube.archive.config import atomic_write
+
+    try:
+        atomic_write(paths.index_file(), data)
+    except OSError as exc:
+        raise _os_error(exc, "the search index could not be written") from exc
+
+
+def _os_error(exc: OSError, doing: str) -> ArchiveError:
+    """One line for a write that failed in ``$KUBE_HOME`` (a full disk above all)."""
+    where = exc.filename or paths.kube_home()
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ArchiveError(
+            f"disk full at {where}: {doing}",
+            hint="free some space on that disk, then run `kube update` again "
+            "(search and info rebuild the index before they use it)",
+        )
+    return ArchiveError(f"cannot write {where}: {exc.strerror}: {doing}", hint=f"check {paths.kube_home()}")
+
+
+def _usable_index(state: _Checkout, *, damaged: bool = False) -> idx.Index | None:
+    header = idx.read_header()
+    if damaged or header is None or header.url != state.url:
+        return None
+    try:
+        return idx.load_index()
+    except idx.IndexUnavailable:
+        return None
+
+
+def _sync_index(state: _Checkout, notes: list[str], *, damaged: bool = False) -> Changes:
+    """Bring the index level with the clone's HEAD (incrementally when it can; fully when ``damaged``)."""
+    from kube.archive.changes import Changes
+
+    header = idx.read_header()
+    if not damaged and header is not None and header.commit == state.head and header.url == state.url:
+        return Changes({})
+    base = _usable_index(state, damaged=damaged)
+    old_commit = base.header.commit if base is not None else None
+    changes = _build_index(_archive(), state, base, old_commit=old_commit)
+    _write_index(idx.encode(url=state.url, branch=state.branch, commit=state.head, entries=changes.entries))
+    notes.append("rebuilt the search index" if base is None else "brought the search index up to date")
+    return changes
+
+
+def _build_index(
+    root: Path,
+    state: _Checkout,
+    base: idx.Index | None,
+    *,
+    old_commit: str | None = None,
+    diff: str | None = None,
+) -> Changes:
+    from kube.archive.changes import build_index
+
+    def git(args: list[str], what: str) -> str:
+        return _git(args, what, repo=root)
+
+    return build_index(root, state.head, base, old_commit, git=git, diff=diff)
+
+
+def _report(
+    url: str,
+    branch: str,
+    old: str | None,
+    new: str,
+    changes: Changes,
+    notes: list[str],
+    *,
+    cloned: bool = False,
+) -> UpdateReport:
+    from kube.archive.changes import UpdateReport
+
+    return UpdateReport.make(url, branch, old, new, changes, notes, cloned=cloned)
+
+
+def formula_names() -> list[str]:
+    return read_index().names()
+
+
+def formula_dir(name: str) -> Path:
+    """The formula's directory in the archive; NotFoundError (with close names) when there is none."""
+    directory = archive_formula(name)
+    if directory is None:
+        raise not_found(name)
+    return directory
+
+
+def archive_formula(name: str) -> Path | None:
+    """``formulas/<name>`` of the clone when it is a real directory there (no symlink on the way)."""
+    formulas = paths.formulas_in(_archive())
+    if formulas is None or not idx.NAME_RE.fullmatch(name):
+        return None
+    directory = formulas / name
+    try:
+        return directory if stat.S_ISDIR(os.lstat(directory).st_mode) else None
+    except OSError:
+        return None
+
+
+def not_found(name: str) -> NotFoundError:
+    try:
+        close = read_index().close_matches(name)
+    except ArchiveError:
+        close = []
+    maybe = f"; did you mean {', '.join(close)}?" if close else ""
+    return NotFoundError(
+        f"no kube named {name!r} in the archive{maybe}",
+        hint=f"run `kube update` to refresh the archive, or `kube search {name}`",
+    )
+
+
+def workspace_copy(name: str) -> Path | None:
+    """``$KUBE_HOME/workspace/<name>`` when it holds a K3.yaml (a ``kube get`` copy)."""
+    if not idx.NAME_RE.fullmatch(name):
+        return None
+    directory = paths.workspace_dir() / name
+    k3 = directory / paths.METADATA_FILE
+    if directory.is_symlink() or not k3.is_file() or k3.is_symlink():
+        return None
+    from kube.archive.workspace import copy_state
+
+    if copy_state(directory) == "incomplete":
+        raise ArchiveError(
+            f"your copy of {name} in {directory} is incomplete: an earlier `kube get` stopped half way",
+            hint=f"finish it with `kube get {name} --force`, or delete {directory}",
+        )
+    return directory

@@ -1,0 +1,111 @@
+"""Where kube keeps its local state (``$KUBE_HOME``) and the names of its files.
+
+Default ``${XDG_DATA_HOME:-~/.local/share}/kube``; never ``~/.kube``, which
+belongs to kubectl.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+DEFAULT_REPO = "https://github.com/kube-archive/kube.git"
+DEFAULT_BRANCH = "main"
+FORMULAS_DIR = "formulas"
+METADATA_FILE = "K3.yaml"
+
+
+def default_repo() -> str:
+    """The archive used when nothing names one.
+
+    Run from a source checkout (``make install``), kube uses that checkout: it
+    holds ``formulas/``, works offline and matches the code. Installed from a
+    package, it uses the project's published repository.
+    """
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / FORMULAS_DIR).is_dir() and (checkout / ".git").exists():
+        return str(checkout)
+    return DEFAULT_REPO
+
+
+def kube_home() -> Path:
+    explicit = os.environ.get("KUBE_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "kube"
+
+
+def check_home() -> Path:
+    """``kube_home()`` when kube can use it: a directory, or one that can be made.
+
+    Raises UsageError (one line) when it is a file, sits below a file, or is not UTF-8 (it is
+    printed, and given to git)."""
+    from kube.core.errors import UsageError
+
+    home = kube_home()
+    name = "KUBE_HOME" if os.environ.get("KUBE_HOME") else "kube's home directory"
+    hint = "set KUBE_HOME to a directory (or move what is in the way)"
+    text = str(home)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{name} {text!r} holds bytes that are not UTF-8",
+            hint="set KUBE_HOME to a directory with a UTF-8 name",
+        ) from None
+    probe = home
+    while True:
+        try:
+            mode = os.stat(probe).st_mode  # a KUBE_HOME that is a link to a directory is fine
+        except (FileNotFoundError, NotADirectoryError):
+            if probe.parent == probe:
+                return home
+            probe = probe.parent
+            continue
+        except OSError as exc:
+            raise UsageError(f"{name} {home} cannot be used: {exc.strerror}", hint=hint) from None
+        if stat.S_ISDIR(mode):
+            return home
+        kind = "a file" if stat.S_ISREG(mode) else "not a directory"
+        if probe == home:
+            raise UsageError(f"{name} {home} is {kind}", hint=hint)
+        raise UsageError(f"{name} {home} cannot be created: {probe} is {kind}", hint=hint)
+
+
+def config_file() -> Path:
+    return kube_home() / "config.yaml"
+
+
+def archive_dir() -> Path:
+    return kube_home() / "archive"
+
+
+def formulas_in(root: Path) -> Path | None:
+    """``root/formulas`` when it is a directory itself; None when it is missing, a file or a symlink.
+
+    An archive comes from strangers: a ``formulas`` committed as a symlink (to ``/etc``, to ``/``)
+    must not turn indexing, ``info``, ``get`` or ``install`` into reads outside the clone."""
+    path = root / FORMULAS_DIR
+    try:
+        return path if stat.S_ISDIR(os.lstat(path).st_mode) else None
+    except OSError:
+        return None
+
+
+def index_file() -> Path:
+    return kube_home() / "index.json"
+
+
+def workspace_dir() -> Path:
+    return kube_home() / "workspace"
+
+
+def lock_file() -> Path:
+    return kube_home() / ".lock"
+
+
+def log_dir() -> Path:
+    return kube_home() / "log"

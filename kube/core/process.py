@@ -1,0 +1,312 @@
+"""The one place kube starts external programs.
+
+Always an argv list, never a shell string. Every child runs in its own process
+group (its own session) so that a timeout or Ctrl-C ends the whole tree it
+started, not just the first process (a hook that forks a sleeper must not
+outlive kube).
+
+What a child prints is read as bytes and decoded as UTF-8 with invalid bytes
+replaced (U+FFFD): a program that prints Latin-1 or binary must not crash kube.
+``last_line`` and ``tail``, which quote a child's output in messages, also
+neutralise control characters and bidirectional overrides.
+
+The deadline covers reading the output, not only waiting for the exit: a child
+may exit while something it started (a daemon in a new session) still holds
+its stdout, and reading until end-of-file would then never end. Once the child
+itself has exited, its pipes get ``PIPE_GRACE`` seconds more; then kube stops
+reading, closes them and kills the child's process group. A timeout may be any
+number of seconds, even ``inf``: kube never hands it to the OS in one piece
+(``select`` and ``poll`` overflow on very large values), it waits in short steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from kube.core.errors import ProcessError, ProcessTimeout
+
+# How long a process group gets between SIGTERM and SIGKILL.
+_GRACE_SECONDS = 2.0
+#: How long kube keeps reading a child's pipes after the child itself exited.
+PIPE_GRACE = 0.5
+# The longest single wait: kube wakes up this often to check the child and the deadline.
+_STEP = 0.1
+_CHUNK = 64 * 1024
+_DONE, _HELD, _EXPIRED = "done", "held", "expired"
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    # start_new_session makes the child the leader of a group whose id is its pid. The id stays
+    # valid while any member lives, even once the leader is gone and reaped, so it is used as is:
+    # asking os.getpgid() would fail for a reaped leader and spare the grandchildren.
+    pgid = proc.pid
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            pass
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=_GRACE_SECONDS)
+    # The leader is gone, but children it forked may still hold the group.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=_GRACE_SECONDS)
+
+
+def describe(argv: Sequence[str]) -> str:
+    """A short, readable form of a command for error messages."""
+    text = printable(" ".join(argv)).replace("\n", " ")
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def decode(data: bytes) -> str:
+    """A child's output as text: UTF-8, invalid bytes replaced."""
+    return data.decode("utf-8", errors="replace")
+
+
+def _encode(text: str) -> bytes:
+    # surrogateescape gives back the bytes a non-UTF-8 argument or file arrived with; any other
+    # lone surrogate (a JSON "\ud800") cannot be encoded and becomes "?" instead of raising.
+    return _NOT_ESCAPE.sub("?", text).encode("utf-8", errors="surrogateescape")
+
+
+_NOT_ESCAPE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    input: str | None = None,
+    timeout: float | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    capture: bool = True,
+    keep: int | None = None,
+    umask: int = -1,
+) -> Completed:
+    """Run ``argv`` and wait for it.
+
+    With ``capture=False`` the child shares kube's stdin/stdout/stderr (a hook
+    that asks the user questions), and the result holds no output. ``keep``
+    bounds the bytes kept of each stream (the end is kept). ``umask`` is the
+    child's (``-1``: kube's own).
+    Raises ``ProcessTimeout`` past ``timeout`` (the whole group is killed),
+    ``ProcessError`` when the program is missing or cannot be started, or when
+    it fails and ``check`` is true.
+    """
+    argv = tuple(str(a) for a in argv)
+    pipe = subprocess.PIPE if capture else None
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if input is not None else (subprocess.DEVNULL if capture else None),
+            stdout=pipe,
+            stderr=pipe,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+            umask=umask,
+        )
+    except FileNotFoundError as exc:
+        raise ProcessError(
+            f"{printable(argv[0])}: command not found",
+            argv=argv,
+            returncode=None,
+            hint=f"install {printable(os.path.basename(argv[0]))} or put it on PATH",
+        ) from exc
+    except OSError as exc:
+        raise ProcessError(
+            f"cannot run {printable(argv[0])}: {exc.strerror}", argv=argv, returncode=None
+        ) from exc
+    except (ValueError, UnicodeError) as exc:
+        # A NUL byte or an unencodable character in an argument or the environment.
+        raise ProcessError(f"cannot run {printable(argv[0])}: {exc}", argv=argv, returncode=None) from exc
+    deadline = _deadline(timeout)
+    try:
+        out, err, state = _communicate(proc, None if input is None else _encode(input), deadline, keep)
+        if state == _HELD:
+            # The child exited but something it started still holds its output: that belongs to
+            # the child and goes with it (a new session escapes the group; kube.hooks covers that).
+            _kill_group(proc)
+        finished = state != _EXPIRED and _wait(proc, deadline)
+    except BaseException:
+        # KeyboardInterrupt and friends: never leave the child's group running.
+        _kill_group(proc)
+        _close(proc)
+        raise
+    if not finished:
+        _kill_group(proc)
+        _close(proc)
+        raise ProcessTimeout(
+            f"`{describe(argv)}` did not finish within {_seconds(timeout)}",
+            argv=argv,
+            returncode=None,
+            stdout=decode(out),
+            stderr=decode(err),
+        )
+    result = Completed(argv, proc.returncode, decode(out), decode(err))
+    if check and not result.ok:
+        raise ProcessError(
+            f"`{describe(argv)}` failed with exit code {proc.returncode}: "
+            f"{last_line(result.stderr or result.stdout)}",
+            argv=argv,
+            returncode=proc.returncode,
+            stdout=result.stdout,
+            stderr=result.stderr,
+        )
+    return result
+
+
+def _deadline(timeout: float | None) -> float | None:
+    if timeout is None or math.isnan(timeout) or math.isinf(timeout):
+        return None
+    return time.monotonic() + timeout
+
+
+def _seconds(timeout: float | None) -> str:
+    return f"{timeout:g}s" if timeout is not None else "its time limit"
+
+
+def _wait(proc: subprocess.Popen[bytes], deadline: float | None) -> bool:
+    """Wait for the child until ``deadline``, in short steps; false if it is still running."""
+    if deadline is None:
+        proc.wait()
+        return True
+    while proc.poll() is None:
+        if time.monotonic() >= deadline:
+            return False
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=_STEP)
+    return True
+
+
+def _close(proc: subprocess.Popen[bytes]) -> None:
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes], data: bytes | None, deadline: float | None, keep: int | None
+) -> tuple[bytes, bytes, str]:
+    """Feed ``data`` and read both pipes until end-of-file (``_DONE``), the deadline
+    (``_EXPIRED``), or ``PIPE_GRACE`` after the child exited (``_HELD``: someone else still
+    holds the pipes). Returns stdout, stderr (what was read) and that state."""
+    got = (bytearray(), bytearray())
+    selector = selectors.DefaultSelector()
+    # Each registration carries (stream, index in ``got``; -1 for stdin).
+    streams: list[IO[bytes]] = []
+    payload = memoryview(data or b"")
+    offset = 0
+    if proc.stdin is not None:
+        if payload:
+            os.set_blocking(proc.stdin.fileno(), False)
+            selector.register(proc.stdin, selectors.EVENT_WRITE, (proc.stdin, -1))
+            streams.append(proc.stdin)
+        else:
+            proc.stdin.close()
+    for index, stream in enumerate((proc.stdout, proc.stderr)):
+        if stream is not None:
+            selector.register(stream, selectors.EVENT_READ, (stream, index))
+            streams.append(stream)
+
+    exited_at: float | None = None
+    state = _DONE
+    try:
+        while selector.get_map():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                state = _EXPIRED
+                break
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at >= PIPE_GRACE:
+                state = _HELD
+                break
+            step = _STEP
+            if deadline is not None:
+                step = min(step, deadline - now)
+            if exited_at is not None:
+                step = min(step, exited_at + PIPE_GRACE - now)
+            for key, _ in selector.select(max(step, 0.0)):
+                stream, index = key.data
+                if index < 0:
+                    try:
+                        offset += os.write(key.fd, payload[offset : offset + _CHUNK])
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:  # the child does not read all of it: its business
+                        offset = len(payload)
+                    if offset >= len(payload):
+                        selector.unregister(stream)
+                        stream.close()
+                    continue
+                chunk = os.read(key.fd, _CHUNK)
+                if not chunk:
+                    selector.unregister(stream)
+                    stream.close()
+                    continue
+                buffer = got[index]
+                buffer += chunk
+                if keep is not None and len(buffer) > keep:
+                    del buffer[: len(buffer) - keep]
+    finally:
+        selector.close()
+        for stream in streams:
+            with contextlib.suppress(OSError):
+                stream.close()
+    return bytes(got[0]), bytes(got[1]), state
+
+
+# C0 controls except tab and newline, DEL, C1 controls (CSI...), and the invisible
+# formatting characters that reorder or hide text (bidirectional overrides U+202E...).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control and bidirectional formatting characters shown as escapes."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNPRINTABLE.sub(escape, text)
+
+
+def last_line(text: str) -> str:
+    """The last non-blank line of a child's output, safe to print."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return printable(lines[-1].strip()) if lines else "(no output)"
+
+
+def tail(text: str, lines: int = 20) -> str:
+    """The last ``lines`` lines of a child's output, safe to print."""
+    return printable("\n".join(text.rstrip().splitlines()[-lines:]))

@@ -1,0 +1,1 @@
+"""The install pipeline: resolve, dependencies, hooks, create, uninstall."""

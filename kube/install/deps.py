@@ -1,0 +1,151 @@
+"""Dependencies: which ones the cluster satisfies, and the order to install the missing ones.
+
+A dependency is satisfied when an install record for that name exists anywhere
+in the cluster, is complete, holds a version inside the range, and every object
+it lists still exists (``verify``: one ``kubectl get`` for the objects of every
+candidate record; a Deployment deleted by hand no longer counts). Checking only
+reports; asking the user, or stopping, is the command's business.
+``install_order`` walks the archive's formulas depth first for ``--with-deps``
+(with an explicit stack, never Python's), stops at a cycle rather than following
+it, and refuses a chain deeper than ``MAX_DEPTH``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kube.core.errors import DependencyError, NotFoundError
+from kube.k8s.records import COMPLETE, Record
+
+if TYPE_CHECKING:
+    from kube.formula.load import Dependency, Formula
+    from kube.k8s.kubectl import Kubectl
+
+MAY_NOT_FUNCTION = "This package may not function correctly."
+# Longest chain of dependencies --with-deps follows (a needs b needs c ...). Real stacks are a few
+# levels deep; a chain of hundreds is a broken or hostile archive, and each level is a formula to
+# load and install.
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Unsatisfied:
+    """A dependency the cluster does not satisfy; ``found`` lists the records of that name
+    that exist but do not count: (namespace, version, outcome)."""
+
+    name: str
+    range: str
+    found: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def warning(self) -> str:
+        return f"Dependency {self.name} ({self.range}) does not seem to be satisfied."
+
+    @property
+    def detail(self) -> str:
+        if not self.found:
+            return "not installed"
+        return "; ".join(
+            f"{version or '?'} in {namespace}" + ("" if outcome == COMPLETE else f" ({outcome})")
+            for namespace, version, outcome in self.found
+        )
+
+
+def satisfies(record: Record, dependency: Dependency) -> bool:
+    from kube.formula.versions import Version, VersionError
+
+    if record.formula != dependency.name or record.outcome != COMPLETE or record.missing:
+        return False
+    try:
+        return dependency.range.contains(Version.parse(record.version))
+    except VersionError:
+        return False
+
+
+def check(formula: Formula, records: Sequence[Record]) -> list[Unsatisfied]:
+    """The dependencies of ``formula`` that no record in ``records`` satisfies, in declaration order."""
+    missing = []
+    for dependency in formula.dependencies:
+        if any(satisfies(r, dependency) for r in records):
+            continue
+        found = tuple((r.namespace, r.version, r.status) for r in records if r.formula == dependency.name)
+        missing.append(Unsatisfied(dependency.name, str(dependency.range), found))
+    return missing
+
+
+def verify(kubectl: Kubectl, formula: Formula, found: Sequence[Record]) -> list[Record]:
+    """``found``, with the records that could satisfy a dependency of ``formula`` checked
+    against the cluster: their ``missing`` count set (one kubectl call, none when no record
+    is a candidate)."""
+    from dataclasses import replace
+
+    from kube.k8s import records
+
+    names = {d.name for d in formula.dependencies}
+    candidates = [r for r in found if r.formula in names and r.outcome == COMPLETE]
+    if not candidates:
+        return list(found)
+    counts = records.missing_objects(kubectl, candidates)
+    return [replace(r, missing=counts.get((r.namespace, r.formula))) if r in candidates else r for r in found]
+
+
+def install_order(
+    formula: Formula, records: Sequence[Record], load: Callable[[str], Formula]
+) -> list[Formula]:
+    """The formulas to install before ``formula`` so that its dependencies hold, dependencies first.
+
+    Only unsatisfied dependencies are loaded (with ``load``, from the archive) and followed;
+    a loaded formula must have a version inside the range. A cycle, or a chain deeper than
+    ``MAX_DEPTH``, raises ``DependencyError``.
+    """
+    order: list[Formula] = []
+    done: set[str] = set()
+    path: list[str] = [formula.name]
+    stack: list[tuple[Formula, Iterator[Dependency]]] = [(formula, iter(formula.dependencies))]
+    while stack:
+        current, pending = stack[-1]
+        dependency = next(pending, None)
+        if dependency is None:
+            stack.pop()
+            path.pop()
+            if stack:
+                done.add(current.name)
+                order.append(current)
+            continue
+        if dependency.name in path:
+            cycle = " -> ".join([*path[path.index(dependency.name) :], dependency.name])
+            raise DependencyError(
+                f"dependency cycle: {cycle}",
+                hint="the formulas' K3.yaml files need fixing; install them one by one with --force",
+            )
+        if dependency.name in done or any(satisfies(r, dependency) for r in records):
+            continue
+        if len(path) > MAX_DEPTH:
+            chain = " -> ".join([*path[:3], "...", *path[-2:], dependency.name])
+            raise DependencyError(
+                f"dependency chain deeper than {MAX_DEPTH} formulas: {chain}",
+                hint="the archive's formulas need fixing; install the dependencies one by one",
+            )
+        needed = _load(dependency, current, load)
+        path.append(dependency.name)
+        stack.append((needed, iter(needed.dependencies)))
+    return order
+
+
+def _load(dependency: Dependency, dependent: Formula, load: Callable[[str], Formula]) -> Formula:
+    wanted = f"{dependency.name} ({dependency.range})"
+    try:
+        found = load(dependency.name)
+    except NotFoundError as exc:
+        raise DependencyError(
+            f"{dependent.name} depends on {wanted}, which the archive does not hold",
+            hint="run `kube update`, or install it from a directory first: `kube install ./path`",
+        ) from exc
+    if not dependency.range.contains(found.version):
+        raise DependencyError(
+            f"{dependent.name} depends on {wanted}, but the archive holds {found.name} {found.version}",
+            hint="install a matching version from a directory first, or drop --with-deps (and add --force)",
+        )
+    return found

@@ -1,0 +1,399 @@
+"""Stage a private copy of a formula and run its ``scripts/pre-install.py`` there.
+
+The hook runs as ``<kube's python> -I scripts/pre-install.py`` (isolated mode:
+no PYTHON* variables, no user site-packages, the script's directory not on
+``sys.path``), in the staged copy, with a short environment: PATH, HOME, USER,
+LOGNAME, SHELL, TERM, COLORTERM, NO_COLOR, LANG, LANGUAGE, LC_*, TZ and the
+``KUBE_*`` variables of the hook contract; TMPDIR points at a private directory
+removed afterwards. Nothing else of the caller's environment (cloud
+credentials, KUBECONFIG...) reaches it.
+
+Values: the hook receives the merged values in ``KUBE_VALUES_FILE`` and may
+write a JSON object to ``KUBE_VALUES_OUT``; that object is deep-merged over
+the values, so what the hook returns wins over K3.yaml, ``--values`` and
+``--set``. A hook that must respect a user's choice reads it from
+``KUBE_VALUES_FILE`` and returns it unchanged (or does not return that key).
+
+Returned values are bounded: at most ``VALUES_OUT_LIMIT`` bytes of JSON, an
+object, nested at most ``VALUES_DEPTH_LIMIT`` deep, without NaN or Infinity.
+
+Interactive runs (the default) share kube's terminal, so the hook can ask
+questions; its output is not captured, and a failure says it is above.
+Otherwise stdin is /dev/null and the output is captured (at most
+``OUTPUT_LIMIT`` bytes of each stream are kept, the end): ``HookResult.output``
+on success, the last 20 lines in ``HookError.output`` on failure, decoded
+with invalid UTF-8 replaced and, in errors, control characters escaped.
+
+Containment (``kube.containment``): on Linux every process the hook starts
+stays in kube's process tree, even one that calls ``setsid()``, double-forks
+or drops its environment, and all of them are killed when the hook ends, by
+exiting, failing, timing out, Ctrl-C, SIGTERM or SIGHUP. Reading the output
+has the same deadline as the hook. Elsewhere only the hook's process group
+and the processes carrying its environment marker are killed
+(``HookResult.containment`` says which).
+
+Temporary files: the values given to the hook (``KUBE_VALUES_FILE``), the
+ones it returns (``KUBE_VALUES_OUT``), its TMPDIR and its throw-away HOME live
+in one private directory (0700, files 0600; the hook runs with umask 077) next
+to the staged copy, removed on every way out.
+
+After the hook the staged tree is checked again: a symlink or special file it
+left behind stops the install.
+
+Sandbox (``sandbox=True``): bubblewrap (no network, a new PID namespace that
+dies with kube, the whole filesystem read-only except the staged copy and the
+private directory, HOME a fresh empty directory inside that). Without a
+working bubblewrap ``SandboxUnavailable`` (a HookError) is raised: ``unshare
+-rn`` alone would leave the filesystem writable, and a caller that asked for a
+sandbox never silently gets a weaker one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kube.core import containment, process
+from kube.core.errors import FormulaError, HookError, ProcessError, ProcessTimeout
+from kube.formula.values import deep_merge
+
+if TYPE_CHECKING:
+    from kube.formula.load import Formula
+
+HOOK = Path("scripts") / "pre-install.py"
+#: Largest formula copied to staging, and largest JSON a hook may return.
+STAGE_LIMIT = 64 * 1024 * 1024
+VALUES_OUT_LIMIT = 1024 * 1024
+#: Deepest nesting of the values a hook returns (deeper is a mistake or an attack on kube's
+#: recursive merge and render), and the most bytes of each output stream kept.
+VALUES_DEPTH_LIMIT = 64
+OUTPUT_LIMIT = 1024 * 1024
+_RUN_MARKER = "KUBE_HOOK_RUN"
+_ENV_KEEP = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TERM",
+    "COLORTERM",
+    "NO_COLOR",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+)
+
+
+class SandboxUnavailable(HookError):
+    """bubblewrap is missing or does not work on this machine."""
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """``ran``: whether the formula has a hook; ``values``: the values after it;
+    ``output``: what it printed (only when run non-interactively);
+    ``sandbox``: ``"bwrap"`` or ``""`` for none; ``containment``: how its processes
+    were held (``"subreaper"``, or ``"process group"`` where a hook can escape)."""
+
+    ran: bool
+    values: dict[str, Any] = field(hash=False)
+    output: str = ""
+    sandbox: str = ""
+    containment: str = ""
+
+
+def stage_formula(src: Path, dest_parent: Path) -> Path:
+    """Copy the formula at ``src`` into a new private (0700) directory under
+    ``dest_parent`` and return it. Symlinks, special files and anything that
+    escapes the formula are refused (``FormulaError``)."""
+    from kube.formula.load import formula_files
+
+    files = formula_files(src)
+    total = 0
+    for path in files:
+        total += path.lstat().st_size
+        if total > STAGE_LIMIT:
+            raise FormulaError(f"{src}: the formula is larger than {STAGE_LIMIT // (1024 * 1024)} MiB")
+    dest_parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f"{src.name}-", dir=dest_parent))
+    for path in files:
+        rel = path.relative_to(src)
+        target = staged / rel
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _copy_nofollow(src / rel, target)
+    return staged
+
+
+def _copy_nofollow(src: Path, dest: Path) -> None:
+    fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as reader:
+        if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
+            raise FormulaError(f"{src}: is not a regular file")
+        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(out, "wb") as writer:
+            shutil.copyfileobj(reader, writer)
+
+
+def run_pre_install(
+    staged_dir: Path,
+    *,
+    formula: Formula,
+    namespace: str,
+    values: Mapping[str, Any],
+    timeout: float | None,
+    sandbox: bool = False,
+    interactive: bool = True,
+) -> HookResult:
+    """Run the staged formula's pre-install hook, if it has one; see the module docstring."""
+    hook = staged_dir / HOOK
+    if not hook.exists() and not hook.is_symlink():
+        return HookResult(ran=False, values=deep_merge({}, values))
+    who = f"pre-install hook of {formula.name}"
+    if hook.is_symlink() or not hook.is_file():
+        raise HookError(f"the {who} ({HOOK.as_posix()}) is not a regular file")
+    method = _sandbox_method() if sandbox else ""
+    if sandbox and not method:
+        raise SandboxUnavailable(
+            f"cannot sandbox the {who}: bubblewrap (bwrap) is not installed or does not work here,"
+            " and without it the hook could write wherever you can",
+            hint="install bubblewrap (apt-get install bubblewrap), or run without --sandbox",
+        )
+    # Next to the staged copy: a caller that staged into its own private directory (kube
+    # install) then has every file that holds values under one directory it removes.
+    private = Path(tempfile.mkdtemp(prefix="kube-hook-", dir=staged_dir.parent))
+    try:
+        values_in, values_out = private / "values.json", private / "values-out.json"
+        _write_private(values_in, json.dumps(values, default=str).encode("utf-8"))
+        (private / "tmp").mkdir(mode=0o700)
+        home = private / "home"
+        home.mkdir(mode=0o700)
+        env = _environment(
+            formula, namespace, values_in, values_out, private / "tmp", home if method else None
+        )
+        env[_RUN_MARKER] = uuid.uuid4().hex
+        argv = [sys.executable, "-I", str(HOOK)]
+        if method:
+            argv = _wrap(method, argv, writable=[staged_dir.resolve(), private.resolve()])
+        try:
+            with containment.contained() as held:
+                output = _run(argv, who, staged_dir, env, timeout, interactive)
+        finally:
+            _kill_leftovers(env[_RUN_MARKER])
+        returned = _read_values_out(values_out, who)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    _recheck(staged_dir, who)
+    return HookResult(
+        ran=True,
+        values=deep_merge(values, returned),
+        output=output,
+        sandbox=method,
+        containment=containment.SUBREAPER if held else containment.PROCESS_GROUP,
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _environment(
+    formula: Formula, namespace: str, values_in: Path, values_out: Path, tmp: Path, home: Path | None
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith("LC_")}
+    env.setdefault("PATH", os.defpath)
+    env.update(
+        KUBE_FORMULA=formula.name,
+        KUBE_VERSION=str(formula.version),
+        KUBE_NAMESPACE=namespace,
+        KUBE_VALUES_FILE=str(values_in),
+        KUBE_VALUES_OUT=str(values_out),
+        TMPDIR=str(tmp),
+    )
+    if home is not None:
+        env["HOME"] = str(home)
+    return env
+
+
+def _run(
+    argv: list[str], who: str, cwd: Path, env: dict[str, str], timeout: float | None, interactive: bool
+) -> str:
+    try:
+        done = process.run(
+            argv,
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            check=False,
+            capture=not interactive,
+            keep=OUTPUT_LIMIT,
+            umask=0o077,
+        )
+    except ProcessTimeout as exc:
+        limit = f"{timeout:g}s" if timeout is not None else "its time limit"
+        raise HookError(
+            f"{who} did not finish within {limit}; raise it with --hook-timeout",
+            output=process.tail(exc.stdout + exc.stderr),
+            hint="--no-hooks skips the hook (its values must then come from --set or --values)",
+        ) from None
+    except ProcessError as exc:
+        raise HookError(f"cannot run the {who}: {exc.message}", hint=exc.hint) from None
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        status = (
+            f"was killed by signal {-done.returncode}"
+            if done.returncode < 0
+            else f"failed with exit code {done.returncode}"
+        )
+        if interactive:
+            raise HookError(f"{who} {status} (its output is above)")
+        raise HookError(f"{who} {status}: {process.last_line(output)}", output=process.tail(output, 20))
+    return output
+
+
+def _kill_leftovers(marker: str) -> None:
+    """Kill what the hook started and left running after it exited.
+
+    kube.process ends the hook's whole process group on a timeout or Ctrl-C, but
+    not after a normal exit; a daemon the hook forked would outlive the install.
+    Such processes are found by the marker in their environment (Linux /proc;
+    elsewhere this does nothing, and bubblewrap's PID namespace covers it).
+    """
+    needle = f"{_RUN_MARKER}={marker}".encode()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            with contextlib.suppress(OSError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
+def _read_values_out(path: Path, who: str) -> dict[str, Any]:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise HookError(f"{who} wrote KUBE_VALUES_OUT that cannot be read: {exc.strerror}") from None
+    try:
+        # fstat before wrapping: io refuses a directory with IsADirectoryError.
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise HookError(f"{who} made KUBE_VALUES_OUT something other than a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(VALUES_OUT_LIMIT + 1)
+    except OSError as exc:
+        raise HookError(f"{who} wrote KUBE_VALUES_OUT that cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > VALUES_OUT_LIMIT:
+        raise HookError(f"{who} wrote more than {VALUES_OUT_LIMIT} bytes to KUBE_VALUES_OUT")
+    if not data.strip():
+        return {}
+    try:
+        returned = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except RecursionError:
+        raise _too_deep(who) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise HookError(
+            f"{who} wrote invalid JSON to KUBE_VALUES_OUT: {process.printable(str(exc))}"
+        ) from None
+    if not isinstance(returned, dict):
+        raise HookError(
+            f"{who} wrote a JSON {type(returned).__name__} to KUBE_VALUES_OUT; expected an object"
+        )
+    if _depth(returned) > VALUES_DEPTH_LIMIT:
+        raise _too_deep(who)
+    return returned
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _too_deep(who: str) -> HookError:
+    return HookError(
+        f"{who} wrote values nested more than {VALUES_DEPTH_LIMIT} levels deep to KUBE_VALUES_OUT"
+    )
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (iteratively: no recursion to exhaust)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > VALUES_DEPTH_LIMIT:
+                return level
+            todo.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _recheck(staged_dir: Path, who: str) -> None:
+    from kube.formula.load import formula_files
+
+    try:
+        formula_files(staged_dir, display_root=staged_dir)
+    except FormulaError as exc:
+        problem = str(exc.findings[0]) if exc.findings else exc.message
+        raise HookError(f"{who} left something unsafe in the formula: {problem.removeprefix('./')}") from None
+
+
+def _wrap(method: str, argv: list[str], *, writable: list[Path]) -> list[str]:
+    wrapped = [
+        "bwrap",
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+    ]
+    for path in writable:
+        wrapped += ["--bind", str(path), str(path)]
+    return [*wrapped, "--chdir", str(writable[0]), "--", *argv]
+
+
+@functools.cache
+def _sandbox_method() -> str:
+    """``bwrap`` if a trial run works, else ``""`` (checked once per process)."""
+    probe = [sys.executable, "-I", "-c", "pass"]
+    if shutil.which("bwrap"):
+        root = Path(tempfile.gettempdir()).resolve()
+        if _works(_wrap("bwrap", probe, writable=[root])):
+            return "bwrap"
+    return ""
+
+
+def _works(argv: list[str]) -> bool:
+    try:
+        return process.run(argv, timeout=10, check=False).ok
+    except ProcessError:
+        return False

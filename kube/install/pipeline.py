@@ -1,0 +1,431 @@
+"""The install pipeline: resolve, check against the cluster, hook, render, then create (``kube.create``).
+
+``resolve`` finds the formula: a path (the argument contains ``/`` or starts
+with ``.``), else the ``kube get`` workspace copy, else the archive. ``plan``
+reads the cluster once: this formula's record in the target namespace (already
+installed?) or, when the formula has dependencies, every record the user may
+list (the whole cluster, or the namespace when RBAC allows no more).
+``install`` merges the values, stages a private copy, runs the hook there,
+renders, labels and orders the objects into waves, and hands them to
+``kube.create``. The values digest in the record is taken from the values the
+user gave (K3.yaml, ``--values``, ``--set``), before the hook adds generated
+secrets, so that two installs with the same inputs record the same digest.
+
+Before anything reaches the cluster, what a formula may not do is refused
+(``check_trusted``, exit 4): an object shaped like kube's install record (a
+Secret of type ``kube.sh/*``, a name starting ``kube.install.``, the
+``kube.sh/record`` label), more than ``MAX_OBJECTS`` objects, or a namespaced
+object whose ``metadata.namespace`` is not the install namespace unless the
+user allowed that namespace (``--allow-namespace``). Cluster-scoped objects
+(the install namespace itself aside) are handed to the caller's ``confirm``
+first; the command asks, or requires ``--force`` without a terminal.
+
+``--dry-run`` does all of that but create. It runs kubectl only to read the
+kubeconfig's namespace when ``-n`` is not given, and to read the install
+records when the formula has dependencies (reported, never asked about); an
+unreachable cluster then only means the dependencies go unchecked. It never
+writes to the cluster. The hook does run, as in a real install and outside
+any sandbox unless ``--sandbox`` is given: a dry run shows what the install
+would create, and the hook may generate values the manifests use (the command
+says so in one line before it runs).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kube.core.errors import ClusterError, NotFoundError, RenderError, UsageError
+from kube.k8s.kubectl import Kubectl, ObjectRef, check_object_name
+from kube.k8s.records import COMPLETE, Record
+
+if TYPE_CHECKING:
+    from kube.formula.load import Formula
+    from kube.install.deps import Unsatisfied
+    from kube.k8s.objects import KubeObject, Scopes
+    from kube.k8s.wait import WaitReport
+
+CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK, WOULD_CREATE = (
+    "created", "exists", "failed", "not attempted", "rolled back", "would create",
+)  # fmt: skip
+# How long a CRD may take to be established before the wave that uses it.
+CRD_TIMEOUT = 60.0
+# Most objects one formula may render. The largest real packages stay far below: kube-prometheus-stack
+# renders about 200 objects, Istio about 300, a Crossplane provider with every CRD about 1,000. Past
+# that a formula is a mistake (a loop gone wrong) or an attack on the machine running kube; and the
+# install record, one Secret of at most 1 MiB, must still be able to list every object.
+MAX_OBJECTS = 5000
+
+
+@dataclass(frozen=True)
+class Source:
+    formula: Formula
+    directory: Path
+    origin: str  # "path" | "workspace" | "archive"
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: Source
+    namespace: str
+    existing: Record | None
+    records: tuple[Record, ...]
+    unsatisfied: tuple[Unsatisfied, ...]
+    deps_checked: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def already_installed(self) -> bool:
+        return self.existing is not None and self.existing.outcome == COMPLETE
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    value_files: tuple[Path, ...] = ()
+    sets: tuple[str, ...] = ()
+    set_strings: tuple[str, ...] = ()
+    hooks: bool = True
+    hook_timeout: float | None = 300.0
+    sandbox: bool = False
+    interactive: bool = True
+    dry_run: bool = False
+    wait: float | None = None  # seconds to wait for readiness; None: do not wait
+    atomic: bool = False
+    allow_namespaces: tuple[str, ...] = ()  # namespaces besides the install namespace (--allow-namespace)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a formula's objects go beyond the install namespace: what the user must consent to."""
+
+    namespace: str
+    cluster_scoped: tuple[ObjectRef, ...] = ()
+    elsewhere: tuple[ObjectRef, ...] = ()  # namespaced objects in a namespace given to --allow-namespace
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """Every namespace the objects go to, the install namespace first."""
+        others = sorted({r.namespace for r in self.elsewhere} - {self.namespace})
+        return (self.namespace, *others)
+
+
+@dataclass(frozen=True)
+class ObjectStatus:
+    ref: ObjectRef
+    status: str
+    detail: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    formula: str
+    version: str
+    namespace: str
+    outcome: str  # "installed" | "partial" | "failed" | "rolled back" | "dry run"
+    objects: tuple[ObjectStatus, ...]
+    created_namespace: bool = False
+    record: Record | None = None
+    rendered: tuple[KubeObject, ...] = field(default=(), repr=False)
+    wait: WaitReport | None = None
+    hook_ran: bool = False
+    reach: Reach | None = None
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.objects if o.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("installed", "dry run") and (self.wait is None or self.wait.ready)
+
+    @property
+    def summary(self) -> str:
+        what = f"{self.formula} {self.version}"
+        where = self.where
+        made = len(self.record.objects) if self.record else self.count(CREATED) + self.count(EXISTS)
+        created = plural(made, "object")
+        if self.outcome == "dry run":
+            count = plural(len(self.objects), "object")
+            return f"{what} would create {count} in {where} (dry run: nothing was sent)"
+        failed = self.count(FAILED)
+        if self.outcome == "installed":
+            ready = "" if self.wait is None else (", all ready" if self.wait.ready else ", not all ready")
+            return f"{what} installed in {where}: {created}{ready}"
+        if self.outcome == "rolled back":
+            rolled = plural(self.count(ROLLED_BACK), "object")
+            return f"{what} not installed: {failed} failed; rolled back {rolled}"
+        if self.outcome == "failed":
+            return f"{what} not installed in {where}: {failed} failed, nothing was created"
+        skipped = self.count(SKIPPED)
+        return (
+            f"{what} partly installed in {where}: {created} exist, {failed} failed, {skipped} not attempted; "
+            "the install record lists what exists"
+        )
+
+    @property
+    def where(self) -> str:
+        """``namespace web``, and every other place objects went: ``namespace web (also namespace
+        monitoring; 2 cluster-scoped objects)``."""
+        text = f"namespace {self.namespace}"
+        reach = self.reach
+        if reach is None:
+            return text
+        also = [f"namespace {ns}" for ns in reach.namespaces[1:]]
+        if reach.cluster_scoped:
+            also.append(plural(len(reach.cluster_scoped), "cluster-scoped object"))
+        return f"{text} (also {'; '.join(also)})" if also else text
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# -- resolve ------------------------------------------------------------------------------------
+
+
+def is_path(ref: str) -> bool:
+    return "/" in ref or ref.startswith(".")
+
+
+def resolve(ref: str) -> Source:
+    """The formula ``ref`` names; see the module docstring for the order."""
+    from kube.core import paths
+    from kube.formula.load import load_formula
+
+    if is_path(ref):
+        directory = Path(ref).expanduser().absolute()
+        if not (directory / paths.METADATA_FILE).is_file():
+            raise NotFoundError(f"{ref}: no formula there (no {paths.METADATA_FILE})", hint="check the path")
+        formula = load_formula(directory, display_root=directory.parent)
+        return Source(formula, directory, "path", warnings=_warnings(formula))
+    from kube.archive import update as archive
+
+    workspace = archive.workspace_copy(ref)
+    if workspace is not None:
+        formula = load_formula(workspace, display_root=paths.workspace_dir())
+        notes: tuple[str, ...] = (f"Using your edited copy of {ref} in {workspace}",)
+        newer = _archive_version(ref)
+        warnings = _warnings(formula)
+        if newer is not None and newer > formula.version:
+            warnings += (
+                f"the archive holds {ref} {newer}, newer than your edited copy ({formula.version}); "
+                f"delete {workspace} to install the archive's version",
+            )
+        return Source(formula, workspace, "workspace", notes, warnings)
+    notes = ("Cloned the archive (first use)",) if archive.ensure_archive() else ()
+    directory = archive.formula_dir(ref)
+    formula = load_formula(directory, display_root=paths.archive_dir())
+    return Source(formula, directory, "archive", notes, _warnings(formula))
+
+
+def _archive_version(name: str) -> Any:
+    from kube.archive import update as archive
+    from kube.core.errors import KubeError
+    from kube.formula.load import load_formula
+
+    try:
+        return load_formula(archive.formula_dir(name)).version
+    except KubeError:
+        return None
+
+
+def _warnings(formula: Formula) -> tuple[str, ...]:
+    return tuple(str(f) for f in formula.warnings)
+
+
+def load_from_archive(name: str) -> Formula:
+    """A formula of the archive by name (for ``--with-deps``)."""
+    from kube.archive import update as archive
+    from kube.core import paths
+    from kube.formula.load import load_formula
+
+    return load_formula(archive.formula_dir(name), display_root=paths.archive_dir())
+
+
+# -- plan ---------------------------------------------------------------------------------------
+
+
+def plan(source: Source, kubectl: Kubectl, *, namespace: str | None = None, dry_run: bool = False) -> Plan:
+    """Read what the cluster has: this formula's record in ``namespace``, and the records its
+    dependencies need. One kubectl call (plus a kubeconfig read when no namespace is given, and
+    one ``kubectl get`` of the candidate dependencies' objects when there are any)."""
+    from kube.install import deps
+    from kube.k8s import records
+    from kube.k8s.kubectl import validate_namespace
+
+    formula = source.formula
+    ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
+    if dry_run and not formula.dependencies:
+        return Plan(source, ns, None, (), (), False)
+    try:
+        if formula.dependencies:
+            found = records.list_records_visible(kubectl, ns)
+            existing = next((r for r in found if r.formula == formula.name and r.namespace == ns), None)
+        else:
+            existing = records.read_record(kubectl, formula.name, ns)
+            found = [existing] if existing else []
+        if formula.dependencies:
+            # A dependency counts only while its objects exist, not merely because it was recorded.
+            found = deps.verify(kubectl, formula, found)
+    except ClusterError as exc:
+        if not dry_run:
+            raise
+        return Plan(source, ns, None, (), (), False, (f"dependencies not checked: {exc.message}",))
+    unsatisfied = tuple(deps.check(formula, found))
+    return Plan(source, ns, None if dry_run else existing, tuple(found), unsatisfied, True)
+
+
+# -- install ------------------------------------------------------------------------------------
+
+
+def install(
+    the_plan: Plan,
+    kubectl: Kubectl,
+    options: InstallOptions,
+    confirm: Callable[[Reach], None] | None = None,
+) -> InstallResult:
+    """Stage, hook, render and (unless a dry run) create; see the module docstring.
+
+    ``confirm`` is shown, before anything reaches the cluster, the objects outside the install
+    namespace when there are any; it raises to stop the install."""
+    from kube.k8s.objects import Scopes
+
+    formula, ns = the_plan.source.formula, the_plan.namespace
+    rendered, hook_ran, digest = _render(the_plan, options)
+    scopes = Scopes(rendered)
+    waves = _waves(rendered, formula, ns, scopes, options.allow_namespaces)
+    among = [o for w in waves for o in w]
+    reach = reach_of(among, ns, scopes)
+    if options.dry_run:
+        statuses = tuple(ObjectStatus(ref_of(o, ns, scopes), WOULD_CREATE, source=o.source) for o in among)
+        flat = tuple(replace(o, data=as_sent(o, ns, scopes)) for o in among)
+        return InstallResult(
+            formula.name, str(formula.version), ns, "dry run", statuses, rendered=flat, hook_ran=hook_ran,
+            reach=reach,
+        )  # fmt: skip
+    if confirm is not None and (reach.cluster_scoped or reach.elsewhere):
+        confirm(reach)
+    from kube.install import create
+
+    result = create.create(the_plan, waves, kubectl, options, digest, hook_ran, scopes)
+    return replace(result, reach=reach)
+
+
+def reach_of(objs: Sequence[KubeObject], ns: str, scopes: Scopes) -> Reach:
+    """The formula's cluster-scoped objects (bar the install namespace itself) and its objects
+    in other namespaces."""
+    cluster: list[ObjectRef] = []
+    elsewhere: list[ObjectRef] = []
+    for obj in objs:
+        ref = ref_of(obj, ns, scopes)
+        if not ref.namespace:
+            if not (obj.group == "" and obj.kind == "Namespace" and obj.name == ns):
+                cluster.append(ref)
+        elif ref.namespace != ns:
+            elsewhere.append(ref)
+    return Reach(ns, tuple(cluster), tuple(elsewhere))
+
+
+def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], bool, str]:
+    from kube.formula import render
+    from kube.install import hooks
+    from kube.k8s import records
+
+    formula, ns = the_plan.source.formula, the_plan.namespace
+    values = render.merge_values(
+        formula.values, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
+    )
+    digest = records.values_digest(values)
+    hook_ran = False
+    with tempfile.TemporaryDirectory(prefix="kube-install-") as tmp:
+        staged = hooks.stage_formula(the_plan.source.directory, Path(tmp))
+        if options.hooks:
+            hook = hooks.run_pre_install(
+                staged, formula=formula, namespace=ns, values=values, timeout=options.hook_timeout,
+                sandbox=options.sandbox, interactive=options.interactive,
+            )  # fmt: skip
+            values, hook_ran = hook.values, hook.ran
+        objs = render.render_manifests(formula, staged, values, namespace=ns)
+    return objs, hook_ran, digest
+
+
+def _waves(
+    rendered: Sequence[KubeObject],
+    formula: Formula,
+    ns: str,
+    scopes: Scopes,
+    allowed: Sequence[str] = (),
+) -> list[list[KubeObject]]:
+    from kube.k8s import objects
+
+    if len(rendered) > MAX_OBJECTS:
+        raise RenderError(
+            f"{formula.name} renders {len(rendered)} objects; a formula may have at most {MAX_OBJECTS}",
+            hint="check the templates' loops and the values that drive them",
+        )
+    for obj in rendered:
+        check_trusted(obj, ns, scopes, allowed)
+    labelled = [objects.apply_labels(o, formula.name, formula.version) for o in rendered]
+    seen: dict[tuple[str, str, str, str], str] = {}
+    for obj in labelled:
+        try:
+            check_object_name(obj.name, obj.source)
+        except UsageError as exc:
+            raise RenderError(exc.message) from None
+        key = (obj.group, obj.kind, obj.namespace or ns, obj.name)
+        if key in seen:
+            raise RenderError(f"{obj.source}: {obj.display} is also defined at {seen[key]}")
+        seen[key] = obj.source
+    return objects.order_waves(labelled, namespace=ns, scopes=scopes)
+
+
+def check_trusted(obj: KubeObject, ns: str, scopes: Scopes, allowed: Sequence[str] = ()) -> None:
+    """Refuse what a formula may never create: anything shaped like kube's own install record
+    (it would make `kube list` and `kube uninstall` trust it), and a namespaced object in another
+    namespace than the install's unless the user allowed that namespace."""
+    from kube.k8s import records
+
+    why = ""
+    secret_type = obj.data.get("type") if (obj.group, obj.kind) == ("", "Secret") else None
+    if isinstance(secret_type, str) and secret_type.startswith("kube.sh/"):
+        why = f"type {secret_type}"
+    elif obj.name.startswith(records.NAME_PREFIX):
+        why = f"a name starting with {records.NAME_PREFIX}"
+    else:
+        labels = obj.metadata.get("labels")
+        if isinstance(labels, dict) and records.RECORD_LABEL in labels:
+            why = f"the label {records.RECORD_LABEL}"
+    if why:
+        raise RenderError(
+            f"{obj.source}: {obj.display} looks like a kube install record ({why}); "
+            "only kube writes install records",
+            hint="remove the object from the formula",
+        )
+    written = obj.namespace
+    if written and written != ns and written not in allowed and scopes.namespaced(obj):
+        raise RenderError(
+            f"{obj.source}: {obj.display} is in namespace {written}, not {ns} where you are installing",
+            hint=f"pass --allow-namespace {written} if it belongs there",
+        )
+
+
+def ref_of(obj: KubeObject, ns: str, among: Sequence[KubeObject] | Scopes) -> ObjectRef:
+    from kube.k8s.objects import is_namespaced
+
+    namespace = (obj.namespace or ns) if is_namespaced(obj, among) else ""
+    return replace(ObjectRef.of(obj.data), namespace=namespace)
+
+
+def as_sent(obj: KubeObject, ns: str, among: Sequence[KubeObject] | Scopes) -> dict[str, Any]:
+    """The object as sent: namespaced objects without a namespace get the install namespace, so
+    kubectl never falls back to the kubeconfig's."""
+    from kube.k8s.objects import is_namespaced
+
+    if obj.namespace or not is_namespaced(obj, among):
+        return obj.data
+    return {**obj.data, "metadata": {**obj.metadata, "namespace": ns}}

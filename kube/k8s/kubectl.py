@@ -1,0 +1,362 @@
+"""Every call kube makes to a cluster: the only module that knows kubectl's flags and output.
+
+The binary is ``$KUBE_KUBECTL`` or ``kubectl`` on PATH. Every call passes the
+``--context``/``--kubeconfig`` it was given, always in the ``--flag=value``
+form, and objects travel on stdin (``-f -``) rather than on the command line,
+so nothing a formula wrote can be read by kubectl as an option.
+
+``kubectl create`` carries on past an object it cannot create, prints the
+ones it did create (``-o json``) and exits 1 with one error line per failure;
+``create`` maps both back to the objects given (``kube.kubectl_output``), so a
+partial failure says exactly which objects exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kube.core.errors import ClusterError, ProcessError, ProcessTimeout, UsageError
+from kube.k8s.kubectl_output import ObjectRef as ObjectRef
+from kube.k8s.kubectl_output import Outcome as Outcome
+from kube.k8s.kubectl_output import (
+    assign_errors,
+    error_summary,
+    is_unreachable,
+    json_objects,
+    json_stream,
+    name_key,
+    pair_live,
+    without_warnings,
+)
+
+ENV_BINARY = "KUBE_KUBECTL"
+#: Seconds one kubectl call may take before kube gives up on it.
+DEFAULT_TIMEOUT = 120.0
+#: Seconds one read (get, api-resources) may wait for the API server: kubectl's
+#: ``--request-timeout``, and the read's whole deadline but for a short margin.
+#: A silent server otherwise holds `kube list` for a minute (kubectl retries discovery).
+ENV_REQUEST_TIMEOUT = "KUBE_REQUEST_TIMEOUT"
+DEFAULT_REQUEST_TIMEOUT = 10.0
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+CLUSTER_HINT = (
+    "check the cluster with `kubectl cluster-info`, or choose another with --context / --kubeconfig"
+)
+
+
+def is_dns_label(text: str) -> bool:
+    """A DNS-1123 label: what namespaces and formula names must be."""
+    return len(text) <= 63 and _DNS_LABEL.fullmatch(text) is not None
+
+
+def validate_namespace(namespace: str) -> str:
+    if not is_dns_label(namespace):
+        raise UsageError(
+            f"invalid namespace {namespace!r}: use lower-case letters, digits and '-', at most 63 characters"
+        )
+    return namespace
+
+
+def request_timeout() -> float:
+    """``$KUBE_REQUEST_TIMEOUT`` in seconds (default 10)."""
+    text = os.environ.get(ENV_REQUEST_TIMEOUT, "").strip()
+    if not text:
+        return DEFAULT_REQUEST_TIMEOUT
+    try:
+        seconds = float(text.removesuffix("s"))
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise UsageError(
+            f"{ENV_REQUEST_TIMEOUT}={text!r}: give a number of seconds up to 3600, e.g. 10 or 10s"
+        )
+    return seconds
+
+
+def request_flag() -> str:
+    return f"--request-timeout={request_timeout():g}s"
+
+
+def check_object_name(name: str, where: str) -> None:
+    """Names never reach kubectl's argv, but one that could be taken for an option
+    or a path is a formula mistake worth stopping for."""
+    if not name or name.startswith("-") or "/" in name or len(name) > 253 or not name.isprintable():
+        raise UsageError(f"{where}: invalid object name {name!r}")
+
+
+class Kubectl:
+    """One cluster, as named by a kubeconfig and a context."""
+
+    def __init__(
+        self,
+        context: str | None = None,
+        kubeconfig: str | None = None,
+        namespace: str | None = None,
+        *,
+        binary: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.context = context
+        self.kubeconfig = kubeconfig
+        self.namespace = validate_namespace(namespace) if namespace else None
+        self.binary = binary or os.environ.get(ENV_BINARY) or "kubectl"
+        self.timeout = timeout
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def argv(self, *args: str) -> list[str]:
+        argv = [self.binary]
+        if self.context:
+            argv.append(f"--context={self.context}")
+        if self.kubeconfig:
+            argv.append(f"--kubeconfig={self.kubeconfig}")
+        argv.extend(args)
+        return argv
+
+    def environment(self) -> dict[str, str]:
+        """kubectl's environment: the user's (exec credential plugins and proxies need it), with
+        ``KUBECONFIG`` only when no ``--kubeconfig`` was given (then it is the user's choice of
+        cluster), and kuberc preferences off: they can add default flags and aliases to the very
+        commands kube runs (kubectl 1.33 and later; older ones ignore the variable)."""
+        env = dict(os.environ)
+        if self.kubeconfig:
+            env.pop("KUBECONFIG", None)
+        env["KUBECTL_KUBERC"] = "false"
+        return env
+
+    def run(
+        self, *args: str, input: str | None = None, timeout: float | None = None, read: bool = False
+    ) -> tuple[int, str, str]:
+        """``read``: a read of one request, bounded as a whole by ``request_timeout()``.
+        (Reads of many objects or types pass ``request_flag()``: each request is bounded.)"""
+        from kube.core import process
+
+        limit = timeout if timeout is not None else self.timeout
+        if read:
+            args = (*args, request_flag())
+            limit = min(limit, request_timeout() + 3)
+        argv = self.argv(*args)
+        try:
+            done = process.run(argv, input=input, timeout=limit, check=False, env=self.environment())
+        except ProcessTimeout as exc:
+            raise ClusterError(
+                f"kubectl {args[0]} did not answer within {limit:g}s ({self.describe()})", hint=CLUSTER_HINT
+            ) from exc
+        except ProcessError as exc:
+            raise ClusterError(
+                f"cannot run kubectl ({self.binary}): {exc.message}",
+                hint=f"install kubectl, or point {ENV_BINARY} at it",
+            ) from exc
+        return done.returncode, done.stdout, done.stderr
+
+    def describe(self) -> str:
+        """``server URL, context NAME`` of this cluster, read from the kubeconfig alone (no network)."""
+        from kube.core import process
+
+        where = "--output=jsonpath={.contexts[0].name} {.clusters[0].cluster.server}"
+        try:
+            # Only ever on the way to an error: a kubectl that hangs must not hold it for long.
+            done = process.run(
+                self.argv("config", "view", "--minify", where), timeout=2, check=False, env=self.environment()
+            )
+        except ProcessError:
+            done = None
+        name, _, server = (
+            done.stdout.strip().partition(" ") if done and done.returncode == 0 else ("", "", "")
+        )
+        parts = [f"server {server}"] if server else []
+        if self.context or name:
+            parts.append(f"context {self.context or name}")
+        if self.kubeconfig:
+            parts.append(f"kubeconfig {self.kubeconfig}")
+        return ", ".join(parts) or "no cluster configured"
+
+    def _fail(self, verb: str, stderr: str, stdout: str = "") -> ClusterError:
+        from kube.core.process import last_line
+
+        text = last_line(without_warnings(stderr) or stdout)
+        if is_unreachable(stderr):
+            return ClusterError(f"cannot reach the cluster: {text} ({self.describe()})", hint=CLUSTER_HINT)
+        return ClusterError(f"kubectl {verb} failed: {text}", hint=CLUSTER_HINT)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def current_namespace(self) -> str:
+        """The namespace of the kubeconfig context in use, or ``default``. Reads only the kubeconfig."""
+        if self.namespace:
+            return self.namespace
+        code, out, _ = self.run("config", "view", "--minify", "--output=jsonpath={..namespace}", timeout=30)
+        namespace = out.strip() if code == 0 else ""
+        return namespace if namespace and _DNS_LABEL.fullmatch(namespace) else "default"
+
+    def get_named(self, resource: str, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """One object by resource type and (validated) name; None when it does not exist."""
+        check_object_name(name, resource)
+        args = ["get", f"{resource}/{name}", "--ignore-not-found", "--output=json"]
+        if namespace:
+            args.append(f"--namespace={validate_namespace(namespace)}")
+        code, out, err = self.run(*args, read=True)
+        if code != 0:
+            raise self._fail("get", err, out)
+        items = json_objects(out)
+        return items[0] if items else None
+
+    def list_objects(
+        self, resource: str, *, namespace: str | None, selector: str = ""
+    ) -> list[dict[str, Any]]:
+        """Objects of ``resource`` in ``namespace`` (every namespace when None).
+
+        Raises ``ClusterError`` (reason ``Forbidden`` in the message) when RBAC refuses.
+        """
+        args = ["get", resource, "--output=json"]
+        args.append(f"--namespace={validate_namespace(namespace)}" if namespace else "--all-namespaces")
+        if selector:
+            args.append(f"--selector={selector}")
+        code, out, err = self.run(*args, read=True)
+        if code != 0:
+            raise self._fail("get", err, out)
+        return json_objects(out)
+
+    def get(self, refs: Sequence[ObjectRef], *, timeout: float | None = None) -> list[Outcome]:
+        """The live state of ``refs`` in one call; a missing object comes back with ``ok=False``."""
+        if not refs:
+            return []
+        code, out, err = self.run(
+            "get",
+            "--filename=-",
+            "--ignore-not-found",
+            "--output=json",
+            request_flag(),
+            input=json_stream(refs),
+            timeout=timeout,
+        )
+        live = json_objects(out)
+        if code != 0 and not live and is_unreachable(err):
+            raise self._fail("get", err, out)
+        found = pair_live(refs, live)
+        errors = assign_errors([r for r, obj in zip(refs, found, strict=True) if obj is None], err)
+        outcomes = []
+        for ref, obj in zip(refs, found, strict=True):
+            if obj is not None:
+                outcomes.append(Outcome(ref, True, obj))
+            else:
+                reason, message = errors.get(ref, ("NotFound", "not found"))
+                outcomes.append(Outcome(ref, False, None, reason, message))
+        return outcomes
+
+    def namespaced_resources(self) -> list[str]:
+        """Every namespaced resource type the server can list (``configmaps``, ``deployments.apps``...)."""
+        code, out, err = self.run(
+            "api-resources", "--verbs=list", "--namespaced=true", "--output=name", read=True
+        )
+        if code != 0 and not out.strip():
+            raise self._fail("api-resources", err, out)
+        return [line.strip() for line in out.splitlines() if line.strip()]
+
+    def list_many(self, resources: Sequence[str], namespace: str) -> list[dict[str, Any]]:
+        """Everything of the given types in one namespace, in one call; unlistable types are skipped."""
+        if not resources:
+            return []
+        code, out, err = self.run(
+            "get", ",".join(resources), "--ignore-not-found", "--output=json",
+            f"--namespace={validate_namespace(namespace)}", request_flag(),
+        )  # fmt: skip
+        items = json_objects(out)
+        if code != 0 and not items and is_unreachable(err):
+            raise self._fail("get", err, out)
+        return items
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def create(self, objects: Sequence[Mapping[str, Any]], *, timeout: float | None = None) -> list[Outcome]:
+        """Create ``objects`` in order, in one call; one ``Outcome`` per object, in the same order."""
+        if not objects:
+            return []
+        refs = [ObjectRef.of(o) for o in objects]
+        payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
+        code, out, err = self.run("create", "--filename=-", "--output=json", input=payload, timeout=timeout)
+        created = json_objects(out)
+        if code != 0 and not created and is_unreachable(err):
+            raise self._fail("create", err, out)
+        found = pair_live(refs, created)
+        missing = [r for r, obj in zip(refs, found, strict=True) if obj is None]
+        errors = assign_errors(missing, err)
+        outcomes = []
+        for ref, obj in zip(refs, found, strict=True):
+            if obj is not None:
+                outcomes.append(Outcome(ObjectRef.of(obj), True, obj))
+            else:
+                reason, message = errors.get(ref, ("Unknown", error_summary(err) or "not created"))
+                outcomes.append(Outcome(ref, False, None, reason, message))
+        return outcomes
+
+    def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace one object (optimistic: a ``resourceVersion`` in ``obj`` must still be current)."""
+        code, out, err = self.run("replace", "--filename=-", "--output=json", input=json.dumps(obj))
+        if code != 0:
+            raise self._fail("replace", err, out)
+        items = json_objects(out)
+        return items[0] if items else dict(obj)
+
+    def delete(
+        self, refs: Sequence[ObjectRef], *, wait: bool = False, timeout: float | None = None
+    ) -> list[Outcome]:
+        """Delete ``refs`` in the order given, in one call; a missing object counts as deleted."""
+        if not refs:
+            return []
+        limit = timeout if timeout is not None else self.timeout
+        args = [
+            "delete",
+            "--filename=-",
+            "--ignore-not-found",
+            "--output=name",
+            f"--wait={'true' if wait else 'false'}",
+        ]
+        if wait:
+            args.append(f"--timeout={max(1, int(limit))}s")
+        code, out, err = self.run(*args, input=json_stream(refs), timeout=limit + 15)
+        if code != 0 and not out.strip() and is_unreachable(err):
+            raise self._fail("delete", err, out)
+        deleted = {name_key(line) for line in out.splitlines() if line.strip()}
+        pending = [r for r in refs if (r.kind.lower(), r.group, r.name) not in deleted]
+        errors = assign_errors(pending, err) if code != 0 else {}
+        outcomes = []
+        for ref in refs:
+            # Not named in the output and no error: --ignore-not-found skipped it, it was gone.
+            missing = ("NotFound", "") if (ref.kind.lower(), ref.group, ref.name) not in deleted else ("", "")
+            reason, message = errors.get(ref, missing)
+            # A type the server no longer knows (its CRD is gone) has nothing left to delete.
+            outcomes.append(Outcome(ref, reason in ("", "NotFound", "NoMatch"), None, reason, message))
+        return outcomes
+
+    def delete_named(self, resource: str, name: str, namespace: str | None, *, wait: bool = False) -> None:
+        check_object_name(name, resource)
+        args = ["delete", f"{resource}/{name}", "--ignore-not-found", f"--wait={'true' if wait else 'false'}"]
+        if namespace:
+            args.append(f"--namespace={validate_namespace(namespace)}")
+        code, out, err = self.run(*args)
+        if code != 0:
+            raise self._fail("delete", err, out)
+
+    def logs(self, pod: str, namespace: str, *, tail: int) -> tuple[bool, list[str]]:
+        """The last ``tail`` lines of every container of a Pod: (ok, lines).
+
+        Not ok when kubectl cannot read them (no kubelet, Pod gone); the lines
+        then hold the reason, since logs only ever decorate another failure.
+        """
+        check_object_name(pod, "pods")
+        code, out, err = self.run(
+            "logs",
+            f"pod/{pod}",
+            f"--namespace={validate_namespace(namespace)}",
+            "--all-containers=true",
+            f"--tail={tail}",
+            timeout=30,
+        )
+        if code != 0:
+            return False, [err.strip().splitlines()[-1] if err.strip() else f"kubectl logs exited {code}"]
+        return True, out.rstrip().splitlines()[-tail:]

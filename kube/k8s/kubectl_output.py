@@ -1,0 +1,275 @@
+"""What kubectl prints, read back: object identities, ``-o json`` output and error lines.
+
+kubectl reports a failed object with one line on stderr, in forms that vary
+with the error and with kubectl's version:
+``Error from server (AlreadyExists): error when creating "STDIN": configmaps "web" already exists``;
+a lone invalid object as ``The Service "web" is invalid:`` followed by ``* field: reason`` lines;
+an unknown kind as ``unable to recognize "STDIN": no matches for kind ...`` (1.20) or
+``resource mapping not found for name: "w" ... ensure CRDs are installed first`` (newer).
+``assign_errors`` maps each line to the object it is about.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# Where kubectl names the object in an error: `configmaps "web"`, `Deployment.apps "web"`.
+_NAMED = re.compile(r'([A-Za-z][\w.-]*) "([^"]+)"')
+_REASON = re.compile(r"^Error from server \((\w+)\)")
+_LONE_INVALID = re.compile(r'The [\w.]+ "[^"]*" is invalid')
+_NO_MATCH = re.compile(r'no matches for kind "([^"]+)" in version "([^"]+)"')
+_JSON_NAME = re.compile(r'"metadata":\{"name":"([^"]+)"')
+_UNREACHABLE = (
+    "unable to connect to the server",
+    "connection to the server",
+    "connection refused",
+    "no such host",
+    "i/o timeout",
+    "tls handshake timeout",
+    "couldn't get current server api group list",
+    "x509:",
+    "must be logged in",
+    "unauthorized",
+    "context was not found",
+    "does not exist",
+    "invalid configuration",
+    "no configuration has been provided",
+    "no such file or directory",
+)
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """Identity of one object in a cluster; ``namespace`` is "" for cluster-scoped objects."""
+
+    group: str
+    version: str
+    kind: str
+    namespace: str
+    name: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def display(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> ObjectRef:
+        group, _, version = str(data.get("apiVersion", "")).rpartition("/")
+        meta = data.get("metadata")
+        meta = meta if isinstance(meta, Mapping) else {}
+        return cls(
+            group,
+            version,
+            str(data.get("kind", "")),
+            str(meta.get("namespace") or ""),
+            str(meta.get("name", "")),
+        )
+
+    def stub(self) -> dict[str, Any]:
+        """The least kubectl needs to find the object (for get / delete -f -)."""
+        meta = {"name": self.name, "namespace": self.namespace} if self.namespace else {"name": self.name}
+        return {"apiVersion": self.api_version, "kind": self.kind, "metadata": meta}
+
+    def same_object(self, other: ObjectRef) -> bool:
+        """Same group, kind and name; namespaces compared only when both are known."""
+        if (self.group, self.kind, self.name) != (other.group, other.kind, other.name):
+            return False
+        return not (self.namespace and other.namespace and self.namespace != other.namespace)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one object of a create / get / delete call.
+
+    ``live`` is the object as the API server returned it (create, get); ``reason``
+    is the API server's reason (``AlreadyExists``, ``Invalid``...), empty on success.
+    """
+
+    ref: ObjectRef
+    ok: bool
+    live: dict[str, Any] | None = None
+    reason: str = ""
+    message: str = ""
+
+
+def json_stream(refs: Iterable[ObjectRef]) -> str:
+    return "".join(json.dumps(r.stub(), separators=(",", ":")) + "\n" for r in refs)
+
+
+def json_objects(text: str) -> list[dict[str, Any]]:
+    """Objects in kubectl's ``-o json`` output: one object, a List, or several objects in a row."""
+    decoder = json.JSONDecoder()
+    items: list[dict[str, Any]] = []
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos].isspace():
+            pos += 1
+        if pos >= end:
+            return items
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            return items
+        if (
+            isinstance(value, dict)
+            and isinstance(value.get("items"), list)
+            and str(value.get("kind", "")).endswith("List")
+        ):
+            items.extend(i for i in value["items"] if isinstance(i, dict))
+        elif isinstance(value, dict):
+            items.append(value)
+
+
+def name_key(line: str) -> tuple[str, str, str]:
+    """``deployment.apps/web`` (``-o name``) -> (kind in lower case, group, name)."""
+    word = line.strip().split(" ", 1)[0]
+    kind_group, _, name = word.partition("/")
+    kind, _, group = kind_group.partition(".")
+    return kind.lower(), group, name
+
+
+def pair_live(refs: Sequence[ObjectRef], live: Sequence[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """Pair each ref with the live object kubectl returned for it (or None).
+
+    By (group, kind, name), then the namespace: an exact namespace match first, else the first
+    unpaired ref of that name (a ref may not know its namespace). Linear in refs plus objects.
+    """
+    result: list[dict[str, Any] | None] = [None] * len(refs)
+    by_name: dict[tuple[str, str, str], list[int]] = {}
+    for i, ref in enumerate(refs):
+        by_name.setdefault((ref.group, ref.kind, ref.name), []).append(i)
+    for obj in live:
+        got = ObjectRef.of(obj)
+        candidates = [
+            i
+            for i in by_name.get((got.group, got.kind, got.name), ())
+            if result[i] is None and refs[i].same_object(got)
+        ]
+        exact = [i for i in candidates if refs[i].namespace == got.namespace]
+        for i in (exact or candidates)[:1]:
+            result[i] = obj
+    return result
+
+
+def without_warnings(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith(("Warning:", "W0", "I0")))
+
+
+def is_unreachable(stderr: str) -> bool:
+    text = without_warnings(stderr).lower()
+    return any(marker in text for marker in _UNREACHABLE) and "error from server" not in text
+
+
+def error_summary(stderr: str) -> str:
+    from kube.core.process import last_line
+
+    text = without_warnings(stderr)
+    return last_line(text) if text.strip() else ""
+
+
+def _error_lines(stderr: str) -> list[str]:
+    """kubectl's error lines; an indented or ``* `` line (a lone Invalid error lists its causes so),
+    or the CRD advice, continues the one before."""
+    lines: list[str] = []
+    for line in without_warnings(stderr).splitlines():
+        if not line.strip():
+            continue
+        if lines and (line[:1].isspace() or line.startswith(("* ", "ensure CRDs"))):
+            lines[-1] += " " + line.strip()
+        else:
+            lines.append(line.strip())
+    return lines
+
+
+def _parse_error(line: str) -> tuple[str, str]:
+    match = _REASON.match(line)
+    if match:
+        reason = match.group(1)
+    elif (
+        "no matches for kind" in line or "resource mapping not found" in line or "unable to recognize" in line
+    ):
+        reason = "NoMatch"
+    elif _LONE_INVALID.match(line):
+        reason = "Invalid"
+    else:
+        reason = "Error"
+    message = line.split("): ", 1)[1] if match and "): " in line else line.removeprefix("error: ")
+    message = re.sub(
+        r'^error when (creating|deleting|retrieving current configuration of) "[^"]*": ', "", message
+    )
+    return reason, message
+
+
+def _kind_matches(word: str, ref: ObjectRef) -> bool:
+    """Does kubectl's word for a type (``configmaps``, ``Deployment.apps``) name ``ref``'s kind?"""
+    base = word.split(".", 1)[0].lower()
+    kind = ref.kind.lower()
+    plural = kind[:-1] + "ies" if kind.endswith("y") else (kind + "es" if kind.endswith("s") else kind + "s")
+    return base in (kind, plural, kind + "s")
+
+
+def assign_errors(refs: Sequence[ObjectRef], stderr: str) -> dict[ObjectRef, tuple[str, str]]:
+    """Map kubectl's error lines to the objects that failed, by the name (and kind) they mention.
+
+    Lines naming no object go to the remaining objects in order when the counts agree: kubectl
+    reports each failure once. Refs are looked up by name and by type (ordered dicts, so taking
+    one out is constant time): thousands of failures cost no more than thousands of lines.
+    """
+    assigned: dict[ObjectRef, tuple[str, str]] = {}
+    leftovers: list[tuple[str, str]] = []
+    by_name: dict[str, dict[ObjectRef, None]] = {}
+    by_type: dict[tuple[str, str], dict[ObjectRef, None]] = {}
+    for ref in refs:
+        by_name.setdefault(ref.name, {})[ref] = None
+        by_type.setdefault((ref.kind, ref.api_version), {})[ref] = None
+    for line in _error_lines(stderr):
+        error = _parse_error(line)
+        chosen = _named_in(line, by_name, by_type)
+        if chosen is None:
+            leftovers.append(error)
+        else:
+            assigned[chosen] = error
+            by_name[chosen.name].pop(chosen, None)
+            by_type[(chosen.kind, chosen.api_version)].pop(chosen, None)
+    rest = [r for r in refs if r not in assigned]
+    if len(rest) == len(leftovers):
+        assigned.update(zip(rest, leftovers, strict=True))
+    return assigned
+
+
+_QUOTED_NAME = re.compile(r'name: "([^"]+)"')
+
+
+def _named_in(
+    line: str,
+    by_name: Mapping[str, Mapping[ObjectRef, None]],
+    by_type: Mapping[tuple[str, str], Mapping[ObjectRef, None]],
+) -> ObjectRef | None:
+    """The object an error line is about: by its type and name (`configmaps "web"`), by the kind a
+    mapping error names, or by the name in the JSON excerpt of a decoding error."""
+    for word, name in _NAMED.findall(line):
+        same = list(by_name.get(name, {}))
+        typed = [r for r in same if _kind_matches(word, r)]
+        if typed or len(same) == 1:
+            return (typed or same)[0]
+    if match := _NO_MATCH.search(line):
+        kind, api_version = match.groups()
+        mapped = by_type.get((kind, api_version), {})
+        quoted = _QUOTED_NAME.search(line)
+        named = [r for r in by_name.get(quoted.group(1), {}) if r in mapped] if quoted else []
+        if named:
+            return named[0]
+        return next(iter(mapped), None)
+    if match := _JSON_NAME.search(line):
+        same = list(by_name.get(match.group(1), {}))
+        if len(same) == 1:
+            return same[0]
+    return None

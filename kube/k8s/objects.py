@@ -1,0 +1,451 @@
+"""Rendered Kubernetes objects: identity, scope, install order (waves) and kube's labels.
+
+Waves. ``kubectl create -f`` with several objects creates them one after the
+other in the order given, so ordering by kind inside one call is enough for
+most formulas and each wave costs one kubectl process. A new wave starts only
+where one call cannot work:
+
+* custom resources whose CustomResourceDefinition is in the same formula go
+  one wave after it (kubectl maps every kind before creating anything, and
+  the CRD must be established first);
+* an object with a ``config.kubernetes.io/depends-on`` annotation goes in a
+  later wave than each object it names.
+
+Namespaces need no wave of their own: they are created first in the first
+wave, before anything that lives in them. Admission webhooks and APIServices
+are moved to the last wave, so they cannot intercept the formula's own objects
+before the service behind them runs.
+
+depends-on uses the kpt / cli-utils format, references separated by commas:
+``<group>/namespaces/<namespace>/<kind>/<name>`` for a namespaced object,
+``<group>/<kind>/<name>`` for a cluster-scoped one; the core group is empty
+(``/namespaces/db/Service/pg``, ``/Namespace/db``). A formula rarely knows
+its install namespace, so the short form also names a namespaced object of
+the same formula in the same namespace as the annotated object. Every
+reference must name an object of the formula; cycles are errors.
+
+Labels. Only the object's own ``metadata.labels`` are set, never pod
+templates (that would change selectors of existing workloads). Label values
+allow ``[A-Za-z0-9._-]``, at most 63 characters, so other characters of a
+version (SemVer build metadata's ``+``) become ``_``: ``1.0.0+b.7`` is
+labelled ``1.0.0_b.7``. The install record keeps the exact version.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from kube.core.errors import FormulaError
+from kube.core.findings import Finding
+
+LABEL_PREFIX = "kube.sh"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "kube"
+MANAGED_BY_LABELS = {MANAGED_BY_LABEL: MANAGED_BY}
+FORMULA_LABEL = f"{LABEL_PREFIX}/formula"
+VERSION_LABEL = f"{LABEL_PREFIX}/version"
+DEPENDS_ON = "config.kubernetes.io/depends-on"
+
+_CLUSTER_SCOPED: dict[str, frozenset[str]] = {
+    "": frozenset({"Namespace", "Node", "PersistentVolume", "ComponentStatus"}),
+    "apiextensions.k8s.io": frozenset({"CustomResourceDefinition"}),
+    "apiregistration.k8s.io": frozenset({"APIService"}),
+    "admissionregistration.k8s.io": frozenset(
+        {
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
+            "MutatingAdmissionPolicy",
+            "MutatingAdmissionPolicyBinding",
+        }
+    ),
+    "rbac.authorization.k8s.io": frozenset({"ClusterRole", "ClusterRoleBinding"}),
+    "storage.k8s.io": frozenset({"StorageClass", "CSIDriver", "CSINode", "VolumeAttachment"}),
+    "scheduling.k8s.io": frozenset({"PriorityClass"}),
+    "node.k8s.io": frozenset({"RuntimeClass"}),
+    "networking.k8s.io": frozenset({"IngressClass", "IPAddress", "ServiceCIDR"}),
+    "certificates.k8s.io": frozenset({"CertificateSigningRequest", "ClusterTrustBundle"}),
+    "flowcontrol.apiserver.k8s.io": frozenset({"FlowSchema", "PriorityLevelConfiguration"}),
+    "resource.k8s.io": frozenset({"DeviceClass", "ResourceSlice"}),
+    "policy": frozenset({"PodSecurityPolicy"}),
+    "authentication.k8s.io": frozenset({"TokenReview", "SelfSubjectReview"}),
+    "authorization.k8s.io": frozenset(
+        {"SubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectRulesReview"}
+    ),
+    "storagemigration.k8s.io": frozenset({"StorageVersionMigration"}),
+}
+
+BUILTIN_GROUPS = frozenset(
+    {
+        *_CLUSTER_SCOPED,
+        "apps",
+        "batch",
+        "autoscaling",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+        "internal.apiserver.k8s.io",
+        "extensions",
+    }
+)
+
+# Install order by (group, kind); anything built in and not listed comes after these.
+_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("", ("Namespace",)),
+    ("apiextensions.k8s.io", ("CustomResourceDefinition",)),
+    ("scheduling.k8s.io", ("PriorityClass",)),
+    ("node.k8s.io", ("RuntimeClass",)),
+    ("", ("ResourceQuota", "LimitRange")),
+    ("networking.k8s.io", ("NetworkPolicy",)),
+    ("", ("ServiceAccount",)),
+    ("rbac.authorization.k8s.io", ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")),
+    ("", ("Secret", "ConfigMap")),
+    ("storage.k8s.io", ("StorageClass",)),
+    ("", ("PersistentVolume", "PersistentVolumeClaim")),
+    ("", ("Service",)),
+    ("apps", ("DaemonSet", "ReplicaSet", "Deployment", "StatefulSet")),
+    ("", ("Pod", "ReplicationController")),
+    ("batch", ("Job", "CronJob")),
+)
+_RANK: dict[tuple[str, str], int] = {
+    (group, kind): rank for rank, (group, kinds) in enumerate(_ORDER) for kind in kinds
+}
+_RANK_REST = len(_ORDER)
+_RANK_CUSTOM = _RANK_REST + 1
+_RANK_LAST = _RANK_REST + 2
+_LAST_KINDS = frozenset(
+    {
+        ("apiregistration.k8s.io", "APIService"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    }
+)
+
+_LABEL_VALUE_BAD = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class ObjectKey(NamedTuple):
+    """Identity of an object; ``namespace`` is None when not set (or cluster-scoped)."""
+
+    group: str
+    kind: str
+    namespace: str | None
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.group}/{self.kind}/{self.namespace or ''}/{self.name}"
+
+
+@dataclass(frozen=True)
+class KubeObject:
+    """One Kubernetes object and where it came from (``manifests/x.yaml:3``).
+
+    ``data`` is plain JSON-compatible data; treat it as read-only (``apply_labels``
+    returns a new object).
+    """
+
+    data: dict[str, Any] = field(hash=False)
+    source: str
+
+    @property
+    def api_version(self) -> str:
+        return str(self.data.get("apiVersion", ""))
+
+    @property
+    def group(self) -> str:
+        """API group: ``apps`` for ``apps/v1``, ``""`` for the core ``v1``."""
+        group, _, _ = self.api_version.rpartition("/")
+        return group
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta = self.data.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", ""))
+
+    @property
+    def namespace(self) -> str | None:
+        """``metadata.namespace`` as written; None when unset or the kind is a
+        built-in cluster-scoped one (the API server ignores it there)."""
+        namespace = self.metadata.get("namespace")
+        if not isinstance(namespace, str) or not namespace or is_cluster_scoped(self.group, self.kind):
+            return None
+        return namespace
+
+    @property
+    def key(self) -> ObjectKey:
+        return ObjectKey(self.group, self.kind, self.namespace, self.name)
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        annotations = self.metadata.get("annotations")
+        return annotations if isinstance(annotations, dict) else {}
+
+    @property
+    def display(self) -> str:
+        """``Deployment/web`` — how messages name the object."""
+        return f"{self.kind}/{self.name}"
+
+
+def is_cluster_scoped(group: str, kind: str) -> bool:
+    """True for the built-in cluster-scoped kinds; custom kinds are not known here."""
+    return kind in _CLUSTER_SCOPED.get(group, frozenset())
+
+
+class Scopes:
+    """Which kinds of a formula live in a namespace, looked up in constant time.
+
+    Built once per formula: the CRDs among its objects decide the scope of their custom
+    kinds (the first CRD of a kind wins). Asking each object's scope by scanning every
+    object for CRDs made an install of n objects take n² steps.
+    """
+
+    def __init__(self, objs: Sequence[KubeObject] = ()) -> None:
+        self.custom: dict[tuple[str, str], bool] = {}
+        for crd in _crds(objs):
+            spec = crd.data.get("spec")
+            scope = spec.get("scope") if isinstance(spec, dict) else None
+            self.custom.setdefault(_crd_group_kind(crd), scope != "Cluster")
+
+    def namespaced(self, obj: KubeObject) -> bool:
+        if is_cluster_scoped(obj.group, obj.kind):
+            return False
+        return self.custom.get((obj.group, obj.kind), True)
+
+    def crd_kinds(self) -> set[tuple[str, str]]:
+        return set(self.custom)
+
+
+def is_namespaced(obj: KubeObject, among: Sequence[KubeObject] | Scopes = ()) -> bool:
+    """Whether ``obj`` lives in a namespace. Custom resources use the scope of a
+    CRD in ``among`` (objects, or their ``Scopes``); unknown custom kinds are assumed namespaced."""
+    scopes = among if isinstance(among, Scopes) else Scopes(among)
+    return scopes.namespaced(obj)
+
+
+def rank(obj: KubeObject) -> int:
+    """Position of the object's kind in the install order (lower is earlier)."""
+    group_kind = (obj.group, obj.kind)
+    if group_kind in _LAST_KINDS:
+        return _RANK_LAST
+    if group_kind in _RANK:
+        return _RANK[group_kind]
+    return _RANK_REST if obj.group in BUILTIN_GROUPS else _RANK_CUSTOM
+
+
+def order_waves(
+    objs: Sequence[KubeObject], *, namespace: str | None = None, scopes: Scopes | None = None
+) -> list[list[KubeObject]]:
+    """Group ``objs`` into waves: each wave is one ``kubectl create`` call, in kind order.
+
+    ``namespace`` is the install namespace, used to match depends-on references
+    to objects that do not set ``metadata.namespace``. Linear in the number of
+    objects and references, and iterative: a chain of thousands of depends-on
+    references is no deeper for Python than a single one.
+    """
+    scopes = scopes or Scopes(objs)
+    index = _NameIndex(objs, scopes)
+    deps = [_dependencies(i, objs, namespace, index) for i in range(len(objs))]
+    crd_kinds = scopes.crd_kinds()
+    base = [1 if (o.group, o.kind) in crd_kinds else 0 for o in objs]
+    wave = _levels(objs, deps, base)
+    last = max(wave, default=0)
+    depended_on = {d for ds in deps for d in ds}
+    for i, obj in enumerate(objs):
+        if rank(obj) == _RANK_LAST and i not in depended_on:
+            wave[i] = last
+    by_level: dict[int, list[int]] = {}
+    for i, level in enumerate(wave):
+        by_level.setdefault(level, []).append(i)
+    return [
+        [objs[i] for i in sorted(members, key=lambda i: (rank(objs[i]), i))]
+        for _, members in sorted(by_level.items())
+    ]
+
+
+def _levels(objs: Sequence[KubeObject], deps: list[set[int]], base: list[int]) -> list[int]:
+    """Each object's wave: one past the latest of what it depends on (depth first, with an
+    explicit stack); a cycle is an error naming its chain."""
+    done: list[int | None] = [None] * len(objs)
+    on_path: dict[int, int] = {}  # object -> its position on the current path
+    for start in range(len(objs)):
+        if done[start] is not None:
+            continue
+        path = [start]
+        on_path[start] = 0
+        pending = [iter(sorted(deps[start]))]
+        while path:
+            current = path[-1]
+            step = next(pending[-1], None)
+            if step is None:
+                level = base[current]
+                for d in deps[current]:
+                    level = max(level, (done[d] or 0) + 1)
+                done[current] = level
+                path.pop()
+                pending.pop()
+                del on_path[current]
+                continue
+            if done[step] is not None:
+                continue
+            if step in on_path:
+                cycle = [*path[on_path[step] :], step]
+                chain = " -> ".join(objs[j].display for j in cycle)
+                raise _error(objs[step], "depends-on-cycle", f"{DEPENDS_ON} cycle: {chain}")
+            on_path[step] = len(path)
+            path.append(step)
+            pending.append(iter(sorted(deps[step])))
+    return [level or 0 for level in done]
+
+
+def parse_depends_on(text: str) -> list[tuple[str, str | None, str, str]]:
+    """``config.kubernetes.io/depends-on`` → [(group, namespace or None, kind, name)]."""
+    refs: list[tuple[str, str | None, str, str]] = []
+    for item in text.split(","):
+        fields = item.strip().split("/")
+        if len(fields) == 3 and fields[1] and fields[2]:
+            refs.append((fields[0], None, fields[1], fields[2]))
+        elif len(fields) == 5 and fields[1] == "namespaces" and fields[2] and fields[3] and fields[4]:
+            refs.append((fields[0], fields[2], fields[3], fields[4]))
+        else:
+            raise ValueError(
+                f"bad reference {item.strip()!r}; expected <group>/<kind>/<name> or "
+                "<group>/namespaces/<namespace>/<kind>/<name> "
+                "(the core group is empty: /namespaces/ns/Service/db)"
+            )
+    return refs
+
+
+class _NameIndex:
+    """Objects by (group, kind, name) and their scopes, so depends-on references resolve
+    without scanning every object for each one."""
+
+    def __init__(self, objs: Sequence[KubeObject], scopes: Scopes) -> None:
+        self.by_name: dict[tuple[str, str, str], list[int]] = {}
+        for j, o in enumerate(objs):
+            self.by_name.setdefault((o.group, o.kind, o.name), []).append(j)
+        self.namespaced = [scopes.namespaced(o) for o in objs]
+
+
+def _dependencies(i: int, objs: Sequence[KubeObject], namespace: str | None, index: _NameIndex) -> set[int]:
+    obj = objs[i]
+    text = obj.annotations.get(DEPENDS_ON)
+    if text is None:
+        return set()
+    if not isinstance(text, str):
+        raise _error(obj, "depends-on", f"{DEPENDS_ON} must be a string")
+    try:
+        refs = parse_depends_on(text)
+    except ValueError as exc:
+        raise _error(obj, "depends-on", f"{DEPENDS_ON}: {exc}") from None
+    found: set[int] = set()
+    for group, ref_ns, kind, name in refs:
+        matches = set(_matching(objs, index, obj, group, ref_ns, kind, name, namespace))
+        if not matches:
+            ref = f"{group}/namespaces/{ref_ns}/{kind}/{name}" if ref_ns else f"{group}/{kind}/{name}"
+            raise _error(obj, "depends-on", f"{DEPENDS_ON}: {ref} is not an object of this formula")
+        found |= matches
+    return found
+
+
+def _matching(
+    objs: Sequence[KubeObject],
+    index: _NameIndex,
+    dependent: KubeObject,
+    group: str,
+    ref_ns: str | None,
+    kind: str,
+    name: str,
+    namespace: str | None,
+) -> Iterator[int]:
+    candidates = index.by_name.get((group, kind, name), [])
+    if ref_ns is not None:
+        for j in candidates:
+            own = objs[j].namespace
+            if index.namespaced[j] and (own == ref_ns or (own is None and namespace in (None, ref_ns))):
+                yield j
+        return
+    cluster = [j for j in candidates if not index.namespaced[j]]
+    yield from cluster or [j for j in candidates if objs[j].namespace == dependent.namespace]
+
+
+def _crds(objs: Sequence[KubeObject]) -> Iterator[KubeObject]:
+    return (o for o in objs if (o.group, o.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"))
+
+
+def _crd_group_kind(crd: KubeObject) -> tuple[str, str]:
+    spec = crd.data.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    names = spec.get("names")
+    names = names if isinstance(names, dict) else {}
+    return str(spec.get("group", "")), str(names.get("kind", ""))
+
+
+def label_value(text: str) -> str:
+    """``text`` made into a valid label value (see the module docstring)."""
+    value = _LABEL_VALUE_BAD.sub("_", text)[:63]
+    return value.strip("._-")
+
+
+def apply_labels(obj: KubeObject, formula_name: str, version: object) -> KubeObject:
+    """A copy of ``obj`` carrying kube's labels in ``metadata.labels``."""
+    data = copy.deepcopy(obj.data)
+    metadata = data.setdefault("metadata", {})
+    labels = metadata.get("labels")
+    if not isinstance(labels, dict):
+        labels = {}
+    labels.update(
+        {
+            MANAGED_BY_LABEL: MANAGED_BY,
+            FORMULA_LABEL: label_value(formula_name),
+            VERSION_LABEL: label_value(str(version)),
+        }
+    )
+    metadata["labels"] = labels
+    return KubeObject(data, obj.source)
+
+
+def split_source(source: str) -> tuple[str, int]:
+    """``manifests/x.yaml:3`` → (``manifests/x.yaml``, 3); line 0 when there is none."""
+    path, sep, line = source.rpartition(":")
+    if sep and line.isdigit():
+        return path, int(line)
+    return source, 0
+
+
+def _error(obj: KubeObject, rule: str, message: str) -> FormulaError:
+    path, line = split_source(obj.source)
+    finding = Finding(path, line, rule, f"{obj.display}: {message}")
+    return FormulaError(str(finding), findings=[finding])
+
+
+REDACTED = "<redacted: pass --show-secrets to print>"
+
+
+def redact_secrets(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a rendered object with the values of a Secret hidden.
+
+    Hooks generate passwords into Secrets; a dry run must not print them
+    unless the user asks (``--show-secrets``). Keys stay, so the shape of the
+    Secret can still be reviewed.
+    """
+    if data.get("kind") != "Secret" or data.get("apiVersion") != "v1":
+        return data
+    result = dict(data)
+    for section in ("data", "stringData"):
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            result[section] = dict.fromkeys(entries, REDACTED)
+    return result

@@ -1,0 +1,1 @@
+"""``kube lint``: offline findings on formulas."""

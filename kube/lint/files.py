@@ -1,0 +1,130 @@
+"""Lint rules on a formula's files: layout, sizes, README, the hook script.
+
+Symlinks and special files are reported by ``kube.formula`` (``formula-symlink``,
+``formula-special-file``); this walk skips them and never follows a link, so
+nothing outside the formula is read. The hook is compiled, never run.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from kube.core.findings import Finding
+from kube.lint.rules import finding
+
+SIZE_LIMIT = 1024 * 1024
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
+TEST_SUFFIXES = (".yaml", ".yml", ".json")
+HOOK = "scripts/pre-install.py"
+_LAYOUT_FILES = {"K3.yaml", "README.md"}
+_LAYOUT_DIRS = {"manifests", "scripts", "tests"}
+
+
+@dataclass(frozen=True)
+class FormulaFiles:
+    """The regular files of a formula that the other rules may read, by relative POSIX path."""
+
+    manifests: tuple[str, ...]
+    tests: tuple[str, ...]
+    hook: str | None
+
+
+def check_files(directory: Path, base: str) -> tuple[FormulaFiles, list[Finding]]:
+    """Hygiene, layout and script rules; ``base`` is how ``directory`` is displayed."""
+    findings: list[Finding] = []
+    if directory.is_symlink() or not directory.is_dir():
+        return FormulaFiles((), (), None), findings  # reported by kube.formula
+    regular: list[str] = []
+    _walk(directory, directory, base, regular, findings)
+    regular.sort()
+    manifests = tuple(r for r in regular if _under(r, "manifests"))
+    tests = tuple(r for r in regular if _under(r, "tests"))
+    for rel in regular:
+        findings.extend(_layout(rel, base))
+    top_dirs = {e.name for e in os.scandir(directory) if e.is_dir(follow_symlinks=False)}
+    for name in sorted(top_dirs - _LAYOUT_DIRS):
+        if not name.startswith("."):
+            findings.append(
+                finding("file-unexpected", f"{base}/{name}", 0, f"unexpected directory `{name}/`")
+            )
+    if "README.md" not in regular:
+        findings.append(finding("readme-missing", base, 0, "no README.md"))
+    hook = HOOK if HOOK in regular else None
+    if hook:
+        findings.extend(_compile_hook(directory / hook, f"{base}/{hook}"))
+    return FormulaFiles(manifests, tests, hook), findings
+
+
+def _under(rel: str, top: str) -> bool:
+    return rel.startswith(top + "/")
+
+
+def _walk(root: Path, directory: Path, base: str, regular: list[str], findings: list[Finding]) -> None:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return  # reported by kube.formula
+    for entry in entries:
+        path = Path(entry.path)
+        rel = path.relative_to(root).as_posix()
+        shown = f"{base}/{rel}"
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if stat.S_ISDIR(mode):
+            _walk(root, path, base, regular, findings)
+        elif stat.S_ISREG(mode):
+            size = entry.stat(follow_symlinks=False).st_size
+            if size > SIZE_LIMIT:
+                findings.append(
+                    finding(
+                        "file-too-large",
+                        shown,
+                        0,
+                        f"`{rel}` is {size / 1048576:.1f} MiB, over the {SIZE_LIMIT // 1048576} MiB limit",
+                    )
+                )
+            else:
+                regular.append(rel)
+
+
+def _layout(rel: str, base: str) -> list[Finding]:
+    shown = f"{base}/{rel}"
+    top = rel.split("/", 1)[0]
+    if "/" not in rel:
+        if rel in _LAYOUT_FILES or rel.startswith("."):
+            return []
+        return [finding("file-unexpected", shown, 0, f"unexpected file `{rel}`")]
+    if top == "manifests":
+        if "/" in rel[len("manifests/") :]:
+            return [
+                finding(
+                    "manifest-file-type",
+                    shown,
+                    0,
+                    f"`{rel}` is in a subdirectory of manifests/, which kube does not read",
+                    hint="put manifests directly under manifests/",
+                )
+            ]
+        if not rel.endswith(MANIFEST_SUFFIXES):
+            return [finding("manifest-file-type", shown, 0, f"`{rel}` is not a manifest kube reads")]
+    if top == "tests" and not rel.endswith(TEST_SUFFIXES):
+        return [finding("test-file-type", shown, 0, f"`{rel}` is not a YAML or JSON file")]
+    if top == "scripts" and rel != HOOK:
+        return [finding("script-unexpected", shown, 0, f"`{rel}`: kube only runs {HOOK}")]
+    return []
+
+
+def _compile_hook(path: Path, shown: str) -> list[Finding]:
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        return [finding("script-compile", shown, 0, f"cannot read the hook: {exc.strerror}")]
+    try:
+        compile(source, shown, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return [finding("script-compile", shown, exc.lineno or 0, f"SyntaxError: {exc.msg}")]
+    except ValueError as exc:  # e.g. a NUL byte in the source
+        return [finding("script-compile", shown, 0, f"cannot compile: {exc}")]
+    return []

@@ -1,0 +1,262 @@
+"""Offline validation of objects against the Kubernetes OpenAPI schema (the ``kubernetes-validate`` package).
+
+``kubernetes_validate.validate`` stops at the first error. To report every
+unknown field and wrong type of an object in one run, each error is reported,
+the offending field is removed from a private copy, and the copy is validated
+again (at most ``MAX_ERRORS`` times).
+
+Its bundled schemas cover Kubernetes 1.25 and later; ``DEFAULT_KUBE_VERSION``
+is the newest bundled minor not above 1.30, close to what clusters in use
+run. The schemas are strict (unknown fields are errors), as ``kubectl create``
+with server-side field validation is.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kube.core.errors import KubeError, UsageError
+
+PREFERRED_MAX_MINOR = (1, 30)
+MAX_ERRORS = 10
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One schema error: ``path`` leads to the field (keys and list indexes)."""
+
+    path: tuple[str | int, ...]
+    message: str
+    hint: str = ""
+
+
+class NoSchema(Exception):
+    """The bundled schemas hold no definition of this apiVersion/kind."""
+
+
+@functools.cache
+def _module() -> Any:
+    try:
+        import kubernetes_validate
+        from kubernetes_validate import utils
+    except ImportError as exc:  # a declared dependency; only a broken install lacks it
+        raise KubeError(
+            "the kubernetes-validate package is missing; kube lint needs it for schema checks",
+            hint="pip install kubernetes-validate",
+        ) from exc
+    # It reads and parses its schema files (1.2 MB of definitions) on every call: ten times the
+    # cost of the validation itself. They are read-only package data, so one read per file is enough.
+    if callable(getattr(utils, "schema_contents", None)):
+        utils.schema_contents = functools.cache(utils.schema_contents)
+    return kubernetes_validate
+
+
+@functools.cache
+def bundled_versions() -> tuple[str, ...]:
+    """The Kubernetes minors ("1.30") whose schemas the installed package bundles, oldest first."""
+    from kubernetes_validate import utils
+
+    minors = {".".join(v.split(".")[:2]) for v in utils.all_versions()}
+    return tuple(sorted(minors, key=lambda m: tuple(int(p) for p in m.split("."))))
+
+
+def default_kube_version() -> str:
+    """The newest bundled minor not above 1.30 (else the oldest bundled)."""
+    _module()
+    bundled = bundled_versions()
+    fitting = [m for m in bundled if tuple(int(p) for p in m.split(".")) <= PREFERRED_MAX_MINOR]
+    return fitting[-1] if fitting else bundled[0]
+
+
+def check_kube_version(text: str | None) -> str:
+    """Normalise ``--kube-version`` to a bundled minor ("v1.29.3" -> "1.29"), or say what is bundled."""
+    if text is None:
+        return default_kube_version()
+    _module()
+    match = _VERSION_RE.match(text.strip())
+    bundled = bundled_versions()
+    choices = f"{bundled[0]} to {bundled[-1]}"
+    if not match:
+        raise UsageError(
+            f'--kube-version: expected a Kubernetes version like "1.30", got "{text}"',
+            hint=f"schemas are bundled for {choices}",
+        )
+    minor = f"{int(match.group(1))}.{int(match.group(2))}"
+    if minor not in bundled:
+        raise UsageError(
+            f"--kube-version {text}: no schemas for Kubernetes {minor} in kubernetes-validate "
+            f"(it bundles {choices})",
+            hint=f"use --kube-version {default_kube_version()}, or upgrade kubernetes-validate",
+        )
+    return minor
+
+
+def validate(obj: dict[str, Any], kube_version: str) -> list[SchemaProblem]:
+    """Every schema problem of ``obj`` (up to ``MAX_ERRORS``); raises ``NoSchema``."""
+    kv = _module()
+    work = copy.deepcopy(obj)
+    problems: list[SchemaProblem] = []
+    seen: set[tuple[tuple[str | int, ...], str]] = set()
+    while len(problems) < MAX_ERRORS:
+        try:
+            kv.validate(work, kube_version + ".0", strict=True)
+            return problems
+        except kv.SchemaNotFoundError as exc:
+            raise NoSchema(exc.message) from None
+        except kv.ValidationError as exc:
+            path = tuple(exc.path)
+            if (path, str(exc.validator)) in seen:
+                return problems  # the repair did not take; stop rather than loop
+            seen.add((path, str(exc.validator)))
+            problems.extend(_describe(exc, path))
+            if not _repair(work, exc, path):
+                return problems
+    return problems
+
+
+def _repair(work: dict[str, Any], exc: Any, path: tuple[str | int, ...]) -> bool:
+    """Make the private copy pass the failed check, so the next run finds the next error."""
+    parent: Any = work
+    try:
+        for step in path[:-1]:
+            parent = parent[step]
+        target = parent[path[-1]] if path else work
+    except (KeyError, IndexError, TypeError):
+        return False
+    if exc.validator == "additionalProperties" and isinstance(target, dict):
+        known = exc.schema.get("properties") or {}
+        for key in [k for k in target if k not in known]:
+            del target[key]
+        return True
+    if exc.validator == "required" and isinstance(target, dict):
+        properties = exc.schema.get("properties") or {}
+        for key in _missing(exc):
+            filler = _placeholder(properties.get(key) or {})
+            if filler is None:
+                return False
+            target[key] = filler
+        return True
+    if not path:
+        return False
+    if exc.validator == "enum" and exc.validator_value:
+        parent[path[-1]] = next(iter(exc.validator_value))
+        return True
+    filler = _placeholder({"type": exc.validator_value}) if exc.validator == "type" else None
+    if filler is not None:
+        parent[path[-1]] = filler
+    else:
+        del parent[path[-1]]
+    return True
+
+
+def _placeholder(schema: dict[str, Any]) -> Any:
+    """A value of the schema's type (None when it cannot be told)."""
+    if "$ref" in schema or "properties" in schema:
+        return {}
+    kinds = [t for t in _as_list(schema.get("type")) if t != "null"]
+    fillers: dict[str, Any] = {
+        "string": "",
+        "integer": 0,
+        "number": 0,
+        "boolean": False,
+        "object": {},
+        "array": [],
+    }
+    return fillers.get(kinds[0]) if kinds else None
+
+
+def _missing(exc: Any) -> list[str]:
+    instance = exc.instance if isinstance(exc.instance, dict) else {}
+    return [key for key in exc.validator_value or () if key not in instance]
+
+
+def _describe(exc: Any, path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
+    if exc.validator == "additionalProperties" and isinstance(exc.instance, dict):
+        known = list((exc.schema.get("properties") or {}).keys())
+        for key in exc.instance:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean `{close[0]}`?" if close else _explain_hint(path)
+            yield SchemaProblem((*path, key), f"unknown field `{dotted((*path, key))}`", hint)
+        return
+    if exc.validator == "required":
+        for key in _missing(exc):
+            yield SchemaProblem(path, f"`{dotted((*path, key))}` is required", _explain_hint(path))
+        return
+    if exc.validator == "type":
+        wanted = [t for t in _as_list(exc.validator_value) if t != "null"]
+        got = _json_type(exc.instance)
+        field = str(path[-1]) if path else "value"
+        if got == "string" and {"integer", "number"} & set(wanted):
+            hint = f"leave numbers unquoted: {field}: {exc.instance}"
+        elif "string" in wanted and got in ("integer", "number", "boolean"):
+            hint = f'quote it: {field}: "{_scalar(exc.instance)}"'
+        else:
+            hint = _explain_hint(path)
+        yield SchemaProblem(
+            path,
+            f"`{dotted(path)}` must be {' or '.join(_article(t) for t in wanted)}, "
+            f"not {_article(got)} ({_short(exc.instance)})",
+            hint,
+        )
+        return
+    if exc.validator == "enum":
+        options = ", ".join(str(v) for v in _as_list(exc.validator_value))
+        yield SchemaProblem(path, f"`{dotted(path)}` must be one of: {options}", "")
+        return
+    yield SchemaProblem(
+        path, f"`{dotted(path) or '(object)'}`: {_short(exc.message, 160)}", _explain_hint(path)
+    )
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+def _explain_hint(path: Sequence[str | int]) -> str:
+    fields = ".".join(str(p) for p in path if not isinstance(p, int))
+    return f"`kubectl explain KIND{'.' + fields if fields else ''}` lists the fields"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def _article(json_type: str) -> str:
+    return f"an {json_type}" if json_type[:1] in "aeiou" else f"a {json_type}"
+
+
+def _scalar(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,292 @@
+"""Lint rules on what a formula's objects may reach beyond the namespace the user chose.
+
+Formulas come from strangers' pull requests, so reviewers need to see at once
+what a formula asks of the cluster: RBAC bindings to the built-in admin roles
+and wildcard rules, and Pods that step out of their container onto the node
+(hostPath, the node's namespaces, privileged containers, privilege escalation,
+capabilities beyond the Kubernetes Pod Security Standards' *baseline*). These
+are warnings, so ``kube lint --strict`` (what CI runs) fails on them unless the
+formula declares why in ``lint.ignore`` of K3.yaml.
+
+Objects that look like kube's own install records are errors: install refuses
+them, since a forged record would make ``kube list`` and ``kube uninstall`` act
+on objects kube never installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from kube.core.findings import Finding
+from kube.lint.rules import finding
+
+if TYPE_CHECKING:
+    from kube.lint.manifests import Doc
+
+# The records' shape, as kube.records writes it (kept here as text: importing kube.records
+# would pull the cluster code into ``kube lint``).
+_RESERVED_PREFIX = "kube.sh/"
+_RECORD_NAME_PREFIX = "kube.install."
+_MANAGED_BY = "app.kubernetes.io/managed-by"
+
+_WORKLOAD_GROUPS = {"", "apps", "extensions", "batch"}
+# Where each pod-bearing kind keeps its Pod spec.
+_POD_SPEC: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "PodTemplate": ("template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+_HOST_NAMESPACES = {
+    "hostNetwork": (
+        "the node's network (they can bind and sniff any port of the node)",
+        "remove it; reach the Pods through a Service (or a NodePort)",
+    ),
+    "hostPID": (
+        "the node's process table (they can see and signal every process of the node)",
+        "remove it; to watch processes, use a sidecar with shareProcessNamespace",
+    ),
+    "hostIPC": (
+        "the node's IPC namespace (the shared memory of every process of the node)",
+        "remove it; share memory between containers of the Pod with an emptyDir (medium: Memory)",
+    ),
+}
+# What the Pod Security Standards' baseline profile lets a container add.
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+_DANGEROUS = {
+    "ALL": "every capability: root on the node in all but name",
+    "SYS_ADMIN": "mounts, namespaces and much more: close to root on the node",
+    "NET_ADMIN": "it can change the node's network: routes, firewall, interfaces",
+    "SYS_PTRACE": "it can read and steer other processes",
+    "SYS_MODULE": "it can load kernel modules",
+    "NET_RAW": "raw sockets: spoofed packets",
+    "DAC_READ_SEARCH": "it can read any file it can reach",
+    "BPF": "it can load eBPF programs into the kernel",
+}
+_RBAC = "rbac.authorization.k8s.io"
+_RBAC_WIDE_ROLES = ("admin", "edit")
+_NOUNS = {"apiGroups": "API group", "resources": "resource", "verbs": "verb"}
+
+
+def check(doc: Doc) -> Iterator[Finding]:
+    """Every security finding of one object (whose identity fields are known to be fine)."""
+    yield from _reserved(doc)
+    if doc.group == _RBAC:
+        yield from _rbac(doc)
+    if doc.group in _WORKLOAD_GROUPS and doc.kind in _POD_SPEC:
+        yield from _pod(doc, list(_POD_SPEC[doc.kind]))
+    if (doc.group, doc.kind) == ("", "PersistentVolume"):
+        yield from _host_volume(doc)
+
+
+def _host_volume(doc: Doc) -> Iterator[Finding]:
+    """A hostPath PersistentVolume hands the node's files to whichever Pod claims it."""
+    spec = _get(doc.data, ["spec"])
+    if isinstance(spec, dict) and "hostPath" in spec:
+        path = _get(spec, ["hostPath", "path"])
+        shown = f" `{path}`" if isinstance(path, str) else ""
+        yield finding(
+            "manifest-hostpath",
+            doc.path,
+            doc.line_of(["spec", "hostPath"]),
+            f"{_label(doc)} is the node's{shown} (hostPath): every Pod that claims it reads and writes there",
+        )
+
+
+def _label(doc: Doc) -> str:
+    return f"{doc.kind}/{doc.metadata.get('name')}"
+
+
+def _get(data: Any, path: list[str | int]) -> Any:
+    for step in path:
+        if isinstance(step, int):
+            data = data[step] if isinstance(data, list) and step < len(data) else None
+        else:
+            data = data.get(step) if isinstance(data, dict) else None
+    return data
+
+
+# -- kube's own records ----------------------------------------------------------------------------
+
+
+def _reserved(doc: Doc) -> Iterator[Finding]:
+    name = str(doc.metadata.get("name", ""))
+    secret_type = doc.data.get("type") if (doc.group, doc.kind) == ("", "Secret") else None
+    if isinstance(secret_type, str) and secret_type.startswith(_RESERVED_PREFIX):
+        yield finding(
+            "manifest-reserved",
+            doc.path,
+            doc.line_of(["type"]),
+            f"{_label(doc)} has type `{secret_type}`: the kube.sh/ types are kube's own install records",
+        )
+    if name.startswith(_RECORD_NAME_PREFIX):
+        yield finding(
+            "manifest-reserved",
+            doc.path,
+            doc.line_of(["metadata", "name"]),
+            f"{_label(doc)}: names starting with `{_RECORD_NAME_PREFIX}` are kube's own install records",
+        )
+    labels = doc.metadata.get("labels")
+    if not isinstance(labels, dict):
+        return
+    for key, value in labels.items():
+        text = str(key)
+        if text.startswith(_RESERVED_PREFIX):
+            shown = f"`{text}`"
+        elif text == _MANAGED_BY and str(value) == "kube":
+            shown = f"`{text}: kube`"
+        else:
+            continue
+        yield finding(
+            "manifest-reserved",
+            doc.path,
+            doc.line_of(["metadata", "labels", text]),
+            f"{_label(doc)} sets the label {shown}: kube sets it on what it installs, never a formula",
+        )
+
+
+# -- RBAC ----------------------------------------------------------------------------------------------
+
+
+def _rbac(doc: Doc) -> Iterator[Finding]:
+    if doc.kind in ("RoleBinding", "ClusterRoleBinding"):
+        yield from _binding(doc)
+    elif doc.kind in ("Role", "ClusterRole"):
+        yield from _wildcards(doc)
+
+
+def _binding(doc: Doc) -> Iterator[Finding]:
+    ref = _get(doc.data, ["roleRef"])
+    if not isinstance(ref, dict) or ref.get("kind") != "ClusterRole":
+        return
+    role = ref.get("name")
+    if role == "cluster-admin":
+        scope = (
+            "every namespace and the cluster itself" if doc.kind == "ClusterRoleBinding" else "its namespace"
+        )
+        what = f"full control of {scope}"
+    elif role in _RBAC_WIDE_ROLES and doc.kind == "ClusterRoleBinding":
+        # Within one namespace (a RoleBinding) admin and edit are the usual roles; cluster-wide
+        # they read every Secret and change every workload of every namespace.
+        what = "read every Secret and change every workload in every namespace"
+    else:
+        return
+    yield finding(
+        "manifest-rbac-admin",
+        doc.path,
+        doc.line_of(["roleRef", "name"]),
+        f"{_label(doc)} binds the ClusterRole `{role}`: its subjects get {what}",
+    )
+
+
+def _wildcards(doc: Doc) -> Iterator[Finding]:
+    rules = _get(doc.data, ["rules"])
+    if not isinstance(rules, list):
+        return
+    for index, rule in enumerate(rules):
+        for field in ("apiGroups", "resources", "verbs"):
+            values = _get(rule, [field])
+            if not isinstance(values, list) or "*" not in values:
+                continue
+            at = values.index("*")
+            yield finding(
+                "manifest-rbac-wildcard",
+                doc.path,
+                doc.line_of(["rules", index, field, at]),
+                f'{_label(doc)}: rules[{index}].{field} has "*": '
+                f"every {_NOUNS[field]}, also ones added later",
+            )
+
+
+# -- Pods ----------------------------------------------------------------------------------------------
+
+
+def _pod(doc: Doc, spec_path: list[str | int]) -> Iterator[Finding]:
+    spec = _get(doc.data, spec_path)
+    if not isinstance(spec, dict):
+        return
+    label = _label(doc)
+    for field, (what, hint) in _HOST_NAMESPACES.items():
+        if spec.get(field) is True:
+            yield finding(
+                "manifest-host-namespace",
+                doc.path,
+                doc.line_of([*spec_path, field]),
+                f"{label} sets {field}: true: its Pods share {what}",
+                hint=hint,
+            )
+    volumes = spec.get("volumes")
+    for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+        if isinstance(volume, dict) and "hostPath" in volume:
+            path = _get(volume, ["hostPath", "path"])
+            shown = f" `{path}`" if isinstance(path, str) else ""
+            yield finding(
+                "manifest-hostpath",
+                doc.path,
+                doc.line_of([*spec_path, "volumes", index, "hostPath"]),
+                f"{label}: volume `{volume.get('name')}` mounts the node's{shown} (hostPath)",
+            )
+    for list_name in _CONTAINER_LISTS:
+        containers = spec.get(list_name)
+        for index, container in enumerate(containers if isinstance(containers, list) else []):
+            if isinstance(container, dict):
+                where: list[str | int] = [*spec_path, list_name, index]
+                yield from _container(doc, container, where, f"{label} {list_name}[{index}]")
+
+
+def _container(doc: Doc, container: dict[str, Any], path: list[str | int], label: str) -> Iterator[Finding]:
+    name = container.get("name")
+    who = f"{label} (`{name}`)" if isinstance(name, str) else label
+    context = container.get("securityContext")
+    if not isinstance(context, dict):
+        return
+    sc: list[str | int] = [*path, "securityContext"]
+    if context.get("privileged") is True:
+        yield finding(
+            "manifest-privileged",
+            doc.path,
+            doc.line_of([*sc, "privileged"]),
+            f"{who} is privileged: it has every device and capability of the node",
+        )
+    if context.get("allowPrivilegeEscalation") is True:
+        yield finding(
+            "manifest-privilege-escalation",
+            doc.path,
+            doc.line_of([*sc, "allowPrivilegeEscalation"]),
+            f"{who} sets allowPrivilegeEscalation: true: setuid programs in it can gain more rights",
+        )
+    added = _get(context, ["capabilities", "add"])
+    for index, capability in enumerate(added if isinstance(added, list) else []):
+        cap = str(capability).upper().removeprefix("CAP_")
+        if cap in BASELINE_CAPABILITIES:
+            continue
+        why = _DANGEROUS.get(cap, "beyond what the Pod Security Standards' baseline allows")
+        yield finding(
+            "manifest-capabilities",
+            doc.path,
+            doc.line_of([*sc, "capabilities", "add", index]),
+            f"{who} adds the capability {cap}: {why}",
+        )

@@ -1,0 +1,1 @@
+"""``kube test``: a formula installed, tested and removed on a real cluster."""
