@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO
 
 from kube.core.errors import ProcessError, ProcessTimeout
+from kube.core.text import safe
 
 # How long a process group gets between SIGTERM and SIGKILL.
 _GRACE_SECONDS = 2.0
@@ -81,7 +82,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def describe(argv: Sequence[str]) -> str:
     """A short, readable form of a command for error messages."""
-    text = printable(" ".join(argv)).replace("\n", " ")
+    text = safe(" ".join(argv)).replace("\n", " ")
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -136,18 +137,16 @@ def run(
         )
     except FileNotFoundError as exc:
         raise ProcessError(
-            f"{printable(argv[0])}: command not found",
+            f"{safe(argv[0])}: command not found",
             argv=argv,
             returncode=None,
-            hint=f"install {printable(os.path.basename(argv[0]))} or put it on PATH",
+            hint=f"install {safe(os.path.basename(argv[0]))} or put it on PATH",
         ) from exc
     except OSError as exc:
-        raise ProcessError(
-            f"cannot run {printable(argv[0])}: {exc.strerror}", argv=argv, returncode=None
-        ) from exc
+        raise ProcessError(f"cannot run {safe(argv[0])}: {exc.strerror}", argv=argv, returncode=None) from exc
     except (ValueError, UnicodeError) as exc:
         # A NUL byte or an unencodable character in an argument or the environment.
-        raise ProcessError(f"cannot run {printable(argv[0])}: {exc}", argv=argv, returncode=None) from exc
+        raise ProcessError(f"cannot run {safe(argv[0])}: {exc}", argv=argv, returncode=None) from exc
     deadline = _deadline(timeout)
     try:
         out, err, state = _communicate(proc, None if input is None else _encode(input), deadline, keep)
@@ -288,25 +287,12 @@ def _communicate(
 
 # C0 controls except tab and newline, DEL, C1 controls (CSI...), and the invisible
 # formatting characters that reorder or hide text (bidirectional overrides U+202E...).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
-
-
-def printable(text: str) -> str:
-    """``text`` with control and bidirectional formatting characters shown as escapes."""
-
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _UNPRINTABLE.sub(escape, text)
-
-
 def last_line(text: str) -> str:
     """The last non-blank line of a child's output, safe to print."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return printable(lines[-1].strip()) if lines else "(no output)"
+    return safe(lines[-1].strip()) if lines else "(no output)"
 
 
 def tail(text: str, lines: int = 20) -> str:
     """The last ``lines`` lines of a child's output, safe to print."""
-    return printable("\n".join(text.rstrip().splitlines()[-lines:]))
+    return safe("\n".join(text.rstrip().splitlines()[-lines:]))

@@ -23,12 +23,13 @@ fixture tables are the test oracle (tests/test_versions_oracle.py):
 from __future__ import annotations
 
 import functools
-import json
 import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeGuard
+
+from kube.core.text import quote
 
 __all__ = ["Comparator", "Version", "VersionError", "VersionRange"]
 
@@ -50,13 +51,6 @@ _WORD_RE = re.compile(r"[0-9A-Za-z.+*-]+")
 
 class VersionError(ValueError):
     """A version or range that does not parse; the message is one line for users."""
-
-
-def _quote(text: str) -> str:
-    """JSON quoting escapes control characters, so hostile text prints harmlessly."""
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return json.dumps(text, ensure_ascii=False)
 
 
 def _version_problem(text: str) -> str:
@@ -96,7 +90,7 @@ class Version:
         match = _SEMVER_RE.fullmatch(text) if len(text) <= MAX_TEXT else None
         if match is None:
             reason = _version_problem(text) if len(text) <= MAX_TEXT else "too long"
-            raise VersionError(f"{VERSION_EXAMPLE}, got {_quote(text)}" + (f" ({reason})" if reason else ""))
+            raise VersionError(f"{VERSION_EXAMPLE}, got {quote(text)}" + (f" ({reason})" if reason else ""))
         build = match["build"]
         return cls(
             int(match["major"]),
@@ -278,7 +272,7 @@ _OTHER_TOOLS = {"~>": "~", "=>": ">=", "=<": "<="}
 
 
 def _fail(text: str, reason: str = "") -> VersionError:
-    return VersionError(f"{RANGE_EXAMPLE}, got {_quote(text)}" + (f" ({reason})" if reason else ""))
+    return VersionError(f"{RANGE_EXAMPLE}, got {quote(text)}" + (f" ({reason})" if reason else ""))
 
 
 def _tokenize(text: str) -> list[str]:
@@ -314,7 +308,7 @@ def _parts(word: str, text: str) -> tuple[list[int | None], Version | None]:
         else:
             reason = _version_problem(word)
             if not reason and word != text.strip():
-                reason = f"{_quote(word)} is not a version"
+                reason = f"{quote(word)} is not a version"
             raise _fail(text, reason)
     return nums, None
 

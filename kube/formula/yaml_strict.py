@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
 import os
 import re
 import stat
@@ -19,6 +18,7 @@ from typing import Any
 
 from kube.core.errors import FormulaError
 from kube.core.findings import Finding
+from kube.core.text import quote
 
 __all__ = [
     "MAX_DEPTH",
@@ -53,11 +53,6 @@ _AS_STRING = {f"{_CORE}timestamp", f"{_CORE}value"}
 def _error(source: str, line: int, rule: str, message: str) -> FormulaError:
     finding = Finding(source, line, rule, " ".join(message.split()))
     return FormulaError(str(finding), findings=[finding])
-
-
-def _quote(text: str) -> str:
-    """JSON quoting escapes control characters, so hostile text prints harmlessly."""
-    return json.dumps(text if len(text) <= 60 else text[:57] + "...", ensure_ascii=False)
 
 
 def _size(n: int) -> str:
@@ -150,7 +145,7 @@ def _yaml_classes() -> tuple[type[Any], type[Any]]:
                         self.source,
                         event.start_mark.line + 1,
                         "yaml-tag",
-                        f"tag {_quote(shown)} is not allowed; use plain YAML values",
+                        f"tag {quote(shown)} is not allowed; use plain YAML values",
                     )
             node = super().compose_node(parent, index)
             if explicit is not None and str(explicit) != "!":
@@ -169,7 +164,7 @@ def _yaml_classes() -> tuple[type[Any], type[Any]]:
                 implicit = str(self.resolver.resolve(ScalarNode, node.value, (True, False)))
                 fits = implicit == tag or (tag == f"{_CORE}float" and implicit == f"{_CORE}int")
             if not fits:
-                what = _quote(node.value) if isinstance(node, ScalarNode) else "this value"
+                what = quote(node.value) if isinstance(node, ScalarNode) else "this value"
                 line = node.start_mark.line + 1
                 raise _error(self.source, line, "yaml-tag", f"{what} is not a valid {shown}")
             node.ctag = Tag(suffix=tag)
@@ -204,7 +199,7 @@ def _check_graph(root: Any, source: str) -> None:
             ident = (str(k.tag), k.value)
             if ident in seen and ident[0] != f"{_CORE}merge":
                 raise fail(
-                    k, "yaml-duplicate-key", f"duplicate key {_quote(k.value)} (first on line {seen[ident]})"
+                    k, "yaml-duplicate-key", f"duplicate key {quote(k.value)} (first on line {seen[ident]})"
                 )
             seen[ident] = k.start_mark.line + 1
             found += (k, v)

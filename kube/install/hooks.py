@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 
 from kube.core import containment, process
 from kube.core.errors import FormulaError, HookError, ProcessError, ProcessTimeout
+from kube.core.text import safe
 from kube.formula.values import deep_merge
 
 if TYPE_CHECKING:
@@ -314,9 +315,7 @@ def _read_values_out(path: Path, who: str) -> dict[str, Any]:
     except RecursionError:
         raise _too_deep(who) from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise HookError(
-            f"{who} wrote invalid JSON to KUBE_VALUES_OUT: {process.printable(str(exc))}"
-        ) from None
+        raise HookError(f"{who} wrote invalid JSON to KUBE_VALUES_OUT: {safe(str(exc))}") from None
     if not isinstance(returned, dict):
         raise HookError(
             f"{who} wrote a JSON {type(returned).__name__} to KUBE_VALUES_OUT; expected an object"

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError, NotFoundError, RenderError, UsageError
+from kube.core.text import plural
 from kube.k8s.kubectl import Kubectl, ObjectRef, check_object_name
 from kube.k8s.records import COMPLETE, Record
 
@@ -179,10 +180,6 @@ class InstallResult:
         if reach.cluster_scoped:
             also.append(plural(len(reach.cluster_scoped), "cluster-scoped object"))
         return f"{text} (also {'; '.join(also)})" if also else text
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 # -- resolve ------------------------------------------------------------------------------------

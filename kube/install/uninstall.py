@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kube.core.errors import ClusterError, NotFoundError, UsageError
-from kube.install.pipeline import ObjectStatus, plural
+from kube.core.text import plural
+from kube.install.pipeline import ObjectStatus
 from kube.k8s.kubectl import Kubectl, ObjectRef
 from kube.k8s.records import Record
 

@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING
 from kube.core.errors import NotFoundError, UsageError
 from kube.core.findings import Finding, Severity
 from kube.core.paths import FORMULAS_DIR, METADATA_FILE
+from kube.core.text import quote
 from kube.lint import changed as lint_git
 from kube.lint import files as lint_files
 from kube.lint import manifests as lint_manifests
 from kube.lint import schema as lint_schema
 from kube.lint import templates as lint_templates
-from kube.lint.rules import finding, with_hint
+from kube.lint.rules import ALL_RULES, finding, ignorable, with_hint
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula, LintIgnore
@@ -119,10 +120,19 @@ def apply_ignores(
     kept: list[Finding] = []
     left_out: list[Suppressed] = []
     used: set[int] = set()
+    usable: list[int] = []
+    for index, ignore in enumerate(formula.lint_ignores):
+        problem = _ignore_problem(ignore.rule)
+        if problem:
+            message = f"lint.ignore[{index}].rule: {problem}"
+            kept.append(Finding(k3, ignore.line, "k3-lint", message, Severity.ERROR))
+            used.add(index)
+        else:
+            usable.append(index)
     for item in found:
         match = None
         if item.severity is Severity.WARNING:
-            match = next((i for i, ig in enumerate(formula.lint_ignores) if _covers(ig, base, item)), None)
+            match = next((i for i in usable if _covers(formula.lint_ignores[i], base, item)), None)
         if match is None:
             kept.append(item)
             continue
@@ -135,6 +145,17 @@ def apply_ignores(
             message = f"lint.ignore: no `{ignore.rule}` warning in {where} to ignore"
             kept.append(finding("lint-ignore-unused", k3, ignore.line, message))
     return kept, left_out
+
+
+def _ignore_problem(rule: str) -> str | None:
+    """Why ``lint.ignore`` may not name ``rule``, or None."""
+    if rule not in ALL_RULES:
+        close = difflib.get_close_matches(rule, sorted(ALL_RULES), n=1)
+        hint = f"; did you mean {quote(close[0])}?" if close else " (CONTRIBUTING.md lists them)"
+        return f"{quote(rule)} is not a rule of kube lint{hint}"
+    if not ignorable(rule):
+        return f"{quote(rule)} is an error, and only warnings can be ignored (install would fail anyway)"
+    return None
 
 
 def _covers(ignore: LintIgnore, base: str, item: Finding) -> bool:
