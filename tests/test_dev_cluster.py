@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import ipaddress
 import json
 import os
 import socket
@@ -173,7 +174,7 @@ def test_service_gets_a_cluster_ip_and_ready_endpoints(kubectl: Kubectl, namespa
     kubectl("create", "deployment", "api", "--image=nginx:1.25", "-n", namespace)
     kubectl("expose", "deployment", "api", "--port=80", "-n", namespace)
     service = get_json(kubectl, "service", "api", "-n", namespace)
-    assert service["spec"]["clusterIP"].startswith("10.0.0.")
+    assert ipaddress.ip_address(service["spec"]["clusterIP"]) in ipaddress.ip_network("10.0.0.0/16")
     kubectl("rollout", "status", "deployment/api", "-n", namespace, "--timeout=60s", timeout=90)
     pod_ip = get_json(kubectl, "pods", "-n", namespace, "-l", "app=api")["items"][0]["status"]["podIP"]
 
