@@ -169,6 +169,18 @@ _RULES = (
         "scripts/ holds only pre-install.py",
     ),
     Rule("script-compile", E, "scripts/pre-install.py does not compile", "fix the Python syntax"),
+    Rule(
+        "hook-requirement",
+        E,
+        "`hook.python` is not a PEP 440 version specifier, or an entry of `hook.requires` not a requirement",
+        'e.g. hook: {python: ">=3.9", requires: ["cryptography>=41"]}',
+    ),
+    Rule(
+        "hook-without-script",
+        W,
+        "`hook:` in K3.yaml, but no scripts/pre-install.py",
+        "add the hook, or remove `hook:`",
+    ),
     # across the archive
     Rule(
         "dependency-missing",
