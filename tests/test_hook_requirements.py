@@ -268,6 +268,12 @@ def test_lint_warns_about_a_hook_block_without_a_hook(tmp_path: Path) -> None:
     ]
 
 
+def test_lint_findings_point_at_the_format_reference(tmp_path: Path) -> None:
+    src = formula(tmp_path, hook_block("3.9"))
+    report = lint.lint([str(src)])
+    assert report.findings[0].hint.endswith("; see docs/format.md#hook")
+
+
 def test_reading_a_formula_with_a_hook_block_does_not_import_packaging(tmp_path: Path) -> None:
     src = formula(tmp_path, BLOCK)
     code = (
