@@ -252,7 +252,8 @@ def check_needs(formula: Formula, who: str) -> None:
     ]
     if not wanted:
         return
-    missing = [(req, why) for req in wanted if (why := _unmet(req, list(_hook_path()))) is not None]
+    path = list(_hook_path())
+    missing = [(req, why) for req in wanted if (why := _unmet(req, path)) is not None]
     if not missing:
         return
     listed = ", ".join(f"{hook_needs.install_text(req)} ({why})" for req, why in missing)

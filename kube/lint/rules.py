@@ -119,7 +119,7 @@ _RULES: tuple[Rule, ...] = (
         "manifest-schema",
         E,
         "the object is not valid against the Kubernetes OpenAPI schema",
-        "see `kubectl explain KIND.FIELD`",
+        "`kubectl explain KIND.FIELD` lists the fields",
     ),
     Rule(
         "manifest-unknown-api",
