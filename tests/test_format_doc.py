@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from kube.formula import hook_needs, render, templating, values, versions
 from kube.formula import load as formula
-from kube.formula import render, templating, values, versions
 from kube.formula import yaml_strict as yamlsafe
 from kube.formula.versions import Version, VersionRange
 from kube.install import hooks
 from kube.install import pipeline as install
 from kube.lint import files as lint_files
+from kube.lint import rules
 
 DOC = Path(__file__).parent.parent / "docs" / "format.md"
 TEXT = DOC.read_text(encoding="utf-8")
@@ -43,6 +44,11 @@ ANCHORS = [
     "hook",
     "tests",
     "limits",
+    "layout",
+    "key-hook",
+    "key-lint",
+    "lint-ignore",
+    "hook-requirements",
 ]
 
 PROBES = [
@@ -142,3 +148,91 @@ def test_the_limits_are_the_code_s(label: str, written: str) -> None:
 
 def test_the_template_loop_limits_are_the_code_s() -> None:
     assert _limit("a template's loops").startswith(f"{templating.TIME_LIMIT:g} seconds")
+
+
+# -- keys, rules and examples --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", formula.KNOWN_KEYS)
+def test_every_k3_key_has_a_row(key: str) -> None:
+    assert f'| <a id="key-{key}"></a>`{key}` |' in TEXT
+
+
+def _section(anchor: str) -> str:
+    return TEXT.split(f'<a id="{anchor}"></a>', 1)[1].split("\n<a id=", 1)[0]
+
+
+def test_the_hook_and_lint_rows_name_their_fields() -> None:
+    hook_row = next(line for line in TEXT.splitlines() if '<a id="key-hook"></a>' in line)
+    lint_row = next(line for line in TEXT.splitlines() if '<a id="key-lint"></a>' in line)
+    assert all(f"`{key}`" in hook_row for key in formula.HOOK_KEYS)
+    assert all(f"`{key}`" in lint_row for key in formula.IGNORE_KEYS)
+
+
+@pytest.mark.parametrize("rule_id", sorted(rules.ALL_RULES))
+def test_every_hint_links_a_section_that_exists(rule_id: str) -> None:
+    hint = rules.ALL_RULES[rule_id].hint
+    assert "FORMAT.md" not in hint, "the repository has docs/format.md, not FORMAT.md"
+    anchor = rules.doc_anchor(rule_id)
+    if anchor is not None:
+        assert hint.endswith(f"; see {rules.FORMAT_DOC}#{anchor}")
+        assert f'<a id="{anchor}"></a>' in TEXT, anchor
+
+
+def test_the_hint_families_point_where_the_issue_says() -> None:
+    expected = {
+        "k3-range": "ranges",
+        "k3-range-empty": "ranges",
+        "k3-required": "k3-keys",
+        "k3-unknown-key": "k3-keys",
+        "k3-version": "versions",
+        "template-render": "templates",
+        "template-undefined": "templates",
+        "script-compile": "hook",
+        "hook-requirement": "hook",
+        "test-kind": "tests",
+        "manifest-schema": "manifests",
+        "file-too-large": "limits",
+        "formula-size": "limits",
+    }
+    assert {rule_id: rules.doc_anchor(rule_id) for rule_id in expected} == expected
+
+
+def test_every_rule_the_page_names_is_a_rule_of_kube() -> None:
+    # rule ids are written in parentheses: (`k3-range`), (`hook-requirement`, `hook-without-script`)
+    groups = re.findall(r"\((`[^)]*`)\)", TEXT)
+    named = {r for group in groups for r in re.findall(r"`([a-z][a-z0-9]*(?:-[a-z0-9]+)+)`", group)}
+    assert named - set(rules.ALL_RULES) == set()
+    assert {"hook-requirement", "hook-without-script", "k3-lint", "lint-ignore-unused"} <= named
+
+
+def _yaml_example(anchor: str) -> str:
+    return _section(anchor).split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def _with_example(tmp_path: Path, block: str) -> formula.Formula:
+    directory = tmp_path / "ponycorn"
+    (directory / "scripts").mkdir(parents=True)
+    head = (
+        'name: ponycorn\nversion: "1.0.0"\nhome: https://example.com/p\ndescription: d\n'
+        "maintainers:\n  - Jane Doe <jane@example.com>\n"
+    )
+    (directory / "K3.yaml").write_text(head + block, encoding="utf-8")
+    for fast in (True, False):
+        assert formula.load_formula(directory, fast=fast) == formula.load_formula(directory, fast=False)
+    found, findings = formula.check_formula(directory)
+    assert found is not None and findings == [], findings
+    return found
+
+
+def test_the_hook_example_loads_and_parses(tmp_path: Path) -> None:
+    loaded = _with_example(tmp_path, _yaml_example("hook-requirements"))
+    assert loaded.hook is not None and len(loaded.hook.requires) == 2
+    assert hook_needs.problems(loaded.hook) == []
+
+
+def test_the_lint_ignore_example_loads(tmp_path: Path) -> None:
+    loaded = _with_example(tmp_path, _yaml_example("lint-ignore"))
+    assert [(i.rule, i.file) for i in loaded.lint_ignores] == [
+        ("manifest-hostpath", "manifests/daemonset.yaml")
+    ]

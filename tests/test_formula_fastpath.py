@@ -114,6 +114,15 @@ TRICKY = [
     doc(dependencies="[{name: nginx, extra: 1}]"),
     doc(dependencies="[nginx]"),
     doc(dependencies="[{name: demo}]"),
+    doc(
+        hook="\n  python: '>=3.9'\n  requires:\n    - cryptography>=41\n    - tomli; python_version < '3.11'"
+    ),
+    doc(hook="{python: '>=3.9', requires: [cryptography>=41, 'jinja2[i18n]>=3']}"),
+    doc(hook="{python: 3.9, requires: [1, true, '']}"),
+    doc(hook="{requires: cryptography}"),
+    doc(hook="{require: [x], python: null}"),
+    doc(hook="[cryptography]"),
+    doc(hook="{}"),
     doc(home="!!str https://example.com/x"),
     doc(home="!!python/object:os.system x"),
     doc(home="!custom x"),
@@ -250,6 +259,11 @@ def k3_documents(draw: st.DrawFn) -> str:
             lines.append("values: {" + ", ".join(items) + "}")
         else:
             lines.append("values:" + "".join(f"\n  {item}" for item in items) if items else "values: {}")
+    if draw(st.booleans()):
+        hook = [f"python: {draw(rendered())}"] if draw(st.booleans()) else []
+        if draw(st.booleans()):
+            hook.append(f"requires: [{', '.join(draw(st.lists(rendered(), max_size=3)))}]")
+        lines.append("hook:" + "".join(f"\n  {h}" for h in hook) if hook else "hook: {}")
     if draw(st.booleans()):
         lines.append(f"{draw(st.sampled_from(['extra', 'detail', 'yes']))}: {draw(rendered())}")
     order = draw(st.permutations(lines))

@@ -214,6 +214,18 @@ EXPECTED = [
         "formulas/lint-ignore-unused/K3.yaml:9",
         "no `manifest-hostpath` warning in `manifests/configmap.yaml`",
     ),
+    (
+        "hook-requirement",
+        "hook-requirement",
+        "formulas/hook-requirement/K3.yaml:10",
+        'hook.requires[0]: "cryptography=>41" is not a requirement',
+    ),
+    (
+        "hook-without-script",
+        "hook-without-script",
+        "formulas/hook-without-script/K3.yaml:7",
+        "but the formula has no scripts/pre-install.py",
+    ),
     ("k3-range-empty", "k3-range-empty", "formulas/k3-range-empty/K3.yaml:9", "no version can satisfy"),
     ("k3-name", "k3-name", "formulas/k3-name/K3.yaml:1", 'does not match the directory name "k3-name"'),
     ("k3-required", "k3-required", "formulas/k3-required/K3.yaml:1", "home: is required"),

@@ -18,6 +18,7 @@ from kube.core.errors import FormulaError, NotFoundError
 from kube.core.findings import Finding, Severity, errors
 from kube.core.paths import METADATA_FILE
 from kube.core.text import quote
+from kube.formula.hook_needs import PYTHON_EXAMPLE, REQUIRES_EXAMPLE, HookNeed, HookNeeds
 from kube.formula.versions import Version, VersionError, VersionRange
 from kube.formula.yaml_strict import NeedStrictLoad, line_of, load_one, load_one_fast, read_capped, to_plain
 
@@ -26,8 +27,9 @@ K3_LIMIT = 256 * 1024  # a real K3.yaml is a few KiB; a 50 MB one fails before i
 MAX_FILES = 10_000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
 REQUIRED_KEYS = ("name", "version", "home", "description", "maintainers")
-KNOWN_KEYS = (*REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "lint")
+KNOWN_KEYS = (*REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "hook", "lint")
 IGNORE_KEYS = ("rule", "file", "reason")
+HOOK_KEYS = ("python", "requires")
 RESERVED_VALUES = ("kube",)  # templates see the reserved ``kube`` object beside the values
 
 _CONTACT = r"(?:[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+|(?:https?|git|ssh)://[^\s<>]+)"
@@ -76,6 +78,7 @@ class Formula:
     path: Path
     warnings: tuple[Finding, ...]
     lint_ignores: tuple[LintIgnore, ...] = ()
+    hook: HookNeeds | None = None
 
     @property
     def k3_path(self) -> Path:
@@ -366,6 +369,34 @@ def _check_lint(c: _Checker, doc: Any) -> tuple[LintIgnore, ...]:
     return tuple(found)
 
 
+def _check_hook(c: _Checker, doc: Any) -> HookNeeds | None:
+    """``hook: {python, requires}``: the shape only. Whether the texts are valid PEP 440 is for
+    kube lint and for the hook runner to say (``kube.formula.hook_needs``), which keeps
+    ``packaging`` out of every command that merely reads formulas."""
+    hook = doc.get("hook")
+    if hook is None:
+        return None
+    line = line_of(doc, "hook")
+    if not isinstance(hook, dict):
+        example = f"{{python: {PYTHON_EXAMPLE}, requires: [{REQUIRES_EXAMPLE}]}}"
+        c.add(line, "k3-type", "hook", f"expected a mapping like {example}, got {_kind(hook)}")
+        return None
+    _unknown_keys(c, hook, HOOK_KEYS, "hook")
+    python_text = c.string(hook, "python", "hook.python", required=False)
+    python = HookNeed(python_text, line_of(hook, "python")) if python_text is not None else None
+    if isinstance(hook.get("requires"), str):
+        message = f"expected a list like [{REQUIRES_EXAMPLE}], got a string"
+        c.add(line_of(hook, "requires"), "k3-type", "hook.requires", message)
+        return HookNeeds(python, (), line)
+    seq = c.items(hook, "requires", f"requirements like {REQUIRES_EXAMPLE}")
+    requires: list[HookNeed] = []
+    for i in range(len(seq)):
+        text = c.string(seq, i, f"hook.requires[{i}]", required=True)
+        if text is not None:
+            requires.append(HookNeed(text, line_of(seq, i)))
+    return HookNeeds(python, tuple(requires), line)
+
+
 def _check_doc(c: _Checker, doc: Any, dir_name: str) -> dict[str, Any] | None:
     """The validated fields, or None when the document is not a mapping at all."""
     if not isinstance(doc, dict):
@@ -403,6 +434,7 @@ def _check_doc(c: _Checker, doc: Any, dir_name: str) -> dict[str, Any] | None:
         "keywords": _check_keywords(c, doc),
         "values": _check_values(c, doc),
         "lint_ignores": _check_lint(c, doc),
+        "hook": _check_hook(c, doc),
     }
 
 

@@ -37,6 +37,15 @@ ones it returns (``KUBE_VALUES_OUT``), its TMPDIR and its throw-away HOME live
 in one private directory (0700, files 0600; the hook runs with umask 077) next
 to the staged copy, removed on every way out.
 
+Python requirements: K3.yaml may say what the hook needs of Python, ``hook: {python:
+">=3.9", requires: ["cryptography>=41"]}`` (PEP 440 / PEP 508, read by ``packaging``).
+Before the hook runs, the interpreter's version is checked against ``python`` and each
+requirement whose marker holds against the distributions the hook's ``-I`` interpreter
+sees (asked of that interpreter: isolated mode leaves out user site-packages, so
+kube's own view could count a distribution the hook cannot import). What is missing
+stops the install with one line and the ``pip install`` that fixes it (a
+``HookError``); the hook never starts. ``--no-hooks`` skips the check with the hook.
+
 After the hook the staged tree is checked again: a symlink or special file it
 left behind stops the install.
 
@@ -54,6 +63,8 @@ import contextlib
 import functools
 import json
 import os
+import platform
+import shlex
 import shutil
 import signal
 import stat
@@ -67,10 +78,14 @@ from typing import TYPE_CHECKING, Any
 
 from kube.core import containment, process
 from kube.core.errors import FormulaError, HookError, ProcessError, ProcessTimeout
+from kube.core.findings import Finding, Severity
 from kube.core.text import safe
+from kube.formula import hook_needs
 from kube.formula.values import deep_merge
 
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
     from kube.formula.load import Formula
 
 HOOK = Path("scripts") / "pre-install.py"
@@ -164,6 +179,8 @@ def run_pre_install(
     who = f"pre-install hook of {formula.name}"
     if hook.is_symlink() or not hook.is_file():
         raise HookError(f"the {who} ({HOOK.as_posix()}) is not a regular file")
+    if formula.hook is not None:
+        check_needs(formula, who)
     method = _sandbox_method() if sandbox else ""
     if sandbox and not method:
         raise SandboxUnavailable(
@@ -203,6 +220,80 @@ def run_pre_install(
         sandbox=method,
         containment=containment.SUBREAPER if held else containment.PROCESS_GROUP,
     )
+
+
+def check_needs(formula: Formula, who: str) -> None:
+    """Raise HookError when the interpreter or the installed distributions do not give the hook
+    what ``hook:`` of K3.yaml says it needs (see the module docstring); FormulaError when a
+    field of it does not parse (``kube lint`` reports the same at its line)."""
+    needs = formula.hook
+    if needs is None:
+        return
+    problems = hook_needs.problems(needs)
+    if problems:
+        found = [
+            Finding(
+                str(formula.k3_path), p.line, "hook-requirement", f"{p.where}: {p.message}", Severity.ERROR
+            )
+            for p in problems
+        ]
+        raise FormulaError(str(found[0]), findings=found, hint=f"run `kube lint` on {formula.name}")
+    running = platform.python_version()
+    if needs.python is not None:
+        spec = hook_needs.python_spec(needs.python)
+        if not spec.contains(running, prereleases=True):
+            raise HookError(
+                f"{who} needs Python {spec}, and kube runs under Python {running}"
+                f" ({sys.executable}); run kube with a Python {spec}",
+                hint=_SKIP_HINT,
+            )
+    wanted = [
+        r for r in map(hook_needs.requirement, needs.requires) if r.marker is None or r.marker.evaluate()
+    ]
+    if not wanted:
+        return
+    path = list(_hook_path())
+    missing = [(req, why) for req in wanted if (why := _unmet(req, path)) is not None]
+    if not missing:
+        return
+    listed = ", ".join(f"{hook_needs.install_text(req)} ({why})" for req, why in missing)
+    pip = " ".join(
+        [shlex.quote(sys.executable), "-m", "pip", "install"]
+        + [shlex.quote(hook_needs.install_text(req)) for req, _ in missing]
+    )
+    raise HookError(f"{who} needs {listed}; install with: {pip}", hint=_SKIP_HINT)
+
+
+_SKIP_HINT = "--no-hooks skips the hook (its values must then come from --set or --values)"
+
+
+def _unmet(req: Requirement, path: list[str]) -> str | None:
+    """Why the distributions on ``path`` do not satisfy ``req``, or None when they do."""
+    from importlib import metadata
+
+    # The first one found is the one ``import`` would load, as for importlib.metadata.version().
+    dist = next(iter(metadata.distributions(name=req.name, path=path)), None)
+    version = dist.version if dist is not None else None
+    if version is None:
+        return "not installed"
+    if req.specifier and not req.specifier.contains(version, prereleases=True):
+        return f"{version} is installed"
+    return None
+
+
+@functools.cache
+def _hook_path() -> tuple[str, ...]:
+    """``sys.path`` of the interpreter the hook runs under (``-I``: no user site, no PYTHONPATH)."""
+    probe = [sys.executable, "-I", "-c", "import json, sys; print(json.dumps(sys.path))"]
+    try:
+        path = json.loads(process.run(probe, timeout=30).stdout)
+    except ProcessError as exc:
+        raise HookError(f"cannot ask {sys.executable} where its packages are: {exc.message}") from None
+    except ValueError:
+        path = None
+    if not isinstance(path, list) or not all(isinstance(p, str) for p in path):
+        raise HookError(f"{sys.executable} -I did not say where its packages are")
+    return tuple(path)
 
 
 def _write_private(path: Path, data: bytes) -> None:

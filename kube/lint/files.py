@@ -1,4 +1,4 @@
-"""Lint rules on a formula's files: layout, sizes, README, the hook script.
+"""Lint rules on a formula's files: layout, sizes, README, the hook script and what it needs.
 
 Symlinks and special files are reported by ``kube.formula`` (``formula-symlink``,
 ``formula-special-file``); this walk skips them and never follows a link, so
@@ -11,9 +11,15 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kube.core.findings import Finding
+from kube.core.paths import METADATA_FILE
+from kube.formula import hook_needs
 from kube.lint.rules import finding
+
+if TYPE_CHECKING:
+    from kube.formula.load import Formula
 
 SIZE_LIMIT = 1024 * 1024
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
@@ -128,3 +134,19 @@ def _compile_hook(path: Path, shown: str) -> list[Finding]:
     except ValueError as exc:  # e.g. a NUL byte in the source
         return [finding("script-compile", shown, 0, f"cannot compile: {exc}")]
     return []
+
+
+def check_hook_needs(formula: Formula | None, files: FormulaFiles, base: str) -> list[Finding]:
+    """``hook:`` of K3.yaml: each field valid PEP 440 / PEP 508 (as the hook runner reads it,
+    so lint and install agree), and a hook to need it."""
+    if formula is None or formula.hook is None:
+        return []
+    k3 = f"{base}/{METADATA_FILE}"
+    found = [
+        finding("hook-requirement", k3, p.line, f"{p.where}: {p.message}")
+        for p in hook_needs.problems(formula.hook)
+    ]
+    if files.hook is None:
+        message = f"hook: says what {HOOK} needs, but the formula has no {HOOK}"
+        found.append(finding("hook-without-script", k3, formula.hook.line, message))
+    return found

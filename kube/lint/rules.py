@@ -6,7 +6,7 @@ rules below are the ones ``kube lint`` adds on top.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kube.core.findings import Finding, Severity
 
@@ -22,7 +22,7 @@ class Rule:
     hint: str
 
 
-_RULES = (
+_RULES: tuple[Rule, ...] = (
     # hygiene
     Rule(
         "file-too-large",
@@ -119,7 +119,7 @@ _RULES = (
         "manifest-schema",
         E,
         "the object is not valid against the Kubernetes OpenAPI schema",
-        "see `kubectl explain KIND.FIELD`",
+        "`kubectl explain KIND.FIELD` lists the fields",
     ),
     Rule(
         "manifest-unknown-api",
@@ -169,6 +169,18 @@ _RULES = (
         "scripts/ holds only pre-install.py",
     ),
     Rule("script-compile", E, "scripts/pre-install.py does not compile", "fix the Python syntax"),
+    Rule(
+        "hook-requirement",
+        E,
+        "`hook.python` is not a PEP 440 version specifier, or an entry of `hook.requires` not a requirement",
+        'e.g. hook: {python: ">=3.9", requires: ["cryptography>=41"]}',
+    ),
+    Rule(
+        "hook-without-script",
+        W,
+        "`hook:` in K3.yaml, but no scripts/pre-install.py",
+        "add the hook, or remove `hook:`",
+    ),
     # across the archive
     Rule(
         "dependency-missing",
@@ -197,12 +209,10 @@ _RULES = (
     ),
 )
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-
 # Rules of K3.yaml and of the file tree, found by ``kube.formula.check_formula`` (and the strict
 # YAML reader behind it): listed for the documentation, and given a fix hint when they have none.
-LOADER_RULES = (
-    Rule("file-missing", E, "K3.yaml (or another file read) is missing", "add K3.yaml; see FORMAT.md"),
+LOADER_RULES: tuple[Rule, ...] = (
+    Rule("file-missing", E, "K3.yaml (or another file read) is missing", "add K3.yaml"),
     Rule("file-size", E, "a file kube reads is over its size cap", "keep the file small"),
     Rule("file-encoding", E, "a file is not UTF-8 text", "save it as UTF-8"),
     Rule("yaml-syntax", E, "K3.yaml is not valid YAML", "fix the YAML at that line"),
@@ -216,7 +226,7 @@ LOADER_RULES = (
     Rule("file-type", E, "a file kube reads is a symlink or not a regular file", "replace it with a file"),
     Rule("file-unreadable", E, "a file kube reads cannot be read", "check its permissions"),
     Rule("k3-empty", E, "K3.yaml is empty", "fill in name, version, home, description, maintainers"),
-    Rule("k3-required", E, "a required field is missing or empty", "add it; see FORMAT.md"),
+    Rule("k3-required", E, "a required field is missing or empty", "add it"),
     Rule("k3-type", E, "a field has the wrong type", 'quote versions and text: version: "1.10.0"'),
     Rule("k3-single-line", E, "description spans several lines", "put longer text under `details`"),
     Rule("k3-name", E, "name is not a DNS-1123 label, or not the directory's name", "name: <directory name>"),
@@ -229,7 +239,7 @@ LOADER_RULES = (
     Rule("k3-range-empty", E, "a dependency's range can match no version", "fix the bounds of the range"),
     Rule("k3-dependency", E, "a dependency on itself, or listed twice", "remove it"),
     Rule("k3-reserved", E, "a value named `kube` (reserved for templates)", "rename the value"),
-    Rule("k3-unknown-key", W, "an unknown key", "check the spelling; see FORMAT.md"),
+    Rule("k3-unknown-key", W, "an unknown key", "check the spelling"),
     Rule("k3-control-chars", W, "text holds control characters", "remove them"),
     Rule(
         "k3-lint",
@@ -248,7 +258,7 @@ LOADER_RULES = (
 
 # Found when ``kube install`` (and ``kube update``) read a formula; ``kube lint`` reports the
 # template ones as ``template-render``. Listed so that every id kube prints is documented.
-INSTALL_RULES = (
+INSTALL_RULES: tuple[Rule, ...] = (
     Rule("template-syntax", E, "a template is not valid Jinja2", "fix the template syntax at that line"),
     Rule(
         "template-undefined",
@@ -293,6 +303,74 @@ INSTALL_RULES = (
         "remove it",
     ),
 )
+
+#: The formula format reference; each hint ends with the section of it that explains the rule.
+FORMAT_DOC = "docs/format.md"
+_SEE = {
+    "file-missing": "k3-yaml",
+    "k3-empty": "k3-yaml",
+    "k3-required": "k3-keys",
+    "k3-type": "k3-keys",
+    "k3-unknown-key": "k3-keys",
+    "k3-control-chars": "k3-keys",
+    "k3-name": "key-name",
+    "k3-home": "key-home",
+    "k3-single-line": "key-description",
+    "k3-maintainer": "key-maintainers",
+    "k3-dependency": "key-dependencies",
+    "k3-reserved": "key-values",
+    "k3-lint": "key-lint",
+    "lint-ignore-unused": "key-lint",
+    "k3-version": "versions",
+    "version-bump": "versions",
+    "k3-range": "ranges",
+    "k3-range-empty": "ranges",
+    "dependency-missing": "key-dependencies",
+    "dependency-cycle": "key-dependencies",
+    "dependency-version": "ranges",
+    "file-encoding": "yaml",
+    "file-too-large": "limits",
+    "file-size": "limits",
+    "formula-size": "limits",
+    "file-unexpected": "layout",
+    "file-type": "layout",
+    "formula-name": "layout",
+    "formula-path": "layout",
+    "formula-symlink": "layout",
+    "formula-special-file": "layout",
+}
+_SEE_PREFIX = {
+    "yaml-": "yaml",
+    "manifest-": "manifests",
+    "template-": "templates",
+    "script-": "hook",
+    "hook-": "hook",
+    "test-": "tests",
+}
+
+
+def doc_anchor(rule_id: str) -> str | None:
+    """The section of ``FORMAT_DOC`` (``#anchor``) that explains the rule, if one does."""
+    if rule_id in _SEE:
+        return _SEE[rule_id]
+    return next((anchor for prefix, anchor in _SEE_PREFIX.items() if rule_id.startswith(prefix)), None)
+
+
+def _documented(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    return tuple(
+        replace(rule, hint=f"{rule.hint}; see {FORMAT_DOC}#{anchor}")
+        if (anchor := doc_anchor(rule.id))
+        else rule
+        for rule in rules
+    )
+
+
+_RULES, LOADER_RULES, INSTALL_RULES = (
+    _documented(_RULES),
+    _documented(LOADER_RULES),
+    _documented(INSTALL_RULES),
+)
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 _LOADER_HINTS = {rule.id: rule.hint for rule in (*LOADER_RULES, *INSTALL_RULES)}
 ALL_RULES: dict[str, Rule] = {rule.id: rule for rule in (*_RULES, *LOADER_RULES, *INSTALL_RULES)}
 

@@ -180,6 +180,7 @@ def lint_formula(
     findings += k3
     if formula is None:
         formula = _k3_only(directory)
+    findings += lint_files.check_hook_needs(formula, files, base)
     docs: list[lint_manifests.Doc] = []
     readable = [r for r in files.manifests if r.count("/") == 1 and r.endswith(lint_files.MANIFEST_SUFFIXES)]
     for rel in readable:
