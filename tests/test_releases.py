@@ -93,7 +93,7 @@ def test_revision_round_trips_through_its_secret() -> None:
         "kube.sh/status": "deployed",
         "kube.sh/formula": "mongodb",
     }
-    back = release_format.from_secret(secret)
+    back = releases.from_secret(secret)
     assert back == rev
     assert isinstance(back, Revision) and back.values_known and back.manifest_known
     assert back.values_digest == values_digest({"replicas": 2, "auth": {"user": "admin"}})
@@ -127,7 +127,7 @@ def test_round_one_record_reads_as_revision_one_with_what_it_never_held_unknown(
         installed_at="2026-05-01T12:00:00Z",
         created_namespace=True,
     )
-    rev = release_format.from_secret(v1_secret(v1))
+    rev = releases.from_secret(v1_secret(v1))
     assert isinstance(rev, Revision)
     assert (rev.release, rev.revision, rev.formula, rev.version) == ("nginx", 1, "nginx", "1.10.0")
     assert rev.format_version == 1 and rev.status is DEPLOYED and rev.outcome is ReleaseOutcome.COMPLETE
@@ -148,7 +148,7 @@ def test_round_one_record_reads_as_revision_one_with_what_it_never_held_unknown(
 def test_unreadable_round_one_record_is_reported_as_unreadable() -> None:
     secret = v1_secret(Record(formula="nginx", version="1", namespace="web"))
     secret["data"] = {"record.json": "!!"}
-    found = release_format.from_secret(secret)
+    found = releases.from_secret(secret)
     assert isinstance(found, Unreadable) and found.release == "nginx" and found.revision == 1
 
 
@@ -156,13 +156,13 @@ def _tampered(**changes: Any) -> Revision | Unreadable:
     secret = release_format.to_secret(_revision())
     doc = _document(secret)
     doc.update(changes)
-    return release_format.from_secret(_with_document(secret, doc))
+    return releases.from_secret(_with_document(secret, doc))
 
 
 def _relabelled(**labels: str) -> Revision | Unreadable:
     secret = release_format.to_secret(_revision())
     secret["metadata"]["labels"].update(labels)
-    return release_format.from_secret(secret)
+    return releases.from_secret(secret)
 
 
 def _entry(namespace: str) -> dict[str, str]:
@@ -251,14 +251,14 @@ def test_a_payload_that_is_not_a_document_is_unreadable_not_a_crash(
     data: dict[str, str], problem: str
 ) -> None:
     secret = {**release_format.to_secret(_revision()), "data": data}
-    found = release_format.from_secret(secret)
+    found = releases.from_secret(secret)
     assert isinstance(found, Unreadable) and problem in found.problem, found
 
 
 def test_a_secret_whose_name_is_not_a_release_record_name_is_unreadable() -> None:
     secret = release_format.to_secret(_revision())
     secret["metadata"]["name"] = "kube.release.sessions.v01"
-    found = release_format.from_secret(secret)
+    found = releases.from_secret(secret)
     assert isinstance(found, Unreadable)
     assert "its name is not kube.release.<release>.v<revision>" in found.problem
 
@@ -269,7 +269,7 @@ def test_decompression_bomb_is_refused_without_inflating_it() -> None:
     assert len(bomb) < release_format.DATA_LIMIT
     secret = _with_document(release_format.to_secret(_revision()), None, raw=bomb)
     started = time.monotonic()
-    found = release_format.from_secret(secret)
+    found = releases.from_secret(secret)
     assert isinstance(found, Unreadable)
     assert "its document inflates to more than 16777216 bytes" in found.problem
     assert time.monotonic() - started < 5
@@ -283,7 +283,7 @@ def test_a_revision_of_500_realistic_objects_stays_well_under_the_secret_limit(c
     size = release_format.check_size(rev)
     print(f"\n{count} objects: {raw} bytes of JSON, {size} bytes gzip-compressed ({size / 1024:.1f} KiB)")
     assert size < release_format.DATA_LIMIT // 4  # well under: a quarter of what kube allows itself
-    assert release_format.from_secret(release_format.to_secret(rev)) == rev
+    assert releases.from_secret(release_format.to_secret(rev)) == rev
 
 
 def test_a_revision_too_large_for_a_secret_is_refused_before_writing_naming_size_and_limit() -> None:
@@ -309,6 +309,10 @@ def test_release_names_are_dns_labels_of_at_most_53_characters(name: str) -> Non
 
 def test_a_53_character_release_name_is_accepted() -> None:
     assert releases.secret_name("a" * 53, 12) == f"kube.release.{'a' * 53}.v12"
+
+
+def test_revisions_can_be_hashed_though_they_hold_json() -> None:
+    assert len({_revision(), _revision(summary="other")}) == 2
 
 
 def test_release_counts_unreadable_revisions_when_numbering_and_reports_a_bad_newest() -> None:
@@ -389,6 +393,11 @@ def test_revisions_are_written_completed_superseded_and_read_back_in_order(names
     assert labels["kube.sh/status"] == "superseded"
     with pytest.raises(ClusterError, match="kubectl patch failed"):  # read before it was superseded
         releases.set_status(kube, done, ReleaseStatus.FAILED)
+
+    # A rollback writes a stored revision again under the next number.
+    rollback = replace(again.revisions[0], revision=4, status=DEPLOYED, summary="rollback to 1")
+    releases.write_revision(kube, rollback)
+    assert releases.read_latest(kube, "sessions", namespace) == rollback
 
 
 @pytest.mark.cluster

@@ -23,7 +23,7 @@ from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
 from kube.k8s.release_format import DATA_LIMIT as DATA_LIMIT
 from kube.k8s.release_format import FORMAT_VERSION as FORMAT_VERSION
 from kube.k8s.release_format import MAX_NAME as MAX_NAME
-from kube.k8s.release_format import RELEASE_LABEL, SELECTOR, STATUS_LABEL, from_secret, grouped, is_record
+from kube.k8s.release_format import RELEASE_LABEL, SELECTOR, STATUS_LABEL
 from kube.k8s.release_format import Failure as Failure
 from kube.k8s.release_format import RecordedObject as RecordedObject
 from kube.k8s.release_format import ReleaseOutcome as ReleaseOutcome
@@ -35,6 +35,8 @@ from kube.k8s.release_format import secret_name as secret_name
 from kube.k8s.release_format import to_secret as to_secret
 from kube.k8s.release_format import utc_now as utc_now
 from kube.k8s.release_format import validate_release_name as validate_release_name
+from kube.k8s.release_read import from_secret as from_secret
+from kube.k8s.release_read import is_record
 
 #: Revisions kept per release unless told otherwise (Helm's ``--history-max`` default too).
 DEFAULT_MAX_HISTORY = 10
@@ -100,6 +102,20 @@ def assemble(found: Sequence[Revision | Unreadable]) -> list[Release]:
     return releases
 
 
+def sort_key(rev: Revision | Unreadable) -> tuple[str, str, int]:
+    return (rev.namespace, rev.release, rev.revision)
+
+
+def grouped(
+    found: Sequence[Revision | Unreadable],
+) -> dict[tuple[str, str], list[Revision | Unreadable]]:
+    """Revisions by (namespace, release), each list oldest first."""
+    groups: dict[tuple[str, str], list[Revision | Unreadable]] = {}
+    for rev in sorted(found, key=sort_key):
+        groups.setdefault((rev.namespace, rev.release), []).append(rev)
+    return groups
+
+
 # -- reads ------------------------------------------------------------------------------------
 
 
@@ -161,6 +177,9 @@ def write_revision(kubectl: Kubectl, rev: Revision, *, replace_existing: bool = 
     """Create the record of ``rev`` (refused, before any request, when it is too large), or with
     ``replace_existing`` replace the one read earlier (pending -> complete: its ``resource_version``
     must still be current). Returns ``rev`` with the resourceVersion the API server gave it."""
+    if not replace_existing:
+        # A revision made from one read earlier (a rollback) is a new object: no resourceVersion.
+        rev = replace(rev, resource_version="")
     secret = to_secret(rev)
     if replace_existing:
         if not rev.resource_version:
