@@ -301,6 +301,15 @@ def test_a_revision_too_large_for_a_secret_is_refused_before_writing_naming_size
     assert "nothing was written" in message
 
 
+def test_values_json_cannot_hold_are_refused_with_one_line_not_a_traceback() -> None:
+    with pytest.raises(FormulaError, match=r"cannot be written as JSON .*nothing was written"):
+        release_format.encode(_revision(values={"ratio": float("nan")}))
+    secret = release_format.to_secret(_revision())
+    raw = json.dumps(_document(secret)).replace('"replicas": 2', '"replicas": NaN').encode()
+    found = releases.from_secret(_with_document(secret, None, raw=gzip.compress(raw)))
+    assert isinstance(found, Unreadable) and "holds NaN, which kube never writes" in found.problem
+
+
 @pytest.mark.parametrize("name", ["a" * 54, "Sessions", "a.b", "-a", "a-", "", "a_b"])
 def test_release_names_are_dns_labels_of_at_most_53_characters(name: str) -> None:
     with pytest.raises(UsageError, match="invalid release name"):

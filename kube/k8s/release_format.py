@@ -238,9 +238,15 @@ def encode(rev: Revision) -> bytes:
     """The Secret data of ``rev``: gzip over compact JSON. Refuses (``FormulaError``) a revision the
     API server would not store, or one this reader would not read back."""
     validate_release_name(rev.release)
-    text = json.dumps(document(rev), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    raw = text.encode("utf-8")
     what = f"the record of revision {rev.revision} of release {rev.release}"
+    try:
+        text = json.dumps(document(rev), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # YAML's .nan and .inf have no JSON form
+        raise FormulaError(
+            f"{what} cannot be written as JSON ({exc}); nothing was written",
+            hint="give numbers as finite values, or quote them as strings",
+        ) from None
+    raw = text.encode("utf-8")
     if len(raw) > INFLATED_LIMIT:
         raise FormulaError(
             f"{what} would hold {len(raw)} bytes of JSON, more than kube reads back "

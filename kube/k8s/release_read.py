@@ -84,7 +84,7 @@ def decode(secret: Mapping[str, Any]) -> dict[str, Any]:
     except ValueError:
         raise ValueError(f"its {DATA_KEY} is not base64") from None
     try:
-        doc = json.loads(inflate(packed).decode("utf-8"))
+        doc = json.loads(inflate(packed).decode("utf-8"), parse_constant=_no_constant)
     except zlib.error as exc:
         raise ValueError(f"its {DATA_KEY} is not gzip ({exc})") from None
     except json.JSONDecodeError as exc:
@@ -281,3 +281,7 @@ def _ref(o: object) -> ObjectRef:
     if not ref.name or not ref.kind or not ref.version:
         raise ValueError("it lists an object without kind, version or name")
     return ref
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"its document holds {name}, which kube never writes")
