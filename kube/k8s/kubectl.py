@@ -302,6 +302,21 @@ class Kubectl:
         items = json_objects(out)
         return items[0] if items else dict(obj)
 
+    def patch_named(
+        self, resource: str, name: str, namespace: str | None, patch: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A JSON merge patch of one object; a ``metadata.resourceVersion`` in it must still be current."""
+        check_object_name(name, resource)
+        args = ["patch", f"{resource}/{name}", "--type=merge", f"--patch={json.dumps(patch)}"]
+        args.append("--output=json")
+        if namespace:
+            args.append(f"--namespace={validate_namespace(namespace)}")
+        code, out, err = self.run(*args)
+        if code != 0:
+            raise self._fail("patch", err, out)
+        items = json_objects(out)
+        return items[0] if items else {}
+
     def delete(
         self, refs: Sequence[ObjectRef], *, wait: bool = False, timeout: float | None = None
     ) -> list[Outcome]:
