@@ -33,10 +33,8 @@ BROKEN = [
 
 def _formula(root: Path, file: str, text: str) -> Path:
     directory = root / "formulas" / "shop"
-    write_tree(
-        directory,
-        {"K3.yaml": k3("shop"), "README.md": "# shop\n", "manifests/good.yaml": GOOD, f"manifests/{file}": text},
-    )
+    files = {"K3.yaml": k3("shop"), "README.md": "# shop\n", "manifests/good.yaml": GOOD}
+    write_tree(directory, {**files, f"manifests/{file}": text})
     return directory
 
 
