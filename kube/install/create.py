@@ -48,9 +48,8 @@ CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK = (
 )  # fmt: skip
 # How long a CRD may take to be established before the wave that uses it.
 CRD_TIMEOUT = 60.0
-
-
-ALREADY_EXISTS, INTERRUPTED, ADOPTED = Reason.ALREADY_EXISTS, Reason.INTERRUPTED, Reason.ADOPTED
+# An object of this formula that kubectl said exists, or never said anything about, may be adopted.
+_ADOPTABLE = (Reason.ALREADY_EXISTS, Reason.INTERRUPTED)
 
 
 def namespace_object(ns: str, formula: str) -> dict[str, Any]:
@@ -168,7 +167,7 @@ def _create_wave(
     except KeyboardInterrupt:
         # kubectl was stopped part way: find out below what it created, record it, then stop.
         progress.interrupted = True
-        return [Outcome(ObjectRef.of(p), False, None, INTERRUPTED, "interrupted") for p in payload]
+        return [Outcome(ObjectRef.of(p), False, None, Reason.INTERRUPTED, "interrupted") for p in payload]
 
 
 def _adopt(
@@ -188,7 +187,7 @@ def _adopt(
     candidates = [
         i
         for i, o in enumerate(outcomes)
-        if o.reason in (ALREADY_EXISTS, INTERRUPTED) and o.ref.namespace == ns and unknown(o.ref)
+        if o.reason in _ADOPTABLE and o.ref.namespace == ns and unknown(o.ref)
     ]
     if not candidates:
         return outcomes
@@ -198,7 +197,7 @@ def _adopt(
     ):
         labels = ((found.live or {}).get("metadata") or {}).get("labels") or {}
         if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(FORMULA_LABEL) == label_value(formula):
-            adopted[i] = Outcome(ObjectRef.of(found.live or {}), True, found.live, ADOPTED)
+            adopted[i] = Outcome(ObjectRef.of(found.live or {}), True, found.live, Reason.ADOPTED)
     return adopted
 
 
@@ -215,12 +214,12 @@ def _object_outcome(obj: KubeObject, outcome: Outcome, progress: _Progress) -> N
     if outcome.ok:
         uid = str((outcome.live or {}).get("metadata", {}).get("uid", ""))
         progress.record(RecordedObject(outcome.ref, uid))
-        if outcome.reason == ADOPTED and progress.was_recorded(outcome.ref):
+        if outcome.reason == Reason.ADOPTED and progress.was_recorded(outcome.ref):
             progress.statuses.append(
                 ObjectStatus(outcome.ref, EXISTS, "created by an earlier attempt", obj.source)
             )
             return
-        if outcome.reason == ADOPTED:
+        if outcome.reason == Reason.ADOPTED:
             detail = "left by an earlier attempt that stopped before recording it"
             progress.statuses.append(ObjectStatus(outcome.ref, EXISTS, detail, obj.source))
             return
@@ -288,7 +287,7 @@ def _finish(
     recorded += [
         RecordedObject(f.ref)
         for f in progress.failures
-        if f.reason == INTERRUPTED and not f.ref.namespace and _key(f.ref) not in progress.recorded
+        if f.reason == Reason.INTERRUPTED and not f.ref.namespace and _key(f.ref) not in progress.recorded
     ]
     if progress.failures and not recorded and not progress.created_namespace and previous is None:
         _drop_pending(kubectl, the_plan, progress)

@@ -7,7 +7,7 @@ installed?) or, when the formula has dependencies, every record the user may
 list (the whole cluster, or the namespace when RBAC allows no more).
 ``install`` merges the values, stages a private copy, runs the hook there,
 renders, labels and orders the objects into waves, and hands them to
-``kube.create``. The values digest in the record is taken from the values the
+``kube.install.create``. The values digest in the record is taken from the values the
 user gave (K3.yaml, ``--values``, ``--set``), before the hook adds generated
 secrets, so that two installs with the same inputs record the same digest.
 
@@ -28,6 +28,9 @@ writes to the cluster. The hook does run, as in a real install and outside
 any sandbox unless ``--sandbox`` is given: a dry run shows what the install
 would create, and the hook may generate values the manifests use (the command
 says so in one line before it runs).
+
+The plan, options, results and their statuses are ``kube.install.results``' (named here too),
+so that create and uninstall, which this module calls, never import it back.
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CREATED", "EXISTS", "FAILED", "MAX_OBJECTS", "ROLLED_BACK", "SKIPPED", "WOULD_CREATE",
     "InstallOptions", "InstallOutcome", "InstallResult", "ObjectState", "ObjectStatus", "Plan", "Reach",
-    "Source", "as_sent", "install", "plan", "reach_of", "ref_of", "resolve",
+    "Source", "as_sent", "check_trusted", "install", "is_path", "load_from_archive", "plan", "reach_of",
+    "ref_of", "resolve",
 ]  # fmt: skip
 
 CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK, WOULD_CREATE = (

@@ -27,7 +27,10 @@ from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import KEEP_ANNOTATION
 from kube.k8s.records import Record
 
-__all__ = ["KEEP_ANNOTATION", "RemovalState", "UninstallResult", "find_record", "uninstall"]
+__all__ = [
+    "DELETED", "DELETING", "FAILED", "GONE", "KEEP_ANNOTATION", "KEPT", "NOT_OURS", "ObjectStatus",
+    "RemovalState", "UninstallResult", "find_record", "namespace_residents", "uninstall",
+]  # fmt: skip
 
 DELETED, GONE, KEPT, NOT_OURS, FAILED, DELETING = (
     RemovalState.DELETED, RemovalState.GONE, RemovalState.KEPT, RemovalState.NOT_OURS, RemovalState.FAILED,

@@ -1,4 +1,9 @@
-"""Rendered Kubernetes objects: identity, scope, install order (waves) and kube's labels.
+"""Kubernetes objects, the one model: identity, scope, install order (waves) and kube's labels.
+
+``KubeObject`` is an object as read from a formula (by ``kube.formula.manifests``, for install
+and lint alike), with where it came from; ``ObjectRef`` is the light reference that install
+records, kubectl calls and statuses use. kube's own label and annotation names are defined here
+and nowhere else.
 
 Waves. ``kubectl create -f`` with several objects creates them one after the
 other in the order given, so ordering by kind inside one call is enough for

@@ -1,5 +1,8 @@
 """Lint rules on Kubernetes objects: documents parse, identity fields, names, duplicates, schema, tests/.
 
+Files are read by ``kube.formula.manifests``, the reader ``kube install`` uses: a file lint
+passes parses for install, and a broken one gets the same message from both.
+
 Static manifests keep their YAML nodes, so a schema error points at the line
 of the offending field; objects rendered from templates point at their
 document's line in the template.
