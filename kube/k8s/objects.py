@@ -508,7 +508,7 @@ def apply_labels(obj: KubeObject, formula_name: str, version: object) -> KubeObj
         }
     )
     metadata["labels"] = labels
-    return replace(obj, data=data)
+    return KubeObject(data, obj.source, obj.line, obj.node, obj.remap)
 
 
 def ref_of(obj: KubeObject, ns: str, among: Sequence[KubeObject] | Scopes) -> ObjectRef:
