@@ -228,8 +228,8 @@ def test_list_inside_a_list_is_refused(tmp_path: Path) -> None:
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: [a]}\n",
             "metadata.labels must be a mapping",
         ),
-        ("- a\n- b\n", "must be a Kubernetes object (a mapping), not list"),
-        ("just text\n", "not str"),
+        ("- a\n- b\n", "must be a Kubernetes object (a mapping), not a list"),
+        ("just text\n", 'not "just text"'),
     ],
 )
 def test_document_that_is_not_an_object_is_reported_with_file_and_line(

@@ -400,7 +400,7 @@ def result_json(result: InstallResult | UninstallResult) -> dict[str, Any]:
     from kube.install.pipeline import InstallResult
 
     if isinstance(result, InstallResult):
-        outcome, record = result.outcome, result.record
+        outcome, record = str(result.outcome), result.record
     else:
         outcome, record = ("uninstalled" if result.ok else "partly uninstalled"), None
     data: dict[str, Any] = {

@@ -26,33 +26,34 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError
-from kube.install.pipeline import (
-    CRD_TIMEOUT,
-    CREATED,
-    EXISTS,
-    FAILED,
-    ROLLED_BACK,
-    SKIPPED,
+from kube.install.results import (
     InstallOptions,
+    InstallOutcome,
     InstallResult,
+    ObjectState,
     ObjectStatus,
     Plan,
-    as_sent,
-    ref_of,
-)  # fmt: skip
+)
 from kube.k8s import records
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
-from kube.k8s.records import COMPLETE, PARTIAL, PENDING, FailedObject, Record, RecordedObject
+from kube.k8s.kubectl_output import Reason
+from kube.k8s.objects import as_sent, ref_of
+from kube.k8s.records import FailedObject, Record, RecordedObject, RecordOutcome
 
 if TYPE_CHECKING:
     from kube.k8s.objects import KubeObject, Scopes
 
-ALREADY_EXISTS = "AlreadyExists"
-INTERRUPTED, ADOPTED = "Interrupted", "Adopted"  # outcome reasons of kube's own
+CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK = (
+    ObjectState.CREATED, ObjectState.EXISTS, ObjectState.FAILED, ObjectState.SKIPPED, ObjectState.ROLLED_BACK,
+)  # fmt: skip
+# How long a CRD may take to be established before the wave that uses it.
+CRD_TIMEOUT = 60.0
+# An object of this formula that kubectl said exists, or never said anything about, may be adopted.
+_ADOPTABLE = (Reason.ALREADY_EXISTS, Reason.INTERRUPTED)
 
 
 def namespace_object(ns: str, formula: str) -> dict[str, Any]:
-    from kube.k8s.objects import MANAGED_BY_LABELS
+    from kube.k8s.objects import CREATED_FOR_ANNOTATION, MANAGED_BY_LABELS
 
     return {
         "apiVersion": "v1",
@@ -60,7 +61,7 @@ def namespace_object(ns: str, formula: str) -> dict[str, Any]:
         "metadata": {
             "name": ns,
             "labels": dict(MANAGED_BY_LABELS),
-            "annotations": {"kube.sh/created-for": formula},
+            "annotations": {CREATED_FOR_ANNOTATION: formula},
         },
     }
 
@@ -113,7 +114,7 @@ def create(
     own_namespace = any(o.group == "" and o.kind == "Namespace" and o.name == ns for o in among)
     planned = [ref_of(o, ns, scopes) for o in among]
     coming = [RecordedObject(r) for r in planned if _key(r) not in progress.recorded]
-    pending = _record(the_plan, digest, [*before, *coming], outcome=PENDING, refs=planned)
+    pending = _record(the_plan, digest, [*before, *coming], outcome=RecordOutcome.PENDING, refs=planned)
     records.check_size(pending)
     if previous is not None:
         # The earlier attempt's record stays the one record; it now also lists what comes next.
@@ -166,7 +167,7 @@ def _create_wave(
     except KeyboardInterrupt:
         # kubectl was stopped part way: find out below what it created, record it, then stop.
         progress.interrupted = True
-        return [Outcome(ObjectRef.of(p), False, None, INTERRUPTED, "interrupted") for p in payload]
+        return [Outcome(ObjectRef.of(p), False, None, Reason.INTERRUPTED, "interrupted") for p in payload]
 
 
 def _adopt(
@@ -186,7 +187,7 @@ def _adopt(
     candidates = [
         i
         for i, o in enumerate(outcomes)
-        if o.reason in (ALREADY_EXISTS, INTERRUPTED) and o.ref.namespace == ns and unknown(o.ref)
+        if o.reason in _ADOPTABLE and o.ref.namespace == ns and unknown(o.ref)
     ]
     if not candidates:
         return outcomes
@@ -196,7 +197,7 @@ def _adopt(
     ):
         labels = ((found.live or {}).get("metadata") or {}).get("labels") or {}
         if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(FORMULA_LABEL) == label_value(formula):
-            adopted[i] = Outcome(ObjectRef.of(found.live or {}), True, found.live, ADOPTED)
+            adopted[i] = Outcome(ObjectRef.of(found.live or {}), True, found.live, Reason.ADOPTED)
     return adopted
 
 
@@ -204,7 +205,7 @@ def _namespace_outcome(outcome: Outcome, progress: _Progress) -> None:
     if outcome.ok:
         progress.created_namespace = progress.namespace_is_new = True
         progress.statuses.append(ObjectStatus(outcome.ref, CREATED, "namespace created for this install"))
-    elif outcome.reason not in ("AlreadyExists", "Forbidden"):
+    elif outcome.reason not in (Reason.ALREADY_EXISTS, Reason.FORBIDDEN):
         # Its objects will fail with the real reason; the namespace row explains why.
         progress.statuses.append(ObjectStatus(outcome.ref, FAILED, f"{outcome.reason}: {outcome.message}"))
 
@@ -213,18 +214,18 @@ def _object_outcome(obj: KubeObject, outcome: Outcome, progress: _Progress) -> N
     if outcome.ok:
         uid = str((outcome.live or {}).get("metadata", {}).get("uid", ""))
         progress.record(RecordedObject(outcome.ref, uid))
-        if outcome.reason == ADOPTED and progress.was_recorded(outcome.ref):
+        if outcome.reason == Reason.ADOPTED and progress.was_recorded(outcome.ref):
             progress.statuses.append(
                 ObjectStatus(outcome.ref, EXISTS, "created by an earlier attempt", obj.source)
             )
             return
-        if outcome.reason == ADOPTED:
+        if outcome.reason == Reason.ADOPTED:
             detail = "left by an earlier attempt that stopped before recording it"
             progress.statuses.append(ObjectStatus(outcome.ref, EXISTS, detail, obj.source))
             return
         progress.new.append(outcome.ref)
         progress.statuses.append(ObjectStatus(outcome.ref, CREATED, source=obj.source))
-    elif outcome.reason == "AlreadyExists" and progress.was_recorded(outcome.ref):
+    elif outcome.reason == Reason.ALREADY_EXISTS and progress.was_recorded(outcome.ref):
         progress.statuses.append(
             ObjectStatus(outcome.ref, EXISTS, "created by an earlier attempt", obj.source)
         )
@@ -249,7 +250,7 @@ def _await_crds(
         return
     report = wait.wait_ready(kubectl, crds, timeout=CRD_TIMEOUT)
     for status in report.not_ready:
-        progress.failures.append(FailedObject(status.ref, "NotEstablished", status.message))
+        progress.failures.append(FailedObject(status.ref, Reason.NOT_ESTABLISHED, status.message))
         progress.statuses.append(ObjectStatus(status.ref, FAILED, f"not established: {status.message}"))
 
 
@@ -264,7 +265,13 @@ def _finish(
 ) -> InstallResult:
     formula, ns = the_plan.source.formula, the_plan.namespace
     result = InstallResult(
-        formula.name, str(formula.version), ns, "installed", (), progress.created_namespace, hook_ran=hook_ran
+        formula.name,
+        str(formula.version),
+        ns,
+        InstallOutcome.INSTALLED,
+        (),
+        progress.created_namespace,
+        hook_ran=hook_ran,
     )
     previous = the_plan.existing
     if progress.failures and options.atomic:
@@ -280,17 +287,17 @@ def _finish(
     recorded += [
         RecordedObject(f.ref)
         for f in progress.failures
-        if f.reason == INTERRUPTED and not f.ref.namespace and _key(f.ref) not in progress.recorded
+        if f.reason == Reason.INTERRUPTED and not f.ref.namespace and _key(f.ref) not in progress.recorded
     ]
     if progress.failures and not recorded and not progress.created_namespace and previous is None:
         _drop_pending(kubectl, the_plan, progress)
-        return replace(result, outcome="failed", objects=tuple(progress.statuses))
+        return replace(result, outcome=InstallOutcome.FAILED, objects=tuple(progress.statuses))
     record = _record(
         the_plan, digest, recorded, failed=progress.failures, created_namespace=progress.created_namespace,
         refs=planned,
     )  # fmt: skip
     record = _save(kubectl, the_plan, progress, record)
-    outcome = "partial" if progress.failures else "installed"
+    outcome = InstallOutcome.PARTIAL if progress.failures else InstallOutcome.INSTALLED
     result = replace(result, outcome=outcome, objects=tuple(progress.statuses), record=record)
     if options.wait is None or progress.failures or progress.interrupted:
         return result
@@ -304,7 +311,7 @@ def _record(
     *,
     failed: Sequence[FailedObject] = (),
     created_namespace: bool = False,
-    outcome: str = "",
+    outcome: RecordOutcome | None = None,
     refs: Sequence[ObjectRef] = (),
 ) -> Record:
     from kube import __version__
@@ -318,7 +325,7 @@ def _record(
         formula=formula.name,
         version=str(formula.version),
         namespace=ns,
-        outcome=outcome or (PARTIAL if failed else COMPLETE),
+        outcome=outcome or (RecordOutcome.PARTIAL if failed else RecordOutcome.COMPLETE),
         objects=tuple(objects),
         failed=tuple(failed),
         values_digest=digest,
@@ -373,7 +380,7 @@ def _wait(
         assert result.record is not None
         removed = uninstall.uninstall(kubectl, result.record)
         rolled = tuple(replace(s, status=ROLLED_BACK) for s in removed.objects)
-        return replace(result, outcome="rolled back", objects=rolled, record=None)
+        return replace(result, outcome=InstallOutcome.ROLLED_BACK, objects=rolled, record=None)
     return result
 
 
@@ -394,4 +401,6 @@ def _roll_back(result: InstallResult, kubectl: Kubectl, progress: _Progress) -> 
                 replace(s, status=ROLLED_BACK) if s.ref.kind == "Namespace" and s.status == CREATED else s
                 for s in statuses
             ]
-    return replace(result, outcome="rolled back", objects=tuple(statuses), created_namespace=False)
+    return replace(
+        result, outcome=InstallOutcome.ROLLED_BACK, objects=tuple(statuses), created_namespace=False
+    )

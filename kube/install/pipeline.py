@@ -7,7 +7,7 @@ installed?) or, when the formula has dependencies, every record the user may
 list (the whole cluster, or the namespace when RBAC allows no more).
 ``install`` merges the values, stages a private copy, runs the hook there,
 renders, labels and orders the objects into waves, and hands them to
-``kube.create``. The values digest in the record is taken from the values the
+``kube.install.create``. The values digest in the record is taken from the values the
 user gave (K3.yaml, ``--values``, ``--set``), before the hook adds generated
 secrets, so that two installs with the same inputs record the same digest.
 
@@ -28,158 +28,53 @@ writes to the cluster. The hook does run, as in a real install and outside
 any sandbox unless ``--sandbox`` is given: a dry run shows what the install
 would create, and the hook may generate values the manifests use (the command
 says so in one line before it runs).
+
+The plan, options, results and their statuses are ``kube.install.results``' (named here too),
+so that create and uninstall, which this module calls, never import it back.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError, NotFoundError, RenderError, UsageError
-from kube.core.text import plural
+from kube.install.results import (
+    InstallOptions,
+    InstallOutcome,
+    InstallResult,
+    ObjectState,
+    ObjectStatus,
+    Plan,
+    Reach,
+    Source,
+)
 from kube.k8s.kubectl import Kubectl, ObjectRef, check_object_name
-from kube.k8s.records import COMPLETE, Record
+from kube.k8s.objects import as_sent, ref_of
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
-    from kube.install.deps import Unsatisfied
     from kube.k8s.objects import KubeObject, Scopes
-    from kube.k8s.wait import WaitReport
+
+__all__ = [
+    "CREATED", "EXISTS", "FAILED", "MAX_OBJECTS", "ROLLED_BACK", "SKIPPED", "WOULD_CREATE",
+    "InstallOptions", "InstallOutcome", "InstallResult", "ObjectState", "ObjectStatus", "Plan", "Reach",
+    "Source", "as_sent", "check_trusted", "install", "is_path", "load_from_archive", "plan", "reach_of",
+    "ref_of", "resolve",
+]  # fmt: skip
 
 CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK, WOULD_CREATE = (
-    "created", "exists", "failed", "not attempted", "rolled back", "would create",
+    ObjectState.CREATED, ObjectState.EXISTS, ObjectState.FAILED, ObjectState.SKIPPED,
+    ObjectState.ROLLED_BACK, ObjectState.WOULD_CREATE,
 )  # fmt: skip
-# How long a CRD may take to be established before the wave that uses it.
-CRD_TIMEOUT = 60.0
 # Most objects one formula may render. The largest real packages stay far below: kube-prometheus-stack
 # renders about 200 objects, Istio about 300, a Crossplane provider with every CRD about 1,000. Past
 # that a formula is a mistake (a loop gone wrong) or an attack on the machine running kube; and the
 # install record, one Secret of at most 1 MiB, must still be able to list every object.
 MAX_OBJECTS = 5000
-
-
-@dataclass(frozen=True)
-class Source:
-    formula: Formula
-    directory: Path
-    origin: str  # "path" | "workspace" | "archive"
-    notes: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Plan:
-    source: Source
-    namespace: str
-    existing: Record | None
-    records: tuple[Record, ...]
-    unsatisfied: tuple[Unsatisfied, ...]
-    deps_checked: bool
-    notes: tuple[str, ...] = ()
-
-    @property
-    def already_installed(self) -> bool:
-        return self.existing is not None and self.existing.outcome == COMPLETE
-
-
-@dataclass(frozen=True)
-class InstallOptions:
-    value_files: tuple[Path, ...] = ()
-    sets: tuple[str, ...] = ()
-    set_strings: tuple[str, ...] = ()
-    hooks: bool = True
-    hook_timeout: float | None = 300.0
-    sandbox: bool = False
-    interactive: bool = True
-    dry_run: bool = False
-    wait: float | None = None  # seconds to wait for readiness; None: do not wait
-    atomic: bool = False
-    allow_namespaces: tuple[str, ...] = ()  # namespaces besides the install namespace (--allow-namespace)
-
-
-@dataclass(frozen=True)
-class Reach:
-    """Where a formula's objects go beyond the install namespace: what the user must consent to."""
-
-    namespace: str
-    cluster_scoped: tuple[ObjectRef, ...] = ()
-    elsewhere: tuple[ObjectRef, ...] = ()  # namespaced objects in a namespace given to --allow-namespace
-
-    @property
-    def namespaces(self) -> tuple[str, ...]:
-        """Every namespace the objects go to, the install namespace first."""
-        others = sorted({r.namespace for r in self.elsewhere} - {self.namespace})
-        return (self.namespace, *others)
-
-
-@dataclass(frozen=True)
-class ObjectStatus:
-    ref: ObjectRef
-    status: str
-    detail: str = ""
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class InstallResult:
-    formula: str
-    version: str
-    namespace: str
-    outcome: str  # "installed" | "partial" | "failed" | "rolled back" | "dry run"
-    objects: tuple[ObjectStatus, ...]
-    created_namespace: bool = False
-    record: Record | None = None
-    rendered: tuple[KubeObject, ...] = field(default=(), repr=False)
-    wait: WaitReport | None = None
-    hook_ran: bool = False
-    reach: Reach | None = None
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.objects if o.status == status)
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in ("installed", "dry run") and (self.wait is None or self.wait.ready)
-
-    @property
-    def summary(self) -> str:
-        what = f"{self.formula} {self.version}"
-        where = self.where
-        made = len(self.record.objects) if self.record else self.count(CREATED) + self.count(EXISTS)
-        created = plural(made, "object")
-        if self.outcome == "dry run":
-            count = plural(len(self.objects), "object")
-            return f"{what} would create {count} in {where} (dry run: nothing was sent)"
-        failed = self.count(FAILED)
-        if self.outcome == "installed":
-            ready = "" if self.wait is None else (", all ready" if self.wait.ready else ", not all ready")
-            return f"{what} installed in {where}: {created}{ready}"
-        if self.outcome == "rolled back":
-            rolled = plural(self.count(ROLLED_BACK), "object")
-            return f"{what} not installed: {failed} failed; rolled back {rolled}"
-        if self.outcome == "failed":
-            return f"{what} not installed in {where}: {failed} failed, nothing was created"
-        skipped = self.count(SKIPPED)
-        return (
-            f"{what} partly installed in {where}: {created} exist, {failed} failed, {skipped} not attempted; "
-            "the install record lists what exists"
-        )
-
-    @property
-    def where(self) -> str:
-        """``namespace web``, and every other place objects went: ``namespace web (also namespace
-        monitoring; 2 cluster-scoped objects)``."""
-        text = f"namespace {self.namespace}"
-        reach = self.reach
-        if reach is None:
-            return text
-        also = [f"namespace {ns}" for ns in reach.namespaces[1:]]
-        if reach.cluster_scoped:
-            also.append(plural(len(reach.cluster_scoped), "cluster-scoped object"))
-        return f"{text} (also {'; '.join(also)})" if also else text
 
 
 # -- resolve ------------------------------------------------------------------------------------
@@ -258,7 +153,7 @@ def plan(source: Source, kubectl: Kubectl, *, namespace: str | None = None, dry_
     formula = source.formula
     ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
     if dry_run and not formula.dependencies:
-        return Plan(source, ns, None, (), (), False)
+        return Plan(source, ns, None, (), ())
     try:
         if formula.dependencies:
             found = records.list_records_visible(kubectl, ns)
@@ -272,9 +167,9 @@ def plan(source: Source, kubectl: Kubectl, *, namespace: str | None = None, dry_
     except ClusterError as exc:
         if not dry_run:
             raise
-        return Plan(source, ns, None, (), (), False, (f"dependencies not checked: {exc.message}",))
+        return Plan(source, ns, None, (), (), (f"dependencies not checked: {exc.message}",))
     unsatisfied = tuple(deps.check(formula, found))
-    return Plan(source, ns, None if dry_run else existing, tuple(found), unsatisfied, True)
+    return Plan(source, ns, None if dry_run else existing, tuple(found), unsatisfied)
 
 
 # -- install ------------------------------------------------------------------------------------
@@ -302,8 +197,8 @@ def install(
         statuses = tuple(ObjectStatus(ref_of(o, ns, scopes), WOULD_CREATE, source=o.source) for o in among)
         flat = tuple(replace(o, data=as_sent(o, ns, scopes)) for o in among)
         return InstallResult(
-            formula.name, str(formula.version), ns, "dry run", statuses, rendered=flat, hook_ran=hook_ran,
-            reach=reach,
+            formula.name, str(formula.version), ns, InstallOutcome.DRY_RUN, statuses, rendered=flat,
+            hook_ran=hook_ran, reach=reach,
         )  # fmt: skip
     if confirm is not None and (reach.cluster_scoped or reach.elsewhere):
         confirm(reach)
@@ -385,11 +280,11 @@ def check_trusted(obj: KubeObject, ns: str, scopes: Scopes, allowed: Sequence[st
     """Refuse what a formula may never create: anything shaped like kube's own install record
     (it would make `kube list` and `kube uninstall` trust it), and a namespaced object in another
     namespace than the install's unless the user allowed that namespace."""
-    from kube.k8s import records
+    from kube.k8s import objects, records
 
     why = ""
     secret_type = obj.data.get("type") if (obj.group, obj.kind) == ("", "Secret") else None
-    if isinstance(secret_type, str) and secret_type.startswith("kube.sh/"):
+    if isinstance(secret_type, str) and secret_type.startswith(objects.RESERVED_PREFIX):
         why = f"type {secret_type}"
     elif obj.name.startswith(records.NAME_PREFIX):
         why = f"a name starting with {records.NAME_PREFIX}"
@@ -409,20 +304,3 @@ def check_trusted(obj: KubeObject, ns: str, scopes: Scopes, allowed: Sequence[st
             f"{obj.source}: {obj.display} is in namespace {written}, not {ns} where you are installing",
             hint=f"pass --allow-namespace {written} if it belongs there",
         )
-
-
-def ref_of(obj: KubeObject, ns: str, among: Sequence[KubeObject] | Scopes) -> ObjectRef:
-    from kube.k8s.objects import is_namespaced
-
-    namespace = (obj.namespace or ns) if is_namespaced(obj, among) else ""
-    return replace(ObjectRef.of(obj.data), namespace=namespace)
-
-
-def as_sent(obj: KubeObject, ns: str, among: Sequence[KubeObject] | Scopes) -> dict[str, Any]:
-    """The object as sent: namespaced objects without a namespace get the install namespace, so
-    kubectl never falls back to the kubeconfig's."""
-    from kube.k8s.objects import is_namespaced
-
-    if obj.namespace or not is_namespaced(obj, among):
-        return obj.data
-    return {**obj.data, "metadata": {**obj.metadata, "namespace": ns}}

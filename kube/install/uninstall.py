@@ -18,55 +18,25 @@ uninstall can be run again.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from kube.core.errors import ClusterError, NotFoundError, UsageError
-from kube.core.text import plural
-from kube.install.pipeline import ObjectStatus
+from kube.install.results import ObjectStatus, RemovalState, UninstallResult
 from kube.k8s.kubectl import Kubectl, ObjectRef
+from kube.k8s.kubectl_output import Reason
+from kube.k8s.objects import KEEP_ANNOTATION
 from kube.k8s.records import Record
 
-KEEP_ANNOTATION = "kube.sh/resource-policy"
-DELETED, GONE, KEPT, NOT_OURS, FAILED = "deleted", "already gone", "kept", "not deleted", "failed"
-DELETING = "being deleted"
+__all__ = [
+    "DELETED", "DELETING", "FAILED", "GONE", "KEEP_ANNOTATION", "KEPT", "NOT_OURS", "ObjectStatus",
+    "RemovalState", "UninstallResult", "find_record", "namespace_residents", "uninstall",
+]  # fmt: skip
+
+DELETED, GONE, KEPT, NOT_OURS, FAILED, DELETING = (
+    RemovalState.DELETED, RemovalState.GONE, RemovalState.KEPT, RemovalState.NOT_OURS, RemovalState.FAILED,
+    RemovalState.DELETING,
+)  # fmt: skip
 _PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
-
-
-@dataclass(frozen=True)
-class UninstallResult:
-    formula: str
-    version: str
-    namespace: str
-    objects: tuple[ObjectStatus, ...]
-    namespace_deleted: bool = False
-    namespace_note: str = ""
-    record_removed: bool = True
-
-    @property
-    def ok(self) -> bool:
-        return self.record_removed
-
-    @property
-    def summary(self) -> str:
-        deleted = sum(1 for o in self.objects if o.status == DELETED)
-        gone = sum(1 for o in self.objects if o.status == GONE)
-        deleting = sum(1 for o in self.objects if o.status == DELETING)
-        kept = sum(1 for o in self.objects if o.status in (KEPT, NOT_OURS))
-        what = f"{self.formula} {self.version} in namespace {self.namespace}"
-        if not self.record_removed:
-            failed = sum(1 for o in self.objects if o.status == FAILED)
-            return f"{what}: {plural(failed, 'object')} could not be deleted; the install record stays"
-        text = f"uninstalled {what}: {plural(deleted, 'object')} deleted"
-        if gone:
-            text += f", {gone} already gone"
-        if deleting:
-            text += f", {deleting} still being deleted by the API server"
-        if kept:
-            text += f", {plural(kept, 'object')} left in place"
-        if self.namespace_deleted:
-            text += f", namespace {self.namespace} deleted"
-        return text
 
 
 def find_record(kubectl: Kubectl, name: str, namespace: str | None) -> Record:
@@ -108,8 +78,9 @@ def uninstall(
     for recorded, outcome in zip(record.objects, live, strict=True):
         ref = recorded.ref
         if outcome.live is None:
-            statuses[ref] = ObjectStatus(ref, GONE if outcome.reason in ("NotFound", "NoMatch") else FAILED,
-                                         "" if outcome.reason == "NotFound" else outcome.message)  # fmt: skip
+            gone = outcome.reason in (Reason.NOT_FOUND, Reason.NO_MATCH)
+            detail = "" if outcome.reason == Reason.NOT_FOUND else outcome.message
+            statuses[ref] = ObjectStatus(ref, GONE if gone else FAILED, detail)
         elif not _labelled_for(outcome.live, record.formula):
             statuses[ref] = ObjectStatus(ref, NOT_OURS, f"does not carry the labels of {record.formula}")
         elif recorded.uid and _meta(outcome.live).get("uid") != recorded.uid:
@@ -120,7 +91,7 @@ def uninstall(
             doomed.append(ref)
     deleted: list[ObjectRef] = []
     for outcome in kubectl.delete(list(reversed(doomed)), wait=wait, timeout=timeout):
-        if outcome.ok and outcome.reason == "NotFound":
+        if outcome.ok and outcome.reason == Reason.NOT_FOUND:
             statuses[outcome.ref] = ObjectStatus(outcome.ref, GONE)  # gone since it was read
             continue
         detail = "" if outcome.ok else f"{outcome.reason}: {outcome.message}"

@@ -15,7 +15,10 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+from kube.k8s.objects import ObjectRef as ObjectRef  # the one reference type, used here and by callers
 
 # Where kubectl names the object in an error: `configmaps "web"`, `Deployment.apps "web"`.
 _NAMED = re.compile(r'([A-Za-z][\w.-]*) "([^"]+)"')
@@ -42,47 +45,19 @@ _UNREACHABLE = (
 )
 
 
-@dataclass(frozen=True, order=True)
-class ObjectRef:
-    """Identity of one object in a cluster; ``namespace`` is "" for cluster-scoped objects."""
+class Reason(StrEnum):
+    """The reasons kube acts on: the API server's (``Error from server (AlreadyExists)``), what
+    kube reads from kubectl's other errors (``NoMatch``, ``Invalid``, ``Error``), and kube's own."""
 
-    group: str
-    version: str
-    kind: str
-    namespace: str
-    name: str
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def display(self) -> str:
-        return f"{self.kind}/{self.name}"
-
-    @classmethod
-    def of(cls, data: Mapping[str, Any]) -> ObjectRef:
-        group, _, version = str(data.get("apiVersion", "")).rpartition("/")
-        meta = data.get("metadata")
-        meta = meta if isinstance(meta, Mapping) else {}
-        return cls(
-            group,
-            version,
-            str(data.get("kind", "")),
-            str(meta.get("namespace") or ""),
-            str(meta.get("name", "")),
-        )
-
-    def stub(self) -> dict[str, Any]:
-        """The least kubectl needs to find the object (for get / delete -f -)."""
-        meta = {"name": self.name, "namespace": self.namespace} if self.namespace else {"name": self.name}
-        return {"apiVersion": self.api_version, "kind": self.kind, "metadata": meta}
-
-    def same_object(self, other: ObjectRef) -> bool:
-        """Same group, kind and name; namespaces compared only when both are known."""
-        if (self.group, self.kind, self.name) != (other.group, other.kind, other.name):
-            return False
-        return not (self.namespace and other.namespace and self.namespace != other.namespace)
+    ALREADY_EXISTS = "AlreadyExists"
+    FORBIDDEN = "Forbidden"
+    NOT_FOUND = "NotFound"
+    NO_MATCH = "NoMatch"
+    INVALID = "Invalid"
+    ERROR = "Error"
+    NOT_ESTABLISHED = "NotEstablished"  # a CRD that did not become established in time
+    INTERRUPTED = "Interrupted"  # kubectl was stopped before it said
+    ADOPTED = "Adopted"  # AlreadyExists, but the object is this formula's (an earlier attempt made it)
 
 
 @dataclass(frozen=True)
@@ -196,11 +171,11 @@ def _parse_error(line: str) -> tuple[str, str]:
     elif (
         "no matches for kind" in line or "resource mapping not found" in line or "unable to recognize" in line
     ):
-        reason = "NoMatch"
+        reason = Reason.NO_MATCH
     elif _LONE_INVALID.match(line):
-        reason = "Invalid"
+        reason = Reason.INVALID
     else:
-        reason = "Error"
+        reason = Reason.ERROR
     message = line.split("): ", 1)[1] if match and "): " in line else line.removeprefix("error: ")
     message = re.sub(
         r'^error when (creating|deleting|retrieving current configuration of) "[^"]*": ', "", message

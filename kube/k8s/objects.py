@@ -1,4 +1,9 @@
-"""Rendered Kubernetes objects: identity, scope, install order (waves) and kube's labels.
+"""Kubernetes objects, the one model: identity, scope, install order (waves) and kube's labels.
+
+``KubeObject`` is an object as read from a formula (by ``kube.formula.manifests``, for install
+and lint alike), with where it came from; ``ObjectRef`` is the light reference that install
+records, kubectl calls and statuses use. kube's own label and annotation names are defined here
+and nowhere else.
 
 Waves. ``kubectl create -f`` with several objects creates them one after the
 other in the order given, so ordering by kind inside one call is enough for
@@ -35,9 +40,9 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from kube.core.errors import FormulaError
 from kube.core.findings import Finding
@@ -49,6 +54,11 @@ MANAGED_BY_LABELS = {MANAGED_BY_LABEL: MANAGED_BY}
 FORMULA_LABEL = f"{LABEL_PREFIX}/formula"
 VERSION_LABEL = f"{LABEL_PREFIX}/version"
 DEPENDS_ON = "config.kubernetes.io/depends-on"
+# kube's own names: on the install namespace it made, on objects users mark, and its records.
+CREATED_FOR_ANNOTATION = f"{LABEL_PREFIX}/created-for"
+KEEP_ANNOTATION = f"{LABEL_PREFIX}/resource-policy"
+RESERVED_PREFIX = f"{LABEL_PREFIX}/"  # Secret types and labels only kube writes
+RECORD_NAME_PREFIX = "kube.install."
 
 _CLUSTER_SCOPED: dict[str, frozenset[str]] = {
     "": frozenset({"Namespace", "Node", "PersistentVolume", "ComponentStatus"}),
@@ -129,16 +139,54 @@ _LAST_KINDS = frozenset(
 _LABEL_VALUE_BAD = re.compile(r"[^A-Za-z0-9._-]")
 
 
-class ObjectKey(NamedTuple):
-    """Identity of an object; ``namespace`` is None when not set (or cluster-scoped)."""
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """Identity of one object in a cluster; ``namespace`` is "" for cluster-scoped objects.
+
+    The light half of the object model: what records list, kubectl is asked about and
+    statuses name. ``KubeObject.key`` is the object's ref as written (no install namespace).
+    """
 
     group: str
+    version: str
     kind: str
-    namespace: str | None
+    namespace: str
     name: str
 
     def __str__(self) -> str:
-        return f"{self.group}/{self.kind}/{self.namespace or ''}/{self.name}"
+        return f"{self.group}/{self.kind}/{self.namespace}/{self.name}"
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def display(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> ObjectRef:
+        group, _, version = str(data.get("apiVersion", "")).rpartition("/")
+        meta = data.get("metadata")
+        meta = meta if isinstance(meta, Mapping) else {}
+        return cls(
+            group,
+            version,
+            str(data.get("kind", "")),
+            str(meta.get("namespace") or ""),
+            str(meta.get("name", "")),
+        )
+
+    def stub(self) -> dict[str, Any]:
+        """The least kubectl needs to find the object (for get / delete -f -)."""
+        meta = {"name": self.name, "namespace": self.namespace} if self.namespace else {"name": self.name}
+        return {"apiVersion": self.api_version, "kind": self.kind, "metadata": meta}
+
+    def same_object(self, other: ObjectRef) -> bool:
+        """Same group, kind and name; namespaces compared only when both are known."""
+        if (self.group, self.kind, self.name) != (other.group, other.kind, other.name):
+            return False
+        return not (self.namespace and other.namespace and self.namespace != other.namespace)
 
 
 @dataclass(frozen=True)
@@ -146,11 +194,17 @@ class KubeObject:
     """One Kubernetes object and where it came from (``manifests/x.yaml:3``).
 
     ``data`` is plain JSON-compatible data; treat it as read-only (``apply_labels``
-    returns a new object).
+    returns a new object). ``line`` is the document's line in the text it was read from
+    (for template output, the rendered line; ``source`` then names the template alone).
+    Objects read for lint keep their YAML ``node``, so ``line_of`` finds a field's line,
+    and template output its ``remap`` (rendered line -> template line).
     """
 
     data: dict[str, Any] = field(hash=False)
     source: str
+    line: int = field(default=0, compare=False)
+    node: Any = field(default=None, compare=False, hash=False, repr=False)
+    remap: dict[int, int] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -185,8 +239,10 @@ class KubeObject:
         return namespace
 
     @property
-    def key(self) -> ObjectKey:
-        return ObjectKey(self.group, self.kind, self.namespace, self.name)
+    def key(self) -> ObjectRef:
+        """The object's identity as written: no namespace when it sets none."""
+        version = self.api_version.rpartition("/")[2]
+        return ObjectRef(self.group, version, self.kind, self.namespace or "", self.name)
 
     @property
     def annotations(self) -> dict[str, Any]:
@@ -197,6 +253,44 @@ class KubeObject:
     def display(self) -> str:
         """``Deployment/web`` — how messages name the object."""
         return f"{self.kind}/{self.name}"
+
+    @property
+    def path(self) -> str:
+        """The file the object was read from (``source`` without its line)."""
+        return split_source(self.source)[0]
+
+    @property
+    def rendered(self) -> bool:
+        """Read from a template's output (lint; install's template objects carry no remap)."""
+        return self.remap is not None
+
+    def line_of(self, path: Sequence[str | int] = ()) -> int:
+        """The line of the deepest existing field along ``path`` (the document's line otherwise);
+        for template output, the template line that wrote it, or 0 when that cannot be told."""
+        line, node = self.line, self.node
+        for step in path:
+            if node is None:
+                break
+            try:
+                found = node[step]
+                line = _position(node, step) or line
+            except (KeyError, IndexError, TypeError, AttributeError):
+                break
+            node = found
+        if self.remap is None:
+            return line
+        return self.remap.get(line) or self.remap.get(self.line) or 0
+
+
+def _position(node: Any, key: str | int) -> int:
+    """1-based line of ``key`` in a YAML node with positions (ruamel's ``lc``); 0 when unknown."""
+    lc: Any = getattr(node, "lc", None)
+    try:
+        if isinstance(key, int) and isinstance(node, list):
+            return int(lc.item(key)[0]) + 1
+        return int(lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return 0
 
 
 def is_cluster_scoped(group: str, kind: str) -> bool:
@@ -414,7 +508,21 @@ def apply_labels(obj: KubeObject, formula_name: str, version: object) -> KubeObj
         }
     )
     metadata["labels"] = labels
-    return KubeObject(data, obj.source)
+    return KubeObject(data, obj.source, obj.line, obj.node, obj.remap)
+
+
+def ref_of(obj: KubeObject, ns: str, among: Sequence[KubeObject] | Scopes) -> ObjectRef:
+    """The object's ref once installed in ``ns``: namespaced objects without a namespace get it."""
+    namespace = (obj.namespace or ns) if is_namespaced(obj, among) else ""
+    return replace(ObjectRef.of(obj.data), namespace=namespace)
+
+
+def as_sent(obj: KubeObject, ns: str, among: Sequence[KubeObject] | Scopes) -> dict[str, Any]:
+    """The object as sent: namespaced objects without a namespace get the install namespace, so
+    kubectl never falls back to the kubeconfig's."""
+    if obj.namespace or not is_namespaced(obj, among):
+        return obj.data
+    return {**obj.data, "metadata": {**obj.metadata, "namespace": ns}}
 
 
 def split_source(source: str) -> tuple[str, int]:

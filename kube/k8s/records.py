@@ -39,27 +39,37 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from kube.core.errors import ClusterError, FormulaError, UsageError
 from kube.k8s.kubectl import Kubectl, ObjectRef, is_dns_label, validate_namespace
+from kube.k8s.kubectl_output import Reason
+from kube.k8s.objects import FORMULA_LABEL, LABEL_PREFIX, MANAGED_BY, MANAGED_BY_LABEL, RECORD_NAME_PREFIX
 
-RECORD_TYPE = "kube.sh/install.v1"
+RECORD_TYPE = f"{LABEL_PREFIX}/install.v1"
 FORMAT_VERSION = 1
-NAME_PREFIX = "kube.install."
+NAME_PREFIX = RECORD_NAME_PREFIX
 DATA_KEY = "record.json"
-RECORD_LABEL = "kube.sh/record"
-FORMULA_LABEL = "kube.sh/formula"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-SELECTOR = f"{MANAGED_BY_LABEL}=kube,{RECORD_LABEL}=true"
+RECORD_LABEL = f"{LABEL_PREFIX}/record"
+SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{RECORD_LABEL}=true"
 
 # The API server refuses a Secret whose data passes 1 MiB; keep room for the failures added later.
 RECORD_LIMIT = 1024 * 1024 - 64 * 1024
 
-COMPLETE = "complete"
-PARTIAL = "partial"
-PENDING = "pending"
-UNREADABLE = "unreadable"
+
+class RecordOutcome(StrEnum):
+    """How the recorded install ended; ``unreadable`` is never written, only read."""
+
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+    PENDING = "pending"
+    UNREADABLE = "unreadable"
+
+
+COMPLETE, PARTIAL, PENDING, UNREADABLE = (
+    RecordOutcome.COMPLETE, RecordOutcome.PARTIAL, RecordOutcome.PENDING, RecordOutcome.UNREADABLE,
+)  # fmt: skip
 _OUTCOMES = frozenset({COMPLETE, PARTIAL, PENDING})
 
 
@@ -84,7 +94,7 @@ class Record:
     formula: str
     version: str
     namespace: str
-    outcome: str = COMPLETE
+    outcome: RecordOutcome = COMPLETE
     objects: tuple[RecordedObject, ...] = ()
     failed: tuple[FailedObject, ...] = ()
     values_digest: str = ""
@@ -157,7 +167,7 @@ def to_secret(record: Record) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "name": record.name,
         "namespace": record.namespace,
-        "labels": {MANAGED_BY_LABEL: "kube", RECORD_LABEL: "true", FORMULA_LABEL: record.formula},
+        "labels": {MANAGED_BY_LABEL: MANAGED_BY, RECORD_LABEL: "true", FORMULA_LABEL: record.formula},
     }
     if record.resource_version:
         metadata["resourceVersion"] = record.resource_version
@@ -191,7 +201,7 @@ def from_secret(secret: Mapping[str, Any]) -> Record:
             formula=str(doc["formula"]),
             version=str(doc["version"]),
             namespace=str(doc.get("namespace") or namespace),
-            outcome=str(doc.get("outcome", COMPLETE)),
+            outcome=_outcome(doc.get("outcome", COMPLETE)),
             objects=tuple(RecordedObject(_ref(o), str(o.get("uid", ""))) for o in _list(doc, "objects")),
             failed=tuple(
                 FailedObject(_ref(o), str(o.get("reason", "")), str(o.get("message", "")))
@@ -212,6 +222,12 @@ def from_secret(secret: Mapping[str, Any]) -> Record:
         return Record(formula, "", namespace, UNREADABLE, problem=problem, resource_version=resource_version)
 
 
+def _outcome(value: object) -> RecordOutcome:
+    if value not in _OUTCOMES:
+        raise ValueError(f"unknown outcome {value!r}")
+    return RecordOutcome(str(value))
+
+
 def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
     value = doc.get(key, [])
     if not isinstance(value, list):
@@ -228,8 +244,6 @@ def _validate(record: Record, meta: Mapping[str, Any], labels: Mapping[str, Any]
         raise ValueError(f"its formula {record.formula!r} does not match its name {meta.get('name')!r}")
     if labels.get(FORMULA_LABEL) != record.formula:
         raise ValueError(f"its formula {record.formula!r} does not match its {FORMULA_LABEL} label")
-    if record.outcome not in _OUTCOMES:
-        raise ValueError(f"unknown outcome {record.outcome!r}")
     for allowed in record.allowed_namespaces:
         if not is_dns_label(allowed):
             raise ValueError(f"invalid allowed namespace {allowed!r}")
@@ -323,7 +337,7 @@ def missing_objects(kubectl: Kubectl, found: Sequence[Record]) -> dict[tuple[str
         for recorded in record.objects:
             outcome = next(outcomes)
             if outcome.live is None:
-                missing += outcome.reason in ("NotFound", "NoMatch")
+                missing += outcome.reason in (Reason.NOT_FOUND, Reason.NO_MATCH)
             elif recorded.uid and (outcome.live.get("metadata") or {}).get("uid") != recorded.uid:
                 missing += 1
         result[(record.namespace, record.formula)] = missing
@@ -357,7 +371,3 @@ def _version(live: Mapping[str, Any]) -> str:
 
 def delete_record(kubectl: Kubectl, record: Record) -> None:
     kubectl.delete_named("secrets", record.name, record.namespace)
-
-
-def recorded_refs(records: Sequence[RecordedObject]) -> list[ObjectRef]:
-    return [r.ref for r in records]

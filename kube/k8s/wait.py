@@ -17,15 +17,21 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from kube.core.errors import ClusterError, UsageError, WaitTimeoutError
 from kube.k8s.kubectl import Kubectl, ObjectRef
 
-READY = "ready"
-PENDING = "pending"
-FAILED = "failed"
-MISSING = "missing"
+
+class ReadyState(StrEnum):
+    READY = "ready"
+    PENDING = "pending"
+    FAILED = "failed"
+    MISSING = "missing"
+
+
+READY, PENDING, FAILED, MISSING = ReadyState.READY, ReadyState.PENDING, ReadyState.FAILED, ReadyState.MISSING
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -52,7 +58,7 @@ def format_duration(seconds: float) -> str:
 @dataclass(frozen=True)
 class Readiness:
     ref: ObjectRef
-    state: str
+    state: ReadyState
     message: str = ""
 
 
@@ -134,7 +140,7 @@ def wait_ready(
 # -- the rules ----------------------------------------------------------------------------------
 
 
-def assess(obj: Mapping[str, Any]) -> tuple[str, str]:
+def assess(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     """(state, message) of one live object by the rules in the module docstring."""
     group, _, _ = str(obj.get("apiVersion", "")).rpartition("/")
     rule = _RULES.get((group, str(obj.get("kind", ""))))
@@ -180,7 +186,7 @@ def _desired(obj: Mapping[str, Any]) -> int:
     return 1 if replicas is None else int(replicas)
 
 
-def _deployment(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _deployment(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     progressing = _condition(obj, "Progressing")
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
         return FAILED, str(progressing.get("message") or "progress deadline exceeded")
@@ -201,7 +207,7 @@ def _deployment(obj: Mapping[str, Any]) -> tuple[str, str]:
     return READY, f"{available} of {want} replicas available"
 
 
-def _statefulset(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _statefulset(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     if stale := _stale(obj):
         return PENDING, stale
     want, ready = _desired(obj), _count(obj, "readyReplicas")
@@ -213,7 +219,7 @@ def _statefulset(obj: Mapping[str, Any]) -> tuple[str, str]:
     return READY, f"{ready} of {want} replicas ready"
 
 
-def _daemonset(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _daemonset(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     if stale := _stale(obj):
         return PENDING, stale
     status = _status(obj)
@@ -230,14 +236,14 @@ def _daemonset(obj: Mapping[str, Any]) -> tuple[str, str]:
     return READY, f"{want} of {want} pods ready"
 
 
-def _replicaset(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _replicaset(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     if stale := _stale(obj):
         return PENDING, stale
     want, ready = _desired(obj), _count(obj, "readyReplicas")
     return (READY if ready >= want else PENDING), f"{ready} of {want} replicas ready"
 
 
-def _job(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _job(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     if _is(obj, "Failed"):
         failed = _condition(obj, "Failed") or {}
         return FAILED, str(failed.get("message") or failed.get("reason") or "the job failed")
@@ -246,7 +252,7 @@ def _job(obj: Mapping[str, Any]) -> tuple[str, str]:
     return PENDING, f"{_count(obj, 'active')} active, {_count(obj, 'succeeded')} succeeded"
 
 
-def _pod(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _pod(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     phase = str(_status(obj).get("phase") or "Pending")
     if phase == "Succeeded":
         return READY, "succeeded"
@@ -257,14 +263,14 @@ def _pod(obj: Mapping[str, Any]) -> tuple[str, str]:
     return PENDING, phase.lower()
 
 
-def _pvc(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _pvc(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     phase = str(_status(obj).get("phase") or "Pending")
     if phase == "Bound":
         return READY, "bound"
     return (FAILED if phase == "Lost" else PENDING), phase.lower()
 
 
-def _service(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _service(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     spec = _spec(obj)
     if spec.get("type") == "ExternalName":
         return READY, "external name"
@@ -273,7 +279,7 @@ def _service(obj: Mapping[str, Any]) -> tuple[str, str]:
     return PENDING, "no cluster IP yet"
 
 
-def _crd(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _crd(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     if _is(obj, "NamesAccepted", "False"):
         condition = _condition(obj, "NamesAccepted") or {}
         return FAILED, str(condition.get("message") or "names not accepted")
@@ -282,7 +288,7 @@ def _crd(obj: Mapping[str, Any]) -> tuple[str, str]:
     return PENDING, "not established yet"
 
 
-_RULES: dict[tuple[str, str], Callable[[Mapping[str, Any]], tuple[str, str]]] = {
+_RULES: dict[tuple[str, str], Callable[[Mapping[str, Any]], tuple[ReadyState, str]]] = {
     ("apps", "Deployment"): _deployment,
     ("apps", "StatefulSet"): _statefulset,
     ("apps", "DaemonSet"): _daemonset,

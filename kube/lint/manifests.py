@@ -1,5 +1,8 @@
 """Lint rules on Kubernetes objects: documents parse, identity fields, names, duplicates, schema, tests/.
 
+Files are read by ``kube.formula.manifests``, the reader ``kube install`` uses: a file lint
+passes parses for install, and a broken one gets the same message from both.
+
 Static manifests keep their YAML nodes, so a schema error points at the line
 of the offending field; objects rendered from templates point at their
 document's line in the template.
@@ -7,18 +10,17 @@ document's line in the template.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kube.core.errors import FormulaError
 from kube.core.findings import Finding
+from kube.formula.manifests import Refused, what
+from kube.k8s.objects import KubeObject
 from kube.lint import schema as lint_schema
 from kube.lint import security as lint_security
-from kube.lint.files import SIZE_LIMIT
 from kube.lint.rules import finding
 
 _API_VERSION_RE = re.compile(r"^(?:[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?/)?[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$")
@@ -32,120 +34,47 @@ _PATH_SEGMENT_KINDS = {
 }
 _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 _TEST_KINDS = {("", "Pod"), ("batch", "Job")}
+# The reader's checks of a document (kube.formula.manifests.problem_of) -> lint's rule for them.
+_REFUSED_RULES = {
+    "not-object": "manifest-not-object",
+    "api-version": "manifest-api-version",
+    "kind": "manifest-kind",
+    "name": "manifest-name",
+    "list": "manifest-not-object",
+}
 
 
-@dataclass(frozen=True)
-class Doc:
-    """One object to check: plain ``data``, and the YAML ``node`` when line numbers are known.
-
-    Rendered documents carry ``remap`` (rendered line -> template line); a line
-    it does not know becomes the document's own line, or 0.
-    """
-
-    data: dict[str, Any]
-    node: Any
-    path: str
-    line: int
-    remap: dict[int, int] | None = None
-
-    @property
-    def rendered(self) -> bool:
-        return self.remap is not None
-
-    @property
-    def group(self) -> str:
-        return str(self.data.get("apiVersion", "")).rpartition("/")[0]
-
-    @property
-    def kind(self) -> str:
-        return str(self.data.get("kind", ""))
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        meta = self.data.get("metadata")
-        return meta if isinstance(meta, dict) else {}
-
-    def line_of(self, path: Sequence[str | int] = ()) -> int:
-        """The line of the deepest existing field along ``path`` (the document's line otherwise)."""
-        from kube.formula import yaml_strict as yamlsafe
-
-        line, node = self.line, self.node
-        for step in path:
-            if node is None:
-                break
-            try:
-                found = node[step]
-                line = yamlsafe.line_of(node, step) or line
-            except (KeyError, IndexError, TypeError, AttributeError):
-                break
-            node = found
-        if self.remap is None:
-            return line
-        return self.remap.get(line) or self.remap.get(self.line) or 0
-
-
-def load_file(path: Path, shown: str) -> tuple[list[Doc], list[Finding]]:
-    """Parse one static manifest (or tests/ file) into documents; List items become documents."""
-    from kube.formula import yaml_strict as yamlsafe
+def load_file(path: Path, shown: str) -> tuple[list[KubeObject], list[Finding]]:
+    """Parse one static manifest (or tests/ file) into objects; List items become objects."""
+    from kube.formula import manifests
 
     try:
-        text = yamlsafe.read_capped(path, limit=SIZE_LIMIT, display=shown)
+        text = manifests.read(path, shown)
     except FormulaError as exc:
         return [], parse_findings(exc, shown)
-    docs, findings = parse_text(text, shown, is_json=shown.endswith(".json"))
+    docs, findings = parse_text(text, shown)
     if not docs and not findings:
         findings.append(finding("manifest-empty", shown, 0, "no Kubernetes objects in this file"))
     return docs, findings
 
 
 def parse_text(
-    text: str, shown: str, *, is_json: bool = False, remap: dict[int, int] | None = None
-) -> tuple[list[Doc], list[Finding]]:
-    """Documents of a manifest's text; ``.json`` is one JSON document, read as ``kube install`` reads it."""
-    from kube.formula import yaml_strict as yamlsafe
+    text: str, shown: str, *, template: bool = False, remap: dict[int, int] | None = None
+) -> tuple[list[KubeObject], list[Finding]]:
+    """Objects of a manifest's text (``template``: a template's output), read by the reader
+    ``kube install`` uses, so both agree on what parses and say the same when it does not."""
+    from kube.formula import manifests
 
-    if is_json:
-        problem = _json_problem(text, shown)
-        if problem:
-            return [], [problem]
     try:
-        nodes = yamlsafe.load_all(text, source=shown)
+        docs, refused = manifests.parse(text, shown, template=template, remap=remap, nodes=True)
     except FormulaError as exc:
-        if not is_json:
-            return [], parse_findings(exc, shown)
-        nodes = [json.loads(text)]  # valid JSON that ruamel refuses: no line numbers
-    docs: list[Doc] = []
-    findings: list[Finding] = []
-    for node in nodes:
-        if node is None:
-            continue
-        line = yamlsafe.line_of(node) or 1
-        for item in _expand(yamlsafe.to_plain(node), node, shown, line, remap):
-            if isinstance(item, Doc):
-                docs.append(item)
-            else:
-                findings.append(item)
-    return docs, findings
+        return [], parse_findings(exc, shown)
+    return docs, [_refused(r, remap) for r in refused]
 
 
-def _json_problem(text: str, shown: str) -> Finding | None:
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in items]
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate key {duplicates[0]!r}")
-        return dict(items)
-
-    def constant(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
-    try:
-        json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
-    except json.JSONDecodeError as exc:
-        return finding("manifest-parse", shown, exc.lineno, f"invalid JSON: {exc.msg}")
-    except ValueError as exc:
-        return finding("manifest-parse", shown, 0, f"invalid JSON: {exc}")
-    return None
+def _refused(refused: Refused, remap: dict[int, int] | None) -> Finding:
+    obj = KubeObject({}, refused.display, line=refused.line, node=refused.node, remap=remap)
+    return finding(_REFUSED_RULES[refused.check], refused.display, obj.line_of(refused.field), refused.text)
 
 
 def parse_findings(exc: FormulaError, shown: str) -> list[Finding]:
@@ -153,33 +82,15 @@ def parse_findings(exc: FormulaError, shown: str) -> list[Finding]:
     return found or [finding("manifest-parse", shown, 0, exc.message)]
 
 
-def _expand(
-    data: Any, node: Any, shown: str, line: int, remap: dict[int, int] | None
-) -> Iterator[Doc | Finding]:
-    if not isinstance(data, dict):
-        where = remap.get(line, 0) if remap is not None else line
-        yield finding("manifest-not-object", shown, where, f"a document must be a mapping, not {_what(data)}")
-        return
-    items = data.get("items")
-    if str(data.get("kind", "")).endswith("List") and isinstance(items, list):
-        from kube.formula import yaml_strict as yamlsafe
-
-        item_nodes = node.get("items") if hasattr(node, "get") else None
-        for index, item in enumerate(items):
-            item_node = item_nodes[index] if item_nodes is not None else None
-            item_line = (yamlsafe.line_of(item_nodes, index) if item_nodes is not None else 0) or line
-            yield from _expand(item, item_node, shown, item_line, remap)
-        return
-    yield Doc(data, node if hasattr(node, "lc") else None, shown, line, remap)
-
-
-def check_objects(docs: Sequence[Doc], tests: Sequence[Doc], kube_version: str) -> list[Finding]:
+def check_objects(
+    docs: Sequence[KubeObject], tests: Sequence[KubeObject], kube_version: str
+) -> list[Finding]:
     """Every object rule over a formula's manifests and tests/ objects."""
     findings: list[Finding] = []
     everything = [*docs, *tests]
     crd_kinds = {_crd_group_kind(d) for d in everything if (d.group, d.kind) == _CRD}
     namespaces = {str(d.metadata.get("name")) for d in everything if (d.group, d.kind) == ("", "Namespace")}
-    seen: dict[tuple[str, str, str, str], Doc] = {}
+    seen: dict[tuple[str, str, str, str], KubeObject] = {}
     for doc in everything:
         problems = list(_identity(doc))
         findings.extend(problems)
@@ -209,27 +120,23 @@ def check_objects(docs: Sequence[Doc], tests: Sequence[Doc], kube_version: str) 
     return findings
 
 
-def _identity(doc: Doc) -> Iterator[Finding]:
-    api_version = doc.data.get("apiVersion")
-    if not isinstance(api_version, str) or not _API_VERSION_RE.match(api_version):
-        what = "missing" if api_version is None else f"malformed ({_what(api_version)})"
-        yield finding("manifest-api-version", doc.path, doc.line_of(["apiVersion"]), f"apiVersion is {what}")
-    kind = doc.data.get("kind")
-    if not isinstance(kind, str) or not _KIND_RE.match(kind):
-        what = "missing" if kind is None else f"malformed ({_what(kind)})"
-        yield finding("manifest-kind", doc.path, doc.line_of(["kind"]), f"kind is {what}")
-    name = doc.metadata.get("name")
-    if not isinstance(name, str) or not name:
-        where = doc.line_of(["metadata", "name"])
-        text = (
-            "metadata.name is missing"
-            if name is None
-            else f"metadata.name must be a string, not {_what(name)}"
+def _identity(doc: KubeObject) -> Iterator[Finding]:
+    """apiVersion and kind in the form Kubernetes accepts (the reader made sure they are strings
+    and that metadata.name is one)."""
+    if not _API_VERSION_RE.match(doc.api_version):
+        yield finding(
+            "manifest-api-version",
+            doc.path,
+            doc.line_of(["apiVersion"]),
+            f"apiVersion is malformed ({what(doc.api_version)})",
         )
-        yield finding("manifest-name", doc.path, where, f"{doc.kind or 'object'}: {text}")
+    if not _KIND_RE.match(doc.kind):
+        yield finding(
+            "manifest-kind", doc.path, doc.line_of(["kind"]), f"kind is malformed ({what(doc.kind)})"
+        )
 
 
-def _name_format(doc: Doc) -> Iterator[Finding]:
+def _name_format(doc: KubeObject) -> Iterator[Finding]:
     name = str(doc.metadata["name"])
     problem = name_problem(doc.group, doc.kind, name, doc.data)
     if problem:
@@ -268,7 +175,7 @@ def name_problem(group: str, kind: str, name: str, data: dict[str, Any]) -> str:
     return ""
 
 
-def _namespace(doc: Doc, created: set[str]) -> Iterator[Finding]:
+def _namespace(doc: KubeObject, created: set[str]) -> Iterator[Finding]:
     from kube.k8s.objects import is_cluster_scoped
 
     namespace = doc.metadata.get("namespace")
@@ -285,7 +192,7 @@ def _namespace(doc: Doc, created: set[str]) -> Iterator[Finding]:
     )
 
 
-def _schema(doc: Doc, kube_version: str, crd_kinds: set[tuple[str, str]]) -> Iterator[Finding]:
+def _schema(doc: KubeObject, kube_version: str, crd_kinds: set[tuple[str, str]]) -> Iterator[Finding]:
     from kube.k8s.objects import BUILTIN_GROUPS
 
     label = f"{doc.kind}/{doc.metadata['name']}"
@@ -319,7 +226,7 @@ def _schema(doc: Doc, kube_version: str, crd_kinds: set[tuple[str, str]]) -> Ite
         )
 
 
-def _test_object(doc: Doc) -> Iterator[Finding]:
+def _test_object(doc: KubeObject) -> Iterator[Finding]:
     if (doc.group, doc.kind) not in _TEST_KINDS:
         yield finding(
             "test-kind",
@@ -344,7 +251,7 @@ def _test_object(doc: Doc) -> Iterator[Finding]:
         )
 
 
-def _selector(doc: Doc) -> dict[str, Any]:
+def _selector(doc: KubeObject) -> dict[str, Any]:
     """A Service's selector, when it sends traffic to numbered ports (a named target port only
     reaches Pods that declare that name, which a test Pod does not)."""
     if (doc.group, doc.kind) != ("", "Service"):
@@ -357,7 +264,9 @@ def _selector(doc: Doc) -> dict[str, Any]:
     return _mapping(spec.get("selector")) if numbered else {}
 
 
-def _test_labels(doc: Doc, selectors: Sequence[tuple[Doc, dict[str, Any]]]) -> Iterator[Finding]:
+def _test_labels(
+    doc: KubeObject, selectors: Sequence[tuple[KubeObject, dict[str, Any]]]
+) -> Iterator[Finding]:
     """A test Pod that a Service of the formula selects gets a share of the Service's traffic."""
     path: list[str | int] = ["metadata", "labels"]
     if doc.kind == "Job":
@@ -377,26 +286,10 @@ def _test_labels(doc: Doc, selectors: Sequence[tuple[Doc, dict[str, Any]]]) -> I
             )
 
 
-def _crd_group_kind(doc: Doc) -> tuple[str, str]:
+def _crd_group_kind(doc: KubeObject) -> tuple[str, str]:
     spec = _mapping(doc.data.get("spec"))
     return str(spec.get("group", "")), str(_mapping(spec.get("names")).get("kind", ""))
 
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _what(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f'"{value[:40]}"'
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__

@@ -40,6 +40,7 @@ from kube.lint.rules import ALL_RULES, finding, ignorable, with_hint
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula, LintIgnore
+    from kube.k8s.objects import KubeObject
 
 
 @dataclass(frozen=True, order=True)
@@ -181,7 +182,7 @@ def lint_formula(
     if formula is None:
         formula = _k3_only(directory)
     findings += lint_files.check_hook_needs(formula, files, base)
-    docs: list[lint_manifests.Doc] = []
+    docs: list[KubeObject] = []
     readable = [r for r in files.manifests if r.count("/") == 1 and r.endswith(lint_files.MANIFEST_SUFFIXES)]
     for rel in readable:
         if rel.endswith(".tmpl"):
@@ -192,7 +193,7 @@ def lint_formula(
         findings += found
     if not readable:
         findings.append(finding("manifest-none", f"{base}/manifests", 0, "the formula has no manifests"))
-    tests: list[lint_manifests.Doc] = []
+    tests: list[KubeObject] = []
     for rel in files.tests:
         if rel.endswith(lint_files.TEST_SUFFIXES):
             found_docs, found = lint_manifests.load_file(directory / rel, f"{base}/{rel}")

@@ -16,19 +16,11 @@ on objects kube never installed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kube.core.findings import Finding
+from kube.k8s.objects import MANAGED_BY, MANAGED_BY_LABEL, RECORD_NAME_PREFIX, RESERVED_PREFIX, KubeObject
 from kube.lint.rules import finding
-
-if TYPE_CHECKING:
-    from kube.lint.manifests import Doc
-
-# The records' shape, as kube.records writes it (kept here as text: importing kube.records
-# would pull the cluster code into ``kube lint``).
-_RESERVED_PREFIX = "kube.sh/"
-_RECORD_NAME_PREFIX = "kube.install."
-_MANAGED_BY = "app.kubernetes.io/managed-by"
 
 _WORKLOAD_GROUPS = {"", "apps", "extensions", "batch"}
 # Where each pod-bearing kind keeps its Pod spec.
@@ -91,7 +83,7 @@ _RBAC_WIDE_ROLES = ("admin", "edit")
 _NOUNS = {"apiGroups": "API group", "resources": "resource", "verbs": "verb"}
 
 
-def check(doc: Doc) -> Iterator[Finding]:
+def check(doc: KubeObject) -> Iterator[Finding]:
     """Every security finding of one object (whose identity fields are known to be fine)."""
     yield from _reserved(doc)
     if doc.group == _RBAC:
@@ -102,7 +94,7 @@ def check(doc: Doc) -> Iterator[Finding]:
         yield from _host_volume(doc)
 
 
-def _host_volume(doc: Doc) -> Iterator[Finding]:
+def _host_volume(doc: KubeObject) -> Iterator[Finding]:
     """A hostPath PersistentVolume hands the node's files to whichever Pod claims it."""
     spec = _get(doc.data, ["spec"])
     if isinstance(spec, dict) and "hostPath" in spec:
@@ -116,7 +108,7 @@ def _host_volume(doc: Doc) -> Iterator[Finding]:
         )
 
 
-def _label(doc: Doc) -> str:
+def _label(doc: KubeObject) -> str:
     return f"{doc.kind}/{doc.metadata.get('name')}"
 
 
@@ -132,31 +124,31 @@ def _get(data: Any, path: list[str | int]) -> Any:
 # -- kube's own records ----------------------------------------------------------------------------
 
 
-def _reserved(doc: Doc) -> Iterator[Finding]:
+def _reserved(doc: KubeObject) -> Iterator[Finding]:
     name = str(doc.metadata.get("name", ""))
     secret_type = doc.data.get("type") if (doc.group, doc.kind) == ("", "Secret") else None
-    if isinstance(secret_type, str) and secret_type.startswith(_RESERVED_PREFIX):
+    if isinstance(secret_type, str) and secret_type.startswith(RESERVED_PREFIX):
         yield finding(
             "manifest-reserved",
             doc.path,
             doc.line_of(["type"]),
             f"{_label(doc)} has type `{secret_type}`: the kube.sh/ types are kube's own install records",
         )
-    if name.startswith(_RECORD_NAME_PREFIX):
+    if name.startswith(RECORD_NAME_PREFIX):
         yield finding(
             "manifest-reserved",
             doc.path,
             doc.line_of(["metadata", "name"]),
-            f"{_label(doc)}: names starting with `{_RECORD_NAME_PREFIX}` are kube's own install records",
+            f"{_label(doc)}: names starting with `{RECORD_NAME_PREFIX}` are kube's own install records",
         )
     labels = doc.metadata.get("labels")
     if not isinstance(labels, dict):
         return
     for key, value in labels.items():
         text = str(key)
-        if text.startswith(_RESERVED_PREFIX):
+        if text.startswith(RESERVED_PREFIX):
             shown = f"`{text}`"
-        elif text == _MANAGED_BY and str(value) == "kube":
+        elif text == MANAGED_BY_LABEL and str(value) == MANAGED_BY:
             shown = f"`{text}: kube`"
         else:
             continue
@@ -171,14 +163,14 @@ def _reserved(doc: Doc) -> Iterator[Finding]:
 # -- RBAC ----------------------------------------------------------------------------------------------
 
 
-def _rbac(doc: Doc) -> Iterator[Finding]:
+def _rbac(doc: KubeObject) -> Iterator[Finding]:
     if doc.kind in ("RoleBinding", "ClusterRoleBinding"):
         yield from _binding(doc)
     elif doc.kind in ("Role", "ClusterRole"):
         yield from _wildcards(doc)
 
 
-def _binding(doc: Doc) -> Iterator[Finding]:
+def _binding(doc: KubeObject) -> Iterator[Finding]:
     ref = _get(doc.data, ["roleRef"])
     if not isinstance(ref, dict) or ref.get("kind") != "ClusterRole":
         return
@@ -202,7 +194,7 @@ def _binding(doc: Doc) -> Iterator[Finding]:
     )
 
 
-def _wildcards(doc: Doc) -> Iterator[Finding]:
+def _wildcards(doc: KubeObject) -> Iterator[Finding]:
     rules = _get(doc.data, ["rules"])
     if not isinstance(rules, list):
         return
@@ -224,7 +216,7 @@ def _wildcards(doc: Doc) -> Iterator[Finding]:
 # -- Pods ----------------------------------------------------------------------------------------------
 
 
-def _pod(doc: Doc, spec_path: list[str | int]) -> Iterator[Finding]:
+def _pod(doc: KubeObject, spec_path: list[str | int]) -> Iterator[Finding]:
     spec = _get(doc.data, spec_path)
     if not isinstance(spec, dict):
         return
@@ -257,7 +249,9 @@ def _pod(doc: Doc, spec_path: list[str | int]) -> Iterator[Finding]:
                 yield from _container(doc, container, where, f"{label} {list_name}[{index}]")
 
 
-def _container(doc: Doc, container: dict[str, Any], path: list[str | int], label: str) -> Iterator[Finding]:
+def _container(
+    doc: KubeObject, container: dict[str, Any], path: list[str | int], label: str
+) -> Iterator[Finding]:
     name = container.get("name")
     who = f"{label} (`{name}`)" if isinstance(name, str) else label
     context = container.get("securityContext")

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from kube.core.errors import FormulaError, KubeError
 from kube.core.findings import Finding
-from kube.lint.files import SIZE_LIMIT
-from kube.lint.manifests import Doc, parse_text
+from kube.lint.manifests import parse_text
 from kube.lint.rules import finding
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.k8s.objects import KubeObject
 
 LINT_NAMESPACE = "default"
 _KEY = re.compile(r"^(\s*(?:- )?[\"']?[A-Za-z0-9_.\-/]+[\"']?:)(?:\s|$)")
@@ -46,13 +46,12 @@ def check_includes(text: str, shown: str) -> list[Finding]:
     return found
 
 
-def check_template(formula: Formula | None, path: Path, shown: str) -> tuple[list[Doc], list[Finding]]:
+def check_template(formula: Formula | None, path: Path, shown: str) -> tuple[list[KubeObject], list[Finding]]:
     """Render one template with the default values; its objects (lines mapped back) and findings."""
-    from kube.formula import render
-    from kube.formula import yaml_strict as yamlsafe
+    from kube.formula import manifests, render
 
     try:
-        source = yamlsafe.read_capped(path, limit=SIZE_LIMIT, display=shown)
+        source = manifests.read(path, shown)
     except FormulaError as exc:
         return [], [finding("template-render", f.path, f.line, f.message) for f in exc.findings]
     findings = check_includes(source, shown)
@@ -69,15 +68,11 @@ def check_template(formula: Formula | None, path: Path, shown: str) -> tuple[lis
             finding("template-render", shown, 0, exc.message)
         ]
         return [], findings
-    docs, problems = parse_text(
-        output, shown, is_json=shown.endswith(".json.tmpl"), remap=_mapper(source, output)
-    )
+    docs, problems = parse_text(output, shown, template=True, remap=_mapper(source, output))
     for problem in problems:
+        # The reader names the rendered line in the message ("rendered output is not valid YAML at line 6").
         rule = "template-render" if problem.rule == "manifest-parse" else problem.rule
-        message = (
-            f"rendered output: {problem.message}" if problem.rule == "manifest-parse" else problem.message
-        )
-        findings.append(finding(rule, shown, problem.line, message, hint=problem.hint))
+        findings.append(finding(rule, shown, problem.line, problem.message, hint=problem.hint))
     return docs, findings
 
 
