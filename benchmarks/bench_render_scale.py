@@ -8,7 +8,7 @@ with `-n` given so no kubectl is started; the time printed is the median wall ti
 scope index, depends-on index and linear pairing, 2,000 objects took 22 s and 10,000 over five
 minutes: time that grows like n² shows as a ratio of about 4 per doubling, linear time as 2.
 
-The largest size is above kube's limit of objects per formula (kube.install.MAX_OBJECTS); for
+The largest size is above kube's limit of objects per formula (kube.install.pipeline.MAX_OBJECTS); for
 this measurement only, the subprocess raises the limit to the size being measured.
 
 Usage: python benchmarks/bench_render_scale.py [--sizes 500,2000,10000] [--runs 3]
@@ -31,9 +31,9 @@ FILES = 20
 GROUP = "bench.example.com"
 # Runs kube's CLI with the object limit raised to the size measured (argv[1]).
 LAUNCH = (
-    "import sys, kube.install; "
-    "kube.install.MAX_OBJECTS = max(getattr(kube.install, 'MAX_OBJECTS', 0), int(sys.argv.pop(1))); "
-    "from kube.cli import main; sys.argv[0] = 'kube'; main()"
+    "import sys, kube.install.pipeline as p; "
+    "p.MAX_OBJECTS = max(getattr(p, 'MAX_OBJECTS', 0), int(sys.argv.pop(1))); "
+    "from kube.cli.app import main; sys.argv[0] = 'kube'; main()"
 )
 
 

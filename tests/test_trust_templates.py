@@ -29,12 +29,12 @@ GROWTH_LIMIT_MB = 200
 PASSWORD = "hunter2-Secret"
 
 # Renders one template in a fresh interpreter under an address-space limit; prints what
-# happened as JSON. Limits given on the command line patch kube.templating's (for speed).
+# happened as JSON. Limits given on the command line patch kube.formula.templating's (for speed).
 CHILD = textwrap.dedent(
     """
     import json, resource, sys, time
-    from kube import templating
-    from kube.errors import RenderError
+    from kube.formula import templating
+    from kube.core.errors import RenderError
 
     source = sys.stdin.read()
     for item in sys.argv[1:]:

@@ -280,6 +280,6 @@ def test_to_plain_leaves_no_ruamel_types() -> None:
 
 
 def test_importing_the_formula_modules_does_not_import_ruamel() -> None:
-    code = "import sys, kube.yamlsafe, kube.formula; print('ruamel.yaml' in sys.modules)"
+    code = "import sys, kube.formula.yaml_strict, kube.formula.load; print('ruamel.yaml' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -60,17 +60,16 @@ from typing import Any
 from kube.core.errors import FormulaError, UsageError
 from kube.k8s import records
 from kube.k8s.kubectl import ObjectRef, is_dns_label
+from kube.k8s.objects import FORMULA_LABEL, LABEL_PREFIX, MANAGED_BY_LABEL
+from kube.k8s.records import RECORD_LABEL
 
 RELEASE_TYPE = "kube.sh/release.v2"
 FORMAT_VERSION = 2
 NAME_PREFIX = "kube.release."
 DATA_KEY = "release.json.gz"
-MANAGED_BY_LABEL = records.MANAGED_BY_LABEL
-RECORD_LABEL = records.RECORD_LABEL
-FORMULA_LABEL = records.FORMULA_LABEL
-RELEASE_LABEL = "kube.sh/release"
-REVISION_LABEL = "kube.sh/revision"
-STATUS_LABEL = "kube.sh/status"
+RELEASE_LABEL = f"{LABEL_PREFIX}/release"
+REVISION_LABEL = f"{LABEL_PREFIX}/revision"
+STATUS_LABEL = f"{LABEL_PREFIX}/status"
 #: Every record, of either format: what ``kube list`` asks the API server for.
 SELECTOR = records.SELECTOR
 

@@ -16,16 +16,15 @@ from typing import Any, TypeVar
 from kube.core.text import is_safe
 from kube.k8s import records
 from kube.k8s.kubectl import ObjectRef, is_dns_label
+from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY_LABEL
+from kube.k8s.records import RECORD_LABEL
 from kube.k8s.release_format import (
     DATA_KEY,
     FORMAT_VERSION,
-    FORMULA_LABEL,
     INFLATED_LIMIT,
-    MANAGED_BY_LABEL,
     MAX_NAME,
     MAX_REVISION,
     NAME_PREFIX,
-    RECORD_LABEL,
     RELEASE_LABEL,
     RELEASE_TYPE,
     REVISION_LABEL,
