@@ -44,6 +44,8 @@ class UpdateReport:
     warnings: tuple[Finding, ...]
     notes: tuple[str, ...]
     rebuilt: str
+    # The archive asks for another kube (``requires-kube`` in archive.yaml), or says it badly.
+    kube_warning: str | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -93,6 +95,7 @@ class UpdateReport:
             "warnings": [{"path": w.path, "message": w.message} for w in self.warnings],
             "notes": list(self.notes),
             "index": self.rebuilt,
+            "kube_warning": self.kube_warning,
         }
 
 

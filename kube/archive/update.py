@@ -21,13 +21,13 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kube.archive import git as gitcmd
 from kube.archive import index as idx
-from kube.archive import recovery
+from kube.archive import recovery, requires
 from kube.archive.config import ArchiveSource as ArchiveSource
 from kube.archive.config import remember
 from kube.archive.config import resolve_source as resolve_source
@@ -188,6 +188,7 @@ def update(
             else:
                 report = _fast_forward(source, state, reset, notes)
             remember(repo, branch, source)
+            report = replace(report, kube_warning=requires.check(_archive()))
     except OSError as exc:
         raise _os_error(exc, "the update could not finish") from exc
     return report
