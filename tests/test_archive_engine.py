@@ -156,3 +156,34 @@ def test_gitpythons_own_environment_variables_do_not_reach_the_users_repository(
     assert "redis 7.0.0" in second.stdout
     assert (git(mine, "rev-parse", "HEAD"), (mine / "notes.txt").read_text()) == before
     assert git(kube_home / "archive", "rev-parse", "HEAD") == git(remote_archive, "rev-parse", "HEAD")
+
+
+# --- the deadline ends the whole process group ------------------------------------------------
+
+
+def test_a_fetch_from_a_silent_server_is_ended_with_every_process_it_started(
+    remote_archive: Path, kube_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A streamed git (GitPython's Remote.fetch) past KUBE_GIT_TIMEOUT: git and the
+    git-remote-https it started both end (GitPython's own kill_after_timeout does nothing
+    for a streamed call)."""
+    import socket
+    import time
+
+    from kube.archive.config import Config, write_config
+    from kube.core.errors import ArchiveError
+    from tests.test_archive import leftover_processes
+
+    archive.update(str(remote_archive))
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        url = f"https://127.0.0.1:{server.getsockname()[1]}/kubes.git"
+        git(kube_home / "archive", "remote", "set-url", "origin", url)
+        write_config(Config(repo=url, branch=None))
+        monkeypatch.setenv("KUBE_GIT_TIMEOUT", "2")
+        started = time.monotonic()
+        with pytest.raises(ArchiveError, match=r"cannot fetch .* did not finish within 2s"):
+            archive.update()
+        assert time.monotonic() - started < 20
+        assert leftover_processes(kube_home) == []
