@@ -239,8 +239,8 @@ def unquote(path: str) -> str:
 
 # --- the engine: GitPython, started kube's way ----------------------------------------------------
 #
-# GitPython builds every command line and parses what git prints (``-z`` raw diffs, objects
-# through ``cat-file --batch``); kube decides how each git is started. Its own ``Git.execute``
+# GitPython builds the command lines and reads what git gives back (refs, objects through
+# ``cat-file --batch``, trees, fetch results); kube decides how each git is started. Its own ``Git.execute``
 # cannot do that: it copies ``os.environ`` into every child (inherited GIT_* included, and
 # ``update_environment`` can add variables but never remove one), and ``kill_after_timeout``
 # kills the child and the descendants ``pgrep`` finds, not the process group, and nothing at
