@@ -352,6 +352,16 @@ def test_git_itself_refuses_the_ext_transport(tmp_path: Path, kube_home: Path) -
     assert not marker.exists()
 
 
+def test_gitpython_refuses_the_ext_transport_before_git_starts(tmp_path: Path, kube_home: Path) -> None:
+    """GitPython's own check (``allow_unsafe_protocols=False``) stops it first."""
+    marker = tmp_path / "pwned"
+    kube_home.mkdir(parents=True)
+    with pytest.raises(ArchiveError, match="ext::"):
+        gitcmd.clone(f"ext::sh -c touch% {marker}", tmp_path / "x", branch=None, what="clone", hint="")
+    assert not marker.exists()
+    assert not (tmp_path / "x").exists()
+
+
 def test_credentials_in_urls_are_not_shown() -> None:
     assert gitcmd.display_url("https://user:s3cret@example.com/a.git") == "https://***@example.com/a.git"
     assert "tok" not in gitcmd.display_url("https://tok@example.com/a.git")
@@ -539,16 +549,88 @@ def test_two_updates_at_once_both_finish_with_one_archive(remote_archive: Path, 
     assert_consistent(kube_home, remote_archive)
 
 
-def kill_at(stage: str, tmp_path: Path, *args: str) -> None:
-    """Run `kube update` until it reaches ``stage``, then SIGKILL it."""
-    marker = tmp_path / f"paused-{stage}"
-    env = {**os.environ, "KUBE_TEST_PAUSE_AT": stage, "KUBE_TEST_PAUSE_FILE": str(marker)}
-    proc = subprocess.Popen([sys.executable, "-m", "kube", "update", *args], env=env, stderr=subprocess.PIPE)
+# Where a stage falls: just before or just after a git command (a stand-in for git on PATH stops
+# there), or just after kube renames a clone into place (strace holds kube at that rename's exit).
+GIT_STAGES = {
+    "after-clone": ("clone", "after"),
+    "after-fetch": ("fetch", "after"),
+    "before-checkout": ("reset", "before"),
+    "after-checkout": ("reset", "after"),
+    "after-index": ("gc", "before"),
+}
+MOVE_STAGES = {"after-move-old": "archive", "after-move-new": "archive.new"}  # the rename's source
+
+STOPPING_GIT = """#!/bin/sh
+# Stands in for git: runs the real one, but stops at one command ({sub}, {when} it runs),
+# leaving a sleeping process that holds whatever git held (the guard's lock).
+sub=
+skip=
+for a in "$@"; do
+  if [ -n "$skip" ]; then skip=; continue; fi
+  case "$a" in
+    -c|-C) skip=1 ;;
+    -*) ;;
+    *) sub=$a; break ;;
+  esac
+done
+stop() {{ echo $$ > "{marker}.tmp" && mv "{marker}.tmp" "{marker}"; exec sleep 3600; }}
+[ "$sub" = "{sub}" ] && [ {when} = before ] && stop
+"{real}" "$@"
+rc=$?
+[ "$sub" = "{sub}" ] && [ {when} = after ] && [ $rc = 0 ] && stop
+exit $rc
+"""
+
+
+def _wait_for(check: object, proc: subprocess.Popen[bytes], stage: str) -> None:
     deadline = time.monotonic() + 120
-    while not marker.exists():
+    while not check():  # type: ignore[operator]
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         assert time.monotonic() < deadline, f"never reached {stage}"
-        time.sleep(0.05)
+        time.sleep(0.02)
+
+
+def kill_at(stage: str, tmp_path: Path, *args: str) -> None:
+    """Run `kube update` until it reaches ``stage``, then SIGKILL it (and what it left running)."""
+    command = [sys.executable, "-m", "kube", "update", *args]
+    if stage in MOVE_STAGES:
+        import shutil
+
+        strace = shutil.which("strace")
+        if strace is None:
+            pytest.skip("strace is not installed: it holds kube right after the rename under test")
+        home = Path(os.environ["KUBE_HOME"])
+        source = home / MOVE_STAGES[stage]
+        renames = "rename,renameat,renameat2"
+        command = [strace, "-qq", "-o", os.devnull, "-P", str(source), "-e", f"trace={renames}"]
+        command += ["-e", f"inject={renames}:delay_exit=120000000:when=1", sys.executable, "-m", "kube"]
+        command += ["update", *args]
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE)
+        old, new = home / "archive.old", home / "archive.new"
+        # Both renames happen only once the new clone is complete: the old clone moved aside,
+        # then (after-move-new) the new one moved into place.
+        _wait_for(lambda: old.exists() and (stage == "after-move-old" or not new.exists()), proc, stage)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        for child in children:  # kube itself, held by strace at the exit of its rename
+            os.kill(int(child), signal.SIGKILL)
+    else:
+        import shutil
+
+        sub, when = GIT_STAGES[stage]
+        marker = tmp_path / f"paused-{stage}"
+        bin_dir = tmp_path / f"stopping-git-{stage}"
+        bin_dir.mkdir()
+        wrapper = bin_dir / "git"
+        real = shutil.which("git")
+        assert real is not None
+        wrapper.write_text(STOPPING_GIT.format(sub=sub, when=when, marker=marker, real=real))
+        wrapper.chmod(0o755)
+        env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+        proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+        _wait_for(marker.exists, proc, stage)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        os.kill(int(marker.read_text()), signal.SIGKILL)  # the stopped git, orphaned by the kill
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     if proc.stderr:

@@ -7,7 +7,6 @@ previous index (first clone, new URL, damaged file, other schema).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,6 @@ from kube.archive import git as gitcmd
 from kube.archive import index as idx
 from kube.archive import indexer
 from kube.core.findings import Finding
-
-Git = Callable[[list[str], str], str]
 
 
 @dataclass(frozen=True)
@@ -47,6 +44,8 @@ class UpdateReport:
     warnings: tuple[Finding, ...]
     notes: tuple[str, ...]
     rebuilt: str
+    # The archive asks for another kube (``requires-kube`` in archive.yaml), or says it badly.
+    kube_warning: str | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -96,6 +95,7 @@ class UpdateReport:
             "warnings": [{"path": w.path, "message": w.message} for w in self.warnings],
             "notes": list(self.notes),
             "index": self.rebuilt,
+            "kube_warning": self.kube_warning,
         }
 
 
@@ -104,29 +104,23 @@ def _formula_of(path: str) -> str | None:
     return parts[1] if len(parts) >= 2 and parts[0] == "formulas" and parts[1] else None
 
 
-def parse_diff(text: str) -> tuple[set[str], list[tuple[str, str]]]:
-    """Touched formula names and ``(old, new)`` directory renames from ``git diff --name-status -M``."""
+def parse_diff(diff: list[gitcmd.Change]) -> tuple[set[str], list[tuple[str, str]]]:
+    """Touched formula names and ``(old, new)`` directory renames from a diff with rename detection."""
     touched: set[str] = set()
     renames: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        status, *quoted = line.split("\t")
-        names = [_formula_of(gitcmd.unquote(f)) for f in quoted]
+    for change in diff:
+        names = [_formula_of(f) for f in (change.old, change.new) if f is not None]
         touched.update(n for n in names if n)
-        if status.startswith("R") and len(names) == 2 and names[0] and names[1] and names[0] != names[1]:
+        if change.status == "R" and len(names) == 2 and names[0] and names[1] and names[0] != names[1]:
             pair = (names[0], names[1])
             if pair not in renames:
                 renames.append(pair)
     return touched, renames
 
 
-def incoming_paths(diff: str) -> list[str]:
-    """Paths an update will create, from ``git diff --name-status`` (where untracked files would be lost)."""
-    paths: list[str] = []
-    for line in diff.splitlines():
-        status, *files = line.split("\t")
-        if files and status[:1] in ("A", "R", "C", "T"):
-            paths.append(gitcmd.unquote(files[-1]))
-    return paths
+def incoming_paths(diff: list[gitcmd.Change]) -> list[str]:
+    """Paths an update will create (where untracked files would be lost)."""
+    return [c.new for c in diff if c.new is not None and c.status in ("A", "R", "C", "T")]
 
 
 def build_index(
@@ -135,19 +129,18 @@ def build_index(
     base: idx.Index | None,
     old_commit: str | None,
     *,
-    git: Git,
-    diff: str | None = None,
+    diff: list[gitcmd.Change] | None = None,
 ) -> Changes:
     """New entries for the clone at ``root`` (HEAD ``head``), and what changed since ``old_commit``.
 
-    ``diff`` is ``git diff --name-status -M90% old_commit head`` when the caller already has it.
+    ``diff`` is the diff of ``old_commit`` and ``head`` when the caller already has it.
     With a ``base`` index only the formulas the diff touched are parsed; the other entries are
     copied as the bytes they were stored as."""
     touched: set[str] = set()
     renames: list[tuple[str, str]] = []
     if old_commit and old_commit != head:
         if diff is None:
-            diff = git(diff_args(old_commit, head), "cannot compare archive versions")
+            diff = gitcmd.diff(root, old_commit, head)
         touched, renames = parse_diff(diff)
     entries: dict[str, dict[str, Any] | bytes]
     if base is not None:
@@ -158,37 +151,26 @@ def build_index(
         rebuilt, warnings = indexer.build_entries(root, indexer.formula_dir_names(root))
         entries, log_range, mode = {}, head, "full"
     if rebuilt:
-        log = git(
-            ["log", "--format=%x01%H %cI", "--name-only", "--no-renames", log_range, "--", "formulas"],
-            "cannot read the archive's history",
-        )
+        log = gitcmd.log(root, log_range, what="cannot read the archive's history")
         built = indexer.parse_log(log)
         for name, entry in rebuilt.items():
             commit, date = built.get(name, (head, ""))
             entry["built"] = {"commit": commit, "date": date}
     entries.update(rebuilt)
     warnings = indexer.formulas_warnings(root) + warnings
-    old_names = _old_names(base, old_commit, head, git)
+    old_names = _old_names(root, base, old_commit, head)
     if old_names is None:
         return Changes(entries, warnings=tuple(warnings), rebuilt=mode)
     return _compare(base, old_names, entries, rebuilt, touched, renames, tuple(warnings), mode)
 
 
-def diff_args(old: str, new: str) -> list[str]:
-    # -M90%: a formula counts as renamed only when its files moved across nearly unchanged
-    # (K3.yaml itself always changes, since it holds the name).
-    return ["diff", "--name-status", "-M90%", "--no-color", old, new, "--"]
-
-
-def _old_names(base: idx.Index | None, old_commit: str | None, head: str, git: Git) -> set[str] | None:
+def _old_names(root: Path, base: idx.Index | None, old_commit: str | None, head: str) -> set[str] | None:
     if base is not None:
         return set(base.names())
     if not old_commit or old_commit == head:
         return None
-    listing = git(
-        ["ls-tree", "-d", "--name-only", old_commit, "formulas/"], "cannot read the archive's history"
-    )
-    return {n for n in (_formula_of(p) for p in listing.splitlines()) if n and idx.NAME_RE.fullmatch(n)}
+    listing = gitcmd.formula_names_at(root, old_commit, what="cannot read the archive's history")
+    return {n for n in listing if idx.NAME_RE.fullmatch(n)}
 
 
 def _compare(

@@ -1,10 +1,24 @@
-"""Running ``git`` for the archive: which URLs it may see, and how it is started.
+"""Every git the archive runs: which URLs it may see, and how git is started.
+
+GitPython is the engine: clone (``Repo.clone_from``), fetch (``Remote.fetch``),
+the fast-forward (``HEAD.reset``), diffs with rename detection (``Diff``
+objects read from ``-z`` output), ancestry, status and history go through its
+``Repo`` and ``Git`` objects, so kube parses no diff or status text of its own.
+How each git is *started* stays kube's (``KubeGit.execute``, below): GitPython's
+own ``Git.execute`` copies ``os.environ`` into every child and its
+``kill_after_timeout`` ends only the child and the descendants ``pgrep`` finds,
+never the process group, and does nothing for streamed calls (clone, fetch,
+diff). So a plain call runs through ``kube.core.process`` and a streamed one is
+started in its own session with a watchdog; at the deadline
+(``KUBE_GIT_TIMEOUT``) the whole group is killed either way.
 
 Nothing from a URL, branch or formula name reaches git as an option: URLs are
-checked against an allow-list before git is started, and every argv puts
-``--`` before them. Git itself is also told to refuse other transports
-(``GIT_ALLOW_PROTOCOL``), never to prompt, and to give up on a stalled
-transfer; ``kube.process`` kills it after a deadline (``KUBE_GIT_TIMEOUT``).
+checked against an allow-list before git is started, GitPython's own checks
+stay on (``allow_unsafe_protocols=False``, ``allow_unsafe_options=False``) and
+every command puts ``--`` before its operands. Git itself is also told to
+refuse other transports (``GIT_ALLOW_PROTOCOL``), never to prompt, and to give
+up on a stalled transfer; it runs with an explicit environment in which no
+inherited ``GIT_*`` variable can point it at another repository.
 
 Commands that change the clone run under a small guard that holds
 ``$KUBE_HOME/.lock-git`` for as long as git runs. If kube is killed, git is
@@ -15,18 +29,20 @@ anything, so it never races a git that is still writing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
+import signal
+import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, cast
 
 from kube.core import paths
 from kube.core.errors import ArchiveError, ProcessError, ProcessTimeout, UsageError
-
-if TYPE_CHECKING:
-    from kube.core.process import Completed
 
 DEFAULT_TIMEOUT = 300.0  # http.lowSpeed* does not cover a TLS handshake that never completes
 ALLOWED = "https://, ssh://, git@host:path, file:// or a local path"
@@ -221,65 +237,367 @@ def unquote(path: str) -> str:
     return out.decode("utf-8", "surrogateescape")
 
 
-def _reason(exc: ProcessError) -> str:
-    lines = [ln.strip() for ln in (exc.stderr or exc.stdout).splitlines() if ln.strip()]
+# --- the engine: GitPython, started kube's way ----------------------------------------------------
+#
+# GitPython builds the command lines and reads what git gives back (refs, objects through
+# ``cat-file --batch``, trees, fetch results); kube decides how each git is started. Its own ``Git.execute``
+# cannot do that: it copies ``os.environ`` into every child (inherited GIT_* included, and
+# ``update_environment`` can add variables but never remove one), and ``kill_after_timeout``
+# kills the child and the descendants ``pgrep`` finds, not the process group, and nothing at
+# all for a process started with ``as_process=True`` (clone, fetch, diff). So ``KubeGit``
+# overrides ``execute``: a plain call runs through ``kube.core.process`` (the environment of
+# ``environment()``, its own session, the deadline after which the whole group is killed); a
+# streamed one (``as_process``) is started the same way, with a watchdog that kills its group
+# at the deadline.
+#
+# ``Repo.__init__`` also reads GIT_DIR, GIT_WORK_TREE, GIT_COMMON_DIR and GIT_OBJECT_DIRECTORY
+# from ``os.environ`` to find refs and objects; ``KubeRepo`` hides them while it opens a clone.
+
+
+class _State:
+    guarded = False  # inside ``guarded()``: commands that change the clone hold the git guard
+    expired = False  # a watchdog killed a streamed git at its deadline
+
+
+_state = _State()
+_DISCOVERY = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[None]:
+    """Every git started inside holds ``$KUBE_HOME/.lock-git`` for as long as it runs."""
+    before, _state.guarded = _state.guarded, True
+    try:
+        yield
+    finally:
+        _state.guarded = before
+
+
+@contextlib.contextmanager
+def _hidden_discovery_variables() -> Iterator[None]:
+    saved = {key: os.environ.pop(key) for key in _DISCOVERY if key in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _kill_at_deadline(proc: subprocess.Popen[bytes], limit: float) -> None:
+    def expire() -> None:
+        if proc.poll() is None:  # still ours and running: its pid is its group's id
+            _state.expired = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    timer = threading.Timer(limit, expire)
+    timer.daemon = True
+    timer.start()
+
+
+@functools.cache
+def _engine() -> tuple[Any, Any, Any]:
+    """The ``Git`` and ``Repo`` classes kube uses (GitPython is imported here, on first use:
+    ``import git`` costs ~60 ms that search, info and --help never pay)."""
+    import git as gp
+
+    class KubeGitError(gp.GitCommandError):
+        """A failed git, with its output as git printed it (GitPython decorates its copies)."""
+
+        def __init__(self, command: Sequence[str], status: int, err: str, out: str) -> None:
+            super().__init__(list(command), status, err, out)
+            self.kube_output = (err, out)
+
+    class KubeGit(gp.Git):
+        def __init__(self, working_dir: Any = None) -> None:
+            super().__init__(working_dir)
+            self.kube_root: Path | None = None
+
+        def execute(  # type: ignore[override]
+            self,
+            command: Sequence[Any],
+            istream: Any = None,
+            *,
+            as_process: bool = False,
+            with_extended_output: bool = False,
+            with_exceptions: bool = True,
+            stdout_as_string: bool = True,
+            strip_newline_in_stdout: bool = True,
+            **_ignored: Any,
+        ) -> Any:
+            # command[0] is GitPython's git executable; kube starts ``git`` with its own settings.
+            args = [str(a) for a in command[1:]]
+            persistent = istream is subprocess.PIPE  # cat-file --batch, alive while the Repo is
+            full = argv(args, guarded=_state.guarded and not persistent, repo=self.kube_root)
+            cwd = self.kube_root or (Path(self._working_dir) if self._working_dir else None)
+            if as_process:
+                try:
+                    proc = subprocess.Popen(
+                        full,
+                        env=environment(),
+                        cwd=cwd,
+                        stdin=istream or subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        start_new_session=True,
+                    )
+                except FileNotFoundError as exc:
+                    raise gp.GitCommandNotFound(full, exc) from exc
+                if not persistent:
+                    _kill_at_deadline(proc, timeout())
+                return self.AutoInterrupt(proc, full)
+            from kube.core import process
+
+            done = process.run(full, cwd=cwd, env=environment(), timeout=timeout(), check=False)
+            out = done.stdout[:-1] if strip_newline_in_stdout and done.stdout.endswith("\n") else done.stdout
+            err = done.stderr.removesuffix("\n")
+            if with_exceptions and done.returncode != 0:
+                raise KubeGitError(full, done.returncode, err, out)
+            value = out if stdout_as_string else out.encode("utf-8", "surrogateescape")
+            return (done.returncode, value, err) if with_extended_output else value
+
+    class KubeRepo(gp.Repo):
+        GitCommandWrapperType = KubeGit
+
+        def __init__(self, path: Any, **kwargs: Any) -> None:
+            with _hidden_discovery_variables():
+                super().__init__(path, expand_vars=False, search_parent_directories=False, **kwargs)
+            cast(Any, self.git).kube_root = Path(path)
+
+    return KubeGit, KubeRepo, KubeGitError
+
+
+@contextlib.contextmanager
+def opened(root: Path) -> Iterator[Any]:
+    """The clone at ``root`` as a GitPython ``Repo`` (closed afterwards: no cat-file outlives it)."""
+    repo = _engine()[1](root)
+    try:
+        yield repo
+    finally:
+        repo.close()
+
+
+def _output(exc: Any) -> tuple[str, str]:
+    """stderr and stdout of a failed git (GitPython decorates them for its message)."""
+    raw = getattr(exc, "kube_output", None)
+    if raw is not None:
+        return raw  # type: ignore[no-any-return]
+
+    def plain(value: Any, label: str) -> str:
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
+        return text.removeprefix(f"\n  {label}: '").removesuffix("'")
+
+    return plain(exc.stderr, "stderr"), plain(exc.stdout, "stdout")
+
+
+def _reason(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     first_error = [ln for ln in lines if ln.startswith("error:")][:1]
     fatal = [ln for ln in lines if ln.startswith("fatal:")][-1:]
-    text = (first_error or fatal or lines or ["no output"])[0]
-    return text.removeprefix("fatal: ").removeprefix("error: ")
+    line = (first_error or fatal or lines or ["no output"])[0]
+    return line.removeprefix("fatal: ").removeprefix("error: ")
 
 
-def run(
-    args: Sequence[str],
-    *,
-    what: str,
-    repo: Path | None = None,
-    cwd: Path | None = None,
-    guarded: bool = False,
-    check: bool = True,
-    hint: str | None = None,
-) -> str:
-    """Run git and return its stdout; failures become one-line ArchiveErrors saying ``what`` failed.
-
-    ``repo`` is the clone git works on (``--git-dir``/``--work-tree``, and its directory);
-    ``cwd`` only where git needs no repository (a clone)."""
-    return completed(args, what=what, repo=repo, cwd=cwd, guarded=guarded, check=check, hint=hint).stdout
-
-
-def completed(
-    args: Sequence[str],
-    *,
-    what: str,
-    repo: Path | None = None,
-    cwd: Path | None = None,
-    guarded: bool = False,
-    check: bool = True,
-    hint: str | None = None,
-) -> Completed:
-    """``run``, returning the whole result (for commands whose exit code is the answer)."""
-    from kube.core import process
+@contextlib.contextmanager
+def failures(what: str, *, hint: str | None = None, where: Path | None = None) -> Iterator[None]:
+    """Whatever git or GitPython raise inside, as one ArchiveError line saying ``what`` failed."""
+    import git as gp
+    from gitdb.exc import ODBError  # type: ignore[import-untyped]
 
     limit = timeout()
+    _state.expired = False
+    slow = ArchiveError(
+        f"{what}: git did not finish within {limit:g}s (the server may be unreachable or not answering)",
+        hint=hint or "check the URL and your network; KUBE_GIT_TIMEOUT sets the limit in seconds",
+    )
     try:
-        done = process.run(
-            argv(args, guarded=guarded, repo=repo),
-            cwd=repo if repo is not None else cwd,
-            env=environment(),
-            timeout=limit,
-            check=check,
-        )
+        yield
     except ProcessTimeout as exc:
-        raise ArchiveError(
-            f"{what}: git did not finish within {limit:g}s (the server may be unreachable or not answering)",
-            hint=hint or "check the URL and your network; KUBE_GIT_TIMEOUT sets the limit in seconds",
-        ) from exc
-    except ProcessError as exc:
-        if is_disk_full(exc.stderr or exc.stdout):
-            raise disk_full(what, repo or cwd or paths.kube_home()) from exc
-        raise ArchiveError(f"{what}: {_reason(exc)}", hint=hint) from exc
+        raise slow from exc
+    except gp.GitCommandError as exc:
+        if _state.expired:
+            raise slow from exc
+        err, out = _output(exc)
+        if is_disk_full(err or out):
+            raise disk_full(what, where or paths.kube_home()) from exc
+        raise ArchiveError(f"{what}: {_reason(err or out)}", hint=hint) from exc
+    except ProcessError as exc:  # git itself could not be started
+        raise ArchiveError(f"{what}: {exc.message}", hint=exc.hint or hint) from exc
+    except (gp.GitError, ODBError, ValueError) as exc:  # a ref or an object GitPython cannot read
+        raise ArchiveError(f"{what}: {exc}", hint=hint) from exc
     except UnicodeDecodeError as exc:  # git quotes file names, but not every message it prints
         raise ArchiveError(f"{what}: git printed text that is not UTF-8", hint=hint) from exc
-    return done
+
+
+def run(args: Sequence[str], *, what: str, root: Path | None = None, cwd: Path | None = None) -> str:
+    """A git command line of kube's own through the engine (``root``: the clone it works on,
+    named with ``--git-dir``/``--work-tree``; ``cwd`` only where git needs no repository)."""
+    with failures(what, where=root or cwd):
+        engine = _engine()[0](str(root or cwd) if (root or cwd) else None)
+        engine.kube_root = root
+        return str(engine.execute(["git", *args]))
+
+
+def clone(url: str, dest: Path, *, branch: str | None, what: str, hint: str) -> None:
+    """Clone ``url`` into ``dest`` (under the guard). GitPython checks the URL and the options
+    itself (``allow_unsafe_protocols=False``, ``allow_unsafe_options=False``) and puts ``--``
+    before them; kube's allow-list has already run (``validate_url``)."""
+    options = ["--quiet", "--no-tags", "--single-branch", "--no-local"]
+    options += [f"--branch={branch}"] if branch else []
+    with failures(what, hint=hint, where=dest.parent), guarded():
+        repo = _engine()[1].clone_from(
+            url, dest, multi_options=options, allow_unsafe_protocols=False, allow_unsafe_options=False
+        )
+        repo.close()
+
+
+def fetch(root: Path, refspec: str, *, what: str, hint: str) -> None:
+    """Fetch ``refspec`` from origin (under the guard), GitPython's checks on."""
+    with failures(what, hint=hint, where=root), opened(root) as repo, guarded():
+        repo.remote("origin").fetch(
+            refspec, no_tags=True, allow_unsafe_protocols=False, allow_unsafe_options=False
+        )
+
+
+def state(root: Path) -> tuple[str, str, str] | None:
+    """The clone's origin URL, branch (``HEAD`` when detached) and HEAD commit; None when
+    ``root`` is not a clone GitPython can read. A git past its deadline is an ArchiveError:
+    a slow git is not a damaged clone."""
+    if not (root / ".git").is_dir():
+        return None
+    try:
+        with failures("cannot read the archive"), opened(root) as repo:
+            head = repo.head.commit.hexsha
+            branch = "HEAD" if repo.head.is_detached else repo.active_branch.name
+            url = repo.config_reader("repository").get_value('remote "origin"', "url")
+    except ArchiveError as exc:
+        if isinstance(exc.__cause__, ProcessTimeout) or _state.expired:
+            raise
+        return None
+    except Exception:  # a missing section, a damaged ref or object: not a clone kube can use
+        return None
+    return str(url), str(branch), str(head)
+
+
+def resolve(root: Path, rev: str, *, what: str) -> str:
+    with failures(what), opened(root) as repo:
+        return str(repo.commit(rev).hexsha)
+
+
+def is_ancestor(root: Path, old: str, new: str) -> bool:
+    with failures("cannot compare archive versions"), opened(root) as repo:
+        return bool(repo.is_ancestor(old, new))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a diff: ``status`` is git's letter (A, D, M, R, T, C)."""
+
+    status: str
+    old: str | None
+    new: str | None
+
+
+def _read(root: Path, args: Sequence[str], *, what: str) -> bytes:
+    """What git prints, as bytes (streamed: the watchdog bounds it)."""
+    with failures(what, where=root), opened(root) as repo:
+        proc = repo.git.execute(["git", *args], as_process=True)
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise _engine()[2](args, proc.returncode, os.fsdecode(err or b""), os.fsdecode(out or b""))
+        return bytes(out or b"")
+
+
+def _changes(raw: bytes) -> list[Change]:
+    """``--name-status -z`` output: a status, then one path (two for a rename or a copy)."""
+    fields = raw.split(b"\0")
+    found: list[Change] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = os.fsdecode(fields[i])[:1]
+        if status in ("R", "C"):
+            found.append(Change(status, os.fsdecode(fields[i + 1]), os.fsdecode(fields[i + 2])))
+            i += 3
+        else:
+            name = os.fsdecode(fields[i + 1])
+            found.append(Change(status, None if status == "A" else name, None if status == "D" else name))
+            i += 2
+    return found
+
+
+# The diffs below are read through GitPython's ``Git`` as bytes, not as its ``Diff`` objects: its
+# raw-diff reader decodes every path as strict UTF-8 in a reader thread, and on a name that is
+# not UTF-8 that thread dies and the rest of the diff is silently lost (a formula whose files
+# changed then kept its old index entry). ``-z`` names are exact bytes, never quoted.
+_DIFF = ("--name-status", "-z", "--find-renames=90%", "--no-color", "--no-ext-diff")
+
+
+def diff(root: Path, old: str, new: str) -> list[Change]:
+    """What changed between two commits, renames found at 90 % similarity (a formula counts as
+    renamed only when its files moved across nearly unchanged: K3.yaml itself always changes,
+    since it holds the name)."""
+    raw = _read(root, ["diff-tree", "-r", *_DIFF, old, new, "--"], what="cannot compare archive versions")
+    return _changes(raw)
+
+
+def tracked_changes(root: Path) -> list[str]:
+    """Tracked files whose work-tree (or index) state differs from HEAD."""
+    raw = _read(root, ["diff", *_DIFF, "HEAD", "--"], what="cannot read the archive's state")
+    names: list[str] = []
+    for change in _changes(raw):
+        for name in (change.new, change.old):
+            if name is not None and name not in names:
+                names.append(name)
+    return names
+
+
+def untracked(root: Path, pathspecs: Sequence[str] | None = None) -> list[str]:
+    """Untracked files: all of them outside .gitignore (no ``pathspecs``), or any at these
+    literal paths, ignored or not (a file an update is about to overwrite)."""
+    # Not -z: quoted names stay ASCII (raw ones need not be UTF-8, and git's output is read as text).
+    if pathspecs is None:
+        args = ["ls-files", "--others", "--exclude-standard"]
+    else:
+        args = ["--literal-pathspecs", "ls-files", "--others", "--", *pathspecs]
+    listing = run(args, what="cannot read the archive's state", root=root)
+    return [unquote(p) for p in listing.splitlines() if p]
+
+
+def reset_hard(root: Path, commit: str, *, what: str) -> None:
+    with failures(what, where=root), opened(root) as repo, guarded():
+        repo.head.reset(commit, index=True, working_tree=True, quiet=True)
+
+
+def clean(root: Path, *, what: str) -> None:
+    with failures(what, where=root), opened(root) as repo, guarded():
+        repo.git.clean("-ffdq")
+
+
+def gc(root: Path) -> None:
+    """``git gc --auto`` in the foreground, under the guard. Automatic gc is off for every other
+    command (it would detach and outlive kube); here it runs only when git thinks it is due."""
+    with failures("git gc failed", where=root), opened(root) as repo, guarded():
+        repo.git(c=["gc.auto=6700", "gc.autoDetach=false"]).gc(auto=True, quiet=True)
+
+
+def log(root: Path, log_range: str, *, what: str) -> str:
+    """``git log`` of ``formulas``: one ``\\x01<commit> <date>`` line per commit, then the names
+    it touched. One git for every formula: GitPython's ``iter_commits`` would need a git (or a
+    tree diff) per commit or per formula to say which formulas a commit touched."""
+    with failures(what), opened(root) as repo:
+        return str(
+            repo.git.log("--format=%x01%H %cI", "--name-only", "--no-renames", log_range, "--", "formulas")
+        )
+
+
+def formula_names_at(root: Path, commit: str, *, what: str) -> list[str]:
+    """The directory names under ``formulas/`` in ``commit``'s tree."""
+    with failures(what), opened(root) as repo:
+        tree = repo.commit(commit).tree
+        try:
+            formulas = tree / "formulas"
+        except KeyError:
+            return []
+        return [str(t.name) for t in formulas.trees]
 
 
 _DISK_FULL = ("No space left on device", "Disk quota exceeded")

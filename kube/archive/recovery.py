@@ -14,14 +14,12 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kube.archive import git as gitcmd
 from kube.core import paths
 
-Git = Callable[..., str]
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # a journal names a commit, never an option
 _GIT_LOCKS = ("index.lock", "HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock")
 
@@ -81,11 +79,10 @@ def needed() -> bool:
     return journal_file().exists() or new_dir().exists() or old_dir().exists()
 
 
-def recover(notes: list[str], git: Git) -> None:
+def recover(notes: list[str]) -> None:
     """Bring ``$KUBE_HOME`` back to one consistent clone (the caller holds the lock).
 
-    ``git(args, what, guarded=True)`` runs git in the archive. The index is not
-    touched here: callers compare it with the clone's HEAD afterwards."""
+    The index is not touched here: callers compare it with the clone's HEAD afterwards."""
     root = archive_dir()
     if not needed() and not git_locks(root):
         return
@@ -101,6 +98,6 @@ def recover(notes: list[str], git: Git) -> None:
     journal = read_journal()
     target = str(journal.get("to", "")) if journal else ""
     if journal and journal.get("op") == "checkout" and _SHA.fullmatch(target) and (root / ".git").is_dir():
-        git(["reset", "--quiet", "--hard", target], "cannot repair the archive", guarded=True)
+        gitcmd.reset_hard(root, target, what="cannot repair the archive")
         notes.append("finished an update that had been interrupted")
     clear_journal()

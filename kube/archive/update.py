@@ -8,9 +8,10 @@ killed at any point, the next command that finds the journal (or a leftover
 ``archive.new``/``archive.old``) finishes or undoes the step and brings the
 index level with the clone. Readers only read files that are replaced whole.
 
-Git is run as a program (``kube.gitcmd``), not through GitPython: that gives
-one place for timeouts, the protocol allow-list and the kill-safe guard, and
-keeps the import cost out of every command.
+Every git goes through ``kube.archive.git`` (GitPython, started kube's way:
+one place for timeouts, the protocol allow-list and the kill-safe guard). That
+module imports GitPython on first use only, so search and info, which read the
+index and ``.git/HEAD`` directly, never pay for it.
 """
 
 from __future__ import annotations
@@ -19,20 +20,20 @@ import errno
 import os
 import re
 import stat
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kube.archive import git as gitcmd
 from kube.archive import index as idx
-from kube.archive import recovery
+from kube.archive import recovery, requires
 from kube.archive.config import ArchiveSource as ArchiveSource
 from kube.archive.config import remember
 from kube.archive.config import resolve_source as resolve_source
+from kube.archive.copies import copy_state
 from kube.core import paths
-from kube.core.errors import ArchiveError, LocalChangesError, NotFoundError, ProcessTimeout
+from kube.core.errors import ArchiveError, LocalChangesError, NotFoundError
 
 if TYPE_CHECKING:  # imported when an update runs: search and info never need them
     from kube.archive.changes import Changes, UpdateReport
@@ -56,38 +57,11 @@ def validate_url(url: str) -> str:
     return gitcmd.validate_url(url)
 
 
-def _git(
-    args: list[str], what: str, *, repo: Path | None = None, guarded: bool = False, hint: str | None = None
-) -> str:
-    """Git on the clone at ``repo`` (the archive unless told otherwise), named explicitly."""
-    return gitcmd.run(args, what=what, repo=repo or _archive(), guarded=guarded, hint=hint)
-
-
-def _pause(stage: str) -> None:
-    """Crash-safety tests stop kube here (``KUBE_TEST_PAUSE_AT``) and kill it with SIGKILL."""
-    if os.environ.get("KUBE_TEST_PAUSE_AT") == stage:
-        marker = os.environ.get("KUBE_TEST_PAUSE_FILE")
-        if marker:
-            Path(marker).write_text(str(os.getpid()), encoding="utf-8")
-        time.sleep(3600)
-
-
 def _checkout(root: Path) -> _Checkout | None:
-    """The clone's origin URL, branch and HEAD; None when ``root`` is not a usable clone."""
-    if not (root / ".git").is_dir():
-        return None
-    try:
-        head, branch = _git(
-            ["rev-parse", "HEAD", "--abbrev-ref", "HEAD"], "cannot read the archive", repo=root
-        ).split()
-        url = _git(["config", "--get", "remote.origin.url"], "cannot read the archive", repo=root).strip()
-    except ArchiveError as exc:
-        if isinstance(exc.__cause__, ProcessTimeout):
-            raise  # a slow git is not a damaged clone: never re-clone over local edits for it
-        return None
-    except ValueError:
-        return None
-    return _Checkout(url, branch, head)
+    """The clone's origin URL, branch and HEAD; None when ``root`` is not a usable clone (a
+    slow git is an ArchiveError instead: never re-clone over local edits for it)."""
+    found = gitcmd.state(root)
+    return _Checkout(*found) if found is not None else None
 
 
 def _healthy() -> bool:
@@ -145,7 +119,7 @@ def ensure_archive(*, on_clone: Notify | None = None, on_wait: Notify | None = N
     try:
         with locked(on_wait=on_wait):
             notes: list[str] = []
-            recovery.recover(notes, _git)
+            recovery.recover(notes)
             state = _checkout(_archive())
             if state is not None:
                 _sync_index(state, notes)
@@ -167,7 +141,7 @@ def read_index(*, on_wait: Notify | None = None, on_rebuild: Notify | None = Non
     paths.check_home()
     try:
         with locked(on_wait=on_wait):
-            recovery.recover([], _git)
+            recovery.recover([])
             try:
                 return idx.load_index()  # rebuilt by another kube while this one waited
             except idx.IndexUnavailable:
@@ -202,7 +176,7 @@ def update(
     try:
         with locked(on_wait=on_wait):
             notes: list[str] = []
-            recovery.recover(notes, _git)
+            recovery.recover(notes)
             state = _checkout(_archive())
             if state is None:
                 if _archive().exists():
@@ -214,6 +188,7 @@ def update(
             else:
                 report = _fast_forward(source, state, reset, notes)
             remember(repo, branch, source)
+            report = replace(report, kube_warning=requires.check(_archive()))
     except OSError as exc:
         raise _os_error(exc, "the update could not finish") from exc
     return report
@@ -227,18 +202,9 @@ def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> 
     recovery.write_journal({"op": "clone"})
     if on_clone is not None:
         on_clone(shown)
-    args = ["clone", "--quiet", "--no-tags", "--single-branch", "--no-local"]
-    args += ["--branch", source.branch] if source.branch else []
     hint = "check the URL (`kube update --repo URL`) and your network"
     try:
-        gitcmd.run(
-            [*args, "--", source.url, str(new)],
-            what=f"cannot clone {shown}",
-            cwd=new.parent,
-            guarded=True,
-            hint=hint,
-        )
-        _pause("after-clone")
+        gitcmd.clone(source.url, new, branch=source.branch, what=f"cannot clone {shown}", hint=hint)
         state = _checkout(new)
         if state is None:
             raise ArchiveError(f"{shown} has no commits to use as an archive", hint=hint)
@@ -250,9 +216,7 @@ def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> 
         raise
     if _archive().exists():
         os.rename(_archive(), recovery.old_dir())
-        _pause("after-move-old")
     os.rename(new, _archive())
-    _pause("after-move-new")
     _write_index(data)
     recovery.rmtree(recovery.old_dir())
     recovery.clear_journal()
@@ -264,30 +228,25 @@ def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: l
     refspec = f"+refs/heads/{state.branch}:refs/remotes/origin/{state.branch}"
     hint = "check the URL (`kube update --repo URL`) and your network"
     try:
-        _git(
-            ["fetch", "--quiet", "--no-tags", "origin", "--", refspec],
-            f"cannot fetch {shown}",
-            guarded=True,
-            hint=hint,
-        )
+        gitcmd.fetch(_archive(), refspec, what=f"cannot fetch {shown}", hint=hint)
     except ArchiveError:
         gitcmd.remove_temporaries(_archive())  # a half-received pack would keep a full disk full
         raise
     # And what a killed fetch left: the guard of this one waited for any such git to end.
     gitcmd.remove_temporaries(_archive(), loose=False)
-    _pause("after-fetch")
-    target = _git(
-        ["rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{state.branch}^{{commit}}"],
-        f"cannot read branch {state.branch} fetched from {shown}",
-    ).strip()
+    target = gitcmd.resolve(
+        _archive(),
+        f"refs/remotes/origin/{state.branch}",
+        what=f"cannot read branch {state.branch} fetched from {shown}",
+    )
     if target == state.head:
         if reset:
             _discard_local_changes(notes)
         changes = _sync_index(state, notes)
         return _report(shown, state.branch, state.head, state.head, changes, notes)
-    from kube.archive.changes import diff_args, incoming_paths
+    from kube.archive.changes import incoming_paths
 
-    diff = _git(diff_args(state.head, target), "cannot compare archive versions")
+    diff = gitcmd.diff(_archive(), state.head, target)
     dirty = _guard_local_changes(reset, incoming=incoming_paths(diff))
     if not reset and not _is_ancestor(state.head, target):
         raise ArchiveError(
@@ -297,40 +256,30 @@ def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: l
         )
     base = _usable_index(state)
     recovery.write_journal({"op": "checkout", "from": state.head, "to": target})
-    _pause("before-checkout")
     try:
-        _git(["reset", "--quiet", "--hard", target], f"cannot check out {target[:8]}", guarded=True)
+        gitcmd.reset_hard(_archive(), target, what=f"cannot check out {target[:8]}")
     except ArchiveError:
-        _git(["reset", "--quiet", "--hard", state.head], "cannot restore the archive", guarded=True)
+        gitcmd.reset_hard(_archive(), state.head, what="cannot restore the archive")
         recovery.clear_journal()
         raise
     if dirty:
-        _git(["clean", "-ffdq"], "cannot discard local changes in the archive", guarded=True)
+        gitcmd.clean(_archive(), what="cannot discard local changes in the archive")
         notes.append(f"discarded local changes in {len(dirty)} file(s)")
-    _pause("after-checkout")
     new_state = _Checkout(state.url, state.branch, target)
     changes = _build_index(_archive(), new_state, base, old_commit=state.head, diff=diff)
     _write_index(idx.encode(url=state.url, branch=state.branch, commit=target, entries=changes.entries))
-    _pause("after-index")
-    recovery.clear_journal()
-    # Automatic gc is off for every other command (it would detach and outlive kube); here it runs
-    # in the foreground, under the guard, and only when git thinks it is due.
-    gc = ["-c", "gc.auto=6700", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"]
+    # gc runs before the journal goes: a kube killed during it leaves the journal, so the next
+    # one waits for the orphaned gc (recovery) instead of running git beside it.
     try:
-        _git(gc, "git gc failed", guarded=True)
+        gitcmd.gc(_archive())
     except ArchiveError as exc:
         notes.append(f"the update worked, but {exc.message}")
+    recovery.clear_journal()
     return _report(shown, state.branch, state.head, target, changes, notes)
 
 
 def _is_ancestor(old: str, new: str) -> bool:
-    done = gitcmd.completed(
-        ["merge-base", "--is-ancestor", old, new],
-        what="cannot compare archive versions",
-        repo=_archive(),
-        check=False,
-    )
-    return done.returncode == 0
+    return gitcmd.is_ancestor(_archive(), old, new)
 
 
 def _local_changes(*, incoming: list[str] | None = None) -> list[str]:
@@ -340,22 +289,15 @@ def _local_changes(*, incoming: list[str] | None = None) -> list[str]:
     tracked files count, and untracked ones only where the update writes (``incoming``):
     elsewhere a fast-forward leaves them alone, and scanning 10,000 directories for them
     costs more than the rest of a small update."""
+    files = gitcmd.tracked_changes(_archive())
     if incoming is None:
-        out = _git(["status", "--porcelain", "--untracked-files=all"], "cannot read the archive's state")
-        return [gitcmd.unquote(line[3:]) for line in out.splitlines() if line.strip()]
-    out = _git(["status", "--porcelain", "--untracked-files=no"], "cannot read the archive's state")
-    files = [gitcmd.unquote(line[3:]) for line in out.splitlines() if line.strip()]
+        return files + [p for p in gitcmd.untracked(_archive()) if p not in files]
     # Something already at an incoming path is only lost when git does not track it: a tracked
     # directory that becomes a symlink, or a type change, is the update itself.
     there = [p for p in incoming if p not in files and _lexists_inside(_archive(), p)]
     untracked: list[str] = []
     for start in range(0, len(there), 500):
-        listing = _git(
-            # Not -z: quoted names stay ASCII (raw ones need not be UTF-8, and git's output is read as text).
-            ["--literal-pathspecs", "ls-files", "--others", "--", *there[start : start + 500]],
-            "cannot read the archive's state",
-        )
-        found = [gitcmd.unquote(p) for p in listing.splitlines() if p]
+        found = gitcmd.untracked(_archive(), there[start : start + 500])
         untracked += [p for p in found if p not in files and p not in untracked]
     return files + untracked
 
@@ -395,8 +337,8 @@ def _guard_local_changes(reset: bool, *, incoming: list[str] | None = None) -> l
 def _discard_local_changes(notes: list[str]) -> None:
     dirty = _local_changes()
     if dirty:
-        _git(["reset", "--quiet", "--hard", "HEAD"], "cannot discard local changes", guarded=True)
-        _git(["clean", "-ffdq"], "cannot discard local changes", guarded=True)
+        gitcmd.reset_hard(_archive(), "HEAD", what="cannot discard local changes")
+        gitcmd.clean(_archive(), what="cannot discard local changes")
         notes.append(f"discarded local changes in {len(dirty)} file(s)")
 
 
@@ -454,14 +396,11 @@ def _build_index(
     base: idx.Index | None,
     *,
     old_commit: str | None = None,
-    diff: str | None = None,
+    diff: list[gitcmd.Change] | None = None,
 ) -> Changes:
     from kube.archive.changes import build_index
 
-    def git(args: list[str], what: str) -> str:
-        return _git(args, what, repo=root)
-
-    return build_index(root, state.head, base, old_commit, git=git, diff=diff)
+    return build_index(root, state.head, base, old_commit, diff=diff)
 
 
 def _report(
@@ -523,7 +462,6 @@ def workspace_copy(name: str) -> Path | None:
     k3 = directory / paths.METADATA_FILE
     if directory.is_symlink() or not k3.is_file() or k3.is_symlink():
         return None
-    from kube.archive.workspace import copy_state
 
     if copy_state(directory) == "incomplete":
         raise ArchiveError(

@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from kube.archive import update as archive
+from kube.archive.copies import MANIFEST
+from kube.archive.copies import read_manifest as _read_manifest
 from kube.archive.index import NAME_RE, Entry
 from kube.core import paths
 from kube.core.errors import ArchiveError, KubeError, LocalChangesError, UsageError
 
-MANIFEST = ".kube-get.json"
 _TEMP_MARK = ".kube-get-"
 
 
@@ -196,37 +197,6 @@ def _kind(target: Path, name: str, *, default: bool) -> str:
         f"{target} is not empty and is not a copy made by kube get; nothing was written",
         hint="choose a new directory with --dest",
     )
-
-
-def _read_manifest(target: Path) -> dict[str, Any] | None:
-    """The record of a ``kube get`` copy; None when there is none. A damaged one is refused:
-    it no longer says which files are kube's."""
-    path = target / MANIFEST
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            raise ValueError("not a regular file")
-        data = json.loads(path.read_bytes())
-        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-            raise ValueError("not a kube get record")
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise UsageError(
-            f"{path} is damaged ({exc}); kube get cannot tell which files it wrote",
-            hint=f"move {target} away, or choose another --dest",
-        ) from None
-    return data
-
-
-def copy_state(directory: Path) -> str:
-    """``complete``, ``incomplete`` (an update of it stopped half way) or ``unrecorded`` (no record)."""
-    try:
-        data = _read_manifest(directory)
-    except UsageError:
-        return "incomplete"
-    if data is None:
-        return "unrecorded"
-    return "complete" if data.get("complete") is True else "incomplete"
 
 
 def _digest(data: bytes) -> str:

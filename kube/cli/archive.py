@@ -89,6 +89,8 @@ def _print_update(report: UpdateReport) -> None:
         console.info(note[0].upper() + note[1:])
     for warning in report.warnings:
         console.warn(f"{warning.path} {warning.message}")
+    if report.kube_warning:
+        console.warn(report.kube_warning)
     if report.cloned:
         console.line(f"Cloned {report.url} ({report.branch}): {report.count} kubes.")
         return
