@@ -10,7 +10,7 @@ from kube.cli import console
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
 from kube.k8s.wait import parse_duration
 from kube.livetest import run as testing
-from kube.livetest.run import TestReport
+from kube.livetest.steps import EXIT_TESTS_NOT_RUN, TestReport
 
 app = command_app()
 
@@ -52,7 +52,7 @@ def test_command(
     if report.failed:
         raise typer.Exit(1)
     if report.not_run and not allow_simulated:
-        raise typer.Exit(testing.EXIT_TESTS_NOT_RUN)
+        raise typer.Exit(EXIT_TESTS_NOT_RUN)
 
 
 def _progress(step: str) -> None:

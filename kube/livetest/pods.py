@@ -23,7 +23,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from kube.core.findings import Severity
-from kube.livetest.run import StepFailed, StepNotRun
+from kube.livetest.steps import TEST_LABEL, StepFailed, StepNotRun
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
@@ -123,7 +123,6 @@ def load_tests(formula: Formula) -> list[dict[str, Any]]:
 
 def _prepare(obj: dict[str, Any], formula: str, namespace: str, run_id: str) -> dict[str, Any]:
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-    from kube.livetest.run import TEST_LABEL
 
     data = copy.deepcopy(obj)
     labels = {MANAGED_BY_LABEL: MANAGED_BY, FORMULA_LABEL: label_value(formula), TEST_LABEL: run_id}
@@ -146,7 +145,6 @@ def _wait(
 ) -> dict[ObjectRef, tuple[str, str]]:
     """Poll until every test is done or failed, or ``timeout``; ``seen`` keeps the last state of each
     test Pod (a failed Job's Pods are deleted by the Job controller before they can be shown)."""
-    from kube.livetest.run import TEST_LABEL
 
     states = {ref: (_PENDING, "not checked yet") for ref in refs}
     deadline = time.monotonic() + timeout
