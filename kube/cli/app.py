@@ -22,8 +22,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -42,8 +41,7 @@ EXIT_BROKEN_PIPE = 141
 HELP = "Homebrew for Kubernetes: find, inspect, install and remove packaged apps (kubes)."
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """One row of the command table: where the command lives, and its line in ``kube --help``."""
 
     module: str
@@ -61,7 +59,7 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.search", "Search kubes by name, description, keywords and details (name matches first)."
     ),
     "info": Command(
-        "kube.cli.search",
+        "kube.cli.info",
         "Show a kube: description, version, website, files, maintainers, dependencies, where installed.",
     ),
     "get": Command("kube.cli.update", "Copy a kube out of the archive for editing, and print where it is."),

@@ -16,8 +16,8 @@ from kube.archive import update as archive
 from kube.archive import workspace
 from kube.archive.changes import UpdateReport
 from kube.cli import console
+from kube.cli.archive import ensure_archive, waiting
 from kube.cli.options import Output, OutputFormat, choose, command_app
-from kube.cli.search import ensure_archive, waiting
 
 app = command_app()
 
