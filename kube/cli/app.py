@@ -19,7 +19,6 @@ file, exit 70.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -127,7 +126,10 @@ class KubeGroup(click.Group):
         if group is None:
             import typer.main
 
-            module = importlib.import_module(entry.module)
+            # __import__, not importlib.import_module: only the former takes the interpreter's
+            # own import path, which `python -X importtime` reports.
+            __import__(entry.module)
+            module = sys.modules[entry.module]
             group = self._loaded[entry.module] = typer.main.get_group(module.app)
         return group.commands.get(cmd_name)
 

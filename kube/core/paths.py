@@ -11,7 +11,6 @@ import stat
 from pathlib import Path
 
 DEFAULT_REPO = "https://github.com/kube-archive/kube.git"
-DEFAULT_BRANCH = "main"
 FORMULAS_DIR = "formulas"
 METADATA_FILE = "K3.yaml"
 
