@@ -154,7 +154,7 @@ def test_help_search_and_info_stay_light(tmp_path: Path) -> None:
     assert "kube.cli.app" in help_
     # --help is Click and the table: no Typer, no command module, no domain module.
     assert not {m for m in help_ if m == "typer" or m.startswith(("typer.", "kube.archive", "kube.k8s"))}
-    assert {m for m in help_ if m.startswith("kube.cli.")} == {"kube.cli.app", "kube.cli.console"}
+    assert {m for m in help_ if m.startswith("kube.cli.")} == {"kube.cli.app"}
     assert _imported("update", "--repo", str(remote), home=tmp_path)  # clone it once
     search = _imported("search", "nginx", home=tmp_path)
     assert "kube.cli.search" in search

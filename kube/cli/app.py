@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import click
 
 from kube import __version__
-from kube.cli import console
-from kube.core import paths, signals
+from kube.core import signals
 from kube.core.errors import ExitCode, FormulaError, KubeError
 
 if TYPE_CHECKING:
@@ -83,8 +82,10 @@ COMMANDS: dict[str, Command] = {
 
 
 def _report_crash(exc: BaseException) -> str | None:
-    import datetime  # a crash only: kept off the path of every command
+    import datetime  # a crash only: kept off every command's path
     import traceback
+
+    from kube.core import paths
 
     try:
         directory = paths.log_dir()
@@ -154,6 +155,9 @@ class KubeGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        # Here, not at the top: `kube --help` ends before invoke and needs neither json nor pathlib.
+        from kube.cli import console
+
         try:
             result = super().invoke(ctx)
             # Piped output is block-buffered: flush inside the boundary, so a reader
