@@ -248,7 +248,6 @@ def _describe_reach(reach: Reach, formula: str, *, would: bool) -> None:
 def _confirm_reach(reach: Reach, the_plan: Plan, *, force: bool) -> None:
     """List what goes outside the namespace the user chose. Cluster-scoped objects need consent:
     asked on a terminal, --force without one. Raises to stop before anything is created."""
-
     formula = the_plan.source.formula.name
     _describe_reach(reach, formula, would=False)
     if force or not reach.cluster_scoped:

@@ -30,7 +30,6 @@ def list_command(
     output: Output = None,
 ) -> None:
     """List what kube installed in the cluster (from install records)."""
-
     if namespace and all_namespaces:
         raise UsageError("choose -n NAMESPACE or -A, not both")
     fmt = choose(output, OutputFormat.json)
@@ -66,7 +65,6 @@ def uninstall_command(
     output: Output = None,
 ) -> None:
     """Delete exactly what an install record lists, newest first, then the record."""
-
     fmt = choose(output, OutputFormat.json)
     limit = parse_duration(timeout)
     kubectl = kubectl_for(context, kubeconfig, namespace)
