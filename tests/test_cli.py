@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from kube import __version__
 from kube.archive import update as archive
-from kube.cli.app import app
+from kube.cli.app import COMMANDS, app, kube_group
 from kube.core.errors import ExitCode
+from tests.gitrepo import formula_files, make_repo
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_version_and_help_list_every_command() -> None:
@@ -76,3 +85,132 @@ def test_ctrl_c_exits_130(remote_archive: Path, monkeypatch: pytest.MonkeyPatch)
     result = runner.invoke(app, ["search", "nginx"])
     assert result.exit_code == ExitCode.INTERRUPTED
     assert result.stderr == "Error: interrupted\n"
+
+
+# -- the command table ------------------------------------------------------------------------------
+
+
+def test_each_command_module_defines_exactly_the_commands_the_table_gives_it() -> None:
+    """``kube --help`` prints the table without loading a module: the table must say what they say."""
+    by_module: dict[str, set[str]] = {}
+    for name, entry in COMMANDS.items():
+        by_module.setdefault(entry.module, set()).add(name)
+    for module, names in by_module.items():
+        group = typer.main.get_group(importlib.import_module(module).app)
+        assert set(group.commands) == names, module
+        for name in names:
+            command = group.commands[name]
+            assert command.help is not None
+            assert command.help.splitlines()[0] == COMMANDS[name].help, name
+
+
+def test_help_loads_no_command_module() -> None:
+    root = kube_group()
+    with click.Context(root, info_name="kube") as ctx:
+        text = root.get_help(ctx)
+    assert "  search     Search kubes by name, description, keywords and details..." in text
+    assert root._loaded == {}  # the cache of loaded command modules
+
+
+def _imported(*args: str, home: Path) -> set[str]:
+    """The modules a real ``python -X importtime -m kube ARGS`` process imports (output piped)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KUBE_HOME": str(home / "kube"), "HOME": str(home)}
+    env.pop("KUBECONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kube", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {
+        line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")
+    }
+
+
+# What `kube --help`, `search` and `info` must never load: the git library, the YAML writer,
+# the template engine, Rich (output is piped), and the rooms of other commands.
+HEAVY = (
+    "git",
+    "ruamel",
+    "jinja2",
+    "rich",
+    "kube.install",
+    "kube.lint",
+    "kube.livetest",
+    "kube.formula.templating",
+)
+
+
+def _heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)}
+
+
+def test_help_search_and_info_stay_light(tmp_path: Path) -> None:
+    remote = make_repo(tmp_path / "remote", formula_files("nginx", "1.10.1"))
+    help_ = _imported("--help", home=tmp_path)
+    assert "kube.cli.app" in help_
+    # --help is Click and the table: no Typer, no command module, no domain module.
+    assert not {m for m in help_ if m == "typer" or m.startswith(("typer.", "kube.archive", "kube.k8s"))}
+    assert {m for m in help_ if m.startswith("kube.cli.")} == {"kube.cli.app"}
+    assert _imported("update", "--repo", str(remote), home=tmp_path)  # clone it once
+    search = _imported("search", "nginx", home=tmp_path)
+    assert "kube.cli.search" in search
+    assert _heavy(search) == set()
+    assert "kube.archive.workspace" not in search
+    info = _imported("info", "nginx", home=tmp_path)
+    assert "kube.cli.info" in info
+    assert _heavy(info) == set()
+    assert not {m for m in info if m.startswith("kube.k8s")}  # no kubeconfig: no cluster client
+
+
+# -- one -o vocabulary ------------------------------------------------------------------------------
+
+
+def test_table_and_text_are_the_same_output_everywhere(remote_archive: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["update", "--repo", str(remote_archive)]).exit_code == 0
+    plain = runner.invoke(app, ["search", "nginx"])
+    assert plain.exit_code == 0
+    for name in ("table", "text", "TEXT"):
+        shown = runner.invoke(app, ["search", "nginx", "-o", name])
+        assert (shown.exit_code, shown.stdout) == (0, plain.stdout), name
+    info = runner.invoke(app, ["info", "nginx", "-o", "table"])
+    assert (info.exit_code, info.stdout) == (0, runner.invoke(app, ["info", "nginx"]).stdout)
+
+
+def test_lint_takes_text_like_table(tmp_path: Path) -> None:
+    runner = CliRunner()
+    root = tmp_path / "repo"
+    make_repo(root, formula_files("nginx", "1.10.1"))
+    table = runner.invoke(app, ["lint", str(root / "formulas" / "nginx"), "-o", "table"])
+    text = runner.invoke(app, ["lint", str(root / "formulas" / "nginx"), "-o", "text"])
+    assert (text.exit_code, text.stdout) == (table.exit_code, table.stdout)
+
+
+@pytest.mark.parametrize(
+    ("args", "allowed"),
+    [
+        (["search", "x", "-o", "github"], "table, text, json"),
+        (["info", "x", "-o", "yaml"], "table, text, json"),
+        (["install", "x", "-o", "yaml"], "table, text, json"),
+        (["list", "-o", "github"], "table, text, json"),
+        (["lint", "-o", "yaml"], "table, text, json, github"),
+        (["test", "x", "-o", "github"], "table, text, json"),
+    ],
+)
+def test_a_format_the_command_cannot_print_is_one_usage_line(args: list[str], allowed: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == f"Error: -o {args[-1]}: choose one of {allowed}\n"
+
+
+def test_cluster_options_read_the_same_in_every_command() -> None:
+    runner = CliRunner()
+    lines = {}
+    for command in ("install", "list", "uninstall", "info", "test"):
+        shown = runner.invoke(app, ["help", command]).stdout
+        lines[command] = [line.split(None, 2)[-1] for line in shown.splitlines() if "--context" in line]
+    assert all(found == ["The kubeconfig context to use."] for found in lines.values()), lines

@@ -96,3 +96,75 @@ def test_install_order_names_a_dependency_the_archive_lacks(tmp_path: Path) -> N
         DependencyError, match=r"ponycorn depends on nginx \(1.9 < x <= 1.10\), which the archive"
     ):
         deps.install_order(ponycorn, [], _archive(tmp_path))
+
+
+# -- the --with-deps loop ---------------------------------------------------------------------------
+# install_dependencies is handed the pipeline's plan and install steps; these tests hand it
+# steps that only record what they were asked (the real ones run against the cluster in
+# tests/test_cli_install.py and tests/test_testing.py).
+
+
+class _Plan:
+    def __init__(self, formula: Formula, installed: set[str]) -> None:
+        self.formula = formula
+        self.already_installed = formula.name in installed
+
+
+class _Result:
+    def __init__(self, name: str, ok: bool) -> None:
+        self.name = name
+        self.ok = ok
+
+
+def test_install_dependencies_installs_in_order_and_skips_what_the_namespace_has(tmp_path: Path) -> None:
+    app = _formula(tmp_path, "app", "1.0.0", ("web", "^1"), ("db", "^2"))
+    web = _formula(tmp_path, "web", "1.2.0", ("db", "^2"))
+    db = _formula(tmp_path, "db", "2.1.0")
+    said: list[str] = []
+    seen: list[str] = []
+    results = deps.install_dependencies(
+        app,
+        [],
+        _archive(tmp_path, web, db),
+        plan=lambda f: _Plan(f, installed={"db"}),
+        install=lambda p: _Result(p.formula.name, ok=True),
+        progress=said.append,
+        installed=lambda r: seen.append(r.name),
+    )
+    assert [r.name for r in results] == ["web"] == seen
+    assert said == ["Installing dependency db 2.1.0", "Installing dependency web 1.2.0"]
+
+
+def test_install_dependencies_stops_after_the_first_failure(tmp_path: Path) -> None:
+    app = _formula(tmp_path, "app", "1.0.0", ("web", "^1"), ("db", "^2"))
+    web = _formula(tmp_path, "web", "1.2.0")
+    db = _formula(tmp_path, "db", "2.1.0")
+    results = deps.install_dependencies(
+        app,
+        [],
+        _archive(tmp_path, web, db),
+        plan=lambda f: _Plan(f, installed=set()),
+        install=lambda p: _Result(p.formula.name, ok=p.formula.name != "web"),
+    )
+    assert [(r.name, r.ok) for r in results] == [("web", False)]
+
+
+def test_install_dependencies_dry_run_installs_nothing_and_says_what_it_would(tmp_path: Path) -> None:
+    app = _formula(tmp_path, "app", "1.0.0", ("db", "^2"))
+    db = _formula(tmp_path, "db", "2.1.0")
+    said: list[str] = []
+
+    def refuse(_: Formula) -> _Plan:
+        raise AssertionError("a dry run plans nothing")
+
+    results = deps.install_dependencies(
+        app,
+        [],
+        _archive(tmp_path, db),
+        plan=refuse,
+        install=lambda p: _Result(p.formula.name, ok=True),
+        dry_run=True,
+        progress=said.append,
+    )
+    assert results == []
+    assert said == ["Would install dependency db 2.1.0 first"]

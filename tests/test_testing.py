@@ -20,11 +20,12 @@ from typer.testing import CliRunner
 from kube.cli.app import app
 from kube.livetest import pods as testing_pods
 from kube.livetest import run as testing
-from kube.livetest.run import EXIT_TESTS_NOT_RUN, FAILED, NOT_RUN, PASSED, SKIPPED, TestReport, TestStep
+from kube.livetest import steps as steps_module
+from kube.livetest.steps import EXIT_TESTS_NOT_RUN, FAILED, NOT_RUN, PASSED, SKIPPED, TestReport, TestStep
 from tests.cluster import Cluster
 from tests.gitrepo import k3, write_tree
 
-STEPS = list(testing.STEPS)
+STEPS = list(steps_module.STEPS)
 
 CONFIGMAP = """\
 apiVersion: v1

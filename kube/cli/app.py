@@ -1,33 +1,88 @@
-"""The kube command line: parse options, call one domain function, render the result.
+"""The kube command line: a table of commands, the one error boundary, help and version.
 
-This module and ``kube/commands/`` are the only places that print or exit.
+``COMMANDS`` names every command, the module that defines it and the line
+``kube --help`` shows for it. ``KubeGroup`` lists commands from that table
+without importing anything, and imports a command's module only when that
+command runs or its help is asked for: ``kube --help`` loads Click and this
+module, not Typer, Rich or any domain module. Each command module defines its
+own small ``typer.Typer()`` (``options.command_app``), which the group converts
+with ``typer.main.get_group``. Adding a command is one row in ``COMMANDS`` plus
+its module.
+
+This module and the command modules are the only places that print or exit.
 ``KubeGroup.invoke`` is the single error boundary: a ``KubeError`` prints one
 line and exits with its documented code, Ctrl-C exits 130, a reader that
 closed stdout early (``kube search x | head -1``) ends kube quietly with 141,
 and anything else is a bug: a short line, the traceback written to a log
 file, exit 70.
-Heavy libraries are imported inside commands so ``kube --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
-import typer
-from typer.core import TyperGroup
 
 from kube import __version__
-from kube.core.errors import ExitCode, FormulaError, KubeError, UsageError
+from kube.core import signals
+from kube.core.errors import ExitCode, FormulaError, KubeError
+
+if TYPE_CHECKING:
+    import typer
 
 #: 128 + SIGPIPE: what the shell reports for coreutils and git when the reader of
 #: their output goes away (`yes | head -1`; `git log | head -1`).
 EXIT_BROKEN_PIPE = 141
 
+HELP = "Homebrew for Kubernetes: find, inspect, install and remove packaged apps (kubes)."
+
+
+class Command(NamedTuple):
+    """One row of the command table: where the command lives, and its line in ``kube --help``."""
+
+    module: str
+    help: str
+
+
+#: Every command, in the order ``kube --help`` lists them. ``help`` must be the first
+#: line of the command's docstring (tests/test_cli.py compares them).
+COMMANDS: dict[str, Command] = {
+    "update": Command(
+        "kube.cli.update",
+        "Clone the archive of kubes, or fetch and fast-forward it, and report what changed.",
+    ),
+    "search": Command(
+        "kube.cli.search", "Search kubes by name, description, keywords and details (name matches first)."
+    ),
+    "info": Command(
+        "kube.cli.info",
+        "Show a kube: description, version, website, files, maintainers, dependencies, where installed.",
+    ),
+    "get": Command("kube.cli.update", "Copy a kube out of the archive for editing, and print where it is."),
+    "install": Command(
+        "kube.cli.install",
+        "Install a formula into the cluster: dependencies, hook, templates, kubectl create, install record.",
+    ),
+    "list": Command("kube.cli.uninstall", "List what kube installed in the cluster (from install records)."),
+    "uninstall": Command(
+        "kube.cli.uninstall", "Delete exactly what an install record lists, newest first, then the record."
+    ),
+    "lint": Command(
+        "kube.cli.lint",
+        "Check formulas offline: K3.yaml, manifests against the Kubernetes schema, templates, hooks, files.",
+    ),
+    "test": Command(
+        "kube.cli.livetest",
+        "Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.",
+    ),
+    "help": Command("kube.cli.help", "Show help for kube or for one command."),
+}
+
 
 def _report_crash(exc: BaseException) -> str | None:
-    import datetime
+    import datetime  # a crash only: kept off every command's path
     import traceback
 
     from kube.core import paths
@@ -46,8 +101,6 @@ def _report_crash(exc: BaseException) -> str | None:
 def _silence_stdout() -> None:
     """Point stdout at /dev/null: the reader is gone, and the interpreter's final
     flush of what is still buffered must not fail (and print) again."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -56,8 +109,53 @@ def _silence_stdout() -> None:
         pass
 
 
-class KubeGroup(TyperGroup):
+class KubeGroup(click.Group):
+    """kube's root: commands from ``COMMANDS``, loaded on first use; the error boundary."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._loaded: dict[str, click.Group] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        group = self._loaded.get(entry.module)
+        if group is None:
+            import typer.main
+
+            # __import__, not importlib.import_module: only the former takes the interpreter's
+            # own import path, which `python -X importtime` reports.
+            __import__(entry.module)
+            module = sys.modules[entry.module]
+            group = self._loaded[entry.module] = typer.main.get_group(module.app)
+        return group.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:
+            # Click suggests from the commands already loaded (none): suggest from the table.
+            raise click.exceptions.NoSuchCommand(exc.command_name, possibilities=COMMANDS, ctx=ctx) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The table's lines, shortened the way Click shortens a command's own help."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        # A bare Command shortens the line exactly as the real one would, without loading it.
+        rows = [
+            (name, click.Command(name, help=entry.help).get_short_help_str(limit))
+            for name, entry in COMMANDS.items()
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
+        # Here, not at the top: `kube --help` ends before invoke and needs neither json nor pathlib.
         from kube.cli import console
 
         try:
@@ -95,71 +193,58 @@ class KubeGroup(TyperGroup):
             ctx.exit(ExitCode.INTERNAL)
 
 
-app = typer.Typer(
-    cls=KubeGroup,
-    name="kube",
-    help="Homebrew for Kubernetes: find, inspect, install and remove packaged apps (kubes).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    # Click already says "Did you mean 'update'?"; Typer's own suggestion repeated it.
-    suggest_commands=False,
-    # Plain Click help: Rich-formatted help costs ~150 ms of imports on every `--help`.
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"kube {__version__}")
+        ctx.exit()
 
 
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"kube {__version__}")
-        raise typer.Exit()
+def kube_group() -> KubeGroup:
+    """The root command ``kube`` runs (and tests invoke, through ``app``)."""
+    version = click.Option(
+        ["--version"],
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_print_version,
+        help="Print the version and exit.",
+    )
+    return KubeGroup(
+        name="kube",
+        help=HELP,
+        params=[version],
+        no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    """Homebrew for Kubernetes."""
+def _typer_app() -> typer.Typer:
+    """``kube_group()`` wrapped as a Typer app, for ``typer.testing.CliRunner`` (which takes
+    only Typer apps): its single command's class is a factory that returns the real root."""
+    import typer
+
+    def root(**_: Any) -> click.Command:
+        return kube_group()
+
+    wrapper = typer.Typer(add_completion=False)
+    wrapper.command(cls=root)(lambda: None)  # type: ignore[arg-type]
+    return wrapper
 
 
-def _register() -> None:
-    from kube.cli import archive, install, lint
-
-    for module in (archive, install, lint):
-        module.register(app)
-
-
-_register()
-
-
-@app.command("help")
-def help_command(
-    ctx: typer.Context,
-    command: Annotated[list[str] | None, typer.Argument(help="The command to explain.")] = None,
-) -> None:
-    """Show help for kube or for one command."""
-    root = ctx.find_root()
-    group = root.command
-    if not command:
-        typer.echo(group.get_help(root))
-        return
-    sub = group.get_command(root, command[0]) if isinstance(group, click.Group) else None
-    if sub is None:
-        raise UsageError(f"no such command `{command[0]}`", hint="run `kube help` for the list")
-    with click.Context(sub, info_name=command[0], parent=root) as sub_ctx:
-        typer.echo(sub.get_help(sub_ctx))
+def __getattr__(name: str) -> typer.Typer:
+    # Built on first access only: `kube` itself runs kube_group() and never imports Typer for --help.
+    if name == "app":
+        app = _typer_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    from kube.core import signals
-
     # SIGTERM and SIGHUP unwind like Ctrl-C, so that clean-ups run; kube then exits 128 + signal.
     signals.install()
     try:
-        sys.exit(app(prog_name="kube"))
+        sys.exit(kube_group()(prog_name="kube"))
     finally:
         if signals.received() is not None:
             sys.exit(signals.exit_code(ExitCode.INTERRUPTED))

@@ -1,79 +1,55 @@
-"""Commands: install (and, from ``kube.commands.uninstall``, list and uninstall)."""
+"""Command: install (a formula into the cluster, with --with-deps its dependencies first)."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+from ruamel.yaml import YAML
 
-if TYPE_CHECKING:
-    from kube.install.pipeline import InstallOptions, InstallResult, ObjectStatus, Plan, Reach
-    from kube.install.uninstall import UninstallResult
-    from kube.k8s.kubectl import Kubectl
-    from kube.k8s.records import Record
+from kube.cli import console
+from kube.cli.options import (
+    Context,
+    Kubeconfig,
+    Namespace,
+    OutputFormat,
+    Timeout,
+    Wait,
+    choose,
+    command_app,
+    output_option,
+)
+from kube.cli.results import kubectl_for, print_objects, record_row, result_json, status_text
+from kube.core.errors import ClusterError, DependencyError, HookError
+from kube.formula.load import Formula
+from kube.install import deps
+from kube.install import pipeline as install
+from kube.install.deps import MAY_NOT_FUNCTION
+from kube.install.hooks import HOOK
+from kube.install.pipeline import InstallOptions, InstallResult, Plan, Reach
+from kube.k8s.kubectl import Kubectl, validate_namespace
+from kube.k8s.objects import redact_secrets
+from kube.k8s.wait import parse_duration
 
 #: "1" forces prompts even without a terminal (answers are read from stdin); "0" never prompts.
 ENV_INTERACTIVE = "KUBE_INTERACTIVE"
 
-Namespace = Annotated[
-    str | None,
-    typer.Option(
-        "-n", "--namespace", metavar="NS", help="Namespace (default: the kubeconfig context's, or default)."
-    ),
-]
-Context = Annotated[
-    str | None, typer.Option("--context", metavar="NAME", help="The kubeconfig context to use.")
-]
-Kubeconfig = Annotated[
-    str | None, typer.Option("--kubeconfig", metavar="FILE", help="The kubeconfig file to use.")
-]
-Output = Annotated[
-    str | None,
-    typer.Option("-o", "--output", metavar="FORMAT", help="table or json (and yaml with --dry-run)."),
-]
-TableOrJson = Annotated[str | None, typer.Option("-o", "--output", metavar="FORMAT", help="table or json.")]
-Timeout = Annotated[
-    str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 90s, 5m.")
-]
-Wait = Annotated[bool, typer.Option("--wait", help="Wait until every object is ready (or deleted).")]
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the kube app."""
-    from kube.cli import uninstall
-
-    app.command("install")(install_command)
-    app.command("list")(uninstall.list_command)
-    app.command("uninstall")(uninstall.uninstall_command)
+app = command_app()
 
 
 def _interactive() -> bool:
-    from kube.cli import console
-
     forced = os.environ.get(ENV_INTERACTIVE, "")
     if forced in ("0", "1"):
         return forced == "1"
     return console.is_interactive()
 
 
-def output_format(value: str | None, *, allowed: tuple[str, ...], default: str) -> str:
-    from kube.core.errors import UsageError
-
-    chosen = (value or default).lower()
-    if chosen not in allowed:
-        raise UsageError(f"-o {value}: choose one of {', '.join(allowed)}")
-    return chosen
-
-
-def kubectl_for(context: str | None, kubeconfig: str | None, namespace: str | None) -> Kubectl:
-    from kube.k8s.kubectl import Kubectl
-
-    return Kubectl(context=context, kubeconfig=kubeconfig, namespace=namespace)
-
-
+@app.command("install")
 def install_command(
     formula: Annotated[
         str, typer.Argument(metavar="FORMULA", help="A formula name, or a path to a formula directory.")
@@ -81,7 +57,10 @@ def install_command(
     namespace: Namespace = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
-    output: Output = None,
+    output: Annotated[
+        OutputFormat | None,
+        output_option(OutputFormat.json, OutputFormat.yaml, note=" (yaml with --dry-run)"),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -135,12 +114,8 @@ def install_command(
     ] = False,
 ) -> None:
     """Install a formula into the cluster: dependencies, hook, templates, kubectl create, install record."""
-    from kube.install import pipeline as install
-    from kube.k8s.kubectl import validate_namespace
-    from kube.k8s.wait import parse_duration
-
-    fmt = output_format(output, allowed=("table", "json", "yaml") if dry_run else ("table", "json"),
-                  default="yaml" if dry_run else "table")  # fmt: skip
+    machine = (OutputFormat.json, OutputFormat.yaml) if dry_run else (OutputFormat.json,)
+    fmt = choose(output, *machine, default=OutputFormat.yaml if dry_run else OutputFormat.table)
     options = install.InstallOptions(
         value_files=tuple(values or ()),
         sets=tuple(set_ or ()),
@@ -173,61 +148,53 @@ def install_command(
 
 
 def _announce(notes: tuple[str, ...], warnings: tuple[str, ...]) -> None:
-    from kube.cli import console
-
     for note in notes:
         console.info(note)
     for warning in warnings:
         console.warn(warning)
 
 
-def _already_installed(the_plan: Plan, fmt: str) -> None:
-    from kube.cli import console
-
+def _already_installed(the_plan: Plan, fmt: OutputFormat) -> None:
     record = the_plan.existing
     assert record is not None
     text = (
         f"{record.formula} {record.version} is already installed in namespace {record.namespace} "
         f"(since {record.installed_at}); nothing to do"
     )
-    if fmt == "json":
+    if fmt is OutputFormat.json:
         console.print_json({**record_row(record), "outcome": "already installed", "summary": text})
     else:
         console.info(text)
 
 
 def _install_dependencies(
-    the_plan: Plan, kubectl: Kubectl, options: InstallOptions, fmt: str, *, force: bool
+    the_plan: Plan, kubectl: Kubectl, options: InstallOptions, fmt: OutputFormat, *, force: bool
 ) -> list[InstallResult]:
-    from kube.cli import console
-    from kube.install import deps
-    from kube.install import pipeline as install
-
-    order = deps.install_order(the_plan.source.formula, the_plan.records, install.load_from_archive)
-    results = []
-    for formula in order:
-        if options.dry_run:
-            console.info(f"Would install dependency {formula.name} {formula.version} first")
-            continue
-        console.info(f"Installing dependency {formula.name} {formula.version}")
+    def plan(formula: Formula) -> Plan:
         source = install.Source(formula, formula.path, "archive")
-        dep_plan = install.plan(source, kubectl, namespace=the_plan.namespace)
-        if dep_plan.already_installed:
-            continue
-        result = _run_install(dep_plan, kubectl, options, force=force)
-        if fmt == "table":
+        return install.plan(source, kubectl, namespace=the_plan.namespace)
+
+    def show(result: InstallResult) -> None:
+        if fmt is OutputFormat.table:
             print_objects(result.formula, result.version, result.objects)
             _summary(result)
-        results.append(result)
+
+    results = deps.install_dependencies(
+        the_plan.source.formula,
+        the_plan.records,
+        install.load_from_archive,
+        plan=plan,
+        install=lambda dep_plan: _run_install(dep_plan, kubectl, options, force=force),
+        dry_run=options.dry_run,
+        progress=console.info,
+        installed=show,
+    )
+    for result in results:
         _raise_for(result)
     return results
 
 
 def _confirm_dependencies(the_plan: Plan, *, force: bool, dry_run: bool) -> None:
-    from kube.cli import console
-    from kube.core.errors import DependencyError
-    from kube.install.deps import MAY_NOT_FUNCTION
-
     if not the_plan.unsatisfied:
         for note in the_plan.notes:
             console.warn(note)
@@ -246,11 +213,6 @@ def _confirm_dependencies(the_plan: Plan, *, force: bool, dry_run: bool) -> None
 
 
 def _run_install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions, *, force: bool) -> InstallResult:
-    from kube.cli import console
-    from kube.core.errors import HookError
-    from kube.install import pipeline as install
-    from kube.install.hooks import HOOK
-
     hook = the_plan.source.directory / HOOK
     if options.dry_run and options.hooks and not options.sandbox and hook.is_file():
         # A dry run still runs the hook (it may generate values the manifests use), with the
@@ -273,8 +235,6 @@ def _run_install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions, *, f
 
 
 def _describe_reach(reach: Reach, formula: str, *, would: bool) -> None:
-    from kube.cli import console
-
     verb = "would create" if would else "creates"
     if reach.cluster_scoped or reach.elsewhere:
         console.info(f"{formula} {verb} objects outside namespace {reach.namespace}:")
@@ -288,9 +248,6 @@ def _describe_reach(reach: Reach, formula: str, *, would: bool) -> None:
 def _confirm_reach(reach: Reach, the_plan: Plan, *, force: bool) -> None:
     """List what goes outside the namespace the user chose. Cluster-scoped objects need consent:
     asked on a terminal, --force without one. Raises to stop before anything is created."""
-    from kube.cli import console
-    from kube.core.errors import DependencyError
-
     formula = the_plan.source.formula.name
     _describe_reach(reach, formula, would=False)
     if force or not reach.cluster_scoped:
@@ -307,19 +264,18 @@ def _confirm_reach(reach: Reach, the_plan: Plan, *, force: bool) -> None:
         raise DependencyError(f"installation cancelled: {formula} creates {what}{more}", hint=hint)
 
 
-def _show(result: InstallResult, fmt: str, deps: list[InstallResult], *, show_secrets: bool) -> None:
-    from kube.cli import console
-    from kube.k8s.objects import redact_secrets
-
+def _show(
+    result: InstallResult, fmt: OutputFormat, dependencies: list[InstallResult], *, show_secrets: bool
+) -> None:
     rendered = [o.data if show_secrets else redact_secrets(o.data) for o in result.rendered]
-    if fmt == "json":
+    if fmt is OutputFormat.json:
         data = result_json(result)
-        if deps:
-            data["dependencies"] = [result_json(d) for d in deps]
+        if dependencies:
+            data["dependencies"] = [result_json(d) for d in dependencies]
         if result.outcome == "dry run":
             data["items"] = rendered
         console.print_json(data)
-    elif fmt == "yaml":
+    elif fmt is OutputFormat.yaml:
         _print_yaml(rendered)
         console.info(result.summary)
     else:
@@ -328,19 +284,10 @@ def _show(result: InstallResult, fmt: str, deps: list[InstallResult], *, show_se
 
 
 def _summary(result: InstallResult) -> None:
-    from kube.cli import console
-
     console.line(result.summary)
 
 
 def _print_yaml(documents: list[dict[str, Any]]) -> None:
-    import io
-    import sys
-
-    from ruamel.yaml import YAML
-
-    from kube.cli import console
-
     yaml = YAML(typ="rt")  # keeps each object's key order, unlike the safe dumper
     yaml.default_flow_style = False
     # kubectl reads YAML 1.1, where a bare `no` or `on` is a boolean: quote such strings.
@@ -360,73 +307,16 @@ _YAML11_SPECIAL = re.compile(
 
 
 def _represent_str(representer: Any, value: str) -> Any:
-    from kube.cli.console import is_safe
-
-    style = '"' if value == "" or _YAML11_SPECIAL.match(value) or not is_safe(value) else None
+    style = '"' if value == "" or _YAML11_SPECIAL.match(value) or not console.is_safe(value) else None
     if style is None and "\n" in value:
         style = "|"
     return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_QUIET = ("created", "exists", "ready", "deleted", "already gone", "would create", "rolled back")
-
-
-def _status_text(status: ObjectStatus) -> str:
-    if status.status == "failed" and ":" in status.detail:
-        return f"failed ({status.detail.split(':', 1)[0]})"
-    return status.status
-
-
-def print_objects(formula: str, version: str, objects: tuple[ObjectStatus, ...]) -> None:
-    """The result table; the long reasons (API server messages) follow it, one line each."""
-    from kube.cli import console
-
-    rows = [
-        (formula, version, o.ref.kind, o.ref.name, o.ref.namespace or "-", _status_text(o)) for o in objects
-    ]
-    console.print_table(("APP", "VERSION", "KIND", "NAME", "NAMESPACE", "STATUS"), rows)
-    for o in objects:
-        if o.detail and o.status not in _QUIET:
-            console.line(f"  {o.ref.display}: {o.detail}")
-
-
-def _object_json(status: ObjectStatus) -> dict[str, Any]:
-    ref = status.ref
-    return {"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name, "namespace": ref.namespace,
-            "status": status.status, "detail": status.detail, "source": status.source}  # fmt: skip
-
-
-def result_json(result: InstallResult | UninstallResult) -> dict[str, Any]:
-    from kube.install.pipeline import InstallResult
-
-    if isinstance(result, InstallResult):
-        outcome, record = str(result.outcome), result.record
-    else:
-        outcome, record = ("uninstalled" if result.ok else "partly uninstalled"), None
-    data: dict[str, Any] = {
-        "formula": result.formula,
-        "version": result.version,
-        "namespace": result.namespace,
-        "outcome": outcome,
-        "summary": result.summary,
-        "objects": [_object_json(o) for o in result.objects],
-    }
-    if record is not None:
-        data["record"] = record.to_json()
-    reach = getattr(result, "reach", None)
-    if reach is not None:
-        data["namespaces"] = list(reach.namespaces)
-        data["clusterScoped"] = [{"apiVersion": r.api_version, "kind": r.kind, "name": r.name}
-                                 for r in reach.cluster_scoped]  # fmt: skip
-    return data
-
-
 def _raise_for(result: InstallResult) -> None:
-    from kube.core.errors import ClusterError
-
     if result.outcome in ("partial", "failed", "rolled back"):
         failed = [o for o in result.objects if o.status == "failed"]
-        first = f"{failed[0].ref.display} {_status_text(failed[0])}" if failed else "see above"
+        first = f"{failed[0].ref.display} {status_text(failed[0])}" if failed else "see above"
         if len(failed) > 1:
             first += f" and {len(failed) - 1} more"
         hint = (
@@ -438,14 +328,3 @@ def _raise_for(result: InstallResult) -> None:
         raise ClusterError(f"install of {result.formula} failed: {first}", hint=hint)
     if result.wait is not None:
         result.wait.raise_for_status()
-
-
-def record_row(record: Record) -> dict[str, Any]:
-    return {
-        "name": record.formula,
-        "version": record.version,
-        "namespace": record.namespace,
-        "status": record.status,
-        "installedAt": record.installed_at,
-        "objects": len(record.objects),
-    }

@@ -1,35 +1,22 @@
-"""Commands: lint (offline checks of formulas) and test (install into a scratch namespace, run tests/)."""
+"""Command: lint (offline checks of formulas)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+import sys
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from kube.core.findings import Finding
-    from kube.lint.run import LintReport
-    from kube.livetest.run import TestReport
+from kube.cli import console
+from kube.cli.options import OutputFormat, choose, command_app, output_option
+from kube.core.findings import Finding
+from kube.lint import run as lint
+from kube.lint.run import LintReport
+
+app = command_app()
 
 
-class LintOutput(StrEnum):
-    table = "table"
-    json = "json"
-    github = "github"
-
-
-class TestOutput(StrEnum):
-    table = "table"
-    json = "json"
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the kube app."""
-    app.command("lint")(lint_command)
-    app.command("test")(test_command)
-
-
+@app.command("lint")
 def lint_command(
     paths: Annotated[
         list[str] | None,
@@ -56,33 +43,28 @@ def lint_command(
             help="Kubernetes version whose schemas to check against (default 1.30).",
         ),
     ] = None,
-    output: Annotated[
-        LintOutput, typer.Option("--output", "-o", help="table, json or github.")
-    ] = LintOutput.table,
+    output: Annotated[OutputFormat | None, output_option(OutputFormat.json, OutputFormat.github)] = None,
 ) -> None:
     """Check formulas offline: K3.yaml, manifests against the Kubernetes schema, templates, hooks, files.
 
     Exit status 0 when clean, 1 on errors (and on warnings with --strict).
     """
-    from kube.lint import run as lint
-
+    fmt = choose(output, OutputFormat.json, OutputFormat.github)
     report = lint.lint(paths or (), all_formulas=all_formulas, changed=changed, kube_version=kube_version)
-    if output is LintOutput.json:
+    if fmt is OutputFormat.json:
         _lint_json(report, strict)
-    elif output is LintOutput.github:
+    elif fmt is OutputFormat.github:
         _lint_github(report)
     else:
         _lint_table(report)
-    if strict and output is not LintOutput.json:
-        _lint_suppressed(report, github=output is LintOutput.github)
+    if strict and fmt is not OutputFormat.json:
+        _lint_suppressed(report, github=fmt is OutputFormat.github)
     _lint_summary(report, strict)
     if not report.passed(strict=strict):
         raise typer.Exit(1)
 
 
 def _lint_table(report: LintReport) -> None:
-    from kube.cli import console
-
     if not report.findings:
         return
     rows = [
@@ -95,8 +77,6 @@ def _lint_table(report: LintReport) -> None:
 
 
 def _lint_json(report: LintReport, strict: bool) -> None:
-    from kube.cli import console
-
     console.print_json(
         {
             "passed": report.passed(strict=strict),
@@ -146,10 +126,6 @@ def _gh_property(text: str) -> str:
 
 
 def _lint_github(report: LintReport) -> None:
-    import sys
-
-    from kube.cli import console
-
     for found in report.findings:
         # GitHub reads workflow commands from stdout, as plain lines (no Rich wrapping).
         sys.stdout.write(console.safe(github_annotation(found)) + "\n")
@@ -157,10 +133,6 @@ def _lint_github(report: LintReport) -> None:
 
 def _lint_suppressed(report: LintReport, *, github: bool) -> None:
     """What the formulas' ``lint.ignore`` left out, with their reasons, for reviewers."""
-    import sys
-
-    from kube.cli import console
-
     for s in report.suppressed:
         f = s.finding
         if github:
@@ -174,8 +146,6 @@ def _lint_suppressed(report: LintReport, *, github: bool) -> None:
 
 
 def _lint_summary(report: LintReport, strict: bool) -> None:
-    from kube.cli import console
-
     count = len(report.formulas)
     what = f"{count} formula{'s' if count != 1 else ''}"
     since = f" changed since {report.base}" if report.base is not None else ""
@@ -191,74 +161,3 @@ def _lint_summary(report: LintReport, strict: bool) -> None:
     console.info(
         f"Linted {what}{since} against Kubernetes {report.kube_version}: {problems}; {verdict}{mode}."
     )
-
-
-def test_command(
-    target: Annotated[str, typer.Argument(metavar="NAME|PATH", help="A formula name or directory.")],
-    context: Annotated[str | None, typer.Option("--context", help="kubeconfig context to use.")] = None,
-    kubeconfig: Annotated[str | None, typer.Option("--kubeconfig", help="kubeconfig file to use.")] = None,
-    timeout: Annotated[
-        str, typer.Option("--timeout", help="How long objects and tests may take to be ready (e.g. 90s, 5m).")
-    ] = "5m",
-    output: Annotated[TestOutput, typer.Option("--output", "-o", help="table or json.")] = TestOutput.table,
-    allow_simulated: Annotated[
-        bool,
-        typer.Option(
-            "--allow-simulated",
-            help="Exit 0 when tests could not run because the node runs no containers (still reported).",
-        ),
-    ] = False,
-) -> None:
-    """Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.
-
-    The hook runs sandboxed (no network, a throw-away HOME). Dependencies come from the
-    formula's own archive and are installed into the same namespace first. On a node that
-    runs no containers (the local control plane's simulated node) tests are reported
-    `not run (simulated node)`.
-    Exit status 0 when every step passed, 1 when one failed, 10 when the tests could not
-    run on a simulated node (0 with --allow-simulated).
-    """
-    from kube.k8s.wait import parse_duration
-    from kube.livetest import run as testing
-
-    report = testing.run_test(
-        target, context=context, kubeconfig=kubeconfig, timeout=parse_duration(timeout), progress=_progress
-    )
-    if output is TestOutput.json:
-        from kube.cli import console
-
-        console.print_json(report.to_json())
-    else:
-        _test_table(report)
-    if report.failed:
-        raise typer.Exit(1)
-    if report.not_run and not allow_simulated:
-        raise typer.Exit(testing.EXIT_TESTS_NOT_RUN)
-
-
-def _progress(step: str) -> None:
-    from kube.cli import console
-
-    console.info(step)
-
-
-def _test_table(report: TestReport) -> None:
-    from kube.cli import console
-
-    rows = [
-        (s.name, s.status, f"{s.seconds:.1f}", s.detail.splitlines()[0] if s.detail else "")
-        for s in report.steps
-    ]
-    console.print_table(["STEP", "STATUS", "SECONDS", "DETAIL"], rows, title=f"kube test {report.formula}")
-    for step in report.steps:
-        if step.status == "failed" and "\n" in step.detail:
-            console.line(f"--- {step.name} ---", stderr=True)
-            console.line(step.detail, stderr=True)
-    if report.failed:
-        verdict = "FAILED"
-    elif report.not_run:
-        verdict = f"NOT RUN ({', '.join(report.not_run)}: simulated node runs no containers)"
-    else:
-        verdict = "PASSED"
-    where = f"namespace {report.namespace}"
-    console.info(f"{report.formula} {report.version}: {verdict} in {report.seconds:.1f}s ({where})")

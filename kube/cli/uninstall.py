@@ -1,4 +1,4 @@
-"""Commands: list and uninstall (registered by ``kube.commands.install``)."""
+"""Commands: list and uninstall (what kube installed, read from install records)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,18 @@ from typing import Annotated
 
 import typer
 
-from kube.cli.install import (
-    Context,
-    Kubeconfig,
-    TableOrJson,
-    Timeout,
-    Wait,
-    kubectl_for,
-    output_format,
-    print_objects,
-    record_row,
-    result_json,
-)
+from kube.cli import console
+from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, Timeout, Wait, choose, command_app
+from kube.cli.results import kubectl_for, print_objects, record_row, result_json
+from kube.core.errors import ClusterError, UsageError
+from kube.install import uninstall
+from kube.k8s import records
+from kube.k8s.wait import parse_duration
+
+app = command_app()
 
 
+@app.command("list")
 def list_command(
     namespace: Annotated[
         str | None, typer.Option("-n", "--namespace", metavar="NS", help="Only this namespace.")
@@ -29,23 +27,19 @@ def list_command(
     ] = False,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
-    output: TableOrJson = None,
+    output: Output = None,
 ) -> None:
     """List what kube installed in the cluster (from install records)."""
-    from kube.cli import console
-    from kube.core.errors import UsageError
-    from kube.k8s import records
-
     if namespace and all_namespaces:
         raise UsageError("choose -n NAMESPACE or -A, not both")
-    fmt = output_format(output, allowed=("table", "json"), default="table")
+    fmt = choose(output, OutputFormat.json)
     kubectl = kubectl_for(context, kubeconfig, namespace)
     listed = records.list_records(kubectl, namespace)
     # A record that does not hold together was not written by kube: show nothing it claims.
     for bad in (r for r in listed if r.outcome == records.UNREADABLE):
         console.warn(f"ignored: {bad.problem}")
     found = records.with_missing(kubectl, [r for r in listed if r.outcome != records.UNREADABLE])
-    if fmt == "json":
+    if fmt is OutputFormat.json:
         console.print_json([{**record_row(r), "record": r.to_json()} for r in found])
         return
     if not found:
@@ -55,6 +49,7 @@ def list_command(
     console.print_table(columns, [tuple(record_row(r).values()) for r in found])
 
 
+@app.command("uninstall")
 def uninstall_command(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The installed formula's name.")],
     namespace: Annotated[
@@ -67,20 +62,15 @@ def uninstall_command(
     kubeconfig: Kubeconfig = None,
     wait: Wait = False,
     timeout: Timeout = "5m",
-    output: TableOrJson = None,
+    output: Output = None,
 ) -> None:
     """Delete exactly what an install record lists, newest first, then the record."""
-    from kube.cli import console
-    from kube.core.errors import ClusterError
-    from kube.install import uninstall
-    from kube.k8s.wait import parse_duration
-
-    fmt = output_format(output, allowed=("table", "json"), default="table")
+    fmt = choose(output, OutputFormat.json)
     limit = parse_duration(timeout)
     kubectl = kubectl_for(context, kubeconfig, namespace)
     record = uninstall.find_record(kubectl, name, namespace)
     result = uninstall.uninstall(kubectl, record, wait=wait, timeout=limit)
-    if fmt == "json":
+    if fmt is OutputFormat.json:
         console.print_json({**result_json(result), "namespaceDeleted": result.namespace_deleted})
     else:
         print_objects(result.formula, result.version, result.objects)

@@ -7,14 +7,17 @@ candidate record; a Deployment deleted by hand no longer counts). Checking only
 reports; asking the user, or stopping, is the command's business.
 ``install_order`` walks the archive's formulas depth first for ``--with-deps``
 (with an explicit stack, never Python's), stops at a cycle rather than following
-it, and refuses a chain deeper than ``MAX_DEPTH``.
+it, and refuses a chain deeper than ``MAX_DEPTH``. ``install_dependencies`` is
+the ``--with-deps`` loop itself, shared by ``kube install`` and ``kube test``:
+it is given the pipeline's plan and install steps (the pipeline imports this
+module, so this one must not import the pipeline).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kube.core.errors import DependencyError, NotFoundError
 from kube.k8s.records import COMPLETE, Record
@@ -28,6 +31,20 @@ MAY_NOT_FUNCTION = "This package may not function correctly."
 # levels deep; a chain of hundreds is a broken or hostile archive, and each level is a formula to
 # load and install.
 MAX_DEPTH = 64
+
+
+class _Plan(Protocol):
+    @property
+    def already_installed(self) -> bool: ...
+
+
+class _Result(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+
+_P = TypeVar("_P", bound=_Plan)
+_R = TypeVar("_R", bound=_Result)
 
 
 @dataclass(frozen=True)
@@ -149,3 +166,42 @@ def _load(dependency: Dependency, dependent: Formula, load: Callable[[str], Form
             hint="install a matching version from a directory first, or drop --with-deps (and add --force)",
         )
     return found
+
+
+def install_dependencies(
+    formula: Formula,
+    records: Sequence[Record],
+    load: Callable[[str], Formula],
+    *,
+    plan: Callable[[Formula], _P],
+    install: Callable[[_P], _R],
+    dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
+    installed: Callable[[_R], None] | None = None,
+) -> list[_R]:
+    """Install what ``formula`` needs and ``records`` do not satisfy, dependencies first.
+
+    Each dependency (``install_order``) is planned with ``plan``, skipped when its plan
+    says it is already installed, else installed with ``install``. ``progress`` hears one
+    line before each; ``installed`` each result as it comes. A dry run installs nothing
+    and only says what it would install. Stops after the first result that is not ok: it is
+    the last of the results returned, for the caller to report.
+    """
+    results: list[_R] = []
+    for dependency in install_order(formula, records, load):
+        if dry_run:
+            if progress:
+                progress(f"Would install dependency {dependency.name} {dependency.version} first")
+            continue
+        if progress:
+            progress(f"Installing dependency {dependency.name} {dependency.version}")
+        the_plan = plan(dependency)
+        if the_plan.already_installed:
+            continue
+        result = install(the_plan)
+        results.append(result)
+        if installed:
+            installed(result)
+        if not result.ok:
+            break
+    return results

@@ -20,14 +20,15 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from kube.core.errors import ClusterError
 from kube.core.findings import Severity
-from kube.livetest.run import StepFailed, StepNotRun
-
-if TYPE_CHECKING:
-    from kube.formula.load import Formula
-    from kube.k8s.kubectl import Kubectl, ObjectRef
+from kube.formula.load import Formula
+from kube.k8s.kubectl import Kubectl, ObjectRef
+from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
+from kube.lint.manifests import load_file
+from kube.livetest.steps import TEST_LABEL, StepFailed, StepNotRun
 
 TEST_SUFFIXES = (".yaml", ".yml", ".json")
 SIMULATED_LABEL = "kube.sh/simulated-node"
@@ -75,8 +76,6 @@ def simulated_nodes(kubectl: Kubectl) -> tuple[set[str], bool]:
     Reading nodes needs a cluster-wide permission; without it nothing is known
     to be simulated (a real cluster is the usual reason for such RBAC).
     """
-    from kube.core.errors import ClusterError
-
     try:
         nodes = kubectl.list_objects("nodes", namespace=None)
     except ClusterError:
@@ -101,8 +100,6 @@ def _ran_on(ref: ObjectRef, seen: dict[str, dict[str, Any]], nodes: set[str], ot
 
 def load_tests(formula: Formula) -> list[dict[str, Any]]:
     """The objects of ``tests/*.yaml|yml|json`` in name order (strict YAML, as lint reads them)."""
-    from kube.lint.manifests import load_file
-
     directory = formula.path / "tests"
     if not directory.is_dir():
         return []
@@ -122,8 +119,6 @@ def load_tests(formula: Formula) -> list[dict[str, Any]]:
 
 
 def _prepare(obj: dict[str, Any], formula: str, namespace: str, run_id: str) -> dict[str, Any]:
-    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-    from kube.livetest.run import TEST_LABEL
 
     data = copy.deepcopy(obj)
     labels = {MANAGED_BY_LABEL: MANAGED_BY, FORMULA_LABEL: label_value(formula), TEST_LABEL: run_id}
@@ -146,8 +141,6 @@ def _wait(
 ) -> dict[ObjectRef, tuple[str, str]]:
     """Poll until every test is done or failed, or ``timeout``; ``seen`` keeps the last state of each
     test Pod (a failed Job's Pods are deleted by the Job controller before they can be shown)."""
-    from kube.livetest.run import TEST_LABEL
-
     states = {ref: (_PENDING, "not checked yet") for ref in refs}
     deadline = time.monotonic() + timeout
     interval = 0.5

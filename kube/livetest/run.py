@@ -35,102 +35,34 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
-from kube.core.errors import KubeError
-
-if TYPE_CHECKING:
-    from kube.formula.load import Formula
-    from kube.install.pipeline import InstallResult, Source
-    from kube.k8s.kubectl import Kubectl, ObjectRef
-
-PASSED, FAILED, SKIPPED, NOT_RUN = "passed", "failed", "skipped", "not run"
-STEPS = (
-    "resolve",
-    "namespace",
-    "dependencies",
-    "install",
-    "ready",
-    "tests",
-    "uninstall",
-    "leftovers",
-    "cleanup",
+from kube.core.errors import KubeError, NotFoundError
+from kube.formula.load import Formula, load_formula
+from kube.install import deps, uninstall
+from kube.install import pipeline as install
+from kube.install.pipeline import InstallOptions, InstallResult, Plan, Source
+from kube.k8s import wait
+from kube.k8s.kubectl import Kubectl, ObjectRef
+from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
+from kube.lint.run import archive_root
+from kube.livetest import pods
+from kube.livetest.steps import (
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    SKIPPED,
+    STEPS,
+    TEST_LABEL,
+    StepFailed,
+    StepNotRun,
+    TestReport,
+    TestStep,
 )
-TEST_LABEL = "kube.sh/test"
-#: `kube test`'s exit status when nothing failed but tests could not run (a simulated
-#: node); ``--allow-simulated`` makes it 0. README, "Exit codes".
-EXIT_TESTS_NOT_RUN = 10
+
+#: How long the leftovers step waits for objects still being deleted to go.
 LEFTOVER_GRACE = 60.0
 _T = TypeVar("_T")
-
-
-class StepFailed(KubeError):
-    """A step did not pass; ``detail`` may hold several lines (states, logs)."""
-
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
-        self.detail = detail
-
-
-class StepNotRun(KubeError):
-    """A step could not really run (tests on a node that runs no containers): neither passed nor failed."""
-
-
-@dataclass(frozen=True)
-class TestStep:
-    __test__ = False  # not a pytest class
-
-    name: str
-    status: str
-    seconds: float
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class TestReport:
-    """The outcome of one ``kube test``: every step in order."""
-
-    __test__ = False
-
-    formula: str
-    version: str
-    namespace: str
-    steps: tuple[TestStep, ...]
-
-    @property
-    def passed(self) -> bool:
-        """Every step ran and none failed: a step that could not run is no pass."""
-        return bool(self.steps) and all(s.status not in (FAILED, NOT_RUN) for s in self.steps)
-
-    @property
-    def failed(self) -> bool:
-        return any(s.status == FAILED for s in self.steps)
-
-    @property
-    def not_run(self) -> tuple[str, ...]:
-        """The steps that could not run (``tests`` on a simulated node)."""
-        return tuple(s.name for s in self.steps if s.status == NOT_RUN)
-
-    @property
-    def seconds(self) -> float:
-        return sum(s.seconds for s in self.steps)
-
-    def step(self, name: str) -> TestStep:
-        return next(s for s in self.steps if s.name == name)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "formula": self.formula,
-            "version": self.version,
-            "namespace": self.namespace,
-            "passed": self.passed,
-            "notRun": list(self.not_run),
-            "seconds": round(self.seconds, 2),
-            "steps": [
-                {"step": s.name, "status": s.status, "seconds": round(s.seconds, 2), "detail": s.detail}
-                for s in self.steps
-            ],
-        }
 
 
 @dataclass
@@ -183,8 +115,6 @@ def run_test(
     progress: Callable[[str], None] | None = None,
 ) -> TestReport:
     """Install ``target`` into a scratch namespace, check it, remove it; see the module docstring."""
-    from kube.k8s.kubectl import Kubectl
-
     run = _Run(progress or (lambda _: None))
     kubectl = Kubectl(context=context, kubeconfig=kubeconfig)
     source = run.step("resolve", lambda: _resolve(target))
@@ -226,8 +156,6 @@ def _given(value: _T | None) -> _T:
 
 
 def _resolve(target: str) -> tuple[str, Source]:
-    from kube.install import pipeline as install
-
     ref = target
     if not install.is_path(target) and os.path.isdir(target):
         ref = f"./{target}"  # a directory in the current one, not a name
@@ -253,44 +181,42 @@ def _create_namespace(kubectl: Kubectl, namespace: str, formula: str) -> tuple[s
     return namespace, True
 
 
-def _options(wait: float | None) -> Any:
-    from kube.install.pipeline import InstallOptions
-
+def _options(wait: float | None) -> InstallOptions:
     return InstallOptions(sandbox=True, interactive=False, wait=wait)
 
 
 def _install_dependencies(
     kubectl: Kubectl, source: Source, namespace: str, timeout: float, installed: list[InstallResult]
 ) -> tuple[str, None]:
-    from kube.install import deps
-    from kube.install import pipeline as install
-
     formula = source.formula
     if not formula.dependencies:
         return "none", None
     archive = _archive_of(source)
-    order = deps.install_order(formula, [], lambda name: _load(archive, name))
-    for dependency in order:
-        dep_source = install.Source(dependency, dependency.path, "archive")
-        result = install.install(
-            install.plan(dep_source, kubectl, namespace=namespace), kubectl, _options(timeout)
+
+    def plan(dependency: Formula) -> Plan:
+        return install.plan(
+            install.Source(dependency, dependency.path, "archive"), kubectl, namespace=namespace
         )
-        installed.append(result)
-        if not result.ok:
-            raise StepFailed(f"dependency {result.summary}", _object_lines(result))
-    return ", ".join(f"{d.name} {d.version}" for d in order) + f" (from {archive})", None
+
+    # Records elsewhere in the cluster do not count: the dependencies go into the test's own namespace.
+    results = deps.install_dependencies(
+        formula,
+        [],
+        lambda name: _load(archive, name),
+        plan=plan,
+        install=lambda the_plan: install.install(the_plan, kubectl, _options(timeout)),
+        installed=installed.append,
+    )
+    if results and not results[-1].ok:
+        raise StepFailed(f"dependency {results[-1].summary}", _object_lines(results[-1]))
+    return ", ".join(f"{r.formula} {r.version}" for r in results) + f" (from {archive})", None
 
 
 def _archive_of(source: Source) -> Path:
-    from kube.lint.run import archive_root
-
     return archive_root(source.directory)
 
 
 def _load(archive: Path, name: str) -> Formula:
-    from kube.core.errors import NotFoundError
-    from kube.formula.load import load_formula
-
     directory = archive / name
     if not directory.is_dir():
         raise NotFoundError(f"{name} is not in {archive}")
@@ -300,8 +226,6 @@ def _load(archive: Path, name: str) -> Formula:
 def _install(
     kubectl: Kubectl, source: Source, namespace: str, installed: list[InstallResult]
 ) -> tuple[str, InstallResult]:
-    from kube.install import pipeline as install
-
     the_plan = install.plan(source, kubectl, namespace=namespace)
     if the_plan.unsatisfied:
         missing = "; ".join(u.warning for u in the_plan.unsatisfied)
@@ -316,8 +240,6 @@ def _install(
 
 
 def _ready(kubectl: Kubectl, result: InstallResult, timeout: float) -> tuple[str, None]:
-    from kube.k8s import wait
-
     assert result.record is not None
     report = wait.wait_ready(kubectl, [o.ref for o in result.record.objects], timeout=timeout)
     if report.ready:
@@ -335,8 +257,6 @@ def _ready(kubectl: Kubectl, result: InstallResult, timeout: float) -> tuple[str
 
 def _unready_pods(kubectl: Kubectl, namespace: str) -> list[str]:
     """``name: state`` of the namespace's Pods that are neither ready nor done: usually the reason."""
-    from kube.livetest.pods import pod_state
-
     found = []
     for pod in kubectl.list_objects("pods", namespace=namespace):
         status = pod.get("status") or {}
@@ -344,19 +264,15 @@ def _unready_pods(kubectl: Kubectl, namespace: str) -> list[str]:
             c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
         )
         if not ready and status.get("phase") != "Succeeded":
-            found.append(f"{pod['metadata']['name']}: {pod_state(pod)}")
+            found.append(f"{pod['metadata']['name']}: {pods.pod_state(pod)}")
     return found[:10]
 
 
 def _tests(kubectl: Kubectl, formula: Formula, namespace: str, timeout: float) -> tuple[str, None]:
-    from kube.livetest import pods as testing_pods
-
-    return testing_pods.run_tests(kubectl, formula, namespace, timeout), None
+    return pods.run_tests(kubectl, formula, namespace, timeout), None
 
 
 def _uninstall(kubectl: Kubectl, installed: list[InstallResult], timeout: float) -> tuple[str, None]:
-    from kube.install import uninstall
-
     done, problems = [], []
     for result in reversed(installed):
         assert result.record is not None
@@ -372,8 +288,6 @@ def _uninstall(kubectl: Kubectl, installed: list[InstallResult], timeout: float)
 def _leftovers(
     kubectl: Kubectl, namespace: str, formulas: set[str], refs: list[ObjectRef]
 ) -> tuple[str, None]:
-    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-
     wanted = {label_value(name) for name in formulas}
     resources = [
         r for r in kubectl.namespaced_resources() if r != "events" and not r.endswith("events.k8s.io")
@@ -394,8 +308,6 @@ def _leftovers(
 
 
 def _delete_namespace(kubectl: Kubectl, namespace: str, timeout: float) -> tuple[str, None]:
-    from kube.k8s.kubectl import ObjectRef
-
     ref = ObjectRef("", "v1", "Namespace", "", namespace)
     outcome = kubectl.delete([ref], wait=True, timeout=min(timeout, 120.0))[0]
     if not outcome.ok:

@@ -1,0 +1,76 @@
+"""Options that mean the same thing in every command, defined once; the one ``-o`` vocabulary.
+
+``-o`` takes ``table``, ``text``, ``json``, ``yaml`` and ``github``. ``table`` and
+``text`` both ask for the output meant for people (a table where the command
+prints one, lines where it does not), so every command takes both; ``json`` is
+accepted everywhere; ``yaml`` (``install --dry-run``) and ``github`` (``lint``)
+only where they make sense, and a name the command cannot honour is one usage
+line (exit 2) that lists those it can.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from kube.core.errors import UsageError
+
+
+def command_app() -> typer.Typer:
+    """The small Typer app a command module defines its commands on (see ``kube.cli.app``)."""
+    # Plain Click help: Rich-formatted help costs ~150 ms of imports on every `--help`.
+    return typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+    github = "github"
+
+
+#: The two names of the output for people.
+HUMAN = (OutputFormat.table, OutputFormat.text)
+
+
+def output_option(*machine: OutputFormat, note: str = "") -> Any:
+    """``-o/--output``, its help naming what this command takes: table or text, then ``machine``."""
+    names = ", ".join(["table", "text", *machine[:-1]]) + (f" or {machine[-1]}" if machine else "")
+    return typer.Option(
+        "-o", "--output", metavar="FORMAT", case_sensitive=False, help=f"{names}{note}.", show_default=False
+    )
+
+
+def choose(
+    value: OutputFormat | None, *machine: OutputFormat, default: OutputFormat = OutputFormat.table
+) -> OutputFormat:
+    """The format to print: ``table`` for either human name, else one of ``machine``."""
+    chosen = value or default
+    if chosen in HUMAN:
+        return OutputFormat.table
+    if chosen in machine:
+        return chosen
+    allowed = ", ".join(["table", "text", *machine])
+    raise UsageError(f"-o {chosen}: choose one of {allowed}")
+
+
+Output = Annotated[OutputFormat | None, output_option(OutputFormat.json)]
+Namespace = Annotated[
+    str | None,
+    typer.Option(
+        "-n", "--namespace", metavar="NS", help="Namespace (default: the kubeconfig context's, or default)."
+    ),
+]
+Context = Annotated[
+    str | None, typer.Option("--context", metavar="NAME", help="The kubeconfig context to use.")
+]
+Kubeconfig = Annotated[
+    str | None, typer.Option("--kubeconfig", metavar="FILE", help="The kubeconfig file to use.")
+]
+Timeout = Annotated[
+    str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 90s, 5m.")
+]
+Wait = Annotated[bool, typer.Option("--wait", help="Wait until every object is ready (or deleted).")]
