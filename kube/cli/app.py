@@ -130,6 +130,7 @@ def _register() -> None:
 
     for module in (archive, install, lint):
         module.register(app)
+    __import__("kube.cli.status", fromlist=["register"]).register(app)
 
 
 _register()
