@@ -187,6 +187,27 @@ def test_an_object_deleted_by_hand_is_not_found(
 
 
 @cluster
+def test_an_object_held_by_a_finalizer_after_its_deletion_is_terminating(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    name = unique(namespace, "held")
+    install(tmp_path, namespace, name, {"cm.json": json.dumps(configmap("held-cfg"))})
+    hold = '{"metadata": {"finalizers": ["kube.sh/test-hold"]}}'
+    kubectl("patch", "configmap", "held-cfg", "-n", namespace, "--type=merge", "-p", hold)
+    kubectl("delete", "configmap", "held-cfg", "-n", namespace, "--wait=false")
+    try:
+        result = kube("status", name, "-n", namespace)
+    finally:
+        kubectl("patch", "configmap", "held-cfg", "-n", namespace, "--type=merge",
+                "-p", '{"metadata": {"finalizers": null}}')  # fmt: skip
+
+    assert result.exit_code == 1, result.output
+    state, reason = status_row(result, "ConfigMap", "held-cfg")
+    assert state == "Terminating"
+    assert reason.startswith("being deleted since ")
+
+
+@cluster
 def test_everything_is_current_after_an_install_that_waited(namespace: str, tmp_path: Path) -> None:
     name = unique(namespace, "ready")
     manifests = {
