@@ -69,6 +69,10 @@ COMMANDS: dict[str, Command] = {
     "uninstall": Command(
         "kube.cli.uninstall", "Delete exactly what an install record lists, newest first, then the record."
     ),
+    "status": Command(
+        "kube.cli.status",
+        "Read every object of a release from the cluster now and give its kstatus, with the reason.",
+    ),
     "lint": Command(
         "kube.cli.lint",
         "Check formulas offline: K3.yaml, manifests against the Kubernetes schema, templates, hooks, files.",

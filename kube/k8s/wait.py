@@ -6,9 +6,17 @@ replicas ready; a DaemonSet has every desired pod scheduled, updated and
 ready; a Job is Complete (Failed is an error); a PersistentVolumeClaim is
 Bound; a Service has a cluster IP (a LoadBalancer's external address is not
 waited for); a CustomResourceDefinition is Established; a Pod is Ready or
-Succeeded; a ReplicaSet has its replicas ready. Anything else is ready once
-it exists. Polling asks for every object still pending in one
-``kubectl get`` per round.
+Succeeded (a Pod whose container is in CrashLoopBackOff has failed); a
+ReplicaSet has its replicas ready. Anything else is ready once it exists, or,
+when it has a ``Ready`` condition, once that is True.
+
+Before any of these, the generic rules of kstatus (sigs.k8s.io/cli-utils
+pkg/kstatus) apply to every kind: an object with a ``deletionTimestamp`` is
+terminating; one whose ``status.observedGeneration`` differs from its
+``metadata.generation`` is pending (its controller has not seen the latest
+spec); a ``Reconciling`` condition that is True means pending, a ``Stalled``
+one that is True means failed. Polling asks for every object still pending in
+one ``kubectl get`` per round.
 """
 
 from __future__ import annotations
@@ -29,9 +37,11 @@ class ReadyState(StrEnum):
     PENDING = "pending"
     FAILED = "failed"
     MISSING = "missing"
+    TERMINATING = "terminating"
 
 
 READY, PENDING, FAILED, MISSING = ReadyState.READY, ReadyState.PENDING, ReadyState.FAILED, ReadyState.MISSING
+TERMINATING = ReadyState.TERMINATING
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -125,7 +135,7 @@ def wait_ready(
             else:
                 state, message = assess(outcome.live)
                 status[outcome.ref] = Readiness(outcome.ref, state, message)
-        pending = [r for r in pending if status[r].state in (PENDING, MISSING)]
+        pending = [r for r in pending if status[r].state in (PENDING, MISSING, TERMINATING)]
         if any(s.state == FAILED for s in status.values()):
             break
         remaining = deadline - clock()
@@ -142,9 +152,43 @@ def wait_ready(
 
 def assess(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
     """(state, message) of one live object by the rules in the module docstring."""
+    if generic := _generic(obj):
+        return generic
     group, _, _ = str(obj.get("apiVersion", "")).rpartition("/")
     rule = _RULES.get((group, str(obj.get("kind", ""))))
-    return rule(obj) if rule else (READY, "exists")
+    if rule:
+        return rule(obj)
+    # Not a kind with rules of its own: a Ready condition is widely used (kstatus reads it too).
+    ready = _condition(obj, "Ready")
+    if ready is None:
+        return READY, "exists"
+    if ready.get("status") == "True":
+        return READY, "ready"
+    return PENDING, _why(ready, "not ready yet")
+
+
+def _generic(obj: Mapping[str, Any]) -> tuple[ReadyState, str] | None:
+    """kstatus's checks for every kind, which come before the rules of each kind."""
+    meta = obj.get("metadata")
+    if isinstance(meta, Mapping) and meta.get("deletionTimestamp"):
+        return TERMINATING, f"being deleted since {meta['deletionTimestamp']}"
+    generation = meta.get("generation") if isinstance(meta, Mapping) else None
+    observed = _status(obj).get("observedGeneration")
+    if generation is not None and observed is not None and str(observed) != str(generation):
+        return PENDING, f"waiting for the controller to see generation {generation}"
+    for condition in _status(obj).get("conditions") or []:
+        if not isinstance(condition, Mapping) or condition.get("status") != "True":
+            continue
+        if condition.get("type") == "Reconciling":
+            return PENDING, _why(condition, "reconciling")
+        if condition.get("type") == "Stalled":
+            return FAILED, _why(condition, "stalled")
+    return None
+
+
+def _why(condition: Mapping[str, Any], default: str) -> str:
+    reason, message = str(condition.get("reason") or ""), str(condition.get("message") or "")
+    return f"{reason}: {message}" if reason and message else message or reason or default
 
 
 def _spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -260,6 +304,14 @@ def _pod(obj: Mapping[str, Any]) -> tuple[ReadyState, str]:
         return FAILED, str(_status(obj).get("message") or _status(obj).get("reason") or "the pod failed")
     if phase == "Running" and _is(obj, "Ready"):
         return READY, "running"
+    looping = [
+        str(c.get("name"))
+        for c in _status(obj).get("containerStatuses") or []
+        if isinstance(c, Mapping)
+        and ((c.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"
+    ]
+    if looping:
+        return FAILED, f"containers in CrashLoopBackOff: {', '.join(looping)}"
     return PENDING, phase.lower()
 
 
