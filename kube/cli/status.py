@@ -39,8 +39,9 @@ def status_command(
     timeout: WatchTimeout = "5m",
     output: Output = None,
 ) -> None:
-    """Show the live status of every object of a release: Current, InProgress, Failed, Terminating,
-    NotFound, with the reason (exit 1 when one is not Current)."""
+    """Read every object of a release from the cluster now and give its kstatus, with the reason.
+
+    Current, InProgress, Failed, Terminating or NotFound; exit 1 when one is not Current."""
     fmt = choose(output, OutputFormat.json)
     limit = parse_duration(timeout)
     kubectl = kubectl_for(context, kubeconfig, namespace)
