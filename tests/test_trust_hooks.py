@@ -209,6 +209,7 @@ def test_terminating_kube_during_the_hook_removes_its_files_and_ends_the_hook(
             proc.kill()
     assert proc.returncode == code, err
     assert "Traceback" not in err
+    assert f"Error: terminated by {signal.Signals(signum).name}" in err
     assert list((tmp_path / "tmpdir").iterdir()) == [], "kube left temporary files behind"
     assert none_left(marker), "the hook's processes outlived kube"
 

@@ -185,8 +185,9 @@ class KubeGroup(click.Group):
         except KubeError as exc:
             console.error(exc.message, exc.hint)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            console.error("interrupted")
+        except KeyboardInterrupt as exc:
+            # SIGTERM and SIGHUP arrive as signals.Terminated, which names the signal.
+            console.error(str(exc) or "interrupted")
             ctx.exit(ExitCode.INTERRUPTED)
         except Exception as exc:  # the last line of defence: a bug, not a user error
             log = _report_crash(exc)
