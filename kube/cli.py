@@ -100,6 +100,7 @@ def _register() -> None:
 
     for module in (archive, install, lint):
         module.register(app)
+    __import__("kube.commands.site", fromlist=["register"]).register(app)  # `kube site`
 
 
 _register()

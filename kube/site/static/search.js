@@ -1,0 +1,111 @@
+// Search as you type over search-index.js, ranked the way `kube search` ranks (kube/index.py):
+// the exact name first, then names containing the text, then kubes whose description, keywords or
+// details contain it; case-insensitive substring matching, in name order within each group.
+// No eval, no innerHTML: results are built as DOM nodes, so formula text is never markup.
+(function () {
+  "use strict";
+  var LIMIT = 100;
+  var STATUS_TEXT = { passed: "passed", failed: "failed", "not-run": "not run", untested: "not tested" };
+
+  function rank(rows, pattern, status) {
+    var needle = pattern.toLowerCase();
+    var exact = [], byName = [], byText = [];
+    for (var i = 0; i < rows.length; i++) {
+      var row = rows[i];
+      if (status && row[5] !== status) continue;
+      var name = row[0];
+      if (name === needle) { exact.push(row); continue; }
+      if (name.toLowerCase().indexOf(needle) !== -1) { byName.push(row); continue; }
+      if (row[2].toLowerCase().indexOf(needle) !== -1 || row[4].toLowerCase().indexOf(needle) !== -1) {
+        byText.push(row); continue;
+      }
+      var keywords = row[3];
+      for (var k = 0; k < keywords.length; k++) {
+        if (keywords[k].toLowerCase().indexOf(needle) !== -1) { byText.push(row); break; }
+      }
+    }
+    return exact.concat(byName, byText);
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function render(box, found, pattern, base) {
+    while (box.firstChild) box.removeChild(box.firstChild);
+    var count = el("p", "count",
+      found.length === 0 ? "No kube matches \u201c" + pattern + "\u201d." :
+      found.length === 1 ? "1 kube matches." : found.length + " kubes match.");
+    box.appendChild(count);
+    var list = el("ol", "result-list");
+    for (var i = 0; i < found.length && i < LIMIT; i++) {
+      var row = found[i];
+      var item = el("li", "result");
+      var link = el("a", "result-name", row[0]);
+      link.href = base + "kube/" + row[0] + ".html";
+      item.appendChild(link);
+      item.appendChild(el("span", "version", row[1] || "invalid"));
+      item.appendChild(el("span", "badge status-" + row[5], STATUS_TEXT[row[5]] || row[5]));
+      item.appendChild(el("p", "description", row[2]));
+      list.appendChild(item);
+    }
+    box.appendChild(list);
+    if (found.length > LIMIT) box.appendChild(el("p", "more", "and " + (found.length - LIMIT) + " more: refine the search."));
+    box.hidden = false;
+  }
+
+  function setUp() {
+    var input = document.getElementById("q");
+    var box = document.getElementById("results");
+    var data = window.KUBE_SEARCH_INDEX;
+    if (!input || !box || !data) return;
+    var select = document.getElementById("status");
+    var catalogue = document.getElementById("catalogue");
+    var base = document.querySelector("link[rel=stylesheet]").getAttribute("href").replace(/static\/site\.css$/, "");
+    var rows = data.kubes;
+
+    function update() {
+      var pattern = input.value.trim();
+      var status = select ? select.value : "";
+      if (!pattern && !status) {
+        box.hidden = true;
+        if (catalogue) catalogue.hidden = false;
+        return;
+      }
+      render(box, rank(rows, pattern, status), pattern, base);
+      if (catalogue) catalogue.hidden = true;
+    }
+
+    var params = new URLSearchParams(window.location.search);
+    if (params.get("q")) input.value = params.get("q");
+    if (select && params.get("status")) select.value = params.get("status");
+    input.addEventListener("input", update);
+    if (select) select.addEventListener("change", update);
+    input.form.addEventListener("submit", function (event) {
+      if (catalogue || input.value.trim()) { event.preventDefault(); update(); }
+    });
+    update();
+  }
+
+  function setUpCopy() {
+    var buttons = document.querySelectorAll("button.copy");
+    for (var i = 0; i < buttons.length; i++) {
+      var button = buttons[i];
+      if (!navigator.clipboard) continue;
+      button.hidden = false;
+      button.addEventListener("click", function (event) {
+        var target = document.getElementById(event.currentTarget.getAttribute("data-copy"));
+        var self = event.currentTarget;
+        navigator.clipboard.writeText(target.textContent).then(function () { self.textContent = "Copied"; });
+      });
+    }
+  }
+
+  window.kubeSearch = { rank: rank };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { setUp(); setUpCopy(); });
+  } else { setUp(); setUpCopy(); }
+})();
