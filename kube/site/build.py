@@ -265,7 +265,7 @@ def rank(pages: Iterable[KubePage], pattern: str) -> list[KubePage]:
 def _sample(pages: list[KubePage]) -> tuple[str, list[tuple[str, str, str]], str]:
     """The home page's transcript: a real search of this catalogue (``etcd`` when it has some)."""
     query = "etcd" if any("etcd" in p.entry.name for p in pages) else "web"
-    found = [p for p in rank(pages, query) if p.entry.valid][:5]
+    found = [p for p in rank(pages, query) if p.entry.valid][:3]
     rows = [(p.entry.name, p.entry.version, p.entry.description) for p in found]
     return query, rows, found[0].entry.name if found else "NAME"
 
