@@ -454,3 +454,27 @@ def test_ci_formulas_on_the_simulated_node_records_not_run(tmp_path: Path, clust
     section = page.split('<section aria-labelledby="tests">', 1)[1].split("</section>", 1)[0]
     assert "status-passed" not in section
     shutil.rmtree(out)
+
+
+def test_parallel_build_writes_the_same_site(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big archives render kube pages in forked workers; the pages are the same as one process makes."""
+    from kube.site import build
+
+    serial = tmp_path / "serial"
+    build_site(repo, serial)
+    monkeypatch.setattr(build, "_PARALLEL_FROM", 2)
+    monkeypatch.setattr("kube.indexer._cpus", lambda: 2)
+    parallel = tmp_path / "parallel"
+    build_site(repo, parallel)
+
+    def files(root: Path) -> dict[str, bytes]:
+        stamp = re.compile(rb"built \d{4}-\d\d-\d\dT[\d:+]+")
+        return {
+            p.relative_to(root).as_posix(): stamp.sub(b"built -", p.read_bytes())
+            for p in root.rglob("*")
+            if p.is_file() and p.name != ".kube-site"
+        }
+
+    assert files(parallel) == files(serial)

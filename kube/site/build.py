@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,7 +55,7 @@ class KubePage:
     """Everything one kube's page shows (the templates read these fields)."""
 
     entry: Entry
-    readme: str | None  # rendered, sanitised HTML
+    readme: str | None  # the README.md as written (rendered, sanitised, when the page is written)
     values: str  # the ``values:`` block of K3.yaml as written, comments included
     dependencies: tuple[tuple[str, str, bool], ...]  # (name, range, has a page)
     dependents: tuple[str, ...]
@@ -184,7 +184,7 @@ def _pages(
         pages.append(
             KubePage(
                 entry=entry,
-                readme=markdown.render(text, source=source) if text else None,
+                readme=text or None,
                 values=values_block(k3) if k3 else "",
                 dependencies=tuple((dep, rng, dep in entries) for dep, rng in entry.dependencies),
                 dependents=tuple(sorted(dependents.get(name, ()))),
@@ -336,13 +336,9 @@ def build_site(archive: Path, out: Path, *, results: Path | None = None) -> Site
         page("contributing.html", "contributing.html", guide=guide)
         page("kubes.html", "kubes.html", kubes=pages)
         page("404.html", "404.html")
-        for kube in pages:
-            page(f"kube/{kube.entry.name}.html", "kube.html", kube=kube)
+        written += _kube_files(pages, work, env, common)
         api = [kube.api() for kube in pages]
         written += _write(work / "api" / "kubes.json", json.dumps(api, indent=1, ensure_ascii=False) + "\n")
-        for data in api:
-            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-            written += _write(work / "api" / "kube" / f"{data['name']}.json", text)
         index = _search_index(pages)
         written += _write(work / SEARCH_INDEX, index)
         for asset in sorted((PACKAGE / "static").iterdir()):
@@ -366,6 +362,58 @@ def build_site(archive: Path, out: Path, *, results: Path | None = None) -> Site
         seconds=time.monotonic() - started,
         commit=git.head,
     )
+
+
+# A kube's page and its API file are independent of every other kube's: with many kubes they are
+# written by a pool of forked workers (rendering READMEs is most of a big build). The job is a
+# global so forked workers inherit it, compiled templates included, instead of unpickling it.
+_PARALLEL_FROM = 200
+_JOB: tuple[list[KubePage], Path, Any, dict[str, Any]] | None = None
+
+
+def _kube_chunk(bounds: tuple[int, int]) -> int:
+    if _JOB is None:  # pragma: no cover  (set before any worker starts)
+        raise RuntimeError("no site build in progress")
+    pages, work, env, common = _JOB
+    template = env.get_template("kube.html")
+    written = 0
+    for kube in pages[bounds[0] : bounds[1]]:
+        if kube.readme is not None:
+            kube = replace(kube, readme=markdown.render(kube.readme, source=kube.source_url))
+        name = kube.entry.name
+        html = template.render(**common, root="../", page=f"kube/{name}.html", kube=kube)
+        written += _write(work / "kube" / f"{name}.html", html)
+        text = json.dumps(kube.api(), indent=2, ensure_ascii=False) + "\n"
+        written += _write(work / "api" / "kube" / f"{name}.json", text)
+    return written
+
+
+def _kube_files(pages: list[KubePage], work: Path, env: Any, common: dict[str, Any]) -> int:
+    """Write kube/NAME.html and api/kube/NAME.json for every kube; the bytes written."""
+    import multiprocessing
+
+    from kube.indexer import _cpus, _watch_parent
+
+    global _JOB
+    (work / "kube").mkdir(parents=True, exist_ok=True)
+    (work / "api" / "kube").mkdir(parents=True, exist_ok=True)
+    workers = min(_cpus(), max(1, len(pages) // _PARALLEL_FROM))
+    step = max(1, -(-len(pages) // (workers * 4)))
+    chunks = [(i, min(i + step, len(pages))) for i in range(0, len(pages), step)]
+    _JOB = (pages, work, env, common)
+    try:
+        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return sum(_kube_chunk(chunk) for chunk in chunks)
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+        )
+        with pool:
+            return sum(pool.map(_kube_chunk, chunks))
+    finally:
+        _JOB = None
 
 
 def _replace(work: Path, out: Path) -> None:

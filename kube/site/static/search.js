@@ -57,17 +57,32 @@
     box.hidden = false;
   }
 
+  // The index (search-index.js, megabytes for a big archive) is loaded only when search is used:
+  // on the first focus or keystroke, or at once when the address asks for a search (?q=).
+  // A script element, not fetch(): pages opened from file:// may not fetch files.
+  function loadIndex(base, done) {
+    if (window.KUBE_SEARCH_INDEX) { done(); return; }
+    var script = document.getElementById("search-index");
+    if (!script) {
+      script = document.createElement("script");
+      script.id = "search-index";
+      script.src = base + "search-index.js";
+      document.head.appendChild(script);
+    }
+    script.addEventListener("load", done);
+  }
+
   function setUp() {
     var input = document.getElementById("q");
     var box = document.getElementById("results");
-    var data = window.KUBE_SEARCH_INDEX;
-    if (!input || !box || !data) return;
+    if (!input || !box) return;
     var select = document.getElementById("status");
     var catalogue = document.getElementById("catalogue");
     var base = document.querySelector("link[rel=stylesheet]").getAttribute("href").replace(/static\/site\.css$/, "");
-    var rows = data.kubes;
+    var waiting = false;
 
     function update() {
+      var data = window.KUBE_SEARCH_INDEX;
       var pattern = input.value.trim();
       var status = select ? select.value : "";
       if (!pattern && !status) {
@@ -75,13 +90,18 @@
         if (catalogue) catalogue.hidden = false;
         return;
       }
-      render(box, rank(rows, pattern, status), pattern, base);
+      if (!data) {
+        if (!waiting) { waiting = true; loadIndex(base, update); }
+        return;
+      }
+      render(box, rank(data.kubes, pattern, status), pattern, base);
       if (catalogue) catalogue.hidden = true;
     }
 
     var params = new URLSearchParams(window.location.search);
     if (params.get("q")) input.value = params.get("q");
     if (select && params.get("status")) select.value = params.get("status");
+    input.addEventListener("focus", function () { loadIndex(base, function () {}); });
     input.addEventListener("input", update);
     if (select) select.addEventListener("change", update);
     input.form.addEventListener("submit", function (event) {
