@@ -398,6 +398,18 @@ def test_serve_binds_localhost_and_stops_cleanly_on_ctrl_c(site: Path) -> None:
             proc.wait()
 
 
+def test_serve_on_a_port_in_use_is_one_line(site: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = kube("site", "serve", "--dir", str(site), "--port", str(port))
+    assert result.exit_code == ExitCode.USAGE
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
 def test_serve_without_a_site_is_not_found(tmp_path: Path) -> None:
     result = kube("site", "serve", "--dir", str(tmp_path / "nothing"))
     assert result.exit_code == ExitCode.NOT_FOUND
