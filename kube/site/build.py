@@ -191,7 +191,7 @@ def _pages(
                 result=results.get(name),
                 source_url=source,
                 commit_url=f"{git.web}/commit/{commit}" if git.web and commit else None,
-                home_url=web_url(entry.home),
+                home_url=web_url(entry.home) or contact(entry.home)[1],
                 maintainers=tuple(contact(m) for m in entry.maintainers),
             )
         )

@@ -60,6 +60,11 @@
   // The index (search-index.js, megabytes for a big archive) is loaded only when search is used:
   // on the first focus or keystroke, or at once when the address asks for a search (?q=).
   // A script element, not fetch(): pages opened from file:// may not fetch files.
+  // Where the site's root is, from this page's stylesheet link (pages live at two depths).
+  function siteBase() {
+    return document.querySelector("link[rel=stylesheet]").getAttribute("href").replace(/static\/site\.css$/, "");
+  }
+
   function loadIndex(base, done) {
     if (window.KUBE_SEARCH_INDEX) { done(); return; }
     var script = document.getElementById("search-index");
@@ -78,7 +83,7 @@
     if (!input || !box) return;
     var select = document.getElementById("status");
     var catalogue = document.getElementById("catalogue");
-    var base = document.querySelector("link[rel=stylesheet]").getAttribute("href").replace(/static\/site\.css$/, "");
+    var base = siteBase();
     var waiting = false;
 
     function update() {
@@ -125,6 +130,11 @@
   }
 
   window.kubeSearch = { rank: rank };
+  // This script runs where the search form ends, before the rest of the page is parsed: when the
+  // address asks for a search, the index starts loading now, beside the (possibly long) catalogue.
+  if (/[?&](q|status)=[^&]/.test(window.location.search)) {
+    loadIndex(siteBase(), function () {});
+  }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { setUp(); setUpCopy(); });
   } else { setUp(); setUpCopy(); }
