@@ -233,6 +233,8 @@ def test_kube_page_shows_install_command_dependencies_and_test_result(
     _, site = built
     driver.get(url(site, "kube/wordpress.html"))
     assert driver.find_element(By.ID, "install-command").text == "kube install wordpress"
+    if driver.execute_script("return !!navigator.clipboard"):
+        assert driver.find_element(By.CSS_SELECTOR, "button.copy").is_displayed()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "kube-wordpress.png"))
     deps = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "ul.deps a")]

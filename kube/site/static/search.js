@@ -77,12 +77,15 @@
     script.addEventListener("load", done);
   }
 
+  // Runs as soon as the search form is parsed (this script follows it), so a search the address
+  // asks for (?q=) is shown while the rest of a long catalogue is still arriving. The catalogue is
+  // hidden through a class on <html>, which also covers the part not parsed yet.
   function setUp() {
     var input = document.getElementById("q");
     var box = document.getElementById("results");
     if (!input || !box) return;
     var select = document.getElementById("status");
-    var catalogue = document.getElementById("catalogue");
+    var root = document.documentElement;
     var base = siteBase();
     var waiting = false;
 
@@ -92,7 +95,7 @@
       var status = select ? select.value : "";
       if (!pattern && !status) {
         box.hidden = true;
-        if (catalogue) catalogue.hidden = false;
+        root.classList.remove("searching");
         return;
       }
       if (!data) {
@@ -100,7 +103,7 @@
         return;
       }
       render(box, rank(data.kubes, pattern, status), pattern, base);
-      if (catalogue) catalogue.hidden = true;
+      root.classList.add("searching");
     }
 
     var params = new URLSearchParams(window.location.search);
@@ -110,7 +113,8 @@
     input.addEventListener("input", update);
     if (select) select.addEventListener("change", update);
     input.form.addEventListener("submit", function (event) {
-      if (catalogue || input.value.trim()) { event.preventDefault(); update(); }
+      // On the catalogue (it has the filter) search in place; elsewhere an empty search opens it.
+      if (select || input.value.trim()) { event.preventDefault(); update(); }
     });
     update();
   }
@@ -130,12 +134,8 @@
   }
 
   window.kubeSearch = { rank: rank };
-  // This script runs where the search form ends, before the rest of the page is parsed: when the
-  // address asks for a search, the index starts loading now, beside the (possibly long) catalogue.
-  if (/[?&](q|status)=[^&]/.test(window.location.search)) {
-    loadIndex(siteBase(), function () {});
-  }
+  setUp();
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { setUp(); setUpCopy(); });
-  } else { setUp(); setUpCopy(); }
+    document.addEventListener("DOMContentLoaded", setUpCopy);
+  } else { setUpCopy(); }
 })();
