@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,11 +56,13 @@ def realistic_archive(root: Path, count: int) -> Path:
     return repo
 
 
-def build(archive: Path, out: Path, repeat: int) -> tuple[float, int, int, int]:
-    """(median seconds, output bytes, search index bytes, files) of `kube site build`."""
+def build(archive: Path, out: Path, repeat: int) -> tuple[float, float, int, int, int]:
+    """(median wall seconds, median CPU seconds, output bytes, search index bytes, files) of
+    `kube site build`; CPU counts the page-writing workers too, and says less about the load."""
     env = {**os.environ, "KUBE_HOME": str(out.parent / "kube-home"), "PYTHONPATH": str(ROOT)}
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "kube", "site", "build", "--archive", str(archive), "--out", str(out)],
@@ -68,9 +71,12 @@ def build(archive: Path, out: Path, repeat: int) -> tuple[float, int, int, int]:
             capture_output=True,
         )
         times.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     files = [p for p in out.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
-    return statistics.median(times), size, (out / "search-index.js").stat().st_size, len(files)
+    index = (out / "search-index.js").stat().st_size
+    return statistics.median(times), statistics.median(cpu), size, index, len(files)
 
 
 def browser_search(site: Path, repeat: int) -> tuple[float, float, float, float]:
@@ -157,20 +163,22 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         rows = []
-        seconds, size, index, files = build(ROOT, work / "catalogue" / "_site", args.repeat)
-        rows.append(("the project's catalogue", 15, seconds, size, index, files))
+        rows.append(("the project's catalogue", 15, *build(ROOT, work / "catalogue" / "_site", args.repeat)))
         started = time.perf_counter()
         synthetic = make_archive(work / "synthetic", args.formulas)
         realistic = realistic_archive(work, args.formulas)
         print(f"(archives made in {time.perf_counter() - started:.1f}s)", file=sys.stderr)
-        seconds, size, index, files = build(synthetic, work / "synthetic-site" / "_site", args.repeat)
-        rows.append(("synthetic (bench_archive.py)", args.formulas, seconds, size, index, files))
-        seconds, size, index, files = build(realistic, work / "realistic-site" / "_site", args.repeat)
-        rows.append(("realistic (copies of formulas/)", args.formulas, seconds, size, index, files))
-        print(f"{'archive':34} {'kubes':>6} {'build':>8} {'output':>9} {'index':>9} {'files':>7}")
-        for name, count, seconds, size, index, files in rows:
+        figures = build(synthetic, work / "synthetic-site" / "_site", args.repeat)
+        rows.append(("synthetic (bench_archive.py)", args.formulas, *figures))
+        figures = build(realistic, work / "realistic-site" / "_site", args.repeat)
+        rows.append(("realistic (copies of formulas/)", args.formulas, *figures))
+        load = os.getloadavg()[0]
+        print(f"load average {load:.1f}; medians of {args.repeat}")
+        print(f"{'archive':34} {'kubes':>6} {'build':>8} {'CPU':>8} {'output':>9} {'index':>9} {'files':>7}")
+        for name, count, seconds, cpu, size, index, files in rows:
             print(
-                f"{name:34} {count:>6} {seconds:>7.2f}s {size / 1e6:>7.1f}MB {index / 1e6:>7.2f}MB {files:>7}"
+                f"{name:34} {count:>6} {seconds:>7.2f}s {cpu:>7.2f}s {size / 1e6:>7.1f}MB "
+                f"{index / 1e6:>7.2f}MB {files:>7}"
             )
         if not args.no_browser:
             first, keystroke, load, typed = browser_search(work / "realistic-site" / "_site", args.repeat)

@@ -293,3 +293,16 @@ def test_phone_width_and_dark_scheme(driver: Any, built: tuple[Path, Path]) -> N
     finally:
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
         driver.set_window_size(1280, 900)
+
+
+def test_search_results_show_control_characters_as_escapes(driver: Any, built: tuple[Path, Path]) -> None:
+    from selenium.webdriver.common.by import By
+
+    _, site = built
+    driver.get(url(site, "index.html"))
+    assert type_search(driver, "onerror")[0] == "evil"
+    shown = driver.find_element(By.CSS_SELECTOR, "#results .description").text
+    assert "\\x1b[31mred" in shown and "\x1b" not in shown and "\u202e" not in shown
+    assert (
+        driver.execute_script("return document.querySelectorAll('#results script, #results img').length") == 0
+    )

@@ -27,6 +27,16 @@
     return exact.concat(byName, byText);
   }
 
+  // Control characters and bidi overrides shown as escapes, as kube/site/text.py does for the
+  // pages (search still matches the text as written, like kube search).
+  var CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+  function clean(text) {
+    return text.replace(CONTROL, function (c) {
+      var code = c.charCodeAt(0);
+      return code < 0x100 ? "\\x" + ("0" + code.toString(16)).slice(-2) : "\ufffd";
+    }).replace(/[\r\n]/g, " ");
+  }
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -37,7 +47,7 @@
   function render(box, found, pattern, base) {
     while (box.firstChild) box.removeChild(box.firstChild);
     var count = el("p", "count",
-      found.length === 0 ? "No kube matches \u201c" + pattern + "\u201d." :
+      found.length === 0 ? "No kube matches \u201c" + clean(pattern) + "\u201d." :
       found.length === 1 ? "1 kube matches." : found.length + " kubes match.");
     box.appendChild(count);
     var list = el("ol", "result-list");
@@ -47,9 +57,9 @@
       var link = el("a", "result-name", row[0]);
       link.href = base + "kube/" + row[0] + ".html";
       item.appendChild(link);
-      item.appendChild(el("span", "version", row[1] || "invalid"));
+      item.appendChild(el("span", "version", clean(row[1]) || "invalid"));
       item.appendChild(el("span", "badge status-" + row[5], STATUS_TEXT[row[5]] || row[5]));
-      item.appendChild(el("p", "description", row[2]));
+      item.appendChild(el("p", "description", clean(row[2])));
       list.appendChild(item);
     }
     box.appendChild(list);
