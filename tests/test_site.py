@@ -338,6 +338,9 @@ def test_cli_build_leaves_a_directory_that_is_not_a_site_alone(repo: Path, tmp_p
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
     result = kube("site", "build", "--archive", str(repo), "--out", str(repo))
     assert result.exit_code == ExitCode.USAGE and "would replace the archive" in result.stderr
+    result = kube("site", "build", "--archive", str(repo), "--out", str(repo / "formulas" / "site"))
+    assert result.exit_code == ExitCode.USAGE and "inside the archive's formulas/" in result.stderr
+    assert not (repo / "formulas" / "site").exists()
 
 
 def test_cli_build_without_formulas_is_not_found(tmp_path: Path) -> None:

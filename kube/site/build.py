@@ -274,6 +274,8 @@ def _check_out(out: Path, root: Path) -> None:
     resolved = out.resolve()
     if resolved == root.resolve() or root.resolve().is_relative_to(resolved):
         raise UsageError(f"--out {out} would replace the archive", hint="choose another --out")
+    if resolved.is_relative_to((root / "formulas").resolve()):
+        raise UsageError(f"--out {out} is inside the archive's formulas/", hint="choose another --out")
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise UsageError(f"--out {out} is not a directory", hint="choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
