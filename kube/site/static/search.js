@@ -121,7 +121,7 @@
     if (select && params.get("status")) select.value = params.get("status");
     input.addEventListener("focus", function () { loadIndex(base, function () {}); });
     input.addEventListener("input", update);
-    if (select) select.addEventListener("change", update);
+    if (select) { select.hidden = false; select.addEventListener("change", update); }
     input.form.addEventListener("submit", function (event) {
       // On the catalogue (it has the filter) search in place; elsewhere an empty search opens it.
       if (select || input.value.trim()) { event.preventDefault(); update(); }
