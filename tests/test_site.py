@@ -493,3 +493,18 @@ def test_parallel_build_writes_the_same_site(
         }
 
     assert files(parallel) == files(serial)
+
+
+def test_build_from_a_directory_that_is_not_a_git_repository(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    shutil.copytree(ROOT / "formulas" / "redis", plain / "formulas" / "redis")
+    report = build_site(plain, tmp_path / "s")
+    assert report.kubes == 1 and report.commit == ""
+    page = (tmp_path / "s" / "kube" / "redis.html").read_text(encoding="utf-8")
+    assert "<dt>Last change</dt><dd>unknown</dd>" in page
+    api = json.loads((tmp_path / "s" / "api" / "kube" / "redis.json").read_text(encoding="utf-8"))
+    assert api["built"] == {"commit": "", "date": ""} and api["valid"] is True
+    # Nor a directory inside some other repository: its history is not the archive's.
+    make_repo(tmp_path / "home", {"notes.txt": "x"})
+    shutil.copytree(plain, tmp_path / "home" / "kubes")
+    assert build_site(tmp_path / "home" / "kubes", tmp_path / "s2").commit == ""

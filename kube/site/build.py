@@ -92,8 +92,13 @@ class _Git:
 
 def _git_state(root: Path) -> _Git:
     try:
+        # Only the top of a repository: formulas/ in a subdirectory of some other repository (a
+        # home directory kept in git) has no history of its own to show.
+        prefix = gitcmd.run(["rev-parse", "--show-prefix"], what="cannot read the archive", cwd=root)
         head = gitcmd.run(["rev-parse", "HEAD"], what="cannot read the archive", cwd=root).strip()
     except ArchiveError:
+        return _Git("", None)
+    if prefix.strip():
         return _Git("", None)
     try:
         origin = gitcmd.run(
