@@ -345,7 +345,8 @@ def build_site(archive: Path, out: Path, *, results: Path | None = None) -> Site
         page("404.html", "404.html")
         written += _kube_files(pages, work, env, common)
         api = [kube.api() for kube in pages]
-        written += _write(work / "api" / "kubes.json", json.dumps(api, indent=1, ensure_ascii=False) + "\n")
+        compact = json.dumps(api, separators=(",", ":"), ensure_ascii=False)  # read by scripts, not people
+        written += _write(work / "api" / "kubes.json", compact + "\n")
         index = _search_index(pages)
         written += _write(work / SEARCH_INDEX, index)
         for asset in sorted((PACKAGE / "static").iterdir()):
