@@ -306,3 +306,19 @@ def test_search_results_show_control_characters_as_escapes(driver: Any, built: t
     assert (
         driver.execute_script("return document.querySelectorAll('#results script, #results img').length") == 0
     )
+
+
+def test_search_escapes_exactly_what_the_pages_escape(driver: Any, built: tuple[Path, Path]) -> None:
+    from kube.site.text import clean_line
+
+    _, site = built
+    driver.get(url(site, "index.html"))
+    samples = [
+        "plain text",
+        "\x1b[31mred\x1b[0m\x07\x7f\x85",
+        "\u202eevil\u202c \u2066iso\u2069 \u200bzero\u200d \u00adsoft \ufeffbom \u2028line",
+        "tag \U000e0041 char, emoji \U0001f600 kept",
+        "two\nlines\r\nhere\ttab",
+    ]
+    for text in samples:
+        assert driver.execute_script("return window.kubeSearch.clean(arguments[0])", text) == clean_line(text)

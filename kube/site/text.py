@@ -9,14 +9,27 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-# C0 controls except tab and newline, DEL, C1 controls, and the bidirectional overrides and
-# isolates that reorder what a reader sees (U+202A-U+202E, U+2066-U+2069).
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# What a page would hide or reorder instead of showing, the set kube escapes in terminal output:
+# C0 controls except tab and newline, DEL, C1 controls, the soft hyphen, zero-width characters,
+# bidirectional marks, embeddings, overrides (U+202E) and isolates, line and paragraph
+# separators, invisible operators, the BOM, interlinear annotations, tag characters and lone
+# surrogates. A hostile formula could otherwise make "evil" read as "live".
+_CONTROL_RE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def clean(text: str) -> str:
-    """``text`` with control characters and bidi overrides shown as visible escapes (``\\x1b``)."""
-    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\ufffd", text)
+    """``text`` with those characters shown as visible escapes (``\\x1b``, ``\\u202e``)."""
+    return _CONTROL_RE.sub(_escape, text)
 
 
 def clean_line(text: str) -> str:

@@ -27,13 +27,15 @@
     return exact.concat(byName, byText);
   }
 
-  // Control characters and bidi overrides shown as escapes, as kube/site/text.py does for the
-  // pages (search still matches the text as written, like kube search).
-  var CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+  // Control characters, bidi overrides and other invisible characters shown as escapes, the set
+  // kube/site/text.py escapes on the pages (search still matches the text as written, like
+  // kube search).
+  var CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}]/gu;
+  function hex(code, width) { return ("0000000" + code.toString(16)).slice(-width); }
   function clean(text) {
     return text.replace(CONTROL, function (c) {
-      var code = c.charCodeAt(0);
-      return code < 0x100 ? "\\x" + ("0" + code.toString(16)).slice(-2) : "\ufffd";
+      var code = c.codePointAt(0);
+      return code < 0x100 ? "\\x" + hex(code, 2) : code < 0x10000 ? "\\u" + hex(code, 4) : "\\U" + hex(code, 8);
     }).replace(/[\r\n]/g, " ");
   }
 
@@ -143,7 +145,7 @@
     }
   }
 
-  window.kubeSearch = { rank: rank };
+  window.kubeSearch = { rank: rank, clean: clean };
   setUp();
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", setUpCopy);
