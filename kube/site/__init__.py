@@ -2,7 +2,7 @@
 preview server (``kube site serve``).
 
 This package reads the archive through kube's formula and index modules and writes files; it
-never prints (``kube/commands/site.py`` does). Templates and assets are package data in
+never prints (``kube/cli/site.py`` does). Templates and assets are package data in
 ``templates/`` and ``static/``.
 """
 
