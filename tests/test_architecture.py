@@ -27,7 +27,9 @@ LAYERS: dict[str, set[str]] = {
     "install": {"core", "formula", "k8s", "archive"},
     "lint": {"core", "formula", "k8s", "archive"},
     "livetest": {"core", "formula", "k8s", "archive", "install", "lint"},
-    "cli": {"core", "formula", "k8s", "archive", "install", "lint", "livetest"},
+    # The web catalogue reads the archive; it never installs, lints or tests.
+    "site": {"core", "formula", "k8s", "archive"},
+    "cli": {"core", "formula", "k8s", "archive", "install", "lint", "livetest", "site"},
 }
 # Modules directly in kube/ that are not rooms.
 TOP_LEVEL = {"kube", "kube.__main__"}

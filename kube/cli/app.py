@@ -81,6 +81,7 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.livetest",
         "Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.",
     ),
+    "site": Command("kube.cli.site", "Build the static web catalogue of the archive, or preview it."),
     "help": Command("kube.cli.help", "Show help for kube or for one command."),
 }
 
