@@ -28,6 +28,7 @@ from kube.core.errors import ExitCode
 from kube.site import build_site
 from kube.site.markdown import render
 from kube.site.results import load_results
+from tests.cluster import Cluster
 from tests.gitrepo import make_repo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -444,7 +445,7 @@ def test_ci_formulas_results_file_is_what_site_build_reads(tmp_path: Path) -> No
 
 
 @pytest.mark.cluster
-def test_ci_formulas_on_the_simulated_node_records_not_run(tmp_path: Path, cluster: Any) -> None:
+def test_ci_formulas_on_the_simulated_node_records_not_run(tmp_path: Path, cluster: Cluster) -> None:
     """On the local control plane no container runs: a test that "passed" there is recorded not run."""
     results = tmp_path / "results.json"
     done = subprocess.run(
@@ -453,7 +454,7 @@ def test_ci_formulas_on_the_simulated_node_records_not_run(tmp_path: Path, clust
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, **cluster.env, "PYTHONPATH": str(ROOT)},
         check=False,
     )
     data = json.loads(results.read_text(encoding="utf-8"))
