@@ -245,7 +245,7 @@ EXPECTED = [
         "depends-on-outside",
         "depends-on-outside",
         "formulas/depends-on-outside/manifests/rbac.yaml:15",
-        "ClusterRole/reader points outside the release: its ClusterRole/reader is not in namespace kube-system",
+        "points outside the release: its ClusterRole/reader is not in namespace kube-system",
     ),
     (
         "depends-on-cycle",

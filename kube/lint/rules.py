@@ -211,7 +211,7 @@ _RULES: tuple[Rule, ...] = (
         "depends-on",
         E,
         "a config.kubernetes.io/depends-on annotation that does not parse (kpt's reference syntax)",
-        "write <group>/namespaces/<namespace>/<kind>/<name> or <group>/<kind>/<name>, e.g. apps/StatefulSet/db",
+        "write <group>/namespaces/<ns>/<kind>/<name> or <group>/<kind>/<name>, e.g. apps/StatefulSet/db",
     ),
     Rule(
         "depends-on-missing",
