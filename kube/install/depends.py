@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from kube.core.errors import WaitTimeoutError
+from kube.core.errors import ClusterError, WaitTimeoutError
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.objects import DEPENDS_ON, parse_depends_on
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # Seconds between polls: first quick (most targets are ready within a second or two), then slower.
 _FIRST_INTERVAL, _MAX_INTERVAL = 0.5, 2.0
 DEPENDENTS_REMAIN = "DependentsRemain"  # the reason of an object left because its dependents stay
-DEPENDENCY_NOT_READY = "DependencyNotReady"  # the reason of an object not created: what it names is not
+DEPENDENCY_NOT_READY = "DependencyNotReady"  # why an object was not created: what it names is not Current
 
 
 class Phase(StrEnum):
@@ -90,14 +90,17 @@ class Blocked:
         state = "failed: " if self.failed else ""
         return f"{who}{more} {verb} for {self.target.display}: {state}{self.message}"
 
-    def error(self, timeout: float) -> WaitTimeoutError:
+    def error(self, timeout: float) -> ClusterError:
+        """A target that failed is the cluster's verdict (exit 8, as ``--wait`` reports it); one
+        that was still in progress ran out of time (exit 9)."""
         from kube.k8s.wait import format_duration
 
         where = f" -n {self.target.namespace}" if self.target.namespace else ""
         hint = f"look at it with `kubectl describe {self.target.kind.lower()} {self.target.name}{where}`"
-        after = "" if self.failed else f" after {format_duration(timeout)}"
+        if self.failed:
+            return ClusterError(self.text, hint=hint)
         return WaitTimeoutError(
-            f"{self.text}{after}", hint=hint if self.failed else f"{hint}; or wait longer with --timeout"
+            f"{self.text} after {format_duration(timeout)}", hint=f"{hint}; or wait longer with --timeout"
         )
 
 
