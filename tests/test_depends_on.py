@@ -253,3 +253,30 @@ def test_on_a_terminal_progress_is_shown_per_object_as_kpt_does(
     progress = [line for line in lines if line.startswith("StatefulSet/db")]
     assert progress[0] == f"StatefulSet/db -n {namespace} reconcile pending"
     assert progress[-1] == f"StatefulSet/db -n {namespace} reconciled (1 of 1 replicas ready)"
+
+
+def test_a_dependency_that_fails_stops_the_install_at_once_as_the_cluster_error_it_is(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    # The simulated node ends a Pod annotated with a non-zero exit code as Failed: the Job fails.
+    seed = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "seed"},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"annotations": {"simnode.kube.sh/exit-code": "3"}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "seed", "image": "busybox:1.36"}]},
+            },
+        },
+    }
+    formula = write_formula(
+        tmp_path, "ordered", manifests={"a-web.yaml": web("batch/Job/seed"), "b-seed.yaml": json.dumps(seed)}
+    )
+    started = time.monotonic()
+    result = kube("install", str(formula), "-n", namespace, "--timeout", "2m")
+    assert result.exit_code == 8, result.output
+    assert "Deployment/web waits for Job/seed: failed: " in result.output
+    assert time.monotonic() - started < 60, "a failed target is not waited for until the timeout"
+    assert live(kubectl, namespace, "deployment", "web") is None
