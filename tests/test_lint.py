@@ -229,6 +229,30 @@ EXPECTED = [
     ("k3-range-empty", "k3-range-empty", "formulas/k3-range-empty/K3.yaml:9", "no version can satisfy"),
     ("k3-name", "k3-name", "formulas/k3-name/K3.yaml:1", 'does not match the directory name "k3-name"'),
     ("k3-required", "k3-required", "formulas/k3-required/K3.yaml:1", "home: is required"),
+    (
+        "depends-on",
+        "depends-on",
+        "formulas/depends-on/manifests/configmaps.yaml:13",
+        'failed to parse object reference (index: 0): expected 3 or 5 fields, found 2: "/ConfigMap"',
+    ),
+    (
+        "depends-on-missing",
+        "depends-on-missing",
+        "formulas/depends-on-missing/manifests/configmaps.yaml:6",
+        "/namespaces/shop/Secret/password is not an object of this formula",
+    ),
+    (
+        "depends-on-outside",
+        "depends-on-outside",
+        "formulas/depends-on-outside/manifests/rbac.yaml:15",
+        "points outside the release: its ClusterRole/reader is not in namespace kube-system",
+    ),
+    (
+        "depends-on-cycle",
+        "depends-on-cycle",
+        "formulas/depends-on-cycle/manifests/configmaps.yaml:6",
+        "cycle: ConfigMap/first -> ConfigMap/second -> ConfigMap/first",
+    ),
 ]
 # Rules whose fixture is built at test time (files git would not hold well, or history).
 BUILT_BY_TESTS = {"file-too-large", "version-bump"}

@@ -24,7 +24,14 @@ from kube.cli.options import (
     command_app,
     output_option,
 )
-from kube.cli.results import kubectl_for, print_objects, record_row, result_json, status_text
+from kube.cli.results import (
+    kubectl_for,
+    print_objects,
+    progress_printer,
+    record_row,
+    result_json,
+    status_text,
+)
 from kube.core.errors import ClusterError, DependencyError, HookError
 from kube.formula.load import Formula
 from kube.install import deps
@@ -128,6 +135,8 @@ def install_command(
         wait=parse_duration(timeout) if wait else None,
         atomic=atomic,
         allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
+        timeout=parse_duration(timeout),
+        on_event=progress_printer() if fmt is OutputFormat.table else None,
     )
     kubectl = kubectl_for(context, kubeconfig, namespace)
     source = install.resolve(formula)

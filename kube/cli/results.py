@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kube.cli import console
 from kube.install.pipeline import InstallResult, ObjectStatus
 from kube.install.uninstall import UninstallResult
 from kube.k8s.kubectl import Kubectl
 from kube.k8s.records import Record
+
+if TYPE_CHECKING:
+    from kube.install.depends import Event
 
 
 def kubectl_for(context: str | None, kubeconfig: str | None, namespace: str | None) -> Kubectl:
@@ -73,3 +78,15 @@ def record_row(record: Record) -> dict[str, Any]:
         "installedAt": record.installed_at,
         "objects": len(record.objects),
     }
+
+
+def progress_printer() -> Callable[[Event], None] | None:
+    """depends-on progress (``StatefulSet/db reconcile pending`` -> ``reconciled``), as kpt live
+    shows it: on stderr, and only on a terminal, so piped output and -o json stay as they were."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(event: Event) -> None:
+        console.line(str(event), stderr=True)
+
+    return show

@@ -9,7 +9,7 @@ import typer
 
 from kube.cli import console
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, Timeout, Wait, choose, command_app
-from kube.cli.results import kubectl_for, print_objects, record_row, result_json
+from kube.cli.results import kubectl_for, print_objects, progress_printer, record_row, result_json
 from kube.core.errors import ClusterError, UsageError
 from kube.install import uninstall
 from kube.k8s import records
@@ -106,7 +106,8 @@ def uninstall_command(
     limit = parse_duration(timeout)
     kubectl = kubectl_for(context, kubeconfig, namespace)
     record = uninstall.find_record(kubectl, name, namespace)
-    result = uninstall.uninstall(kubectl, record, wait=wait, timeout=limit)
+    on_event = progress_printer() if fmt is not OutputFormat.json else None
+    result = uninstall.uninstall(kubectl, record, wait=wait, timeout=limit, on_event=on_event)
     if fmt is OutputFormat.json:
         console.print_json({**result_json(result), "namespaceDeleted": result.namespace_deleted})
     else:

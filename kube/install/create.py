@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError
+from kube.install import depends
 from kube.install.results import (
     InstallOptions,
     InstallOutcome,
@@ -119,7 +120,12 @@ def create(
     if previous is not None:
         # The earlier attempt's record stays the one record; it now also lists what comes next.
         progress.record_version = records.write_record(kubectl, pending, replace=True).resource_version
+    waits = depends.Waits.of(waves, ns, scopes, timeout=options.timeout, on_event=options.on_event)
+    blocked: depends.Blocked | None = None
     for index, wave in enumerate(waves):
+        if index and (blocked := waits.before(index, kubectl)) is not None:
+            _blocked(blocked, waves[index:], ns, progress, scopes)
+            break
         payload = [as_sent(o, ns, scopes) for o in wave]
         prefix: list[dict[str, Any]] = []
         add_namespace = index == 0 and not own_namespace
@@ -151,7 +157,25 @@ def create(
     result = _finish(the_plan, kubectl, options, progress, digest, hook_ran, planned)
     if progress.interrupted:
         raise KeyboardInterrupt
+    if blocked is not None:
+        # The record says what exists (partial, or rolled back with --atomic); the error names the chain.
+        raise blocked.error(options.timeout)
     return result
+
+
+def _blocked(
+    blocked: depends.Blocked,
+    rest: Sequence[Sequence[KubeObject]],
+    ns: str,
+    progress: _Progress,
+    scopes: Scopes,
+) -> None:
+    """The waves not created because what they depend on did not reconcile."""
+    for dependent in blocked.dependents:
+        progress.failures.append(FailedObject(dependent, depends.DEPENDENCY_NOT_READY, blocked.text))
+    progress.statuses += [
+        ObjectStatus(ref_of(o, ns, scopes), SKIPPED, source=o.source) for w in rest for o in w
+    ]
 
 
 def _create_wave(

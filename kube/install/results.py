@@ -21,6 +21,7 @@ from kube.k8s.wait import ReadyState
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.install.depends import OnEvent
     from kube.install.deps import Unsatisfied
     from kube.k8s.objects import KubeObject
     from kube.k8s.wait import WaitReport
@@ -96,6 +97,8 @@ class InstallOptions:
     wait: float | None = None  # seconds to wait for readiness; None: do not wait
     atomic: bool = False
     allow_namespaces: tuple[str, ...] = ()  # namespaces besides the install namespace (--allow-namespace)
+    timeout: float = 300.0  # --timeout: bounds the depends-on waits, with or without --wait
+    on_event: OnEvent | None = field(default=None, compare=False)  # depends-on progress, for the CLI
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ this formula's labels, or its uid is not the one recorded: both must match;
 only objects a pending record lists before they were created have no uid, and
 for them the labels decide), or when it is annotated
 ``kube.sh/resource-policy: keep``. The rest go in one ``kubectl delete``, in
-reverse creation order. ``deleted`` means the API server no longer has the
+reverse creation order; when some of them carry ``config.kubernetes.io/depends-on``,
+the dependents are deleted first and waited for until gone, within ``timeout``,
+before what they name (``kube.install.depends``). ``deleted`` means the API server no longer has the
 object (read back once more unless ``wait``); one it still holds (finalizers)
 is ``being deleted``, and one that was gone before is ``already gone``. The install
 namespace is deleted too when kube created it (the record says so, or the
@@ -21,6 +23,8 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from kube.core.errors import ClusterError, NotFoundError, UsageError
+from kube.install import depends
+from kube.install.depends import OnEvent
 from kube.install.results import ObjectStatus, RemovalState, UninstallResult
 from kube.k8s.kubectl import Kubectl, ObjectRef
 from kube.k8s.kubectl_output import Reason
@@ -65,7 +69,12 @@ def find_record(kubectl: Kubectl, name: str, namespace: str | None) -> Record:
 
 
 def uninstall(
-    kubectl: Kubectl, record: Record, *, wait: bool = False, timeout: float = 300.0
+    kubectl: Kubectl,
+    record: Record,
+    *,
+    wait: bool = False,
+    timeout: float = 300.0,
+    on_event: OnEvent | None = None,
 ) -> UninstallResult:
     """Delete what ``record`` lists; see the module docstring."""
     from kube.k8s import records
@@ -90,7 +99,11 @@ def uninstall(
         else:
             doomed.append(ref)
     deleted: list[ObjectRef] = []
-    for outcome in kubectl.delete(list(reversed(doomed)), wait=wait, timeout=timeout):
+    found = {o.ref: o.live for o in live if o.live is not None}
+    # Dependents first, waiting until they are gone before what they depend on (kube.install.depends).
+    for outcome in depends.delete_in_order(
+        kubectl, doomed, found, wait=wait, timeout=timeout, on_event=on_event
+    ):
         if outcome.ok and outcome.reason == Reason.NOT_FOUND:
             statuses[outcome.ref] = ObjectStatus(outcome.ref, GONE)  # gone since it was read
             continue

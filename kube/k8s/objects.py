@@ -350,8 +350,7 @@ def order_waves(
     references is no deeper for Python than a single one.
     """
     scopes = scopes or Scopes(objs)
-    index = _NameIndex(objs, scopes)
-    deps = [_dependencies(i, objs, namespace, index) for i in range(len(objs))]
+    deps = dependencies(objs, namespace=namespace, scopes=scopes)
     crd_kinds = scopes.crd_kinds()
     base = [1 if (o.group, o.kind) in crd_kinds else 0 for o in objs]
     wave = _levels(objs, deps, base)
@@ -405,21 +404,41 @@ def _levels(objs: Sequence[KubeObject], deps: list[set[int]], base: list[int]) -
 
 
 def parse_depends_on(text: str) -> list[tuple[str, str | None, str, str]]:
-    """``config.kubernetes.io/depends-on`` → [(group, namespace or None, kind, name)]."""
+    """``config.kubernetes.io/depends-on`` → [(group, namespace or None, kind, name)].
+
+    The syntax and error messages of cli-utils (pkg/object/dependson), which kpt uses: references
+    separated by commas, each trimmed; 3 fields (cluster-scoped, or kube's short form) or 5 with
+    ``namespaces`` second. cli-utils only refuses an empty kind or name when it writes one;
+    kube refuses it when reading, since such a reference can name nothing."""
     refs: list[tuple[str, str | None, str, str]] = []
-    for item in text.split(","):
-        fields = item.strip().split("/")
-        if len(fields) == 3 and fields[1] and fields[2]:
-            refs.append((fields[0], None, fields[1], fields[2]))
-        elif len(fields) == 5 and fields[1] == "namespaces" and fields[2] and fields[3] and fields[4]:
-            refs.append((fields[0], fields[2], fields[3], fields[4]))
-        else:
-            raise ValueError(
-                f"bad reference {item.strip()!r}; expected <group>/<kind>/<name> or "
-                "<group>/namespaces/<namespace>/<kind>/<name> "
-                "(the core group is empty: /namespaces/ns/Service/db)"
-            )
+    for index, item in enumerate(text.split(",")):
+        item = item.strip()
+        fields = item.split("/")
+        where = f"failed to parse object reference (index: {index})"
+        if len(fields) not in (3, 5):
+            raise ValueError(f'{where}: expected 3 or 5 fields, found {len(fields)}: "{item}"')
+        if len(fields) == 5 and fields[1] != "namespaces":
+            raise ValueError(f'{where}: missing "namespaces" field: "{item}"')
+        group, kind, name = fields[0], fields[-2], fields[-1]
+        for what_, value in (("kind", kind), ("name", name)):
+            if not value:
+                raise ValueError(f'{where}: invalid object metadata: {what_} is empty: "{item}"')
+        refs.append((group, fields[2] if len(fields) == 5 else None, kind, name))
     return refs
+
+
+def format_ref(group: str, namespace: str | None, kind: str, name: str) -> str:
+    """A depends-on reference as kpt writes it."""
+    return f"{group}/namespaces/{namespace}/{kind}/{name}" if namespace else f"{group}/{kind}/{name}"
+
+
+def dependencies(
+    objs: Sequence[KubeObject], *, namespace: str | None = None, scopes: Scopes | None = None
+) -> list[set[int]]:
+    """For each object, the positions in ``objs`` of the objects its depends-on names; a reference
+    that does not parse, names nothing of ``objs`` or names one outside them is an error."""
+    index = _NameIndex(objs, scopes or Scopes(objs))
+    return [_dependencies(i, objs, namespace, index) for i in range(len(objs))]
 
 
 class _NameIndex:
@@ -448,8 +467,15 @@ def _dependencies(i: int, objs: Sequence[KubeObject], namespace: str | None, ind
     for group, ref_ns, kind, name in refs:
         matches = set(_matching(objs, index, obj, group, ref_ns, kind, name, namespace))
         if not matches:
-            ref = f"{group}/namespaces/{ref_ns}/{kind}/{name}" if ref_ns else f"{group}/{kind}/{name}"
-            raise _error(obj, "depends-on", f"{DEPENDS_ON}: {ref} is not an object of this formula")
+            ref = format_ref(group, ref_ns, kind, name)
+            if index.by_name.get((group, kind, name)):
+                # The release has that object, but not where the reference points.
+                where = f"namespace {ref_ns}" if ref_ns else "this namespace or the cluster scope"
+                raise _error(
+                    obj, "depends-on-outside", f"{DEPENDS_ON}: {ref} points outside the release: "
+                    f"its {kind}/{name} is not in {where}",
+                )  # fmt: skip
+            raise _error(obj, "depends-on-missing", f"{DEPENDS_ON}: {ref} is not an object of this formula")
         found |= matches
     return found
 
@@ -535,6 +561,7 @@ def split_source(source: str) -> tuple[str, int]:
 
 def _error(obj: KubeObject, rule: str, message: str) -> FormulaError:
     path, line = split_source(obj.source)
+    line = obj.line_of(["metadata", "annotations", DEPENDS_ON]) or line
     finding = Finding(path, line, rule, f"{obj.display}: {message}")
     return FormulaError(str(finding), findings=[finding])
 

@@ -113,11 +113,27 @@ def check_objects(
             )
         else:
             seen[key] = doc
+    if not findings:
+        findings.extend(_depends_on(docs))
     selectors = [(d, s) for d in docs if (s := _selector(d))]
     for doc in tests:
         findings.extend(_test_object(doc))
         findings.extend(_test_labels(doc, selectors))
     return findings
+
+
+def _depends_on(docs: Sequence[KubeObject]) -> list[Finding]:
+    """depends-on references, by the same check ``kube install`` makes before it creates anything
+    (kube.k8s.objects.dependencies): they parse, name objects of the formula where those are, and
+    form no cycle. The install namespace is not known here, so a reference may give any namespace
+    to an object that sets none."""
+    from kube.k8s.objects import order_waves
+
+    try:
+        order_waves(docs)
+    except FormulaError as exc:
+        return [finding(f.rule, f.path, f.line, f.message) for f in exc.findings]
+    return []
 
 
 def _identity(doc: KubeObject) -> Iterator[Finding]:

@@ -207,6 +207,25 @@ _RULES: tuple[Rule, ...] = (
         "a `lint.ignore` entry of K3.yaml that matches no finding",
         "remove the entry, or fix its rule or file",
     ),
+    Rule(
+        "depends-on",
+        E,
+        "a config.kubernetes.io/depends-on annotation that does not parse (kpt's reference syntax)",
+        "write <group>/namespaces/<ns>/<kind>/<name> or <group>/<kind>/<name>, e.g. apps/StatefulSet/db",
+    ),
+    Rule(
+        "depends-on-missing",
+        E,
+        "a depends-on reference names no object of the formula",
+        "name an object the formula creates; kube waits only for its own objects",
+    ),
+    Rule(
+        "depends-on-outside",
+        E,
+        "a depends-on reference names an object of the formula in another namespace or scope",
+        "drop the namespace part, or give the namespace the object is in",
+    ),
+    Rule("depends-on-cycle", E, "depends-on annotations form a cycle", "remove one of them"),
 )
 
 # Rules of K3.yaml and of the file tree, found by ``kube.formula.check_formula`` (and the strict
@@ -288,13 +307,6 @@ INSTALL_RULES: tuple[Rule, ...] = (
     Rule("manifest-json", E, "a .json manifest is not valid JSON", "fix the JSON at that line"),
     Rule("manifest-file", E, "a manifest file is a symlink or lies outside the formula", "use a file"),
     Rule("manifest-object", E, "a document is not a Kubernetes object", "each document is one object"),
-    Rule(
-        "depends-on",
-        E,
-        "a config.kubernetes.io/depends-on annotation that does not parse or names nothing of the formula",
-        "list objects of the formula, e.g. apps/Deployment/db",
-    ),
-    Rule("depends-on-cycle", E, "depends-on annotations form a cycle", "remove one of them"),
     Rule("invalid-formula", W, "a formula of the archive does not load", "run `kube lint` on it"),
     Rule(
         "skipped-formula",
