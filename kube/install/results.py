@@ -215,7 +215,11 @@ class InstallResult:
                 text += f", {recreated} re-created"
             if changed:
                 text += f", {changed} changed by hand (left as they are; `kube upgrade` sets them back)"
-            return text + ("" if recreated or changed else ", all ok")
+            would = self.count(ObjectState.WOULD_RECREATE)
+            if would:
+                text += f", {would} would be re-created"
+            text += "" if recreated or changed or would else ", all ok"
+            return f"{text} (dry run: {self.note})" if self.note else text
         failed = self.count(ObjectState.FAILED)
         if self.outcome == InstallOutcome.INSTALLED:
             ready = "" if self.wait is None else (", all ready" if self.wait.ready else ", not all ready")
