@@ -212,3 +212,30 @@ def test_uninstall_warns_when_another_release_depends_on_it(
     assert f"configmap/{base}-config" not in managed(kubectl, namespace)
     # The dependent's own uninstall has nothing to warn about.
     assert kube("uninstall", "needy", "-n", namespace).exit_code == 0
+
+
+def test_edited_means_a_field_kube_sent_changed_never_one_the_server_added() -> None:
+    from kube.k8s.releases_drift import CONTENT_HASH_ANNOTATION, annotate, edited
+
+    pod = {"containers": [{"name": "c", "image": "nginx"}]}
+    meta = {"name": "web", "labels": {"a": "1"}}
+    sent = annotate(
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": {"template": {"spec": pod}}}
+    )
+    assert sent["metadata"]["annotations"][CONTENT_HASH_ANNOTATION].startswith("sha256:")
+    server = json.loads(json.dumps(sent))
+    server["metadata"].update(uid="u", labels={"a": "1", "added": "by-hand"})
+    server["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = "Always"  # a default
+    server["status"] = {"replicas": 1}
+    assert not edited(server, sent)
+    server["spec"]["template"]["spec"]["containers"][0]["image"] = "httpd"
+    assert edited(server, sent)
+    lost = json.loads(json.dumps(sent))
+    del lost["metadata"]["labels"]["a"]  # a field kube sent, removed
+    assert edited(lost, sent)
+    secret = annotate(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "v"}}
+    )
+    stored = {**secret, "data": {"k": "dg=="}}
+    del stored["stringData"]  # the API server keeps stringData as data
+    assert not edited(stored, secret)

@@ -2,9 +2,13 @@
 
 ``resolve`` finds the formula: a path (the argument contains ``/`` or starts
 with ``.``), else the ``kube get`` workspace copy, else the archive. ``plan``
-reads the cluster once: this formula's record in the target namespace (already
-installed?) or, when the formula has dependencies, every record the user may
-list (the whole cluster, or the namespace when RBAC allows no more).
+reads the cluster: the release (``--name``, the formula's name by default) in
+the target namespace with its history, and, when the formula has dependencies,
+every release the user may list (the whole cluster, or the namespace when RBAC
+allows no more). A release whose latest revision is complete is not installed
+again: ``kube.install.create.reinstall`` reports its objects ``ok`` and repairs
+drift when the version and values are the same, and refuses otherwise (exit 11,
+``kube upgrade``).
 ``install`` merges the values, stages a private copy, runs the hook there,
 renders, labels and orders the objects into waves, and hands them to
 ``kube.install.create``. The values digest in the record is taken from the values the
@@ -21,9 +25,12 @@ user allowed that namespace (``--allow-namespace``). Cluster-scoped objects
 first; the command asks, or requires ``--force`` without a terminal.
 
 ``--dry-run`` does all of that but create. It runs kubectl only to read the
-kubeconfig's namespace when ``-n`` is not given, and to read the install
-records when the formula has dependencies (reported, never asked about); an
-unreachable cluster then only means the dependencies go unchecked. It never
+kubeconfig's namespace when ``-n`` is not given, to read the release (so it
+says "already installed" or "would upgrade" rather than "would create"), and
+the releases the dependencies need (reported, never asked about); an
+unreachable cluster then only means none of that is checked. ``--server-dry-run``
+sends every object to the API server once with ``--dry-run=server``
+(``kube.install.create.server_dry_run``): admission and validation, nothing stored. It never
 writes to the cluster. The hook does run, as in a real install and outside
 any sandbox unless ``--sandbox`` is given: a dry run shows what the install
 would create, and the hook may generate values the manifests use (the command
