@@ -69,6 +69,14 @@ COMMANDS: dict[str, Command] = {
     "uninstall": Command(
         "kube.cli.uninstall", "Delete exactly what an install record lists, newest first, then the record."
     ),
+    "upgrade": Command(
+        "kube.cli.upgrade",
+        "Upgrade a release: render the new version with its values, apply server-side, prune what left it.",
+    ),
+    "rollback": Command(
+        "kube.cli.upgrade",
+        "Roll a release back: apply a stored revision's manifest again as a new revision, prune the rest.",
+    ),
     "status": Command(
         "kube.cli.status",
         "Read every object of a release from the cluster now and give its kstatus, with the reason.",
