@@ -35,6 +35,12 @@ object annotated ``kube.sh/keep: "true"`` or ``kube.sh/resource-policy: keep`` i
 object already gone is ``already gone``. Neither kept nor taken-over objects stay in the new
 revision's object list: the release no longer manages them.
 
+Ports without a ``protocol``: Kubernetes up to 1.21 refuses a server-side apply of a Service
+or Pod template whose ``ports`` entry omits ``protocol`` ("associative list with keys has an
+element that omits key field protocol"), though ``kubectl create`` takes it and the API server
+defaults it to ``TCP``. ``with_default_protocols`` writes that same default into the objects
+before they are recorded and sent, so the formulas ``kube install`` accepts can be upgraded.
+
 Dry run: each wave goes to ``kubectl apply --dry-run=server`` instead, and the object the API
 server would store is compared with the live one (as above): equal is ``unchanged``, else
 ``would apply``; missing before is ``would create``; prune candidates are ``would prune``
@@ -51,7 +57,7 @@ from kube.install.results import ApplyState, ObjectStatus
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.kubectl_output import Reason
 
-__all__ = ["KEEP", "ApplyReport", "Previous", "apply_release", "key_of", "owned_by"]
+__all__ = ["KEEP", "ApplyReport", "Previous", "apply_release", "key_of", "owned_by", "with_default_protocols"]
 
 #: ``kube.sh/keep: "true"`` on an object keeps it when a later revision drops it.
 KEEP = "kube.sh/keep"
@@ -95,6 +101,43 @@ class ApplyReport:
             ApplyState.CREATED, ApplyState.CHANGED, ApplyState.PRUNED, ApplyState.WOULD_CREATE,
             ApplyState.WOULD_CHANGE, ApplyState.WOULD_PRUNE,
         )  # fmt: skip
+
+
+_BUILTIN_PORTS = frozenset({"", "apps", "batch", "extensions"})
+
+
+def with_default_protocols(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``obj`` with ``protocol: TCP`` in every Service or container port that has none (see the
+    module docstring); ``obj`` itself when nothing is missing. Built-in kinds only."""
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    if group not in _BUILTIN_PORTS or not _missing_protocol(obj):
+        return obj
+    import copy
+
+    filled = copy.deepcopy(dict(obj))
+    _fill_protocol(filled)
+    return filled
+
+
+def _missing_protocol(node: Any, under_ports: bool = False) -> bool:
+    if isinstance(node, dict):
+        if under_ports and ("port" in node or "containerPort" in node) and "protocol" not in node:
+            return True
+        return any(_missing_protocol(v, k == "ports") for k, v in node.items())
+    if isinstance(node, list):
+        return any(_missing_protocol(v, under_ports) for v in node)
+    return False
+
+
+def _fill_protocol(node: Any, under_ports: bool = False) -> None:
+    if isinstance(node, dict):
+        if under_ports and ("port" in node or "containerPort" in node) and "protocol" not in node:
+            node["protocol"] = "TCP"
+        for k, v in node.items():
+            _fill_protocol(v, k == "ports")
+    elif isinstance(node, list):
+        for v in node:
+            _fill_protocol(v, under_ports)
 
 
 def key_of(ref: ObjectRef) -> Key:

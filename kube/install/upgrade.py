@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError, NotFoundError, UsageError
-from kube.install.apply import ApplyReport, Key, apply_release, key_of
+from kube.install.apply import ApplyReport, Key, apply_release, key_of, with_default_protocols
 from kube.install.results import ApplyState, ObjectStatus
 from kube.k8s import releases
 from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
@@ -195,7 +195,7 @@ def upgrade(
     allowed = tuple(sorted({*current.allowed_namespaces, *options.allow_namespaces}))
     scopes = Scopes(rendered)
     waves = pipeline._waves(rendered, formula, ns, scopes, allowed)
-    sent = [[as_sent(o, ns, scopes) for o in w] for w in waves]
+    sent = [[with_default_protocols(as_sent(o, ns, scopes)) for o in w] for w in waves]
     sources = {
         key_of(ObjectRef.of(d)): o.source
         for w, ws in zip(waves, sent, strict=True)
@@ -378,7 +378,7 @@ def _with_readiness(objects: Sequence[ObjectStatus], waited: WaitReport) -> tupl
     return tuple(out)
 
 
-def manifest_waves(rev: Revision) -> tuple[list[list[dict[str, Any]]], dict[Key, str]]:
+def manifest_waves(rev: Revision) -> tuple[list[list[Mapping[str, Any]]], dict[Key, str]]:
     """A stored manifest in waves (no render): the objects exactly as they were sent."""
     from kube.k8s.objects import KubeObject, Scopes, order_waves
 
@@ -386,7 +386,7 @@ def manifest_waves(rev: Revision) -> tuple[list[list[dict[str, Any]]], dict[Key,
     objs = [KubeObject(dict(m), f"revision {rev.revision}") for m in rev.manifest]
     scopes = Scopes(objs)
     waves = order_waves(objs, namespace=rev.namespace, scopes=scopes)
-    sent = [[o.data for o in w] for w in waves]
+    sent = [[with_default_protocols(o.data) for o in w] for w in waves]
     return sent, {key_of(ObjectRef.of(o.data)): o.source for w in waves for o in w}
 
 
