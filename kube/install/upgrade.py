@@ -8,7 +8,8 @@ under the new version's K3.yaml defaults. The hook runs again in a private stage
 what it returned last time in ``KUBE_PREVIOUS_VALUES``, so a generated password survives; a
 hook that exits non-zero stops the upgrade before anything is written (``HookError``, exit 7).
 Then revision N+1 is written ``pending`` (listing every object it will have), the waves are
-applied and what left the release is pruned (``kube.install.apply``), the revision is
+applied and what left the release is pruned (what the deployed revision lists, and what a
+later failed or unfinished attempt lists: ``managed``) (``kube.install.apply``), the revision is
 completed (``deployed``, with uids), the previous one ``superseded``, and old history pruned.
 
 On a failure (an object the API server refuses, or with ``wait`` one that never gets ready)
@@ -164,6 +165,19 @@ def read(kubectl: Kubectl, name: str, namespace: str | None) -> tuple[Release, R
     return release, current
 
 
+def managed(release: Release, current: Revision) -> tuple[RecordedObject, ...]:
+    """What the release may have in the cluster: ``current``'s objects, and those of any later
+    revision that failed or never finished (an attempt stopped by an error, Ctrl-C or a crash
+    may have created objects only it lists). The prune considers all of them."""
+    seen: dict[Key, RecordedObject] = {key_of(o.ref): o for o in current.objects}
+    for later in release.revisions:
+        if later.revision > current.revision:
+            for obj in later.objects:
+                if key_of(obj.ref) not in seen or (obj.uid and not seen[key_of(obj.ref)].uid):
+                    seen[key_of(obj.ref)] = obj
+    return tuple(seen.values())
+
+
 # -- upgrade ------------------------------------------------------------------------------------
 
 
@@ -212,7 +226,7 @@ def upgrade(
     if options.dry_run:
         report = apply_release(
             kubectl,
-            current.objects,
+            managed(release, current),
             sent,
             release=name,
             formula=current.formula,
@@ -287,7 +301,12 @@ def _carry_out(
     releases.check_size(pending)
     pending = releases.write_revision(kubectl, pending)
     report = apply_release(
-        kubectl, current.objects, sent, release=release.name, formula=current.formula, sources=sources
+        kubectl,
+        managed(release, current),
+        sent,
+        release=release.name,
+        formula=current.formula,
+        sources=sources,
     )
     applied = tuple(RecordedObject(ref, uid) for ref, uid in report.applied)
     result = replace(base, objects=report.statuses)
@@ -431,7 +450,7 @@ def rollback(
     if dry_run:
         report = apply_release(
             kubectl,
-            current.objects,
+            managed(release, current),
             sent,
             release=name,
             formula=current.formula,
