@@ -204,8 +204,8 @@ def upgrade(
             f"holds {formula.version}",
             hint="run `kube update` for the archive's latest, or give the path of that version",
         )
-    user = _user_values(current, options)
-    rendered, hook_values, hook_ran = _render(source, current, user, ns, options)
+    user = _user_values(current, formula.values, options)
+    rendered, hook_values, hook_ran = _render(source, current, user, ns, name, options)
     allowed = tuple(sorted({*current.allowed_namespaces, *options.allow_namespaces}))
     scopes = Scopes(rendered)
     waves = pipeline._waves(rendered, formula, ns, scopes, allowed)
@@ -247,28 +247,50 @@ def upgrade(
     return _carry_out(kubectl, release, current, pending, sent, sources, options, base)
 
 
-def _user_values(current: Revision, options: UpgradeOptions) -> dict[str, Any]:
-    """The values the user gave, carried over (unless ``reset_values``) with the new ones over them."""
+def _user_values(
+    current: Revision, formula_values: Mapping[str, Any], options: UpgradeOptions
+) -> dict[str, Any]:
+    """The values the revision records, as ``kube install`` records them (defaults, ``-f`` and
+    ``--set`` merged): the new version's defaults, under the previous revision's values (unless
+    ``reset_values``), under the new ``-f``/``--set``."""
     from kube.formula import render
+    from kube.formula.values import deep_merge
 
     carried: Mapping[str, Any] = {} if options.reset_values or current.values is None else current.values
     return render.merge_values(
-        carried, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
+        deep_merge(formula_values, carried),
+        value_files=options.value_files,
+        sets=options.sets,
+        set_strings=options.set_strings,
     )
 
 
+def generated(values: Mapping[str, Any], hook_values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the hook added to ``values`` (a revision keeps both): the keys it set or changed."""
+    out: dict[str, Any] = {}
+    for key, value in hook_values.items():
+        given = values.get(key)
+        if isinstance(value, Mapping) and isinstance(given, Mapping):
+            inner = generated(given, value)
+            if inner:
+                out[key] = inner
+        elif key not in values or given != value:
+            out[key] = value
+    return out
+
+
 def _render(
-    source: Any, current: Revision, user: Mapping[str, Any], ns: str, options: UpgradeOptions
+    source: Any, current: Revision, values: Mapping[str, Any], ns: str, name: str, options: UpgradeOptions
 ) -> tuple[list[Any], dict[str, Any], bool]:
+    """Stage, hook, render. Returns the objects, the values after the hook (recorded as the
+    revision's hook values: {} when the formula has no hook) and whether the hook ran."""
     from kube.formula import render
     from kube.formula.values import deep_merge
     from kube.install import hooks
 
     formula = source.formula
-    values = deep_merge(formula.values, user)
-    # The hook's last values go under the user's: what it returns now wins, as at install.
     previous = dict(current.hook_values or {})
-    returned: dict[str, Any] = {}
+    after: dict[str, Any] = {}
     hook_ran = False
     with tempfile.TemporaryDirectory(prefix="kube-upgrade-") as tmp:
         staged = hooks.stage_formula(source.directory, Path(tmp))
@@ -277,12 +299,19 @@ def _render(
                 staged, formula=formula, namespace=ns, values=values, timeout=options.hook_timeout,
                 sandbox=options.sandbox, interactive=options.interactive, previous_values=previous,
             )  # fmt: skip
-            values, returned, hook_ran = hook.values, hook.returned, hook.ran
-        else:
-            # No hook this time: what it generated before still holds (a password must not vanish).
-            values, returned = deep_merge(values, previous), previous
-        objs = render.render_manifests(formula, staged, values, namespace=ns)
-    return objs, returned, hook_ran
+            hook_ran = hook.ran
+            after = hook.values if hook.ran else {}
+        elif previous:
+            # --no-hooks: what the hook generated last time still holds (a password must not vanish).
+            after = deep_merge(values, generated(current.values or {}, previous))
+        objs = _render_manifests(render, formula, staged, after or dict(values), ns, name)
+    return objs, after, hook_ran
+
+
+def _render_manifests(
+    render: Any, formula: Any, staged: Path, values: dict[str, Any], ns: str, name: str
+) -> Any:
+    return render.render_manifests(formula, staged, values, namespace=ns)
 
 
 def _carry_out(
