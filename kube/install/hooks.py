@@ -13,8 +13,9 @@ write a JSON object to ``KUBE_VALUES_OUT``; that object is deep-merged over
 the values, so what the hook returns wins over K3.yaml, ``--values`` and
 ``--set``. A hook that must respect a user's choice reads it from
 ``KUBE_VALUES_FILE`` and returns it unchanged (or does not return that key).
-On ``kube upgrade`` the hook also gets ``KUBE_PREVIOUS_VALUES``: a JSON file of what
-it returned for the revision being upgraded (``{}`` when that revision kept none), so
+On ``kube upgrade`` the hook also gets ``KUBE_PREVIOUS_VALUES``: a JSON file of the
+values after the hook of the revision being upgraded (what it was given and what it
+returned; ``{}`` when that revision kept none), so
 it can keep a generated password instead of making a new one, or refuse an upgrade
 path by exiting non-zero with a message. At install the variable is not set.
 
@@ -129,7 +130,6 @@ class HookResult:
 
     ran: bool
     values: dict[str, Any] = field(hash=False)
-    returned: dict[str, Any] = field(default_factory=dict, hash=False)  # what the hook wrote alone
     output: str = ""
     sandbox: str = ""
     containment: str = ""
@@ -179,7 +179,7 @@ def run_pre_install(
     previous_values: Mapping[str, Any] | None = None,
 ) -> HookResult:
     """Run the staged formula's pre-install hook, if it has one; see the module docstring.
-    ``previous_values`` (an upgrade): what the hook returned for the previous revision."""
+    ``previous_values`` (an upgrade): the previous revision's values after its hook."""
     hook = staged_dir / HOOK
     if not hook.exists() and not hook.is_symlink():
         return HookResult(ran=False, values=deep_merge({}, values))
@@ -227,7 +227,6 @@ def run_pre_install(
     return HookResult(
         ran=True,
         values=deep_merge(values, returned),
-        returned=returned,
         output=output,
         sandbox=method,
         containment=containment.SUBREAPER if held else containment.PROCESS_GROUP,

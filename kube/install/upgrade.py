@@ -208,8 +208,8 @@ def upgrade(
     rendered, hook_values, hook_ran = _render(source, current, user, ns, name, options)
     allowed = tuple(sorted({*current.allowed_namespaces, *options.allow_namespaces}))
     scopes = Scopes(rendered)
-    waves = pipeline._waves(rendered, formula, ns, scopes, allowed)
-    sent = [[with_default_protocols(as_sent(o, ns, scopes)) for o in w] for w in waves]
+    waves = pipeline._waves(rendered, formula, ns, scopes, allowed, name)
+    sent = [[_filled(as_sent(o, ns, scopes)) for o in w] for w in waves]
     sources = {
         key_of(ObjectRef.of(d)): o.source
         for w, ws in zip(waves, sent, strict=True)
@@ -217,7 +217,9 @@ def upgrade(
     }
     unsatisfied: tuple[Unsatisfied, ...] = ()
     if formula.dependencies:
-        unsatisfied = pipeline.plan(source, kubectl, namespace=ns, dry_run=options.dry_run).unsatisfied
+        unsatisfied = pipeline.plan(
+            source, kubectl, namespace=ns, dry_run=options.dry_run, release=name
+        ).unsatisfied
     base = UpgradeResult(
         "upgrade", name, ns, formula.name, str(formula.version), current.version, release.next_revision,
         current.revision, UpgradeOutcome.DRY_RUN, (), unsatisfied=unsatisfied, hook_ran=hook_ran,
@@ -243,6 +245,7 @@ def upgrade(
         allowed_namespaces=allowed, created_namespace=current.created_namespace,
         summary=f"upgrade from {current.formula} {current.version} to {formula.name} {formula.version}",
         kube_version=__version__,
+        dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies),
     )  # fmt: skip
     return _carry_out(kubectl, release, current, pending, sent, sources, options, base)
 
@@ -304,14 +307,17 @@ def _render(
         elif previous:
             # --no-hooks: what the hook generated last time still holds (a password must not vanish).
             after = deep_merge(values, generated(current.values or {}, previous))
-        objs = _render_manifests(render, formula, staged, after or dict(values), ns, name)
+        objs = render.render_manifests(formula, staged, after or dict(values), namespace=ns, release=name)
     return objs, after, hook_ran
 
 
-def _render_manifests(
-    render: Any, formula: Any, staged: Path, values: dict[str, Any], ns: str, name: str
-) -> Any:
-    return render.render_manifests(formula, staged, values, namespace=ns)
+def _filled(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data`` with its ports' protocols filled in, its content hash (``kube.k8s.releases_drift``)
+    taken again when that changed it: the hash must describe what is sent."""
+    from kube.k8s.releases_drift import annotate
+
+    filled = with_default_protocols(data)
+    return filled if filled is data else annotate(filled)
 
 
 def _carry_out(
