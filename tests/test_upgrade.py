@@ -200,6 +200,28 @@ def test_rollback_to_revision_1_recreates_what_2_pruned_and_history_shows_it(
     # The next upgrade starts from revision 3, a copy of 1: its hook values too.
     assert kube("upgrade", "app", str(v2), "-n", namespace).exit_code == 0
     assert password(kubectl, namespace) == first
+    history = kube("history", "app", "-n", namespace)
+    assert history.exit_code == 0, history.output
+    lines = [line.split() for line in history.stdout.splitlines()]
+    revisions = {cells[0]: " ".join(cells) for cells in lines if cells and cells[0].isdigit()}
+    assert sorted(revisions) == ["1", "2", "3", "4"], history.output
+    assert "rollback to revision 1" in revisions["3"] and "deployed" in revisions["4"], history.output
+
+
+@cluster
+def test_a_named_release_upgrades_alone(tmp_path: Path, namespace: str, kubectl: KubectlFixture) -> None:
+    named = {"a.yaml.tmpl": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ kube.release }}-a\n"
+             "data:\n  v: \"{{ kube.version }}\"\n"}  # fmt: skip
+    v1 = write_formula(tmp_path / "1", "app", "1.0.0", manifests=named)
+    v2 = write_formula(tmp_path / "2", "app", "2.0.0", manifests=named)
+    install(v1, namespace, "--name", "one")
+    install(v1, namespace, "--name", "two")
+    result = kube("upgrade", "two", str(v2), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert row(result, "ConfigMap", "two-a") == "changed"
+    data = {n: kubectl("get", "configmap", n, "-n", namespace, "-o", "jsonpath={.data.v}").stdout
+            for n in ("one-a", "two-a")}  # fmt: skip
+    assert data == {"one-a": "1.0.0", "two-a": "2.0.0"}
 
 
 @cluster
