@@ -308,3 +308,27 @@ def test_objects_of_a_later_failed_attempt_are_managed_too() -> None:
                       objects=(RecordedObject(a, "1"), RecordedObject(b, "2")))  # fmt: skip
     release = Release("app", "ns", (deployed, failed))
     assert [o.ref.name for o in managed(release, deployed)] == ["a", "b"]
+
+
+@cluster
+def test_atomic_upgrade_that_never_gets_ready_rolls_back_with_the_timeout_code(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    from tests.test_install import deployment
+
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    # No node matches its selector: this Deployment never becomes available.
+    v2 = version_dir(
+        tmp_path,
+        "app",
+        "2.0.0",
+        {**V2, "web.json": deployment("web", nodeSelector={"kube.sh/no-such-node": "x"})},
+    )
+    install(v1, namespace)
+    result = kube("upgrade", "app", str(v2), "-n", namespace, "--atomic", "--wait", "--timeout", "3s")
+    assert result.exit_code == 9, result.output
+    out = result.output
+    assert out.index("upgrade failed: not ready after") < out.index("rolling back to revision 1"), out
+    assert names(kubectl, namespace) == {"keep-a", "drop-b"}
+    assert "web" not in names(kubectl, namespace, "deployments")
+    assert releases_of(kubectl, namespace)[2] == "failed"

@@ -20,7 +20,7 @@ from kube.cli.options import (
     command_app,
 )
 from kube.cli.results import kubectl_for, print_objects
-from kube.core.errors import ClusterError, HookError, UsageError
+from kube.core.errors import ClusterError, HookError, UsageError, WaitTimeoutError
 from kube.install.deps import MAY_NOT_FUNCTION
 from kube.install.results import ObjectStatus
 from kube.install.upgrade import UpgradeOptions, UpgradeOutcome, UpgradeResult
@@ -183,7 +183,10 @@ def _show(result: UpgradeResult, fmt: OutputFormat) -> None:
         console.line(result.summary)
     if result.outcome in (UpgradeOutcome.FAILED, UpgradeOutcome.ROLLED_BACK):
         hint = f"see `kube history {result.release} -n {result.namespace}`"
-        raise ClusterError(f"{result.action} of {result.release} failed: {result.failure}", hint=hint)
+        message = f"{result.action} of {result.release} failed: {result.failure}"
+        if result.wait is not None and result.wait.timed_out:
+            raise WaitTimeoutError(message, hint=hint)  # the cause's code: --wait ran past --timeout
+        raise ClusterError(message, hint=hint)
     if result.wait is not None:
         result.wait.raise_for_status()
 

@@ -335,13 +335,18 @@ def _carry_out(
 
     releases.check_size(pending)
     pending = releases.write_revision(kubectl, pending)
+    previous = managed(release, current)
+    # With --wait the prune waits too: nothing leaves the cluster before the new objects are ready,
+    # so an --atomic rollback never has to make again (with new uids) what the old revision lists.
+    waiting = options.wait is not None
     report = apply_release(
         kubectl,
-        managed(release, current),
+        previous,
         sent,
         release=release.name,
         formula=current.formula,
         sources=sources,
+        prune=not waiting,
     )
     applied = tuple(RecordedObject(ref, uid) for ref, uid in report.applied)
     result = replace(base, objects=report.statuses)
@@ -350,9 +355,16 @@ def _carry_out(
         waited = wait.wait_ready(kubectl, [r.ref for r in applied], timeout=options.wait)
         result = replace(result, objects=_with_readiness(result.objects, waited), wait=waited)
         if not waited.ready and options.atomic:
-            failure = f"not ready after {wait.format_duration(waited.timeout)}: " + ", ".join(
-                f"{s.ref.display} ({s.message})" for s in waited.not_ready[:3]
-            )
+            verb = f"not ready after {wait.format_duration(waited.timeout)}" if waited.timed_out else "failed"
+            failure = f"{verb}: " + ", ".join(f"{s.ref.display} ({s.message})" for s in waited.not_ready[:3])
+        else:
+            kept = {key_of(r.ref) for r in applied}
+            pruned = apply_release(
+                kubectl, [p for p in previous if key_of(p.ref) not in kept], [], release=release.name,
+                formula=current.formula,
+            )  # fmt: skip
+            result = replace(result, objects=(*result.objects, *pruned.statuses))
+            failure = _failure(pruned)
     if failure and (report.failed or options.atomic):
         return _fail(kubectl, release, current, pending, applied, report, options, result, failure)
     done = replace(pending, status=ReleaseStatus.DEPLOYED, outcome=ReleaseOutcome.COMPLETE, objects=applied)
