@@ -45,16 +45,14 @@ def installed_versions(
         return None
     # Imported only when a cluster is in play: the cluster client is ~25 ms that an offline
     # `kube info` does not spend.
-    from kube.k8s import records
+    from kube.k8s import releases
     from kube.k8s.kubectl import Kubectl
 
     try:
         kubectl = Kubectl(context=context, kubeconfig=kubeconfig, namespace=namespace, timeout=5)
-        if namespace:
-            listed = records.list_records(kubectl, namespace)
-            found = [(r.namespace, r.version) for r in listed if r.formula == name]
-        else:
-            found = records.installed_versions(name, kubectl)
+        listed = releases.list_releases(kubectl, namespace)
+        latest = [r.latest for r in listed if r.latest is not None and not r.problem]
+        found = [(r.namespace, r.version) for r in latest if r.formula == name]
     except KubeError:
         return None
     return [f"{version} in {ns}" for ns, version in found]
