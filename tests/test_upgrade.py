@@ -131,6 +131,10 @@ def test_upgrade_creates_changes_prunes_and_keeps_the_generated_password(
     assert password(kubectl, namespace) == first
     statuses = releases_of(kubectl, namespace)
     assert statuses[3] == "deployed" and statuses[2] == "superseded"
+    # Uninstall removes what the upgrades left, by the deployed revision's uids, and every record.
+    gone = kube("uninstall", "app", "-n", namespace)
+    assert gone.exit_code == 0, gone.output
+    assert names(kubectl, namespace) == set() and releases_of(kubectl, namespace) == {}
 
 
 @cluster
@@ -251,6 +255,11 @@ def test_dry_run_says_what_would_change_and_changes_nothing(
     assert row(result, "ConfigMap", "drop-b") == "would prune"
     assert names(kubectl, namespace) == {"keep-a", "drop-b"}
     assert 2 not in releases_of(kubectl, namespace)
+    as_json = kube("upgrade", "app", str(v2), "-n", namespace, "--dry-run", "-o", "json")
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert data["outcome"] == "dry run" and data["revision"] == 2
+    assert {o["name"]: o["status"] for o in data["objects"]}["drop-b"] == "would prune"
 
 
 @cluster
