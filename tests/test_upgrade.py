@@ -341,3 +341,20 @@ def test_atomic_upgrade_that_never_gets_ready_rolls_back_with_the_timeout_code(
     assert names(kubectl, namespace) == {"keep-a", "drop-b"}
     assert "web" not in names(kubectl, namespace, "deployments")
     assert releases_of(kubectl, namespace)[2] == "failed"
+
+
+@cluster
+def test_upgrade_never_takes_over_an_object_it_did_not_make(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    v2 = version_dir(tmp_path, "app", "2.0.0", V2)
+    install(v1, namespace)
+    kubectl("create", "configmap", "add-c", "-n", namespace, "--from-literal=mine=yes")
+    result = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert result.exit_code == 8, result.output
+    assert "ConfigMap/add-c: AlreadyExists: it exists and is not made by kube" in result.output
+    mine = kubectl("get", "configmap", "add-c", "-n", namespace, "-o", "jsonpath={.data.mine}").stdout
+    assert mine == "yes"
+    assert names(kubectl, namespace) == {"keep-a", "drop-b", "add-c"}
+    assert releases_of(kubectl, namespace)[2] == "failed"

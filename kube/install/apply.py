@@ -27,6 +27,11 @@ an error line names failed with that error; any other is reported failed ("not c
 since kubectl does not say which object an unnamed error belongs to. Later waves are not
 attempted and nothing is pruned.
 
+An object the new revision adds that exists already and does not carry this release's labels
+(made by hand, or another release's) stops the whole apply before anything is sent (``failed``,
+``AlreadyExists``): server-side apply would take it over silently, and a later revision would
+prune it. Helm refuses the same ("invalid ownership metadata").
+
 Prune (kpt's ownership rule): an object of the previous revision that the new objects no longer
 have is deleted, newest first, only when it still carries kube's managed-by label and the
 formula's label (and, when it has one, the ``kube.sh/release`` label of this release), and its
@@ -164,6 +169,16 @@ def apply_release(
     leaving = [p for p in previous if key_of(p.ref) not in new_keys]
     read = kubectl.get([*new_refs, *(p.ref for p in leaving)])
     before = {key_of(o.ref): o.live for o in read if o.live is not None}
+    foreign = _foreign(new_refs, previous, before, release, formula)
+    if foreign:
+        # Applying would take them over silently, and a later revision would prune them.
+        refused = [
+            _status(r, ApplyState.FAILED, foreign[key_of(r)], sources)
+            if key_of(r) in foreign
+            else _status(r, ApplyState.SKIPPED, "", sources)
+            for r in new_refs
+        ]
+        return ApplyReport(tuple(refused), (), True)
     statuses: list[ObjectStatus] = []
     applied: list[tuple[ObjectRef, str]] = []
     failed = False
@@ -189,6 +204,32 @@ def apply_release(
     if prune and not failed:
         statuses += _prune(kubectl, leaving, before, release=release, formula=formula, dry_run=dry_run)
     return ApplyReport(tuple(statuses), tuple(applied), failed)
+
+
+def _foreign(
+    new_refs: Sequence[ObjectRef],
+    previous: Sequence[Previous],
+    before: Mapping[Key, Any],
+    release: str,
+    formula: str,
+) -> dict[Key, str]:
+    """New objects (not in ``previous``) that exist already and are not this release's."""
+    from kube.k8s.objects import MANAGED_BY, MANAGED_BY_LABEL
+    from kube.k8s.release_format import RELEASE_LABEL
+
+    known = {key_of(p.ref) for p in previous}
+    found: dict[Key, str] = {}
+    for ref in new_refs:
+        live = before.get(key_of(ref))
+        if live is None or key_of(ref) in known:
+            continue
+        labels = _meta(live).get("labels") or {}
+        mine = labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(RELEASE_LABEL) == release
+        if not mine:
+            owner = labels.get(RELEASE_LABEL)
+            whose = f"release {owner}'s" if owner else "not made by kube for this release"
+            found[key_of(ref)] = f"AlreadyExists: it exists and is {whose}; delete or rename it first"
+    return found
 
 
 def owned_by(live: Mapping[str, Any], release: str, formula: str, uid: str) -> str:
