@@ -72,6 +72,14 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.uninstall",
         "Delete exactly what a release's records list, newest first, then every revision record.",
     ),
+    "upgrade": Command(
+        "kube.cli.upgrade",
+        "Upgrade a release: render the new version with its values, apply server-side, prune what left it.",
+    ),
+    "rollback": Command(
+        "kube.cli.upgrade",
+        "Roll a release back: apply a stored revision's manifest again as a new revision, prune the rest.",
+    ),
     "history": Command("kube.cli.history", "List the revisions of a release, oldest first."),
     "status": Command(
         "kube.cli.status",

@@ -13,6 +13,11 @@ write a JSON object to ``KUBE_VALUES_OUT``; that object is deep-merged over
 the values, so what the hook returns wins over K3.yaml, ``--values`` and
 ``--set``. A hook that must respect a user's choice reads it from
 ``KUBE_VALUES_FILE`` and returns it unchanged (or does not return that key).
+On ``kube upgrade`` the hook also gets ``KUBE_PREVIOUS_VALUES``: a JSON file of the
+values after the hook of the revision being upgraded (what it was given and what it
+returned; ``{}`` when that revision kept none), so
+it can keep a generated password instead of making a new one, or refuse an upgrade
+path by exiting non-zero with a message. At install the variable is not set.
 
 Returned values are bounded: at most ``VALUES_OUT_LIMIT`` bytes of JSON, an
 object, nested at most ``VALUES_DEPTH_LIMIT`` deep, without NaN or Infinity.
@@ -32,8 +37,8 @@ has the same deadline as the hook. Elsewhere only the hook's process group
 and the processes carrying its environment marker are killed
 (``HookResult.containment`` says which).
 
-Temporary files: the values given to the hook (``KUBE_VALUES_FILE``), the
-ones it returns (``KUBE_VALUES_OUT``), its TMPDIR and its throw-away HOME live
+Temporary files: the values given to the hook (``KUBE_VALUES_FILE``,
+``KUBE_PREVIOUS_VALUES``), the ones it returns (``KUBE_VALUES_OUT``), its TMPDIR and its throw-away HOME live
 in one private directory (0700, files 0600; the hook runs with umask 077) next
 to the staged copy, removed on every way out.
 
@@ -171,8 +176,10 @@ def run_pre_install(
     timeout: float | None,
     sandbox: bool = False,
     interactive: bool = True,
+    previous_values: Mapping[str, Any] | None = None,
 ) -> HookResult:
-    """Run the staged formula's pre-install hook, if it has one; see the module docstring."""
+    """Run the staged formula's pre-install hook, if it has one; see the module docstring.
+    ``previous_values`` (an upgrade): the previous revision's values after its hook."""
     hook = staged_dir / HOOK
     if not hook.exists() and not hook.is_symlink():
         return HookResult(ran=False, values=deep_merge({}, values))
@@ -200,6 +207,10 @@ def run_pre_install(
         env = _environment(
             formula, namespace, values_in, values_out, private / "tmp", home if method else None
         )
+        if previous_values is not None:
+            previous_in = private / "previous-values.json"
+            _write_private(previous_in, json.dumps(previous_values, default=str).encode("utf-8"))
+            env["KUBE_PREVIOUS_VALUES"] = str(previous_in)
         env[_RUN_MARKER] = uuid.uuid4().hex
         argv = [sys.executable, "-I", str(HOOK)]
         if method:

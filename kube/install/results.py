@@ -67,8 +67,26 @@ class RemovalState(StrEnum):
     DELETING = "being deleted"
 
 
+class ApplyState(StrEnum):
+    """What an upgrade or rollback did with one object (``kube.install.apply``)."""
+
+    CREATED = "created"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    PRUNED = "pruned"
+    KEPT = "kept"
+    TAKEN_OVER = "not pruned (taken over)"
+    GONE = "already gone"
+    FAILED = "failed"
+    SKIPPED = "not attempted"
+    ROLLED_BACK = "rolled back"
+    WOULD_CREATE = "would create"
+    WOULD_CHANGE = "would apply"
+    WOULD_PRUNE = "would prune"
+
+
 # An install object's status; after --wait, created objects carry their readiness instead.
-Status = ObjectState | ReadyState | RemovalState
+Status = ObjectState | ReadyState | RemovalState | ApplyState
 
 
 @dataclass(frozen=True)

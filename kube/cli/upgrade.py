@@ -1,0 +1,216 @@
+"""Commands: upgrade (a release to a new render, applied and pruned) and rollback (to a stored revision)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kube.cli import console
+from kube.cli.options import (
+    Context,
+    Kubeconfig,
+    Namespace,
+    Output,
+    OutputFormat,
+    Timeout,
+    Wait,
+    choose,
+    command_app,
+)
+from kube.cli.results import kubectl_for, print_objects
+from kube.core.errors import ClusterError, HookError, UsageError, WaitTimeoutError
+from kube.install.deps import MAY_NOT_FUNCTION
+from kube.install.results import ObjectStatus
+from kube.install.upgrade import UpgradeOptions, UpgradeOutcome, UpgradeResult
+from kube.k8s.kubectl import validate_namespace
+from kube.k8s.wait import parse_duration
+
+app = command_app()
+
+_HISTORY_MAX = typer.Option(
+    "--history-max", metavar="N", help="Revisions kept per release (0: no limit).", show_default=True
+)
+
+
+@app.command("upgrade")
+def upgrade_command(
+    release: Annotated[str, typer.Argument(metavar="RELEASE", help="The release to upgrade.")],
+    formula: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FORMULA|PATH]", help="The formula to upgrade to (default: the release's own, latest)."
+        ),
+    ] = None,
+    namespace: Namespace = None,
+    context: Context = None,
+    kubeconfig: Kubeconfig = None,
+    output: Output = None,
+    values: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "-f", "--values", metavar="FILE", help="A YAML file of values (repeatable; later wins)."
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Set a value: a.b=c, typed like YAML."),
+    ] = None,
+    set_string: Annotated[
+        list[str] | None,
+        typer.Option("--set-string", metavar="KEY=VALUE", help="Set a value, always as a string."),
+    ] = None,
+    reset_values: Annotated[
+        bool,
+        typer.Option(
+            "--reset-values", help="Start from the formula's defaults, not the release's last values."
+        ),
+    ] = False,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", metavar="V", help="Refuse unless the formula found is version V."),
+    ] = None,
+    allow_namespace: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-namespace", metavar="NS", help="Let the formula create objects in NS too (repeatable)."
+        ),
+    ] = None,
+    no_hooks: Annotated[
+        bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py (its last values are kept).")
+    ] = False,
+    hook_timeout: Annotated[
+        str, typer.Option("--hook-timeout", metavar="DURATION", help="Time limit of the hook.")
+    ] = "300s",
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Run the hook without network and with a throw-away HOME.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Say what would change (the API server's dry run); change nothing."),
+    ] = False,
+    wait: Wait = False,
+    timeout: Timeout = "5m",
+    atomic: Annotated[
+        bool, typer.Option("--atomic", help="On failure, go back to the previous revision's objects.")
+    ] = False,
+    history_max: Annotated[int, _HISTORY_MAX] = 10,
+) -> None:
+    """Upgrade a release: render the new version with its values, apply server-side, prune what left it."""
+    from kube.cli.install import _interactive
+
+    fmt = choose(output, OutputFormat.json)
+    options = UpgradeOptions(
+        value_files=tuple(values or ()),
+        sets=tuple(set_ or ()),
+        set_strings=tuple(set_string or ()),
+        reset_values=reset_values,
+        hooks=not no_hooks,
+        hook_timeout=parse_duration(hook_timeout, "--hook-timeout"),
+        sandbox=sandbox,
+        interactive=_interactive() and fmt is OutputFormat.table,
+        dry_run=dry_run,
+        wait=parse_duration(timeout) if wait else None,
+        atomic=atomic,
+        allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
+        version=version or "",
+        max_history=history_max,
+    )
+    kubectl = kubectl_for(context, kubeconfig, namespace)
+    from kube.install import upgrade
+
+    try:
+        result = upgrade.upgrade(kubectl, release, formula, options, namespace=namespace)
+    except HookError as exc:
+        if exc.output:
+            console.line(exc.output, stderr=True)
+        raise
+    _show(result, fmt)
+
+
+@app.command("rollback")
+def rollback_command(
+    release: Annotated[str, typer.Argument(metavar="RELEASE", help="The release to roll back.")],
+    revision: Annotated[
+        int | None,
+        typer.Argument(metavar="[REVISION]", help="The revision to go back to (default: the one before)."),
+    ] = None,
+    namespace: Namespace = None,
+    context: Context = None,
+    kubeconfig: Kubeconfig = None,
+    output: Output = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Say what would change (the API server's dry run); change nothing."),
+    ] = False,
+    wait: Wait = False,
+    timeout: Timeout = "5m",
+    history_max: Annotated[int, _HISTORY_MAX] = 10,
+) -> None:
+    """Roll a release back: apply a stored revision's manifest again as a new revision, prune the rest."""
+    fmt = choose(output, OutputFormat.json)
+    if revision is not None and revision < 1:
+        raise UsageError(f"revision {revision}: revisions are numbered from 1", hint="see `kube history`")
+    kubectl = kubectl_for(context, kubeconfig, namespace)
+    from kube.install import upgrade
+
+    result = upgrade.rollback(
+        kubectl, release, revision, namespace=namespace, dry_run=dry_run,
+        wait=parse_duration(timeout) if wait else None, max_history=history_max,
+    )  # fmt: skip
+    _show(result, fmt)
+
+
+def _show(result: UpgradeResult, fmt: OutputFormat) -> None:
+    for note in result.notes:
+        console.info(note)
+    for warning in result.warnings:
+        console.warn(warning)
+    for missing in result.unsatisfied:
+        console.line(f"!!-> WARNING: {missing.warning}", stderr=True)
+    if result.unsatisfied:
+        console.line(f"!!-> {MAY_NOT_FUNCTION}", stderr=True)
+    if fmt is OutputFormat.json:
+        console.print_json(_json(result))
+    else:
+        print_objects(result.release, result.version, result.objects)
+        if result.failure:
+            console.line(f"{result.action} failed: {console.safe(result.failure)}")
+        if result.restored:
+            console.line(f"rolling back to revision {result.previous_revision}:")
+            print_objects(result.release, result.previous_version, result.restored)
+        console.line(result.summary)
+    if result.outcome in (UpgradeOutcome.FAILED, UpgradeOutcome.ROLLED_BACK):
+        hint = f"see `kube history {result.release} -n {result.namespace}`"
+        message = f"{result.action} of {result.release} failed: {result.failure}"
+        if result.wait is not None and result.wait.timed_out:
+            raise WaitTimeoutError(message, hint=hint)  # the cause's code: --wait ran past --timeout
+        raise ClusterError(message, hint=hint)
+    if result.wait is not None:
+        result.wait.raise_for_status()
+
+
+def _json(result: UpgradeResult) -> dict[str, Any]:
+    def rows(statuses: tuple[ObjectStatus, ...]) -> list[dict[str, Any]]:
+        return [
+            {"apiVersion": s.ref.api_version, "kind": s.ref.kind, "name": s.ref.name,
+             "namespace": s.ref.namespace, "status": str(s.status), "detail": s.detail, "source": s.source}
+            for s in statuses
+        ]  # fmt: skip
+
+    return {
+        "action": result.action,
+        "release": result.release,
+        "namespace": result.namespace,
+        "formula": result.formula,
+        "version": result.version,
+        "previousVersion": result.previous_version,
+        "revision": result.revision,
+        "previousRevision": result.previous_revision,
+        "outcome": str(result.outcome),
+        "failure": result.failure,
+        "summary": result.summary,
+        "objects": rows(result.objects),
+        "restored": rows(result.restored),
+    }

@@ -1,0 +1,360 @@
+"""Apply a release's new objects over its previous revision, wave by wave, then prune what left it.
+
+Used by ``kube upgrade`` and ``kube rollback`` (``kube.install.upgrade``); ``kube install`` keeps
+creating (``kube.install.create``). One ``kubectl get`` reads every object of the new render and
+every object of the previous revision before anything is sent; then each wave is one ``kubectl
+apply --server-side --field-manager=kube --force-conflicts``, and the prune is one ``kubectl
+delete``. A wave with CustomResourceDefinitions is followed by a wait until they are established.
+
+created / changed / unchanged: an object missing from the read before is ``created``. For the
+others the ``resourceVersion`` returned by the apply is compared with the one read before: the
+API server writes (and bumps the resourceVersion of) an object only when a server-side apply
+changes it, and a no-op apply leaves it as it was, so equal means ``unchanged``. When it moved,
+the object returned is compared with the one read before, without ``metadata.managedFields``,
+``resourceVersion``, ``generation`` and ``status``: the first apply over an object ``kubectl
+create`` made writes only the field ownership (kube becomes a manager), and a controller may
+have written the status meanwhile; neither is a change the release made. Equal is ``unchanged``,
+different is ``changed`` (kube's ``kube.sh/version`` label alone makes every object of a new
+version ``changed``). ``--force-conflicts``: the release owns every field its
+manifest sets; without it, the first apply after ``kube install`` (whose objects belong to
+``kubectl create``'s field manager) or after a ``kubectl edit`` would stop at the first field
+someone else last wrote, and the release could not be upgraded at all. Fields kube does not
+set stay with whoever set them (an autoscaler's ``replicas``).
+
+When kubectl fails part way through a wave it prints no object, so the wave is read back once:
+an object that exists now and did not before, or whose resourceVersion moved, was applied; one
+an error line names failed with that error; any other is reported failed ("not confirmed"),
+since kubectl does not say which object an unnamed error belongs to. Later waves are not
+attempted and nothing is pruned.
+
+An object the new revision adds that exists already and does not carry this release's labels
+(made by hand, or another release's) stops the whole apply before anything is sent (``failed``,
+``AlreadyExists``): server-side apply would take it over silently, and a later revision would
+prune it. Helm refuses the same ("invalid ownership metadata").
+
+Prune (kpt's ownership rule): an object of the previous revision that the new objects no longer
+have is deleted, newest first, only when it still carries kube's managed-by label and the
+formula's label (and, when it has one, the ``kube.sh/release`` label of this release), and its
+uid is the one recorded. Otherwise someone else took it over (``not pruned (taken over)``). An
+object annotated ``kube.sh/keep: "true"`` or ``kube.sh/resource-policy: keep`` is ``kept``; an
+object already gone is ``already gone``. Neither kept nor taken-over objects stay in the new
+revision's object list: the release no longer manages them.
+
+Ports without a ``protocol``: Kubernetes up to 1.21 refuses a server-side apply of a Service
+or Pod template whose ``ports`` entry omits ``protocol`` ("associative list with keys has an
+element that omits key field protocol"), though ``kubectl create`` takes it and the API server
+defaults it to ``TCP``. ``with_default_protocols`` writes that same default into the objects
+before they are recorded and sent, so the formulas ``kube install`` accepts can be upgraded.
+
+Dry run: each wave goes to ``kubectl apply --dry-run=server`` instead, and the object the API
+server would store is compared with the live one (as above): equal is ``unchanged``, else
+``would apply``; missing before is ``would create``; prune candidates are ``would prune``
+(after the same ownership checks). Nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kube.install.results import ApplyState, ObjectStatus
+from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
+from kube.k8s.kubectl_output import Reason
+
+__all__ = ["KEEP", "ApplyReport", "Previous", "apply_release", "key_of", "owned_by", "with_default_protocols"]
+
+#: ``kube.sh/keep: "true"`` on an object keeps it when a later revision drops it.
+KEEP = "kube.sh/keep"
+#: How long a CRD may take to be established before the wave that uses it.
+CRD_TIMEOUT = 60.0
+_VOLATILE = ("managedFields", "resourceVersion", "generation")
+
+Key = tuple[str, str, str, str]
+
+
+class Previous(Protocol):
+    """An object of the previous revision: its ref and the uid the API server gave it."""
+
+    @property
+    def ref(self) -> ObjectRef: ...
+
+    @property
+    def uid(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """What ``apply_release`` did: one status per object (new objects in apply order, then the
+    prune candidates newest first), and the new objects the API server confirmed, with uids."""
+
+    statuses: tuple[ObjectStatus, ...]
+    applied: tuple[tuple[ObjectRef, str], ...]
+    failed: bool
+
+    def count(self, *states: ApplyState) -> int:
+        return sum(1 for s in self.statuses if s.status in states)
+
+    @property
+    def first_failure(self) -> ObjectStatus | None:
+        return next((s for s in self.statuses if s.status is ApplyState.FAILED), None)
+
+    @property
+    def changes(self) -> int:
+        """Objects created, changed or pruned (what a "no change" upgrade has none of)."""
+        return self.count(
+            ApplyState.CREATED, ApplyState.CHANGED, ApplyState.PRUNED, ApplyState.WOULD_CREATE,
+            ApplyState.WOULD_CHANGE, ApplyState.WOULD_PRUNE,
+        )  # fmt: skip
+
+
+_BUILTIN_PORTS = frozenset({"", "apps", "batch", "extensions"})
+
+
+def with_default_protocols(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``obj`` with ``protocol: TCP`` in every Service or container port that has none (see the
+    module docstring); ``obj`` itself when nothing is missing. Built-in kinds only."""
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    if group not in _BUILTIN_PORTS or not _missing_protocol(obj):
+        return obj
+    import copy
+
+    filled = copy.deepcopy(dict(obj))
+    _fill_protocol(filled)
+    return filled
+
+
+def _missing_protocol(node: Any, under_ports: bool = False) -> bool:
+    if isinstance(node, dict):
+        if under_ports and ("port" in node or "containerPort" in node) and "protocol" not in node:
+            return True
+        return any(_missing_protocol(v, k == "ports") for k, v in node.items())
+    if isinstance(node, list):
+        return any(_missing_protocol(v, under_ports) for v in node)
+    return False
+
+
+def _fill_protocol(node: Any, under_ports: bool = False) -> None:
+    if isinstance(node, dict):
+        if under_ports and ("port" in node or "containerPort" in node) and "protocol" not in node:
+            node["protocol"] = "TCP"
+        for k, v in node.items():
+            _fill_protocol(v, k == "ports")
+    elif isinstance(node, list):
+        for v in node:
+            _fill_protocol(v, under_ports)
+
+
+def key_of(ref: ObjectRef) -> Key:
+    return (ref.group, ref.kind, ref.namespace, ref.name)
+
+
+def apply_release(
+    kubectl: Kubectl,
+    previous: Sequence[Previous],
+    waves: Sequence[Sequence[Mapping[str, Any]]],
+    *,
+    release: str,
+    formula: str,
+    sources: Mapping[Key, str] | None = None,
+    dry_run: bool = False,
+    prune: bool = True,
+) -> ApplyReport:
+    """Apply ``waves`` (objects as sent, namespaces set) and prune what ``previous`` had and they
+    do not; see the module docstring. ``formula`` is the previous revision's formula (its label
+    marks the objects this release may prune)."""
+    sources = sources or {}
+    new_refs = [ObjectRef.of(o) for w in waves for o in w]
+    new_keys = {key_of(r) for r in new_refs}
+    leaving = [p for p in previous if key_of(p.ref) not in new_keys]
+    read = kubectl.get([*new_refs, *(p.ref for p in leaving)])
+    before = {key_of(o.ref): o.live for o in read if o.live is not None}
+    foreign = _foreign(new_refs, previous, before, release, formula)
+    if foreign:
+        # Applying would take them over silently, and a later revision would prune them.
+        refused = [
+            _status(r, ApplyState.FAILED, foreign[key_of(r)], sources)
+            if key_of(r) in foreign
+            else _status(r, ApplyState.SKIPPED, "", sources)
+            for r in new_refs
+        ]
+        return ApplyReport(tuple(refused), (), True)
+    statuses: list[ObjectStatus] = []
+    applied: list[tuple[ObjectRef, str]] = []
+    failed = False
+    for index, wave in enumerate(waves):
+        if failed:
+            statuses += [_status(ObjectRef.of(o), ApplyState.SKIPPED, "", sources) for o in wave]
+            continue
+        outcomes = kubectl.apply(wave, dry_run=dry_run)
+        if dry_run:
+            statuses += [_would(o, before, sources) for o in outcomes]
+            continue
+        if not all(o.ok for o in outcomes):
+            outcomes = _read_back(kubectl, outcomes, before)
+        for outcome in outcomes:
+            state, detail = _state(outcome, before)
+            statuses.append(_status(outcome.ref, state, detail, sources))
+            if outcome.ok and outcome.live is not None:
+                applied.append((outcome.ref, str(_meta(outcome.live).get("uid", ""))))
+            else:
+                failed = True
+        if not failed and index + 1 < len(waves):
+            failed = _await_crds(kubectl, wave, statuses)
+    if prune and not failed:
+        statuses += _prune(kubectl, leaving, before, release=release, formula=formula, dry_run=dry_run)
+    return ApplyReport(tuple(statuses), tuple(applied), failed)
+
+
+def _foreign(
+    new_refs: Sequence[ObjectRef],
+    previous: Sequence[Previous],
+    before: Mapping[Key, Any],
+    release: str,
+    formula: str,
+) -> dict[Key, str]:
+    """New objects (not in ``previous``) that exist already and are not this release's."""
+    from kube.k8s.objects import MANAGED_BY, MANAGED_BY_LABEL
+    from kube.k8s.release_format import RELEASE_LABEL
+
+    known = {key_of(p.ref) for p in previous}
+    found: dict[Key, str] = {}
+    for ref in new_refs:
+        live = before.get(key_of(ref))
+        if live is None or key_of(ref) in known:
+            continue
+        labels = _meta(live).get("labels") or {}
+        mine = labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(RELEASE_LABEL) == release
+        if not mine:
+            owner = labels.get(RELEASE_LABEL)
+            whose = f"release {owner}'s" if owner else "not made by kube for this release"
+            found[key_of(ref)] = f"AlreadyExists: it exists and is {whose}; delete or rename it first"
+    return found
+
+
+def owned_by(live: Mapping[str, Any], release: str, formula: str, uid: str) -> str:
+    """Why ``live`` is no longer this release's ("" when it is): kpt's ownership rule."""
+    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
+    from kube.k8s.release_format import RELEASE_LABEL
+
+    labels = _meta(live).get("labels") or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or labels.get(FORMULA_LABEL) != label_value(formula):
+        return f"it no longer carries the labels of {formula}"
+    if RELEASE_LABEL in labels and labels.get(RELEASE_LABEL) != release:
+        return f"it belongs to release {labels.get(RELEASE_LABEL)}"
+    if uid and _meta(live).get("uid") != uid:
+        return "it was made again since it was recorded (uid differs)"
+    return ""
+
+
+def _prune(
+    kubectl: Kubectl,
+    leaving: Sequence[Previous],
+    before: Mapping[Key, Any],
+    *,
+    release: str,
+    formula: str,
+    dry_run: bool,
+) -> list[ObjectStatus]:
+    from kube.k8s.objects import KEEP_ANNOTATION
+
+    verdict: dict[Key, ObjectStatus] = {}
+    doomed: list[ObjectRef] = []
+    for item in leaving:
+        ref, live = item.ref, before.get(key_of(item.ref))
+        if live is None:
+            verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.GONE)
+            continue
+        why = owned_by(live, release, formula, item.uid)
+        annotations = _meta(live).get("annotations") or {}
+        if why:
+            verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.TAKEN_OVER, why)
+        elif annotations.get(KEEP) == "true" or annotations.get(KEEP_ANNOTATION) == "keep":
+            which = f'{KEEP}: "true"' if annotations.get(KEEP) == "true" else f"{KEEP_ANNOTATION}: keep"
+            verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.KEPT, which)
+        elif dry_run:
+            verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.WOULD_PRUNE)
+        else:
+            doomed.append(ref)
+    for outcome in kubectl.delete(list(reversed(doomed))):
+        if outcome.ok:
+            state = ApplyState.GONE if outcome.reason == Reason.NOT_FOUND else ApplyState.PRUNED
+            verdict[key_of(outcome.ref)] = ObjectStatus(outcome.ref, state)
+        else:
+            detail = f"{outcome.reason}: {outcome.message}"
+            verdict[key_of(outcome.ref)] = ObjectStatus(outcome.ref, ApplyState.FAILED, detail)
+    return [verdict[key_of(p.ref)] for p in reversed(leaving)]
+
+
+def _read_back(kubectl: Kubectl, outcomes: Sequence[Outcome], before: Mapping[Key, Any]) -> list[Outcome]:
+    """A failed wave: find out from the API server which of its objects were applied."""
+    now = kubectl.get([o.ref for o in outcomes])
+    result = []
+    for sent, found in zip(outcomes, now, strict=True):
+        live, old = found.live, before.get(key_of(sent.ref))
+        moved = live is not None and (old is None or _version(live) != _version(old))
+        named = sent.reason != "Unknown"
+        if moved and not named:
+            result.append(Outcome(sent.ref, True, live))
+        elif named or live is None or old is None:
+            result.append(sent)
+        else:
+            message = f"not confirmed applied: {sent.message}"
+            result.append(Outcome(sent.ref, False, None, sent.reason, message))
+    return result
+
+
+def _state(outcome: Outcome, before: Mapping[Key, Any]) -> tuple[ApplyState, str]:
+    if not outcome.ok or outcome.live is None:
+        return ApplyState.FAILED, f"{outcome.reason}: {outcome.message}"
+    old = before.get(key_of(outcome.ref))
+    if old is None:
+        return ApplyState.CREATED, ""
+    if _version(old) == _version(outcome.live) or _content(old) == _content(outcome.live):
+        return ApplyState.UNCHANGED, ""
+    return ApplyState.CHANGED, ""
+
+
+def _would(outcome: Outcome, before: Mapping[Key, Any], sources: Mapping[Key, str]) -> ObjectStatus:
+    if not outcome.ok or outcome.live is None:
+        return _status(outcome.ref, ApplyState.FAILED, f"{outcome.reason}: {outcome.message}", sources)
+    old = before.get(key_of(outcome.ref))
+    if old is None:
+        return _status(outcome.ref, ApplyState.WOULD_CREATE, "", sources)
+    same = _content(old) == _content(outcome.live)
+    return _status(outcome.ref, ApplyState.UNCHANGED if same else ApplyState.WOULD_CHANGE, "", sources)
+
+
+def _await_crds(kubectl: Kubectl, wave: Sequence[Mapping[str, Any]], statuses: list[ObjectStatus]) -> bool:
+    from kube.k8s import wait
+
+    crds = [
+        ObjectRef.of(o)
+        for o in wave
+        if (ObjectRef.of(o).group, ObjectRef.of(o).kind)
+        == ("apiextensions.k8s.io", "CustomResourceDefinition")
+    ]
+    if not crds:
+        return False
+    report = wait.wait_ready(kubectl, crds, timeout=CRD_TIMEOUT)
+    for status in report.not_ready:
+        statuses.append(ObjectStatus(status.ref, ApplyState.FAILED, f"not established: {status.message}"))
+    return bool(report.not_ready)
+
+
+def _status(ref: ObjectRef, state: ApplyState, detail: str, sources: Mapping[Key, str]) -> ObjectStatus:
+    return ObjectStatus(ref, state, detail, sources.get(key_of(ref), ""))
+
+
+def _content(obj: Mapping[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in _meta(obj).items() if k not in _VOLATILE}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def _version(obj: Mapping[str, Any]) -> str:
+    return str(_meta(obj).get("resourceVersion", ""))
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}

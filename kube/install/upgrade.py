@@ -1,0 +1,515 @@
+"""Upgrade a release to a new render, and roll a release back to a stored revision.
+
+``upgrade``: the release's deployed revision is read (one kubectl call); the formula is
+resolved as ``kube install`` does (a path, the workspace copy, the archive; by default the
+formula the release was installed from); the values are the previous revision's user values
+with the new ``-f``/``--set`` over them (``reset_values``: from the formula's defaults alone),
+under the new version's K3.yaml defaults. The hook runs again in a private staged copy, with
+what it returned last time in ``KUBE_PREVIOUS_VALUES``, so a generated password survives; a
+hook that exits non-zero stops the upgrade before anything is written (``HookError``, exit 7).
+Then revision N+1 is written ``pending`` (listing every object it will have), the waves are
+applied and what left the release is pruned (what the deployed revision lists, and what a
+later failed or unfinished attempt lists: ``managed``) (``kube.install.apply``), the revision is
+completed (``deployed``, with uids), the previous one ``superseded``, and old history pruned.
+
+On a failure (an object the API server refuses, or with ``wait`` one that never gets ready)
+revision N+1 is recorded ``failed``. With ``atomic`` the previous revision's stored manifest is
+applied again and what the failed attempt created is pruned, so the cluster holds exactly the
+previous revision's objects and that revision stays ``deployed``.
+
+``rollback``: a stored revision's manifest (no render, no hook) is applied as revision N+1, and
+what it does not have is pruned; its values and hook values are carried, so the next upgrade
+starts from them. Default: the revision before the deployed one.
+
+Dry runs read the release and send the waves to ``kubectl apply --dry-run=server``; they
+write nothing (no revision, no prune). The dependency check is ``kube install``'s, against the
+new version's ranges, and warning-only: the caller shows ``unsatisfied``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kube.core.errors import ClusterError, NotFoundError, UsageError
+from kube.install.apply import ApplyReport, Key, apply_release, key_of, with_default_protocols
+from kube.install.results import ApplyState, ObjectStatus
+from kube.k8s import releases
+from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
+from kube.k8s.releases import RecordedObject, Release, ReleaseOutcome, ReleaseStatus, Revision
+
+if TYPE_CHECKING:
+    from kube.install.deps import Unsatisfied
+    from kube.k8s.wait import WaitReport
+
+__all__ = ["UpgradeOptions", "UpgradeOutcome", "UpgradeResult", "read", "rollback", "upgrade"]
+
+
+class UpgradeOutcome(StrEnum):
+    UPGRADED = "upgraded"
+    ROLLED_BACK = "rolled back"  # --atomic: the attempt failed and the previous revision was restored
+    FAILED = "failed"
+    DRY_RUN = "dry run"
+
+
+@dataclass(frozen=True)
+class UpgradeOptions:
+    value_files: tuple[Path, ...] = ()
+    sets: tuple[str, ...] = ()
+    set_strings: tuple[str, ...] = ()
+    reset_values: bool = False
+    hooks: bool = True
+    hook_timeout: float | None = 300.0
+    sandbox: bool = False
+    interactive: bool = True
+    dry_run: bool = False
+    wait: float | None = None
+    atomic: bool = False
+    allow_namespaces: tuple[str, ...] = ()
+    version: str = ""  # --version: the version the resolved formula must have
+    max_history: int = releases.DEFAULT_MAX_HISTORY
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    """``action``: "upgrade" or "rollback". ``objects``: what the attempt did; ``restored``: what
+    the rollback of a failed ``--atomic`` attempt did; ``failure``: why the attempt failed."""
+
+    action: str
+    release: str
+    namespace: str
+    formula: str
+    version: str
+    previous_version: str
+    revision: int
+    previous_revision: int
+    outcome: UpgradeOutcome
+    objects: tuple[ObjectStatus, ...]
+    restored: tuple[ObjectStatus, ...] = ()
+    failure: str = ""
+    unsatisfied: tuple[Unsatisfied, ...] = ()
+    wait: WaitReport | None = None
+    hook_ran: bool = False
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (UpgradeOutcome.UPGRADED, UpgradeOutcome.DRY_RUN) and (
+            self.wait is None or self.wait.ready
+        )
+
+    def count(self, *states: ApplyState) -> int:
+        return sum(1 for o in self.objects if o.status in states)
+
+    @property
+    def counts(self) -> str:
+        parts = [
+            (ApplyState.CREATED, "created"), (ApplyState.CHANGED, "changed"),
+            (ApplyState.UNCHANGED, "unchanged"), (ApplyState.PRUNED, "pruned"), (ApplyState.KEPT, "kept"),
+            (ApplyState.TAKEN_OVER, "not pruned (taken over)"), (ApplyState.WOULD_CREATE, "would be created"),
+            (ApplyState.WOULD_CHANGE, "would be applied"), (ApplyState.WOULD_PRUNE, "would be pruned"),
+        ]  # fmt: skip
+        text = ", ".join(f"{self.count(state)} {word}" for state, word in parts if self.count(state))
+        return text or "no objects"
+
+    @property
+    def summary(self) -> str:
+        what = f"{self.release} ({self.formula} {self.version})"
+        where = f"namespace {self.namespace}"
+        if self.action == "rollback":
+            done = f"rolled back to revision {self.previous_revision}"
+        else:
+            done = f"upgraded from {self.previous_version}"
+        if self.outcome is UpgradeOutcome.DRY_RUN:
+            verb = "rollback" if self.action == "rollback" else "upgrade"
+            return (
+                f"{what} in {where}, {verb} as revision {self.revision}: {self.counts} "
+                "(dry run: nothing was changed)"
+            )
+        if self.outcome is UpgradeOutcome.UPGRADED:
+            return f"{what} {done} in {where}, revision {self.revision}: {self.counts}"
+        if self.outcome is UpgradeOutcome.ROLLED_BACK:
+            return (
+                f"{self.action} of {self.release} to {self.formula} {self.version} failed; rolled back to "
+                f"revision {self.previous_revision} ({self.previous_version}); revision {self.revision} "
+                "is recorded as failed"
+            )
+        return (
+            f"{self.action} of {self.release} to {self.formula} {self.version} failed in {where}: "
+            f"{self.counts}; revision {self.revision} is recorded as failed"
+        )
+
+
+def read(kubectl: Kubectl, name: str, namespace: str | None) -> tuple[Release, Revision]:
+    """The release ``name`` and the revision an upgrade starts from (its deployed one)."""
+    ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
+    release = releases.read_release(kubectl, releases.validate_release_name(name), ns)
+    if release is None:
+        raise NotFoundError(
+            f"no release {name} in namespace {ns}",
+            hint=f"see `kube list -n {ns}`, or install it with `kube install`",
+        )
+    if release.problem:
+        raise ClusterError(
+            f"release {name} in namespace {ns}: its newest record cannot be trusted: {release.problem}",
+            hint=f"see `kube history {name} -n {ns}`",
+        )
+    current = release.deployed or release.latest
+    if current is None:
+        raise NotFoundError(f"release {name} in namespace {ns} has no readable revision")
+    return release, current
+
+
+def managed(release: Release, current: Revision) -> tuple[RecordedObject, ...]:
+    """What the release may have in the cluster: ``current``'s objects, and those of any later
+    revision that failed or never finished (an attempt stopped by an error, Ctrl-C or a crash
+    may have created objects only it lists). The prune considers all of them."""
+    seen: dict[Key, RecordedObject] = {key_of(o.ref): o for o in current.objects}
+    for later in release.revisions:
+        if later.revision > current.revision:
+            for obj in later.objects:
+                if key_of(obj.ref) not in seen or (obj.uid and not seen[key_of(obj.ref)].uid):
+                    seen[key_of(obj.ref)] = obj
+    return tuple(seen.values())
+
+
+# -- upgrade ------------------------------------------------------------------------------------
+
+
+def upgrade(
+    kubectl: Kubectl,
+    name: str,
+    ref: str | None,
+    options: UpgradeOptions,
+    *,
+    namespace: str | None = None,
+) -> UpgradeResult:
+    """Render the new version over the deployed revision and apply it; see the module docstring."""
+    from kube import __version__
+    from kube.install import pipeline
+    from kube.k8s.objects import Scopes, as_sent
+
+    release, current = read(kubectl, name, namespace)
+    ns = release.namespace
+    source = pipeline.resolve(ref or current.formula)
+    formula = source.formula
+    if options.version and str(formula.version) != options.version.removeprefix("v"):
+        raise NotFoundError(
+            f"{formula.name} {options.version} is not available: {source.origin} {source.directory} "
+            f"holds {formula.version}",
+            hint="run `kube update` for the archive's latest, or give the path of that version",
+        )
+    user = _user_values(current, formula.values, options)
+    rendered, hook_values, hook_ran = _render(source, current, user, ns, name, options)
+    allowed = tuple(sorted({*current.allowed_namespaces, *options.allow_namespaces}))
+    scopes = Scopes(rendered)
+    waves = pipeline._waves(rendered, formula, ns, scopes, allowed, name)
+    sent = [[_filled(as_sent(o, ns, scopes)) for o in w] for w in waves]
+    sources = {
+        key_of(ObjectRef.of(d)): o.source
+        for w, ws in zip(waves, sent, strict=True)
+        for o, d in zip(w, ws, strict=True)
+    }
+    unsatisfied: tuple[Unsatisfied, ...] = ()
+    if formula.dependencies:
+        unsatisfied = pipeline.plan(
+            source, kubectl, namespace=ns, dry_run=options.dry_run, release=name
+        ).unsatisfied
+    base = UpgradeResult(
+        "upgrade", name, ns, formula.name, str(formula.version), current.version, release.next_revision,
+        current.revision, UpgradeOutcome.DRY_RUN, (), unsatisfied=unsatisfied, hook_ran=hook_ran,
+        notes=source.notes, warnings=source.warnings,
+    )  # fmt: skip
+    if options.dry_run:
+        report = apply_release(
+            kubectl,
+            managed(release, current),
+            sent,
+            release=name,
+            formula=current.formula,
+            sources=sources,
+            dry_run=True,
+        )
+        return replace(base, objects=report.statuses)
+    pending = Revision(
+        release=name, namespace=ns, revision=release.next_revision, formula=formula.name,
+        version=str(formula.version), status=ReleaseStatus.PENDING, outcome=ReleaseOutcome.PENDING,
+        time=releases.utc_now(), values=user, hook_values=hook_values,
+        manifest=tuple(d for w in sent for d in w),
+        objects=tuple(RecordedObject(ObjectRef.of(d)) for w in sent for d in w),
+        allowed_namespaces=allowed, created_namespace=current.created_namespace,
+        summary=f"upgrade from {current.formula} {current.version} to {formula.name} {formula.version}",
+        kube_version=__version__,
+        dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies),
+    )  # fmt: skip
+    return _carry_out(kubectl, release, current, pending, sent, sources, options, base)
+
+
+def _user_values(
+    current: Revision, formula_values: Mapping[str, Any], options: UpgradeOptions
+) -> dict[str, Any]:
+    """The values the revision records, as ``kube install`` records them (defaults, ``-f`` and
+    ``--set`` merged): the new version's defaults, under the previous revision's values (unless
+    ``reset_values``), under the new ``-f``/``--set``."""
+    from kube.formula import render
+    from kube.formula.values import deep_merge
+
+    carried: Mapping[str, Any] = {} if options.reset_values or current.values is None else current.values
+    return render.merge_values(
+        deep_merge(formula_values, carried),
+        value_files=options.value_files,
+        sets=options.sets,
+        set_strings=options.set_strings,
+    )
+
+
+def generated(values: Mapping[str, Any], hook_values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the hook added to ``values`` (a revision keeps both): the keys it set or changed."""
+    out: dict[str, Any] = {}
+    for key, value in hook_values.items():
+        given = values.get(key)
+        if isinstance(value, Mapping) and isinstance(given, Mapping):
+            inner = generated(given, value)
+            if inner:
+                out[key] = inner
+        elif key not in values or given != value:
+            out[key] = value
+    return out
+
+
+def _render(
+    source: Any, current: Revision, values: Mapping[str, Any], ns: str, name: str, options: UpgradeOptions
+) -> tuple[list[Any], dict[str, Any], bool]:
+    """Stage, hook, render. Returns the objects, the values after the hook (recorded as the
+    revision's hook values: {} when the formula has no hook) and whether the hook ran."""
+    from kube.formula import render
+    from kube.formula.values import deep_merge
+    from kube.install import hooks
+
+    formula = source.formula
+    previous = dict(current.hook_values or {})
+    after: dict[str, Any] = {}
+    hook_ran = False
+    with tempfile.TemporaryDirectory(prefix="kube-upgrade-") as tmp:
+        staged = hooks.stage_formula(source.directory, Path(tmp))
+        if options.hooks:
+            hook = hooks.run_pre_install(
+                staged, formula=formula, namespace=ns, values=values, timeout=options.hook_timeout,
+                sandbox=options.sandbox, interactive=options.interactive, previous_values=previous,
+            )  # fmt: skip
+            hook_ran = hook.ran
+            after = hook.values if hook.ran else {}
+        elif previous:
+            # --no-hooks: what the hook generated last time still holds (a password must not vanish).
+            after = deep_merge(values, generated(current.values or {}, previous))
+        objs = render.render_manifests(formula, staged, after or dict(values), namespace=ns, release=name)
+    return objs, after, hook_ran
+
+
+def _filled(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data`` with its ports' protocols filled in, its content hash (``kube.k8s.releases_drift``)
+    taken again when that changed it: the hash must describe what is sent."""
+    from kube.k8s.releases_drift import annotate
+
+    filled = with_default_protocols(data)
+    return filled if filled is data else annotate(filled)
+
+
+def _carry_out(
+    kubectl: Kubectl,
+    release: Release,
+    current: Revision,
+    pending: Revision,
+    sent: Sequence[Sequence[Mapping[str, Any]]],
+    sources: Mapping[Key, str],
+    options: UpgradeOptions,
+    base: UpgradeResult,
+) -> UpgradeResult:
+    """Write ``pending``, apply ``sent`` over ``current``, prune, and complete or fail the revision."""
+    from kube.k8s import wait
+
+    releases.check_size(pending)
+    pending = releases.write_revision(kubectl, pending)
+    previous = managed(release, current)
+    # With --wait the prune waits too: nothing leaves the cluster before the new objects are ready,
+    # so an --atomic rollback never has to make again (with new uids) what the old revision lists.
+    waiting = options.wait is not None
+    report = apply_release(
+        kubectl,
+        previous,
+        sent,
+        release=release.name,
+        formula=current.formula,
+        sources=sources,
+        prune=not waiting,
+    )
+    applied = tuple(RecordedObject(ref, uid) for ref, uid in report.applied)
+    result = replace(base, objects=report.statuses)
+    failure = _failure(report)
+    if not failure and options.wait is not None:
+        waited = wait.wait_ready(kubectl, [r.ref for r in applied], timeout=options.wait)
+        result = replace(result, objects=_with_readiness(result.objects, waited), wait=waited)
+        if not waited.ready and options.atomic:
+            verb = f"not ready after {wait.format_duration(waited.timeout)}" if waited.timed_out else "failed"
+            failure = f"{verb}: " + ", ".join(f"{s.ref.display} ({s.message})" for s in waited.not_ready[:3])
+        else:
+            kept = {key_of(r.ref) for r in applied}
+            pruned = apply_release(
+                kubectl, [p for p in previous if key_of(p.ref) not in kept], [], release=release.name,
+                formula=current.formula,
+            )  # fmt: skip
+            result = replace(result, objects=(*result.objects, *pruned.statuses))
+            failure = _failure(pruned)
+    if failure and (report.failed or options.atomic):
+        return _fail(kubectl, release, current, pending, applied, report, options, result, failure)
+    done = replace(pending, status=ReleaseStatus.DEPLOYED, outcome=ReleaseOutcome.COMPLETE, objects=applied)
+    done = releases.write_revision(kubectl, done, replace_existing=True)
+    history = release.with_revision(done)
+    if current.status is ReleaseStatus.DEPLOYED:
+        history = history.with_revision(releases.supersede(kubectl, current))
+    releases.prune_history(kubectl, history, options.max_history)
+    return replace(result, outcome=UpgradeOutcome.UPGRADED)
+
+
+def _failure(report: ApplyReport) -> str:
+    first = report.first_failure
+    if first is None:
+        return ""
+    more = report.count(ApplyState.FAILED) - 1
+    return f"{first.ref.display}: {first.detail}" + (f" (and {more} more)" if more > 0 else "")
+
+
+def _fail(
+    kubectl: Kubectl,
+    release: Release,
+    current: Revision,
+    pending: Revision,
+    applied: tuple[RecordedObject, ...],
+    report: ApplyReport,
+    options: UpgradeOptions,
+    result: UpgradeResult,
+    failure: str,
+) -> UpgradeResult:
+    from kube.k8s.releases import Failure
+
+    failures = tuple(
+        Failure(s.ref, s.detail.partition(":")[0] or "Failed", s.detail)
+        for s in report.statuses
+        if s.status is ApplyState.FAILED
+    )
+    result = replace(result, failure=failure, outcome=UpgradeOutcome.FAILED)
+    restored: tuple[ObjectStatus, ...] = ()
+    if options.atomic:
+        restored = _restore(kubectl, current, applied, release.name, pending.formula)
+        result = replace(result, restored=restored, outcome=UpgradeOutcome.ROLLED_BACK)
+    # What the failed revision left in the cluster: nothing after a rollback, else what it applied.
+    kept = () if options.atomic else applied
+    failed = replace(
+        pending, status=ReleaseStatus.FAILED, outcome=ReleaseOutcome.FAILED, objects=kept, failures=failures
+    )
+    releases.write_revision(kubectl, failed, replace_existing=True)
+    return result
+
+
+def _restore(
+    kubectl: Kubectl, target: Revision, attempted: Sequence[RecordedObject], name: str, formula: str
+) -> tuple[ObjectStatus, ...]:
+    """Apply ``target``'s stored manifest again and prune what ``attempted`` has beyond it."""
+    if target.manifest is None:
+        # A round-one record holds no manifest: undo what the attempt created, nothing more.
+        keys = {key_of(o.ref) for o in target.objects}
+        extra = [o for o in attempted if key_of(o.ref) not in keys]
+        return apply_release(kubectl, extra, [], release=name, formula=formula).statuses
+    waves, _ = manifest_waves(target)
+    report = apply_release(kubectl, attempted, waves, release=name, formula=formula)
+    return tuple(
+        replace(s, status=ApplyState.ROLLED_BACK) if s.status is ApplyState.PRUNED else s
+        for s in report.statuses
+    )
+
+
+def _with_readiness(objects: Sequence[ObjectStatus], waited: WaitReport) -> tuple[ObjectStatus, ...]:
+    by_ref = {s.ref: s for s in waited.statuses}
+    out = []
+    for status in objects:
+        ready = by_ref.get(status.ref)
+        if ready is not None and ready.state != "ready":
+            status = replace(status, detail=f"{ready.state}: {ready.message}")
+        out.append(status)
+    return tuple(out)
+
+
+def manifest_waves(rev: Revision) -> tuple[list[list[Mapping[str, Any]]], dict[Key, str]]:
+    """A stored manifest in waves (no render): the objects exactly as they were sent."""
+    from kube.k8s.objects import KubeObject, Scopes, order_waves
+
+    assert rev.manifest is not None
+    objs = [KubeObject(dict(m), f"revision {rev.revision}") for m in rev.manifest]
+    scopes = Scopes(objs)
+    waves = order_waves(objs, namespace=rev.namespace, scopes=scopes)
+    sent = [[with_default_protocols(o.data) for o in w] for w in waves]
+    return sent, {key_of(ObjectRef.of(o.data)): o.source for w in waves for o in w}
+
+
+# -- rollback -----------------------------------------------------------------------------------
+
+
+def rollback(
+    kubectl: Kubectl,
+    name: str,
+    revision: int | None,
+    *,
+    namespace: str | None = None,
+    dry_run: bool = False,
+    wait: float | None = None,
+    max_history: int = releases.DEFAULT_MAX_HISTORY,
+) -> UpgradeResult:
+    """Apply a stored revision's manifest again as a new revision; see the module docstring."""
+    from kube import __version__
+
+    release, current = read(kubectl, name, namespace)
+    ns = release.namespace
+    number = revision if revision is not None else current.revision - 1
+    target = release.revision(number) if number > 0 else None
+    if target is None:
+        kept = ", ".join(str(r.revision) for r in release.revisions)
+        raise NotFoundError(
+            f"release {name} in namespace {ns} has no revision {number} (it keeps {kept})"
+            if number > 0
+            else f"release {name} has only revision {current.revision}: nothing to roll back to",
+            hint=f"see `kube history {name} -n {ns}`",
+        )
+    if target.manifest is None or target.values is None:
+        raise UsageError(
+            f"revision {number} of {name} is a round-one install record: it holds no manifest to apply again",
+            hint=f"run `kube upgrade {name} --version {target.version}` to render that version instead",
+        )
+    sent, sources = manifest_waves(target)
+    base = UpgradeResult(
+        "rollback", name, ns, target.formula, target.version, current.version, release.next_revision,
+        number, UpgradeOutcome.DRY_RUN, (),
+    )  # fmt: skip
+    if dry_run:
+        report = apply_release(
+            kubectl,
+            managed(release, current),
+            sent,
+            release=name,
+            formula=current.formula,
+            sources=sources,
+            dry_run=True,
+        )
+        return replace(base, objects=report.statuses)
+    pending = replace(
+        target, revision=release.next_revision, status=ReleaseStatus.PENDING, outcome=ReleaseOutcome.PENDING,
+        time=releases.utc_now(), objects=tuple(RecordedObject(ObjectRef.of(d)) for w in sent for d in w),
+        failures=(), summary=f"rollback to revision {number}", kube_version=__version__,
+        created_namespace=current.created_namespace, resource_version="",
+    )  # fmt: skip
+    options = UpgradeOptions(wait=wait, max_history=max_history)
+    return _carry_out(kubectl, release, current, pending, sent, sources, options, base)

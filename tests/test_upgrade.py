@@ -1,0 +1,360 @@
+"""kube upgrade and kube rollback on the real local control plane: apply, prune, ownership, atomic.
+
+Formulas are plain directories in tmp_path, one per version (an upgrade to a path is an upgrade to
+that directory's version). Nothing is mocked: kube runs in-process through its CLI, kubectl and the
+API server are real, and the hook is a real Python process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from kube.cli.app import app
+from tests.test_install import write_formula
+
+KubectlFixture = Callable[..., Any]
+cluster = pytest.mark.cluster
+
+# A hook that makes a password only when the previous revision's hook values hold none, and
+# refuses the upgrade when told to (a value the formula's next version cannot migrate from).
+HOOK = """\
+import json, os, secrets, sys
+previous = {}
+path = os.environ.get("KUBE_PREVIOUS_VALUES")
+if path:
+    with open(path) as f:
+        previous = json.load(f)
+with open(os.environ["KUBE_VALUES_FILE"]) as f:
+    values = json.load(f)
+if values.get("refuse"):
+    print("cannot upgrade from this version: migrate the data first", file=sys.stderr)
+    sys.exit(3)
+password = previous.get("password") or secrets.token_hex(12)
+with open(os.environ["KUBE_VALUES_OUT"], "w") as f:
+    json.dump({"password": password}, f)
+"""
+
+SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app-secret
+stringData:
+  password: "{{ password }}"
+"""
+
+
+def cm(name: str, **data: str) -> str:
+    return json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data})
+
+
+def kube(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setenv("KUBE_INTERACTIVE", "0")
+
+
+def version_dir(tmp_path: Path, name: str, version: str, manifests: dict[str, str], **extra: Any) -> Path:
+    return write_formula(tmp_path / version, name, version, manifests=manifests, hook=HOOK, **extra)
+
+
+def row(result: Result, kind: str, name: str) -> str:
+    """The STATUS cell of one object in a result table."""
+    for line in result.stdout.splitlines():
+        cells = line.split()
+        if len(cells) >= 6 and cells[2:4] == [kind, name]:
+            return " ".join(cells[5:])
+    raise AssertionError(f"no row for {kind}/{name} in:\n{result.output}")
+
+
+def names(kubectl: KubectlFixture, namespace: str, kind: str = "configmaps") -> set[str]:
+    out = kubectl("get", kind, "-n", namespace, "-o", "json").stdout
+    return {i["metadata"]["name"] for i in json.loads(out)["items"]} - {"kube-root-ca.crt"}
+
+
+def password(kubectl: KubectlFixture, namespace: str) -> str:
+    import base64
+
+    out = kubectl("get", "secret", "app-secret", "-n", namespace, "-o", "jsonpath={.data.password}").stdout
+    return base64.b64decode(out).decode()
+
+
+def install(directory: Path, namespace: str, *extra: str) -> None:
+    result = kube("install", str(directory), "-n", namespace, *extra)
+    assert result.exit_code == 0, result.output
+
+
+def releases_of(kubectl: KubectlFixture, namespace: str) -> dict[int, str]:
+    out = kubectl("get", "secrets", "-n", namespace, "-l", "kube.sh/release", "-o", "json").stdout
+    return {
+        int(i["metadata"]["labels"]["kube.sh/revision"]): i["metadata"]["labels"]["kube.sh/status"]
+        for i in json.loads(out)["items"]
+        if "kube.sh/revision" in i["metadata"]["labels"]
+    }
+
+
+V1 = {"secret.yaml.tmpl": SECRET, "a.json": cm("keep-a", v="1"), "b.json": cm("drop-b", v="1")}
+V2 = {"secret.yaml.tmpl": SECRET, "a.json": cm("keep-a", v="2"), "c.json": cm("add-c", v="2")}
+
+
+@cluster
+def test_upgrade_creates_changes_prunes_and_keeps_the_generated_password(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    v2 = version_dir(tmp_path, "app", "2.0.0", V2)
+    install(v1, namespace)
+    first = password(kubectl, namespace)
+    result = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert row(result, "ConfigMap", "add-c") == "created"
+    assert row(result, "ConfigMap", "keep-a") == "changed"
+    assert row(result, "Secret", "app-secret") == "changed"  # its kube.sh/version label
+    assert row(result, "ConfigMap", "drop-b") == "pruned"
+    assert names(kubectl, namespace) == {"keep-a", "add-c"}
+    assert password(kubectl, namespace) == first
+    assert releases_of(kubectl, namespace)[2] == "deployed"
+    # Nothing changed: every object unchanged, and the password still the first one.
+    again = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert again.exit_code == 0, again.output
+    assert "3 unchanged" in again.stdout and "created" not in again.stdout, again.output
+    assert password(kubectl, namespace) == first
+    statuses = releases_of(kubectl, namespace)
+    assert statuses[3] == "deployed" and statuses[2] == "superseded"
+    # Uninstall removes what the upgrades left, by the deployed revision's uids, and every record.
+    gone = kube("uninstall", "app", "-n", namespace)
+    assert gone.exit_code == 0, gone.output
+    assert names(kubectl, namespace) == set() and releases_of(kubectl, namespace) == {}
+
+
+@cluster
+def test_an_object_taken_over_by_hand_is_not_pruned_and_keep_is_kept(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    kept = json.dumps(
+        {"apiVersion": "v1", "kind": "ConfigMap", "data": {"v": "1"},
+         "metadata": {"name": "kept-k", "annotations": {"kube.sh/keep": "true"}}}
+    )  # fmt: skip
+    v1 = version_dir(tmp_path, "app", "1.0.0", {**V1, "k.json": kept})
+    v2 = version_dir(tmp_path, "app", "2.0.0", V2)
+    install(v1, namespace)
+    labels = ("app.kubernetes.io/managed-by-", "kube.sh/formula-", "kube.sh/release-")
+    kubectl("label", "configmap", "drop-b", "-n", namespace, *labels)
+    result = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert row(result, "ConfigMap", "drop-b") == "not pruned (taken over)"
+    assert row(result, "ConfigMap", "kept-k") == "kept"
+    assert names(kubectl, namespace) == {"keep-a", "add-c", "drop-b", "kept-k"}
+
+
+@cluster
+def test_atomic_upgrade_that_fails_halfway_restores_the_exact_previous_objects(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    bad = json.dumps(
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
+         "spec": {"type": "Bogus", "ports": [{"port": 80, "protocol": "TCP"}]}}
+    )  # fmt: skip
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    # The ConfigMaps go in the first wave, the Service (refused by the API server) in a later one.
+    v2 = version_dir(tmp_path, "app", "2.0.0", {**V2, "svc.json": bad})
+    install(v1, namespace)
+    before = json.loads(kubectl("get", "configmap", "keep-a", "-n", namespace, "-o", "json").stdout)
+    result = kube("upgrade", "app", str(v2), "-n", namespace, "--atomic")
+    assert result.exit_code == 8, result.output
+    out = result.output
+    assert out.index("upgrade failed: Service/bad") < out.index("rolling back to revision 1"), out
+    assert 'Unsupported value: "Bogus"' in out
+    assert names(kubectl, namespace) == {"keep-a", "drop-b"}
+    after = json.loads(kubectl("get", "configmap", "keep-a", "-n", namespace, "-o", "json").stdout)
+    assert after["data"] == before["data"] == {"v": "1"}
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    statuses = releases_of(kubectl, namespace)
+    assert statuses[2] == "failed" and statuses.get(1, "deployed") == "deployed"
+
+
+@cluster
+def test_rollback_to_revision_1_recreates_what_2_pruned_and_history_shows_it(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    v2 = version_dir(tmp_path, "app", "2.0.0", V2)
+    install(v1, namespace)
+    first = password(kubectl, namespace)
+    assert kube("upgrade", "app", str(v2), "-n", namespace).exit_code == 0
+    result = kube("rollback", "app", "1", "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert row(result, "ConfigMap", "drop-b") == "created"
+    assert row(result, "ConfigMap", "add-c") == "pruned"
+    assert row(result, "ConfigMap", "keep-a") == "changed"
+    assert names(kubectl, namespace) == {"keep-a", "drop-b"}
+    assert password(kubectl, namespace) == first
+    statuses = releases_of(kubectl, namespace)
+    assert statuses[3] == "deployed" and statuses[2] == "superseded"
+    # The next upgrade starts from revision 3, a copy of 1: its hook values too.
+    assert kube("upgrade", "app", str(v2), "-n", namespace).exit_code == 0
+    assert password(kubectl, namespace) == first
+    history = kube("history", "app", "-n", namespace)
+    assert history.exit_code == 0, history.output
+    lines = [line.split() for line in history.stdout.splitlines()]
+    revisions = {cells[0]: " ".join(cells) for cells in lines if cells and cells[0].isdigit()}
+    assert sorted(revisions) == ["1", "2", "3", "4"], history.output
+    assert "rollback to revision 1" in revisions["3"] and "deployed" in revisions["4"], history.output
+
+
+@cluster
+def test_a_named_release_upgrades_alone(tmp_path: Path, namespace: str, kubectl: KubectlFixture) -> None:
+    named = {"a.yaml.tmpl": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ kube.release }}-a\n"
+             "data:\n  v: \"{{ kube.version }}\"\n"}  # fmt: skip
+    v1 = write_formula(tmp_path / "1", "app", "1.0.0", manifests=named)
+    v2 = write_formula(tmp_path / "2", "app", "2.0.0", manifests=named)
+    install(v1, namespace, "--name", "one")
+    install(v1, namespace, "--name", "two")
+    result = kube("upgrade", "two", str(v2), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert row(result, "ConfigMap", "two-a") == "changed"
+    data = {n: kubectl("get", "configmap", n, "-n", namespace, "-o", "jsonpath={.data.v}").stdout
+            for n in ("one-a", "two-a")}  # fmt: skip
+    assert data == {"one-a": "1.0.0", "two-a": "2.0.0"}
+
+
+@cluster
+def test_a_hook_may_refuse_the_upgrade(tmp_path: Path, namespace: str, kubectl: KubectlFixture) -> None:
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    v2 = version_dir(tmp_path, "app", "2.0.0", V2)
+    install(v1, namespace)
+    result = kube("upgrade", "app", str(v2), "-n", namespace, "--set", "refuse=true")
+    assert result.exit_code == 7, result.output
+    assert "migrate the data first" in result.output
+    assert names(kubectl, namespace) == {"keep-a", "drop-b"}
+    assert 2 not in releases_of(kubectl, namespace)
+
+
+@cluster
+def test_dry_run_says_what_would_change_and_changes_nothing(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    v2 = version_dir(tmp_path, "app", "2.0.0", V2)
+    install(v1, namespace)
+    result = kube("upgrade", "app", str(v2), "-n", namespace, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert row(result, "ConfigMap", "add-c") == "would create"
+    assert row(result, "ConfigMap", "keep-a") == "would apply"
+    assert row(result, "Secret", "app-secret") == "would apply"  # its kube.sh/version label
+    assert row(result, "ConfigMap", "drop-b") == "would prune"
+    assert names(kubectl, namespace) == {"keep-a", "drop-b"}
+    assert 2 not in releases_of(kubectl, namespace)
+    as_json = kube("upgrade", "app", str(v2), "-n", namespace, "--dry-run", "-o", "json")
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert data["outcome"] == "dry run" and data["revision"] == 2
+    assert {o["name"]: o["status"] for o in data["objects"]}["drop-b"] == "would prune"
+
+
+@cluster
+def test_upgrade_of_a_release_that_does_not_exist_is_one_line(namespace: str) -> None:
+    result = kube("upgrade", "nothing-here", "-n", namespace)
+    assert result.exit_code == 3, result.output
+    assert f"no release nothing-here in namespace {namespace}" in result.output
+
+
+# -- offline: the rules -------------------------------------------------------------------------
+
+
+def test_ports_without_protocol_get_the_api_servers_default_and_nothing_else_changes() -> None:
+    from kube.install.apply import with_default_protocols
+
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+           "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP"}]}}  # fmt: skip
+    filled = with_default_protocols(svc)
+    assert filled["spec"]["ports"] == [{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]
+    assert svc["spec"]["ports"][0] == {"port": 80}  # the caller's object is not touched
+    pod = {"containers": [{"name": "c", "ports": [{"containerPort": 8080}]}]}
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": pod}}}
+    assert with_default_protocols(deploy)["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 8080, "protocol": "TCP"}
+    ]
+    custom = {"apiVersion": "example.com/v1", "kind": "Thing", "spec": {"ports": [{"port": 1}]}}
+    assert with_default_protocols(custom) is custom
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"ports": "80"}}
+    assert with_default_protocols(cm) is cm
+
+
+def test_ownership_needs_kubes_labels_the_release_and_the_recorded_uid() -> None:
+    from kube.install.apply import owned_by
+
+    labels = {"app.kubernetes.io/managed-by": "kube", "kube.sh/formula": "app", "kube.sh/release": "app"}
+    live = {"metadata": {"uid": "u1", "labels": labels}}
+    assert owned_by(live, "app", "app", "u1") == ""
+    assert owned_by(live, "app", "app", "") == ""  # listed by a pending revision: labels decide
+    assert "uid differs" in owned_by(live, "app", "app", "u2")
+    assert "release app" in owned_by(live, "other", "app", "u1")
+    taken = {"metadata": {"uid": "u1", "labels": {"kube.sh/formula": "app"}}}
+    assert "labels of app" in owned_by(taken, "app", "app", "u1")
+
+
+def test_objects_of_a_later_failed_attempt_are_managed_too() -> None:
+    from kube.install.upgrade import managed
+    from kube.k8s.kubectl import ObjectRef
+    from kube.k8s.releases import RecordedObject, Release, ReleaseStatus, Revision
+
+    a, b = (ObjectRef("", "v1", "ConfigMap", "ns", n) for n in ("a", "b"))
+    deployed = Revision(
+        "app", "ns", 1, "app", "1.0.0", ReleaseStatus.DEPLOYED, objects=(RecordedObject(a, "1"),)
+    )
+    failed = Revision("app", "ns", 2, "app", "2.0.0", ReleaseStatus.FAILED,
+                      objects=(RecordedObject(a, "1"), RecordedObject(b, "2")))  # fmt: skip
+    release = Release("app", "ns", (deployed, failed))
+    assert [o.ref.name for o in managed(release, deployed)] == ["a", "b"]
+
+
+@cluster
+def test_atomic_upgrade_that_never_gets_ready_rolls_back_with_the_timeout_code(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    from tests.test_install import deployment
+
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    # No node matches its selector: this Deployment never becomes available.
+    v2 = version_dir(
+        tmp_path,
+        "app",
+        "2.0.0",
+        {**V2, "web.json": deployment("web", nodeSelector={"kube.sh/no-such-node": "x"})},
+    )
+    install(v1, namespace)
+    result = kube("upgrade", "app", str(v2), "-n", namespace, "--atomic", "--wait", "--timeout", "3s")
+    assert result.exit_code == 9, result.output
+    out = result.output
+    assert out.index("upgrade failed: not ready after") < out.index("rolling back to revision 1"), out
+    assert names(kubectl, namespace) == {"keep-a", "drop-b"}
+    assert "web" not in names(kubectl, namespace, "deployments")
+    assert releases_of(kubectl, namespace)[2] == "failed"
+
+
+@cluster
+def test_upgrade_never_takes_over_an_object_it_did_not_make(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    v2 = version_dir(tmp_path, "app", "2.0.0", V2)
+    install(v1, namespace)
+    kubectl("create", "configmap", "add-c", "-n", namespace, "--from-literal=mine=yes")
+    result = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert result.exit_code == 8, result.output
+    assert "ConfigMap/add-c: AlreadyExists: it exists and is not made by kube" in result.output
+    mine = kubectl("get", "configmap", "add-c", "-n", namespace, "-o", "jsonpath={.data.mine}").stdout
+    assert mine == "yes"
+    assert names(kubectl, namespace) == {"keep-a", "drop-b", "add-c"}
+    assert releases_of(kubectl, namespace)[2] == "failed"
