@@ -1,0 +1,217 @@
+"""kube diff: what an upgrade would change, on the real local control plane.
+
+Every release is set up with `kube install` (whatever record format it writes), then diffed; the
+API server's own merge (kubectl diff --server-side) decides what changes. The unreachable cluster
+is a real closed port, the silent one a real socket that accepts and never answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from kube.cli.app import app
+from tests.test_install import configmap, write_formula
+
+KubectlFixture = Callable[..., Any]
+cluster = pytest.mark.cluster
+
+SECRET = (
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ kube.formula }}-pw\n"
+    'stringData:\n  password: "{{ password }}"\n  user: admin\n'
+)
+CONFIG = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ kube.formula }}-config\ndata:\n  greeting: "{{ greeting }}"\n'
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+
+
+def kube(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def formula(root: Path, name: str, version: str = "1.0.0", **manifests: str) -> Path:
+    files = {"config.yaml.tmpl": CONFIG, "secret.yaml.tmpl": SECRET, **manifests}
+    return write_formula(
+        root / version, name, version, manifests=files, values={"greeting": "hello", "password": "pw-one"}
+    )
+
+
+def installed(tmp_path: Path, namespace: str, **manifests: str) -> tuple[str, Path]:
+    name = f"app-{namespace[-6:]}"
+    directory = formula(tmp_path, name, **manifests)
+    result = kube("install", str(directory), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    return name, directory
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@cluster
+def test_no_change_exits_0_and_says_no_changes(namespace: str, tmp_path: Path) -> None:
+    name, directory = installed(tmp_path, namespace)
+
+    result = kube("diff", name, str(directory), "-n", namespace)
+
+    assert result.exit_code == 0, result.output
+    # kube's own labels are on both sides: they do not show as changes.
+    assert result.stdout.strip().splitlines() == [
+        f"{name} ({name} 1.0.0) in namespace {namespace}: no changes (2 objects unchanged)"
+    ]
+    assert "---" not in result.stdout
+
+
+@cluster
+def test_a_changed_value_shows_the_configmap_diff_and_exits_1(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    name, directory = installed(tmp_path, namespace)
+
+    result = kube("diff", name, str(directory), "-n", namespace, "--set", "greeting=bye")
+
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert f"--- ConfigMap/{name}-config (live)" in lines
+    assert f"+++ ConfigMap/{name}-config (new)" in lines
+    assert "-  greeting: hello" in lines
+    assert "+  greeting: bye" in lines
+    assert f"ConfigMap/{name}-config: would change" in lines
+    assert f"Secret/{name}-pw" not in result.stdout  # unchanged objects print nothing
+    assert lines[-1].endswith("1 to change, 0 to create, 0 to prune, 1 unchanged")
+    # A diff changes nothing.
+    live = json.loads(kubectl("get", "configmap", f"{name}-config", "-n", namespace, "-o", "json").stdout)
+    assert live["data"] == {"greeting": "hello"}
+
+    as_json = kube("diff", name, str(directory), "-n", namespace, "--set", "greeting=bye", "-o", "json")
+    assert as_json.exit_code == 1, as_json.output
+    data = json.loads(as_json.stdout)
+    assert data["changed"] is True
+    actions = {(o["kind"], o["name"]): o["action"] for o in data["objects"]}
+    assert actions == {("ConfigMap", f"{name}-config"): "change", ("Secret", f"{name}-pw"): "unchanged"}
+
+
+@cluster
+def test_a_secret_change_is_masked_and_shown_with_show_secrets(namespace: str, tmp_path: Path) -> None:
+    name, directory = installed(tmp_path, namespace)
+
+    masked = kube("diff", name, str(directory), "-n", namespace, "--set", "password=pw-two")
+
+    assert masked.exit_code == 1, masked.output
+    lines = masked.stdout.splitlines()
+    assert f"+++ Secret/{name}-pw (new)" in lines
+    assert "-  password: <redacted>" in lines
+    assert "+  password: '<redacted: changed>'" in lines
+    assert "   user: '<redacted: unchanged>'" in lines
+    for secret in ("pw-one", "pw-two", b64("pw-one"), b64("pw-two"), b64("admin")):
+        assert secret not in masked.output
+
+    shown = kube("diff", name, str(directory), "-n", namespace, "--set", "password=pw-two", "--show-secrets")
+
+    assert shown.exit_code == 1, shown.output
+    lines = shown.stdout.splitlines()
+    assert f"-  password: {b64('pw-one')}" in lines
+    assert f"+  password: {b64('pw-two')}" in lines
+
+
+@cluster
+def test_an_object_the_new_version_drops_would_be_pruned(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    old = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dropped\ndata:\n  a: '1'\n"
+    taken = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: taken\ndata:\n  a: '1'\n"
+    name, _ = installed(tmp_path, namespace, **{"old.yaml": old, "taken.yaml": taken})
+    # Someone took `taken` over: without kube's labels an upgrade must leave it alone.
+    kubectl("label", "configmap", "taken", "-n", namespace, "app.kubernetes.io/managed-by-")
+    added = json.dumps(configmap("added", b="2"))
+    newer = formula(tmp_path, name, "1.1.0", **{"added.json": added})
+
+    result = kube("diff", name, str(newer), "-n", namespace)
+
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert "ConfigMap/dropped: would be pruned (in revision 1, not in the new render)" in lines
+    assert "--- ConfigMap/dropped (live)" in lines
+    assert "+++ ConfigMap/dropped (pruned)" in lines
+    assert "ConfigMap/taken: would not be pruned (no longer carries this release's labels)" in lines
+    assert "ConfigMap/added: would be created" in lines
+    assert "+++ ConfigMap/added (new)" in lines
+    # The version label changes with the version: that is a real change of every object.
+    assert f"ConfigMap/{name}-config: would change" in lines
+    assert "+    kube.sh/version: 1.1.0" in lines
+    assert f"{name} ({name} 1.0.0 -> 1.1.0) in namespace {namespace}: " in lines[-1]
+    assert lines[-1].endswith("2 to change, 1 to create, 1 to prune, 0 unchanged, 1 would not be pruned")
+    # Nothing was deleted or created.
+    names = kubectl("get", "configmaps", "-n", namespace, "-o", "name").stdout.split()
+    assert "configmap/dropped" in names
+    assert "configmap/added" not in names
+
+
+@cluster
+def test_a_release_that_does_not_exist_is_exit_3(namespace: str) -> None:
+    result = kube("diff", "nothing-here", "-n", namespace)
+
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"Error: no release nothing-here in namespace {namespace} "
+        f"(hint: run `kube list -n {namespace}` to see the releases there)"
+    ]
+
+
+def kubeconfig_for(tmp_path: Path, port: int) -> Path:
+    config = tmp_path / "kubeconfig"
+    config.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": f"https://127.0.0.1:{port}"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}]}))  # fmt: skip
+    return config
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A real server that accepts connections and never says a word."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]
+
+
+@cluster
+def test_an_unreachable_cluster_is_exit_8(namespace: str, tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    config = kubeconfig_for(tmp_path, port)
+
+    result = kube("diff", "web", "-n", "default", "--kubeconfig", str(config))
+
+    assert result.exit_code == 8, result.output
+    assert "cannot reach the cluster" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@cluster
+def test_a_silent_cluster_is_exit_8_within_the_request_timeout(
+    namespace: str, tmp_path: Path, silent_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBE_REQUEST_TIMEOUT", "2")
+    config = kubeconfig_for(tmp_path, silent_port)
+    started = time.monotonic()
+
+    result = kube("diff", "web", "-n", "default", "--kubeconfig", str(config))
+
+    assert result.exit_code == 8, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert time.monotonic() - started < 20
