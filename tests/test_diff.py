@@ -28,7 +28,10 @@ SECRET = (
     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ kube.formula }}-pw\n"
     'stringData:\n  password: "{{ password }}"\n  user: admin\n'
 )
-CONFIG = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ kube.formula }}-config\ndata:\n  greeting: "{{ greeting }}"\n'
+CONFIG = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ kube.formula }}-config\n"
+    'data:\n  greeting: "{{ greeting }}"\n'
+)
 
 
 @pytest.fixture(autouse=True)
