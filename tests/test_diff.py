@@ -218,3 +218,71 @@ def test_a_silent_cluster_is_exit_8_within_the_request_timeout(
     assert result.exit_code == 8, result.output
     assert len(result.stderr.strip().splitlines()) == 1
     assert time.monotonic() - started < 20
+
+
+HOOK = """\
+import json, os, pathlib, secrets
+values = json.loads(pathlib.Path(os.environ["KUBE_VALUES_FILE"]).read_text())
+# Echo everything back, as many hooks do, with a password generated on every run.
+values["password"] = secrets.token_hex(8)
+pathlib.Path(os.environ["KUBE_VALUES_OUT"]).write_text(json.dumps(values))
+"""
+
+
+@cluster
+def test_values_and_hook_values_carry_over_from_the_deployed_revision(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    from kube.k8s import releases
+    from kube.k8s.kubectl import Kubectl
+
+    name = f"hooked-{namespace[-6:]}"
+    directory = write_formula(
+        tmp_path, name, manifests={"config.yaml.tmpl": CONFIG, "secret.yaml.tmpl": SECRET}, hook=HOOK,
+        values={"greeting": "hello", "password": "pw-one"},
+    )  # fmt: skip
+    result = kube("install", str(directory), "-n", namespace, "--set", "greeting=bye")
+    assert result.exit_code == 0, result.output
+    secret = json.loads(kubectl("get", "secret", f"{name}-pw", "-n", namespace, "-o", "json").stdout)
+    generated = base64.b64decode(secret["data"]["password"]).decode()
+
+    # A round-one record holds neither the values nor what the hook returned: both show.
+    bare = kube("diff", name, str(directory), "-n", namespace)
+    assert bare.exit_code == 1, bare.output
+    assert "holds no values (a round-one record): starting from the defaults" in bare.stderr
+    assert "the pre-install hook is not run by diff, and revision 1 holds no values from it" in bare.stderr
+    assert "+  greeting: hello" in bare.stdout.splitlines()
+    assert f"Secret/{name}-pw: would change" in bare.stdout.splitlines()
+
+    # The record an upgrade writes: the user's values, and the hook's (echoing the user's).
+    client = Kubectl(namespace=namespace)
+    release = releases.read_release(client, name, namespace)
+    assert release is not None and release.latest is not None
+    first = release.latest
+    revision = releases.Revision(
+        name, namespace, first.revision + 1, name, "1.0.0", releases.ReleaseStatus.DEPLOYED,
+        releases.ReleaseOutcome.COMPLETE, releases.utc_now(), values={"greeting": "bye"},
+        hook_values={"greeting": "bye", "password": generated}, manifest=(), objects=first.objects,
+    )  # fmt: skip
+    if first.format_version != 1:
+        releases.supersede(client, first)
+    releases.write_revision(client, revision)
+
+    carried = kube("diff", name, str(directory), "-n", namespace)
+    assert carried.exit_code == 0, carried.output
+    assert "no changes (2 objects unchanged)" in carried.stdout
+    note = "the pre-install hook is not run by diff: using the values it returned for revision"
+    note += f" {revision.revision}"
+    assert note in carried.stderr
+
+    # A value set now wins over the hook's echo of the old one; the generated password stays.
+    changed = kube("diff", name, str(directory), "-n", namespace, "--set", "greeting=hi", "-o", "json")
+    assert changed.exit_code == 1, changed.output
+    actions = {o["kind"]: o["action"] for o in json.loads(changed.stdout)["objects"]}
+    assert actions == {"ConfigMap": "change", "Secret": "unchanged"}
+
+    reset = kube("diff", name, str(directory), "-n", namespace, "--reset-values")
+    assert reset.exit_code == 1, reset.output
+    assert "--reset-values: starting from the defaults" in reset.stderr
+    assert "+  greeting: hello" in reset.stdout.splitlines()
+    assert f"Secret/{name}-pw" not in reset.stdout

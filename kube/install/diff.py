@@ -168,8 +168,11 @@ def find_release(kubectl: Kubectl, name: str, namespace: str) -> tuple[Release, 
     return release, start
 
 
-def values_for(formula: Formula, start: Revision, options: DiffOptions) -> tuple[dict[str, Any], list[str]]:
-    """The values the new render sees, and the notes that say where they came from."""
+def values_for(
+    formula: Formula, start: Revision, options: DiffOptions, *, has_hook: bool = False
+) -> tuple[dict[str, Any], list[str]]:
+    """The values the new render sees, and the notes that say where they came from.
+    ``has_hook``: the new version has a pre-install hook (which diff does not run)."""
     from kube.formula.values import deep_merge, merge_values
 
     notes: list[str] = []
@@ -186,7 +189,7 @@ def values_for(formula: Formula, start: Revision, options: DiffOptions) -> tuple
     values = merge_values(
         base, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
     )
-    if formula.hook is not None or start.hook_values:
+    if has_hook or start.hook_values:
         if start.hook_values:
             given = deep_merge(deep_merge({}, formula.values), start.values or {})
             values = deep_merge(values, _changed_leaves(start.hook_values, given))
@@ -243,6 +246,7 @@ def diff_release(
     """See the module docstring. ``ref`` is the formula or path to render (default: the formula
     the release was installed from, from the archive or the ``kube get`` copy)."""
     from kube.install import pipeline
+    from kube.install.hooks import HOOK
     from kube.k8s.kubectl import validate_namespace
     from kube.k8s.releases import validate_release_name
 
@@ -250,7 +254,8 @@ def diff_release(
     ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
     _release, start = find_release(kubectl, name, ns)
     source = pipeline.resolve(ref or start.formula)
-    values, notes = values_for(source.formula, start, options)
+    has_hook = (source.directory / HOOK).exists()
+    values, notes = values_for(source.formula, start, options, has_hook=has_hook)
     sent = render(source, ns, values, start.allowed_namespaces)
     objects = _compare(kubectl, sent, options.show_secrets)
     objects += _prunes(kubectl, start, [ObjectRef.of(o) for o in sent], ns, options.show_secrets)
