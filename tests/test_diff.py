@@ -286,3 +286,34 @@ def test_values_and_hook_values_carry_over_from_the_deployed_revision(
     assert "--reset-values: starting from the defaults" in reset.stderr
     assert "+  greeting: hello" in reset.stdout.splitlines()
     assert f"Secret/{name}-pw" not in reset.stdout
+
+
+# -- masking (plain data) -----------------------------------------------------------------------
+
+
+def test_masked_secrets_say_which_values_changed_and_keep_their_keys() -> None:
+    from kube.install.diff import mask_secrets
+
+    old = {
+        "kind": "Secret",
+        "data": {"same": "YQ==", "changed": "Yg==", "removed": "Yw=="},
+        "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{pw}"}},
+    }
+    new = {"kind": "Secret", "data": {"same": "YQ==", "changed": "ZA==", "added": "ZQ=="}, "metadata": {}}
+    masked_old, masked_new = mask_secrets(old, new)
+
+    assert masked_old is not None
+    assert masked_old["data"] == {
+        "same": "<redacted: unchanged>",
+        "changed": "<redacted>",
+        "removed": "<redacted>",
+    }
+    assert masked_new["data"] == {
+        "same": "<redacted: unchanged>",
+        "changed": "<redacted: changed>",
+        "added": "<redacted: added>",
+    }
+    assert masked_old["metadata"]["annotations"] == {
+        "kubectl.kubernetes.io/last-applied-configuration": "<redacted>"
+    }
+    assert old["data"]["changed"] == "Yg=="  # the inputs are left as they were

@@ -43,7 +43,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kube.core.errors import NotFoundError
+from kube.core.errors import NotFoundError, UsageError
 from kube.core.text import plural
 from kube.k8s.kubectl import Kubectl, ObjectRef
 
@@ -250,7 +250,10 @@ def diff_release(
     from kube.k8s.kubectl import validate_namespace
     from kube.k8s.releases import validate_release_name
 
-    validate_release_name(name)
+    try:
+        validate_release_name(name)
+    except UsageError as exc:
+        raise UsageError(exc.message, hint="run `kube list` to see the release names") from None
     ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
     _release, start = find_release(kubectl, name, ns)
     source = pipeline.resolve(ref or start.formula)
