@@ -134,7 +134,11 @@ def test_an_object_the_new_version_drops_would_be_pruned(
 ) -> None:
     old = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dropped\ndata:\n  a: '1'\n"
     taken = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: taken\ndata:\n  a: '1'\n"
-    name, _ = installed(tmp_path, namespace, **{"old.yaml": old, "taken.yaml": taken})
+    kept = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n"
+        "  annotations:\n    kube.sh/keep: 'true'\ndata:\n  a: '1'\n"
+    )
+    name, _ = installed(tmp_path, namespace, **{"old.yaml": old, "taken.yaml": taken, "kept.yaml": kept})
     # Someone took `taken` over: without kube's labels an upgrade must leave it alone.
     kubectl("label", "configmap", "taken", "-n", namespace, "app.kubernetes.io/managed-by-")
     added = json.dumps(configmap("added", b="2"))
@@ -147,14 +151,17 @@ def test_an_object_the_new_version_drops_would_be_pruned(
     assert "ConfigMap/dropped: would be pruned (in revision 1, not in the new render)" in lines
     assert "--- ConfigMap/dropped (live)" in lines
     assert "+++ ConfigMap/dropped (pruned)" in lines
-    assert "ConfigMap/taken: would not be pruned (no longer carries this release's labels)" in lines
+    assert f"ConfigMap/taken: would not be pruned (it no longer carries the labels of {name})" in lines
+    assert "ConfigMap/kept: would be kept (kube.sh/keep: true)" in lines
     assert "ConfigMap/added: would be created" in lines
     assert "+++ ConfigMap/added (new)" in lines
     # The version label changes with the version: that is a real change of every object.
     assert f"ConfigMap/{name}-config: would change" in lines
     assert "+    kube.sh/version: 1.1.0" in lines
     assert f"{name} ({name} 1.0.0 -> 1.1.0) in namespace {namespace}: " in lines[-1]
-    assert lines[-1].endswith("2 to change, 1 to create, 1 to prune, 0 unchanged, 1 would not be pruned")
+    assert lines[-1].endswith(
+        "2 to change, 1 to create, 1 to prune, 0 unchanged, 1 would be kept, 1 would not be pruned"
+    )
     # Nothing was deleted or created.
     names = kubectl("get", "configmaps", "-n", namespace, "-o", "name").stdout.split()
     assert "configmap/dropped" in names

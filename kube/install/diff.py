@@ -409,11 +409,10 @@ def unified(old: str, new: str, old_label: str, new_label: str) -> str:
 def _prunes(
     kubectl: Kubectl, start: Revision, kept: Sequence[ObjectRef], ns: str, show_secrets: bool
 ) -> list[ObjectDiff]:
-    """The objects of ``start`` the new render no longer has, and what an upgrade would do with each."""
-    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-
+    """The objects of ``start`` the new render no longer has, newest first as an upgrade prunes
+    them, and what it would do with each. The release's namespace is never pruned."""
     dropped = [
-        o for o in start.objects
+        o for o in reversed(start.objects)
         if not any(o.ref.same_object(k) for k in kept)
         and not (o.ref.group == "" and o.ref.kind == "Namespace" and o.ref.name == ns)
     ]  # fmt: skip
@@ -425,17 +424,9 @@ def _prunes(
         if not outcome.ok or live is None:
             result.append(ObjectDiff(ref, Action.GONE, detail="not in the cluster"))
             continue
-        meta = live.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        annotations = meta.get("annotations") or {}
-        if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or labels.get(FORMULA_LABEL) != label_value(
-            start.formula
-        ):
-            result.append(ObjectDiff(ref, Action.NOT_OURS, detail="no longer carries this release's labels"))
-        elif recorded.uid and meta.get("uid") != recorded.uid:
-            result.append(
-                ObjectDiff(ref, Action.NOT_OURS, detail="made again since it was recorded (uid differs)")
-            )
+        annotations = (live.get("metadata") or {}).get("annotations") or {}
+        if why := not_owned(live, start.release, start.formula, recorded.uid):
+            result.append(ObjectDiff(ref, Action.NOT_OURS, detail=why))
         elif keep := next((f"{k}: {v}" for k, v in KEEP_ANNOTATIONS if annotations.get(k) == v), ""):
             result.append(ObjectDiff(ref, Action.KEEP, detail=keep))
         else:
@@ -443,9 +434,23 @@ def _prunes(
             if not show_secrets and _is_secret(ref):
                 old, _ = mask_secrets(old, {})
             text = unified(_yaml(old or {}), "", f"{ref.display} (live)", f"{ref.display} (pruned)")
-            result.append(
-                ObjectDiff(
-                    ref, Action.PRUNE, text, detail=f"in revision {start.revision}, not in the new render"
-                )
-            )
+            detail = f"in revision {start.revision}, not in the new render"
+            result.append(ObjectDiff(ref, Action.PRUNE, text, detail=detail))
     return result
+
+
+def not_owned(live: Mapping[str, Any], release: str, formula: str, uid: str) -> str:
+    """Why an upgrade would leave ``live`` alone ("" when it would prune it): kpt's ownership rule,
+    kube's managed-by and formula labels, this release's label when it has one, the recorded uid."""
+    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
+    from kube.k8s.release_format import RELEASE_LABEL
+
+    meta = live.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or labels.get(FORMULA_LABEL) != label_value(formula):
+        return f"it no longer carries the labels of {formula}"
+    if RELEASE_LABEL in labels and labels.get(RELEASE_LABEL) != release:
+        return f"it belongs to release {labels.get(RELEASE_LABEL)}"
+    if uid and meta.get("uid") != uid:
+        return "it was made again since it was recorded (uid differs)"
+    return ""
