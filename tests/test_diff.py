@@ -324,3 +324,32 @@ def test_masked_secrets_say_which_values_changed_and_keep_their_keys() -> None:
         "kubectl.kubernetes.io/last-applied-configuration": "<redacted>"
     }
     assert old["data"]["changed"] == "Yg=="  # the inputs are left as they were
+
+
+@cluster
+def test_a_new_crd_and_its_first_object_would_be_created(namespace: str, tmp_path: Path) -> None:
+    name, _ = installed(tmp_path, namespace)
+    group = f"{namespace[-6:]}.diff.example.com"
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{group}"},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                     "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]},
+    }  # fmt: skip
+    widget = {"apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"size": 3}}
+    newer = formula(
+        tmp_path, name, "1.1.0", **{"crd.json": json.dumps(crd), "widget.json": json.dumps(widget)}
+    )
+
+    result = kube("diff", name, str(newer), "-n", namespace)
+
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert f"CustomResourceDefinition/widgets.{group}: would be created" in lines
+    assert (
+        "Widget/w1: would be created (as rendered: its CustomResourceDefinition is new, "
+        "so the API server cannot check it yet)"
+    ) in lines
+    assert "+  size: 3" in lines

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 FIELD_MANAGER = "kube"
 #: Metadata the API server writes: they change on every write and say nothing of the release.
 SERVER_FIELDS = ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink")
+CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 #: What an upgrade keeps rather than prunes: the annotation uninstall honours, and kpt-style keep.
 KEEP_ANNOTATIONS = (("kube.sh/resource-policy", "keep"), ("kube.sh/keep", "true"))
@@ -269,11 +270,25 @@ def diff_release(
 
 
 def _compare(kubectl: Kubectl, sent: Sequence[dict[str, Any]], show_secrets: bool) -> list[ObjectDiff]:
-    live, merged = _server_view(kubectl, sent)
+    new_kinds = _new_custom_kinds(kubectl, sent)
+    # The API server cannot dry-run an object whose kind its new CRD would define (no such kind
+    # yet): those go by the render alone; an upgrade creates them after their CRD.
+    unknown = {id(o) for o in sent if (ObjectRef.of(o).group, ObjectRef.of(o).kind) in new_kinds}
+    live, merged = _server_view(kubectl, [o for o in sent if id(o) not in unknown])
     result = []
     for obj in sent:
         ref = ObjectRef.of(obj)
         key = _key(ref)
+        if id(obj) in unknown:
+            new_clean = _clean(obj)
+            if not show_secrets and _is_secret(ref):
+                _, new_clean = mask_secrets(None, new_clean)
+            text = unified(
+                "", _yaml(new_clean), f"{ref.display} (not in the cluster)", f"{ref.display} (new)"
+            )
+            detail = "as rendered: its CustomResourceDefinition is new, so the API server cannot check it yet"
+            result.append(ObjectDiff(ref, Action.CREATE, text, detail))
+            continue
         new = merged.get(key)
         if new is None:  # kubectl wrote nothing for it: compare with what would be sent
             new = obj
@@ -292,6 +307,20 @@ def _compare(kubectl: Kubectl, sent: Sequence[dict[str, Any]], show_secrets: boo
             text = unified(old_text, new_text, f"{ref.display} (live)", f"{ref.display} (new)")
             result.append(ObjectDiff(ref, Action.CHANGE, text))
     return result
+
+
+def _new_custom_kinds(kubectl: Kubectl, sent: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(group, kind) of every CustomResourceDefinition in ``sent`` the cluster does not have yet."""
+    crds = [o for o in sent if (ObjectRef.of(o).group, ObjectRef.of(o).kind) == CRD]
+    if not crds:
+        return set()
+    kinds = set()
+    for crd, outcome in zip(crds, kubectl.get([ObjectRef.of(o) for o in crds]), strict=True):
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        if not outcome.ok:
+            kinds.add((str(spec.get("group", "")), str(names.get("kind", ""))))
+    return kinds
 
 
 def _server_view(
