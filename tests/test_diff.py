@@ -353,3 +353,17 @@ def test_a_new_crd_and_its_first_object_would_be_created(namespace: str, tmp_pat
         "so the API server cannot check it yet)"
     ) in lines
     assert "+  size: 3" in lines
+
+
+@cluster
+def test_a_service_port_without_protocol_is_no_change(namespace: str, tmp_path: Path) -> None:
+    # kubectl create took it and the API server defaulted protocol; a server-side diff of the same
+    # port without protocol is refused by Kubernetes up to 1.21 unless kube fills it in as upgrade does.
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}  # fmt: skip
+    name, directory = installed(tmp_path, namespace, **{"service.json": json.dumps(service)})
+
+    result = kube("diff", name, str(directory), "-n", namespace)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith("no changes (3 objects unchanged)")
