@@ -17,10 +17,11 @@ and ordered by the very function install uses (``pipeline.labelled_waves``), so 
 never show as changes.
 
 Each object is ``create`` (not in the cluster), ``change``, ``unchanged``, or, for an object of the
-deployed revision that the new render no longer has, what an upgrade would do with it: ``prune``
-only while it still carries this release's labels and the recorded uid (kpt's ownership rule),
-``keep`` when annotated to be kept, ``not ours`` when someone else took it over, ``gone`` when it
-no longer exists.
+deployed revision (or of a later failed or unfinished attempt) that the new render no longer has,
+what an upgrade would do with it: ``prune`` only while it still carries this release's labels and
+the recorded uid (kpt's ownership rule), ``keep`` when annotated to be kept, ``not ours`` when
+someone else took it over, ``gone`` when it no longer exists. The release's namespace is never
+pruned. Ports without ``protocol`` get ``TCP``, as upgrade sends them.
 
 Secrets: every value of ``data`` and ``stringData`` (and a last-applied annotation, which may
 copy them) is replaced by a marker before the diff is made, unless ``show_secrets``: the markers
@@ -43,7 +44,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kube.core.errors import NotFoundError, UsageError
+from kube.core.errors import ClusterError, NotFoundError, UsageError
 from kube.core.text import plural
 from kube.k8s.kubectl import Kubectl, ObjectRef
 
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from kube.formula.load import Formula
     from kube.install.results import Source
     from kube.k8s.objects import KubeObject
-    from kube.k8s.releases import Release, Revision
+    from kube.k8s.releases import RecordedObject, Release, Revision
 
 FIELD_MANAGER = "kube"
 #: Metadata the API server writes: they change on every write and say nothing of the release.
@@ -165,6 +166,12 @@ def find_release(kubectl: Kubectl, name: str, namespace: str) -> tuple[Release, 
         raise NotFoundError(
             f"no release {name} in namespace {namespace}",
             hint=f"run `kube list -n {namespace}` to see the releases there",
+        )
+    if release.problem:
+        raise ClusterError(
+            f"release {name} in namespace {namespace}: its newest record cannot be trusted: "
+            f"{release.problem}",
+            hint=f"see `kube history {name} -n {namespace}`",
         )
     return release, start
 
@@ -282,13 +289,14 @@ def diff_release(
     except UsageError as exc:
         raise UsageError(exc.message, hint="run `kube list` to see the release names") from None
     ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
-    _release, start = find_release(kubectl, name, ns)
+    release, start = find_release(kubectl, name, ns)
     source = pipeline.resolve(ref or start.formula)
     has_hook = (source.directory / HOOK).exists()
     values, notes = values_for(source.formula, start, options, has_hook=has_hook)
     sent = render(source, ns, values, start.allowed_namespaces)
     objects = _compare(kubectl, sent, options.show_secrets)
-    objects += _prunes(kubectl, start, [ObjectRef.of(o) for o in sent], ns, options.show_secrets)
+    managed = managed_objects(release, start)
+    objects += _prunes(kubectl, start, managed, [ObjectRef.of(o) for o in sent], ns, options.show_secrets)
     return DiffResult(
         name, ns, source.formula.name, str(source.formula.version), start.version, start.revision,
         tuple(objects), (*source.notes, *notes), source.warnings,
@@ -461,13 +469,30 @@ def unified(old: str, new: str, old_label: str, new_label: str) -> str:
 # -- prune --------------------------------------------------------------------------------------
 
 
+def managed_objects(release: Release, start: Revision) -> tuple[RecordedObject, ...]:
+    """What the release may have in the cluster, as upgrade counts it: ``start``'s objects and
+    those of any later revision that failed or never finished (only it may list what it created)."""
+    seen = {_key(o.ref): o for o in start.objects}
+    for later in release.revisions:
+        if later.revision > start.revision:
+            for obj in later.objects:
+                if _key(obj.ref) not in seen or (obj.uid and not seen[_key(obj.ref)].uid):
+                    seen[_key(obj.ref)] = obj
+    return tuple(seen.values())
+
+
 def _prunes(
-    kubectl: Kubectl, start: Revision, kept: Sequence[ObjectRef], ns: str, show_secrets: bool
+    kubectl: Kubectl,
+    start: Revision,
+    managed: Sequence[RecordedObject],
+    kept: Sequence[ObjectRef],
+    ns: str,
+    show_secrets: bool,
 ) -> list[ObjectDiff]:
-    """The objects of ``start`` the new render no longer has, newest first as an upgrade prunes
+    """The ``managed`` objects the new render no longer has, newest first as an upgrade prunes
     them, and what it would do with each. The release's namespace is never pruned."""
     dropped = [
-        o for o in reversed(start.objects)
+        o for o in reversed(managed)
         if not any(o.ref.same_object(k) for k in kept)
         and not (o.ref.group == "" and o.ref.kind == "Namespace" and o.ref.name == ns)
     ]  # fmt: skip
