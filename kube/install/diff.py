@@ -13,7 +13,7 @@ Values: the new formula's defaults, then the values recorded in the release's de
 changes nothing, and a hook may generate, ask or reach out): the revision's hook values stand in
 for it, only where they differ from the values it was given, so a password it generated does not
 show as a change while a value the user now sets still wins. The objects are checked, labelled
-and ordered by the very function install uses (``pipeline.labelled_waves``), so kube's own labels
+and ordered by the very function install uses (``pipeline._waves``, as upgrade does), so kube's own labels
 never show as changes.
 
 Each object is ``create`` (not in the cluster), ``change``, ``unchanged``, or, for an object of the
@@ -241,7 +241,8 @@ def render(
         staged = hooks.stage_formula(source.directory, Path(tmp))
         rendered: list[KubeObject] = render_manifests(formula, staged, values, namespace=namespace)
     scopes = Scopes(rendered)
-    waves = pipeline.labelled_waves(rendered, formula, namespace, scopes, allowed)
+    # install's own check, labelling and order (as kube upgrade uses it): the same labels both sides.
+    waves = pipeline._waves(rendered, formula, namespace, scopes, allowed)
     return [with_default_protocols(as_sent(o, namespace, scopes)) for wave in waves for o in wave]
 
 

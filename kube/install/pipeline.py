@@ -62,8 +62,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CREATED", "EXISTS", "FAILED", "MAX_OBJECTS", "ROLLED_BACK", "SKIPPED", "WOULD_CREATE",
     "InstallOptions", "InstallOutcome", "InstallResult", "ObjectState", "ObjectStatus", "Plan", "Reach",
-    "Source", "as_sent", "check_trusted", "install", "is_path", "labelled_waves", "load_from_archive", "plan",
-    "reach_of", "ref_of", "resolve",
+    "Source", "as_sent", "check_trusted", "install", "is_path", "load_from_archive", "plan", "reach_of",
+    "ref_of", "resolve",
 ]  # fmt: skip
 
 CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK, WOULD_CREATE = (
@@ -244,14 +244,6 @@ def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], 
             values, hook_ran = hook.values, hook.ran
         objs = render.render_manifests(formula, staged, values, namespace=ns)
     return objs, hook_ran, digest
-
-
-def labelled_waves(
-    rendered: Sequence[KubeObject], formula: Formula, ns: str, scopes: Scopes, allowed: Sequence[str] = ()
-) -> list[list[KubeObject]]:
-    """The rendered objects checked, labelled and in waves exactly as install sends them
-    (``kube diff`` compares the same objects)."""
-    return _waves(rendered, formula, ns, scopes, allowed)
 
 
 def _waves(
