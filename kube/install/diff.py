@@ -201,9 +201,10 @@ def values_for(
         if start.hook_values:
             given = deep_merge(deep_merge({}, formula.values), start.values or {})
             values = deep_merge(values, _changed_leaves(start.hook_values, given))
+            unseen = "; manifests it would write are not rendered" if has_hook else ""
             notes.append(
                 f"the pre-install hook is not run by diff: using the values it returned for revision "
-                f"{start.revision}"
+                f"{start.revision}{unseen}"
             )
         else:
             notes.append(
