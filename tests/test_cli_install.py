@@ -148,7 +148,8 @@ def test_installing_what_is_installed_says_so_and_touches_nothing(
     ).stdout
     again = kube("install", str(directory), "-n", namespace)
     assert again.exit_code == 0
-    assert f"web 1.2.0 is already installed in namespace {namespace}" in again.stderr
+    assert f"web 1.2.0 is already installed in namespace {namespace}: 3 objects, all ok" in again.stdout
+    assert row(again, "Secret", "web-login")[-1] == "ok"
     assert (tmp_path / "hook-runs").read_text() == "ran\n"
     after = kubectl(
         "get", "secret", "web-login", "-n", namespace, "-o", "jsonpath={.metadata.resourceVersion}"
@@ -216,7 +217,7 @@ def test_missing_dependency_answered_yes_installs(
     )
     assert result.exit_code == 0, result.output
     assert "Continue? [y/N]" in result.stderr
-    assert managed(kubectl, namespace) == ["configmap/ponycorn-config", "secret/kube.install.ponycorn"]
+    assert managed(kubectl, namespace) == ["configmap/ponycorn-config", "secret/kube.release.ponycorn.v1"]
 
 
 def test_force_installs_despite_missing_dependency_without_asking(
@@ -487,7 +488,8 @@ def test_objects_left_by_an_attempt_that_never_recorded_them_are_taken_over(
 ) -> None:
     # What an install stopped by Ctrl-C between `kubectl create` and writing its record leaves behind.
     leftover = configmap("plain-config", namespace)
-    leftover["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "kube", "kube.sh/formula": "plain"}
+    leftover["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "kube", "kube.sh/formula": "plain",
+                                      "kube.sh/release": "plain"}  # fmt: skip
     kubectl("create", "-f", "-", input=json.dumps(leftover))
     stranger = configmap("taken", namespace)
     kubectl("create", "-f", "-", input=json.dumps(stranger))

@@ -10,7 +10,7 @@ import pytest
 from kube.core.errors import DependencyError, NotFoundError
 from kube.formula.load import Formula, load_formula
 from kube.install import deps
-from kube.k8s.records import COMPLETE, PARTIAL, Record
+from kube.k8s.releases import ReleaseOutcome, Revision
 from tests.gitrepo import formula_files, write_tree
 
 
@@ -22,8 +22,16 @@ def _formula(root: Path, name: str, version: str = "1.0.0", *needs: tuple[str, s
     return load_formula(root / "formulas" / name)
 
 
-def _installed(name: str, version: str, namespace: str = "web", outcome: str = COMPLETE) -> Record:
-    return Record(formula=name, version=version, namespace=namespace, outcome=outcome)
+COMPLETE, PARTIAL = ReleaseOutcome.COMPLETE, ReleaseOutcome.PARTIAL
+
+
+def _installed(
+    name: str, version: str, namespace: str = "web", outcome: ReleaseOutcome = COMPLETE
+) -> Revision:
+    """The latest revision of a release of ``name``: what dependencies are checked against."""
+    return Revision(
+        release=name, namespace=namespace, revision=1, formula=name, version=version, outcome=outcome
+    )
 
 
 def _archive(root: Path, *formulas: Formula) -> Callable[[str], Formula]:

@@ -296,14 +296,17 @@ def test_resolve_reports_a_path_without_a_formula(tmp_path: Path) -> None:
 
 
 @pytest.mark.cluster
-def test_dry_run_renders_without_running_kubectl(namespace: str, tmp_path: Path) -> None:
+def test_dry_run_renders_and_only_reads_the_release(namespace: str, tmp_path: Path) -> None:
     directory = write_formula(tmp_path, "demo", manifests={"cm.yaml.tmpl": "apiVersion: v1\nkind: ConfigMap\n"
                               "metadata: {name: demo}\ndata: {ns: '{{ kube.namespace }}'}\n"})  # fmt: skip
     wrapper, log = logging_kubectl(tmp_path)
     kubectl = Kubectl(binary=str(wrapper))
     the_plan = install.plan(install.resolve(str(directory)), kubectl, namespace=namespace, dry_run=True)
     result = install.install(the_plan, kubectl, install.InstallOptions(dry_run=True))
-    assert result.outcome == "dry run" and not log.exists()
+    # One read of the release (both record formats), so that a dry run can say
+    # "already installed" or "would upgrade"; never a write.
+    calls = log.read_text().splitlines()
+    assert result.outcome == "dry run" and [c.split()[0] for c in calls] == ["get"], calls
     [obj] = result.rendered
     assert obj.data["metadata"]["namespace"] == namespace and obj.data["data"] == {"ns": namespace}
     assert obj.data["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kube"

@@ -65,10 +65,14 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.install",
         "Install a formula into the cluster: dependencies, hook, templates, kubectl create, install record.",
     ),
-    "list": Command("kube.cli.uninstall", "List what kube installed in the cluster (from install records)."),
-    "uninstall": Command(
-        "kube.cli.uninstall", "Delete exactly what an install record lists, newest first, then the record."
+    "list": Command(
+        "kube.cli.uninstall", "List the releases kube installed in the cluster (the latest revision of each)."
     ),
+    "uninstall": Command(
+        "kube.cli.uninstall",
+        "Delete exactly what a release's records list, newest first, then every revision record.",
+    ),
+    "history": Command("kube.cli.history", "List the revisions of a release, oldest first."),
     "status": Command(
         "kube.cli.status",
         "Read every object of a release from the cluster now and give its kstatus, with the reason.",

@@ -24,7 +24,7 @@ from kube.cli.options import (
     command_app,
     output_option,
 )
-from kube.cli.results import kubectl_for, print_objects, record_row, result_json, status_text
+from kube.cli.results import kubectl_for, print_objects, result_json, status_text
 from kube.core.errors import ClusterError, DependencyError, HookError
 from kube.formula.load import Formula
 from kube.install import deps
@@ -34,6 +34,7 @@ from kube.install.hooks import HOOK
 from kube.install.pipeline import InstallOptions, InstallResult, Plan, Reach
 from kube.k8s.kubectl import Kubectl, validate_namespace
 from kube.k8s.objects import redact_secrets
+from kube.k8s.release_format import validate_release_name
 from kube.k8s.wait import parse_duration
 
 #: "1" forces prompts even without a terminal (answers are read from stdin); "0" never prompts.
@@ -55,6 +56,14 @@ def install_command(
         str, typer.Argument(metavar="FORMULA", help="A formula name, or a path to a formula directory.")
     ],
     namespace: Namespace = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="RELEASE",
+            help="The release's name (default: the formula's); another name installs a second copy.",
+        ),
+    ] = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
     output: Annotated[
@@ -104,6 +113,14 @@ def install_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be created; change nothing in the cluster.")
     ] = False,
+    server_dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--server-dry-run",
+            help="Send every object to the API server with --dry-run=server: admission and validation, "
+            "nothing stored.",
+        ),
+    ] = False,
     wait: Wait = False,
     timeout: Timeout = "5m",
     atomic: Annotated[
@@ -114,6 +131,7 @@ def install_command(
     ] = False,
 ) -> None:
     """Install a formula into the cluster: dependencies, hook, templates, kubectl create, install record."""
+    dry_run = dry_run or server_dry_run
     machine = (OutputFormat.json, OutputFormat.yaml) if dry_run else (OutputFormat.json,)
     fmt = choose(output, *machine, default=OutputFormat.yaml if dry_run else OutputFormat.table)
     options = install.InstallOptions(
@@ -128,19 +146,19 @@ def install_command(
         wait=parse_duration(timeout) if wait else None,
         atomic=atomic,
         allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
+        server_dry_run=server_dry_run,
     )
+    if name is not None:
+        validate_release_name(name)
     kubectl = kubectl_for(context, kubeconfig, namespace)
     source = install.resolve(formula)
     _announce(source.notes, source.warnings)
-    the_plan = install.plan(source, kubectl, namespace=namespace, dry_run=dry_run)
-    if the_plan.already_installed:
-        _already_installed(the_plan, fmt)
-        return
+    the_plan = install.plan(source, kubectl, namespace=namespace, dry_run=dry_run, release=name)
     installed_deps: list[InstallResult] = []
     if with_deps and the_plan.unsatisfied:
         installed_deps = _install_dependencies(the_plan, kubectl, options, fmt, force=force)
         if not dry_run:
-            the_plan = install.plan(source, kubectl, namespace=the_plan.namespace)
+            the_plan = install.plan(source, kubectl, namespace=the_plan.namespace, release=name)
     _confirm_dependencies(the_plan, force=force, dry_run=dry_run)
     result = _run_install(the_plan, kubectl, options, force=force)
     _show(result, fmt, installed_deps, show_secrets=show_secrets)
@@ -152,19 +170,6 @@ def _announce(notes: tuple[str, ...], warnings: tuple[str, ...]) -> None:
         console.info(note)
     for warning in warnings:
         console.warn(warning)
-
-
-def _already_installed(the_plan: Plan, fmt: OutputFormat) -> None:
-    record = the_plan.existing
-    assert record is not None
-    text = (
-        f"{record.formula} {record.version} is already installed in namespace {record.namespace} "
-        f"(since {record.installed_at}); nothing to do"
-    )
-    if fmt is OutputFormat.json:
-        console.print_json({**record_row(record), "outcome": "already installed", "summary": text})
-    else:
-        console.info(text)
 
 
 def _install_dependencies(
@@ -275,11 +280,11 @@ def _show(
         if result.outcome == "dry run":
             data["items"] = rendered
         console.print_json(data)
-    elif fmt is OutputFormat.yaml:
+    elif fmt is OutputFormat.yaml and (rendered or not result.objects):
         _print_yaml(rendered)
         console.info(result.summary)
     else:
-        print_objects(result.formula, result.version, result.objects)
+        print_objects(result.release or result.formula, result.version, result.objects)
         _summary(result)
 
 

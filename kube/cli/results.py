@@ -8,14 +8,15 @@ from kube.cli import console
 from kube.install.pipeline import InstallResult, ObjectStatus
 from kube.install.uninstall import UninstallResult
 from kube.k8s.kubectl import Kubectl
-from kube.k8s.records import Record
+from kube.k8s.releases import Revision
 
 
 def kubectl_for(context: str | None, kubeconfig: str | None, namespace: str | None) -> Kubectl:
     return Kubectl(context=context, kubeconfig=kubeconfig, namespace=namespace)
 
 
-_QUIET = ("created", "exists", "ready", "deleted", "already gone", "would create", "rolled back")
+_QUIET = ("created", "exists", "ready", "deleted", "already gone", "would create", "rolled back", "ok",
+          "admitted", "would upgrade", "would re-create")  # fmt: skip
 
 
 def status_text(status: ObjectStatus) -> str:
@@ -47,6 +48,7 @@ def result_json(result: InstallResult | UninstallResult) -> dict[str, Any]:
     else:
         outcome, record = ("uninstalled" if result.ok else "partly uninstalled"), None
     data: dict[str, Any] = {
+        "release": result.release or result.formula,
         "formula": result.formula,
         "version": result.version,
         "namespace": result.namespace,
@@ -55,7 +57,7 @@ def result_json(result: InstallResult | UninstallResult) -> dict[str, Any]:
         "objects": [_object_json(o) for o in result.objects],
     }
     if record is not None:
-        data["record"] = record.to_json()
+        data["record"] = record_json(record)
     reach = getattr(result, "reach", None)
     if reach is not None:
         data["namespaces"] = list(reach.namespaces)
@@ -64,12 +66,56 @@ def result_json(result: InstallResult | UninstallResult) -> dict[str, Any]:
     return data
 
 
-def record_row(record: Record) -> dict[str, Any]:
+def record_row(record: Revision) -> dict[str, Any]:
+    """A release's row in ``kube list``: its latest revision."""
     return {
-        "name": record.formula,
+        "name": record.release,
+        "formula": record.formula,
         "version": record.version,
         "namespace": record.namespace,
-        "status": record.status,
-        "installedAt": record.installed_at,
+        "revision": record.revision,
+        "status": record.condition,
+        "installedAt": record.time,
         "objects": len(record.objects),
+    }
+
+
+def record_json(record: Revision) -> dict[str, Any]:
+    """What JSON output shows of a revision: never its values, manifest or hook values, which may
+    hold secrets (``kubectl get secret`` shows them to whoever may read Secrets)."""
+    return {
+        "release": record.release,
+        "revision": record.revision,
+        "formula": record.formula,
+        "version": record.version,
+        "namespace": record.namespace,
+        "status": str(record.status),
+        "outcome": str(record.outcome),
+        "time": record.time,
+        "formatVersion": record.format_version,
+        "valuesDigest": record.values_digest,
+        "summary": record.summary,
+        "createdNamespace": record.created_namespace,
+        "allowedNamespaces": list(record.allowed_namespaces),
+        "objects": [
+            {
+                "apiVersion": o.ref.api_version,
+                "kind": o.ref.kind,
+                "namespace": o.ref.namespace,
+                "name": o.ref.name,
+                "uid": o.uid,
+            }
+            for o in record.objects
+        ],
+        "failed": [
+            {
+                "apiVersion": f.ref.api_version,
+                "kind": f.ref.kind,
+                "namespace": f.ref.namespace,
+                "name": f.ref.name,
+                "reason": f.reason,
+                "message": f.message,
+            }
+            for f in record.failures
+        ],
     }

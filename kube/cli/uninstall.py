@@ -1,4 +1,4 @@
-"""Commands: list and uninstall (what kube installed, read from install records)."""
+"""Commands: list and uninstall (the releases kube installed, read from their records)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import typer
 
 from kube.cli import console
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, Timeout, Wait, choose, command_app
-from kube.cli.results import kubectl_for, print_objects, record_row, result_json
-from kube.core.errors import ClusterError, UsageError
+from kube.cli.results import kubectl_for, print_objects, record_json, record_row, result_json
+from kube.core.errors import ClusterError, DependencyError, UsageError
 from kube.install import uninstall
-from kube.k8s import records
+from kube.k8s import releases
 from kube.k8s import status as kstatus
 from kube.k8s.wait import parse_duration
 
@@ -20,7 +20,7 @@ app = command_app()
 
 if TYPE_CHECKING:
     from kube.k8s.kubectl import Kubectl
-    from kube.k8s.records import Record
+    from kube.k8s.releases import Release, Revision
 
 
 @app.command("list")
@@ -39,42 +39,55 @@ def list_command(
         typer.Option("--status", help="Read every object live: kstatus per release (exit 1 if not Current)."),
     ] = False,
 ) -> None:
-    """List what kube installed in the cluster (from install records)."""
+    """List the releases kube installed in the cluster (the latest revision of each)."""
     if namespace and all_namespaces:
         raise UsageError("choose -n NAMESPACE or -A, not both")
     fmt = choose(output, OutputFormat.json)
     kubectl = kubectl_for(context, kubeconfig, namespace)
-    listed = records.list_records(kubectl, namespace)
+    listed = releases.list_releases(kubectl, namespace)
     # A record that does not hold together was not written by kube: show nothing it claims.
-    for bad in (r for r in listed if r.outcome == records.UNREADABLE):
+    for bad in (u for r in listed for u in r.unreadable):
         console.warn(f"ignored: {bad.problem}")
-    readable = [r for r in listed if r.outcome != records.UNREADABLE]
+    readable = [r for r in listed if r.latest is not None and not r.problem]
     if live:
         _list_status(kubectl, readable, fmt, namespace)
         return
-    found = records.with_missing(kubectl, readable)
+    found = releases.with_missing(kubectl, [r.latest for r in readable if r.latest is not None])
     if fmt is OutputFormat.json:
-        console.print_json([{**record_row(r), "record": r.to_json()} for r in found])
+        console.print_json([{**record_row(r), "record": record_json(r)} for r in found])
         return
     if not found:
         console.info("nothing installed" + (f" in namespace {namespace}" if namespace else ""))
         return
-    columns = ("NAME", "VERSION", "NAMESPACE", "STATUS", "INSTALLED AT", "OBJECTS")
-    console.print_table(columns, [tuple(record_row(r).values()) for r in found])
+    console.print_table(_COLUMNS, [_row(r) for r in found])
 
 
-def _list_status(kubectl: Kubectl, found: list[Record], fmt: OutputFormat, namespace: str | None) -> None:
+_COLUMNS = ("NAME", "VERSION", "NAMESPACE", "STATUS", "FORMULA", "REVISION", "INSTALLED AT", "OBJECTS")
+
+
+def _row(rev: Revision) -> tuple[object, ...]:
+    row = record_row(rev)
+    return tuple(row[k] for k in ("name", "version", "namespace", "status", "formula", "revision",
+                                  "installedAt", "objects"))  # fmt: skip
+
+
+def _list_status(kubectl: Kubectl, found: list[Release], fmt: OutputFormat, namespace: str | None) -> None:
     """``list --status``: the record's columns, the live kstatus of each release beside them.
     The same reads as ``kube status``, once for every release (missing comes from them too)."""
     statuses = kstatus.read_status(kubectl, [kstatus.release_of(r) for r in found])
-    rows = [(replace(r, missing=s.missing), s) for r, s in zip(found, statuses, strict=True)]
+    rows = [
+        (replace(r.latest, missing=s.missing), s)
+        for r, s in zip(found, statuses, strict=True)
+        if r.latest is not None
+    ]
     if fmt is OutputFormat.json:
-        console.print_json([{**record_row(r), "record": r.to_json(), "live": s.to_json()} for r, s in rows])
+        console.print_json(
+            [{**record_row(r), "record": record_json(r), "live": s.to_json()} for r, s in rows]
+        )
     elif not rows:
         console.info("nothing installed" + (f" in namespace {namespace}" if namespace else ""))
     else:
-        columns = ("NAME", "VERSION", "NAMESPACE", "STATUS", "INSTALLED AT", "OBJECTS", "LIVE")
-        console.print_table(columns, [(*record_row(r).values(), s.summary) for r, s in rows])
+        console.print_table((*_COLUMNS, "LIVE"), [(*_row(r), s.summary) for r, s in rows])
     if stuck := [s for _, s in rows if not s.current]:
         names = ", ".join(
             f"{s.release.name} ({s.release.namespace}): {s.describe_not_current(1)}" for s in stuck[:3]
@@ -88,7 +101,7 @@ def _list_status(kubectl: Kubectl, found: list[Record], fmt: OutputFormat, names
 
 @app.command("uninstall")
 def uninstall_command(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The installed formula's name.")],
+    name: Annotated[str, typer.Argument(metavar="RELEASE", help="The release's name (see `kube list`).")],
     namespace: Annotated[
         str | None,
         typer.Option(
@@ -100,13 +113,17 @@ def uninstall_command(
     wait: Wait = False,
     timeout: Timeout = "5m",
     output: Output = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Uninstall even when other releases depend on this one.")
+    ] = False,
 ) -> None:
-    """Delete exactly what an install record lists, newest first, then the record."""
+    """Delete exactly what a release's records list, newest first, then every revision record."""
     fmt = choose(output, OutputFormat.json)
     limit = parse_duration(timeout)
     kubectl = kubectl_for(context, kubeconfig, namespace)
-    record = uninstall.find_record(kubectl, name, namespace)
-    result = uninstall.uninstall(kubectl, record, wait=wait, timeout=limit)
+    release = uninstall.find_release(kubectl, name, namespace)
+    _confirm_dependents(kubectl, release, force=force)
+    result = uninstall.uninstall(kubectl, release, wait=wait, timeout=limit)
     if fmt is OutputFormat.json:
         console.print_json({**result_json(result), "namespaceDeleted": result.namespace_deleted})
     else:
@@ -118,3 +135,31 @@ def uninstall_command(
         failed = next((o for o in result.objects if o.status == "failed"), None)
         detail = f"{failed.ref.display}: {failed.detail}" if failed else "see the table above"
         raise ClusterError(f"uninstall of {name} incomplete: {detail}", hint="fix the cause and run it again")
+
+
+def _confirm_dependents(kubectl: Kubectl, release: Release, *, force: bool) -> None:
+    """Warn when other releases in the cluster depend on this one, as install warns of unsatisfied
+    dependencies: ask on a terminal, ``--force`` skips, no terminal and no --force stops (exit 6)."""
+    from kube.cli.install import _interactive
+    from kube.install import deps
+
+    try:
+        others = releases.list_releases_visible(kubectl, release.namespace)
+    except ClusterError:
+        return  # the uninstall itself will say the cluster is unreachable
+    dependents = deps.dependents(release, others)
+    if not dependents:
+        return
+    for line in dependents:
+        console.line(f"!!-> WARNING: {line}", stderr=True)
+    console.line(f"!!-> {deps.MAY_NOT_FUNCTION_AFTER}", stderr=True)
+    if force:
+        return
+    names = "; ".join(dependents)
+    hint = "uninstall them first, or pass --force"
+    if not _interactive():
+        raise DependencyError(
+            f"other releases depend on {release.name}, and no terminal to ask: {names}", hint=hint
+        )
+    if not console.confirm("Continue?"):
+        raise DependencyError(f"uninstall cancelled: {names}", hint=hint)

@@ -52,12 +52,13 @@ __all__ = [
 
 
 def render_manifests(
-    formula: Formula, directory: Path, values: dict[str, Any], *, namespace: str
+    formula: Formula, directory: Path, values: dict[str, Any], *, namespace: str, release: str | None = None
 ) -> list[KubeObject]:
-    """Every object of the formula in ``directory`` (the staged copy), in file order."""
+    """Every object of the formula in ``directory`` (the staged copy), in file order. ``kube.release``
+    is ``release``, or the formula's name when none is given (``kube lint``, an unnamed install)."""
     from kube.formula.load import manifest_files
 
-    kube = KubeInfo(formula.name, str(formula.version), namespace)
+    kube = KubeInfo(formula.name, str(formula.version), namespace, release or formula.name)
     redact = secret_masker(values, formula.values)
     objects: list[KubeObject] = []
     findings: list[Finding] = []

@@ -2,7 +2,7 @@
 
 Jinja's immutable sandbox with ``StrictUndefined`` and no autoescaping.
 Templates see the values at top level plus a reserved ``kube`` object
-(``kube.formula``, ``kube.version``, ``kube.namespace``); a value named
+(``kube.formula``, ``kube.version``, ``kube.namespace``, ``kube.release``); a value named
 ``kube`` is an error. Templates cannot include, import or extend other
 templates: the loader refuses every name, so a formula's output is always the
 sum of its own files. ``trim_blocks`` and ``lstrip_blocks`` are on, so a
@@ -106,6 +106,11 @@ class KubeInfo:
     formula: str
     version: str
     namespace: str
+    release: str = ""  # the release name: the formula's name when none was chosen (kube lint too)
+
+    def __post_init__(self) -> None:
+        if not self.release:
+            object.__setattr__(self, "release", self.formula)
 
 
 class _Budget:

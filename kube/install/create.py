@@ -1,18 +1,20 @@
-"""Creating a rendered formula in the cluster: the pending record, wave by wave, then the record,
-then rollback or wait.
+"""Creating a rendered formula in the cluster: the pending revision, wave by wave, then the
+revision completed, then rollback or wait.
 
 Each wave is one ``kubectl create``; the install namespace, when missing, is
 created first in the first wave and labelled as kube's. Before any object, the
-install record is written with outcome ``pending``, listing every object of
-every wave (without uids): a first install sends it in the first wave's own
-call, right after the namespace, so it costs no kubectl process; a new attempt
-over an earlier partial one replaces that record first. So an install stopped
+release's revision (``kube.k8s.releases``: revision 1 of a new release) is written
+with outcome ``pending``, listing every object of every wave (without uids) and the
+full manifest: a new revision is sent in the first wave's own call, right after
+the namespace, so it costs no kubectl process; a new attempt over an earlier
+unfinished one (pending or partial) replaces that revision first. So an install stopped
 anywhere, even by SIGKILL between waves, leaves a record that ``kube list``
-shows and ``kube uninstall`` can clean up. When the install ends, the record is
-replaced by what the API server confirmed, with uids.
+shows and ``kube uninstall`` can clean up. When the install ends, the revision is
+replaced by what the API server confirmed, with uids (``deployed``; ``failed`` when
+something was refused).
 
 After a wave with a failure, later waves are not attempted. Objects that exist
-with this formula's labels in the install namespace but are missing from its
+with this release's labels in the install namespace but are missing from its
 record (an attempt stopped by Ctrl-C or a crash before it wrote the record)
 are taken into the record. With ``atomic``, what this attempt created is
 deleted again instead.
@@ -20,13 +22,13 @@ deleted again instead.
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError
 from kube.install.results import (
+    Inputs,
     InstallOptions,
     InstallOutcome,
     InstallResult,
@@ -34,11 +36,13 @@ from kube.install.results import (
     ObjectStatus,
     Plan,
 )
-from kube.k8s import records
+from kube.k8s import releases
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import as_sent, ref_of
-from kube.k8s.records import FailedObject, Record, RecordedObject, RecordOutcome
+from kube.k8s.releases import Failure, RecordedObject, ReleaseOutcome, ReleaseStatus, Revision
+
+FailedObject = Failure
 
 if TYPE_CHECKING:
     from kube.k8s.objects import KubeObject, Scopes
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
 CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK = (
     ObjectState.CREATED, ObjectState.EXISTS, ObjectState.FAILED, ObjectState.SKIPPED, ObjectState.ROLLED_BACK,
 )  # fmt: skip
+OK, CHANGED, RECREATED = ObjectState.OK, ObjectState.CHANGED, ObjectState.RECREATED
 # How long a CRD may take to be established before the wave that uses it.
 CRD_TIMEOUT = 60.0
 # An object of this formula that kubectl said exists, or never said anything about, may be adopted.
@@ -74,7 +79,7 @@ def _key(ref: ObjectRef) -> tuple[str, str, str, str]:
 class _Progress:
     """What one install attempt has done so far."""
 
-    previous: Record | None
+    previous: Revision | None
     recorded: dict[tuple[str, str, str, str], RecordedObject]  # in creation order
     statuses: list[ObjectStatus] = field(default_factory=list)
     failures: list[FailedObject] = field(default_factory=list)
@@ -97,14 +102,14 @@ def create(
     waves: list[list[KubeObject]],
     kubectl: Kubectl,
     options: InstallOptions,
-    digest: str,
+    inputs: Inputs,
     hook_ran: bool,
     scopes: Scopes | None = None,
 ) -> InstallResult:
     from kube.k8s.objects import Scopes
 
     formula, ns = the_plan.source.formula, the_plan.namespace
-    previous = the_plan.existing
+    previous = resumable(the_plan)
     among = [o for w in waves for o in w]
     scopes = scopes or Scopes(among)
     before = previous.objects if previous else ()
@@ -114,27 +119,32 @@ def create(
     own_namespace = any(o.group == "" and o.kind == "Namespace" and o.name == ns for o in among)
     planned = [ref_of(o, ns, scopes) for o in among]
     coming = [RecordedObject(r) for r in planned if _key(r) not in progress.recorded]
-    pending = _record(the_plan, digest, [*before, *coming], outcome=RecordOutcome.PENDING, refs=planned)
-    records.check_size(pending)
-    if previous is not None:
-        # The earlier attempt's record stays the one record; it now also lists what comes next.
-        progress.record_version = records.write_record(kubectl, pending, replace=True).resource_version
+    inputs = replace(inputs, manifest=tuple(as_sent(o, ns, scopes) for o in among))
+    pending = _record(the_plan, inputs, [*before, *coming], outcome=ReleaseOutcome.PENDING, refs=planned)
+    releases.check_size(pending)
+    # A format 2 revision left unfinished is taken over; anything else gets a revision of its own.
+    carry = previous is None or previous.format_version != 2
+    if not carry:
+        # The earlier attempt's revision stays the one revision; it now also lists what comes next.
+        progress.record_version = releases.write_revision(
+            kubectl, pending, replace_existing=True
+        ).resource_version
     for index, wave in enumerate(waves):
         payload = [as_sent(o, ns, scopes) for o in wave]
         prefix: list[dict[str, Any]] = []
         add_namespace = index == 0 and not own_namespace
         if add_namespace:
             prefix.append(namespace_object(ns, formula.name))
-        carry_record = index == 0 and previous is None
+        carry_record = index == 0 and carry
         if carry_record:
             # kubectl creates in order: the record exists before the first object does.
-            prefix.append(records.to_secret(pending))
+            prefix.append(releases.to_secret(replace(pending, resource_version="")))
         outcomes = _create_wave(kubectl, prefix + payload, first=index == 0, progress=progress)
         if carry_record:
             sent = outcomes.pop(len(prefix) - 1)
             if sent.ok and sent.live is not None:
                 progress.record_version = str((sent.live.get("metadata") or {}).get("resourceVersion", ""))
-        outcomes = _adopt(kubectl, outcomes, formula.name, ns, progress)
+        outcomes = _adopt(kubectl, outcomes, the_plan, progress)
         if add_namespace:
             _namespace_outcome(outcomes.pop(0), progress)
         for obj, outcome in zip(wave, outcomes, strict=True):
@@ -148,7 +158,7 @@ def create(
             break
         if index + 1 < len(waves):
             _await_crds(kubectl, wave, ns, progress, scopes)
-    result = _finish(the_plan, kubectl, options, progress, digest, hook_ran, planned)
+    result = _finish(the_plan, kubectl, options, progress, inputs, hook_ran, planned)
     if progress.interrupted:
         raise KeyboardInterrupt
     return result
@@ -170,14 +180,24 @@ def _create_wave(
         return [Outcome(ObjectRef.of(p), False, None, Reason.INTERRUPTED, "interrupted") for p in payload]
 
 
-def _adopt(
-    kubectl: Kubectl, outcomes: list[Outcome], formula: str, ns: str, progress: _Progress
-) -> list[Outcome]:
-    """Objects in the install namespace that exist already with this formula's labels, and are not in
+def resumable(the_plan: Plan) -> Revision | None:
+    """The latest revision of the release when it is an unfinished install (pending or partial):
+    a new attempt carries its objects over instead of starting another release."""
+    latest = the_plan.latest
+    if latest is None or latest.outcome not in (ReleaseOutcome.PENDING, ReleaseOutcome.PARTIAL):
+        return None
+    return latest
+
+
+def _adopt(kubectl: Kubectl, outcomes: list[Outcome], the_plan: Plan, progress: _Progress) -> list[Outcome]:
+    """Objects in the install namespace that exist already with this release's labels, and are not in
     its record, were made by an attempt that stopped before writing the record (Ctrl-C, a crash):
     they are this install's. Cluster-scoped objects are never taken over this way, since another
-    namespace's install of the same formula may own them."""
+    namespace's install of the same formula may own them; nor is an object of another release."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
+    from kube.k8s.release_format import RELEASE_LABEL
+
+    formula, ns, release = the_plan.source.formula.name, the_plan.namespace, the_plan.release_name
 
     def unknown(ref: ObjectRef) -> bool:
         # Not in the earlier record, or there without a uid (listed by a pending record).
@@ -196,7 +216,11 @@ def _adopt(
         candidates, kubectl.get([outcomes[i].ref for i in candidates], timeout=15), strict=True
     ):
         labels = ((found.live or {}).get("metadata") or {}).get("labels") or {}
-        if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(FORMULA_LABEL) == label_value(formula):
+        if (
+            labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+            and labels.get(FORMULA_LABEL) == label_value(formula)
+            and labels.get(RELEASE_LABEL) == release
+        ):
             adopted[i] = Outcome(ObjectRef.of(found.live or {}), True, found.live, Reason.ADOPTED)
     return adopted
 
@@ -259,7 +283,7 @@ def _finish(
     kubectl: Kubectl,
     options: InstallOptions,
     progress: _Progress,
-    digest: str,
+    inputs: Inputs,
     hook_ran: bool,
     planned: Sequence[ObjectRef],
 ) -> InstallResult:
@@ -272,14 +296,18 @@ def _finish(
         (),
         progress.created_namespace,
         hook_ran=hook_ran,
+        release=the_plan.release_name,
     )
-    previous = the_plan.existing
+    previous = progress.previous
     if progress.failures and options.atomic:
         if previous is None:
             _drop_pending(kubectl, the_plan, progress)  # first: a namespace kube made must be empty
         result = _roll_back(result, kubectl, progress)
         if previous is not None:
-            _save(kubectl, the_plan, progress, previous)
+            if previous.format_version == 2:
+                _save(kubectl, the_plan, progress, previous)
+            else:
+                _drop_pending(kubectl, the_plan, progress)  # the round-one record stays as it was
         return result
     recorded = list(progress.recorded.values())
     # A cluster-scoped object of a stopped kubectl may exist without kube being able to tell it
@@ -293,7 +321,7 @@ def _finish(
         _drop_pending(kubectl, the_plan, progress)
         return replace(result, outcome=InstallOutcome.FAILED, objects=tuple(progress.statuses))
     record = _record(
-        the_plan, digest, recorded, failed=progress.failures, created_namespace=progress.created_namespace,
+        the_plan, inputs, recorded, failed=progress.failures, created_namespace=progress.created_namespace,
         refs=planned,
     )  # fmt: skip
     record = _save(kubectl, the_plan, progress, record)
@@ -304,59 +332,79 @@ def _finish(
     return _wait(result, kubectl, options, progress)
 
 
+def revision_number(the_plan: Plan) -> int:
+    """The revision this install writes: the unfinished one it takes over, else the next one."""
+    previous = resumable(the_plan)
+    if previous is not None and previous.format_version == 2:
+        return previous.revision
+    return the_plan.existing.next_revision if the_plan.existing is not None else 1
+
+
 def _record(
     the_plan: Plan,
-    digest: str,
+    inputs: Inputs,
     objects: Sequence[RecordedObject],
     *,
-    failed: Sequence[FailedObject] = (),
+    failed: Sequence[Failure] = (),
     created_namespace: bool = False,
-    outcome: RecordOutcome | None = None,
+    outcome: ReleaseOutcome | None = None,
     refs: Sequence[ObjectRef] = (),
-) -> Record:
+) -> Revision:
     from kube import __version__
 
     formula = the_plan.source.formula
-    previous = the_plan.existing
+    previous = resumable(the_plan)
     ns = the_plan.namespace
     elsewhere = {r.namespace for r in refs} | {o.ref.namespace for o in objects}
     allowed = set(previous.allowed_namespaces if previous else ()) | (elsewhere - {ns, ""})
-    return Record(
+    outcome = outcome or (ReleaseOutcome.PARTIAL if failed else ReleaseOutcome.COMPLETE)
+    status = {ReleaseOutcome.PENDING: ReleaseStatus.PENDING, ReleaseOutcome.COMPLETE: ReleaseStatus.DEPLOYED}
+    number = revision_number(the_plan)
+    return Revision(
+        release=the_plan.release_name,
+        namespace=ns,
+        revision=number,
         formula=formula.name,
         version=str(formula.version),
-        namespace=ns,
-        outcome=outcome or (RecordOutcome.PARTIAL if failed else RecordOutcome.COMPLETE),
+        status=status.get(outcome, ReleaseStatus.FAILED),
+        outcome=outcome,
+        time=releases.utc_now(),
+        values=dict(inputs.values),
+        hook_values=dict(inputs.hook_values),
+        patches=(),
+        manifest=inputs.manifest,
         objects=tuple(objects),
-        failed=tuple(failed),
-        values_digest=digest,
-        installed_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        kube_version=__version__,
-        created_namespace=created_namespace or bool(previous and previous.created_namespace),
-        source=the_plan.source.origin,
         allowed_namespaces=tuple(sorted(allowed)),
-        resource_version=previous.resource_version if previous else "",
+        created_namespace=created_namespace or bool(previous and previous.created_namespace),
+        failures=tuple(failed),
+        summary=f"install of {formula.name} {formula.version}" + (" (resumed)" if previous else ""),
+        kube_version=__version__,
+        dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies),
+        resource_version=previous.resource_version if previous and previous.format_version == 2 else "",
     )
 
 
-def _save(kubectl: Kubectl, the_plan: Plan, progress: _Progress, record: Record) -> Record:
-    """Replace the pending record with ``record``. When kube does not know the pending record's
+def _save(kubectl: Kubectl, the_plan: Plan, progress: _Progress, record: Revision) -> Revision:
+    """Replace the pending revision with ``record``. When kube does not know the pending revision's
     version (kubectl was stopped, or the record could not be created with the first wave), it is
     read back first, and created when it does not exist."""
     version = progress.record_version
     if not version:
-        live = records.read_record(kubectl, record.formula, record.namespace)
-        version = live.resource_version if live else ""
-    saved = records.write_record(kubectl, replace(record, resource_version=version), replace=bool(version))
+        live = releases.read_release(kubectl, record.release, record.namespace)
+        found = live.revision(record.revision) if live else None
+        version = found.resource_version if found and found.format_version == 2 else ""
+    saved = releases.write_revision(
+        kubectl, replace(record, resource_version=version), replace_existing=bool(version)
+    )
     progress.record_version = saved.resource_version
     return saved
 
 
 def _drop_pending(kubectl: Kubectl, the_plan: Plan, progress: _Progress) -> None:
-    """Delete the pending record of a first install that created nothing."""
-    from kube.k8s.records import record_name
-
+    """Delete the pending revision of an install that created nothing."""
     if progress.record_version or progress.interrupted:
-        kubectl.delete_named("secrets", record_name(the_plan.source.formula.name), the_plan.namespace)
+        name = releases.secret_name(the_plan.release_name, revision_number(the_plan))
+        kubectl.delete_named("secrets", name, the_plan.namespace)
 
 
 def _wait(
@@ -378,7 +426,8 @@ def _wait(
         from kube.install import uninstall
 
         assert result.record is not None
-        removed = uninstall.uninstall(kubectl, result.record)
+        rev = result.record
+        removed = uninstall.uninstall(kubectl, releases.Release(rev.release, rev.namespace, (rev,)))
         rolled = tuple(replace(s, status=ROLLED_BACK) for s in removed.objects)
         return replace(result, outcome=InstallOutcome.ROLLED_BACK, objects=rolled, record=None)
     return result
@@ -404,3 +453,152 @@ def _roll_back(result: InstallResult, kubectl: Kubectl, progress: _Progress) -> 
     return replace(
         result, outcome=InstallOutcome.ROLLED_BACK, objects=tuple(statuses), created_namespace=False
     )
+
+
+# -- a release that exists: re-install and drift ------------------------------------------------
+
+
+def reinstall(
+    the_plan: Plan, kubectl: Kubectl, options: InstallOptions, given: Mapping[str, Any]
+) -> InstallResult:
+    """``kube install`` of a release whose latest revision is complete. With the same formula
+    version and values (the digest of the values the user gave, before the hook) it renders
+    nothing and runs no hook: it reads every recorded object (one ``kubectl get``) and reports it
+    ``ok``, ``changed`` (edited since kube sent it: ``kube.k8s.releases_drift``; left as it is)
+    or, when it was deleted, re-creates it from the revision's manifest (one ``kubectl create``
+    for all of them) and records its new uid in the same revision. Another version or other
+    values raise ``ReleaseExistsError`` (exit 11): that is ``kube upgrade``; a dry run says so."""
+    from kube.install.results import ReleaseExistsError
+    from kube.k8s.records import values_digest
+    from kube.k8s.releases_drift import edited
+
+    formula, ns, name = the_plan.source.formula, the_plan.namespace, the_plan.release_name
+    latest = the_plan.latest
+    assert latest is not None
+    version = str(formula.version)
+    differs = []
+    if latest.version != version:
+        differs.append(f"version {latest.version}, not {version}")
+    if latest.values_digest != values_digest(given):
+        differs.append("other values")
+    result = InstallResult(
+        formula.name, version, ns, InstallOutcome.UNCHANGED, (), release=name, record=latest
+    )
+    if differs:
+        what = f"release {name} exists in namespace {ns} with {formula.name} {' and '.join(differs)}"
+        hint = (
+            f"change it with `kube upgrade {name} {formula.name} -n {ns}`, "
+            "or install a second copy with --name"
+        )
+        if options.dry_run:
+            note = f"{what}; `kube upgrade` would upgrade it, an install changes nothing"
+            objects = tuple(ObjectStatus(o.ref, ObjectState.WOULD_UPGRADE) for o in latest.objects)
+            return replace(result, outcome=InstallOutcome.DRY_RUN, objects=objects, note=note, record=None)
+        raise ReleaseExistsError(what, hint=hint)
+    sent = {_key(ObjectRef.of(m)): m for m in latest.manifest or ()}
+    live = kubectl.get([o.ref for o in latest.objects]) if latest.objects else []
+    statuses: dict[tuple[str, str, str, str], ObjectStatus] = {}
+    missing: list[RecordedObject] = []
+    for recorded, found in zip(latest.objects, live, strict=True):
+        ref, manifest = recorded.ref, sent.get(_key(recorded.ref))
+        if found.live is None and found.reason in (Reason.NOT_FOUND, Reason.NO_MATCH):
+            missing.append(recorded)
+        elif found.live is None:
+            statuses[_key(ref)] = ObjectStatus(ref, FAILED, f"{found.reason}: {found.message}")
+        elif recorded.uid and (found.live.get("metadata") or {}).get("uid") != recorded.uid:
+            statuses[_key(ref)] = ObjectStatus(ref, CHANGED, "made again by someone else (uid differs)")
+        elif manifest is not None and edited(found.live, manifest):
+            statuses[_key(ref)] = ObjectStatus(ref, CHANGED, "edited since kube sent it")
+        else:
+            statuses[_key(ref)] = ObjectStatus(ref, OK)
+    uids = _recreate(kubectl, options, missing, sent, statuses) if missing else {}
+    objects = tuple(statuses[_key(o.ref)] for o in latest.objects)
+    failed = any(s.status is FAILED for s in objects)
+    record = result.record
+    if uids:
+        record = _with_uids(kubectl, latest, uids)
+    return replace(
+        result,
+        objects=objects,
+        outcome=InstallOutcome.PARTIAL if failed else result.outcome,
+        record=record,
+        note="nothing would change" if options.dry_run and not missing else "",
+    )
+
+
+def _recreate(
+    kubectl: Kubectl,
+    options: InstallOptions,
+    missing: Sequence[RecordedObject],
+    sent: Mapping[tuple[str, str, str, str], Mapping[str, Any]],
+    statuses: dict[tuple[str, str, str, str], ObjectStatus],
+) -> dict[tuple[str, str, str, str], str]:
+    """Create again, in creation order and in one call, the recorded objects deleted by hand;
+    returns the uids they got."""
+    uids: dict[tuple[str, str, str, str], str] = {}
+    payload: list[Mapping[str, Any]] = []
+    for recorded in missing:
+        manifest = sent.get(_key(recorded.ref))
+        if manifest is None:
+            detail = "deleted since the install; a round-one record holds no manifest to make it again from"
+            statuses[_key(recorded.ref)] = ObjectStatus(recorded.ref, FAILED, f"NotFound: {detail}")
+        elif options.dry_run:
+            statuses[_key(recorded.ref)] = ObjectStatus(recorded.ref, ObjectState.WOULD_RECREATE)
+        else:
+            payload.append(manifest)
+    for outcome in kubectl.create(payload):
+        key = _key(outcome.ref)
+        if outcome.ok:
+            uids[key] = str((outcome.live or {}).get("metadata", {}).get("uid", ""))
+            statuses[key] = ObjectStatus(outcome.ref, RECREATED, "deleted by hand; created again")
+        else:
+            statuses[key] = ObjectStatus(outcome.ref, FAILED, f"{outcome.reason}: {outcome.message}")
+    return uids
+
+
+def _with_uids(kubectl: Kubectl, latest: Revision, uids: Mapping[tuple[str, str, str, str], str]) -> Revision:
+    """The revision with the uids of the objects made again (it stays the same revision: the
+    release holds what it held, only under new uids)."""
+    entries = tuple(RecordedObject(o.ref, uids.get(_key(o.ref), o.uid)) for o in latest.objects)
+    rev = replace(latest, objects=entries)
+    if latest.format_version != 2:
+        return rev  # a round-one record is left as it was written
+    return releases.write_revision(kubectl, rev, replace_existing=True)
+
+
+def server_dry_run(
+    the_plan: Plan, waves: list[list[KubeObject]], kubectl: Kubectl, scopes: Scopes
+) -> InstallResult:
+    """``--dry-run=server``: every object sent in one ``kubectl create --dry-run=server``, so the API
+    server runs admission and validation and stores nothing. What cannot be judged that way is
+    said, not guessed: objects in an install namespace that does not exist yet (the server has
+    no namespace to admit them to) and custom resources whose CRD this install would create."""
+    formula, ns = the_plan.source.formula, the_plan.namespace
+    among = [o for w in waves for o in w]
+    own_namespace = any(o.group == "" and o.kind == "Namespace" and o.name == ns for o in among)
+    namespace_exists = own_namespace or kubectl.get_named("namespaces", ns, None) is not None
+    crds = {
+        str((o.data.get("spec") or {}).get("group", ""))
+        for o in among
+        if (o.group, o.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition")
+    }
+    outcomes = kubectl.create([as_sent(o, ns, scopes) for o in among], server_dry_run=True)
+    statuses = []
+    for obj, outcome in zip(among, outcomes, strict=True):
+        ref = ref_of(obj, ns, scopes)
+        if outcome.ok:
+            statuses.append(ObjectStatus(ref, ObjectState.ADMITTED, source=obj.source))
+        elif ref.namespace == ns and not namespace_exists and outcome.reason == Reason.NOT_FOUND:
+            detail = f"not checked: namespace {ns} does not exist yet"
+            statuses.append(ObjectStatus(ref, ObjectState.WOULD_CREATE, detail, obj.source))
+        elif obj.group in crds and outcome.reason == Reason.NO_MATCH:
+            detail = "not checked: its CustomResourceDefinition is created by this install"
+            statuses.append(ObjectStatus(ref, ObjectState.WOULD_CREATE, detail, obj.source))
+        else:
+            statuses.append(ObjectStatus(ref, FAILED, f"{outcome.reason}: {outcome.message}", obj.source))
+    failed = any(s.status is FAILED for s in statuses)
+    note = "the API server admitted every object" if not failed else "the API server refused some objects"
+    return InstallResult(
+        formula.name, str(formula.version), ns, InstallOutcome.FAILED if failed else InstallOutcome.DRY_RUN,
+        tuple(statuses), release=the_plan.release_name, note=note + " (server dry run: nothing was stored)",
+    )  # fmt: skip

@@ -1,10 +1,10 @@
 """Dependencies: which ones the cluster satisfies, and the order to install the missing ones.
 
-A dependency is satisfied when an install record for that name exists anywhere
-in the cluster, is complete, holds a version inside the range, and every object
-it lists still exists (``verify``: one ``kubectl get`` for the objects of every
-candidate record; a Deployment deleted by hand no longer counts). Checking only
-reports; asking the user, or stopping, is the command's business.
+A dependency is satisfied when a release of that formula (any release name)
+exists anywhere in the cluster, its latest revision is complete, holds a version
+inside the range, and every object it lists still exists (``verify``: one
+``kubectl get`` for the objects of every candidate record; a Deployment deleted
+by hand no longer counts). Checking only reports; asking the user, or stopping, is the command's business.
 ``install_order`` walks the archive's formulas depth first for ``--with-deps``
 (with an explicit stack, never Python's), stops at a cycle rather than following
 it, and refuses a chain deeper than ``MAX_DEPTH``. ``install_dependencies`` is
@@ -20,13 +20,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kube.core.errors import DependencyError, NotFoundError
-from kube.k8s.records import COMPLETE, Record
+from kube.k8s.release_format import ReleaseOutcome, Revision
+
+COMPLETE = ReleaseOutcome.COMPLETE
 
 if TYPE_CHECKING:
     from kube.formula.load import Dependency, Formula
     from kube.k8s.kubectl import Kubectl
+    from kube.k8s.releases import Release
 
 MAY_NOT_FUNCTION = "This package may not function correctly."
+MAY_NOT_FUNCTION_AFTER = "Those releases may not function correctly without it."
 # Longest chain of dependencies --with-deps follows (a needs b needs c ...). Real stacks are a few
 # levels deep; a chain of hundreds is a broken or hostile archive, and each level is a formula to
 # load and install.
@@ -49,7 +53,7 @@ _R = TypeVar("_R", bound=_Result)
 
 @dataclass(frozen=True)
 class Unsatisfied:
-    """A dependency the cluster does not satisfy; ``found`` lists the records of that name
+    """A dependency the cluster does not satisfy; ``found`` lists the releases of that formula
     that exist but do not count: (namespace, version, outcome)."""
 
     name: str
@@ -70,10 +74,10 @@ class Unsatisfied:
         )
 
 
-def satisfies(record: Record, dependency: Dependency) -> bool:
+def satisfies(record: Revision, dependency: Dependency) -> bool:
     from kube.formula.versions import Version, VersionError
 
-    if record.formula != dependency.name or record.outcome != COMPLETE or record.missing:
+    if record.formula != dependency.name or record.outcome is not COMPLETE or record.missing:
         return False
     try:
         return dependency.range.contains(Version.parse(record.version))
@@ -81,35 +85,33 @@ def satisfies(record: Record, dependency: Dependency) -> bool:
         return False
 
 
-def check(formula: Formula, records: Sequence[Record]) -> list[Unsatisfied]:
+def check(formula: Formula, records: Sequence[Revision]) -> list[Unsatisfied]:
     """The dependencies of ``formula`` that no record in ``records`` satisfies, in declaration order."""
     missing = []
     for dependency in formula.dependencies:
         if any(satisfies(r, dependency) for r in records):
             continue
-        found = tuple((r.namespace, r.version, r.status) for r in records if r.formula == dependency.name)
+        found = tuple((r.namespace, r.version, r.condition) for r in records if r.formula == dependency.name)
         missing.append(Unsatisfied(dependency.name, str(dependency.range), found))
     return missing
 
 
-def verify(kubectl: Kubectl, formula: Formula, found: Sequence[Record]) -> list[Record]:
+def verify(kubectl: Kubectl, formula: Formula, found: Sequence[Revision]) -> list[Revision]:
     """``found``, with the records that could satisfy a dependency of ``formula`` checked
     against the cluster: their ``missing`` count set (one kubectl call, none when no record
     is a candidate)."""
-    from dataclasses import replace
-
-    from kube.k8s import records
+    from kube.k8s import releases
 
     names = {d.name for d in formula.dependencies}
-    candidates = [r for r in found if r.formula in names and r.outcome == COMPLETE]
+    candidates = [r for r in found if r.formula in names and r.outcome is COMPLETE]
     if not candidates:
         return list(found)
-    counts = records.missing_objects(kubectl, candidates)
-    return [replace(r, missing=counts.get((r.namespace, r.formula))) if r in candidates else r for r in found]
+    checked = iter(releases.with_missing(kubectl, candidates))
+    return [next(checked) if r in candidates else r for r in found]
 
 
 def install_order(
-    formula: Formula, records: Sequence[Record], load: Callable[[str], Formula]
+    formula: Formula, records: Sequence[Revision], load: Callable[[str], Formula]
 ) -> list[Formula]:
     """The formulas to install before ``formula`` so that its dependencies hold, dependencies first.
 
@@ -170,7 +172,7 @@ def _load(dependency: Dependency, dependent: Formula, load: Callable[[str], Form
 
 def install_dependencies(
     formula: Formula,
-    records: Sequence[Record],
+    records: Sequence[Revision],
     load: Callable[[str], Formula],
     *,
     plan: Callable[[Formula], _P],
@@ -205,3 +207,40 @@ def install_dependencies(
         if not result.ok:
             break
     return results
+
+
+def dependents(release: Release, others: Sequence[Release]) -> list[str]:
+    """The releases that depend on ``release`` (by the dependencies their latest revision
+    recorded) and that no other release in the cluster would still satisfy once it is gone; one
+    warning line each. Round-one records hold no dependencies and are never named."""
+    from kube.formula.versions import Version, VersionError, VersionRange
+
+    removed = release.latest
+    if removed is None:
+        return []
+    remaining = [
+        r.latest for r in others
+        if r.latest is not None and (r.namespace, r.name) != (release.namespace, release.name)
+    ]  # fmt: skip
+    lines = []
+    for rev in remaining:
+        for entry in rev.dependencies:
+            name, _, text = entry.partition(" ")
+            if name != removed.formula:
+                continue
+            try:
+                wanted = VersionRange.parse(text)
+                if not wanted.contains(Version.parse(removed.version)):
+                    continue  # this release never satisfied it
+                still = any(
+                    o.formula == name and o.outcome is COMPLETE and wanted.contains(Version.parse(o.version))
+                    for o in remaining
+                )
+            except VersionError:
+                continue
+            if not still:
+                lines.append(
+                    f"Release {rev.release} in namespace {rev.namespace} depends on {name} ({text}), "
+                    f"which {release.name} provides."
+                )
+    return lines

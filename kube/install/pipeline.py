@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError, NotFoundError, RenderError, UsageError
 from kube.install.results import (
+    Inputs,
     InstallOptions,
     InstallOutcome,
     InstallResult,
@@ -142,34 +143,48 @@ def load_from_archive(name: str) -> Formula:
 # -- plan ---------------------------------------------------------------------------------------
 
 
-def plan(source: Source, kubectl: Kubectl, *, namespace: str | None = None, dry_run: bool = False) -> Plan:
-    """Read what the cluster has: this formula's record in ``namespace``, and the records its
-    dependencies need. One kubectl call (plus a kubeconfig read when no namespace is given, and
-    one ``kubectl get`` of the candidate dependencies' objects when there are any)."""
+def plan(
+    source: Source,
+    kubectl: Kubectl,
+    *,
+    namespace: str | None = None,
+    dry_run: bool = False,
+    release: str | None = None,
+) -> Plan:
+    """Read what the cluster has: the release ``release`` (the formula's name by default) in
+    ``namespace`` with its history, and the releases its dependencies need. Two kubectl calls at
+    most (the release, plus every release the user may list when the formula has dependencies),
+    a kubeconfig read when no namespace is given, and one ``kubectl get`` of the candidate
+    dependencies' objects when there are any. A dry run reads the same, so it can say "already
+    installed" or "would upgrade"; an unreachable cluster then only means nothing was checked."""
     from kube.install import deps
-    from kube.k8s import records
+    from kube.k8s import releases
     from kube.k8s.kubectl import validate_namespace
 
     formula = source.formula
+    name = releases.validate_release_name(release or formula.name)
     ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
-    if dry_run and not formula.dependencies:
-        return Plan(source, ns, None, (), ())
     try:
+        existing = releases.read_release(kubectl, name, ns)
+        found: list[releases.Revision] = []
         if formula.dependencies:
-            found = records.list_records_visible(kubectl, ns)
-            existing = next((r for r in found if r.formula == formula.name and r.namespace == ns), None)
-        else:
-            existing = records.read_record(kubectl, formula.name, ns)
-            found = [existing] if existing else []
-        if formula.dependencies:
+            listed = releases.list_releases_visible(kubectl, ns)
+            found = [r.latest for r in listed if r.latest is not None]
             # A dependency counts only while its objects exist, not merely because it was recorded.
             found = deps.verify(kubectl, formula, found)
     except ClusterError as exc:
         if not dry_run:
             raise
-        return Plan(source, ns, None, (), (), (f"dependencies not checked: {exc.message}",))
+        what = "dependencies and existing releases" if formula.dependencies else "existing releases"
+        return Plan(source, ns, None, (), (), (f"{what} not checked: {exc.message}",), release=name)
+    if existing is not None and existing.problem:
+        raise ClusterError(
+            existing.problem,
+            hint=f"inspect it with `kube history {name} -n {ns}`; "
+            f"remove it with `kube uninstall {name} -n {ns}`",
+        )
     unsatisfied = tuple(deps.check(formula, found))
-    return Plan(source, ns, None if dry_run else existing, tuple(found), unsatisfied)
+    return Plan(source, ns, existing, tuple(found), unsatisfied, release=name)
 
 
 # -- install ------------------------------------------------------------------------------------
@@ -185,27 +200,50 @@ def install(
 
     ``confirm`` is shown, before anything reaches the cluster, the objects outside the install
     namespace when there are any; it raises to stop the install."""
+    from kube.install import create
     from kube.k8s.objects import Scopes
 
     formula, ns = the_plan.source.formula, the_plan.namespace
-    rendered, hook_ran, digest = _render(the_plan, options)
+    if the_plan.already_installed:
+        # Same version and values: nothing is rendered and no hook runs; drift is repaired from
+        # the revision's own manifest. Anything else is an upgrade's business.
+        return create.reinstall(the_plan, kubectl, options, _given_values(the_plan, options))
+    rendered, hook_ran, inputs = _render(the_plan, options)
     scopes = Scopes(rendered)
-    waves = _waves(rendered, formula, ns, scopes, options.allow_namespaces)
+    waves = _waves(rendered, formula, ns, scopes, options.allow_namespaces, the_plan.release_name)
     among = [o for w in waves for o in w]
     reach = reach_of(among, ns, scopes)
-    if options.dry_run:
+    if options.dry_run and not options.server_dry_run:
         statuses = tuple(ObjectStatus(ref_of(o, ns, scopes), WOULD_CREATE, source=o.source) for o in among)
         flat = tuple(replace(o, data=as_sent(o, ns, scopes)) for o in among)
+        resumed = create.resumable(the_plan)
+        note = (
+            f"would resume the unfinished install (revision {resumed.revision}, {resumed.outcome})"
+            if resumed is not None
+            else ""
+        )
         return InstallResult(
             formula.name, str(formula.version), ns, InstallOutcome.DRY_RUN, statuses, rendered=flat,
-            hook_ran=hook_ran, reach=reach,
+            hook_ran=hook_ran, reach=reach, release=the_plan.release_name, note=note,
         )  # fmt: skip
+    if options.server_dry_run:
+        result = create.server_dry_run(the_plan, waves, kubectl, scopes)
+        flat = tuple(replace(o, data=as_sent(o, ns, scopes)) for o in among)
+        return replace(result, reach=reach, rendered=flat, hook_ran=hook_ran)
     if confirm is not None and (reach.cluster_scoped or reach.elsewhere):
         confirm(reach)
-    from kube.install import create
 
-    result = create.create(the_plan, waves, kubectl, options, digest, hook_ran, scopes)
+    result = create.create(the_plan, waves, kubectl, options, inputs, hook_ran, scopes)
     return replace(result, reach=reach)
+
+
+def _given_values(the_plan: Plan, options: InstallOptions) -> dict[str, Any]:
+    from kube.formula import render
+
+    formula = the_plan.source.formula
+    return render.merge_values(
+        formula.values, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
+    )
 
 
 def reach_of(objs: Sequence[KubeObject], ns: str, scopes: Scopes) -> Reach:
@@ -223,16 +261,13 @@ def reach_of(objs: Sequence[KubeObject], ns: str, scopes: Scopes) -> Reach:
     return Reach(ns, tuple(cluster), tuple(elsewhere))
 
 
-def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], bool, str]:
+def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], bool, Inputs]:
     from kube.formula import render
     from kube.install import hooks
-    from kube.k8s import records
 
     formula, ns = the_plan.source.formula, the_plan.namespace
-    values = render.merge_values(
-        formula.values, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
-    )
-    digest = records.values_digest(values)
+    values = _given_values(the_plan, options)
+    given = values
     hook_ran = False
     with tempfile.TemporaryDirectory(prefix="kube-install-") as tmp:
         staged = hooks.stage_formula(the_plan.source.directory, Path(tmp))
@@ -242,8 +277,8 @@ def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], 
                 sandbox=options.sandbox, interactive=options.interactive,
             )  # fmt: skip
             values, hook_ran = hook.values, hook.ran
-        objs = render.render_manifests(formula, staged, values, namespace=ns)
-    return objs, hook_ran, digest
+        objs = render.render_manifests(formula, staged, values, namespace=ns, release=the_plan.release_name)
+    return objs, hook_ran, Inputs(given, values if hook_ran else {})
 
 
 def _waves(
@@ -252,8 +287,11 @@ def _waves(
     ns: str,
     scopes: Scopes,
     allowed: Sequence[str] = (),
+    release: str = "",
 ) -> list[list[KubeObject]]:
     from kube.k8s import objects
+    from kube.k8s.release_format import RELEASE_LABEL
+    from kube.k8s.releases_drift import annotate
 
     if len(rendered) > MAX_OBJECTS:
         raise RenderError(
@@ -262,7 +300,13 @@ def _waves(
         )
     for obj in rendered:
         check_trusted(obj, ns, scopes, allowed)
-    labelled = [objects.apply_labels(o, formula.name, formula.version) for o in rendered]
+    labelled = []
+    for obj in (objects.apply_labels(o, formula.name, formula.version) for o in rendered):
+        # The release label tells two releases of one formula apart; the content hash is what kube
+        # sent, so that a re-install can tell an object edited by hand (kube.k8s.releases_drift).
+        obj.data["metadata"]["labels"][RELEASE_LABEL] = release or formula.name
+        data = annotate(as_sent(obj, ns, scopes))
+        labelled.append(replace(obj, data=data))
     seen: dict[tuple[str, str, str, str], str] = {}
     for obj in labelled:
         try:
@@ -281,13 +325,14 @@ def check_trusted(obj: KubeObject, ns: str, scopes: Scopes, allowed: Sequence[st
     (it would make `kube list` and `kube uninstall` trust it), and a namespaced object in another
     namespace than the install's unless the user allowed that namespace."""
     from kube.k8s import objects, records
+    from kube.k8s.release_format import NAME_PREFIX
 
     why = ""
     secret_type = obj.data.get("type") if (obj.group, obj.kind) == ("", "Secret") else None
     if isinstance(secret_type, str) and secret_type.startswith(objects.RESERVED_PREFIX):
         why = f"type {secret_type}"
-    elif obj.name.startswith(records.NAME_PREFIX):
-        why = f"a name starting with {records.NAME_PREFIX}"
+    elif reserved := next((p for p in (records.NAME_PREFIX, NAME_PREFIX) if obj.name.startswith(p)), ""):
+        why = f"a name starting with {reserved}"
     else:
         labels = obj.metadata.get("labels")
         if isinstance(labels, dict) and records.RECORD_LABEL in labels:

@@ -9,20 +9,23 @@ prints ``status.value``), and code compares members, never literals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from kube.core.errors import KubeError
 from kube.core.text import plural
 from kube.k8s.kubectl_output import ObjectRef
-from kube.k8s.records import Record, RecordOutcome
+from kube.k8s.release_format import ReleaseOutcome, Revision
 from kube.k8s.wait import ReadyState
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
     from kube.install.deps import Unsatisfied
     from kube.k8s.objects import KubeObject
+    from kube.k8s.releases import Release
     from kube.k8s.wait import WaitReport
 
 
@@ -35,6 +38,12 @@ class ObjectState(StrEnum):
     SKIPPED = "not attempted"
     ROLLED_BACK = "rolled back"
     WOULD_CREATE = "would create"
+    OK = "ok"  # a re-install found the object as kube last sent it
+    CHANGED = "changed"  # a re-install found the object edited since kube sent it (left as it is)
+    RECREATED = "re-created"  # a re-install found the object deleted and created it again
+    WOULD_RECREATE = "would re-create"
+    WOULD_UPGRADE = "would upgrade"  # a dry run over a release of another version or other values
+    ADMITTED = "admitted"  # --dry-run=server: the API server accepted it (and stored nothing)
 
 
 class InstallOutcome(StrEnum):
@@ -43,6 +52,7 @@ class InstallOutcome(StrEnum):
     FAILED = "failed"
     ROLLED_BACK = "rolled back"
     DRY_RUN = "dry run"
+    UNCHANGED = "already installed"  # a re-install of the same version and values (drift repaired)
 
 
 class RemovalState(StrEnum):
@@ -71,16 +81,30 @@ class Source:
 
 @dataclass(frozen=True)
 class Plan:
+    """What the cluster has for an install: ``existing``, the release of this name in the namespace
+    with its history; ``records``, the latest revision of every release kube may list (for the
+    dependencies); ``release``, the name chosen (``--name``; the formula's name when "")."""
+
     source: Source
     namespace: str
-    existing: Record | None
-    records: tuple[Record, ...]
+    existing: Release | None
+    records: tuple[Revision, ...]
     unsatisfied: tuple[Unsatisfied, ...]
     notes: tuple[str, ...] = ()
+    release: str = ""
+
+    @property
+    def release_name(self) -> str:
+        return self.release or self.source.formula.name
+
+    @property
+    def latest(self) -> Revision | None:
+        return self.existing.latest if self.existing is not None else None
 
     @property
     def already_installed(self) -> bool:
-        return self.existing is not None and self.existing.outcome == RecordOutcome.COMPLETE
+        latest = self.latest
+        return latest is not None and latest.outcome == ReleaseOutcome.COMPLETE
 
 
 @dataclass(frozen=True)
@@ -96,6 +120,24 @@ class InstallOptions:
     wait: float | None = None  # seconds to wait for readiness; None: do not wait
     atomic: bool = False
     allow_namespaces: tuple[str, ...] = ()  # namespaces besides the install namespace (--allow-namespace)
+    server_dry_run: bool = False  # --dry-run=server: the API server admits and validates, stores nothing
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a revision records of an install besides its objects: ``values`` the user gave
+    (K3.yaml's defaults, ``-f``, ``--set`` merged), ``hook_values`` the values after the hook
+    (what it generated survives upgrades), ``manifest`` the objects as sent."""
+
+    values: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    hook_values: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    manifest: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
+
+
+class ReleaseExistsError(KubeError):
+    """The release exists with another formula version or other values: ``kube upgrade`` changes it."""
+
+    exit_code = 11
 
 
 @dataclass(frozen=True)
@@ -129,24 +171,30 @@ class InstallResult:
     outcome: InstallOutcome
     objects: tuple[ObjectStatus, ...]
     created_namespace: bool = False
-    record: Record | None = None
+    record: Revision | None = None
     rendered: tuple[KubeObject, ...] = field(default=(), repr=False)
     wait: WaitReport | None = None
     hook_ran: bool = False
     reach: Reach | None = None
+    release: str = ""
+    note: str = ""  # one line said before the summary (a dry run over an existing release)
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.objects if o.status == status)
 
     @property
     def ok(self) -> bool:
-        return self.outcome in (InstallOutcome.INSTALLED, InstallOutcome.DRY_RUN) and (
-            self.wait is None or self.wait.ready
-        )
+        return self.outcome in (
+            InstallOutcome.INSTALLED,
+            InstallOutcome.DRY_RUN,
+            InstallOutcome.UNCHANGED,
+        ) and (self.wait is None or self.wait.ready)
 
     @property
     def summary(self) -> str:
         what = f"{self.formula} {self.version}"
+        if self.release and self.release != self.formula:
+            what = f"{self.release} ({what})"
         where = self.where
         made = (
             len(self.record.objects)
@@ -156,7 +204,18 @@ class InstallResult:
         created = plural(made, "object")
         if self.outcome == InstallOutcome.DRY_RUN:
             count = plural(len(self.objects), "object")
+            if self.note:
+                return f"{what} in {where}: {self.note} (dry run: nothing was changed)"
             return f"{what} would create {count} in {where} (dry run: nothing was sent)"
+        if self.outcome == InstallOutcome.UNCHANGED:
+            recreated = self.count(ObjectState.RECREATED)
+            changed = self.count(ObjectState.CHANGED)
+            text = f"{what} is already installed in {where}: {plural(len(self.objects), 'object')}"
+            if recreated:
+                text += f", {recreated} re-created"
+            if changed:
+                text += f", {changed} changed by hand (left as they are; `kube upgrade` sets them back)"
+            return text + ("" if recreated or changed else ", all ok")
         failed = self.count(ObjectState.FAILED)
         if self.outcome == InstallOutcome.INSTALLED:
             ready = "" if self.wait is None else (", all ready" if self.wait.ready else ", not all ready")
@@ -195,6 +254,7 @@ class UninstallResult:
     namespace_deleted: bool = False
     namespace_note: str = ""
     record_removed: bool = True
+    release: str = ""
 
     @property
     def ok(self) -> bool:
@@ -210,6 +270,8 @@ class UninstallResult:
         deleting = self.count(RemovalState.DELETING)
         kept = self.count(RemovalState.KEPT, RemovalState.NOT_OURS)
         what = f"{self.formula} {self.version} in namespace {self.namespace}"
+        if self.release and self.release != self.formula:
+            what = f"{self.release} ({self.formula} {self.version}) in namespace {self.namespace}"
         if not self.record_removed:
             failed = self.count(RemovalState.FAILED)
             return f"{what}: {plural(failed, 'object')} could not be deleted; the install record stays"

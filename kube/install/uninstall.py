@@ -1,18 +1,21 @@
-"""Uninstall: delete exactly what an install record lists, newest first, never re-rendering.
+"""Uninstall: delete exactly what a release's records list, newest first, never re-rendering.
 
-Before deleting, the recorded objects are read back in one call. An object is
-left alone when it is gone already, when it is not the one kube made (it lacks
-this formula's labels, or its uid is not the one recorded: both must match;
-only objects a pending record lists before they were created have no uid, and
-for them the labels decide), or when it is annotated
+The objects are those of the release's latest revision, then those of its deployed
+revision that the latest does not list (an upgrade stopped half way may have
+created some and not yet pruned others). Before deleting, they are read back in
+one call. An object is left alone when it is gone already, when it is not the one
+kube made (it lacks this release's labels: kube's managed-by, the formula's and,
+for a format 2 revision, ``kube.sh/release: <release>``; or its uid is not the one
+recorded: both must match; only objects a pending revision lists before they were
+created have no uid, and for them the labels decide), or when it is annotated
 ``kube.sh/resource-policy: keep``. The rest go in one ``kubectl delete``, in
 reverse creation order. ``deleted`` means the API server no longer has the
 object (read back once more unless ``wait``); one it still holds (finalizers)
 is ``being deleted``, and one that was gone before is ``already gone``. The install
 namespace is deleted too when kube created it (the record says so, or the
-namespace carries kube's managed-by label) and nothing else lives in it; the
-record is removed last, and only when every deletion worked, so a failed
-uninstall can be run again.
+namespace carries kube's managed-by label) and nothing else lives in it; every
+revision Secret of the release (round-one record included) is removed last, and
+only when every deletion worked, so a failed uninstall can be run again.
 """
 
 from __future__ import annotations
@@ -20,16 +23,16 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from kube.core.errors import ClusterError, NotFoundError, UsageError
+from kube.core.errors import ClusterError
 from kube.install.results import ObjectStatus, RemovalState, UninstallResult
 from kube.k8s.kubectl import Kubectl, ObjectRef
 from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import KEEP_ANNOTATION
-from kube.k8s.records import Record
+from kube.k8s.releases import RecordedObject, Release, Revision
 
 __all__ = [
     "DELETED", "DELETING", "FAILED", "GONE", "KEEP_ANNOTATION", "KEPT", "NOT_OURS", "ObjectStatus",
-    "RemovalState", "UninstallResult", "find_record", "namespace_residents", "uninstall",
+    "RemovalState", "UninstallResult", "find_release", "namespace_residents", "objects_of", "uninstall",
 ]  # fmt: skip
 
 DELETED, GONE, KEPT, NOT_OURS, FAILED, DELETING = (
@@ -39,50 +42,49 @@ DELETED, GONE, KEPT, NOT_OURS, FAILED, DELETING = (
 _PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
-def find_record(kubectl: Kubectl, name: str, namespace: str | None) -> Record:
-    """The record of ``name``: in ``namespace``, or the only one in the cluster when None."""
-    from kube.k8s import records
+def find_release(kubectl: Kubectl, name: str, namespace: str | None) -> Release:
+    """The release ``name``: in ``namespace``, or the only one of that name in the cluster when None."""
+    from kube.k8s import releases
 
-    if namespace is not None:
-        record = records.read_record(kubectl, name, namespace)
-        if record is None:
-            raise NotFoundError(f"{name} is not installed in namespace {namespace}", hint="see `kube list`")
-        return record
-    try:
-        found = [r for r in records.list_records(kubectl) if r.formula == name]
-        # A record that fails validation does not make the name ambiguous; alone, it is refused below.
-        found = [r for r in found if r.outcome != records.UNREADABLE] or found
-    except ClusterError as exc:
-        if "forbidden" not in exc.message.lower():
-            raise
-        return find_record(kubectl, name, kubectl.current_namespace())
-    if not found:
-        raise NotFoundError(f"{name} is not installed", hint="see `kube list`")
-    if len(found) > 1:
-        where = ", ".join(r.namespace for r in found)
-        raise UsageError(f"{name} is installed in several namespaces ({where})", hint="choose one with -n")
-    return found[0]
+    return releases.find_release(kubectl, name, namespace)
+
+
+def objects_of(release: Release) -> tuple[Revision, tuple[RecordedObject, ...]]:
+    """The revision an uninstall speaks for (the latest) and the objects it deletes, in creation
+    order: the latest revision's, then the deployed revision's that the latest does not list."""
+    latest = release.latest
+    if latest is None or release.problem:
+        problem = release.problem or f"release {release.name} has no readable record"
+        raise ClusterError(
+            problem,
+            hint=f"inspect it with `kube history {release.name} -n {release.namespace}`",
+        )
+    listed = list(latest.objects)
+    seen = {o.ref for o in listed}
+    deployed = release.deployed
+    if deployed is not None and deployed is not latest:
+        listed += [o for o in deployed.objects if o.ref not in seen]
+    return latest, tuple(listed)
 
 
 def uninstall(
-    kubectl: Kubectl, record: Record, *, wait: bool = False, timeout: float = 300.0
+    kubectl: Kubectl, release: Release, *, wait: bool = False, timeout: float = 300.0
 ) -> UninstallResult:
-    """Delete what ``record`` lists; see the module docstring."""
-    from kube.k8s import records
+    """Delete what ``release`` lists; see the module docstring."""
+    from kube.k8s import releases
 
-    if record.outcome == records.UNREADABLE:
-        raise ClusterError(record.problem, hint=f"inspect it with `kubectl get secret {record.name} -o yaml`")
-    live = kubectl.get([o.ref for o in record.objects])
+    record, objects = objects_of(release)
+    live = kubectl.get([o.ref for o in objects]) if objects else []
     statuses: dict[ObjectRef, ObjectStatus] = {}
     doomed: list[ObjectRef] = []
-    for recorded, outcome in zip(record.objects, live, strict=True):
+    for recorded, outcome in zip(objects, live, strict=True):
         ref = recorded.ref
         if outcome.live is None:
             gone = outcome.reason in (Reason.NOT_FOUND, Reason.NO_MATCH)
             detail = "" if outcome.reason == Reason.NOT_FOUND else outcome.message
             statuses[ref] = ObjectStatus(ref, GONE if gone else FAILED, detail)
-        elif not _labelled_for(outcome.live, record.formula):
-            statuses[ref] = ObjectStatus(ref, NOT_OURS, f"does not carry the labels of {record.formula}")
+        elif not _labelled_for(outcome.live, record):
+            statuses[ref] = ObjectStatus(ref, NOT_OURS, f"does not carry the labels of {record.release}")
         elif recorded.uid and _meta(outcome.live).get("uid") != recorded.uid:
             statuses[ref] = ObjectStatus(ref, NOT_OURS, "made again since the install (uid differs)")
         elif (_meta(outcome.live).get("annotations") or {}).get(KEEP_ANNOTATION) == "keep":
@@ -104,27 +106,28 @@ def uninstall(
                 finalizers = ", ".join(str(f) for f in _meta(outcome.live).get("finalizers") or ())
                 detail = f"finalizers: {finalizers}" if finalizers else "the API server still has it"
                 statuses[outcome.ref] = ObjectStatus(outcome.ref, DELETING, detail)
-    ordered = tuple(statuses[o.ref] for o in reversed(record.objects))
-    result = UninstallResult(record.formula, record.version, record.namespace, ordered)
+    ordered = tuple(statuses[o.ref] for o in reversed(objects))
+    what = (record.formula, record.version, record.namespace, ordered)
     if any(s.status == FAILED for s in ordered):
-        return UninstallResult(
-            record.formula, record.version, record.namespace, ordered, record_removed=False
-        )
-    delete_namespace, note = _namespace_verdict(kubectl, record)
-    records.delete_record(kubectl, record)
+        return UninstallResult(*what, record_removed=False, release=record.release)
+    delete_namespace, note = _namespace_verdict(kubectl, release)
+    releases.delete_release(kubectl, release)
     if delete_namespace:
         kubectl.delete_named("namespaces", record.namespace, None, wait=wait)
-    return UninstallResult(
-        result.formula, result.version, result.namespace, ordered, delete_namespace, note, record_removed=True
-    )
+    return UninstallResult(*what, delete_namespace, note, record_removed=True, release=record.release)
 
 
-def _labelled_for(obj: Mapping[str, Any], formula: str) -> bool:
+def _labelled_for(obj: Mapping[str, Any], record: Revision) -> bool:
+    """kube's labels for ``record``'s release; a round-one install's objects carry no release label."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
+    from kube.k8s.release_format import RELEASE_LABEL
 
     labels = _meta(obj).get("labels") or {}
+    if record.format_version != 1 and labels.get(RELEASE_LABEL) != record.release:
+        return False
     return bool(
-        labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(FORMULA_LABEL) == label_value(formula)
+        labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+        and labels.get(FORMULA_LABEL) == label_value(record.formula)
     )
 
 
@@ -133,19 +136,20 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return meta if isinstance(meta, Mapping) else {}
 
 
-def _namespace_verdict(kubectl: Kubectl, record: Record) -> tuple[bool, str]:
+def _namespace_verdict(kubectl: Kubectl, release: Release) -> tuple[bool, str]:
     from kube.k8s.objects import MANAGED_BY, MANAGED_BY_LABEL
 
-    ns = record.namespace
+    ns = release.namespace
+    created = any(r.created_namespace for r in release.revisions)
     if ns in _PROTECTED_NAMESPACES:
         return False, ""
     live = kubectl.get_named("namespaces", ns, None)
     if live is None:
         return False, ""
     labels = _meta(live).get("labels") or {}
-    if not record.created_namespace and labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
+    if not created and labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
         return False, ""
-    residents = namespace_residents(kubectl, ns, ignore={record.name})
+    residents = namespace_residents(kubectl, ns, ignore=set(release.secret_names))
     if residents:
         more = f" and {len(residents) - 3} more" if len(residents) > 3 else ""
         verb = "lives" if len(residents) == 1 else "live"

@@ -297,13 +297,23 @@ class Kubectl:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def create(self, objects: Sequence[Mapping[str, Any]], *, timeout: float | None = None) -> list[Outcome]:
-        """Create ``objects`` in order, in one call; one ``Outcome`` per object, in the same order."""
+    def create(
+        self,
+        objects: Sequence[Mapping[str, Any]],
+        *,
+        timeout: float | None = None,
+        server_dry_run: bool = False,
+    ) -> list[Outcome]:
+        """Create ``objects`` in order, in one call; one ``Outcome`` per object, in the same order.
+        ``server_dry_run``: the API server admits and validates them, and stores nothing."""
         if not objects:
             return []
         refs = [ObjectRef.of(o) for o in objects]
         payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
-        code, out, err = self.run("create", "--filename=-", "--output=json", input=payload, timeout=timeout)
+        dry = ("--dry-run=server",) if server_dry_run else ()
+        code, out, err = self.run(
+            "create", "--filename=-", "--output=json", *dry, input=payload, timeout=timeout
+        )
         created = json_objects(out)
         if code != 0 and not created and is_unreachable(err):
             raise self._fail("create", err, out)

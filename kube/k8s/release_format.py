@@ -25,7 +25,8 @@ compact UTF-8 JSON (``formatVersion`` 2):
     allowedNamespaces, createdNamespace,
     outcome     pending | partial | complete | failed,
     failures    [{group, version, kind, namespace, name, reason, message}],
-    summary     one line: what changed from the previous revision.
+    summary     one line: what changed from the previous revision,
+    dependencies  ["<formula> <range>"]  the formula's dependencies (absent in older records).
 
 Unlike format 1, the document holds the values themselves (a rollback must restore them, and
 an upgrade must carry the hook's secrets over): whoever may read Secrets in the namespace may
@@ -149,6 +150,10 @@ class Revision:
     format_version: int = FORMAT_VERSION
     values_digest: str = ""
     resource_version: str = field(default="", compare=False)
+    # The formula's dependencies ("name range", as K3.yaml gives them): kube uninstall warns by them.
+    dependencies: tuple[str, ...] = ()
+    # How many recorded objects the cluster no longer has; None when not checked.
+    missing: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.values is not None:
@@ -159,6 +164,13 @@ class Revision:
         if self.format_version == 1:
             return records.NAME_PREFIX + self.release
         return secret_name(self.release, self.revision)
+
+    @property
+    def condition(self) -> str:
+        """The outcome as people read it: ``complete``, or ``complete (2 objects missing)``."""
+        if self.missing:
+            return f"{self.outcome} ({self.missing} {'object' if self.missing == 1 else 'objects'} missing)"
+        return str(self.outcome)
 
     @property
     def values_known(self) -> bool:
@@ -230,6 +242,7 @@ def document(rev: Revision) -> dict[str, Any]:
         "outcome": str(rev.outcome),
         "failures": [{**_ref_json(f.ref), "reason": f.reason, "message": f.message} for f in rev.failures],
         "summary": rev.summary,
+        "dependencies": list(rev.dependencies),
     }
 
 

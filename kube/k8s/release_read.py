@@ -178,6 +178,10 @@ def _revision(doc: Mapping[str, Any], meta: Mapping[str, Any]) -> Revision:
         created_namespace=created,
         failures=failures,
         summary=_line(doc, "summary", empty=True),
+        dependencies=tuple(
+            _text_item(d, "dependencies")
+            for d in (_list(doc, "dependencies") if "dependencies" in doc else ())
+        ),
         kube_version=_line(doc, "kubeVersion", empty=True),
         resource_version=str(meta.get("resourceVersion", "")),
     )

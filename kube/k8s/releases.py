@@ -122,17 +122,30 @@ def grouped(
 def read_release(kubectl: Kubectl, name: str, namespace: str) -> Release | None:
     """The release ``name`` in ``namespace`` with its whole history; None when it has no record."""
     validate_release_name(name)
-    selector = f"{SELECTOR},{RELEASE_LABEL}={name}"
-    secrets = kubectl.list_objects("secrets", namespace=validate_namespace(namespace), selector=selector)
-    found = [from_secret(s) for s in secrets if is_record(s)]
-    found = [r for r in found if r.release == name]
-    if not any(r.revision == 1 for r in found):
-        # A round-one install is revision 1; a release that has a format 2 revision 1 has none.
-        legacy = kubectl.get_named("secrets", records.NAME_PREFIX + name, namespace)
-        if legacy is not None and legacy.get("type") == records.RECORD_TYPE:
-            found.append(from_secret(legacy))
+    # One call for both formats: every record of the namespace, then this release's. A round-one
+    # record carries no release label (its formula is its release), so a selector on it would
+    # need a second call; a process costs more than the records of one namespace.
+    secrets = kubectl.list_objects("secrets", namespace=validate_namespace(namespace), selector=SELECTOR)
+    mine = [
+        s for s in secrets
+        if is_record(s)
+        and (
+            (s.get("metadata") or {}).get("labels", {}).get(RELEASE_LABEL) == name
+            or (s.get("metadata") or {}).get("name") == records.NAME_PREFIX + name
+        )
+    ]  # fmt: skip
+    found = [r for r in (from_secret(s) for s in mine) if r.release == name]
+    legacy = records.NAME_PREFIX + name
+    if any(_secret_of(r) == secret_name(name, 1) for r in found):
+        # A release that has a format 2 revision 1 began after round one: a round-one record of
+        # the same name is not part of its history.
+        found = [r for r in found if _secret_of(r) != legacy]
     releases = assemble(found)
     return releases[0] if releases else None
+
+
+def _secret_of(rev: Revision | Unreadable) -> str:
+    return rev.secret if isinstance(rev, Unreadable) else rev.secret_name
 
 
 def history(kubectl: Kubectl, name: str, namespace: str) -> Release:
@@ -158,6 +171,60 @@ def list_releases(kubectl: Kubectl, namespace: str | None = None) -> list[Releas
         "secrets", namespace=validate_namespace(namespace) if namespace else None, selector=SELECTOR
     )
     return assemble([from_secret(s) for s in secrets if is_record(s)])
+
+
+def find_release(kubectl: Kubectl, name: str, namespace: str | None) -> Release:
+    """The release ``name``: in ``namespace``, or the only release of that name in the cluster when
+    None (the namespace the kubeconfig names when RBAC keeps kube from listing the cluster).
+    ``NotFoundError`` when there is none, ``UsageError`` when several namespaces have one; a release
+    whose newest record is unreadable comes back as it is (``Release.problem`` says why)."""
+    validate_release_name(name)
+    if namespace is not None:
+        release = read_release(kubectl, name, namespace)
+        if release is None:
+            raise NotFoundError(f"{name} is not installed in namespace {namespace}", hint="see `kube list`")
+        return release
+    try:
+        found = [r for r in list_releases(kubectl) if r.name == name]
+    except ClusterError as exc:
+        if "forbidden" not in exc.message.lower():
+            raise
+        return find_release(kubectl, name, kubectl.current_namespace())
+    # A release that does not hold together does not make the name ambiguous; alone, it is refused.
+    found = [r for r in found if r.latest is not None and not r.problem] or found
+    if not found:
+        raise NotFoundError(f"{name} is not installed", hint="see `kube list`")
+    if len(found) > 1:
+        where = ", ".join(r.namespace for r in found)
+        raise UsageError(f"{name} is installed in several namespaces ({where})", hint="choose one with -n")
+    return found[0]
+
+
+def with_missing(kubectl: Kubectl, revisions: Sequence[Revision]) -> list[Revision]:
+    """``revisions`` with ``missing`` filled in, from one ``kubectl get`` of all their objects. An
+    object counts as missing when the API server has none of that name, or one with another uid
+    (made again by someone else); objects kube may not read (Forbidden) do not count. When the
+    cluster does not answer, ``missing`` stays None: "not checked" is never "all there"."""
+    from kube.k8s.kubectl_output import Reason
+
+    refs = [o.ref for r in revisions for o in r.objects]
+    if not refs:
+        return [replace(r, missing=0) for r in revisions]
+    try:
+        live = iter(kubectl.get(refs))
+    except ClusterError:
+        return list(revisions)
+    checked = []
+    for rev in revisions:
+        missing = 0
+        for recorded in rev.objects:
+            outcome = next(live)
+            if outcome.live is None:
+                missing += outcome.reason in (Reason.NOT_FOUND, Reason.NO_MATCH)
+            elif recorded.uid and (outcome.live.get("metadata") or {}).get("uid") != recorded.uid:
+                missing += 1
+        checked.append(replace(rev, missing=missing))
+    return checked
 
 
 def list_releases_visible(kubectl: Kubectl, namespace: str) -> list[Release]:

@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kube.core.errors import ClusterError, ExitCode, KubeError, NotFoundError, UsageError
-from kube.k8s import records, wait
+from kube.core.errors import ClusterError, ExitCode, KubeError
+from kube.k8s import releases, wait
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 
 CURRENT = "Current"
@@ -157,37 +157,28 @@ class ReleaseStatus:
 # -- releases -----------------------------------------------------------------------------------
 
 
-def release_of(record: records.Record) -> Release:
-    """The release an install record describes: the one place that knows how releases are stored."""
-    if record.outcome == records.UNREADABLE:
-        raise ClusterError(record.problem, hint=f"inspect it with `kubectl get secret {record.name} -o yaml`")
-    objects = tuple(RecordedObject(o.ref, o.uid) for o in record.objects)
-    return Release(record.formula, record.namespace, record.version, objects)
+def release_of(release: releases.Release) -> Release:
+    """What a release's records say it holds: the objects of its latest revision, then those of its
+    deployed revision that the latest does not list (what ``kube uninstall`` would delete). The one
+    place that knows how releases are stored."""
+    latest = release.latest
+    if latest is None or release.problem:
+        raise ClusterError(
+            release.problem or f"release {release.name} has no readable record",
+            hint=f"inspect it with `kube history {release.name} -n {release.namespace}`",
+        )
+    objects = [RecordedObject(o.ref, o.uid) for o in latest.objects]
+    seen = {o.ref for o in objects}
+    deployed = release.deployed
+    if deployed is not None and deployed is not latest:
+        objects += [RecordedObject(o.ref, o.uid) for o in deployed.objects if o.ref not in seen]
+    return Release(release.name, release.namespace, latest.version, tuple(objects))
 
 
 def find_release(kubectl: Kubectl, name: str, namespace: str | None) -> Release:
     """The release ``name``: in ``namespace``, or the only one of that name in the cluster when None.
     ``NotFoundError`` when there is none, ``UsageError`` when several namespaces have one."""
-    if namespace is not None:
-        record = records.read_record(kubectl, name, namespace)
-        if record is None:
-            raise NotFoundError(f"{name} is not installed in namespace {namespace}", hint="see `kube list`")
-        return release_of(record)
-    records.record_name(name)  # a name no record can have is a usage error, not "not installed"
-    try:
-        found = [r for r in records.list_records(kubectl) if r.formula == name]
-    except ClusterError as exc:
-        if "forbidden" not in exc.message.lower():
-            raise
-        return find_release(kubectl, name, kubectl.current_namespace())
-    # A record that does not hold together does not make the name ambiguous; alone, it is refused.
-    found = [r for r in found if r.outcome != records.UNREADABLE] or found
-    if not found:
-        raise NotFoundError(f"{name} is not installed", hint="see `kube list`")
-    if len(found) > 1:
-        where = ", ".join(r.namespace for r in found)
-        raise UsageError(f"{name} is installed in several namespaces ({where})", hint="choose one with -n")
-    return release_of(found[0])
+    return release_of(releases.find_release(kubectl, name, namespace))
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -276,7 +276,8 @@ def _uninstall(kubectl: Kubectl, installed: list[InstallResult], timeout: float)
     done, problems = [], []
     for result in reversed(installed):
         assert result.record is not None
-        removed = uninstall.uninstall(kubectl, result.record, wait=True, timeout=timeout)
+        release = uninstall.find_release(kubectl, result.record.release, result.record.namespace)
+        removed = uninstall.uninstall(kubectl, release, wait=True, timeout=timeout)
         done.append(removed.summary)
         if not removed.ok:
             problems.append(removed.summary)
