@@ -229,7 +229,7 @@ def _changed_leaves(returned: Mapping[str, Any], given: Mapping[str, Any]) -> di
 
 
 def render(
-    source: Source, namespace: str, values: dict[str, Any], allowed: Sequence[str]
+    source: Source, namespace: str, values: dict[str, Any], allowed: Sequence[str], release: str
 ) -> list[dict[str, Any]]:
     """The objects as install would send them: rendered from a staged copy, checked, labelled,
     in wave order, with the install namespace filled in."""
@@ -240,10 +240,12 @@ def render(
     formula = source.formula
     with tempfile.TemporaryDirectory(prefix="kube-diff-") as tmp:
         staged = hooks.stage_formula(source.directory, Path(tmp))
-        rendered: list[KubeObject] = render_manifests(formula, staged, values, namespace=namespace)
+        rendered: list[KubeObject] = render_manifests(
+            formula, staged, values, namespace=namespace, release=release
+        )
     scopes = Scopes(rendered)
     # install's own check, labelling and order (as kube upgrade uses it): the same labels both sides.
-    waves = pipeline._waves(rendered, formula, namespace, scopes, allowed)
+    waves = pipeline._waves(rendered, formula, namespace, scopes, allowed, release)
     return [with_default_protocols(as_sent(o, namespace, scopes)) for wave in waves for o in wave]
 
 
@@ -295,7 +297,7 @@ def diff_release(
     source = pipeline.resolve(ref or start.formula)
     has_hook = (source.directory / HOOK).exists()
     values, notes = values_for(source.formula, start, options, has_hook=has_hook)
-    sent = render(source, ns, values, start.allowed_namespaces)
+    sent = render(source, ns, values, start.allowed_namespaces, name)
     objects = _compare(kubectl, sent, options.show_secrets)
     managed = managed_objects(release, start)
     objects += _prunes(kubectl, start, managed, [ObjectRef.of(o) for o in sent], ns, options.show_secrets)
