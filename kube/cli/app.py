@@ -85,6 +85,10 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.status",
         "Read every object of a release from the cluster now and give its kstatus, with the reason.",
     ),
+    "diff": Command(
+        "kube.cli.diff",
+        "Show what kube upgrade would change, object by object, as unified diffs (exit 1 if anything).",
+    ),
     "lint": Command(
         "kube.cli.lint",
         "Check formulas offline: K3.yaml, manifests against the Kubernetes schema, templates, hooks, files.",

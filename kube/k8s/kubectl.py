@@ -129,10 +129,16 @@ class Kubectl:
         return env
 
     def run(
-        self, *args: str, input: str | None = None, timeout: float | None = None, read: bool = False
+        self,
+        *args: str,
+        input: str | None = None,
+        timeout: float | None = None,
+        read: bool = False,
+        env: Mapping[str, str] | None = None,
     ) -> tuple[int, str, str]:
         """``read``: a read of one request, bounded as a whole by ``request_timeout()``.
-        (Reads of many objects or types pass ``request_flag()``: each request is bounded.)"""
+        (Reads of many objects or types pass ``request_flag()``: each request is bounded.)
+        ``env``: variables added to kubectl's environment."""
         from kube.core import process
 
         limit = timeout if timeout is not None else self.timeout
@@ -141,7 +147,8 @@ class Kubectl:
             limit = min(limit, request_timeout() + 3)
         argv = self.argv(*args)
         try:
-            done = process.run(argv, input=input, timeout=limit, check=False, env=self.environment())
+            environment = {**self.environment(), **(env or {})}
+            done = process.run(argv, input=input, timeout=limit, check=False, env=environment)
         except ProcessTimeout as exc:
             raise ClusterError(
                 f"kubectl {args[0]} did not answer within {limit:g}s ({self.describe()})", hint=CLUSTER_HINT
@@ -269,6 +276,24 @@ class Kubectl:
         if code != 0 and not items and is_unreachable(err):
             raise self._fail("get", err, out)
         return items
+
+    def diff_server_side(
+        self, objects: Sequence[Mapping[str, Any]], *, program: str, field_manager: str
+    ) -> None:
+        """``kubectl diff --server-side`` of ``objects``: the API server merges each into the live
+        object (a dry-run apply, ``--force-conflicts`` as an upgrade applies) and kubectl runs
+        ``program LIVE_DIR MERGED_DIR`` (``KUBECTL_EXTERNAL_DIFF``), one YAML file per object in
+        each, an empty live file for an object not in the cluster. ``program`` must exit 0:
+        then kubectl does too, and any other exit is an error."""
+        if not objects:
+            return
+        payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
+        code, out, err = self.run(
+            "diff", "--server-side", "--force-conflicts", f"--field-manager={field_manager}",
+            "--filename=-", request_flag(), input=payload, env={"KUBECTL_EXTERNAL_DIFF": program},
+        )  # fmt: skip
+        if code != 0:
+            raise self._fail("diff", err, out)
 
     # -- writes ---------------------------------------------------------------------------------
 
