@@ -62,7 +62,16 @@ from kube.install.results import ApplyState, ObjectStatus
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.kubectl_output import Reason
 
-__all__ = ["KEEP", "ApplyReport", "Previous", "apply_release", "key_of", "owned_by", "with_default_protocols"]
+__all__ = [
+    "KEEP",
+    "ApplyReport",
+    "Previous",
+    "apply_release",
+    "as_applied",
+    "key_of",
+    "owned_by",
+    "with_default_protocols",
+]
 
 #: ``kube.sh/keep: "true"`` on an object keeps it when a later revision drops it.
 KEEP = "kube.sh/keep"
@@ -109,6 +118,16 @@ class ApplyReport:
 
 
 _BUILTIN_PORTS = frozenset({"", "apps", "batch", "extensions"})
+
+
+def as_applied(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data`` as upgrade sends it: its ports' protocols filled in, its content hash
+    (``kube.k8s.releases_drift``) taken again when that changed it: the hash must describe what
+    is sent. ``kube diff`` compares this same form, so it never shows kube's own filling."""
+    from kube.k8s.releases_drift import annotate
+
+    filled = with_default_protocols(data)
+    return filled if filled is data else annotate(filled)
 
 
 def with_default_protocols(obj: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError, NotFoundError, UsageError
 from kube.core.text import plural
+from kube.install.apply import as_applied
 from kube.k8s.kubectl import Kubectl, ObjectRef
 
 if TYPE_CHECKING:
@@ -246,33 +247,7 @@ def render(
     scopes = Scopes(rendered)
     # install's own check, labelling and order (as kube upgrade uses it): the same labels both sides.
     waves = pipeline._waves(rendered, formula, namespace, scopes, allowed, release)
-    return [with_default_protocols(as_sent(o, namespace, scopes)) for wave in waves for o in wave]
-
-
-_BUILTIN_PORTS = frozenset({"", "apps", "batch", "extensions"})
-
-
-def with_default_protocols(obj: dict[str, Any]) -> dict[str, Any]:
-    """``obj`` with ``protocol: TCP`` in every Service or container port that has none, as
-    ``kube upgrade`` sends it: Kubernetes up to 1.21 refuses a server-side apply (and so a
-    server-side diff) of a port without protocol, which ``kubectl create`` took and defaulted."""
-    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-    if group not in _BUILTIN_PORTS:
-        return obj
-    filled: dict[str, Any] = json.loads(json.dumps(obj))
-    _fill_protocol(filled)
-    return filled
-
-
-def _fill_protocol(node: Any, under_ports: bool = False) -> None:
-    if isinstance(node, dict):
-        if under_ports and ("port" in node or "containerPort" in node) and "protocol" not in node:
-            node["protocol"] = "TCP"
-        for key, value in node.items():
-            _fill_protocol(value, key == "ports")
-    elif isinstance(node, list):
-        for value in node:
-            _fill_protocol(value, under_ports)
+    return [dict(as_applied(as_sent(o, namespace, scopes))) for wave in waves for o in wave]
 
 
 # -- the diff -----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError, NotFoundError, UsageError
-from kube.install.apply import ApplyReport, Key, apply_release, key_of, with_default_protocols
+from kube.install.apply import ApplyReport, Key, apply_release, as_applied, key_of, with_default_protocols
 from kube.install.results import ApplyState, ObjectStatus
 from kube.k8s import releases
 from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
@@ -209,7 +209,7 @@ def upgrade(
     allowed = tuple(sorted({*current.allowed_namespaces, *options.allow_namespaces}))
     scopes = Scopes(rendered)
     waves = pipeline._waves(rendered, formula, ns, scopes, allowed, name)
-    sent = [[_filled(as_sent(o, ns, scopes)) for o in w] for w in waves]
+    sent = [[as_applied(as_sent(o, ns, scopes)) for o in w] for w in waves]
     sources = {
         key_of(ObjectRef.of(d)): o.source
         for w, ws in zip(waves, sent, strict=True)
@@ -309,15 +309,6 @@ def _render(
             after = deep_merge(values, generated(current.values or {}, previous))
         objs = render.render_manifests(formula, staged, after or dict(values), namespace=ns, release=name)
     return objs, after, hook_ran
-
-
-def _filled(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``data`` with its ports' protocols filled in, its content hash (``kube.k8s.releases_drift``)
-    taken again when that changed it: the hash must describe what is sent."""
-    from kube.k8s.releases_drift import annotate
-
-    filled = with_default_protocols(data)
-    return filled if filled is data else annotate(filled)
 
 
 def _carry_out(
