@@ -152,7 +152,7 @@ def test_dry_run_yaml_keeps_values_and_prints_no_raw_override(capsys: pytest.Cap
 
 
 def test_mistyped_command_suggests_once() -> None:
-    result = kube("upgrade")
+    result = kube("updat")
     assert result.exit_code == ExitCode.USAGE
     assert result.output.count("Did you mean 'update'?") == 1, result.output
 

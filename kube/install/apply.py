@@ -123,7 +123,7 @@ _BUILTIN_PORTS = frozenset({"", "apps", "batch", "extensions"})
 def as_applied(data: Mapping[str, Any]) -> Mapping[str, Any]:
     """``data`` as upgrade sends it: its ports' protocols filled in, its content hash
     (``kube.k8s.releases_drift``) taken again when that changed it: the hash must describe what
-    is sent. ``kube diff`` compares this same form, so it never shows kube's own filling."""
+    is sent."""
     from kube.k8s.releases_drift import annotate
 
     filled = with_default_protocols(data)
