@@ -42,6 +42,9 @@ check: lint type test ## Lint, types and tests: what CI runs
 bench: install ## Run the benchmarks and print their figures
 	$(BIN)/python benchmarks/bench_archive.py
 	$(BIN)/python benchmarks/bench_install.py
+	$(BIN)/python benchmarks/bench_render_scale.py
+	$(BIN)/python benchmarks/bench_records.py
+	$(BIN)/python benchmarks/bench_site.py
 
 demo: install ## The main job: a real archive and control plane; update, search, info, install, list, uninstall
 	scripts/demo
