@@ -347,6 +347,40 @@ def test_a_dependency_whose_objects_were_deleted_does_not_count(
     assert "1 object missing" in result.stderr
 
 
+@pytest.mark.cluster
+def test_a_dependency_that_is_recorded_but_not_ready_does_not_count(namespace: str, tmp_path: Path) -> None:
+    """A dependency counts when it is ready, not merely recorded: a Deployment no node can run
+    (a nodeSelector nothing matches) is installed and complete, but never available."""
+    base = unique(namespace, "stuck")
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": base},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": base}},
+            "template": {
+                "metadata": {"labels": {"app": base}},
+                "spec": {
+                    "nodeSelector": {"kube.sh/no-such-node": "true"},
+                    "containers": [{"name": "c", "image": "nginx:1.25"}],
+                },
+            },
+        },
+    }
+    manifests = {"d.json": json.dumps(deployment)}
+    assert (
+        kube("install", str(write_formula(tmp_path, base, manifests=manifests)), "-n", namespace).exit_code
+        == 0
+    )
+
+    dependent = write_formula(tmp_path, "needy", dependencies=[{"name": base, "version": "^1"}])
+    result = kube("install", str(dependent), "-n", namespace)
+    assert result.exit_code == ExitCode.DEPENDENCY, result.output
+    assert f"Dependency {base} (^1) does not seem to be satisfied" in result.stderr
+    assert "1 object not ready" in result.stderr
+
+
 # -- 5. uninstall's summary --------------------------------------------------------------------
 
 

@@ -77,7 +77,12 @@ class Unsatisfied:
 def satisfies(record: Revision, dependency: Dependency) -> bool:
     from kube.formula.versions import Version, VersionError
 
-    if record.formula != dependency.name or record.outcome is not COMPLETE or record.missing:
+    if (
+        record.formula != dependency.name
+        or record.outcome is not COMPLETE
+        or record.missing
+        or record.unready
+    ):
         return False
     try:
         return dependency.range.contains(Version.parse(record.version))
@@ -98,15 +103,15 @@ def check(formula: Formula, records: Sequence[Revision]) -> list[Unsatisfied]:
 
 def verify(kubectl: Kubectl, formula: Formula, found: Sequence[Revision]) -> list[Revision]:
     """``found``, with the records that could satisfy a dependency of ``formula`` checked
-    against the cluster: their ``missing`` count set (one kubectl call, none when no record
-    is a candidate)."""
+    against the cluster: their ``missing`` and ``unready`` counts set (one kubectl call, none
+    when no record is a candidate): a dependency counts when it is ready, not merely recorded."""
     from kube.k8s import releases
 
     names = {d.name for d in formula.dependencies}
     candidates = [r for r in found if r.formula in names and r.outcome is COMPLETE]
     if not candidates:
         return list(found)
-    checked = iter(releases.with_missing(kubectl, candidates))
+    checked = iter(releases.with_missing(kubectl, candidates, readiness=True))
     return [next(checked) if r in candidates else r for r in found]
 
 

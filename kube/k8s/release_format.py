@@ -59,6 +59,7 @@ from enum import StrEnum
 from typing import Any
 
 from kube.core.errors import FormulaError, UsageError
+from kube.core.text import plural
 from kube.k8s import records
 from kube.k8s.kubectl import ObjectRef, is_dns_label
 from kube.k8s.objects import FORMULA_LABEL, LABEL_PREFIX, MANAGED_BY_LABEL
@@ -154,6 +155,9 @@ class Revision:
     dependencies: tuple[str, ...] = ()
     # How many recorded objects the cluster no longer has; None when not checked.
     missing: int | None = field(default=None, compare=False)
+    # How many recorded objects exist but are not ready (kstatus); None when not checked. Only a
+    # dependency check asks: a dependency counts when it is ready, not merely recorded.
+    unready: int | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.values is not None:
@@ -168,9 +172,12 @@ class Revision:
     @property
     def condition(self) -> str:
         """The outcome as people read it: ``complete``, or ``complete (2 objects missing)``."""
+        notes = []
         if self.missing:
-            return f"{self.outcome} ({self.missing} {'object' if self.missing == 1 else 'objects'} missing)"
-        return str(self.outcome)
+            notes.append(f"{plural(self.missing, 'object')} missing")
+        if self.unready:
+            notes.append(f"{plural(self.unready, 'object')} not ready")
+        return f"{self.outcome} ({', '.join(notes)})" if notes else str(self.outcome)
 
     @property
     def values_known(self) -> bool:

@@ -200,12 +200,17 @@ def find_release(kubectl: Kubectl, name: str, namespace: str | None) -> Release:
     return found[0]
 
 
-def with_missing(kubectl: Kubectl, revisions: Sequence[Revision]) -> list[Revision]:
+def with_missing(
+    kubectl: Kubectl, revisions: Sequence[Revision], *, readiness: bool = False
+) -> list[Revision]:
     """``revisions`` with ``missing`` filled in, from one ``kubectl get`` of all their objects. An
     object counts as missing when the API server has none of that name, or one with another uid
     (made again by someone else); objects kube may not read (Forbidden) do not count. When the
-    cluster does not answer, ``missing`` stays None: "not checked" is never "all there"."""
+    cluster does not answer, ``missing`` stays None: "not checked" is never "all there".
+    ``readiness`` also fills ``unready``: objects that exist but are not ready by kube's kstatus
+    rules (``kube.k8s.wait.assess``), read from the same answer."""
     from kube.k8s.kubectl_output import Reason
+    from kube.k8s.wait import READY, assess
 
     refs = [o.ref for r in revisions for o in r.objects]
     if not refs:
@@ -216,14 +221,16 @@ def with_missing(kubectl: Kubectl, revisions: Sequence[Revision]) -> list[Revisi
         return list(revisions)
     checked = []
     for rev in revisions:
-        missing = 0
+        missing = unready = 0
         for recorded in rev.objects:
             outcome = next(live)
             if outcome.live is None:
                 missing += outcome.reason in (Reason.NOT_FOUND, Reason.NO_MATCH)
             elif recorded.uid and (outcome.live.get("metadata") or {}).get("uid") != recorded.uid:
                 missing += 1
-        checked.append(replace(rev, missing=missing))
+            elif readiness and assess(outcome.live)[0] is not READY:
+                unready += 1
+        checked.append(replace(rev, missing=missing, unready=unready if readiness else None))
     return checked
 
 
