@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kube.cli import console
-from kube.cli.options import Context, Kubeconfig, Namespace, Output, OutputFormat, choose, command_app
+from kube.cli.options import (
+    Context,
+    Kubeconfig,
+    Namespace,
+    Output,
+    OutputFormat,
+    SetStrings,
+    SetValues,
+    ValuesFiles,
+    choose,
+    command_app,
+)
 from kube.cli.results import kubectl_for
 from kube.install import diff as release_diff
 
@@ -27,20 +37,9 @@ def diff_command(
             metavar="[FORMULA|PATH]", help="What to render (default: the formula the release came from)."
         ),
     ] = None,
-    values: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "-f", "--values", metavar="FILE", help="A YAML file of values (repeatable; later wins)."
-        ),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", metavar="KEY=VALUE", help="Set a value: a.b=c, typed like YAML."),
-    ] = None,
-    set_string: Annotated[
-        list[str] | None,
-        typer.Option("--set-string", metavar="KEY=VALUE", help="Set a value, always as a string."),
-    ] = None,
+    values: ValuesFiles = None,
+    set_: SetValues = None,
+    set_string: SetStrings = None,
     reset_values: Annotated[
         bool,
         typer.Option("--reset-values", help="Start from the formula's defaults, not the release's values."),

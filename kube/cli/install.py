@@ -6,7 +6,6 @@ import io
 import os
 import re
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +17,10 @@ from kube.cli.options import (
     Kubeconfig,
     Namespace,
     OutputFormat,
+    SetStrings,
+    SetValues,
     Timeout,
+    ValuesFiles,
     Wait,
     choose,
     command_app,
@@ -89,20 +91,9 @@ def install_command(
     with_deps: Annotated[
         bool, typer.Option("--with-deps", help="Install missing dependencies from the archive first.")
     ] = False,
-    values: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "-f", "--values", metavar="FILE", help="A YAML file of values (repeatable; later wins)."
-        ),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", metavar="KEY=VALUE", help="Set a value: a.b=c, typed like YAML."),
-    ] = None,
-    set_string: Annotated[
-        list[str] | None,
-        typer.Option("--set-string", metavar="KEY=VALUE", help="Set a value, always as a string."),
-    ] = None,
+    values: ValuesFiles = None,
+    set_: SetValues = None,
+    set_string: SetStrings = None,
     no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py.")] = False,
     hook_timeout: Annotated[
         str, typer.Option("--hook-timeout", metavar="DURATION", help="Time limit of the hook.")

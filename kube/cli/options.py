@@ -11,6 +11,7 @@ line (exit 2) that lists those it can.
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -74,3 +75,17 @@ Timeout = Annotated[
     str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 90s, 5m.")
 ]
 Wait = Annotated[bool, typer.Option("--wait", help="Wait until every object is ready (or deleted).")]
+
+# The values of a render, the same on install, upgrade and diff.
+ValuesFiles = Annotated[
+    list[Path] | None,
+    typer.Option("-f", "--values", metavar="FILE", help="A YAML file of values (repeatable; later wins)."),
+]
+SetValues = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE", help="Set a value: a.b=c, typed like YAML."),
+]
+SetStrings = Annotated[
+    list[str] | None,
+    typer.Option("--set-string", metavar="KEY=VALUE", help="Set a value, always as a string."),
+]

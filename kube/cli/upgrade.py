@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +13,10 @@ from kube.cli.options import (
     Namespace,
     Output,
     OutputFormat,
+    SetStrings,
+    SetValues,
     Timeout,
+    ValuesFiles,
     Wait,
     choose,
     command_app,
@@ -47,20 +49,9 @@ def upgrade_command(
     context: Context = None,
     kubeconfig: Kubeconfig = None,
     output: Output = None,
-    values: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "-f", "--values", metavar="FILE", help="A YAML file of values (repeatable; later wins)."
-        ),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", metavar="KEY=VALUE", help="Set a value: a.b=c, typed like YAML."),
-    ] = None,
-    set_string: Annotated[
-        list[str] | None,
-        typer.Option("--set-string", metavar="KEY=VALUE", help="Set a value, always as a string."),
-    ] = None,
+    values: ValuesFiles = None,
+    set_: SetValues = None,
+    set_string: SetStrings = None,
     reset_values: Annotated[
         bool,
         typer.Option(
