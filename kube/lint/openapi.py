@@ -168,19 +168,17 @@ def _checker(path: Path, name: str) -> Any:
     return jsonschema.Draft4Validator({"$ref": f"#/definitions/{name}", "definitions": definitions})
 
 
-def validator(path: Path, obj: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
-    """A check of ``obj``'s kind against the cluster's document; raises ``NoSchema`` when the
-    server serves no such kind (``kube.lint.schema.collect`` runs it)."""
+def validator(path: Path, obj: dict[str, Any]) -> Callable[[dict[str, Any]], None] | None:
+    """A check of ``obj``'s kind against the cluster's document (``kube.lint.schema.collect``
+    runs it); None when the server serves no such kind."""
     import jsonschema
-
-    from kube.lint.schema import NoSchema
 
     kinds = _load(path)[1]
     api = str(obj.get("apiVersion", ""))
     group, _, version = api.rpartition("/")
     name = kinds.get((group, version, str(obj.get("kind", ""))))
     if name is None:
-        raise NoSchema(f"the cluster serves no {obj.get('kind')} in {api}")
+        return None
     checker = _checker(path, name)
 
     def check(work: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         "file-too-large",
         E,
-        "a file over the size limit (1 MiB)",
+        "a file over 4 MiB, or a formula over 32 MiB",
         "keep formulas small; fetch data at runtime",
     ),
     Rule(

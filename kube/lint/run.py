@@ -201,7 +201,8 @@ def lint_formula(
             found_docs, found = lint_manifests.load_file(directory / rel, f"{base}/{rel}")
         docs += found_docs
         findings += found
-    if not readable:
+    refused = [r for r in files.too_large if r.startswith("manifests/")]
+    if not readable and not refused:
         findings.append(finding("manifest-none", f"{base}/manifests", 0, "the formula has no manifests"))
     tests: list[KubeObject] = []
     for rel in files.tests:

@@ -8,7 +8,10 @@ again (at most ``MAX_ERRORS`` times).
 Its bundled schemas cover Kubernetes 1.25 and later; ``DEFAULT_KUBE_VERSION``
 is the newest bundled minor not above 1.30, close to what clusters in use
 run. The schemas are strict (unknown fields are errors), as ``kubectl create``
-with server-side field validation is.
+with server-side field validation is. Older minors come from a cluster's own
+OpenAPI (``kube.lint.openapi``, ``kube lint --cluster``), cached by minor; the
+same repair loop (``collect``) reports every error of either, and of custom
+resources against their CRD (``kube.lint.crds``).
 """
 
 from __future__ import annotations
@@ -94,7 +97,8 @@ def check_kube_version(text: str | None) -> str:
         raise UsageError(
             f"--kube-version {text}: no schemas for Kubernetes {minor} in kubernetes-validate "
             f"(it bundles {choices})",
-            hint=f"use --kube-version {default_kube_version()}, or upgrade kubernetes-validate",
+            hint=f"use --kube-version {default_kube_version()}, or run `kube lint --cluster` once against "
+            f"a Kubernetes {minor} cluster (its schemas are then cached for --kube-version {minor})",
         )
     return minor
 
@@ -145,7 +149,10 @@ def validate(obj: dict[str, Any], schemas: Schemas | str) -> list[SchemaProblem]
     if schemas.openapi is not None:
         from kube.lint import openapi
 
-        return collect(obj, openapi.validator(schemas.openapi, obj))
+        served = openapi.validator(schemas.openapi, obj)
+        if served is None:
+            raise NoSchema(f"the cluster serves no {obj.get('kind')} in {obj.get('apiVersion')}")
+        return collect(obj, served)
     kv = _module()
     version = schemas.version + ".0"
 
