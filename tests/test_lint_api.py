@@ -113,10 +113,10 @@ def test_a_crd_in_the_formula_checks_its_resources_and_the_version_they_name(
     assert served.hint == "use apiVersion cert-manager.io/v1"
 
 
-def _problems(openapi: dict[str, object], obj: dict[str, object]) -> list[str]:
+def _problems(openapi: dict[str, object], obj: dict[str, object], *, pruned: bool = True) -> list[str]:
     import jsonschema
 
-    validator = jsonschema.Draft4Validator(crds.json_schema(openapi))
+    validator = jsonschema.Draft4Validator(crds.json_schema(openapi, pruned=pruned))
 
     def check(work: dict[str, object]) -> None:
         error = jsonschema.exceptions.best_match(validator.iter_errors(work))
@@ -170,6 +170,29 @@ def test_structural_schema_extensions_are_honoured() -> None:
         "unknown field `spec.strict.b`",
         "unknown field `spec.template.spec.sise`",
     ]
+
+
+def test_a_v1beta1_crd_keeps_unknown_fields_unless_it_says_otherwise() -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1beta1",
+        "kind": "CustomResourceDefinition",
+        "spec": {
+            "group": "example.com",
+            "names": {"kind": "Widget"},
+            "version": "v1",
+            "validation": {
+                "openAPIV3Schema": {"properties": {"spec": {"properties": {"a": {"type": "string"}}}}}
+            },
+        },
+    }
+    obj = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"b": 1}}
+    kept = crds.read_crd(crd, "x")
+    assert kept is not None and kept.served == ("v1",) and not kept.pruned
+    assert _problems(kept.schemas["v1"], obj, pruned=kept.pruned) == []
+    crd["spec"]["preserveUnknownFields"] = False  # type: ignore[index]
+    pruning = crds.read_crd(crd, "x")
+    assert pruning is not None and pruning.pruned
+    assert _problems(pruning.schemas["v1"], obj) == ["unknown field `spec.b`"]
 
 
 # -- template lines ---------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ dialect of OpenAPI v3.0 that CRDs use) with the API server's structural-schema r
 
 - an object with ``properties`` keeps only those fields: the API server prunes any other
   (or, with strict field validation, rejects the object), unless it says
-  ``x-kubernetes-preserve-unknown-fields: true``;
+  ``x-kubernetes-preserve-unknown-fields: true`` (or the CRD is an apiextensions.k8s.io/v1beta1
+  one without ``preserveUnknownFields: false``, which keeps every field);
 - ``x-kubernetes-int-or-string: true`` takes an integer or a string;
 - ``x-kubernetes-embedded-resource: true`` is an object with apiVersion, kind and metadata
   besides its own properties;
@@ -38,6 +39,7 @@ class Crd:
     source: str  # "formulas/x/manifests/crds.yaml" or "dependency cert-manager-crds"
     served: tuple[str, ...]
     schemas: Mapping[str, Any]  # version name -> openAPIV3Schema (absent: none given)
+    pruned: bool = True  # False: apiextensions.k8s.io/v1beta1 keeps unknown fields by default
 
 
 def is_crd(data: Mapping[str, Any]) -> bool:
@@ -68,7 +70,11 @@ def read_crd(data: Mapping[str, Any], source: str) -> Crd | None:
         schema = _mapping(entry.get("schema")).get("openAPIV3Schema", shared)
         if isinstance(schema, dict):
             schemas[name] = schema
-    return Crd(group, kind, source, tuple(served), schemas)
+    beta = str(data.get("apiVersion", "")).endswith("/v1beta1")
+    pruned = (
+        spec.get("preserveUnknownFields") is False if beta else spec.get("preserveUnknownFields") is not True
+    )
+    return Crd(group, kind, source, tuple(served), schemas, pruned)
 
 
 def index(crds: Iterable[Crd]) -> dict[tuple[str, str], Crd]:
@@ -79,9 +85,10 @@ def index(crds: Iterable[Crd]) -> dict[tuple[str, str], Crd]:
     return found
 
 
-def json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON Schema of a custom resource whose CRD version has ``schema`` as openAPIV3Schema."""
-    root: dict[str, Any] = _convert(schema)
+def json_schema(schema: Mapping[str, Any], *, pruned: bool = True) -> dict[str, Any]:
+    """The JSON Schema of a custom resource whose CRD version has ``schema`` as openAPIV3Schema
+    (``pruned``: the API server drops fields the schema does not name)."""
+    root: dict[str, Any] = _convert(schema, pruned)
     if root.get("additionalProperties") is False:
         properties = dict(root.get("properties") or {})
         for key, value in _META.items():
@@ -90,17 +97,17 @@ def json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     return root
 
 
-def _convert(node: Any) -> Any:
+def _convert(node: Any, pruned: bool = True) -> Any:
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: _convert(sub) for name, sub in value.items()}
+            out[key] = {name: _convert(sub, pruned) for name, sub in value.items()}
         elif key in _SCHEMA_KEYS and isinstance(value, dict):
-            out[key] = _convert(value)
+            out[key] = _convert(value, pruned)
         elif key in (*_SCHEMA_LISTS, "items") and isinstance(value, list):
-            out[key] = [_convert(sub) for sub in value]
+            out[key] = [_convert(sub, pruned) for sub in value]
         elif key.startswith("x-kubernetes-") or key in ("nullable", "default", "example", "externalDocs"):
             continue  # applied below, or only advice
         else:
@@ -116,7 +123,7 @@ def _convert(node: Any) -> Any:
             properties.setdefault(key, value)
         out["properties"] = properties
         out.setdefault("type", "object")
-    if "properties" in out and "additionalProperties" not in out and not preserve:
+    if pruned and "properties" in out and "additionalProperties" not in out and not preserve:
         out["additionalProperties"] = False
     if node.get("nullable") is True and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]

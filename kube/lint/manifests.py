@@ -234,7 +234,7 @@ class _Crds:
         if key not in self._checks:
             import jsonschema
 
-            schema = lint_crds.json_schema(crd.schemas[version])
+            schema = lint_crds.json_schema(crd.schemas[version], pruned=crd.pruned)
             validator = jsonschema.Draft4Validator(schema)
 
             def check(work: dict[str, Any]) -> None:
@@ -312,7 +312,7 @@ def _custom(doc: KubeObject, crd: lint_crds.Crd, crds: _Crds) -> Iterator[Findin
         return
     for problem in problems:
         hint = problem.hint
-        if hint.startswith("`kubectl explain"):
+        if not hint or hint.startswith("`kubectl explain"):
             hint = f"see the schema of {crd.kind} {version} in its CRD ({crd.source})"
         yield finding(
             "manifest-schema",
