@@ -13,7 +13,8 @@ dialect of OpenAPI v3.0 that CRDs use) with the API server's structural-schema r
 - ``x-kubernetes-embedded-resource: true`` is an object with apiVersion, kind and metadata
   besides its own properties;
 - ``nullable: true`` also takes null;
-- apiVersion, kind and metadata at the root are always allowed.
+- apiVersion, kind and metadata at the root are always allowed;
+- ``pattern`` is not checked (a stranger's regular expression must not hang lint).
 
 Validation itself is ``jsonschema``'s (``kube.lint.schema.collect`` reports every error).
 """
@@ -28,6 +29,9 @@ _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 _META = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
 _SCHEMA_KEYS = ("items", "additionalProperties", "not")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+# `pattern` is left out: the API server matches it with Go's RE2 (linear time), Python's
+# backtracking engine would give a stranger's pattern exponential time on a short value.
+_LEFT_OUT = ("nullable", "default", "example", "externalDocs", "pattern", "patternProperties")
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,8 @@ def _convert(node: Any, pruned: bool = True) -> Any:
             out[key] = _convert(value, pruned)
         elif key in (*_SCHEMA_LISTS, "items") and isinstance(value, list):
             out[key] = [_convert(sub, pruned) for sub in value]
-        elif key.startswith("x-kubernetes-") or key in ("nullable", "default", "example", "externalDocs"):
-            continue  # applied below, or only advice
+        elif key.startswith("x-kubernetes-") or key in _LEFT_OUT:
+            continue  # applied below, advice, or a regular expression (see _LEFT_OUT)
         else:
             out[key] = value
     preserve = node.get("x-kubernetes-preserve-unknown-fields") is True

@@ -147,7 +147,7 @@ def _strict(node: Any) -> Any:
             out["type"] = ["integer", "string"]
         elif key == "$ref" and isinstance(value, str):
             out[key] = value
-        elif key.startswith("x-") or key in ("description", "example"):
+        elif key.startswith("x-") or key in ("description", "example", "pattern", "patternProperties"):
             continue
         elif not (key == "type" and "type" in out):
             out[key] = value
