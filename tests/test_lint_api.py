@@ -405,3 +405,27 @@ spec:
     # Cached: the same minor without a cluster, from the cache.
     offline = lint.lint(["formulas/web"], kube_version="1.20")
     assert {f.rule for f in offline.findings} == {"manifest-unknown-api", "manifest-schema"}
+
+
+def test_cluster_options_are_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _repo(tmp_path, monkeypatch, _files("web", {"service.yaml": SERVICE}))
+    alone = CliRunner().invoke(app, ["lint", "--context", "prod", "formulas/web"])
+    assert alone.exit_code == 2
+    assert "--context and --kubeconfig only go with --cluster" in alone.stderr
+    # Real kubectl, with a kubeconfig that is not there: a cluster error (exit 8), no traceback.
+    missing = CliRunner().invoke(
+        app, ["lint", "--cluster", "--kubeconfig", str(tmp_path / "nope"), "formulas/web"]
+    )
+    assert missing.exit_code == 8, missing.output
+    assert missing.stderr.count("\n") == 1 and "Traceback" not in missing.output
+
+
+def test_a_template_too_repetitive_to_align_falls_back_to_unique_lines() -> None:
+    from kube.lint.templates import _mapper
+
+    repeated = "  k: {{ v }}\n" * 3000
+    assert _mapper(
+        "kind: ConfigMap\n" + repeated, "kind: ConfigMap\n" + repeated.replace("{{ v }}", "v")
+    ) == {1: 1}
+    small = "  k: {{ v }}\n" * 3
+    assert _mapper(small, small.replace("{{ v }}", "v")) == {1: 1, 2: 2, 3: 3}
