@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from kube.core.errors import FormulaError, RenderError
 from kube.core.findings import Finding
 from kube.formula import manifests
-from kube.formula.manifests import MANIFEST_LIMIT, Redact
+from kube.formula.manifests import FORMULA_LIMIT, MANIFEST_LIMIT, Redact
 from kube.formula.templating import OUTPUT_LIMIT, KubeInfo, render_template
 from kube.formula.templating import render_error as _render_error
 from kube.formula.values import merge_values, secret_masker
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from kube.formula.load import Formula
 
 __all__ = [
+    "FORMULA_LIMIT",
     "MANIFEST_LIMIT",
     "OUTPUT_LIMIT",
     "KubeInfo",
@@ -56,8 +57,13 @@ def render_manifests(
 ) -> list[KubeObject]:
     """Every object of the formula in ``directory`` (the staged copy), in file order. ``kube.release``
     is ``release``, or the formula's name when none is given (``kube lint``, an unnamed install)."""
-    from kube.formula.load import manifest_files
+    from kube.formula.load import formula_files, manifest_files
 
+    total = sum(path.lstat().st_size for path in formula_files(directory))
+    if total > FORMULA_LIMIT:
+        size = f"{total / 1048576:.1f} MiB"
+        message = f"the formula's files add up to {size}, over the {FORMULA_LIMIT // 1048576} MiB limit"
+        raise _render_error(".", 0, "file-too-large", message)
     kube = KubeInfo(formula.name, str(formula.version), namespace, release or formula.name)
     redact = secret_masker(values, formula.values)
     objects: list[KubeObject] = []
