@@ -97,6 +97,10 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.livetest",
         "Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.",
     ),
+    "import": Command(
+        "kube.cli.importer",
+        "Turn plain upstream manifests into a formula: one object per file, images as values, linted.",
+    ),
     "site": Command("kube.cli.site", "Build the static web catalogue of the archive, or preview it."),
     "help": Command("kube.cli.help", "Show help for kube or for one command."),
 }
