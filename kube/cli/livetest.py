@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
 from kube.k8s.wait import parse_duration
 from kube.livetest import run as testing
@@ -17,7 +17,12 @@ app = command_app()
 
 @app.command("test")
 def test_command(
-    target: Annotated[str, typer.Argument(metavar="NAME|PATH", help="A formula name or directory.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME|PATH", help="A formula name or directory.", autocompletion=completers.formulas
+        ),
+    ],
     context: Context = None,
     kubeconfig: Kubeconfig = None,
     timeout: Annotated[
