@@ -52,7 +52,8 @@ def test_a_dead_cluster_completes_nothing_and_says_nothing(tmp_path: Path) -> No
     config = tmp_path / "kubeconfig"
     config.write_text(
         "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
-        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\nusers: [{name: u, user: {}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+        "users: [{name: u, user: {}}]\n"
     )
     assert complete("status", "-n", "", env={"KUBECONFIG": str(config)}) == []
     assert complete("uninstall", "", env={"KUBECONFIG": str(config)}) == []

@@ -28,16 +28,14 @@ SHELLS = ("bash", "zsh", "fish")
 _COMPLETE_VAR = "_KUBE_COMPLETE"
 
 
-def script(shell: str) -> str:
-    """The completion script for ``shell``, as Click writes it for the ``kube`` program."""
+def script(shell: str, root: click.Command) -> str:
+    """The completion script for ``shell``, as Click writes it for the ``kube`` program ``root``."""
     from click.shell_completion import get_completion_class
-
-    from kube.cli.app import kube_group
 
     cls = get_completion_class(shell)
     if cls is None:
         raise UsageError(f"unknown shell {shell!r}", hint=f"choose one of {', '.join(SHELLS)}")
-    return cls(kube_group(), {}, "kube", _COMPLETE_VAR).source()
+    return cls(root, {}, "kube", _COMPLETE_VAR).source()
 
 
 def install_path(shell: str) -> Path:
@@ -54,11 +52,11 @@ def install_path(shell: str) -> Path:
     return config / "fish" / "completions" / "kube.fish"
 
 
-def install(shell: str) -> Path:
+def install(shell: str, root: click.Command) -> Path:
     path = install_path(shell)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(script(shell), encoding="utf-8")
+    temporary.write_text(script(shell, root), encoding="utf-8")
     temporary.replace(path)
     return path
 
@@ -91,10 +89,11 @@ def completion_command(
     """
     if shell not in SHELLS:
         raise UsageError(f"unknown shell {shell!r}", hint=f"choose one of {', '.join(SHELLS)}")
+    root = click.get_current_context().find_root().command
     if not install_it:
-        console.line(script(shell).rstrip("\n"))
+        console.line(script(shell, root).rstrip("\n"))
         return
-    path = install(shell)
+    path = install(shell, root)
     console.info(f"{shell} completion written to {path}")
     if shell == "zsh":
         console.line(f"add to ~/.zshrc, before compinit: fpath=({path.parent} $fpath)")
@@ -107,7 +106,7 @@ def install_root_option(ctx: click.Context, _: click.Parameter, value: bool) -> 
     if not value or ctx.resilient_parsing:
         return
     try:
-        path = install(detect_shell())
+        path = install(detect_shell(), ctx.find_root().command)
     except (KubeError, OSError) as exc:  # before the group's error boundary: report it here
         console.error(str(exc), getattr(exc, "hint", None))
         ctx.exit(ExitCode.USAGE if isinstance(exc, KubeError) else ExitCode.ERROR)
