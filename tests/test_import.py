@@ -115,6 +115,9 @@ def test_operator_install_yaml_leaves_the_human_decisions_to_lint(tmp_path: Path
     # Wildcard RBAC and Prometheus' custom resources are the author's call, not import's.
     assert rules == {"manifest-rbac-wildcard", "manifest-custom-resource"}
     assert "to decide: description" in result.output
+    # Upstream binds the ServiceAccount it ships in `default`; the binding follows the install namespace.
+    binding = (directory / "manifests" / "clusterrolebinding-redisoperator.yaml.tmpl").read_text()
+    assert "namespace: {{ kube.namespace | quote }}" in binding
 
 
 def test_values_and_namespace_from_the_command_line_drive_the_rendered_objects(tmp_path: Path) -> None:

@@ -281,6 +281,19 @@ def _pinned_namespace(data: dict[str, Any], kind: str) -> str | None:
     return None
 
 
+def _follows_install(reference: dict[str, Any], main: str | None, own_accounts: set[str]) -> bool:
+    """Whether a namespace reference must name the install namespace: it names the release's
+    namespace, or (a release written for ``default``, say) a ServiceAccount the release ships."""
+    namespace = reference.get("namespace")
+    if main is not None and namespace == main:
+        return True
+    return (
+        reference.get("kind") == "ServiceAccount"
+        and reference.get("name") in own_accounts
+        and bool(namespace)
+    )
+
+
 def _dig(node: Any, *path: str) -> Any:
     """``node[path[0]][path[1]]...``, or None where a step is missing or not a mapping."""
     for step in path:
@@ -490,6 +503,12 @@ def plan(
     result.namespace = _main_namespace(objects, scopes)
     images = _Images()
     used_names: set[str] = set()
+    # ServiceAccounts the release ships that land in the install namespace.
+    own_accounts = {
+        o.name
+        for o in objects
+        if o.group == "" and o.kind == "ServiceAccount" and o.namespace in (None, result.namespace)
+    }
     for obj in objects:
         data = _cleaned(obj.data)
         if obj.group == "" and obj.kind == "Namespace" and obj.name == result.namespace:
@@ -502,11 +521,10 @@ def plan(
                 meta.pop("namespace", None)
             else:
                 result.other_namespaces.append((obj.display, obj.namespace))
-        if result.namespace is not None:
-            for reference in _namespace_references(data, obj.kind):
-                if reference.get("namespace") == result.namespace:
-                    reference["namespace"] = _NAMESPACE_TOKEN
-                    templated = True
+        for reference in _namespace_references(data, obj.kind):
+            if _follows_install(reference, result.namespace, own_accounts):
+                reference["namespace"] = _NAMESPACE_TOKEN
+                templated = True
         templated = _replace_images(data, obj.kind, obj.display, images) or templated
         text = _dump(data)
         if templated:
