@@ -29,6 +29,14 @@ def test_command(
         str, typer.Option("--timeout", help="How long objects and tests may take to be ready (e.g. 90s, 5m).")
     ] = "5m",
     output: Output = None,
+    allow_namespaces: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-namespace",
+            metavar="NS",
+            help="Let the formula create objects in namespace NS too, as kube install does (repeatable).",
+        ),
+    ] = None,
     allow_simulated: Annotated[
         bool,
         typer.Option(
@@ -48,7 +56,12 @@ def test_command(
     """
     fmt = choose(output, OutputFormat.json)
     report = testing.run_test(
-        target, context=context, kubeconfig=kubeconfig, timeout=parse_duration(timeout), progress=_progress
+        target,
+        context=context,
+        kubeconfig=kubeconfig,
+        timeout=parse_duration(timeout),
+        progress=_progress,
+        allow_namespaces=tuple(allow_namespaces or ()),
     )
     if fmt is OutputFormat.json:
         console.print_json(report.to_json())
