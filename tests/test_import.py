@@ -112,8 +112,8 @@ def test_operator_install_yaml_leaves_the_human_decisions_to_lint(tmp_path: Path
         "tag": "latest",
     }
     rules = {f.rule for f in lint.lint([str(directory)]).findings}
-    # Wildcard RBAC and Prometheus' custom resources are the author's call, not import's.
-    assert rules == {"manifest-rbac-wildcard", "manifest-custom-resource"}
+    # Wildcard RBAC, Prometheus' custom resources and the `latest` image are the author's call, not import's.
+    assert rules == {"manifest-rbac-wildcard", "manifest-custom-resource", "manifest-image-tag"}
     assert "to decide: description" in result.output
     # Upstream binds the ServiceAccount it ships in `default`; the binding follows the install namespace.
     binding = (directory / "manifests" / "clusterrolebinding-redisoperator.yaml.tmpl").read_text()
