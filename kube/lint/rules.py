@@ -92,6 +92,12 @@ _RULES: tuple[Rule, ...] = (
         "write `namespace: {{ kube.namespace }}` in a .yaml.tmpl template",
     ),
     Rule(
+        "manifest-image-tag",
+        W,
+        "a container image with no tag, or the tag `latest`",
+        "pin a version tag (nginx:1.27.3) or a digest (nginx@sha256:...), and upgrade it on purpose",
+    ),
+    Rule(
         "manifest-hostpath",
         W,
         "a Pod mounts a hostPath volume (the node's own files), or a PersistentVolume is one",
