@@ -57,14 +57,18 @@ class InstallOutcome(StrEnum):
 
 
 class RemovalState(StrEnum):
-    """What an uninstall did with one recorded object."""
+    """What an uninstall did with one recorded object. ``deleted`` only once a read of the API
+    server answered NotFound; ``deleting`` when its deletion was requested and the API server
+    still has it (finalizers at work); ``stuck`` when it still has it at the end of ``--wait``."""
 
     DELETED = "deleted"
     GONE = "already gone"
     KEPT = "kept"
     NOT_OURS = "not deleted"
     FAILED = "failed"
-    DELETING = "being deleted"
+    DELETING = "deleting"
+    STUCK = "stuck"
+    NOT_ATTEMPTED = "not attempted"  # not deleted: something that depends on it remains
 
 
 class ApplyState(StrEnum):
@@ -272,6 +276,11 @@ class InstallResult:
 
 @dataclass(frozen=True)
 class UninstallResult:
+    """``record_removed``: every object is gone and the release's records were deleted; otherwise
+    they stay, the latest marked ``uninstalling`` and listing what is left, for a re-run to finish.
+    ``namespace_state``: what became of the install namespace kube had created: "" (left alone),
+    ``deleted``, ``deleting`` (Terminating) or ``stuck`` (still Terminating at the deadline)."""
+
     formula: str
     version: str
     namespace: str
@@ -280,10 +289,20 @@ class UninstallResult:
     namespace_note: str = ""
     record_removed: bool = True
     release: str = ""
+    namespace_state: str = ""
+    timeout: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return self.record_removed
+        """Nothing failed and nothing outlasted ``--wait`` (an object or the namespace ``stuck``).
+        Deletions requested without ``--wait`` and still under way are no failure."""
+        return not self.count(RemovalState.FAILED, RemovalState.STUCK, RemovalState.NOT_ATTEMPTED) and (
+            self.namespace_state != "stuck"
+        )
+
+    @property
+    def stuck(self) -> bool:
+        return bool(self.count(RemovalState.STUCK)) or self.namespace_state == "stuck"
 
     def count(self, *states: RemovalState) -> int:
         return sum(1 for o in self.objects if o.status in states)
@@ -293,20 +312,36 @@ class UninstallResult:
         deleted = self.count(RemovalState.DELETED)
         gone = self.count(RemovalState.GONE)
         deleting = self.count(RemovalState.DELETING)
+        stuck = self.count(RemovalState.STUCK)
+        failed = self.count(RemovalState.FAILED)
+        waiting = self.count(RemovalState.NOT_ATTEMPTED)
         kept = self.count(RemovalState.KEPT, RemovalState.NOT_OURS)
         what = f"{self.formula} {self.version} in namespace {self.namespace}"
         if self.release and self.release != self.formula:
             what = f"{self.release} ({self.formula} {self.version}) in namespace {self.namespace}"
-        if not self.record_removed:
-            failed = self.count(RemovalState.FAILED)
-            return f"{what}: {plural(failed, 'object')} could not be deleted; the install record stays"
-        text = f"uninstalled {what}: {plural(deleted, 'object')} deleted"
+        parts = [f"{plural(deleted, 'object')} deleted"]
         if gone:
-            text += f", {gone} already gone"
+            parts.append(f"{gone} already gone")
         if deleting:
-            text += f", {deleting} still being deleted by the API server"
+            parts.append(f"{deleting} deleting (deletion requested; the API server still has them)")
+        if stuck:
+            parts.append(f"{stuck} stuck")
+        if failed:
+            parts.append(f"{failed} failed")
+        if waiting:
+            parts.append(f"{waiting} not attempted")
         if kept:
-            text += f", {plural(kept, 'object')} left in place"
-        if self.namespace_deleted:
-            text += f", namespace {self.namespace} deleted"
-        return text
+            parts.append(f"{plural(kept, 'object')} left in place")
+        if self.namespace_state == "deleted":
+            parts.append(f"namespace {self.namespace} deleted")
+        elif self.namespace_state == "deleting":
+            parts.append(f"namespace {self.namespace} deleting (Terminating)")
+        elif self.namespace_state == "stuck":
+            parts.append(f"namespace {self.namespace} stuck (still Terminating)")
+        if not self.record_removed:
+            name = self.release or self.formula
+            return (
+                f"{what} not yet uninstalled: {', '.join(parts)}; the release record stays (status "
+                f"uninstalling) until they are gone: run `kube uninstall {name} -n {self.namespace}` again"
+            )
+        return f"uninstalled {what}: {', '.join(parts)}"

@@ -171,13 +171,15 @@ class Revision:
 
     @property
     def condition(self) -> str:
-        """The outcome as people read it: ``complete``, or ``complete (2 objects missing)``."""
+        """The outcome as people read it: ``complete``, or ``complete (2 objects missing)``;
+        ``uninstalling`` while an uninstall waits for objects the API server still has."""
         notes = []
         if self.missing:
             notes.append(f"{plural(self.missing, 'object')} missing")
         if self.unready:
             notes.append(f"{plural(self.unready, 'object')} not ready")
-        return f"{self.outcome} ({', '.join(notes)})" if notes else str(self.outcome)
+        word = "uninstalling" if self.status is ReleaseStatus.UNINSTALLING else str(self.outcome)
+        return f"{word} ({', '.join(notes)})" if notes else word
 
     @property
     def values_known(self) -> bool:
