@@ -277,6 +277,9 @@ def _show(
         _print_yaml(rendered)
         console.info(result.summary)
     else:
+        if result.cause:
+            # Why, before the rollback's rows: they say only what was undone.
+            console.line(f"==> {result.release or result.formula}: {result.cause}; rolling back (--atomic)")
         print_objects(result.release or result.formula, result.version, result.objects)
         _summary(result)
 
@@ -312,6 +315,13 @@ def _represent_str(representer: Any, value: str) -> Any:
 
 
 def _raise_for(result: InstallResult) -> None:
+    if result.outcome == "rolled back" and result.wait is not None and not result.wait.ready:
+        # The exit status of the cause: 9 when an object was not ready in time, 8 when one failed.
+        try:
+            result.wait.raise_for_status()
+        except ClusterError as exc:
+            message = f"install of {result.formula} rolled back: {exc.message}"
+            raise type(exc)(message, hint=exc.hint) from None
     if result.outcome in ("partial", "failed", "rolled back"):
         failed = [o for o in result.objects if o.status == "failed"]
         first = f"{failed[0].ref.display} {status_text(failed[0])}" if failed else "see above"

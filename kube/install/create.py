@@ -46,6 +46,7 @@ from kube.k8s.releases import Failure, RecordedObject, ReleaseOutcome, ReleaseSt
 FailedObject = Failure
 
 if TYPE_CHECKING:
+    from kube.k8s import wait as wait_module
     from kube.k8s.objects import KubeObject, Scopes
 
 CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK = (
@@ -273,6 +274,9 @@ def _object_outcome(obj: KubeObject, outcome: Outcome, progress: _Progress) -> N
             return
         progress.new.append(outcome.ref)
         progress.statuses.append(ObjectStatus(outcome.ref, CREATED, source=obj.source))
+    elif outcome.reason == Reason.NOT_ATTEMPTED:
+        # kubectl stopped at an earlier object of the batch: this one was never sent.
+        progress.statuses.append(ObjectStatus(outcome.ref, SKIPPED, outcome.message, obj.source))
     elif outcome.reason == Reason.ALREADY_EXISTS and progress.was_recorded(outcome.ref):
         progress.statuses.append(
             ObjectStatus(outcome.ref, EXISTS, "created by an earlier attempt", obj.source)
@@ -324,6 +328,9 @@ def _finish(
     )
     previous = progress.previous
     if progress.failures and options.atomic:
+        first = progress.failures[0]
+        more = f" (and {len(progress.failures) - 1} more)" if len(progress.failures) > 1 else ""
+        result = replace(result, cause=f"{first.ref.display} failed ({first.reason}): {first.message}{more}")
         if previous is None:
             _drop_pending(kubectl, the_plan, progress)  # first: a namespace kube made must be empty
         result = _roll_back(result, kubectl, progress)
@@ -452,9 +459,32 @@ def _wait(
         assert result.record is not None
         rev = result.record
         removed = uninstall.uninstall(kubectl, releases.Release(rev.release, rev.namespace, (rev,)))
-        rolled = tuple(replace(s, status=ROLLED_BACK) for s in removed.objects)
-        return replace(result, outcome=InstallOutcome.ROLLED_BACK, objects=rolled, record=None)
+        # A row says what became of the object, and why it went: the readiness it had.
+        why = {
+            s.ref: f"was {s.state}: {s.message}" if s.message else f"was {s.state}" for s in report.not_ready
+        }
+        rolled = tuple(
+            replace(s, status=ROLLED_BACK, detail=why.get(s.ref, s.detail))
+            if s.status in (uninstall.DELETED, uninstall.GONE)
+            else s
+            for s in removed.objects
+        )
+        return replace(
+            result, outcome=InstallOutcome.ROLLED_BACK, objects=rolled, record=None, cause=_not_ready(report)
+        )
     return result
+
+
+def _not_ready(report: wait_module.WaitReport) -> str:
+    """``Deployment/web not ready after 5s: 0 of 1 replicas available``; a failure first."""
+    from kube.k8s.wait import format_duration
+
+    first = report.failed[0] if report.failed else report.not_ready[0]
+    more = len(report.failed if report.failed else report.not_ready) - 1
+    also = f" (and {more} more)" if more else ""
+    if report.failed:
+        return f"{first.ref.display} failed: {first.message}{also}"
+    return f"{first.ref.display} not ready after {format_duration(report.timeout)}: {first.message}{also}"
 
 
 def _roll_back(result: InstallResult, kubectl: Kubectl, progress: _Progress) -> InstallResult:

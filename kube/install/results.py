@@ -203,6 +203,7 @@ class InstallResult:
     reach: Reach | None = None
     release: str = ""
     note: str = ""  # one line said before the summary (a dry run over an existing release)
+    cause: str = ""  # why an --atomic install was rolled back: the object that failed or was not ready
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.objects if o.status == status)
@@ -251,12 +252,15 @@ class InstallResult:
             return f"{what} installed in {where}: {created}{ready}"
         if self.outcome == InstallOutcome.ROLLED_BACK:
             rolled = plural(self.count(ObjectState.ROLLED_BACK), "object")
+            if self.wait is not None and not self.wait.ready:
+                return f"{what} not installed: {self.cause}; rolled back {rolled}"
             return f"{what} not installed: {failed} failed; rolled back {rolled}"
         if self.outcome == InstallOutcome.FAILED:
             return f"{what} not installed in {where}: {failed} failed, nothing was created"
         skipped = self.count(ObjectState.SKIPPED)
         return (
-            f"{what} partly installed in {where}: {created} exist, {failed} failed, {skipped} not attempted; "
+            f"{what} partly installed in {where}: {created} {'exists' if made == 1 else 'exist'}, "
+            f"{failed} failed, {skipped} not attempted; "
             "the install record lists what exists"
         )
 
