@@ -117,6 +117,7 @@ def record_json(record: Revision) -> dict[str, Any]:
         "summary": record.summary,
         "createdNamespace": record.created_namespace,
         "allowedNamespaces": list(record.allowed_namespaces),
+        "adopted": [{"apiVersion": r.api_version, "kind": r.kind, "name": r.name} for r in record.adopted],
         "objects": [
             {
                 "apiVersion": o.ref.api_version,

@@ -53,6 +53,7 @@ CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK = (
     ObjectState.CREATED, ObjectState.EXISTS, ObjectState.FAILED, ObjectState.SKIPPED, ObjectState.ROLLED_BACK,
 )  # fmt: skip
 OK, CHANGED, RECREATED = ObjectState.OK, ObjectState.CHANGED, ObjectState.RECREATED
+ADOPTED = ObjectState.ADOPTED
 # How long a CRD may take to be established before the wave that uses it.
 CRD_TIMEOUT = 60.0
 # An object of this formula that kubectl said exists, or never said anything about, may be adopted.
@@ -86,6 +87,7 @@ class _Progress:
     statuses: list[ObjectStatus] = field(default_factory=list)
     failures: list[FailedObject] = field(default_factory=list)
     new: list[ObjectRef] = field(default_factory=list)  # created by this attempt, in order
+    adopted: list[ObjectRef] = field(default_factory=list)  # shipped, found existing, not kube's to delete
     created_namespace: bool = False
     namespace_is_new: bool = False
     interrupted: bool = False
@@ -281,6 +283,12 @@ def _object_outcome(obj: KubeObject, outcome: Outcome, progress: _Progress) -> N
         progress.statuses.append(
             ObjectStatus(outcome.ref, EXISTS, "created by an earlier attempt", obj.source)
         )
+    elif outcome.reason == Reason.ALREADY_EXISTS and (obj.group, obj.kind) == ("", "Namespace"):
+        # A formula that brings its own Namespace (ingress-nginx, argo-cd) installs into one that
+        # exists: the release depends on it, did not create it, and never deletes it.
+        progress.adopted.append(outcome.ref)
+        detail = "exists already: this release uses it and its uninstall leaves it"
+        progress.statuses.append(ObjectStatus(outcome.ref, ADOPTED, detail, obj.source))
     else:
         progress.failures.append(FailedObject(outcome.ref, outcome.reason, outcome.message))
         progress.statuses.append(
@@ -353,7 +361,7 @@ def _finish(
         return replace(result, outcome=InstallOutcome.FAILED, objects=tuple(progress.statuses))
     record = _record(
         the_plan, inputs, recorded, failed=progress.failures, created_namespace=progress.created_namespace,
-        refs=planned,
+        refs=planned, adopted=progress.adopted,
     )  # fmt: skip
     record = _save(kubectl, the_plan, progress, record)
     outcome = InstallOutcome.PARTIAL if progress.failures else InstallOutcome.INSTALLED
@@ -380,6 +388,7 @@ def _record(
     created_namespace: bool = False,
     outcome: ReleaseOutcome | None = None,
     refs: Sequence[ObjectRef] = (),
+    adopted: Sequence[ObjectRef] = (),
 ) -> Revision:
     from kube import __version__
 
@@ -411,6 +420,7 @@ def _record(
         summary=f"install of {formula.name} {formula.version}" + (" (resumed)" if previous else ""),
         kube_version=__version__,
         dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies),
+        adopted=tuple(adopted),
         resource_version=previous.resource_version if previous and previous.format_version == 2 else "",
     )
 

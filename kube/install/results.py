@@ -45,6 +45,7 @@ class ObjectState(StrEnum):
     WOULD_RECREATE = "would re-create"
     WOULD_UPGRADE = "would upgrade"  # a dry run over a release of another version or other values
     ADMITTED = "admitted"  # --dry-run=server: the API server accepted it (and stored nothing)
+    ADOPTED = "adopted"  # a Namespace the formula ships existed already: needed, not created, never deleted
 
 
 class InstallOutcome(StrEnum):
@@ -247,6 +248,10 @@ class InstallResult:
             text += "" if recreated or changed or would else ", all ok"
             return f"{text} (dry run: {self.note})" if self.note else text
         failed = self.count(ObjectState.FAILED)
+        adopted = [o.ref.name for o in self.objects if o.status == ObjectState.ADOPTED]
+        if adopted:
+            word = "namespace" if len(adopted) == 1 else "namespaces"
+            created += f", {word} {', '.join(adopted)} adopted (existed already; uninstall leaves it)"
         if self.outcome == InstallOutcome.INSTALLED:
             ready = "" if self.wait is None else (", all ready" if self.wait.ready else ", not all ready")
             return f"{what} installed in {where}: {created}{ready}"

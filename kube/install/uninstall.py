@@ -157,7 +157,11 @@ def uninstall(
             else:
                 detail = f"deletion requested; {holding(left[ref] or held.get(ref) or {})}"
                 statuses[ref] = ObjectStatus(ref, DELETING, detail)
-    ordered = tuple(statuses[o.ref] for o in reversed(objects))
+    # What the release adopted at install (its formula's Namespace, found existing) is not its own.
+    adopted = tuple(
+        ObjectStatus(r, KEPT, "adopted at install: kube did not create it") for r in record.adopted
+    )
+    ordered = tuple(statuses[o.ref] for o in reversed(objects)) + adopted
     what = (record.formula, record.version, record.namespace, ordered)
     remaining = [o for o in objects if statuses[o.ref].status in _REMAINING]
     if remaining:
@@ -190,7 +194,13 @@ def _mark_uninstalling(kubectl: Kubectl, record: Revision, remaining: Sequence[R
     if record.format_version == 1 or not record.resource_version:
         return
     rev = replace(record, objects=tuple(remaining), status=ReleaseStatus.UNINSTALLING)
-    releases.write_revision(kubectl, rev, replace_existing=True)
+    try:
+        releases.write_revision(kubectl, rev, replace_existing=True)
+    except ClusterError:
+        # The record went with its namespace (a formula's own Namespace, deleted with the rest):
+        # there is nothing left to mark, and the objects' states above say what remains.
+        if kubectl.get_named("secrets", record.secret_name, record.namespace) is not None:
+            raise
 
 
 def _delete_namespace(
@@ -239,7 +249,8 @@ def _namespace_verdict(kubectl: Kubectl, release: Release) -> tuple[bool, str]:
 
     ns = release.namespace
     created = any(r.created_namespace for r in release.revisions)
-    if ns in _PROTECTED_NAMESPACES:
+    adopted = any(a.kind == "Namespace" and a.name == ns for r in release.revisions for a in r.adopted)
+    if ns in _PROTECTED_NAMESPACES or adopted:
         return False, ""
     live = kubectl.get_named("namespaces", ns, None)
     if live is None:

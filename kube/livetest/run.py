@@ -328,15 +328,18 @@ def _delete_namespace(kubectl: Kubectl, namespace: str, timeout: float) -> tuple
 
 
 def _terminating_reason(obj: Mapping[str, Any]) -> str:
-    """Why a namespace is still Terminating: the message of its first True deletion condition
-    (``NamespaceFinalizersRemaining``: ``Some content in the namespace has finalizers remaining:
-    example.com/hold in 1 resource instances``), else what holds the object itself."""
+    """Why a namespace is still Terminating: the message of its True deletion condition,
+    ``NamespaceFinalizersRemaining`` first (``Some content in the namespace has finalizers
+    remaining: example.com/hold in 1 resource instances``), else what holds the object itself."""
     status = obj.get("status")
     conditions = status.get("conditions") if isinstance(status, Mapping) else None
-    for condition in conditions if isinstance(conditions, list) else ():
-        if isinstance(condition, Mapping) and condition.get("status") == "True" and condition.get("message"):
-            return str(condition["message"])
-    return wait.holding(obj)
+    true = [
+        c
+        for c in (conditions if isinstance(conditions, list) else ())
+        if isinstance(c, Mapping) and c.get("status") == "True" and c.get("message")
+    ]
+    true.sort(key=lambda c: c.get("type") != "NamespaceFinalizersRemaining")
+    return str(true[0]["message"]) if true else wait.holding(obj)
 
 
 def _object_lines(result: InstallResult) -> str:
