@@ -317,3 +317,79 @@ def test_a_formulas_own_namespace_kube_creates_is_recorded_and_deleted(
     assert removed.exit_code == 0, removed.output
     assert row(removed, "Namespace", fresh)[-1] == "deleted"
     assert not exists(kubectl, "namespace", fresh)
+
+
+# -- know the values --------------------------------------------------------------------------------
+
+COMMENTED = """\
+name: vals
+version: "1.0.0"
+description: Values with comments.
+home: https://example.com/vals
+maintainers: ["Jane Doe <jane@example.com>"]
+values:
+  # How many copies of the web server run.
+  # At least 2 for a rolling update without downtime.
+  replicas: 2          # an integer
+  image:               # the container image
+    repository: nginx  # where it comes from
+    tag: "1.19"        # "a quoted # is text"
+  greeting: "hello # world"
+# the hook's needs
+hook:
+  python: ">=3.9"
+"""
+
+
+def test_info_values_shows_what_can_be_set_with_the_authors_comments(remote_archive: Path) -> None:
+    from tests.gitrepo import commit
+    from tests.test_cli_archive import kube as kube_offline
+
+    commit(remote_archive, {"formulas/vals/K3.yaml": COMMENTED})
+    assert kube_offline("update", "--repo", str(remote_archive)).exit_code == 0
+    shown = kube_offline("info", "vals", "--values")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == (
+        "# How many copies of the web server run.\n"
+        "# At least 2 for a rolling update without downtime.\n"
+        "replicas: 2          # an integer\n"
+        "image:               # the container image\n"
+        "  repository: nginx  # where it comes from\n"
+        '  tag: "1.19"        # "a quoted # is text"\n'
+        'greeting: "hello # world"\n'
+    )
+    data = json.loads(kube_offline("info", "vals", "--values", "-o", "json").stdout)
+    by_path = {v["path"]: v for v in data["values"]}
+    assert by_path["replicas"]["default"] == 2
+    assert by_path["replicas"]["comment"] == (
+        "How many copies of the web server run.\n"
+        "At least 2 for a rolling update without downtime.\n"
+        "an integer"
+    )
+    assert by_path["image.tag"] == {"path": "image.tag", "default": "1.19", "comment": '"a quoted # is text"',
+                                    "line": 12}  # fmt: skip
+    assert by_path["greeting"]["comment"] == "" and by_path["greeting"]["default"] == "hello # world"
+    plain = kube_offline("info", "vals")
+    assert "Values:      4 (`kube info vals --values` shows them)" in plain.stdout.splitlines()
+    assert json.loads(kube_offline("info", "vals", "-o", "json").stdout)["valueCount"] == 4
+
+
+HOOK_SAYS = """\
+import json, os
+print("generated a password for the admin user")
+print("\\x1b[31mred\\x1b[0m")
+with open(os.environ["KUBE_VALUES_OUT"], "w") as out:
+    json.dump({}, out)
+"""
+
+
+@pytest.mark.cluster
+def test_a_hooks_output_is_shown_prefixed_when_stdout_is_not_a_terminal(
+    namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBE_INTERACTIVE", "0")
+    directory = write_formula(tmp_path, "talky", hook=HOOK_SAYS)
+    result = kube("install", str(directory), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert "hook: generated a password for the admin user" in result.stderr.splitlines()
+    assert "\x1b" not in result.stderr  # a hook is a stranger's code: its escapes are shown, not run

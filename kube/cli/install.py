@@ -45,6 +45,13 @@ ENV_INTERACTIVE = "KUBE_INTERACTIVE"
 app = command_app()
 
 
+def show_hook_output(output: str) -> None:
+    """What a hook printed, when it did not have the terminal: each line on stderr, prefixed
+    ``hook: `` and with control characters escaped (a hook is a stranger's code)."""
+    for text in output.rstrip("\n").splitlines():
+        console.line(f"hook: {console.safe_line(text)}", stderr=True)
+
+
 def _interactive() -> bool:
     forced = os.environ.get(ENV_INTERACTIVE, "")
     if forced in ("0", "1"):
@@ -140,6 +147,7 @@ def install_command(
         timeout=parse_duration(timeout),
         on_event=progress_printer() if fmt is OutputFormat.table else None,
         server_dry_run=server_dry_run,
+        on_hook_output=show_hook_output,
     )
     if name is not None:
         validate_release_name(name)

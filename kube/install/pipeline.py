@@ -284,6 +284,8 @@ def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], 
                 sandbox=options.sandbox, interactive=options.interactive,
             )  # fmt: skip
             values, hook_ran = hook.values, hook.ran
+            if hook.output and options.on_hook_output is not None:
+                options.on_hook_output(hook.output)
         objs = render.render_manifests(formula, staged, values, namespace=ns, release=the_plan.release_name)
     return objs, hook_ran, Inputs(given, values if hook_ran else {})
 

@@ -9,7 +9,7 @@ prints ``status.value``), and code compares members, never literals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -147,6 +147,8 @@ class InstallOptions:
     timeout: float = 300.0  # --timeout: bounds the depends-on waits, with or without --wait
     on_event: OnEvent | None = field(default=None, compare=False)  # depends-on progress, for the CLI
     server_dry_run: bool = False  # --dry-run=server: the API server admits and validates, stores nothing
+    # What a hook run without a terminal printed, handed over as soon as it ends (the CLI shows it).
+    on_hook_output: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ new version's ranges, and warning-only: the caller shows ``unsatisfied``.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -72,6 +72,8 @@ class UpgradeOptions:
     allow_namespaces: tuple[str, ...] = ()
     version: str = ""  # --version: the version the resolved formula must have
     max_history: int = releases.DEFAULT_MAX_HISTORY
+    # What a hook run without a terminal printed, handed over as soon as it ends (the CLI shows it).
+    on_hook_output: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,8 @@ def _render(
             )  # fmt: skip
             hook_ran = hook.ran
             after = hook.values if hook.ran else {}
+            if hook.output and options.on_hook_output is not None:
+                options.on_hook_output(hook.output)
         elif previous:
             # --no-hooks: what the hook generated last time still holds (a password must not vanish).
             after = deep_merge(values, generated(current.values or {}, previous))
