@@ -90,6 +90,10 @@ def test_a_finalizer_that_never_completes_is_stuck_and_the_record_stays_until_a_
         assert row(again, "ConfigMap", "held")[-1] == "deleting"
         assert f"ConfigMap/held: deletion requested; finalizer {HOLD}" in again.stdout
         assert listed(namespace)[0]["status"] == "uninstalling"
+        # Installing over an uninstall under way would build on objects on their way out.
+        over = kube("install", str(directory), "-n", namespace)
+        assert over.exit_code == 8, over.output
+        assert f"release hold in namespace {namespace} is being uninstalled" in over.stderr
     finally:
         kubectl(
             "patch", "configmap", "held", "-n", namespace, "--type=merge", "-p", RELEASE_HOLD, check=False

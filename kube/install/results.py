@@ -356,3 +356,15 @@ class UninstallResult:
                 f"uninstalling) until they are gone: run `kube uninstall {name} -n {self.namespace}` again"
             )
         return f"uninstalled {what}: {', '.join(parts)}"
+
+
+def uninstalling_error(rev: Revision) -> KubeError:
+    """An uninstall has begun and waits for objects the API server still has: upgrading or
+    installing over it would build on objects on their way out."""
+    from kube.core.errors import ClusterError
+
+    return ClusterError(
+        f"release {rev.release} in namespace {rev.namespace} is being uninstalled "
+        f"({plural(len(rev.objects), 'object')} still being deleted)",
+        hint=f"finish it with `kube uninstall {rev.release} -n {rev.namespace} --wait`, then install again",
+    )

@@ -161,6 +161,11 @@ def read(kubectl: Kubectl, name: str, namespace: str | None) -> tuple[Release, R
             f"release {name} in namespace {ns}: its newest record cannot be trusted: {release.problem}",
             hint=f"see `kube history {name} -n {ns}`",
         )
+    latest = release.latest
+    if latest is not None and latest.status is ReleaseStatus.UNINSTALLING:
+        from kube.install.results import uninstalling_error
+
+        raise uninstalling_error(latest)
     current = release.deployed or release.latest
     if current is None:
         raise NotFoundError(f"release {name} in namespace {ns} has no readable revision")
