@@ -499,12 +499,23 @@ def _not_ready(report: wait_module.WaitReport) -> str:
 
 def _roll_back(result: InstallResult, kubectl: Kubectl, progress: _Progress) -> InstallResult:
     """Delete what this attempt created, newest first; an earlier attempt's objects and record stay."""
+    import time
+
+    from kube.install.results import RemovalState
+    from kube.k8s.wait import await_gone, holding
+
     deleted = kubectl.delete(list(reversed(progress.new)))
-    gone = {o.ref for o in deleted if o.ok}
+    requested = [o.ref for o in deleted if o.ok]
+    # Rolled back means gone: one read back; what the API server still holds is said so.
+    left = await_gone(kubectl, requested, deadline=time.monotonic())
+    held = {ref: f"deletion requested; {holding(obj)}" for ref, obj in left.items()}
     statuses = [
-        replace(s, status=ROLLED_BACK) if s.status == CREATED and s.ref in gone else s
+        (replace(s, status=RemovalState.DELETING, detail=held[s.ref]) if s.ref in held
+         else replace(s, status=ROLLED_BACK))
+        if s.status == CREATED and s.ref in requested
+        else s
         for s in progress.statuses
-    ]
+    ]  # fmt: skip
     if progress.namespace_is_new:
         from kube.install import uninstall
 
