@@ -106,6 +106,45 @@ def test_a_finalizer_that_never_completes_is_stuck_and_the_record_stays_until_a_
     assert not exists(kubectl, "configmap", "held", "-n", namespace)
 
 
+DEPENDENT_HELD = f"""\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: db
+data: {{a: "1"}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web
+  finalizers: [{HOLD}]
+  annotations: {{config.kubernetes.io/depends-on: /ConfigMap/db}}
+data: {{a: "1"}}
+"""
+
+
+@pytest.mark.cluster
+def test_what_a_stuck_dependent_names_is_not_attempted_and_a_rerun_finishes(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = write_formula(tmp_path, "pair", manifests={"cm.yaml": DEPENDENT_HELD})
+    assert kube("install", str(directory), "-n", namespace).exit_code == 0
+    try:
+        removed = kube("uninstall", "pair", "-n", namespace, "--timeout", "4")  # no --wait: depends-on waits
+        assert removed.exit_code == 9, removed.output
+        assert row(removed, "ConfigMap", "web")[-1] == f"stuck: finalizer {HOLD}"
+        assert row(removed, "ConfigMap", "db")[-1] == "not attempted"
+        assert exists(kubectl, "configmap", "db", "-n", namespace)
+        [release] = listed(namespace)
+        assert release["status"] == "uninstalling" and release["objects"] == 2
+    finally:
+        kubectl("patch", "configmap", "web", "-n", namespace, "--type=merge", "-p", RELEASE_HOLD, check=False)
+    done = kube("uninstall", "pair", "-n", namespace, "--wait", "--timeout", "30")
+    assert done.exit_code == 0, done.output
+    assert row(done, "ConfigMap", "web")[-1] == "deleted" and row(done, "ConfigMap", "db")[-1] == "deleted"
+    assert listed(namespace) == []
+
+
 @pytest.mark.cluster
 def test_uninstall_without_wait_reports_a_held_object_as_deleting(
     namespace: str, kubectl: KubectlFixture, tmp_path: Path

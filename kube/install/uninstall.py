@@ -138,6 +138,8 @@ def uninstall(
             statuses[outcome.ref] = ObjectStatus(outcome.ref, NOT_ATTEMPTED, outcome.message)
         else:
             statuses[outcome.ref] = ObjectStatus(outcome.ref, FAILED, f"{outcome.reason}: {outcome.message}")
+    # Dependents that outlasted the deadline were waited for (depends-on), with or without --wait.
+    waited = wait or any(s.status == NOT_ATTEMPTED for s in statuses.values())
     if requested:
         emit = on_event or (lambda event: None)
         if wait:
@@ -151,7 +153,7 @@ def uninstall(
         for ref in requested:
             if ref not in left:
                 statuses[ref] = ObjectStatus(ref, DELETED)
-            elif wait:
+            elif waited:
                 emit(depends.Event(ref, depends.Phase.DELETE_TIMEOUT, holding(left[ref])))
                 statuses[ref] = ObjectStatus(ref, STUCK, holding(left[ref] or held.get(ref) or {}))
             else:
