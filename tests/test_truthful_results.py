@@ -338,6 +338,12 @@ def test_a_formulas_own_namespace_that_exists_is_adopted_and_left_by_uninstall(
     [release] = listed(namespace)
     assert release["record"]["adopted"] == [{"apiVersion": "v1", "kind": "Namespace", "name": namespace}]
     assert release["record"]["createdNamespace"] is False and release["objects"] == 1
+    # An upgrade keeps it adopted: not applied, not recorded, so still no uninstall deletes it.
+    upgraded = kube("upgrade", "ownns", str(directory), "-n", namespace, "--set", "x=1")
+    assert upgraded.exit_code == 0, upgraded.output
+    [release] = listed(namespace)
+    assert release["revision"] == 2 and release["objects"] == 1
+    assert release["record"]["adopted"] == [{"apiVersion": "v1", "kind": "Namespace", "name": namespace}]
     removed = kube("uninstall", "ownns", "-n", namespace, "--wait", "--timeout", "30")
     assert removed.exit_code == 0, removed.output
     assert row(removed, "ConfigMap", "cfg")[-1] == "deleted"

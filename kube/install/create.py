@@ -400,6 +400,7 @@ def _record(
     outcome = outcome or (ReleaseOutcome.PARTIAL if failed else ReleaseOutcome.COMPLETE)
     status = {ReleaseOutcome.PENDING: ReleaseStatus.PENDING, ReleaseOutcome.COMPLETE: ReleaseStatus.DEPLOYED}
     number = revision_number(the_plan)
+    taken = {_key(a) for a in adopted}
     return Revision(
         release=the_plan.release_name,
         namespace=ns,
@@ -412,7 +413,8 @@ def _record(
         values=dict(inputs.values),
         hook_values=dict(inputs.hook_values),
         patches=(),
-        manifest=inputs.manifest,
+        # What was adopted is not the release's to re-apply (a rollback) or delete.
+        manifest=tuple(m for m in inputs.manifest if _key(ObjectRef.of(m)) not in taken),
         objects=tuple(objects),
         allowed_namespaces=tuple(sorted(allowed)),
         created_namespace=created_namespace or bool(previous and previous.created_namespace),

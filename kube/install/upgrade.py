@@ -222,6 +222,13 @@ def upgrade(
         for w, ws in zip(waves, sent, strict=True)
         for o, d in zip(w, ws, strict=True)
     }
+    # What the install adopted (the formula's own Namespace, found existing) stays the release's
+    # dependency: never applied, recorded or pruned by an upgrade, so no uninstall deletes it.
+    adopted_keys = {key_of(r) for r in current.adopted}
+    adopted = tuple(
+        r for r in current.adopted if any(key_of(ObjectRef.of(d)) == key_of(r) for w in sent for d in w)
+    )
+    sent = [kept for w in sent if (kept := [d for d in w if key_of(ObjectRef.of(d)) not in adopted_keys])]
     unsatisfied: tuple[Unsatisfied, ...] = ()
     if formula.dependencies:
         unsatisfied = pipeline.plan(
@@ -252,7 +259,7 @@ def upgrade(
         allowed_namespaces=allowed, created_namespace=current.created_namespace,
         summary=f"upgrade from {current.formula} {current.version} to {formula.name} {formula.version}",
         kube_version=__version__,
-        dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies),
+        dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies), adopted=adopted,
     )  # fmt: skip
     return _carry_out(kubectl, release, current, pending, sent, sources, options, base)
 
