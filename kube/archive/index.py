@@ -63,6 +63,7 @@ class Entry:
     built_date: str
     valid: bool
     problems: tuple[str, ...]
+    value_count: int | None = None  # how many values can be set; None in an entry that predates it
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Entry:
@@ -81,6 +82,7 @@ class Entry:
             built_date=built.get("date", ""),
             valid=bool(raw.get("valid", False)),
             problems=tuple(raw.get("problems", ())),
+            value_count=raw["valueCount"] if isinstance(raw.get("valueCount"), int) else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +99,7 @@ class Entry:
             "built": {"commit": self.built_commit, "date": self.built_date},
             "valid": self.valid,
             "problems": list(self.problems),
+            "valueCount": self.value_count,
         }
 
 

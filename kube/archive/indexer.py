@@ -78,8 +78,10 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
     except (KubeError, OSError, ValueError) as exc:
         problems.append(f"{rel}: {exc}")
     if formula is not None and not problems:
+        from kube.formula.values_doc import count_values
+
         entry = formula.to_dict()
-        entry.pop("values", None)
+        entry["valueCount"] = count_values(entry.pop("values", None) or {})
         entry["dependencies"] = [[d.name, str(d.range)] for d in formula.dependencies]
         entry.update(provides=provides, valid=True, problems=[])
         return entry, []

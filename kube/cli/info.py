@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +21,7 @@ from kube.archive.workspace import FormulaInfo
 from kube.cli import completers, console
 from kube.cli.archive import ensure_archive
 from kube.cli.options import Context, Kubeconfig, Namespace, Output, OutputFormat, choose, command_app
-from kube.core.errors import KubeError
+from kube.core.errors import FormulaError, KubeError
 
 app = command_app()
 
@@ -65,20 +65,76 @@ def info_command(
     namespace: Namespace = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
+    values: Annotated[
+        bool,
+        typer.Option(
+            "--values", help="Show the values you can set, with the comments beside them in K3.yaml."
+        ),
+    ] = False,
 ) -> None:
     """Show a kube: description, version, website, files, maintainers, dependencies, where installed."""
     fmt = choose(output, OutputFormat.json)
     ensure_archive()
     info = workspace.formula_info(name)
+    if values:
+        _print_values(info, fmt)
+        return
     installed = installed_versions(name, context=context, kubeconfig=kubeconfig, namespace=namespace)
     info = replace(info, installed=installed)
+    count = _value_count(info)
     if fmt is OutputFormat.json:
-        console.print_json(info.to_dict())
+        console.print_json({**info.to_dict(), "valueCount": count})
         return
-    _print_info(info)
+    _print_info(info, count)
 
 
-def _print_info(info: FormulaInfo) -> None:
+def _k3(info: FormulaInfo) -> Path:
+    from kube.core.paths import METADATA_FILE
+
+    return info.archive_path / METADATA_FILE
+
+
+def _value_count(info: FormulaInfo) -> int | None:
+    """From the index; an entry written before the index counted values is counted here."""
+    if info.entry.value_count is not None or not info.entry.valid:
+        return info.entry.value_count
+    from kube.formula.values_doc import count_values, documented_values
+
+    try:
+        found = documented_values(_k3(info))
+    except KubeError:
+        return None
+    return count_values(_nested(found))
+
+
+def _nested(found: list[Any]) -> dict[str, Any]:
+    return {v.path: v.default for v in found if "." not in v.path}
+
+
+def _print_values(info: FormulaInfo, fmt: OutputFormat) -> None:
+    """``--values``: K3.yaml's values section as written (``helm show values``), or with -o json
+    one entry per key: its dotted path, default and comment."""
+    from kube.formula.values_doc import documented_values, values_block
+
+    if not info.entry.valid:
+        raise FormulaError(
+            f"{info.entry.name}'s K3.yaml is invalid: {'; '.join(info.entry.problems[:1])}",
+            hint=f"see `kube info {info.entry.name}`",
+        )
+    k3 = _k3(info)
+    if fmt is OutputFormat.json:
+        found = documented_values(k3)
+        console.print_json({"name": info.entry.name, "version": info.entry.version,
+                            "values": [v.to_json() for v in found]})  # fmt: skip
+        return
+    block = values_block(k3)
+    if not block:
+        console.info(f"{info.entry.name} {info.entry.version} has no values to set")
+        return
+    console.line(block)
+
+
+def _print_info(info: FormulaInfo, value_count: int | None = None) -> None:
     entry = info.entry
     console.line(f"==> {entry.name}: {entry.version or '(invalid)'}", style="bold")
     lines: list[str] = []
@@ -95,6 +151,9 @@ def _print_info(info: FormulaInfo) -> None:
             ("Depends on", ", ".join(f"{n} ({r})" for n, r in entry.dependencies) or "nothing"),
             ("Provides", ", ".join(entry.provides) or "no manifests"),
         ]
+        if value_count is not None:
+            shown = f"{value_count} (`kube info {entry.name} --values` shows them)" if value_count else "none"
+            rows.append(("Values", shown))
         lines += [f"{label + ':':<13}{console.safe_line(value)}" for label, value in rows]
         if entry.details:
             lines.append("Details:")

@@ -45,6 +45,13 @@ ENV_INTERACTIVE = "KUBE_INTERACTIVE"
 app = command_app()
 
 
+def show_hook_output(output: str) -> None:
+    """What a hook printed, when it did not have the terminal: each line on stderr, prefixed
+    ``hook: `` and with control characters escaped (a hook is a stranger's code)."""
+    for text in output.rstrip("\n").splitlines():
+        console.line(f"hook: {console.safe_line(text)}", stderr=True)
+
+
 def _interactive() -> bool:
     forced = os.environ.get(ENV_INTERACTIVE, "")
     if forced in ("0", "1"):
@@ -145,6 +152,7 @@ def install_command(
         timeout=parse_duration(timeout),
         on_event=progress_printer() if fmt is OutputFormat.table else None,
         server_dry_run=server_dry_run,
+        on_hook_output=show_hook_output,
     )
     if name is not None:
         validate_release_name(name)
@@ -282,6 +290,9 @@ def _show(
         _print_yaml(rendered)
         console.info(result.summary)
     else:
+        if result.cause:
+            # Why, before the rollback's rows: they say only what was undone.
+            console.line(f"==> {result.release or result.formula}: {result.cause}; rolling back (--atomic)")
         print_objects(result.release or result.formula, result.version, result.objects)
         _summary(result)
 
@@ -317,6 +328,13 @@ def _represent_str(representer: Any, value: str) -> Any:
 
 
 def _raise_for(result: InstallResult) -> None:
+    if result.outcome == "rolled back" and result.wait is not None and not result.wait.ready:
+        # The exit status of the cause: 9 when an object was not ready in time, 8 when one failed.
+        try:
+            result.wait.raise_for_status()
+        except ClusterError as exc:
+            message = f"install of {result.formula} rolled back: {exc.message}"
+            raise type(exc)(message, hint=exc.hint) from None
     if result.outcome in ("partial", "failed", "rolled back"):
         failed = [o for o in result.objects if o.status == "failed"]
         first = f"{failed[0].ref.display} {status_text(failed[0])}" if failed else "see above"

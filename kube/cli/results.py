@@ -25,6 +25,8 @@ _QUIET = ("created", "exists", "ready", "deleted", "already gone", "would create
 
 
 def status_text(status: ObjectStatus) -> str:
+    if status.status == "stuck" and status.detail:
+        return f"stuck: {status.detail}"
     if status.status == "failed" and ":" in status.detail:
         return f"failed ({status.detail.split(':', 1)[0]})"
     return status.status
@@ -37,7 +39,7 @@ def print_objects(formula: str, version: str, objects: tuple[ObjectStatus, ...])
     ]
     console.print_table(("APP", "VERSION", "KIND", "NAME", "NAMESPACE", "STATUS"), rows)
     for o in objects:
-        if o.detail and o.status not in _QUIET:
+        if o.detail and o.status not in _QUIET and o.status != "stuck":
             console.line(f"  {o.ref.display}: {o.detail}")
 
 
@@ -51,7 +53,8 @@ def result_json(result: InstallResult | UninstallResult) -> dict[str, Any]:
     if isinstance(result, InstallResult):
         outcome, record = str(result.outcome), result.record
     else:
-        outcome, record = ("uninstalled" if result.ok else "partly uninstalled"), None
+        outcome = "uninstalled" if result.record_removed else "uninstalling"
+        record = None
     data: dict[str, Any] = {
         "release": result.release or result.formula,
         "formula": result.formula,
@@ -114,6 +117,7 @@ def record_json(record: Revision) -> dict[str, Any]:
         "summary": record.summary,
         "createdNamespace": record.created_namespace,
         "allowedNamespaces": list(record.allowed_namespaces),
+        "adopted": [{"apiVersion": r.api_version, "kind": r.kind, "name": r.name} for r in record.adopted],
         "objects": [
             {
                 "apiVersion": o.ref.api_version,

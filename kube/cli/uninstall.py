@@ -17,11 +17,11 @@ from kube.cli.results import (
     record_row,
     result_json,
 )
-from kube.core.errors import ClusterError, DependencyError, UsageError
+from kube.core.errors import ClusterError, DependencyError, UsageError, WaitTimeoutError
 from kube.install import uninstall
 from kube.k8s import releases
 from kube.k8s import status as kstatus
-from kube.k8s.wait import parse_duration
+from kube.k8s.wait import format_duration, parse_duration
 
 app = command_app()
 
@@ -151,16 +151,34 @@ def uninstall_command(
     on_event = progress_printer() if fmt is not OutputFormat.json else None
     result = uninstall.uninstall(kubectl, release, wait=wait, timeout=limit, on_event=on_event)
     if fmt is OutputFormat.json:
-        console.print_json({**result_json(result), "namespaceDeleted": result.namespace_deleted})
+        console.print_json(
+            {
+                **result_json(result),
+                "namespaceDeleted": result.namespace_deleted,
+                "namespaceState": result.namespace_state,
+                "recordRemoved": result.record_removed,
+            }
+        )
     else:
         print_objects(result.formula, result.version, result.objects)
         if result.namespace_note:
             console.info(result.namespace_note)
         console.line(result.summary)
     if not result.ok:
-        failed = next((o for o in result.objects if o.status == "failed"), None)
+        again = f"run `kube uninstall {name} -n {result.namespace}` again"
+        if result.stuck:
+            # Out of time: exit 9, naming what the API server still holds and why.
+            stuck = next((o for o in result.objects if o.status == "stuck"), None)
+            what = f"{stuck.ref.display} stuck: {stuck.detail}" if stuck else (
+                f"namespace {result.namespace} still Terminating"
+            )  # fmt: skip
+            raise WaitTimeoutError(
+                f"uninstall of {name} incomplete after {format_duration(result.timeout)}: {what}",
+                hint=f"see what holds it with `kubectl get -o yaml`; once it is released, {again}",
+            )
+        failed = next((o for o in result.objects if o.status in ("failed", "not attempted")), None)
         detail = f"{failed.ref.display}: {failed.detail}" if failed else "see the table above"
-        raise ClusterError(f"uninstall of {name} incomplete: {detail}", hint="fix the cause and run it again")
+        raise ClusterError(f"uninstall of {name} incomplete: {detail}", hint=f"fix the cause and {again}")
 
 
 def _confirm_dependents(kubectl: Kubectl, release: Release, *, force: bool) -> None:

@@ -92,7 +92,7 @@ def upgrade_command(
     history_max: Annotated[int, _HISTORY_MAX] = 10,
 ) -> None:
     """Upgrade a release: render the new version with its values, apply server-side, prune what left it."""
-    from kube.cli.install import _interactive
+    from kube.cli.install import _interactive, show_hook_output
 
     fmt = choose(output, OutputFormat.json)
     options = UpgradeOptions(
@@ -110,6 +110,7 @@ def upgrade_command(
         allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
         version=version or "",
         max_history=history_max,
+        on_hook_output=show_hook_output,
     )
     kubectl = kubectl_for(context, kubeconfig, namespace)
     from kube.install import upgrade

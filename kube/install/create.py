@@ -46,12 +46,14 @@ from kube.k8s.releases import Failure, RecordedObject, ReleaseOutcome, ReleaseSt
 FailedObject = Failure
 
 if TYPE_CHECKING:
+    from kube.k8s import wait as wait_module
     from kube.k8s.objects import KubeObject, Scopes
 
 CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK = (
     ObjectState.CREATED, ObjectState.EXISTS, ObjectState.FAILED, ObjectState.SKIPPED, ObjectState.ROLLED_BACK,
 )  # fmt: skip
 OK, CHANGED, RECREATED = ObjectState.OK, ObjectState.CHANGED, ObjectState.RECREATED
+ADOPTED = ObjectState.ADOPTED
 # How long a CRD may take to be established before the wave that uses it.
 CRD_TIMEOUT = 60.0
 # An object of this formula that kubectl said exists, or never said anything about, may be adopted.
@@ -85,6 +87,7 @@ class _Progress:
     statuses: list[ObjectStatus] = field(default_factory=list)
     failures: list[FailedObject] = field(default_factory=list)
     new: list[ObjectRef] = field(default_factory=list)  # created by this attempt, in order
+    adopted: list[ObjectRef] = field(default_factory=list)  # shipped, found existing, not kube's to delete
     created_namespace: bool = False
     namespace_is_new: bool = False
     interrupted: bool = False
@@ -273,10 +276,19 @@ def _object_outcome(obj: KubeObject, outcome: Outcome, progress: _Progress) -> N
             return
         progress.new.append(outcome.ref)
         progress.statuses.append(ObjectStatus(outcome.ref, CREATED, source=obj.source))
+    elif outcome.reason == Reason.NOT_ATTEMPTED:
+        # kubectl stopped at an earlier object of the batch: this one was never sent.
+        progress.statuses.append(ObjectStatus(outcome.ref, SKIPPED, outcome.message, obj.source))
     elif outcome.reason == Reason.ALREADY_EXISTS and progress.was_recorded(outcome.ref):
         progress.statuses.append(
             ObjectStatus(outcome.ref, EXISTS, "created by an earlier attempt", obj.source)
         )
+    elif outcome.reason == Reason.ALREADY_EXISTS and (obj.group, obj.kind) == ("", "Namespace"):
+        # A formula that brings its own Namespace (ingress-nginx, argo-cd) installs into one that
+        # exists: the release depends on it, did not create it, and never deletes it.
+        progress.adopted.append(outcome.ref)
+        detail = "exists already: this release uses it and its uninstall leaves it"
+        progress.statuses.append(ObjectStatus(outcome.ref, ADOPTED, detail, obj.source))
     else:
         progress.failures.append(FailedObject(outcome.ref, outcome.reason, outcome.message))
         progress.statuses.append(
@@ -324,6 +336,9 @@ def _finish(
     )
     previous = progress.previous
     if progress.failures and options.atomic:
+        first = progress.failures[0]
+        more = f" (and {len(progress.failures) - 1} more)" if len(progress.failures) > 1 else ""
+        result = replace(result, cause=f"{first.ref.display} failed ({first.reason}): {first.message}{more}")
         if previous is None:
             _drop_pending(kubectl, the_plan, progress)  # first: a namespace kube made must be empty
         result = _roll_back(result, kubectl, progress)
@@ -346,7 +361,7 @@ def _finish(
         return replace(result, outcome=InstallOutcome.FAILED, objects=tuple(progress.statuses))
     record = _record(
         the_plan, inputs, recorded, failed=progress.failures, created_namespace=progress.created_namespace,
-        refs=planned,
+        refs=planned, adopted=progress.adopted,
     )  # fmt: skip
     record = _save(kubectl, the_plan, progress, record)
     outcome = InstallOutcome.PARTIAL if progress.failures else InstallOutcome.INSTALLED
@@ -373,6 +388,7 @@ def _record(
     created_namespace: bool = False,
     outcome: ReleaseOutcome | None = None,
     refs: Sequence[ObjectRef] = (),
+    adopted: Sequence[ObjectRef] = (),
 ) -> Revision:
     from kube import __version__
 
@@ -384,6 +400,7 @@ def _record(
     outcome = outcome or (ReleaseOutcome.PARTIAL if failed else ReleaseOutcome.COMPLETE)
     status = {ReleaseOutcome.PENDING: ReleaseStatus.PENDING, ReleaseOutcome.COMPLETE: ReleaseStatus.DEPLOYED}
     number = revision_number(the_plan)
+    taken = {_key(a) for a in adopted}
     return Revision(
         release=the_plan.release_name,
         namespace=ns,
@@ -396,7 +413,8 @@ def _record(
         values=dict(inputs.values),
         hook_values=dict(inputs.hook_values),
         patches=(),
-        manifest=inputs.manifest,
+        # What was adopted is not the release's to re-apply (a rollback) or delete.
+        manifest=tuple(m for m in inputs.manifest if _key(ObjectRef.of(m)) not in taken),
         objects=tuple(objects),
         allowed_namespaces=tuple(sorted(allowed)),
         created_namespace=created_namespace or bool(previous and previous.created_namespace),
@@ -404,6 +422,7 @@ def _record(
         summary=f"install of {formula.name} {formula.version}" + (" (resumed)" if previous else ""),
         kube_version=__version__,
         dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies),
+        adopted=tuple(adopted),
         resource_version=previous.resource_version if previous and previous.format_version == 2 else "",
     )
 
@@ -452,19 +471,53 @@ def _wait(
         assert result.record is not None
         rev = result.record
         removed = uninstall.uninstall(kubectl, releases.Release(rev.release, rev.namespace, (rev,)))
-        rolled = tuple(replace(s, status=ROLLED_BACK) for s in removed.objects)
-        return replace(result, outcome=InstallOutcome.ROLLED_BACK, objects=rolled, record=None)
+        # A row says what became of the object, and why it went: the readiness it had.
+        why = {
+            s.ref: f"was {s.state}: {s.message}" if s.message else f"was {s.state}" for s in report.not_ready
+        }
+        rolled = tuple(
+            replace(s, status=ROLLED_BACK, detail=why.get(s.ref, s.detail))
+            if s.status in (uninstall.DELETED, uninstall.GONE)
+            else s
+            for s in removed.objects
+        )
+        return replace(
+            result, outcome=InstallOutcome.ROLLED_BACK, objects=rolled, record=None, cause=_not_ready(report)
+        )
     return result
+
+
+def _not_ready(report: wait_module.WaitReport) -> str:
+    """``Deployment/web not ready after 5s: 0 of 1 replicas available``; a failure first."""
+    from kube.k8s.wait import format_duration
+
+    first = report.failed[0] if report.failed else report.not_ready[0]
+    more = len(report.failed if report.failed else report.not_ready) - 1
+    also = f" (and {more} more)" if more else ""
+    if report.failed:
+        return f"{first.ref.display} failed: {first.message}{also}"
+    return f"{first.ref.display} not ready after {format_duration(report.timeout)}: {first.message}{also}"
 
 
 def _roll_back(result: InstallResult, kubectl: Kubectl, progress: _Progress) -> InstallResult:
     """Delete what this attempt created, newest first; an earlier attempt's objects and record stay."""
+    import time
+
+    from kube.install.results import RemovalState
+    from kube.k8s.wait import await_gone, holding
+
     deleted = kubectl.delete(list(reversed(progress.new)))
-    gone = {o.ref for o in deleted if o.ok}
+    requested = [o.ref for o in deleted if o.ok]
+    # Rolled back means gone: one read back; what the API server still holds is said so.
+    left = await_gone(kubectl, requested, deadline=time.monotonic())
+    held = {ref: f"deletion requested; {holding(obj)}" for ref, obj in left.items()}
     statuses = [
-        replace(s, status=ROLLED_BACK) if s.status == CREATED and s.ref in gone else s
+        (replace(s, status=RemovalState.DELETING, detail=held[s.ref]) if s.ref in held
+         else replace(s, status=ROLLED_BACK))
+        if s.status == CREATED and s.ref in requested
+        else s
         for s in progress.statuses
-    ]
+    ]  # fmt: skip
     if progress.namespace_is_new:
         from kube.install import uninstall
 

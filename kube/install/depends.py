@@ -315,22 +315,18 @@ def _await_gone(
     sleep: Callable[[float], None],
 ) -> list[ObjectRef]:
     """Poll until ``refs`` are gone; those still there at ``deadline``."""
-    pending = list(refs)
-    for ref in pending:
+    from kube.k8s.wait import await_gone
+
+    for ref in refs:
         emit(Event(ref, Phase.DELETE_PENDING))
-    interval = _FIRST_INTERVAL
-    while pending:
-        remaining = deadline - clock()
-        for outcome in kubectl.get(pending, timeout=min(kubectl.timeout, max(remaining, 5.0))):
-            if outcome.live is None and outcome.reason in ("NotFound", "NoMatch"):
-                pending.remove(outcome.ref)
-                emit(Event(outcome.ref, Phase.DELETED))
-        remaining = deadline - clock()
-        if pending and remaining <= 0:
-            for ref in pending:
-                emit(Event(ref, Phase.DELETE_TIMEOUT))
-            return pending
-        if pending:
-            sleep(min(interval, remaining))
-            interval = min(interval * 1.5, _MAX_INTERVAL)
-    return []
+    left = await_gone(
+        kubectl,
+        refs,
+        deadline=deadline,
+        on_gone=lambda r: emit(Event(r, Phase.DELETED)),
+        clock=clock,
+        sleep=sleep,
+    )
+    for ref in left:
+        emit(Event(ref, Phase.DELETE_TIMEOUT))
+    return list(left)

@@ -62,6 +62,7 @@ from kube.install.results import (
 )
 from kube.k8s.kubectl import Kubectl, ObjectRef, check_object_name
 from kube.k8s.objects import as_sent, ref_of
+from kube.k8s.release_format import ReleaseStatus
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
@@ -211,6 +212,11 @@ def install(
     from kube.k8s.objects import Scopes
 
     formula, ns = the_plan.source.formula, the_plan.namespace
+    latest = the_plan.latest
+    if latest is not None and latest.status == ReleaseStatus.UNINSTALLING:
+        from kube.install.results import uninstalling_error
+
+        raise uninstalling_error(latest)
     if the_plan.already_installed:
         # Same version and values: nothing is rendered and no hook runs; drift is repaired from
         # the revision's own manifest. Anything else is an upgrade's business.
@@ -284,6 +290,8 @@ def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], 
                 sandbox=options.sandbox, interactive=options.interactive,
             )  # fmt: skip
             values, hook_ran = hook.values, hook.ran
+            if hook.output and options.on_hook_output is not None:
+                options.on_hook_output(hook.output)
         objs = render.render_manifests(formula, staged, values, namespace=ns, release=the_plan.release_name)
     return objs, hook_ran, Inputs(given, values if hook_ran else {})
 

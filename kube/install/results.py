@@ -9,7 +9,7 @@ prints ``status.value``), and code compares members, never literals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -45,6 +45,7 @@ class ObjectState(StrEnum):
     WOULD_RECREATE = "would re-create"
     WOULD_UPGRADE = "would upgrade"  # a dry run over a release of another version or other values
     ADMITTED = "admitted"  # --dry-run=server: the API server accepted it (and stored nothing)
+    ADOPTED = "adopted"  # a Namespace the formula ships existed already: needed, not created, never deleted
 
 
 class InstallOutcome(StrEnum):
@@ -57,14 +58,18 @@ class InstallOutcome(StrEnum):
 
 
 class RemovalState(StrEnum):
-    """What an uninstall did with one recorded object."""
+    """What an uninstall did with one recorded object. ``deleted`` only once a read of the API
+    server answered NotFound; ``deleting`` when its deletion was requested and the API server
+    still has it (finalizers at work); ``stuck`` when it still has it at the end of ``--wait``."""
 
     DELETED = "deleted"
     GONE = "already gone"
     KEPT = "kept"
     NOT_OURS = "not deleted"
     FAILED = "failed"
-    DELETING = "being deleted"
+    DELETING = "deleting"
+    STUCK = "stuck"
+    NOT_ATTEMPTED = "not attempted"  # not deleted: something that depends on it remains
 
 
 class ApplyState(StrEnum):
@@ -142,6 +147,8 @@ class InstallOptions:
     timeout: float = 300.0  # --timeout: bounds the depends-on waits, with or without --wait
     on_event: OnEvent | None = field(default=None, compare=False)  # depends-on progress, for the CLI
     server_dry_run: bool = False  # --dry-run=server: the API server admits and validates, stores nothing
+    # What a hook run without a terminal printed, handed over as soon as it ends (the CLI shows it).
+    on_hook_output: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,7 @@ class InstallResult:
     reach: Reach | None = None
     release: str = ""
     note: str = ""  # one line said before the summary (a dry run over an existing release)
+    cause: str = ""  # why an --atomic install was rolled back: the object that failed or was not ready
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.objects if o.status == status)
@@ -242,17 +250,24 @@ class InstallResult:
             text += "" if recreated or changed or would else ", all ok"
             return f"{text} (dry run: {self.note})" if self.note else text
         failed = self.count(ObjectState.FAILED)
+        adopted = [o.ref.name for o in self.objects if o.status == ObjectState.ADOPTED]
+        if adopted:
+            word = "namespace" if len(adopted) == 1 else "namespaces"
+            created += f", {word} {', '.join(adopted)} adopted (existed already; uninstall leaves it)"
         if self.outcome == InstallOutcome.INSTALLED:
             ready = "" if self.wait is None else (", all ready" if self.wait.ready else ", not all ready")
             return f"{what} installed in {where}: {created}{ready}"
         if self.outcome == InstallOutcome.ROLLED_BACK:
             rolled = plural(self.count(ObjectState.ROLLED_BACK), "object")
+            if self.wait is not None and not self.wait.ready:
+                return f"{what} not installed: {self.cause}; rolled back {rolled}"
             return f"{what} not installed: {failed} failed; rolled back {rolled}"
         if self.outcome == InstallOutcome.FAILED:
             return f"{what} not installed in {where}: {failed} failed, nothing was created"
         skipped = self.count(ObjectState.SKIPPED)
         return (
-            f"{what} partly installed in {where}: {created} exist, {failed} failed, {skipped} not attempted; "
+            f"{what} partly installed in {where}: {created} {'exists' if made == 1 else 'exist'}, "
+            f"{failed} failed, {skipped} not attempted; "
             "the install record lists what exists"
         )
 
@@ -272,6 +287,11 @@ class InstallResult:
 
 @dataclass(frozen=True)
 class UninstallResult:
+    """``record_removed``: every object is gone and the release's records were deleted; otherwise
+    they stay, the latest marked ``uninstalling`` and listing what is left, for a re-run to finish.
+    ``namespace_state``: what became of the install namespace kube had created: "" (left alone),
+    ``deleted``, ``deleting`` (Terminating) or ``stuck`` (still Terminating at the deadline)."""
+
     formula: str
     version: str
     namespace: str
@@ -280,10 +300,20 @@ class UninstallResult:
     namespace_note: str = ""
     record_removed: bool = True
     release: str = ""
+    namespace_state: str = ""
+    timeout: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return self.record_removed
+        """Nothing failed and nothing outlasted ``--wait`` (an object or the namespace ``stuck``).
+        Deletions requested without ``--wait`` and still under way are no failure."""
+        return not self.count(RemovalState.FAILED, RemovalState.STUCK, RemovalState.NOT_ATTEMPTED) and (
+            self.namespace_state != "stuck"
+        )
+
+    @property
+    def stuck(self) -> bool:
+        return bool(self.count(RemovalState.STUCK)) or self.namespace_state == "stuck"
 
     def count(self, *states: RemovalState) -> int:
         return sum(1 for o in self.objects if o.status in states)
@@ -293,20 +323,48 @@ class UninstallResult:
         deleted = self.count(RemovalState.DELETED)
         gone = self.count(RemovalState.GONE)
         deleting = self.count(RemovalState.DELETING)
+        stuck = self.count(RemovalState.STUCK)
+        failed = self.count(RemovalState.FAILED)
+        waiting = self.count(RemovalState.NOT_ATTEMPTED)
         kept = self.count(RemovalState.KEPT, RemovalState.NOT_OURS)
         what = f"{self.formula} {self.version} in namespace {self.namespace}"
         if self.release and self.release != self.formula:
             what = f"{self.release} ({self.formula} {self.version}) in namespace {self.namespace}"
-        if not self.record_removed:
-            failed = self.count(RemovalState.FAILED)
-            return f"{what}: {plural(failed, 'object')} could not be deleted; the install record stays"
-        text = f"uninstalled {what}: {plural(deleted, 'object')} deleted"
+        parts = [f"{plural(deleted, 'object')} deleted"]
         if gone:
-            text += f", {gone} already gone"
+            parts.append(f"{gone} already gone")
         if deleting:
-            text += f", {deleting} still being deleted by the API server"
+            parts.append(f"{deleting} deleting (deletion requested; the API server still has them)")
+        if stuck:
+            parts.append(f"{stuck} stuck")
+        if failed:
+            parts.append(f"{failed} failed")
+        if waiting:
+            parts.append(f"{waiting} not attempted")
         if kept:
-            text += f", {plural(kept, 'object')} left in place"
-        if self.namespace_deleted:
-            text += f", namespace {self.namespace} deleted"
-        return text
+            parts.append(f"{plural(kept, 'object')} left in place")
+        if self.namespace_state == "deleted":
+            parts.append(f"namespace {self.namespace} deleted")
+        elif self.namespace_state == "deleting":
+            parts.append(f"namespace {self.namespace} deleting (Terminating)")
+        elif self.namespace_state == "stuck":
+            parts.append(f"namespace {self.namespace} stuck (still Terminating)")
+        if not self.record_removed:
+            name = self.release or self.formula
+            return (
+                f"{what} not yet uninstalled: {', '.join(parts)}; the release record stays (status "
+                f"uninstalling) until they are gone: run `kube uninstall {name} -n {self.namespace}` again"
+            )
+        return f"uninstalled {what}: {', '.join(parts)}"
+
+
+def uninstalling_error(rev: Revision) -> KubeError:
+    """An uninstall has begun and waits for objects the API server still has: upgrading or
+    installing over it would build on objects on their way out."""
+    from kube.core.errors import ClusterError
+
+    return ClusterError(
+        f"release {rev.release} in namespace {rev.namespace} is being uninstalled "
+        f"({plural(len(rev.objects), 'object')} still being deleted)",
+        hint=f"finish it with `kube uninstall {rev.release} -n {rev.namespace} --wait`, then install again",
+    )

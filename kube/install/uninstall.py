@@ -10,19 +10,30 @@ recorded: both must match; only objects a pending revision lists before they wer
 created have no uid, and for them the labels decide), or when it is annotated
 ``kube.sh/resource-policy: keep``. The rest go in one ``kubectl delete``, in
 reverse creation order; when some of them carry ``config.kubernetes.io/depends-on``,
-the dependents are deleted first and waited for until gone, within ``timeout``,
-before what they name (``kube.install.depends``). ``deleted`` means the API server no longer has the
-object (read back once more unless ``wait``); one it still holds (finalizers)
-is ``being deleted``, and one that was gone before is ``already gone``. The install
-namespace is deleted too when kube created it (the record says so, or the
-namespace carries kube's managed-by label) and nothing else lives in it; every
-revision Secret of the release (round-one record included) is removed last, and
-only when every deletion worked, so a failed uninstall can be run again.
+the dependents are deleted first and waited for until gone before what they name
+(``kube.install.depends``).
+
+Nothing is reported that did not happen. ``deleted`` means a read of the API server answered
+NotFound. An object it still holds after the delete request (finalizers at work) is
+``deleting``; with ``wait``, kube polls until it is gone, and one still there when
+``timeout`` runs out is ``stuck`` (``finalizer example.com/hold``). ``timeout`` bounds the
+whole uninstall: every delete, every wait, the namespace. While anything is deleting, stuck
+or failed, the release's records stay: the latest revision is marked ``uninstalling`` and
+lists only what is left, so ``kube list`` shows the release and a re-run of uninstall resumes
+(an object it lists that is gone by then was deleted by this uninstall: ``deleted``).
+
+When every object is gone, every revision Secret of the release (round-one record
+included) is removed, then the install namespace when kube created it (the record says so,
+or the namespace carries kube's managed-by label) and nothing else lives in it. The
+namespace is ``deleted`` once the API server no longer has it, ``deleting`` while it is
+Terminating (without ``wait``), ``stuck`` when it is still Terminating at the deadline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from kube.core.errors import ClusterError
@@ -32,16 +43,16 @@ from kube.install.results import ObjectStatus, RemovalState, UninstallResult
 from kube.k8s.kubectl import Kubectl, ObjectRef
 from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import KEEP_ANNOTATION
-from kube.k8s.releases import RecordedObject, Release, Revision
+from kube.k8s.releases import RecordedObject, Release, ReleaseStatus, Revision
 
 __all__ = [
-    "DELETED", "DELETING", "FAILED", "GONE", "KEEP_ANNOTATION", "KEPT", "NOT_OURS", "ObjectStatus",
+    "DELETED", "DELETING", "FAILED", "GONE", "KEEP_ANNOTATION", "KEPT", "NOT_OURS", "STUCK", "ObjectStatus",
     "RemovalState", "UninstallResult", "find_release", "namespace_residents", "objects_of", "uninstall",
 ]  # fmt: skip
 
-DELETED, GONE, KEPT, NOT_OURS, FAILED, DELETING = (
+DELETED, GONE, KEPT, NOT_OURS, FAILED, DELETING, STUCK, NOT_ATTEMPTED = (
     RemovalState.DELETED, RemovalState.GONE, RemovalState.KEPT, RemovalState.NOT_OURS, RemovalState.FAILED,
-    RemovalState.DELETING,
+    RemovalState.DELETING, RemovalState.STUCK, RemovalState.NOT_ATTEMPTED,
 )  # fmt: skip
 _PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
@@ -55,7 +66,8 @@ def find_release(kubectl: Kubectl, name: str, namespace: str | None) -> Release:
 
 def objects_of(release: Release) -> tuple[Revision, tuple[RecordedObject, ...]]:
     """The revision an uninstall speaks for (the latest) and the objects it deletes, in creation
-    order: the latest revision's, then the deployed revision's that the latest does not list."""
+    order: the latest revision's, then the deployed revision's that the latest does not list
+    (unless the latest is an uninstall under way, which lists what is left)."""
     latest = release.latest
     if latest is None or release.problem:
         problem = release.problem or f"release {release.name} has no readable record"
@@ -66,7 +78,9 @@ def objects_of(release: Release) -> tuple[Revision, tuple[RecordedObject, ...]]:
     listed = list(latest.objects)
     seen = {o.ref for o in listed}
     deployed = release.deployed
-    if deployed is not None and deployed is not latest:
+    # An uninstall under way lists what is left in its own revision.
+    resuming = latest.status is ReleaseStatus.UNINSTALLING
+    if deployed is not None and deployed is not latest and not resuming:
         listed += [o for o in deployed.objects if o.ref not in seen]
     return latest, tuple(listed)
 
@@ -78,56 +92,139 @@ def uninstall(
     wait: bool = False,
     timeout: float = 300.0,
     on_event: OnEvent | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> UninstallResult:
     """Delete what ``release`` lists; see the module docstring."""
     from kube.k8s import releases
+    from kube.k8s.wait import await_gone, holding
 
+    deadline = clock() + timeout
     record, objects = objects_of(release)
-    live = kubectl.get([o.ref for o in objects]) if objects else []
+    resuming = record.status is ReleaseStatus.UNINSTALLING
+    live = kubectl.get([o.ref for o in objects], timeout=_left(deadline, clock)) if objects else []
     statuses: dict[ObjectRef, ObjectStatus] = {}
     doomed: list[ObjectRef] = []
+    held: dict[ObjectRef, Mapping[str, Any]] = {}  # deleted earlier, still there: waited for below
     for recorded, outcome in zip(objects, live, strict=True):
         ref = recorded.ref
         if outcome.live is None:
             gone = outcome.reason in (Reason.NOT_FOUND, Reason.NO_MATCH)
             detail = "" if outcome.reason == Reason.NOT_FOUND else outcome.message
-            statuses[ref] = ObjectStatus(ref, GONE if gone else FAILED, detail)
+            # A revision marked uninstalling lists only what an earlier run asked to delete.
+            state = (DELETED if resuming else GONE) if gone else FAILED
+            statuses[ref] = ObjectStatus(ref, state, detail)
         elif not _labelled_for(outcome.live, record):
             statuses[ref] = ObjectStatus(ref, NOT_OURS, f"does not carry the labels of {record.release}")
         elif recorded.uid and _meta(outcome.live).get("uid") != recorded.uid:
             statuses[ref] = ObjectStatus(ref, NOT_OURS, "made again since the install (uid differs)")
         elif (_meta(outcome.live).get("annotations") or {}).get(KEEP_ANNOTATION) == "keep":
             statuses[ref] = ObjectStatus(ref, KEPT, f"{KEEP_ANNOTATION}: keep")
+        elif _meta(outcome.live).get("deletionTimestamp"):
+            held[ref] = outcome.live  # its deletion was requested already (an earlier run)
         else:
             doomed.append(ref)
-    deleted: list[ObjectRef] = []
+    requested: list[ObjectRef] = list(held)
     found = {o.ref: o.live for o in live if o.live is not None}
     # Dependents first, waiting until they are gone before what they depend on (kube.install.depends).
+    # kubectl itself never waits: whether an object is gone is read back below.
     for outcome in depends.delete_in_order(
-        kubectl, doomed, found, wait=wait, timeout=timeout, on_event=on_event
-    ):
-        if outcome.ok and outcome.reason == Reason.NOT_FOUND:
-            statuses[outcome.ref] = ObjectStatus(outcome.ref, GONE)  # gone since it was read
-            continue
-        detail = "" if outcome.ok else f"{outcome.reason}: {outcome.message}"
-        statuses[outcome.ref] = ObjectStatus(outcome.ref, DELETED if outcome.ok else FAILED, detail)
+        kubectl, doomed, found, wait=False, timeout=_left(deadline, clock), on_event=on_event,
+        clock=clock, sleep=sleep,
+    ):  # fmt: skip
         if outcome.ok:
-            deleted.append(outcome.ref)
-    if deleted and not wait:
-        for outcome in kubectl.get(deleted):
-            if outcome.live is not None:
-                finalizers = ", ".join(str(f) for f in _meta(outcome.live).get("finalizers") or ())
-                detail = f"finalizers: {finalizers}" if finalizers else "the API server still has it"
-                statuses[outcome.ref] = ObjectStatus(outcome.ref, DELETING, detail)
-    ordered = tuple(statuses[o.ref] for o in reversed(objects))
+            requested.append(outcome.ref)
+        elif outcome.reason == depends.DEPENDENTS_REMAIN:
+            statuses[outcome.ref] = ObjectStatus(outcome.ref, NOT_ATTEMPTED, outcome.message)
+        else:
+            statuses[outcome.ref] = ObjectStatus(outcome.ref, FAILED, f"{outcome.reason}: {outcome.message}")
+    # Dependents that outlasted the deadline were waited for (depends-on), with or without --wait.
+    waited = wait or any(s.status == NOT_ATTEMPTED for s in statuses.values())
+    if requested:
+        emit = on_event or (lambda event: None)
+        if wait:
+            for ref in requested:
+                emit(depends.Event(ref, depends.Phase.DELETE_PENDING))
+        left = await_gone(
+            kubectl, requested, deadline=deadline if wait else clock(),
+            on_gone=(lambda r: emit(depends.Event(r, depends.Phase.DELETED))) if wait else None,
+            clock=clock, sleep=sleep,
+        )  # fmt: skip
+        for ref in requested:
+            if ref not in left:
+                statuses[ref] = ObjectStatus(ref, DELETED)
+            elif waited:
+                emit(depends.Event(ref, depends.Phase.DELETE_TIMEOUT, holding(left[ref])))
+                statuses[ref] = ObjectStatus(ref, STUCK, holding(left[ref] or held.get(ref) or {}))
+            else:
+                detail = f"deletion requested; {holding(left[ref] or held.get(ref) or {})}"
+                statuses[ref] = ObjectStatus(ref, DELETING, detail)
+    # What the release adopted at install (its formula's Namespace, found existing) is not its own.
+    adopted = tuple(
+        ObjectStatus(r, KEPT, "adopted at install: kube did not create it") for r in record.adopted
+    )
+    ordered = tuple(statuses[o.ref] for o in reversed(objects)) + adopted
     what = (record.formula, record.version, record.namespace, ordered)
-    if any(s.status == FAILED for s in ordered):
-        return UninstallResult(*what, record_removed=False, release=record.release)
+    remaining = [o for o in objects if statuses[o.ref].status in _REMAINING]
+    if remaining:
+        _mark_uninstalling(kubectl, record, remaining)
+        return UninstallResult(*what, record_removed=False, release=record.release, timeout=timeout)
     delete_namespace, note = _namespace_verdict(kubectl, release)
     releases.delete_release(kubectl, release)
+    ns_state = ""
     if delete_namespace:
-        kubectl.delete_named("namespaces", record.namespace, None, wait=wait)
-    return UninstallResult(*what, delete_namespace, note, record_removed=True, release=record.release)
+        ns_state = _delete_namespace(kubectl, record.namespace, wait, deadline, clock, sleep)
+    return UninstallResult(
+        *what, ns_state == "deleted", note, record_removed=True, release=record.release,
+        namespace_state=ns_state, timeout=timeout,
+    )  # fmt: skip
+
+
+_REMAINING = (RemovalState.DELETING, RemovalState.STUCK, RemovalState.FAILED, RemovalState.NOT_ATTEMPTED)
+
+
+def _left(deadline: float, clock: Callable[[], float]) -> float:
+    """Seconds left before ``deadline``; a call still gets a few, to say what it found."""
+    return max(deadline - clock(), 5.0)
+
+
+def _mark_uninstalling(kubectl: Kubectl, record: Revision, remaining: Sequence[RecordedObject]) -> None:
+    """The latest revision now lists only what is left, with status ``uninstalling``. A round-one
+    record holds no status: it stays as it was, which a re-run handles as well."""
+    from kube.k8s import releases
+
+    if record.format_version == 1 or not record.resource_version:
+        return
+    rev = replace(record, objects=tuple(remaining), status=ReleaseStatus.UNINSTALLING)
+    try:
+        releases.write_revision(kubectl, rev, replace_existing=True)
+    except ClusterError:
+        # The record went with its namespace (a formula's own Namespace, deleted with the rest):
+        # there is nothing left to mark, and the objects' states above say what remains.
+        if kubectl.get_named("secrets", record.secret_name, record.namespace) is not None:
+            raise
+
+
+def _delete_namespace(
+    kubectl: Kubectl,
+    ns: str,
+    wait: bool,
+    deadline: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> str:
+    """Ask for the namespace's deletion; ``deleted`` once a read says NotFound, else ``deleting``
+    (without wait) or ``stuck`` (still Terminating at the deadline)."""
+    from kube.k8s.wait import await_gone
+
+    ref = ObjectRef("", "v1", "Namespace", "", ns)
+    [outcome] = kubectl.delete([ref], wait=False, timeout=_left(deadline, clock))
+    if not outcome.ok:
+        return "stuck" if wait else "deleting"
+    left = await_gone(kubectl, [ref], deadline=deadline if wait else clock(), clock=clock, sleep=sleep)
+    if not left:
+        return "deleted"
+    return "stuck" if wait else "deleting"
 
 
 def _labelled_for(obj: Mapping[str, Any], record: Revision) -> bool:
@@ -154,7 +251,8 @@ def _namespace_verdict(kubectl: Kubectl, release: Release) -> tuple[bool, str]:
 
     ns = release.namespace
     created = any(r.created_namespace for r in release.revisions)
-    if ns in _PROTECTED_NAMESPACES:
+    adopted = any(a.kind == "Namespace" and a.name == ns for r in release.revisions for a in r.adopted)
+    if ns in _PROTECTED_NAMESPACES or adopted:
         return False, ""
     live = kubectl.get_named("namespaces", ns, None)
     if live is None:

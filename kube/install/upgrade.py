@@ -29,7 +29,7 @@ new version's ranges, and warning-only: the caller shows ``unsatisfied``.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -72,6 +72,8 @@ class UpgradeOptions:
     allow_namespaces: tuple[str, ...] = ()
     version: str = ""  # --version: the version the resolved formula must have
     max_history: int = releases.DEFAULT_MAX_HISTORY
+    # What a hook run without a terminal printed, handed over as soon as it ends (the CLI shows it).
+    on_hook_output: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,11 @@ def read(kubectl: Kubectl, name: str, namespace: str | None) -> tuple[Release, R
             f"release {name} in namespace {ns}: its newest record cannot be trusted: {release.problem}",
             hint=f"see `kube history {name} -n {ns}`",
         )
+    latest = release.latest
+    if latest is not None and latest.status is ReleaseStatus.UNINSTALLING:
+        from kube.install.results import uninstalling_error
+
+        raise uninstalling_error(latest)
     current = release.deployed or release.latest
     if current is None:
         raise NotFoundError(f"release {name} in namespace {ns} has no readable revision")
@@ -215,6 +222,13 @@ def upgrade(
         for w, ws in zip(waves, sent, strict=True)
         for o, d in zip(w, ws, strict=True)
     }
+    # What the install adopted (the formula's own Namespace, found existing) stays the release's
+    # dependency: never applied, recorded or pruned by an upgrade, so no uninstall deletes it.
+    adopted_keys = {key_of(r) for r in current.adopted}
+    adopted = tuple(
+        r for r in current.adopted if any(key_of(ObjectRef.of(d)) == key_of(r) for w in sent for d in w)
+    )
+    sent = [kept for w in sent if (kept := [d for d in w if key_of(ObjectRef.of(d)) not in adopted_keys])]
     unsatisfied: tuple[Unsatisfied, ...] = ()
     if formula.dependencies:
         unsatisfied = pipeline.plan(
@@ -245,7 +259,7 @@ def upgrade(
         allowed_namespaces=allowed, created_namespace=current.created_namespace,
         summary=f"upgrade from {current.formula} {current.version} to {formula.name} {formula.version}",
         kube_version=__version__,
-        dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies),
+        dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies), adopted=adopted,
     )  # fmt: skip
     return _carry_out(kubectl, release, current, pending, sent, sources, options, base)
 
@@ -304,6 +318,8 @@ def _render(
             )  # fmt: skip
             hook_ran = hook.ran
             after = hook.values if hook.ran else {}
+            if hook.output and options.on_hook_output is not None:
+                options.on_hook_output(hook.output)
         elif previous:
             # --no-hooks: what the hook generated last time still holds (a password must not vanish).
             after = deep_merge(values, generated(current.values or {}, previous))

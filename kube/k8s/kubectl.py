@@ -23,6 +23,7 @@ from kube.core.errors import ClusterError, ProcessError, ProcessTimeout, UsageEr
 from kube.k8s.kubectl_output import ObjectRef as ObjectRef
 from kube.k8s.kubectl_output import Outcome as Outcome
 from kube.k8s.kubectl_output import (
+    assign_batch_errors,
     assign_errors,
     error_summary,
     is_unreachable,
@@ -319,13 +320,17 @@ class Kubectl:
             raise self._fail("create", err, out)
         found = pair_live(refs, created)
         missing = [r for r, obj in zip(refs, found, strict=True) if obj is None]
-        errors = assign_errors(missing, err)
+        errors = assign_batch_errors(missing, err)
         outcomes = []
         for ref, obj in zip(refs, found, strict=True):
             if obj is not None:
                 outcomes.append(Outcome(ObjectRef.of(obj), True, obj))
             else:
-                reason, message = errors.get(ref, ("Unknown", error_summary(err) or "not created"))
+                # Another object's error is never this one's: only a lone failure takes kubectl's last line.
+                alone = error_summary(err) if len(missing) == 1 else ""
+                reason, message = errors.get(
+                    ref, ("Unknown", alone or "not created; no error of kubectl names it")
+                )
                 outcomes.append(Outcome(ref, False, None, reason, message))
         return outcomes
 

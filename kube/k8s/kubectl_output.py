@@ -26,6 +26,15 @@ _REASON = re.compile(r"^Error from server \((\w+)\)")
 _LONE_INVALID = re.compile(r'The [\w.]+ "[^"]*" is invalid')
 _NO_MATCH = re.compile(r'no matches for kind "([^"]+)" in version "([^"]+)"')
 _JSON_NAME = re.compile(r'"metadata":\{"name":"([^"]+)"')
+# kubectl's client-side validation (1.20: ``error validating "STDIN": error validating data:
+# ValidationError(ConfigMap): unknown field "bogus" in io.k8s.api.core.v1.ConfigMap; if you choose
+# to ignore these errors, turn validation off with --validate=false``): it names the kind, not the
+# object, and kubectl stops reading the batch there.
+_VALIDATION = re.compile(r'^(?:error: )?error validating "[^"]*": error validating data: (.*)$')
+_VALIDATION_KIND = re.compile(r"ValidationError\(([A-Za-z0-9]+)")
+_VALIDATE_ADVICE = re.compile(
+    r";\s*if you choose to ignore these errors, turn validation off with --validate=false\s*$"
+)
 _UNREACHABLE = (
     "unable to connect to the server",
     "connection to the server",
@@ -58,6 +67,8 @@ class Reason(StrEnum):
     NOT_ESTABLISHED = "NotEstablished"  # a CRD that did not become established in time
     INTERRUPTED = "Interrupted"  # kubectl was stopped before it said
     ADOPTED = "Adopted"  # AlreadyExists, but the object is this formula's (an earlier attempt made it)
+    VALIDATION = "kubectl validation"  # kubectl's own schema check refused it, before any request
+    NOT_ATTEMPTED = "NotAttempted"  # kubectl stopped before it (at an object its validation refused)
 
 
 @dataclass(frozen=True)
@@ -217,6 +228,40 @@ def assign_errors(refs: Sequence[ObjectRef], stderr: str) -> dict[ObjectRef, tup
     rest = [r for r in refs if r not in assigned]
     if len(rest) == len(leftovers):
         assigned.update(zip(rest, leftovers, strict=True))
+    return assigned
+
+
+def assign_batch_errors(refs: Sequence[ObjectRef], stderr: str) -> dict[ObjectRef, tuple[str, str]]:
+    """``assign_errors`` for a batch kubectl reads in order (create, apply), which it stops at the
+    first object its own validation refuses: that object (the first one left, of the kind the
+    error names) gets reason ``kubectl validation`` with the message, every object after it that
+    no line names was never sent (``NotAttempted``), and the other lines are assigned as usual.
+    ``refs`` are the objects kubectl did not return, in the order sent."""
+    lines = _error_lines(stderr)
+    found = next(((i, m) for i, line in enumerate(lines) if (m := _VALIDATION.match(line))), None)
+    if found is None:
+        return assign_errors(refs, stderr)
+    index, match = found
+    others = "\n".join(line for i, line in enumerate(lines) if i != index)
+    assigned = assign_errors(refs, others)
+    message = _VALIDATE_ADVICE.sub("", match.group(1))
+    kind = _VALIDATION_KIND.search(message)
+    rest = [r for r in refs if r not in assigned]
+    culprit = next((r for r in rest if kind is None or r.kind == kind.group(1)), None)
+    if culprit is None:
+        return assigned
+    assigned[culprit] = (Reason.VALIDATION, message)
+    after = rest[rest.index(culprit) + 1 :]
+    before = rest[: rest.index(culprit)]
+    for ref in after:
+        assigned[ref] = (
+            Reason.NOT_ATTEMPTED,
+            f"kubectl stopped at {culprit.display}, which its validation refused",
+        )
+    # Lines naming no object, when they are as many as the objects before the culprit, are theirs.
+    leftovers = [e for e in map(_parse_error, _error_lines(others)) if e not in assigned.values()]
+    if before and len(before) == len(leftovers):
+        assigned.update(zip(before, leftovers, strict=True))
     return assigned
 
 

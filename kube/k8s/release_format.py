@@ -26,7 +26,9 @@ compact UTF-8 JSON (``formatVersion`` 2):
     outcome     pending | partial | complete | failed,
     failures    [{group, version, kind, namespace, name, reason, message}],
     summary     one line: what changed from the previous revision,
-    dependencies  ["<formula> <range>"]  the formula's dependencies (absent in older records).
+    dependencies  ["<formula> <range>"]  the formula's dependencies (absent in older records),
+    adopted     [{group, version, kind, namespace, name}]  objects the formula ships that existed
+                already (its own Namespace): needed, not created, never deleted (absent in older records).
 
 Unlike format 1, the document holds the values themselves (a rollback must restore them, and
 an upgrade must carry the hook's secrets over): whoever may read Secrets in the namespace may
@@ -153,6 +155,9 @@ class Revision:
     resource_version: str = field(default="", compare=False)
     # The formula's dependencies ("name range", as K3.yaml gives them): kube uninstall warns by them.
     dependencies: tuple[str, ...] = ()
+    # Objects the formula ships that existed already (a Namespace it brings): the release needs
+    # them but did not create them, so no uninstall deletes them (absent in older records).
+    adopted: tuple[ObjectRef, ...] = ()
     # How many recorded objects the cluster no longer has; None when not checked.
     missing: int | None = field(default=None, compare=False)
     # How many recorded objects exist but are not ready (kstatus); None when not checked. Only a
@@ -171,13 +176,15 @@ class Revision:
 
     @property
     def condition(self) -> str:
-        """The outcome as people read it: ``complete``, or ``complete (2 objects missing)``."""
+        """The outcome as people read it: ``complete``, or ``complete (2 objects missing)``;
+        ``uninstalling`` while an uninstall waits for objects the API server still has."""
         notes = []
         if self.missing:
             notes.append(f"{plural(self.missing, 'object')} missing")
         if self.unready:
             notes.append(f"{plural(self.unready, 'object')} not ready")
-        return f"{self.outcome} ({', '.join(notes)})" if notes else str(self.outcome)
+        word = "uninstalling" if self.status is ReleaseStatus.UNINSTALLING else str(self.outcome)
+        return f"{word} ({', '.join(notes)})" if notes else word
 
     @property
     def values_known(self) -> bool:
@@ -250,6 +257,7 @@ def document(rev: Revision) -> dict[str, Any]:
         "failures": [{**_ref_json(f.ref), "reason": f.reason, "message": f.message} for f in rev.failures],
         "summary": rev.summary,
         "dependencies": list(rev.dependencies),
+        "adopted": [_ref_json(r) for r in rev.adopted],
     }
 
 

@@ -146,7 +146,13 @@ def _revision(doc: Mapping[str, Any], meta: Mapping[str, Any]) -> Revision:
         Failure(_ref(o), _text(o, "reason"), _text(o, "message")) for o in _list(doc, "failures")
     )
     manifest = tuple(_manifest_object(o) for o in _list(doc, "manifest"))
-    for ref in (*(o.ref for o in objects), *(f.ref for f in failures), *(ObjectRef.of(o) for o in manifest)):
+    adopted = tuple(_ref(o) for o in (_list(doc, "adopted") if "adopted" in doc else ()))
+    for ref in (
+        *(o.ref for o in objects),
+        *(f.ref for f in failures),
+        *(ObjectRef.of(o) for o in manifest),
+        *adopted,
+    ):
         if ref.namespace not in places:
             raise ValueError(
                 f"it lists {ref.display} in namespace {ref.namespace}, outside {namespace} "
@@ -183,6 +189,7 @@ def _revision(doc: Mapping[str, Any], meta: Mapping[str, Any]) -> Revision:
             for d in (_list(doc, "dependencies") if "dependencies" in doc else ())
         ),
         kube_version=_line(doc, "kubeVersion", empty=True),
+        adopted=adopted,
         resource_version=str(meta.get("resourceVersion", "")),
     )
 

@@ -352,3 +352,58 @@ _RULES: dict[tuple[str, str], Callable[[Mapping[str, Any]], tuple[ReadyState, st
     ("", "Service"): _service,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd,
 }
+
+
+# -- waiting for deletions ----------------------------------------------------------------------
+
+# Seconds between polls for deletions: quick at first (most objects go within a second).
+_GONE_FIRST, _GONE_MAX = 0.5, 2.0
+
+
+def await_gone(
+    kubectl: Kubectl,
+    refs: Sequence[ObjectRef],
+    *,
+    deadline: float,
+    on_gone: Callable[[ObjectRef], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[ObjectRef, dict[str, Any]]:
+    """Poll ``refs`` (one ``kubectl get`` per round) until the API server no longer has them (a
+    read that answers NotFound) or ``deadline`` (a ``clock()`` time) passes; returns those still
+    there with the object as last read, so the caller can say what holds them (``holding``).
+    One read is always made, even past the deadline: gone means the API server said so."""
+    pending = list(refs)
+    last: dict[ObjectRef, dict[str, Any]] = {}
+    interval = _GONE_FIRST
+    while pending:
+        remaining = deadline - clock()
+        for outcome in kubectl.get(pending, timeout=min(kubectl.timeout, max(remaining, 5.0))):
+            if outcome.live is None and outcome.reason in ("NotFound", "NoMatch"):
+                pending.remove(outcome.ref)
+                last.pop(outcome.ref, None)
+                if on_gone is not None:
+                    on_gone(outcome.ref)
+            elif outcome.live is not None:
+                last[outcome.ref] = outcome.live
+            else:
+                last.setdefault(outcome.ref, {})  # unreadable (RBAC, a flaky read): not known to be gone
+        remaining = deadline - clock()
+        if not pending or remaining <= 0:
+            break
+        sleep(min(interval, remaining))
+        interval = min(interval * 1.5, _GONE_MAX)
+    return {ref: last.get(ref, {}) for ref in pending}
+
+
+def holding(obj: Mapping[str, Any]) -> str:
+    """What keeps a deleted object in the API server: ``finalizer example.com/hold``, or a plainer
+    word when it names none."""
+    meta = obj.get("metadata")
+    finalizers = [str(f) for f in (meta.get("finalizers") or ())] if isinstance(meta, Mapping) else []
+    if finalizers:
+        word = "finalizer" if len(finalizers) == 1 else "finalizers"
+        return f"{word} {', '.join(finalizers)}"
+    if isinstance(meta, Mapping) and meta.get("deletionTimestamp"):
+        return f"being deleted since {meta['deletionTimestamp']}"
+    return "the API server still has it"

@@ -32,10 +32,10 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from kube.core.errors import KubeError, NotFoundError
 from kube.formula.load import Formula, load_formula
@@ -322,11 +322,37 @@ def _leftovers(
 
 
 def _delete_namespace(kubectl: Kubectl, namespace: str, timeout: float) -> tuple[str, None]:
+    """Passes only once a read of the API server answers NotFound: a namespace still Terminating
+    (a finalizer that never completes) is not deleted, whatever kubectl said about the request."""
     ref = ObjectRef("", "v1", "Namespace", "", namespace)
-    outcome = kubectl.delete([ref], wait=True, timeout=min(timeout, 120.0))[0]
+    limit = min(timeout, 120.0)
+    deadline = time.monotonic() + limit
+    outcome = kubectl.delete([ref], wait=False, timeout=limit)[0]
     if not outcome.ok:
         raise StepFailed(f"namespace {namespace} not deleted: {outcome.reason}: {outcome.message}")
+    left = wait.await_gone(kubectl, [ref], deadline=deadline)
+    if left:
+        why = _terminating_reason(left[ref])
+        raise StepFailed(
+            f"namespace {namespace} still Terminating after {limit:g}s: {why}",
+            "see what holds it with `kubectl get namespace " + namespace + " -o yaml`",
+        )
     return f"namespace {namespace} deleted", None
+
+
+def _terminating_reason(obj: Mapping[str, Any]) -> str:
+    """Why a namespace is still Terminating: the message of its True deletion condition,
+    ``NamespaceFinalizersRemaining`` first (``Some content in the namespace has finalizers
+    remaining: example.com/hold in 1 resource instances``), else what holds the object itself."""
+    status = obj.get("status")
+    conditions = status.get("conditions") if isinstance(status, Mapping) else None
+    true = [
+        c
+        for c in (conditions if isinstance(conditions, list) else ())
+        if isinstance(c, Mapping) and c.get("status") == "True" and c.get("message")
+    ]
+    true.sort(key=lambda c: c.get("type") != "NamespaceFinalizersRemaining")
+    return str(true[0]["message"]) if true else wait.holding(obj)
 
 
 def _object_lines(result: InstallResult) -> str:

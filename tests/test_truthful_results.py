@@ -1,0 +1,444 @@
+"""Results that tell the truth, on the real local control plane: uninstall says ``deleted`` only
+once the API server answers NotFound (finalizers make objects ``deleting`` or ``stuck``, the
+record stays and a re-run resumes); a batch kubectl stops at an object its validation refuses
+marks the rest ``not attempted``; ``--atomic --wait`` names what was not ready; a formula's own
+Namespace that exists already is ``adopted`` and left by uninstall."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kube.k8s.kubectl import Kubectl, ObjectRef
+from kube.k8s.kubectl_output import Reason, assign_batch_errors
+from kube.livetest import run as livetest
+from kube.livetest.steps import StepFailed
+from tests.test_cli_install import kube, row
+from tests.test_install import write_formula
+
+KubectlFixture = Callable[..., Any]
+HOLD = "example.com/hold"
+RELEASE_HOLD = '{"metadata": {"finalizers": null}}'
+
+HELD = f"""\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: held
+  finalizers: [{HOLD}]
+data: {{a: "1"}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: free
+data: {{a: "1"}}
+"""
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+
+
+def listed(namespace: str) -> list[dict[str, Any]]:
+    result = kube("list", "-n", namespace, "-o", "json")
+    assert result.exit_code == 0, result.output
+    data: list[dict[str, Any]] = json.loads(result.stdout)
+    return data
+
+
+def exists(kubectl: KubectlFixture, *args: str) -> bool:
+    return bool(kubectl("get", *args, check=False).returncode == 0)
+
+
+# -- uninstall ------------------------------------------------------------------------------------
+
+
+@pytest.mark.cluster
+def test_a_finalizer_that_never_completes_is_stuck_and_the_record_stays_until_a_rerun_finishes(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = write_formula(tmp_path, "hold", manifests={"cm.yaml": HELD})
+    assert kube("install", str(directory), "-n", namespace).exit_code == 0
+    try:
+        started = time.monotonic()
+        removed = kube("uninstall", "hold", "-n", namespace, "--wait", "--timeout", "5")
+        elapsed = time.monotonic() - started
+        assert removed.exit_code == 9, removed.output
+        assert elapsed < 30  # --timeout bounds the whole uninstall
+        assert row(removed, "ConfigMap", "held")[-1] == f"stuck: finalizer {HOLD}"
+        assert row(removed, "ConfigMap", "free")[-1] == "deleted"
+        assert "ConfigMap/held stuck: finalizer example.com/hold" in removed.stderr
+        assert "the release record stays (status uninstalling)" in removed.stdout
+        # The object is still there, being deleted; the record lists it and only it.
+        held = json.loads(kubectl("get", "configmap", "held", "-n", namespace, "-o", "json").stdout)
+        assert held["metadata"]["deletionTimestamp"]
+        [release] = listed(namespace)
+        assert release["status"] == "uninstalling" and release["objects"] == 1
+        table = kube("list", "-n", namespace)
+        assert "uninstalling" in table.stdout
+
+        # Without --wait, a re-run says the deletion is requested and under way, not done.
+        again = kube("uninstall", "hold", "-n", namespace)
+        assert again.exit_code == 0, again.output
+        assert row(again, "ConfigMap", "held")[-1] == "deleting"
+        assert f"ConfigMap/held: deletion requested; finalizer {HOLD}" in again.stdout
+        assert listed(namespace)[0]["status"] == "uninstalling"
+        # Installing over an uninstall under way would build on objects on their way out.
+        over = kube("install", str(directory), "-n", namespace)
+        assert over.exit_code == 8, over.output
+        assert f"release hold in namespace {namespace} is being uninstalled" in over.stderr
+    finally:
+        kubectl(
+            "patch", "configmap", "held", "-n", namespace, "--type=merge", "-p", RELEASE_HOLD, check=False
+        )
+    done = kube("uninstall", "hold", "-n", namespace, "--wait", "--timeout", "30")
+    assert done.exit_code == 0, done.output
+    assert row(done, "ConfigMap", "held")[-1] == "deleted"
+    assert f"uninstalled hold 1.0.0 in namespace {namespace}: 1 object deleted" in done.stdout
+    assert listed(namespace) == []
+    assert not exists(kubectl, "configmap", "held", "-n", namespace)
+
+
+DEPENDENT_HELD = f"""\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: db
+data: {{a: "1"}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web
+  finalizers: [{HOLD}]
+  annotations: {{config.kubernetes.io/depends-on: /ConfigMap/db}}
+data: {{a: "1"}}
+"""
+
+
+@pytest.mark.cluster
+def test_what_a_stuck_dependent_names_is_not_attempted_and_a_rerun_finishes(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = write_formula(tmp_path, "pair", manifests={"cm.yaml": DEPENDENT_HELD})
+    assert kube("install", str(directory), "-n", namespace).exit_code == 0
+    try:
+        removed = kube("uninstall", "pair", "-n", namespace, "--timeout", "4")  # no --wait: depends-on waits
+        assert removed.exit_code == 9, removed.output
+        assert row(removed, "ConfigMap", "web")[-1] == f"stuck: finalizer {HOLD}"
+        assert row(removed, "ConfigMap", "db")[-1] == "not attempted"
+        assert exists(kubectl, "configmap", "db", "-n", namespace)
+        [release] = listed(namespace)
+        assert release["status"] == "uninstalling" and release["objects"] == 2
+    finally:
+        kubectl("patch", "configmap", "web", "-n", namespace, "--type=merge", "-p", RELEASE_HOLD, check=False)
+    done = kube("uninstall", "pair", "-n", namespace, "--wait", "--timeout", "30")
+    assert done.exit_code == 0, done.output
+    assert row(done, "ConfigMap", "web")[-1] == "deleted" and row(done, "ConfigMap", "db")[-1] == "deleted"
+    assert listed(namespace) == []
+
+
+@pytest.mark.cluster
+def test_uninstall_without_wait_reports_a_held_object_as_deleting(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = write_formula(tmp_path, "hold", manifests={"cm.yaml": HELD})
+    assert kube("install", str(directory), "-n", namespace).exit_code == 0
+    try:
+        removed = kube("uninstall", "hold", "-n", namespace, "-o", "json")
+        assert removed.exit_code == 0, removed.output
+        data = json.loads(removed.stdout)
+        states = {o["name"]: (o["status"], o["detail"]) for o in data["objects"]}
+        assert states["held"] == ("deleting", f"deletion requested; finalizer {HOLD}")
+        assert states["free"] == ("deleted", "")
+        assert data["outcome"] == "uninstalling" and data["recordRemoved"] is False
+    finally:
+        kubectl(
+            "patch", "configmap", "held", "-n", namespace, "--type=merge", "-p", RELEASE_HOLD, check=False
+        )
+
+
+@pytest.mark.cluster
+def test_a_namespace_kube_created_is_deleted_only_once_the_api_server_no_longer_has_it(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    fresh = f"{namespace}-own"
+    assert kube("install", str(write_formula(tmp_path, "solo")), "-n", fresh).exit_code == 0
+    removed = kube("uninstall", "solo", "-n", fresh, "--wait", "--timeout", "60")
+    assert removed.exit_code == 0, removed.output
+    assert f"namespace {fresh} deleted" in removed.stdout
+    assert not exists(kubectl, "namespace", fresh)
+
+
+@pytest.mark.cluster
+def test_kube_test_cleanup_fails_while_the_namespace_is_still_terminating(
+    namespace: str, kubectl: KubectlFixture
+) -> None:
+    scratch = f"{namespace}-t"
+    kubectl("create", "namespace", scratch)
+    held = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "finalizers": [HOLD]}}
+    kubectl("create", "-n", scratch, "-f", "-", input=json.dumps(held))
+    try:
+        with pytest.raises(StepFailed) as failed:
+            # The namespace controller sets its conditions a few seconds into the deletion.
+            livetest._delete_namespace(Kubectl(), scratch, timeout=12)
+        assert f"namespace {scratch} still Terminating after 12s" in failed.value.message
+        assert HOLD in failed.value.message  # the namespace's condition names the finalizer
+    finally:
+        kubectl("patch", "configmap", "held", "-n", scratch, "--type=merge", "-p", RELEASE_HOLD, check=False)
+    detail, _ = livetest._delete_namespace(Kubectl(), scratch, timeout=60)
+    assert detail == f"namespace {scratch} deleted"
+    assert not exists(kubectl, "namespace", scratch)
+
+
+# -- per-object results -----------------------------------------------------------------------------
+
+BATCH = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: one}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: two}
+data: {a: "1"}
+bogus: 1
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: three}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: four}
+spec:
+  ports: [{port: 80}]
+"""
+
+
+@pytest.mark.cluster
+def test_objects_after_one_kubectl_validation_refuses_are_not_attempted(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = write_formula(tmp_path, "batch", manifests={"all.yaml": BATCH})
+    result = kube("install", str(directory), "-n", namespace)
+    assert result.exit_code == 8, result.output
+    assert row(result, "ConfigMap", "one")[-1] == "created"
+    assert row(result, "ConfigMap", "two")[-1] == "failed (kubectl validation)"
+    assert row(result, "ConfigMap", "three")[-1] == "not attempted"
+    assert row(result, "Service", "four")[-1] == "not attempted"
+    assert (
+        'ConfigMap/two: kubectl validation: ValidationError(ConfigMap): unknown field "bogus"'
+        in result.stdout
+    )
+    assert "Unknown" not in result.stdout
+    assert "1 object exists, 1 failed, 2 not attempted" in result.stdout
+    assert not exists(kubectl, "configmap", "three", "-n", namespace)
+    removed = kube("uninstall", "batch", "-n", namespace)
+    assert removed.exit_code == 0, removed.output
+    assert "1 object deleted" in removed.stdout
+
+
+def test_each_failure_of_a_stopped_batch_keeps_its_own_reason() -> None:
+    """kubectl 1.20's own output (captured from the local control plane) for five objects: a
+    exists, e is refused by the API server, d fails kubectl's validation, g was never sent."""
+    stderr = (
+        'Error from server (AlreadyExists): error when creating "STDIN": configmaps "a" already exists\n'
+        'Error from server (BadRequest): error when creating "STDIN": ConfigMap in version "v1" cannot be '
+        'handled as a ConfigMap: v1.ConfigMap.ObjectMeta: ... bigger context ...|{"apiVersion":"v1",'
+        '"data":{"x":1},"kind":"ConfigMap","metadata":{"name":"e","names|...\n'
+        'error validating "STDIN": error validating data: ValidationError(Service.spec.ports[0].port): '
+        'invalid type for io.k8s.api.core.v1.ServicePort.port: got "string", expected "integer"; if you '
+        "choose to ignore these errors, turn validation off with --validate=false\n"
+    )
+    refs = [ObjectRef("", "v1", k, "ns", n) for k, n in
+            [("ConfigMap", "a"), ("ConfigMap", "e"), ("Service", "d"), ("ConfigMap", "g")]]  # fmt: skip
+    errors = assign_batch_errors(refs, stderr)
+    assert errors[refs[0]][0] == "AlreadyExists"
+    assert errors[refs[1]][0] == "BadRequest"
+    assert errors[refs[2]] == (
+        Reason.VALIDATION,
+        "ValidationError(Service.spec.ports[0].port): invalid type for io.k8s.api.core.v1.ServicePort.port: "
+        'got "string", expected "integer"',
+    )
+    assert errors[refs[3]][0] == Reason.NOT_ATTEMPTED
+
+
+NEVER_READY = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {a: "1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      nodeSelector: {kube.sh/test-nowhere: "true"}
+      containers: [{name: app, image: "nginx:1.19"}]
+"""
+
+
+@pytest.mark.cluster
+def test_atomic_wait_says_which_object_was_not_ready_before_rolling_back(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = write_formula(tmp_path, "never", manifests={"d.yaml": NEVER_READY})
+    result = kube("install", str(directory), "-n", namespace, "--atomic", "--wait", "--timeout", "5s")
+    assert result.exit_code == 9, result.output
+    why = "Deployment/web not ready after 5s: 0 of 1 replicas available"
+    lines = result.stdout.splitlines()
+    cause = next(i for i, line in enumerate(lines) if why in line and "rolling back" in line)
+    first_row = next(i for i, line in enumerate(lines) if "rolled back" in line and "Deployment" in line)
+    assert cause < first_row  # the reason comes before the rollback's rows
+    assert f"never 1.0.0 not installed: {why}; rolled back 2 objects" in result.stdout
+    assert "install of never rolled back: not ready after 5s: Deployment/web" in result.stderr
+    assert not exists(kubectl, "deployment", "web", "-n", namespace)
+    assert listed(namespace) == []
+
+
+# -- formulas that own their namespace --------------------------------------------------------------
+
+OWN_NAMESPACE = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {{ kube.namespace }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {a: "1"}
+"""
+
+
+@pytest.mark.cluster
+def test_a_formulas_own_namespace_that_exists_is_adopted_and_left_by_uninstall(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    directory = write_formula(tmp_path, "ownns", manifests={"ns.yaml.tmpl": OWN_NAMESPACE})
+    result = kube("install", str(directory), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert row(result, "Namespace", namespace)[-1] == "adopted"
+    assert f"namespace {namespace} adopted (existed already; uninstall leaves it)" in result.stdout
+    [release] = listed(namespace)
+    assert release["record"]["adopted"] == [{"apiVersion": "v1", "kind": "Namespace", "name": namespace}]
+    assert release["record"]["createdNamespace"] is False and release["objects"] == 1
+    # An upgrade keeps it adopted: not applied, not recorded, so still no uninstall deletes it.
+    upgraded = kube("upgrade", "ownns", str(directory), "-n", namespace, "--set", "x=1")
+    assert upgraded.exit_code == 0, upgraded.output
+    [release] = listed(namespace)
+    assert release["revision"] == 2 and release["objects"] == 1
+    assert release["record"]["adopted"] == [{"apiVersion": "v1", "kind": "Namespace", "name": namespace}]
+    removed = kube("uninstall", "ownns", "-n", namespace, "--wait", "--timeout", "30")
+    assert removed.exit_code == 0, removed.output
+    assert row(removed, "ConfigMap", "cfg")[-1] == "deleted"
+    assert row(removed, "Namespace", namespace)[-1] == "kept"
+    ns = json.loads(kubectl("get", "namespace", namespace, "-o", "json").stdout)
+    assert ns["status"]["phase"] == "Active" and not ns["metadata"].get("deletionTimestamp")
+
+
+@pytest.mark.cluster
+def test_a_formulas_own_namespace_kube_creates_is_recorded_and_deleted(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    fresh = f"{namespace}-own"
+    directory = write_formula(tmp_path, "ownns", manifests={"ns.yaml.tmpl": OWN_NAMESPACE})
+    result = kube("install", str(directory), "-n", fresh)
+    assert result.exit_code == 0, result.output
+    assert row(result, "Namespace", fresh)[-1] == "created"
+    assert listed(fresh)[0]["objects"] == 2
+    removed = kube("uninstall", "ownns", "-n", fresh, "--wait", "--timeout", "60")
+    assert removed.exit_code == 0, removed.output
+    assert row(removed, "Namespace", fresh)[-1] == "deleted"
+    assert not exists(kubectl, "namespace", fresh)
+
+
+# -- know the values --------------------------------------------------------------------------------
+
+COMMENTED = """\
+name: vals
+version: "1.0.0"
+description: Values with comments.
+home: https://example.com/vals
+maintainers: ["Jane Doe <jane@example.com>"]
+values:
+  # How many copies of the web server run.
+  # At least 2 for a rolling update without downtime.
+  replicas: 2          # an integer
+  image:               # the container image
+    repository: nginx  # where it comes from
+    tag: "1.19"        # "a quoted # is text"
+  greeting: "hello # world"
+# the hook's needs
+hook:
+  python: ">=3.9"
+"""
+
+
+def test_info_values_shows_what_can_be_set_with_the_authors_comments(remote_archive: Path) -> None:
+    from tests.gitrepo import commit
+    from tests.test_cli_archive import kube as kube_offline
+
+    commit(remote_archive, {"formulas/vals/K3.yaml": COMMENTED})
+    assert kube_offline("update", "--repo", str(remote_archive)).exit_code == 0
+    shown = kube_offline("info", "vals", "--values")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == (
+        "# How many copies of the web server run.\n"
+        "# At least 2 for a rolling update without downtime.\n"
+        "replicas: 2          # an integer\n"
+        "image:               # the container image\n"
+        "  repository: nginx  # where it comes from\n"
+        '  tag: "1.19"        # "a quoted # is text"\n'
+        'greeting: "hello # world"\n'
+    )
+    data = json.loads(kube_offline("info", "vals", "--values", "-o", "json").stdout)
+    by_path = {v["path"]: v for v in data["values"]}
+    assert by_path["replicas"]["default"] == 2
+    assert by_path["replicas"]["comment"] == (
+        "How many copies of the web server run.\n"
+        "At least 2 for a rolling update without downtime.\n"
+        "an integer"
+    )
+    assert by_path["image.tag"] == {"path": "image.tag", "default": "1.19", "comment": '"a quoted # is text"',
+                                    "line": 12}  # fmt: skip
+    assert by_path["greeting"]["comment"] == "" and by_path["greeting"]["default"] == "hello # world"
+    plain = kube_offline("info", "vals")
+    assert "Values:      4 (`kube info vals --values` shows them)" in plain.stdout.splitlines()
+    assert json.loads(kube_offline("info", "vals", "-o", "json").stdout)["valueCount"] == 4
+
+
+HOOK_SAYS = """\
+import json, os
+print("generated a password for the admin user")
+print("\\x1b[31mred\\x1b[0m")
+with open(os.environ["KUBE_VALUES_OUT"], "w") as out:
+    json.dump({}, out)
+"""
+
+
+@pytest.mark.cluster
+def test_a_hooks_output_is_shown_prefixed_when_stdout_is_not_a_terminal(
+    namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBE_INTERACTIVE", "0")
+    directory = write_formula(tmp_path, "talky", hook=HOOK_SAYS)
+    result = kube("install", str(directory), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert "hook: generated a password for the admin user" in result.stderr.splitlines()
+    assert "\x1b" not in result.stderr  # a hook is a stranger's code: its escapes are shown, not run
