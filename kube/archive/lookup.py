@@ -1,0 +1,267 @@
+"""The lookup index: an SQLite copy of the search index that search and info open instead of reading it.
+
+``$KUBE_HOME/index.json`` (``kube.archive.index``) stays the index an update
+reads and rewrites: its entries are copied by the byte from one update to the
+next. Reading it costs a read, a CRC-32 and a split of the whole file, which
+grows with the archive (about 10 ms per 5,000 kubes). ``index.sqlite`` beside
+it is written from the same bytes every time the index is written, and is what
+``kube search`` and ``kube info`` open: one table ``entries(name, fold,
+entry)`` (``entry`` is the index line as stored, ``fold`` the case-folded
+description, keywords and details), and one table ``meta``.
+
+Opening it costs the same at 500 kubes and at 50,000: a ``stat`` of
+``index.json`` and one query. It is trusted only while it describes the
+``index.json`` next to it: its ``meta`` holds that file's size, modification
+time, inode and CRC, and a mismatch (an update killed between the two writes,
+an index edited by hand, another kube version) means the caller reads
+``index.json`` as before and the lookup file is written again. It holds
+nothing the index does not, so a damaged or stale one is never worse than slow.
+
+Search: a literal ASCII pattern of three characters or more finds its
+candidates through an FTS5 trigram index of ``name`` and ``fold`` (when this
+Python's SQLite has FTS5 and the trigram tokenizer, 3.34 and later), so a rare
+word costs the same at any size; shorter or non-ASCII patterns are matched by
+SQLite's ``instr`` over the same columns (a C scan, no Python per row); a
+regular expression by Python's ``re`` over ``name`` and ``texts``, the entries
+decoded only for the hits. Every candidate is then ranked and checked exactly
+as ``Index.search`` does (exact name, name matches, text matches), so the
+results are the same rows in the same order.
+
+An update changes only the rows whose index line changed: the previous lookup
+file is loaded, compared line by line, and written whole again (atomically).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from kube.archive import index as idx
+from kube.core import paths
+
+SCHEMA = 1
+SEPARATOR = "\x00"  # between the texts as written; a pattern from a command line cannot hold it
+
+
+def lookup_file() -> Path:
+    return paths.kube_home() / "index.sqlite"
+
+
+def _stamp(source: os.stat_result) -> str:
+    return f"{source.st_size}:{source.st_mtime_ns}:{source.st_ino}"
+
+
+def _row(name: str, line: bytes) -> tuple[str, str, str, bytes]:
+    """``(name, fold, texts, entry)``: the searched texts case-folded (for literal search) and as
+    written (for a regex, field by field), and the index line itself."""
+    texts = list(idx.searched_texts(json.loads(line)))
+    # fold joins with a newline (FTS5 stops at a NUL), so a match may span two fields: search
+    # checks every candidate field by field afterwards. texts keeps the fields apart for a regex.
+    return name, "\n".join(t.casefold() for t in texts), SEPARATOR.join(texts), line
+
+
+def _fts_available(db: sqlite3.Connection) -> bool:
+    try:
+        db.execute("CREATE VIRTUAL TABLE temp.probe USING fts5(x, tokenize='trigram')")
+        db.execute("DROP TABLE temp.probe")
+    except sqlite3.Error:  # an SQLite built without FTS5, or older than 3.34 (no trigram)
+        return False
+    return True
+
+
+def _fresh(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA page_size = 8192")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE entries (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, fold TEXT NOT NULL,"
+        " texts TEXT NOT NULL, entry BLOB NOT NULL)"
+    )
+    if _fts_available(db):
+        # Trigrams of name and fold: a literal pattern of 3 or more characters finds its
+        # candidate rows without reading the others. Its content is the entries table's.
+        db.execute(
+            "CREATE VIRTUAL TABLE grams USING fts5(name, fold, content='entries', content_rowid='id',"
+            " tokenize='trigram')"
+        )
+
+
+def _has_grams(db: sqlite3.Connection) -> bool:
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'grams'").fetchone()
+    return found is not None
+
+
+def _previous(db: sqlite3.Connection) -> bool:
+    """Load the current lookup file into ``db`` when it is of this schema (to change only what changed)."""
+    try:
+        data = lookup_file().read_bytes()
+        db.deserialize(data)
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        return meta.get("schema") == str(SCHEMA)
+    except (OSError, sqlite3.Error):
+        return False
+
+
+def encode(header: idx.Header, lines: dict[str, bytes], source: os.stat_result) -> bytes:
+    """The lookup file for the index ``header``/``lines`` stored in a file whose ``stat`` is ``source``.
+
+    Starts from the current lookup file when there is one: only the rows whose stored entry
+    differs are written again (one changed formula costs a comparison of the others' bytes,
+    not a new file's worth of parsing and full-text indexing)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        if not _previous(db):
+            db.close()
+            db = sqlite3.connect(":memory:")
+            _fresh(db)
+        grams = _has_grams(db)
+        old = {
+            name: (rowid, bytes(entry))
+            for rowid, name, entry in db.execute("SELECT id, name, entry FROM entries")
+        }
+        gone = [(name, rowid) for name, (rowid, entry) in old.items() if lines.get(name) != entry]
+        for _, rowid in gone:
+            if grams:
+                db.execute(
+                    "INSERT INTO grams(grams, rowid, name, fold) SELECT 'delete', id, name, fold FROM entries"
+                    " WHERE id = ?",
+                    (rowid,),
+                )
+            db.execute("DELETE FROM entries WHERE id = ?", (rowid,))
+        changed = {name for name, _ in gone}
+        added = [_row(name, line) for name, line in lines.items() if name not in old or name in changed]
+        db.executemany("INSERT INTO entries (name, fold, texts, entry) VALUES (?, ?, ?, ?)", added)
+        if grams and added:
+            db.executemany(
+                "INSERT INTO grams(rowid, name, fold) SELECT id, name, fold FROM entries WHERE name = ?",
+                ((row[0],) for row in added),
+            )
+        meta = {
+            "schema": str(SCHEMA),
+            "index_schema": str(header.schema),
+            "url": header.url,
+            "branch": header.branch,
+            "commit": header.commit,
+            "count": str(header.count),
+            "crc": str(header.crc),
+            "body": str(header.body),
+            "source": _stamp(source),
+        }
+        db.execute("DELETE FROM meta")
+        db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+        db.commit()
+        if len(gone) > len(old) // 4:
+            db.execute("VACUUM")
+        return db.serialize()
+    finally:
+        db.close()
+
+
+def write(index: idx.Index, source: Path | None = None) -> None:
+    """Write the lookup file for ``index``, which was read from (or just written to) ``source``."""
+    from kube.archive.config import atomic_write
+
+    where = source or paths.index_file()
+    lines = {n: line for n in index.names() if (line := index.line(n)) is not None}
+    atomic_write(lookup_file(), encode(index.header, lines, where.stat()))
+
+
+class LookupIndex:
+    """The reading side of ``kube.archive.index.Index`` (header, names, get, search, close
+    matches) served from the lookup file."""
+
+    def __init__(self, db: sqlite3.Connection, header: idx.Header) -> None:
+        self.header = header
+        self._db = db
+        self._grams = _has_grams(db)
+
+    def names(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT name FROM entries ORDER BY name")]
+
+    def _line(self, name: str) -> bytes:
+        row = self._db.execute("SELECT entry FROM entries WHERE name = ?", (name,)).fetchone()
+        return bytes(row[0]) if row is not None else b"null"
+
+    def get(self, name: str) -> idx.Entry | None:
+        row = self._db.execute("SELECT entry FROM entries WHERE name = ?", (name,)).fetchone()
+        return idx.Entry.from_raw(json.loads(row[0])) if row is not None else None
+
+    def search(self, pattern: str, regex: bool = False) -> list[idx.Entry]:
+        """As ``Index.search``: case-insensitive, name matches first, ``re`` with ``regex``."""
+        hit = idx.matcher(pattern, regex)  # a bad regex is a UsageError before any query
+        if regex:
+            # The texts as written, one field at a time (a regex must not match across fields).
+            names = [
+                name
+                for name, texts in self._db.execute("SELECT name, texts FROM entries ORDER BY name")
+                if hit(name) or any(hit(text) for text in texts.split(SEPARATOR))
+            ]
+            rows: Iterable[tuple[str, bytes]] = ((name, self._line(name)) for name in names)
+        else:
+            needle = pattern.casefold()
+            if len(needle) >= 3 and needle.isascii() and self._grams:
+                # Trigram candidates (a superset: SQLite folds each character the same way on both
+                # sides), checked by instr and then by the exact rule below.
+                query = (
+                    "SELECT name, entry FROM entries"
+                    " WHERE id IN (SELECT rowid FROM grams WHERE grams MATCH ?2)"
+                    " AND (instr(name, ?1) OR instr(fold, ?1)) ORDER BY name"
+                )
+                args: tuple[str, ...] = (needle, '"' + needle.replace('"', '""') + '"')
+            else:
+                query = (
+                    "SELECT name, entry FROM entries WHERE instr(name, ?1) OR instr(fold, ?1) ORDER BY name"
+                )
+                args = (needle,)
+            rows = self._db.execute(query, args)
+        exact: list[idx.Entry] = []
+        by_name: list[idx.Entry] = []
+        by_text: list[idx.Entry] = []
+        for name, line in rows:
+            raw = json.loads(line)
+            if name == pattern.lower():
+                exact.append(idx.Entry.from_raw(raw))
+            elif hit(name):
+                by_name.append(idx.Entry.from_raw(raw))
+            elif any(hit(text) for text in idx.searched_texts(raw)):
+                by_text.append(idx.Entry.from_raw(raw))
+        return [*exact, *by_name, *by_text]
+
+    def close_matches(self, name: str, limit: int = 5) -> list[str]:
+        return idx.close_matches(self.names(), name, limit)
+
+
+def open_lookup() -> LookupIndex | None:
+    """The lookup index when it describes the current ``index.json``; None otherwise (read that)."""
+    where = lookup_file()
+    try:
+        source = paths.index_file().stat()
+        if not where.is_file():
+            return None
+        db = sqlite3.connect(f"{where.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        db.execute("PRAGMA query_only = 1")
+    except (OSError, sqlite3.Error):
+        return None
+    try:
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("schema") != str(SCHEMA) or meta.get("source") != _stamp(source):
+            db.close()
+            return None
+        header = idx.Header(
+            schema=int(meta["index_schema"]),
+            url=meta["url"],
+            branch=meta["branch"],
+            commit=meta["commit"],
+            count=int(meta["count"]),
+            body=int(meta["body"]),
+            crc=int(meta["crc"]),
+        )
+        if header.schema != idx.SCHEMA:
+            db.close()
+            return None
+    except (sqlite3.Error, KeyError, ValueError):
+        db.close()
+        return None
+    return LookupIndex(db, header)
