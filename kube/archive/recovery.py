@@ -15,10 +15,15 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kube.archive import git as gitcmd
+from kube.archive.lazy import LazyModule
 from kube.core import paths
+
+if TYPE_CHECKING:
+    from kube.archive import git as gitcmd
+else:
+    gitcmd = LazyModule("kube.archive.git")
 
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # a journal names a commit, never an option
 _GIT_LOCKS = ("index.lock", "HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock")

@@ -26,15 +26,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kube.archive import git as gitcmd
 from kube.archive import index as idx
 from kube.archive import recovery, requires
 from kube.archive.config import ArchiveSource as ArchiveSource
 from kube.archive.config import remember
 from kube.archive.config import resolve_source as resolve_source
 from kube.archive.copies import copy_state
+from kube.archive.lazy import LazyModule
 from kube.core import paths
 from kube.core.errors import ArchiveError, LocalChangesError, NotFoundError
+
+if TYPE_CHECKING:
+    from kube.archive import git as gitcmd
+else:
+    gitcmd = LazyModule("kube.archive.git")
 
 if TYPE_CHECKING:  # imported when an update runs: search and info never need them
     from kube.archive.changes import Changes, UpdateReport
