@@ -17,14 +17,15 @@ an index edited by hand, another kube version) means the caller reads
 ``index.json`` as before and the lookup file is written again. It holds
 nothing the index does not, so a damaged or stale one is never worse than slow.
 
-Search: a literal pattern is matched by SQLite's ``instr`` over ``name`` and
-``fold`` (a C scan of the pages, no Python per row); a regular expression by
-Python's ``re`` over ``name`` and ``texts``, the entries decoded only for the
-hits. An FTS5 trigram index was measured and left out (benchmarks/README.md):
-it tripled the file and the time to write it to save a scan of a few ms.
-Every candidate is then ranked and checked exactly as ``Index.search`` does
-(exact name, name matches, text matches), so the results are the same rows in
-the same order.
+Search: a literal ASCII pattern of three characters or more finds its
+candidates through an FTS5 trigram index of ``name`` and ``fold`` (when this
+Python's SQLite has FTS5 and the trigram tokenizer, 3.34 and later), so a rare
+word costs the same at any size; shorter or non-ASCII patterns are matched by
+SQLite's ``instr`` over the same columns (a C scan, no Python per row); a
+regular expression by Python's ``re`` over ``name`` and ``texts``, the entries
+decoded only for the hits. Every candidate is then ranked and checked exactly
+as ``Index.search`` does (exact name, name matches, text matches), so the
+results are the same rows in the same order.
 
 An update changes only the rows whose index line changed: the previous lookup
 file is loaded, compared line by line, and written whole again (atomically).
@@ -62,6 +63,15 @@ def _row(name: str, line: bytes) -> tuple[str, str, str, bytes]:
     return name, "\n".join(t.casefold() for t in texts), SEPARATOR.join(texts), line
 
 
+def _fts_available(db: sqlite3.Connection) -> bool:
+    try:
+        db.execute("CREATE VIRTUAL TABLE temp.probe USING fts5(x, tokenize='trigram')")
+        db.execute("DROP TABLE temp.probe")
+    except sqlite3.Error:  # an SQLite built without FTS5, or older than 3.34 (no trigram)
+        return False
+    return True
+
+
 def _fresh(db: sqlite3.Connection) -> None:
     db.execute("PRAGMA page_size = 8192")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -69,6 +79,18 @@ def _fresh(db: sqlite3.Connection) -> None:
         "CREATE TABLE entries (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, fold TEXT NOT NULL,"
         " texts TEXT NOT NULL, entry BLOB NOT NULL)"
     )
+    if _fts_available(db):
+        # Trigrams of name and fold: a literal pattern of 3 or more characters finds its
+        # candidate rows without reading the others. Its content is the entries table's.
+        db.execute(
+            "CREATE VIRTUAL TABLE grams USING fts5(name, fold, content='entries', content_rowid='id',"
+            " tokenize='trigram')"
+        )
+
+
+def _has_grams(db: sqlite3.Connection) -> bool:
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'grams'").fetchone()
+    return found is not None
 
 
 def _previous(db: sqlite3.Connection) -> bool:
@@ -94,15 +116,28 @@ def encode(header: idx.Header, lines: dict[str, bytes], source: os.stat_result) 
             db.close()
             db = sqlite3.connect(":memory:")
             _fresh(db)
+        grams = _has_grams(db)
         old = {
             name: (rowid, bytes(entry))
             for rowid, name, entry in db.execute("SELECT id, name, entry FROM entries")
         }
         gone = [(name, rowid) for name, (rowid, entry) in old.items() if lines.get(name) != entry]
-        db.executemany("DELETE FROM entries WHERE id = ?", ((rowid,) for _, rowid in gone))
+        for _, rowid in gone:
+            if grams:
+                db.execute(
+                    "INSERT INTO grams(grams, rowid, name, fold) SELECT 'delete', id, name, fold FROM entries"
+                    " WHERE id = ?",
+                    (rowid,),
+                )
+            db.execute("DELETE FROM entries WHERE id = ?", (rowid,))
         changed = {name for name, _ in gone}
         added = [_row(name, line) for name, line in lines.items() if name not in old or name in changed]
         db.executemany("INSERT INTO entries (name, fold, texts, entry) VALUES (?, ?, ?, ?)", added)
+        if grams and added:
+            db.executemany(
+                "INSERT INTO grams(rowid, name, fold) SELECT id, name, fold FROM entries WHERE name = ?",
+                ((row[0],) for row in added),
+            )
         meta = {
             "schema": str(SCHEMA),
             "index_schema": str(header.schema),
@@ -140,6 +175,7 @@ class LookupIndex:
     def __init__(self, db: sqlite3.Connection, header: idx.Header) -> None:
         self.header = header
         self._db = db
+        self._grams = _has_grams(db)
 
     def names(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT name FROM entries ORDER BY name")]
@@ -165,8 +201,20 @@ class LookupIndex:
             rows: Iterable[tuple[str, bytes]] = ((name, self._line(name)) for name in names)
         else:
             needle = pattern.casefold()
-            query = "SELECT name, entry FROM entries WHERE instr(name, ?1) OR instr(fold, ?1) ORDER BY name"
-            args = (needle,)
+            if len(needle) >= 3 and needle.isascii() and self._grams:
+                # Trigram candidates (a superset: SQLite folds each character the same way on both
+                # sides), checked by instr and then by the exact rule below.
+                query = (
+                    "SELECT name, entry FROM entries"
+                    " WHERE id IN (SELECT rowid FROM grams WHERE grams MATCH ?2)"
+                    " AND (instr(name, ?1) OR instr(fold, ?1)) ORDER BY name"
+                )
+                args: tuple[str, ...] = (needle, '"' + needle.replace('"', '""') + '"')
+            else:
+                query = (
+                    "SELECT name, entry FROM entries WHERE instr(name, ?1) OR instr(fold, ?1) ORDER BY name"
+                )
+                args = (needle,)
             rows = self._db.execute(query, args)
         exact: list[idx.Entry] = []
         by_name: list[idx.Entry] = []
