@@ -1,8 +1,10 @@
 """The search index's formats compared in one process: what a search or an info costs to read.
 
-    python benchmarks/bench_index_format.py KUBE_HOME [--repeat 9]
+    python benchmarks/bench_index_format.py KUBE_HOME [--repeat 9] [--synthetic N]
 
-Takes the ``index.json`` of a ``$KUBE_HOME`` (after a ``kube update``) and
+Takes the ``index.json`` of a ``$KUBE_HOME`` (after a ``kube update``; or,
+with ``--synthetic N``, one written there from ``archive_gen.py``'s N formulas
+without cloning or parsing anything) and
 times, as medians: loading the JSON-lines index and reading one entry (what
 ``kube info`` did), a literal search with many hits and with none, a regex
 search; the same through the SQLite lookup file (``kube.archive.lookup``);
@@ -33,16 +35,55 @@ def timed(repeat: int, work: Callable[[], Any]) -> float:
     return statistics.median(samples) * 1000
 
 
+def write_synthetic(home: Path, count: int) -> None:
+    """An index.json of ``archive_gen``'s formulas, entries as the indexer would write them."""
+    import random
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from archive_gen import Formula, names_for
+
+    from kube.archive import index as idx
+
+    rng = random.Random(f"16:{count}")
+    names = names_for(count, rng)
+    entries: dict[str, dict[str, Any]] = {}
+    for i, name in enumerate(names):
+        f = Formula(name, i, names, rng)
+        entries[name] = {
+            "name": name,
+            "version": f.version,
+            "description": f.description,
+            "home": f"https://github.com/example/{name}",
+            "maintainers": f.maintainers,
+            "dependencies": [[d, ">=1.0.0, <99"] for d in f.deps],
+            "details": "\n".join(f.details) + "\n",
+            "keywords": f.keywords,
+            "provides": ["manifests/deployment.yaml.tmpl", "manifests/service.yaml.tmpl"],
+            "built": {"commit": "0" * 40, "date": "2026-01-01T00:00:00+00:00"},
+            "valid": True,
+            "problems": [],
+        }
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "index.json").write_bytes(
+        idx.encode(url="file:///x", branch="main", commit="0" * 40, entries=entries)
+    )
+    (home / "index.sqlite").unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("home", type=Path)
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--synthetic", type=int, default=0)
     args = parser.parse_args()
     os.environ["KUBE_HOME"] = str(args.home)
     from kube.archive import index as idx
     from kube.archive import lookup
+
+    if args.synthetic:
+        write_synthetic(args.home, args.synthetic)
 
     source = args.home / "index.json"
     loaded = idx.load_index(source)

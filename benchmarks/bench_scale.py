@@ -140,6 +140,7 @@ def main() -> None:
         names = sorted(os.listdir(repo / "formulas"))
         name = names[len(names) // 2]
         for label, argv in (
+            ("python -c pass (the floor)", [sys.executable, "-c", "pass"]),
             ("kube --help", [*kube, "--help"]),
             ("kube search database", [*kube, "search", "database"]),
             ("kube search (no match)", [*kube, "search", "zzqqxx"]),
