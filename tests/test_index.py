@@ -314,3 +314,18 @@ def test_lookup_index_written_over_an_older_one_changes_only_what_changed(
     for pattern in ("nginx", "proxy", "gateway", "memory cache", "store", "redis", "e"):
         assert fast.search(pattern) == newer.search(pattern), pattern
     assert fast.get("nginx") == newer.get("nginx")
+
+
+def test_a_lookup_write_killed_half_way_leaves_a_temporary_that_a_later_update_removes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kube.archive import recovery
+
+    monkeypatch.setenv("KUBE_HOME", str(tmp_path))
+    dead = tmp_path / ".index.sqlite.abc123.tmp"
+    recent = tmp_path / ".index.sqlite.def456.tmp"
+    dead.write_bytes(b"half a database")
+    recent.write_bytes(b"another kube is writing this one")
+    os.utime(dead, (1_000_000_000, 1_000_000_000))
+    recovery.recover([])
+    assert not dead.exists() and recent.exists()

@@ -27,15 +27,20 @@ decoded only for the hits. Every candidate is then ranked and checked exactly
 as ``Index.search`` does (exact name, name matches, text matches), so the
 results are the same rows in the same order.
 
-An update changes only the rows whose index line changed: the previous lookup
-file is loaded, compared line by line, and written whole again (atomically).
+An update changes only the rows whose index line changed, in a copy of the
+previous lookup file on disk (never the whole file in memory), which is then
+renamed into place.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -93,79 +98,122 @@ def _has_grams(db: sqlite3.Connection) -> bool:
     return found is not None
 
 
-def _previous(db: sqlite3.Connection) -> bool:
-    """Load the current lookup file into ``db`` when it is of this schema (to change only what changed)."""
+def _reusable(db: sqlite3.Connection) -> bool:
+    """Whether ``db`` (a copy of the current lookup file) is of this schema, to change only what changed."""
     try:
-        data = lookup_file().read_bytes()
-        db.deserialize(data)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        return meta.get("schema") == str(SCHEMA)
-    except (OSError, sqlite3.Error):
+        db.execute("SELECT id, name, fold, texts, entry FROM entries LIMIT 1").fetchall()
+    except sqlite3.Error:
         return False
+    # A file written without trigrams (another SQLite) is built again where they are available.
+    return meta.get("schema") == str(SCHEMA) and _has_grams(db) == _fts_available(db)
 
 
-def encode(header: idx.Header, lines: dict[str, bytes], source: os.stat_result) -> bytes:
-    """The lookup file for the index ``header``/``lines`` stored in a file whose ``stat`` is ``source``.
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
-    Starts from the current lookup file when there is one: only the rows whose stored entry
-    differs are written again (one changed formula costs a comparison of the others' bytes,
-    not a new file's worth of parsing and full-text indexing)."""
-    db = sqlite3.connect(":memory:")
-    try:
-        if not _previous(db):
-            db.close()
-            db = sqlite3.connect(":memory:")
-            _fresh(db)
-        grams = _has_grams(db)
-        old = {
-            name: (rowid, bytes(entry))
-            for rowid, name, entry in db.execute("SELECT id, name, entry FROM entries")
-        }
-        gone = [(name, rowid) for name, (rowid, entry) in old.items() if lines.get(name) != entry]
-        for _, rowid in gone:
-            if grams:
-                db.execute(
-                    "INSERT INTO grams(grams, rowid, name, fold) SELECT 'delete', id, name, fold FROM entries"
-                    " WHERE id = ?",
-                    (rowid,),
-                )
-            db.execute("DELETE FROM entries WHERE id = ?", (rowid,))
-        changed = {name for name, _ in gone}
-        added = [_row(name, line) for name, line in lines.items() if name not in old or name in changed]
-        db.executemany("INSERT INTO entries (name, fold, texts, entry) VALUES (?, ?, ?, ?)", added)
-        if grams and added:
+
+def _fill(
+    db: sqlite3.Connection, header: idx.Header, lines: dict[str, bytes], source: os.stat_result
+) -> None:
+    """Make ``db`` hold ``lines``: rows whose entry differs are deleted and inserted again."""
+    grams = _has_grams(db)
+    old = {
+        name: (rowid, _digest(bytes(entry)))
+        for rowid, name, entry in db.execute("SELECT id, name, entry FROM entries")
+    }
+    gone = [
+        (name, rowid)
+        for name, (rowid, digest) in old.items()
+        if (line := lines.get(name)) is None or _digest(line) != digest
+    ]
+    for _, rowid in gone:
+        if grams:
+            db.execute(
+                "INSERT INTO grams(grams, rowid, name, fold) SELECT 'delete', id, name, fold FROM entries"
+                " WHERE id = ?",
+                (rowid,),
+            )
+        db.execute("DELETE FROM entries WHERE id = ?", (rowid,))
+    changed = {name for name, _ in gone}
+    fresh = [name for name in lines if name not in old or name in changed]
+    db.executemany(
+        "INSERT INTO entries (name, fold, texts, entry) VALUES (?, ?, ?, ?)",
+        (_row(name, lines[name]) for name in fresh),
+    )
+    if grams and fresh:
+        if not old:  # a new file: index every row at once
+            db.execute("INSERT INTO grams(grams) VALUES ('rebuild')")
+        else:
             db.executemany(
                 "INSERT INTO grams(rowid, name, fold) SELECT id, name, fold FROM entries WHERE name = ?",
-                ((row[0],) for row in added),
+                ((name,) for name in fresh),
             )
-        meta = {
-            "schema": str(SCHEMA),
-            "index_schema": str(header.schema),
-            "url": header.url,
-            "branch": header.branch,
-            "commit": header.commit,
-            "count": str(header.count),
-            "crc": str(header.crc),
-            "body": str(header.body),
-            "source": _stamp(source),
-        }
-        db.execute("DELETE FROM meta")
-        db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-        db.commit()
-        if len(gone) > len(old) // 4:
-            db.execute("VACUUM")
-        return db.serialize()
-    finally:
-        db.close()
+    meta = {
+        "schema": str(SCHEMA),
+        "index_schema": str(header.schema),
+        "url": header.url,
+        "branch": header.branch,
+        "commit": header.commit,
+        "count": str(header.count),
+        "crc": str(header.crc),
+        "body": str(header.body),
+        "source": _stamp(source),
+    }
+    db.execute("DELETE FROM meta")
+    db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+    db.commit()
+    if old and len(gone) > len(old) // 4:
+        db.execute("VACUUM")
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path)
+    # A temporary file, renamed into place only once complete: no journal needed.
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    return db
 
 
 def write(index: idx.Index, source: Path | None = None) -> None:
-    """Write the lookup file for ``index``, which was read from (or just written to) ``source``."""
-    from kube.archive.config import atomic_write
+    """Write the lookup file for ``index``, which was read from (or just written to) ``source``.
 
+    Works on a copy of the current lookup file when there is one (only the rows whose entry
+    changed are written again: one changed formula costs a comparison of the others' digests,
+    not a new file's worth of parsing and full-text indexing), on disk, not in memory, and
+    renames it into place when it is complete."""
     where = source or paths.index_file()
+    stamp = where.stat()
     lines = {n: line for n in index.names() if (line := index.line(n)) is not None}
-    atomic_write(lookup_file(), encode(index.header, lines, where.stat()))
+    target = lookup_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        reuse = True
+        try:
+            shutil.copyfile(target, tmp)
+        except OSError:
+            reuse = False
+        db = _connect(tmp)
+        try:
+            if reuse and not _reusable(db):
+                db.close()
+                os.truncate(tmp, 0)
+                db = _connect(tmp)
+                reuse = False
+            if not reuse:
+                _fresh(db)
+            _fill(db, index.header, lines, stamp)
+        finally:
+            db.close()
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 class LookupIndex:
