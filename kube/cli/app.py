@@ -1,15 +1,17 @@
 """The kube command line: a table of commands, the one error boundary, help and version.
 
-``COMMANDS`` names every command, the module that defines it and the line
-``kube --help`` shows for it. ``KubeGroup`` lists commands from that table
-without importing anything, and imports a command's module only when that
-command runs or its help is asked for: ``kube --help`` loads Click and this
-module, not Typer, Rich or any domain module. Each command module defines its
-own small ``typer.Typer()`` (``options.command_app``), which the group converts
-with ``typer.main.get_group``. Adding a command is one row in ``COMMANDS`` plus
-its module.
+``COMMANDS`` (``kube.cli.commands``) names every command, the module that
+defines it and the line ``kube --help`` shows for it. ``KubeGroup`` lists
+commands from that table without importing anything, and imports a command's
+module only when that command runs or its help is asked for. Each command
+module defines its own small ``typer.Typer()`` (``options.command_app``),
+which the group converts with ``typer.main.get_group``. Adding a command is
+one row in ``COMMANDS`` plus its module. The console entry point
+(``kube.cli.entry``) answers ``--help`` and the plain forms of ``search`` and
+``info`` itself, without Click, and hands everything else to ``main`` here.
 
-This module and the command modules are the only places that print or exit.
+This module, ``kube.cli.entry`` and the command modules are the only places
+that print or exit.
 ``KubeGroup.invoke`` is the single error boundary: a ``KubeError`` prints one
 line and exits with its documented code, Ctrl-C exits 130, a reader that
 closed stdout early (``kube search x | head -1``) ends kube quietly with 141,
