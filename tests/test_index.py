@@ -256,6 +256,21 @@ def test_lookup_index_searches_exactly_like_the_index(
 ) -> None:
     fast = lookup_of(tmp_path, small_index, monkeypatch)
     assert fast.search(pattern, regex=regex) == small_index.search(pattern, regex=regex)
+    assert fast.search_rows(pattern, regex=regex) == small_index.search_rows(pattern, regex=regex)
+
+
+def test_lookup_index_keeps_fields_apart_even_when_they_hold_nul(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = {
+        "odd": entry("odd", description="a\x00b", keywords=["x\ny"], valid=False),
+        "plain": entry("plain", description="a b"),
+    }
+    loaded = index.load_index(write_index(tmp_path / "index.json", entries))
+    fast = lookup_of(tmp_path, loaded, monkeypatch)
+    for pattern in (r"a.b", r"^b", r"x.y", r"a\x00b", r"server$"):
+        assert fast.search(pattern, regex=True) == loaded.search(pattern, regex=True), pattern
+        assert fast.search_rows(pattern, regex=True) == loaded.search_rows(pattern, regex=True), pattern
 
 
 def test_lookup_index_gets_names_and_entries_like_the_index(

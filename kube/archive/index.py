@@ -146,6 +146,10 @@ class Index:
                     by_text.append(Entry.from_raw(raw))
         return [*exact, *by_name, *by_text]
 
+    def search_rows(self, pattern: str, regex: bool = False) -> list[tuple[str, str, str, bool]]:
+        """``search``'s results as ``(name, version, description, valid)`` (a table's columns)."""
+        return [(e.name, e.version, e.description, e.valid) for e in self.search(pattern, regex)]
+
     @staticmethod
     def _entry(line: bytes) -> Entry:
         return Entry.from_raw(json.loads(line))

@@ -41,14 +41,13 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from kube.archive import index as idx
 from kube.core import paths
 
-SCHEMA = 1
-SEPARATOR = "\x00"  # between the texts as written; a pattern from a command line cannot hold it
+SCHEMA = 3
 
 
 def lookup_file() -> Path:
@@ -59,13 +58,23 @@ def _stamp(source: os.stat_result) -> str:
     return f"{source.st_size}:{source.st_mtime_ns}:{source.st_ino}"
 
 
-def _row(name: str, line: bytes) -> tuple[str, str, str, bytes]:
-    """``(name, fold, texts, entry)``: the searched texts case-folded (for literal search) and as
-    written (for a regex, field by field), and the index line itself."""
-    texts = list(idx.searched_texts(json.loads(line)))
+def _row(name: str, line: bytes) -> tuple[str, str, str, str, str, int, bytes]:
+    """``(name, fold, texts, version, description, valid, entry)``: the searched texts
+    case-folded (for a literal search) and as written (a JSON list, for checking field by
+    field), what a table of results shows, and the index line itself."""
+    raw = json.loads(line)
+    texts = list(idx.searched_texts(raw))
     # fold joins with a newline (FTS5 stops at a NUL), so a match may span two fields: search
-    # checks every candidate field by field afterwards. texts keeps the fields apart for a regex.
-    return name, "\n".join(t.casefold() for t in texts), SEPARATOR.join(texts), line
+    # checks every candidate field by field afterwards, in texts.
+    return (
+        name,
+        "\n".join(t.casefold() for t in texts),
+        json.dumps(texts, ensure_ascii=False),
+        str(raw.get("version", "")),
+        str(raw.get("description", "")),
+        int(bool(raw.get("valid", False))),
+        line,
+    )
 
 
 def _fts_available(db: sqlite3.Connection) -> bool:
@@ -82,7 +91,8 @@ def _fresh(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute(
         "CREATE TABLE entries (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, fold TEXT NOT NULL,"
-        " texts TEXT NOT NULL, entry BLOB NOT NULL)"
+        " texts TEXT NOT NULL, version TEXT NOT NULL, description TEXT NOT NULL, valid INTEGER NOT NULL,"
+        " entry BLOB NOT NULL)"
     )
     if _fts_available(db):
         # Trigrams of name and fold: a literal pattern of 3 or more characters finds its
@@ -102,7 +112,7 @@ def _reusable(db: sqlite3.Connection) -> bool:
     """Whether ``db`` (a copy of the current lookup file) is of this schema, to change only what changed."""
     try:
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        db.execute("SELECT id, name, fold, texts, entry FROM entries LIMIT 1").fetchall()
+        db.execute("SELECT id, name, fold, texts, version, description, valid, entry FROM entries LIMIT 1")
     except sqlite3.Error:
         return False
     # A file written without trigrams (another SQLite) is built again where they are available.
@@ -138,7 +148,8 @@ def _fill(
     changed = {name for name, _ in gone}
     fresh = [name for name in lines if name not in old or name in changed]
     db.executemany(
-        "INSERT INTO entries (name, fold, texts, entry) VALUES (?, ?, ?, ?)",
+        "INSERT INTO entries (name, fold, texts, version, description, valid, entry)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (_row(name, lines[name]) for name in fresh),
     )
     if grams and fresh:
@@ -216,6 +227,13 @@ def write(index: idx.Index, source: Path | None = None) -> None:
         raise
 
 
+#: What ``LookupIndex._ranked`` reads, by the column it returns (never built from input).
+_SELECT = {
+    "entry": "SELECT name, texts, entry FROM entries",
+    "summary": "SELECT name, texts, name, version, description, valid FROM entries",
+}
+
+
 class LookupIndex:
     """The reading side of ``kube.archive.index.Index`` (header, names, get, search, close
     matches) served from the lookup file."""
@@ -238,43 +256,47 @@ class LookupIndex:
 
     def search(self, pattern: str, regex: bool = False) -> list[idx.Entry]:
         """As ``Index.search``: case-insensitive, name matches first, ``re`` with ``regex``."""
+        return [idx.Entry.from_raw(json.loads(row[0])) for row in self._ranked(pattern, regex, "entry")]
+
+    def search_rows(self, pattern: str, regex: bool = False) -> list[tuple[str, str, str, bool]]:
+        """``search``'s results as ``(name, version, description, valid)``, without decoding
+        the entries (what a table of results shows)."""
+        return [(n, v, d, bool(ok)) for n, v, d, ok in self._ranked(pattern, regex, "summary")]
+
+    def _ranked(self, pattern: str, regex: bool, column: str) -> list[tuple[Any, ...]]:
+        """The ``column`` values (``entry``, or the ``summary`` columns) of every match: the
+        exact name first, then name matches, then text matches."""
         hit = idx.matcher(pattern, regex)  # a bad regex is a UsageError before any query
-        if regex:
-            # The texts as written, one field at a time (a regex must not match across fields).
-            names = [
-                name
-                for name, texts in self._db.execute("SELECT name, texts FROM entries ORDER BY name")
-                if hit(name) or any(hit(text) for text in texts.split(SEPARATOR))
-            ]
-            rows: Iterable[tuple[str, bytes]] = ((name, self._line(name)) for name in names)
+        select = _SELECT[column]
+        if regex:  # every row, checked field by field below
+            rows = self._db.execute(select + " ORDER BY name")
         else:
             needle = pattern.casefold()
             if len(needle) >= 3 and needle.isascii() and self._grams:
                 # Trigram candidates (a superset: SQLite folds each character the same way on both
                 # sides), checked by instr and then by the exact rule below.
                 query = (
-                    "SELECT name, entry FROM entries"
-                    " WHERE id IN (SELECT rowid FROM grams WHERE grams MATCH ?2)"
+                    select + " WHERE id IN (SELECT rowid FROM grams WHERE grams MATCH ?2)"  # noqa: S608 (constants only)
                     " AND (instr(name, ?1) OR instr(fold, ?1)) ORDER BY name"
                 )
                 args: tuple[str, ...] = (needle, '"' + needle.replace('"', '""') + '"')
             else:
-                query = (
-                    "SELECT name, entry FROM entries WHERE instr(name, ?1) OR instr(fold, ?1) ORDER BY name"
-                )
+                query = select + " WHERE instr(name, ?1) OR instr(fold, ?1) ORDER BY name"
                 args = (needle,)
             rows = self._db.execute(query, args)
-        exact: list[idx.Entry] = []
-        by_name: list[idx.Entry] = []
-        by_text: list[idx.Entry] = []
-        for name, line in rows:
-            raw = json.loads(line)
+        # A literal without a newline that instr found in fold lies inside one field (fold joins
+        # them with newlines): a text match already. Anything else is checked field by field.
+        found_in_fold = not regex and "\n" not in pattern.casefold()
+        exact: list[tuple[Any, ...]] = []
+        by_name: list[tuple[Any, ...]] = []
+        by_text: list[tuple[Any, ...]] = []
+        for name, texts, *value in rows:
             if name == pattern.lower():
-                exact.append(idx.Entry.from_raw(raw))
+                exact.append(tuple(value))
             elif hit(name):
-                by_name.append(idx.Entry.from_raw(raw))
-            elif any(hit(text) for text in idx.searched_texts(raw)):
-                by_text.append(idx.Entry.from_raw(raw))
+                by_name.append(tuple(value))
+            elif found_in_fold or any(hit(text) for text in json.loads(texts)):
+                by_text.append(tuple(value))
         return [*exact, *by_name, *by_text]
 
     def close_matches(self, name: str, limit: int = 5) -> list[str]:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from kube.archive.index import Entry
 from kube.cli import console
 from kube.core.errors import KubeError, NotFoundError
 
@@ -29,11 +28,13 @@ def search(pattern: str, *, regex: bool, as_json: bool) -> None:
 
     ensure_archive()
     index = archive.read_index(on_wait=waiting, on_rebuild=console.info)
-    found = index.search(pattern, regex=regex)
     if as_json:
+        found: list[Any] = index.search(pattern, regex=regex)
         console.print_json([entry.to_dict() for entry in found])
-    elif found:
-        console.print_table(("NAME", "VERSION", "DESCRIPTION"), [_row(entry) for entry in found])
+    else:
+        found = index.search_rows(pattern, regex=regex)
+        if found:
+            console.print_table(("NAME", "VERSION", "DESCRIPTION"), [_row(*row) for row in found])
     if not found:
         close = index.close_matches(pattern)
         maybe = f"; similar names: {', '.join(close)}" if close else ""
@@ -42,10 +43,10 @@ def search(pattern: str, *, regex: bool, as_json: bool) -> None:
         )
 
 
-def _row(entry: Entry) -> tuple[str, str, str]:
-    if not entry.valid:
-        return (entry.name, "-", "(invalid K3.yaml: see `kube info " + entry.name + "`)")
-    return (entry.name, entry.version, entry.description)
+def _row(name: str, version: str, description: str, valid: bool) -> tuple[str, str, str]:
+    if not valid:
+        return (name, "-", "(invalid K3.yaml: see `kube info " + name + "`)")
+    return (name, version, description)
 
 
 def installed_versions(
