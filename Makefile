@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install fmt lint type test test-unit check bench demo readme cluster-start cluster-stop clean
+.PHONY: help install fmt lint type test test-unit check bench bench-scale demo readme cluster-start cluster-stop clean
 
 help: ## List the tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ bench: install ## Run the benchmarks and print their figures
 	$(BIN)/python benchmarks/bench_render_scale.py
 	$(BIN)/python benchmarks/bench_records.py
 	$(BIN)/python benchmarks/bench_site.py
+
+bench-scale: install ## The archive commands at 500, 5,000 and 20,000 generated kubes (long: a first update each)
+	$(BIN)/python benchmarks/bench_scale.py --sizes 500,5000,20000
 
 readme: install ## Regenerate the README's catalogue table from formulas/
 	$(BIN)/python scripts/readme-catalogue

@@ -1,6 +1,6 @@
 """Allow ``python -m kube``."""
 
-from kube.cli.app import main
+from kube.cli.entry import main
 
 if __name__ == "__main__":
     main()

@@ -748,3 +748,27 @@ def test_default_archive_of_a_source_checkout_is_the_checkout_with_its_formulas(
     assert source.origin == "default"
     assert source.url == str(checkout)
     assert (Path(source.url) / "formulas" / "etcd-standalone" / "K3.yaml").is_file()
+
+
+def test_search_and_info_read_the_lookup_copy_while_it_matches_the_index(
+    remote_archive: Path, kube_home: Path
+) -> None:
+    from kube.archive.lookup import LookupIndex
+
+    archive.update(str(remote_archive))
+    assert (kube_home / "index.sqlite").is_file()
+    fast = archive.read_index()
+    assert isinstance(fast, LookupIndex)
+    assert fast.header == index.load_index().header
+    stale = (kube_home / "index.json").read_bytes()
+    commit(remote_archive, formula_files("redis", "7.0.0"))
+    archive.update()
+    assert archive.read_index().get("redis") is not None
+    # An index written without its lookup copy (a kube killed between the two): never the old copy.
+    sqlite_of_new = (kube_home / "index.sqlite").read_bytes()
+    archive.update()
+    (kube_home / "index.json").write_bytes(stale)
+    (kube_home / "index.sqlite").write_bytes(sqlite_of_new)
+    found = archive.read_index()
+    assert found.get("redis") is None and not isinstance(found, LookupIndex)
+    assert isinstance(archive.read_index(), LookupIndex)  # written again from index.json

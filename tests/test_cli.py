@@ -112,6 +112,52 @@ def test_help_loads_no_command_module() -> None:
     assert root._loaded == {}  # the cache of loaded command modules
 
 
+@pytest.mark.parametrize("columns", [*range(40, 84), 200])
+def test_fast_help_is_what_click_prints(columns: int) -> None:
+    from kube.cli.entry import _help_text
+
+    root = kube_group()
+    width = max(min(columns, 80) - 2, 50)  # what Click's formatter makes of a terminal's columns
+    settings = {"help_option_names": ["-h", "--help"], "terminal_width": width}
+    with click.Context(root, info_name="kube", **settings) as ctx:  # type: ignore[arg-type]
+        assert _help_text(columns) == root.get_help(ctx) + "\n"
+
+
+def _kube(*args: str, home: Path, fast: bool) -> tuple[int, str, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KUBE_HOME": str(home / "kube"), "HOME": str(home)}
+    env.pop("KUBECONFIG", None)
+    env.pop("KUBE_NO_FAST_PATH", None)
+    if not fast:
+        env["KUBE_NO_FAST_PATH"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "kube", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["-h"],
+        ["search", "nginx"],
+        ["search", "NGINX", "-o", "json"],
+        ["search", "-r", "^ngi"],
+        ["search", "--regex", "(", "-o", "text"],
+        ["search", "nothing-like-it"],
+        ["search", "nginx", "-o", "yaml"],
+        ["info", "nginx"],
+        ["info", "nginx", "--output", "JSON"],
+        ["info", "ngnix"],
+        ["info", "../etc"],
+    ],
+)
+def test_fast_path_prints_what_the_full_cli_prints(tmp_path: Path, args: list[str]) -> None:
+    remote = make_repo(tmp_path / "remote", formula_files("nginx", "1.10.1"))
+    assert _kube("update", "--repo", str(remote), home=tmp_path, fast=False)[0] == 0
+    assert _kube(*args, home=tmp_path, fast=True) == _kube(*args, home=tmp_path, fast=False)
+
+
 def _imported(*args: str, home: Path) -> set[str]:
     """The modules a real ``python -X importtime -m kube ARGS`` process imports (output piped)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "KUBE_HOME": str(home / "kube"), "HOME": str(home)}
@@ -151,17 +197,20 @@ def _heavy(modules: set[str]) -> set[str]:
 def test_help_search_and_info_stay_light(tmp_path: Path) -> None:
     remote = make_repo(tmp_path / "remote", formula_files("nginx", "1.10.1"))
     help_ = _imported("--help", home=tmp_path)
-    assert "kube.cli.app" in help_
-    # --help is Click and the table: no Typer, no command module, no domain module.
-    assert not {m for m in help_ if m == "typer" or m.startswith(("typer.", "kube.archive", "kube.k8s"))}
-    assert {m for m in help_ if m.startswith("kube.cli.")} == {"kube.cli.app"}
+    assert "kube.cli.entry" in help_
+    # --help is the table: no Click, no Typer, no command module, no domain module.
+    light = ("click", "typer", "kube.archive", "kube.k8s")
+    assert not {m for m in help_ if m in light or m.startswith(tuple(f"{h}." for h in light))}
+    assert {m for m in help_ if m.startswith("kube.cli.")} == {"kube.cli.entry", "kube.cli.commands"}
     assert _imported("update", "--repo", str(remote), home=tmp_path)  # clone it once
     search = _imported("search", "nginx", home=tmp_path)
-    assert "kube.cli.search" in search
+    assert "kube.cli.readonly" in search
     assert _heavy(search) == set()
+    assert not {m for m in search if m in ("click", "typer")}  # the fast path: no option parser
+    assert "kube.cli.search" in _imported("search", "--regex", "nginx", "--output=json", home=tmp_path)
     assert "kube.archive.workspace" not in search
     info = _imported("info", "nginx", home=tmp_path)
-    assert "kube.cli.info" in info
+    assert "kube.cli.readonly" in info and "click" not in info
     assert _heavy(info) == set()
     assert not {m for m in info if m.startswith("kube.k8s")}  # no kubeconfig: no cluster client
 

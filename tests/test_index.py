@@ -217,3 +217,130 @@ def test_parse_log_keeps_the_newest_change_of_each_formula() -> None:
         "\x01old 2024-01-01\n\nformulas/a/x\nformulas/b/K3.yaml\nREADME\n"
     )
     assert indexer.parse_log(log) == {"a": ("new", "2024-02-02"), "b": ("old", "2024-01-01")}
+
+
+def lookup_of(tmp_path: Path, loaded: index.Index, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from kube.archive import lookup
+
+    monkeypatch.setenv("KUBE_HOME", str(tmp_path))
+    source = tmp_path / "index.json"
+    lookup.write(loaded, source)
+    found = lookup.open_lookup()
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(
+    ("pattern", "regex"),
+    [
+        ("nginx", False),
+        ("NGINX", False),
+        ("proxy", False),
+        ("café", False),
+        ("CAFÉ", False),
+        ('"quoted"', False),
+        ("second line", False),
+        ("server\nweb", False),  # spans two fields: never a match
+        ("ver", False),
+        ("example.com", False),
+        ("e", False),
+        ("", False),
+        (r"^nginx(-\w+)?$", True),
+        (r"store$", True),
+        (r"with a", True),
+        (r"quoted.*second", True),  # never across two lines of one field? it is one field here
+    ],
+)
+def test_lookup_index_searches_exactly_like_the_index(
+    small_index: index.Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pattern: str, regex: bool
+) -> None:
+    fast = lookup_of(tmp_path, small_index, monkeypatch)
+    assert fast.search(pattern, regex=regex) == small_index.search(pattern, regex=regex)
+    assert fast.search_rows(pattern, regex=regex) == small_index.search_rows(pattern, regex=regex)
+
+
+def test_lookup_index_keeps_fields_apart_even_when_they_hold_nul(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = {
+        "odd": entry("odd", description="a\x00b", keywords=["x\ny"], valid=False),
+        "plain": entry("plain", description="a b"),
+    }
+    loaded = index.load_index(write_index(tmp_path / "index.json", entries))
+    fast = lookup_of(tmp_path, loaded, monkeypatch)
+    for pattern in (r"a.b", r"^b", r"x.y", r"a\x00b", r"server$"):
+        assert fast.search(pattern, regex=True) == loaded.search(pattern, regex=True), pattern
+        assert fast.search_rows(pattern, regex=True) == loaded.search_rows(pattern, regex=True), pattern
+
+
+def test_lookup_index_gets_names_and_entries_like_the_index(
+    small_index: index.Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = lookup_of(tmp_path, small_index, monkeypatch)
+    assert fast.names() == small_index.names()
+    assert fast.header == small_index.header
+    for name in small_index.names():
+        assert fast.get(name) == small_index.get(name)
+    assert fast.get("nope") is None
+    assert fast.close_matches("ngnix") == small_index.close_matches("ngnix")
+    with pytest.raises(UsageError, match="invalid regular expression"):
+        fast.search("(", regex=True)
+
+
+def test_lookup_index_is_not_used_once_the_index_changed(
+    small_index: index.Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kube.archive import lookup
+
+    lookup_of(tmp_path, small_index, monkeypatch)
+    source = tmp_path / "index.json"
+    write_index(source, {"nginx": entry("nginx")})  # a newer index, its lookup not yet written
+    assert lookup.open_lookup() is None
+    source.unlink()
+    assert lookup.open_lookup() is None
+
+
+def test_damaged_lookup_index_is_not_used(
+    small_index: index.Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kube.archive import lookup
+
+    lookup_of(tmp_path, small_index, monkeypatch)
+    lookup.lookup_file().write_bytes(b"not a database" * 100)
+    assert lookup.open_lookup() is None
+    lookup.lookup_file().write_bytes(b"")
+    assert lookup.open_lookup() is None
+
+
+def test_lookup_index_written_over_an_older_one_changes_only_what_changed(
+    small_index: index.Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kube.archive import lookup
+
+    lookup_of(tmp_path, small_index, monkeypatch)
+    entries = {name: small_index.raw[name] for name in small_index.names() if name != "redis"}
+    entries["nginx"] = entry("nginx", version="2.0.0", keywords=["gateway"])
+    entries["memcached"] = entry("memcached", description="A memory cache")
+    newer = index.load_index(write_index(tmp_path / "index.json", entries))
+    lookup.write(newer)
+    fast = lookup.open_lookup()
+    assert fast is not None
+    assert fast.names() == newer.names()
+    for pattern in ("nginx", "proxy", "gateway", "memory cache", "store", "redis", "e"):
+        assert fast.search(pattern) == newer.search(pattern), pattern
+    assert fast.get("nginx") == newer.get("nginx")
+
+
+def test_a_lookup_write_killed_half_way_leaves_a_temporary_that_a_later_update_removes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kube.archive import recovery
+
+    monkeypatch.setenv("KUBE_HOME", str(tmp_path))
+    dead = tmp_path / ".index.sqlite.abc123.tmp"
+    recent = tmp_path / ".index.sqlite.def456.tmp"
+    dead.write_bytes(b"half a database")
+    recent.write_bytes(b"another kube is writing this one")
+    os.utime(dead, (1_000_000_000, 1_000_000_000))
+    recovery.recover([])
+    assert not dead.exists() and recent.exists()

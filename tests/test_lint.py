@@ -640,3 +640,23 @@ def test_a_name_lints_that_kube_of_the_archive(
     # its dependency nginx is looked up in the same archive: no dependency findings
     assert [f["rule"] for f in data["findings"]] == ["readme-missing"]
     assert invoke("lint", "no-such-kube").exit_code == 3
+
+
+def test_lint_of_many_formulas_in_parallel_reports_what_one_by_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kube.lint import run as lint_run
+    from tests.gitrepo import write_tree
+
+    files: dict[str, str | bytes | None] = {}
+    for i in range(70):
+        files.update(formula_files(f"f{i:03d}", f"1.0.{i}"))
+    files["formulas/f007/K3.yaml"] = "name: [\n"
+    files["formulas/f050/manifests/bad.yaml"] = "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: 7\n"
+    write_tree(tmp_path / "repo", files)
+    container = str(tmp_path / "repo" / "formulas")
+    together = lint_run.lint([container])
+    monkeypatch.setattr(lint_run, "_PARALLEL_FROM", 10_000)
+    one_by_one = lint_run.lint([container])
+    assert together == one_by_one
+    assert len(together.formulas) == 70 and together.errors

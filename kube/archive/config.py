@@ -18,11 +18,16 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kube.archive import git as gitcmd
+from kube.archive.lazy import LazyModule
 from kube.core import paths
 from kube.core.errors import KubeError
+
+if TYPE_CHECKING:
+    from kube.archive import git as gitcmd
+else:
+    gitcmd = LazyModule("kube.archive.git")
 
 _KEYS = ("repo", "branch")
 _SIMPLE_LINE = re.compile(r'^(?P<key>[a-z_]+):\s*(?P<value>"(?:[^"\\]|\\.)*"|null)\s*$')

@@ -131,7 +131,7 @@ class Index:
 
     def search(self, pattern: str, regex: bool = False) -> list[Entry]:
         """Case-insensitive match on name, description, keywords and details; name matches first."""
-        hit = _matcher(pattern, regex)
+        hit = matcher(pattern, regex)
         raw_needle = _byte_needle(pattern) if not regex else None
         exact: list[Entry] = []
         by_name: list[Entry] = []
@@ -145,28 +145,36 @@ class Index:
                 by_name.append(self._entry(line))
             else:
                 raw = json.loads(line)
-                if any(hit(text) for text in _texts(raw)):
+                if any(hit(text) for text in searched_texts(raw)):
                     by_text.append(Entry.from_raw(raw))
         return [*exact, *by_name, *by_text]
+
+    def search_rows(self, pattern: str, regex: bool = False) -> list[tuple[str, str, str, bool]]:
+        """``search``'s results as ``(name, version, description, valid)`` (a table's columns)."""
+        return [(e.name, e.version, e.description, e.valid) for e in self.search(pattern, regex)]
 
     @staticmethod
     def _entry(line: bytes) -> Entry:
         return Entry.from_raw(json.loads(line))
 
     def close_matches(self, name: str, limit: int = 5) -> list[str]:
-        import difflib
-
-        names = self.names()
-        close = difflib.get_close_matches(name.lower(), names, n=limit, cutoff=0.6)
-        for candidate in names:
-            if len(close) >= limit:
-                break
-            if len(name) >= 3 and name.lower() in candidate and candidate not in close:
-                close.append(candidate)
-        return close
+        return close_matches(self.names(), name, limit)
 
 
-def _matcher(pattern: str, regex: bool) -> Callable[[str], bool]:
+def close_matches(names: list[str], name: str, limit: int = 5) -> list[str]:
+    """Names like ``name`` (for a "did you mean"), the most similar first."""
+    import difflib
+
+    close = difflib.get_close_matches(name.lower(), names, n=limit, cutoff=0.6)
+    for candidate in names:
+        if len(close) >= limit:
+            break
+        if len(name) >= 3 and name.lower() in candidate and candidate not in close:
+            close.append(candidate)
+    return close
+
+
+def matcher(pattern: str, regex: bool) -> Callable[[str], bool]:
     if regex:
         try:
             compiled = re.compile(pattern, re.IGNORECASE)
@@ -187,7 +195,7 @@ def _byte_needle(pattern: str) -> bytes | None:
     return pattern.lower().encode()
 
 
-def _texts(raw: Mapping[str, Any]) -> Iterable[str]:
+def searched_texts(raw: Mapping[str, Any]) -> Iterable[str]:
     yield raw.get("description", "")
     yield from raw.get("keywords", ())
     yield raw.get("details", "")
@@ -234,6 +242,11 @@ def load_index(path: Path | None = None) -> Index:
         raise IndexUnavailable(f"the search index {where} is missing", hint="run `kube update`") from None
     except OSError as exc:
         raise IndexUnavailable(f"cannot read the search index {where}: {exc.strerror}") from None
+    return parse(data, where)
+
+
+def parse(data: bytes, where: Path) -> Index:
+    """The index in ``data`` (the bytes of ``where``); IndexUnavailable when they are damaged."""
     cut = data.find(b"\n") + 1
     header = _parse_header(data[:cut]) if cut else None
     body = data[cut:]

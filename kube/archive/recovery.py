@@ -15,10 +15,15 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kube.archive import git as gitcmd
+from kube.archive.lazy import LazyModule
 from kube.core import paths
+
+if TYPE_CHECKING:
+    from kube.archive import git as gitcmd
+else:
+    gitcmd = LazyModule("kube.archive.git")
 
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # a journal names a commit, never an option
 _GIT_LOCKS = ("index.lock", "HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock")
@@ -79,11 +84,28 @@ def needed() -> bool:
     return journal_file().exists() or new_dir().exists() or old_dir().exists()
 
 
+def _sweep_lookup_temporaries(older_than: float = 3600.0) -> None:
+    """Remove what a kube killed while writing the lookup file left (``.index.sqlite.*.tmp``).
+
+    Readers write that file without the lock, so only copies untouched for an hour go: no
+    write of it takes that long."""
+    import time
+
+    limit = time.time() - older_than
+    for temporary in paths.kube_home().glob(".index.sqlite.*.tmp"):
+        try:
+            if temporary.lstat().st_mtime < limit:
+                temporary.unlink()
+        except OSError:
+            pass
+
+
 def recover(notes: list[str]) -> None:
     """Bring ``$KUBE_HOME`` back to one consistent clone (the caller holds the lock).
 
     The index is not touched here: callers compare it with the clone's HEAD afterwards."""
     root = archive_dir()
+    _sweep_lookup_temporaries()
     if not needed() and not git_locks(root):
         return
     gitcmd.wait_for_orphans()

@@ -16,6 +16,7 @@ index and ``.git/HEAD`` directly, never pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -25,18 +26,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kube.archive import git as gitcmd
 from kube.archive import index as idx
 from kube.archive import recovery, requires
 from kube.archive.config import ArchiveSource as ArchiveSource
 from kube.archive.config import remember
 from kube.archive.config import resolve_source as resolve_source
 from kube.archive.copies import copy_state
+from kube.archive.lazy import LazyModule
 from kube.core import paths
 from kube.core.errors import ArchiveError, LocalChangesError, NotFoundError
 
+if TYPE_CHECKING:
+    from kube.archive import git as gitcmd
+else:
+    gitcmd = LazyModule("kube.archive.git")
+
 if TYPE_CHECKING:  # imported when an update runs: search and info never need them
     from kube.archive.changes import Changes, UpdateReport
+    from kube.archive.lookup import LookupIndex
 
 Notify = Callable[[str], None]
 
@@ -130,12 +137,21 @@ def ensure_archive(*, on_clone: Notify | None = None, on_wait: Notify | None = N
         raise _os_error(exc, "the archive could not be brought up to date") from exc
 
 
-def read_index(*, on_wait: Notify | None = None, on_rebuild: Notify | None = None) -> idx.Index:
-    """The search index, rebuilt first when it is missing or damaged."""
+def read_index(*, on_wait: Notify | None = None, on_rebuild: Notify | None = None) -> idx.Index | LookupIndex:
+    """The search index (its SQLite lookup copy when that is current), rebuilt first when it is
+    missing or damaged."""
+    from kube.archive import lookup
+
+    found = lookup.open_lookup()
+    if found is not None:
+        return found
     try:
-        return idx.load_index()
+        loaded = idx.load_index()
     except idx.IndexUnavailable:
         pass
+    else:
+        _write_lookup(loaded)
+        return loaded
     from kube.archive.lock import locked
 
     paths.check_home()
@@ -155,6 +171,15 @@ def read_index(*, on_wait: Notify | None = None, on_rebuild: Notify | None = Non
     except OSError as exc:
         raise _os_error(exc, "the search index could not be rebuilt") from exc
     return idx.load_index()
+
+
+def _write_lookup(index: idx.Index) -> None:
+    """Write the lookup copy of ``index``; a failure (a full disk, a read-only home) only means
+    search and info read ``index.json`` until the next write succeeds."""
+    from kube.archive import lookup
+
+    with contextlib.suppress(OSError):
+        lookup.write(index)
 
 
 def update(
@@ -351,6 +376,7 @@ def _write_index(data: bytes) -> None:
         atomic_write(paths.index_file(), data)
     except OSError as exc:
         raise _os_error(exc, "the search index could not be written") from exc
+    _write_lookup(idx.parse(data, paths.index_file()))
 
 
 def _os_error(exc: OSError, doing: str) -> ArchiveError:

@@ -105,7 +105,17 @@ def lint(
     findings: list[Finding] = []
     suppressed: list[Suppressed] = []
     archives: dict[Path, _Archive] = {}
-    for directory in formulas:
+    todo = formulas
+    if changed is None and len(formulas) >= _PARALLEL_FROM:
+        # The first one here: schemas, YAML and templates are loaded once, before the fork.
+        kept, left_out = _lint_one(formulas[0], version, archives)
+        findings += kept
+        suppressed += left_out
+        for kept, left_out in _lint_parallel(formulas[1:], version):
+            findings += kept
+            suppressed += left_out
+        todo = []
+    for directory in todo:
         formula, found = lint_formula(directory, kube_version=version, archives=archives)
         if changed is not None and formula is not None and lint_git.needs_bump(bumps[directory]):
             found += _version_bump(root, base_commit, changed, directory, formula)
@@ -115,6 +125,52 @@ def lint(
     unique = sorted({with_hint(f) for f in findings}, key=lambda f: (f.path, f.line, f.rule, f.message))
     quiet = sorted({Suppressed(with_hint(s.finding), s.reason, s.declared) for s in suppressed})
     return LintReport(tuple(display(f) for f in formulas), tuple(unique), str(version), changed, tuple(quiet))
+
+
+#: From this many formulas on (``kube lint --all`` of an archive), every CPU lints a share.
+_PARALLEL_FROM = 48
+_CHUNK = 64
+
+
+def _lint_one(
+    directory: Path, version: lint_schema.Schemas, archives: dict[Path, _Archive]
+) -> tuple[list[Finding], list[Suppressed]]:
+    formula, found = lint_formula(directory, kube_version=version, archives=archives)
+    return apply_ignores(formula, display(directory), found)
+
+
+def _lint_chunk(args: tuple[list[str], lint_schema.Schemas]) -> tuple[list[Finding], list[Suppressed]]:
+    archives: dict[Path, _Archive] = {}
+    findings: list[Finding] = []
+    suppressed: list[Suppressed] = []
+    for directory in args[0]:
+        kept, left_out = _lint_one(Path(directory), args[1], archives)
+        findings += kept
+        suppressed += left_out
+    return findings, suppressed
+
+
+def _lint_parallel(
+    formulas: list[Path], version: lint_schema.Schemas
+) -> list[tuple[list[Finding], list[Suppressed]]]:
+    """The findings of ``formulas`` from a pool of forked workers, one per CPU (in order)."""
+    from kube.archive.indexer import _cpus, _watch_parent
+
+    chunks = [[str(p) for p in formulas[i : i + _CHUNK]] for i in range(0, len(formulas), _CHUNK)]
+    workers = min(len(chunks), _cpus())
+    if workers <= 1:
+        return [_lint_chunk((chunk, version)) for chunk in chunks]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+    )
+    with pool:
+        return list(pool.map(_lint_chunk, [(chunk, version) for chunk in chunks]))
 
 
 def apply_ignores(

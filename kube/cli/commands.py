@@ -1,0 +1,116 @@
+"""The table of kube's commands, and the few helpers both entry paths share (no Click, no Typer).
+
+``kube.cli.app`` builds the Click group from ``COMMANDS``; ``kube.cli.entry``
+prints ``kube --help`` from it without Click.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NamedTuple
+
+#: 128 + SIGPIPE: what the shell reports for coreutils and git when the reader of
+#: their output goes away (`yes | head -1`; `git log | head -1`).
+EXIT_BROKEN_PIPE = 141
+
+HELP = "Homebrew for Kubernetes: find, inspect, install and remove packaged apps (kubes)."
+
+
+class Command(NamedTuple):
+    """One row of the command table: where the command lives, and its line in ``kube --help``."""
+
+    module: str
+    help: str
+
+
+#: Every command, in the order ``kube --help`` lists them. ``help`` must be the first
+#: line of the command's docstring (tests/test_cli.py compares them).
+COMMANDS: dict[str, Command] = {
+    "update": Command(
+        "kube.cli.update",
+        "Clone the archive of kubes, or fetch and fast-forward it, and report what changed.",
+    ),
+    "search": Command(
+        "kube.cli.search", "Search kubes by name, description, keywords and details (name matches first)."
+    ),
+    "info": Command(
+        "kube.cli.info",
+        "Show a kube: description, version, website, files, maintainers, dependencies, where installed.",
+    ),
+    "get": Command("kube.cli.update", "Copy a kube out of the archive for editing, and print where it is."),
+    "install": Command(
+        "kube.cli.install",
+        "Install a formula into the cluster: dependencies, hook, templates, kubectl create, install record.",
+    ),
+    "list": Command(
+        "kube.cli.uninstall", "List the releases kube installed in the cluster (the latest revision of each)."
+    ),
+    "uninstall": Command(
+        "kube.cli.uninstall",
+        "Delete exactly what a release's records list, newest first, then every revision record.",
+    ),
+    "upgrade": Command(
+        "kube.cli.upgrade",
+        "Upgrade a release: render the new version with its values, apply server-side, prune what left it.",
+    ),
+    "rollback": Command(
+        "kube.cli.upgrade",
+        "Roll a release back: apply a stored revision's manifest again as a new revision, prune the rest.",
+    ),
+    "history": Command("kube.cli.history", "List the revisions of a release, oldest first."),
+    "status": Command(
+        "kube.cli.status",
+        "Read every object of a release from the cluster now and give its kstatus, with the reason.",
+    ),
+    "diff": Command(
+        "kube.cli.diff",
+        "Show what kube upgrade would change, object by object, as unified diffs (exit 1 if anything).",
+    ),
+    "lint": Command(
+        "kube.cli.lint",
+        "Check formulas offline: K3.yaml, manifests against the Kubernetes schema, templates, hooks, files.",
+    ),
+    "test": Command(
+        "kube.cli.livetest",
+        "Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.",
+    ),
+    "import": Command(
+        "kube.cli.importer",
+        "Turn plain upstream manifests into a formula: one object per file, images as values, linted.",
+    ),
+    "site": Command("kube.cli.site", "Build the static web catalogue of the archive, or preview it."),
+    "completion": Command(
+        "kube.cli.completion",
+        "Print the shell completion script for bash, zsh or fish (or install it with --install).",
+    ),
+    "help": Command("kube.cli.help", "Show help for kube or for one command."),
+}
+
+
+def _report_crash(exc: BaseException) -> str | None:
+    import datetime  # a crash only: kept off every command's path
+    import traceback
+
+    from kube.core import paths
+
+    try:
+        directory = paths.log_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        log = directory / f"crash-{stamp}.log"
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        return str(log)
+    except OSError:
+        return None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the reader is gone, and the interpreter's final
+    flush of what is still buffered must not fail (and print) again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner's buffer)
+        pass
