@@ -97,6 +97,10 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.livetest",
         "Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.",
     ),
+    "cluster": Command(
+        "kube.cli.cluster",
+        "Register clusters by name, check them, create and delete them through provisioners, back them up.",
+    ),
     "site": Command("kube.cli.site", "Build the static web catalogue of the archive, or preview it."),
     "help": Command("kube.cli.help", "Show help for kube or for one command."),
 }
