@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 #: their output goes away (`yes | head -1`; `git log | head -1`).
 EXIT_BROKEN_PIPE = 141
 
+#: Where ``KubeGroup`` keeps the arguments kube was given, in ``click.Context.meta``.
+ARGS_KEY = "kube.args"
+
 HELP = "Homebrew for Kubernetes: find, inspect, install and remove packaged apps (kubes)."
 
 
@@ -158,6 +161,12 @@ class KubeGroup(click.Group):
             module = sys.modules[entry.module]
             group = self._loaded[entry.module] = typer.main.get_group(module.app)
         return group.commands.get(cmd_name)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # The command line as given: a command run on many clusters (kube.cli.fanout) runs it again
+        # once per cluster, in a child process.
+        ctx.meta[ARGS_KEY] = list(args)
+        return super().parse_args(ctx, args)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
