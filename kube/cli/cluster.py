@@ -215,3 +215,57 @@ def delete_command(
     provisioners.call(cluster.provisioner, "delete", name, {}, limit)
     registry.remove(name)
     console.line(f"deleted cluster {name} ({cluster.provisioner}) and forgot it")
+
+
+@cluster_app.command("backup")
+def backup_command(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A registered cluster.")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="A new (or empty) directory.")],
+    include_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--include-secrets", help="Keep values and Secrets too (files mode 0600); restore needs them."
+        ),
+    ] = False,
+) -> None:
+    """Write every kube release of a cluster (revision history, rendered manifests) to a directory."""
+    from kube.clusters import backup
+
+    cluster = registry.get(name)
+    done = backup.backup(inspect.kubectl_of(cluster), out, cluster=name, include_secrets=include_secrets)
+    console.print_table(
+        ("RELEASE", "NAMESPACE", "REVISIONS", "OBJECTS"),
+        [(b.release, b.namespace, b.revisions, b.objects) for b in done],
+    )
+    kept = "values and Secrets included, files mode 0600" if include_secrets else "no values or Secret data"
+    console.line(f"backed up {len(done)} releases of cluster {name} to {out} ({kept})")
+
+
+@cluster_app.command("restore")
+def restore_command(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The registered cluster to restore onto.")],
+    source: Annotated[Path, typer.Option("--from", metavar="DIR", help="A `kube cluster backup` directory.")],
+    skip_existing: Annotated[
+        bool, typer.Option("--skip-existing", help="Leave releases that exist here alone (else an error).")
+    ] = False,
+) -> None:
+    """Re-create the releases of a backup on a cluster: objects first, then every revision record."""
+    from kube.clusters import backup
+
+    cluster = registry.get(name)
+    done = backup.restore(inspect.kubectl_of(cluster), source, skip_existing=skip_existing)
+    console.print_table(
+        ("RELEASE", "NAMESPACE", "OUTCOME", "OBJECTS", "REVISIONS"),
+        [(r.release, r.namespace, r.outcome, r.objects, r.revisions) for r in done],
+    )
+    for r in done:
+        if r.detail:
+            console.line(f"  {r.namespace}/{r.release}: {r.detail}")
+    restored = sum(1 for r in done if r.outcome == "restored")
+    console.line(f"restored {restored} of {len(done)} releases onto cluster {name}")
+    if partial := [r for r in done if r.outcome == "partial"]:
+        raise ClusterError(
+            f"{len(partial)} releases only partly restored: "
+            + ", ".join(f"{r.namespace}/{r.release}" for r in partial),
+            hint="see the lines above; remove what was made with `kube uninstall`, then restore again",
+        )
