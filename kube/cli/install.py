@@ -161,7 +161,7 @@ def install_command(
         fanout.report(
             outcomes,
             verb="install",
-            release=name or formula,
+            release=name or os.path.basename(formula.rstrip("/")),
             as_json=fmt is OutputFormat.json,
             success="installed",
         )

@@ -190,7 +190,13 @@ def restore(kubectl: Kubectl, source: Path, *, skip_existing: bool) -> list[Rest
 
 def _restore_one(kubectl: Kubectl, release: Release) -> Restored:
     latest = release.revisions[-1]
-    if kubectl.get_named("namespaces", release.namespace, None) is None:
+    live_namespace = kubectl.get_named("namespaces", release.namespace, None)
+    if live_namespace is not None and (live_namespace.get("metadata") or {}).get("deletionTimestamp"):
+        raise ClusterError(
+            f"namespace {release.namespace} is being deleted; nothing of {release.name} was restored",
+            hint="wait until it is gone (`kubectl get namespace`), then restore again",
+        )
+    if live_namespace is None:
         [made] = kubectl.create(
             [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": release.namespace}}]
         )
