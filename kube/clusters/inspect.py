@@ -27,8 +27,10 @@ from kube.k8s.kubectl import Kubectl
 
 #: Seconds each cluster gets in ``kube cluster list`` before it counts as unreachable.
 LIST_TIMEOUT = 5.0
-#: Clusters queried at once.
+#: Commands run on clusters at once (each a child kube: CPU-bound at first).
 MAX_WORKERS = 8
+#: Clusters ``kube cluster list`` asks at once: its threads mostly wait on the network.
+LIST_WORKERS = 32
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -175,7 +177,7 @@ def summarize(cluster: Cluster, *, timeout: float = LIST_TIMEOUT) -> Summary:
 
 
 def summarize_all(clusters: Sequence[Cluster], *, timeout: float = LIST_TIMEOUT) -> list[Summary]:
-    return parallel(clusters, lambda c: summarize(c, timeout=timeout))
+    return parallel(clusters, lambda c: summarize(c, timeout=timeout), workers=LIST_WORKERS)
 
 
 # -- quantities --------------------------------------------------------------------------------
