@@ -361,6 +361,32 @@ def _kubeconfig(env: dict[str, str], name: str) -> str:
 
 
 @pytest.mark.cluster
+def test_missing_dependency_is_asked_once_for_every_cluster(two: dict[str, str], tmp_path: Path) -> None:
+    env = two
+    path = formula(tmp_path, "needy")
+    k3_file = path / "K3.yaml"
+    k3_file.write_text(k3_file.read_text() + 'dependencies: [{"name": "h13-absent", "version": ">=1.0"}]\n')
+    where = ["-n", "h13-needy", "--cluster", A, "--cluster", B]
+    refused = kube("install", str(path), *where, env=env)
+    assert refused.returncode == 6, refused.stderr
+    assert f"cluster {A}: h13-absent" in refused.stderr and f"cluster {B}: h13-absent" in refused.stderr
+    assert "no terminal to ask" in refused.stderr
+    asked = subprocess.run(
+        [sys.executable, "-m", "kube", "install", str(path), *where],
+        env={**env, "KUBE_INTERACTIVE": "1"}, input="y\n", capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    assert asked.stderr.count("Continue on every cluster?") == 1  # once, not once per cluster
+    assert "Continue?" not in asked.stderr.replace("Continue on every cluster?", "")
+    assert asked.stdout.split("CLUSTER")[1].count("installed") == 2
+    upgraded = kube("upgrade", "needy", str(path), *where, env=env)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert upgraded.stdout.split("CLUSTER")[1].count("upgraded") == 2
+    gone = kube("uninstall", "needy", *where, env=env)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+
+
+@pytest.mark.cluster
 def test_one_cluster_stopped_midway_the_other_succeeds(two: dict[str, str], tmp_path: Path) -> None:
     """Runs last: it stops cluster B (the fixture's teardown deletes both anyway)."""
     env = two
