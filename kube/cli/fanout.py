@@ -17,16 +17,13 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 
 from kube.cli import console
 from kube.cli.app import ARGS_KEY
-from kube.clusters import registry
-from kube.clusters.inspect import MAX_WORKERS, parallel
-from kube.clusters.registry import Cluster
 from kube.core import process
 from kube.core.errors import ExitCode, KubeError, UsageError
 from kube.core.text import safe_line
@@ -46,6 +43,9 @@ ClusterSelector = Annotated[
         "--cluster-selector", metavar="K=V[,K=V]", help="Run on the registered clusters with these labels."
     ),
 ]
+
+if TYPE_CHECKING:
+    from kube.clusters.registry import Cluster
 
 _VALUED = ("--cluster", "--cluster-selector")
 
@@ -76,6 +76,9 @@ def choose(
 ) -> Choice:
     if not names and not every and not selector:
         return Choice(context, kubeconfig)
+    # Here, not at the top: a command on one cluster never loads the registry.
+    from kube.clusters import registry
+
     if context or kubeconfig:
         raise UsageError(
             "--cluster, --all-clusters and --cluster-selector replace --context/--kubeconfig: "
@@ -132,6 +135,8 @@ def child_args(args: Sequence[str], cluster: Cluster) -> list[str]:
 
 def run_on(clusters: Sequence[Cluster], *, env: Mapping[str, str] | None = None) -> list[Outcome]:
     """This command, once per cluster, in parallel; each result in the order of ``clusters``."""
+    from kube.clusters.inspect import MAX_WORKERS, parallel
+
     args = click.get_current_context().find_root().meta.get(ARGS_KEY)
     if not args:
         raise UsageError("cannot run on many clusters here: the command line is unknown")

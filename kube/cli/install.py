@@ -6,7 +6,7 @@ import io
 import os
 import re
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from ruamel.yaml import YAML
@@ -28,8 +28,6 @@ from kube.cli.options import (
     output_option,
 )
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json, status_text
-from kube.clusters.inspect import kubectl_of, parallel
-from kube.clusters.registry import Cluster
 from kube.core.errors import ClusterError, DependencyError, HookError, KubeError
 from kube.formula.load import Formula
 from kube.install import deps
@@ -47,6 +45,9 @@ ENV_INTERACTIVE = "KUBE_INTERACTIVE"
 #: Set by an install on many clusters for its children once the user accepted unsatisfied
 #: dependencies for all of them (the question is asked once).
 ENV_DEPENDENCIES_CONFIRMED = "KUBE_DEPENDENCIES_CONFIRMED"
+
+if TYPE_CHECKING:
+    from kube.clusters.registry import Cluster
 
 app = command_app()
 
@@ -196,6 +197,8 @@ def _confirm_dependencies_everywhere(
     answer (``ENV_DEPENDENCIES_CONFIRMED``); a cluster that cannot be read is left to its child."""
     if force or dry_run:
         return {}
+    from kube.clusters.inspect import kubectl_of, parallel
+
     source = install.resolve(formula)
     _announce(source.notes, source.warnings)
 

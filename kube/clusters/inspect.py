@@ -7,15 +7,11 @@ tell their kind and the CA's fingerprint; neither the token nor a key ever leave
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
-import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -48,6 +44,8 @@ def parallel(items: Sequence[T], work: Callable[[T], R], *, workers: int = MAX_W
     """``work`` over ``items`` in a bounded thread pool; results in the order of ``items``."""
     if not items:
         return []
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
         return list(pool.map(work, items))
 
@@ -80,6 +78,10 @@ def credential_kind(user: Mapping[str, Any]) -> str:
 
 def ca_fingerprint(cluster: Mapping[str, Any]) -> str:
     """SHA-256 of the CA certificate (DER), as ``AB:CD:...``; or why there is none."""
+    import base64
+    import hashlib
+    import ssl
+
     if cluster.get("insecure-skip-tls-verify"):
         return "none (TLS not verified)"
     pem: str | None = None
