@@ -33,7 +33,7 @@ ClusterNames = Annotated[
     typer.Option(
         "--cluster",
         metavar="NAME",
-        help="A registered cluster (repeatable: runs on each); instead of --context/--kubeconfig.",
+        help="A registered cluster (repeatable: runs on each), in place of a kubeconfig and context.",
     ),
 ]
 AllClusters = Annotated[bool, typer.Option("--all-clusters", help="Run on every registered cluster.")]
