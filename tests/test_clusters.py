@@ -161,7 +161,7 @@ def _plugin(root: Path, body: str) -> dict[str, str]:
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: testprov\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text(
-        "[kube.provisioners]\nhang = testprov:Hang\nbroken = testprov:Broken\n"
+        "[kube.provisioners]\nhang = testprov:Hang\nbroken = testprov:Broken\nspawner = testprov:Spawner\n"
     )
     return {"PYTHONPATH": str(root)}
 
@@ -182,6 +182,12 @@ def test_a_hanging_or_failing_provisioner_is_bounded_and_one_line(tmp_path: Path
             def status(self, name):
                 return "hanging"
 
+        class Spawner(Hang):
+            def create(self, name, options, timeout):
+                from kube.core import process
+
+                process.run(["sleep", "3607"])  # in a session of its own, as every kube child
+
         class Broken:
             def create(self, name, options, timeout):
                 raise RuntimeError("no quota left in region x\\nsecond line")
@@ -201,12 +207,26 @@ def test_a_hanging_or_failing_provisioner_is_bounded_and_one_line(tmp_path: Path
     errors = [line for line in hung.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "did not finish within 3s" in errors[0]
     assert took < 20  # the 3 s limit plus interpreter starts and the process group's end
+    spawned = kube(
+        "cluster", "create", "x4", "--provisioner", "spawner", "--timeout", "3s", env=env, timeout=60
+    )
+    assert spawned.returncode == 9, spawned.stderr
+    time.sleep(1)
+    # What the provisioner started in a session of its own ended with it.
+    assert not [p for p in Path("/proc").glob("[0-9]*") if _cmdline(p) == "sleep 3607"]
     broken = kube("cluster", "create", "x2", "--provisioner", "broken", env=env, timeout=60)
     assert broken.returncode == 8
     assert "failed: RuntimeError: no quota left in region x second line" in broken.stderr
     missing = kube("cluster", "create", "x3", "--provisioner", "nope", env=env)
     assert missing.returncode == 3 and "no provisioner named 'nope'" in missing.stderr
     assert json.loads(kube("cluster", "list", "-o", "json", env=env).stdout) == []
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 # -- two local clusters of our own --------------------------------------------------------------

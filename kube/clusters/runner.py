@@ -12,9 +12,13 @@ import os
 import sys
 
 from kube.clusters import provisioners
+from kube.core import signals
 
 
 def main(argv: list[str]) -> int:
+    # kube ends this process with SIGTERM at the timeout: unwind, so that what the provisioner
+    # started through kube.core.process (in sessions of their own) is ended with it.
+    signals.install()
     try:
         action, provisioner, name, options_json, timeout = argv
         options = json.loads(options_json)
