@@ -315,6 +315,7 @@ def test_create_list_with_dead_clusters_info(two: dict[str, str], tmp_path: Path
 
     info = json.loads(kube("cluster", "info", A, "-o", "json", env=env).stdout)
     assert info["credentials"] == "token" and len(info["caFingerprint"]) == 95
+    assert info["provisioner"] == "local" and info["provisionerStatus"] == "running, healthy"
     assert info["version"] == "v1.20.2" and info["platform"].startswith("linux/")
     [node] = info["nodes"]
     assert node["capacity"] == {"cpu": "32", "memory": "64Gi"}
@@ -437,4 +438,6 @@ def test_one_cluster_stopped_midway_the_other_succeeds(two: dict[str, str], tmp_
     assert "installed" in rows[A]
     assert "failed (exit 8)" in rows[B]
     assert "install succeeded on 1 of 2 clusters; failed on h13b (exit 8)" in proc.stderr
+    stopped = kube("cluster", "info", B, env=env)
+    assert stopped.returncode == 8 and "its provisioner says: not running" in stopped.stderr
     assert kube("uninstall", "slow", "-n", "h13-slow", "--cluster", A, env=env).returncode == 0

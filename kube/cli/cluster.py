@@ -16,7 +16,7 @@ from kube.cli import console
 from kube.cli.options import Output, OutputFormat, choose, command_app
 from kube.clusters import inspect, provisioners, registry
 from kube.clusters.registry import Cluster
-from kube.core.errors import ClusterError, UsageError
+from kube.core.errors import ClusterError, KubeError, UsageError
 from kube.k8s.wait import parse_duration
 
 app = command_app()
@@ -112,9 +112,17 @@ def info_command(
 ) -> None:
     """Show a cluster: endpoint, CA, kind of credentials, version, node usage, pods, kube releases."""
     fmt = choose(output, OutputFormat.json)
-    found = inspect.info(registry.get(name), timeout=parse_duration(timeout))
+    limit = parse_duration(timeout)
+    cluster = registry.get(name)
+    made_by = _provisioner_status(cluster, limit)
+    try:
+        found = inspect.info(cluster, timeout=limit)
+    except ClusterError as exc:
+        if made_by:
+            exc.hint = f"its provisioner says: {made_by}" + (f"; {exc.hint}" if exc.hint else "")
+        raise
     if fmt is OutputFormat.json:
-        console.print_json(found.to_json())
+        console.print_json({**found.to_json(), "provisionerStatus": made_by or None})
         return
     labels = ", ".join(f"{k}={v}" for k, v in found.labels.items()) or "-"
     for key, value in (
@@ -125,7 +133,7 @@ def info_command(
         ("Credentials", found.access.credentials),
         ("Server", f"{found.version} ({found.platform})"),
         ("Labels", labels),
-        ("Provisioner", found.provisioner or "-"),
+        ("Provisioner", f"{found.provisioner} ({made_by})" if found.provisioner else "-"),
     ):
         console.line(f"{key + ':':<14}{value}")
     console.line()
@@ -151,6 +159,17 @@ def info_command(
         )
     else:
         console.line("no kube releases")
+
+
+def _provisioner_status(cluster: Cluster, timeout: float) -> str:
+    """What the provisioner that created ``cluster`` says of it, in one line ("" if none made it)."""
+    if cluster.provisioner is None:
+        return ""
+    try:
+        said = provisioners.call(cluster.provisioner, "status", cluster.name, {}, timeout)
+    except KubeError as exc:
+        return f"status unknown: {exc.message}"
+    return str(said.get("status", "?"))
 
 
 @cluster_app.command("rm")

@@ -20,9 +20,9 @@ from kube.core.errors import ClusterError, UsageError
 ENGINE = Path(__file__).resolve().parent / "engine" / "dev-cluster"
 
 
-def engine(*args: str, timeout: float) -> process.Completed:
+def engine(*args: str, timeout: float, ok: tuple[int, ...] = (0,)) -> process.Completed:
     done = process.run([sys.executable, str(ENGINE), *args], timeout=timeout, check=False, keep=1 << 20)
-    if done.returncode not in (0, 3):
+    if done.returncode not in ok:
         raise ClusterError(f"local engine: {process.last_line(done.stderr or done.stdout)}")
     return done
 
@@ -43,8 +43,9 @@ class LocalProvisioner:
         engine("stop", f"--name={name}", timeout=60)
 
     def status(self, name: str) -> str:
-        done = engine("status", f"--name={name}", "--json", timeout=30)
-        state = json.loads(done.stdout.strip().splitlines()[-1])
+        # status exits 1 for a cluster that is not healthy, 3 for one that is not running.
+        done = engine("status", f"--name={name}", "--json", timeout=30, ok=(0, 1, 3))
+        state = json.loads(done.stdout)  # one document, indented when the cluster runs
         if not state.get("running"):
             return "not running"
         return "running, healthy" if state.get("healthy") else "running, not healthy"
