@@ -129,6 +129,8 @@ def test_child_args_drop_cluster_options() -> None:
         "y",
     ]
     assert child_args(args, cluster) == ["install", "x", "-n", "y", "--kubeconfig=/k/a", "--context=ctx-a"]
+    after = ["status", "--cluster", "a", "--", "--cluster"]
+    assert child_args(after, cluster) == ["status", "--kubeconfig=/k/a", "--context=ctx-a", "--", "--cluster"]
 
 
 def test_kubeconfig_facts() -> None:

@@ -114,23 +114,25 @@ class Outcome:
 def child_args(args: Sequence[str], cluster: Cluster) -> list[str]:
     """``args`` without the cluster options, with the cluster's own kubeconfig and context."""
     kept: list[str] = []
+    rest: list[str] = []
     skip = False
-    for arg in args:
+    for index, arg in enumerate(args):
         if skip:
             skip = False
             continue
+        if arg == "--":  # what follows is arguments, never options: kept as given
+            rest = list(args[index:])
+            break
         if arg in _VALUED:
             skip = True
             continue
         if arg == "--all-clusters" or any(arg.startswith(f"{o}=") for o in _VALUED):
             continue
-        if arg == "--":
-            break
         kept.append(arg)
     kept.append(f"--kubeconfig={cluster.kubeconfig}")
     if cluster.context:
         kept.append(f"--context={cluster.context}")
-    return kept
+    return kept + rest
 
 
 def run_on(clusters: Sequence[Cluster], *, env: Mapping[str, str] | None = None) -> list[Outcome]:
