@@ -30,6 +30,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_CLUSTER = REPO / "scripts" / "dev-cluster"
+DEV_CLUSTER_ENGINE = REPO / "kube" / "clusters" / "engine" / "dev-cluster"
 CLUSTER_NAME = "pytest"
 START_TIMEOUT = 3600  # a first start includes the build (about 7 minutes on 2 idle cores)
 

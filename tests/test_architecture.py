@@ -29,7 +29,9 @@ LAYERS: dict[str, set[str]] = {
     "livetest": {"core", "formula", "k8s", "archive", "install", "lint"},
     # The web catalogue reads the archive; it never installs, lints or tests.
     "site": {"core", "formula", "k8s", "archive"},
-    "cli": {"core", "formula", "k8s", "archive", "install", "lint", "livetest", "site"},
+    # Clusters by name: the registry, provisioners, backups; runs installs, never lints or tests.
+    "clusters": {"core", "formula", "k8s", "archive", "install"},
+    "cli": {"core", "formula", "k8s", "archive", "install", "lint", "livetest", "site", "clusters"},
 }
 # Modules directly in kube/ that are not rooms.
 TOP_LEVEL = {"kube", "kube.__main__"}

@@ -17,11 +17,20 @@ from types import ModuleType
 
 import pytest
 
-from tests.cluster import DEV_CLUSTER, Cluster, Kubectl, dev_cluster, dev_cluster_env, in_ci, run_kubectl
+from tests.cluster import (
+    DEV_CLUSTER_ENGINE,
+    Cluster,
+    Kubectl,
+    dev_cluster,
+    dev_cluster_env,
+    in_ci,
+    run_kubectl,
+)
 
 
 def load_dev_cluster() -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader("dev_cluster_script", str(DEV_CLUSTER))
+    # The engine itself: scripts/dev-cluster only runs it (it ships inside the package).
+    loader = importlib.machinery.SourceFileLoader("dev_cluster_script", str(DEV_CLUSTER_ENGINE))
     spec = importlib.util.spec_from_loader("dev_cluster_script", loader)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)

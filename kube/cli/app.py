@@ -38,6 +38,9 @@ from kube.core.errors import ExitCode, FormulaError, KubeError
 if TYPE_CHECKING:
     import typer
 
+#: Where ``KubeGroup`` keeps the arguments kube was given, in ``click.Context.meta``.
+ARGS_KEY = "kube.args"
+
 
 class KubeGroup(click.Group):
     """kube's root: commands from ``COMMANDS``, loaded on first use; the error boundary."""
@@ -63,6 +66,12 @@ class KubeGroup(click.Group):
             module = sys.modules[entry.module]
             group = self._loaded[entry.module] = typer.main.get_group(module.app)
         return group.commands.get(cmd_name)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # The command line as given: a command run on many clusters (kube.cli.fanout) runs it again
+        # once per cluster, in a child process.
+        ctx.meta[ARGS_KEY] = list(args)
+        return super().parse_args(ctx, args)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]

@@ -75,6 +75,10 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.livetest",
         "Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.",
     ),
+    "cluster": Command(
+        "kube.cli.cluster",
+        "Register clusters by name, check them, create and delete them through provisioners, back them up.",
+    ),
     "import": Command(
         "kube.cli.importer",
         "Turn plain upstream manifests into a formula: one object per file, images as values, linted.",

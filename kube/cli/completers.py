@@ -64,13 +64,8 @@ def namespaces(ctx: click.Context, incomplete: str) -> list[str]:
 def clusters(incomplete: str) -> list[str]:
     """Names of the registered clusters (``kube cluster add``)."""
     try:
-        from kube.core import paths
-        from kube.formula import yaml_strict
+        from kube.clusters import registry
 
-        registry = paths.kube_home() / "clusters.yaml"
-        data = yaml_strict.load_one(registry.read_text(encoding="utf-8"), source=str(registry))
-        entries = data.get("clusters", data) if isinstance(data, dict) else {}
-        names = list(entries) if isinstance(entries, dict) else [e.get("name", "") for e in entries]
-        return _starting([str(n) for n in names], incomplete)
+        return _starting(list(registry.load()), incomplete)
     except Exception:
         return []

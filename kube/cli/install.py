@@ -6,12 +6,13 @@ import io
 import os
 import re
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from ruamel.yaml import YAML
 
-from kube.cli import completers, console
+from kube.cli import completers, console, fanout
+from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.options import (
     Context,
     Kubeconfig,
@@ -27,7 +28,7 @@ from kube.cli.options import (
     output_option,
 )
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json, status_text
-from kube.core.errors import ClusterError, DependencyError, HookError
+from kube.core.errors import ClusterError, DependencyError, HookError, KubeError
 from kube.formula.load import Formula
 from kube.install import deps
 from kube.install import pipeline as install
@@ -41,6 +42,12 @@ from kube.k8s.wait import parse_duration
 
 #: "1" forces prompts even without a terminal (answers are read from stdin); "0" never prompts.
 ENV_INTERACTIVE = "KUBE_INTERACTIVE"
+#: Set by an install on many clusters for its children once the user accepted unsatisfied
+#: dependencies for all of them (the question is asked once).
+ENV_DEPENDENCIES_CONFIRMED = "KUBE_DEPENDENCIES_CONFIRMED"
+
+if TYPE_CHECKING:
+    from kube.clusters.registry import Cluster
 
 app = command_app()
 
@@ -80,6 +87,9 @@ def install_command(
     ] = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
+    cluster: ClusterNames = None,
+    all_clusters: AllClusters = False,
+    cluster_selector: ClusterSelector = None,
     output: Annotated[
         OutputFormat | None,
         output_option(OutputFormat.json, OutputFormat.yaml, note=" (yaml with --dry-run)"),
@@ -156,6 +166,21 @@ def install_command(
     )
     if name is not None:
         validate_release_name(name)
+    chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
+    if chosen.many:
+        env = _confirm_dependencies_everywhere(
+            chosen.many, formula, namespace, name, force=force or with_deps, dry_run=dry_run
+        )
+        outcomes = fanout.run_on(chosen.many, env=env)
+        fanout.report(
+            outcomes,
+            verb="install",
+            release=name or os.path.basename(formula.rstrip("/")),
+            as_json=fmt is OutputFormat.json,
+            success="installed",
+        )
+        return
+    context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
     source = install.resolve(formula)
     _announce(source.notes, source.warnings)
@@ -169,6 +194,49 @@ def install_command(
     result = _run_install(the_plan, kubectl, options, force=force)
     _show(result, fmt, installed_deps, show_secrets=show_secrets)
     _raise_for(result)
+
+
+def _confirm_dependencies_everywhere(
+    clusters: tuple[Cluster, ...],
+    formula: str,
+    namespace: str | None,
+    release: str | None,
+    *,
+    force: bool,
+    dry_run: bool,
+) -> dict[str, str]:
+    """Ask once whether to install where dependencies are missing, for every cluster at once:
+    the plans are read in parallel, the warnings name their cluster. The children are told the
+    answer (``ENV_DEPENDENCIES_CONFIRMED``); a cluster that cannot be read is left to its child."""
+    if force or dry_run:
+        return {}
+    from kube.clusters.inspect import kubectl_of, parallel
+
+    source = install.resolve(formula)
+    _announce(source.notes, source.warnings)
+
+    def unsatisfied(cluster: Cluster) -> tuple[str, ...]:
+        kubectl = kubectl_of(cluster, namespace=namespace)
+        try:
+            found = install.plan(source, kubectl, namespace=namespace, release=release).unsatisfied
+        except KubeError:
+            return ()
+        return tuple(f"{m.name} ({m.range}): {m.detail}" for m in found)
+
+    missing = dict(zip((c.name for c in clusters), parallel(clusters, unsatisfied), strict=True))
+    if not any(missing.values()):
+        return {}
+    for cluster, lines in missing.items():
+        for line in lines:
+            console.line(f"!!-> WARNING: cluster {cluster}: {line}", stderr=True)
+    console.line(f"!!-> {MAY_NOT_FUNCTION}", stderr=True)
+    names = "; ".join(f"{c}: {', '.join(lines)}" for c, lines in missing.items() if lines)
+    hint = "install them first (add --with-deps to take them from the archive), or pass --force"
+    if not _interactive():
+        raise DependencyError(f"unsatisfied dependencies, and no terminal to ask: {names}", hint=hint)
+    if not console.confirm("Continue on every cluster?"):
+        raise DependencyError(f"installation cancelled: {names}", hint=hint)
+    return {ENV_DEPENDENCIES_CONFIRMED: "1"}
 
 
 def _announce(notes: tuple[str, ...], warnings: tuple[str, ...]) -> None:
@@ -213,7 +281,7 @@ def _confirm_dependencies(the_plan: Plan, *, force: bool, dry_run: bool) -> None
     for missing in the_plan.unsatisfied:
         console.line(f"!!-> WARNING: {missing.warning}", stderr=True)
     console.line(f"!!-> {MAY_NOT_FUNCTION}", stderr=True)
-    if dry_run or force:
+    if dry_run or force or os.environ.get(ENV_DEPENDENCIES_CONFIRMED) == "1":
         return
     names = ", ".join(f"{m.name} ({m.range}): {m.detail}" for m in the_plan.unsatisfied)
     hint = "install them first (add --with-deps to take them from the archive), or pass --force"

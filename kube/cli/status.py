@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from kube.cli import completers, console
+from kube.cli import completers, console, fanout
+from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
 from kube.cli.results import kubectl_for
 from kube.core.errors import WaitTimeoutError
@@ -42,6 +43,9 @@ def status_command(
     ] = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
+    cluster: ClusterNames = None,
+    all_clusters: AllClusters = False,
+    cluster_selector: ClusterSelector = None,
     watch: Annotated[
         bool, typer.Option("--watch", help="Read again until every object is Current, or --timeout.")
     ] = False,
@@ -53,6 +57,14 @@ def status_command(
     Current, InProgress, Failed, Terminating or NotFound; exit 1 when one is not Current."""
     fmt = choose(output, OutputFormat.json)
     limit = parse_duration(timeout)
+    chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
+    if chosen.many:
+        outcomes = fanout.run_on(chosen.many)
+        fanout.report(
+            outcomes, verb="status", release=release, as_json=fmt is OutputFormat.json, success="current"
+        )
+        return
+    context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
     found = kstatus.find_release(kubectl, release, namespace)
     if watch:

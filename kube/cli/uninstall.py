@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kube.cli import completers, console
+from kube.cli import completers, console, fanout
+from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, Timeout, Wait, choose, command_app
 from kube.cli.results import (
     kubectl_for,
@@ -47,6 +48,9 @@ def list_command(
     ] = False,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
+    cluster: ClusterNames = None,
+    all_clusters: AllClusters = False,
+    cluster_selector: ClusterSelector = None,
     output: Output = None,
     live: Annotated[
         bool,
@@ -57,6 +61,12 @@ def list_command(
     if namespace and all_namespaces:
         raise UsageError("choose -n NAMESPACE or -A, not both")
     fmt = choose(output, OutputFormat.json)
+    chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
+    if chosen.many:
+        outcomes = fanout.run_on(chosen.many)
+        fanout.report(outcomes, verb="list", release="-", as_json=fmt is OutputFormat.json, success="listed")
+        return
+    context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
     listed = releases.list_releases(kubectl, namespace)
     # A record that does not hold together was not written by kube: show nothing it claims.
@@ -135,6 +145,9 @@ def uninstall_command(
     ] = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
+    cluster: ClusterNames = None,
+    all_clusters: AllClusters = False,
+    cluster_selector: ClusterSelector = None,
     wait: Wait = False,
     timeout: Timeout = "5m",
     output: Output = None,
@@ -145,6 +158,14 @@ def uninstall_command(
     """Delete exactly what a release's records list, newest first, then every revision record."""
     fmt = choose(output, OutputFormat.json)
     limit = parse_duration(timeout)
+    chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
+    if chosen.many:
+        outcomes = fanout.run_on(chosen.many)
+        fanout.report(
+            outcomes, verb="uninstall", release=name, as_json=fmt is OutputFormat.json, success="uninstalled"
+        )
+        return
+    context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
     release = uninstall.find_release(kubectl, name, namespace)
     _confirm_dependents(kubectl, release, force=force)

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from kube.cli import completers, console
+from kube.cli import completers, console, fanout
+from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.options import (
     Context,
     Kubeconfig,
@@ -51,6 +52,9 @@ def upgrade_command(
     namespace: Namespace = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
+    cluster: ClusterNames = None,
+    all_clusters: AllClusters = False,
+    cluster_selector: ClusterSelector = None,
     output: Output = None,
     values: ValuesFiles = None,
     set_: SetValues = None,
@@ -112,6 +116,14 @@ def upgrade_command(
         max_history=history_max,
         on_hook_output=show_hook_output,
     )
+    chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
+    if chosen.many:
+        outcomes = fanout.run_on(chosen.many)
+        fanout.report(
+            outcomes, verb="upgrade", release=release, as_json=fmt is OutputFormat.json, success="upgraded"
+        )
+        return
+    context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
     from kube.install import upgrade
 

@@ -27,6 +27,8 @@ class ExitCode:
     HOOK = 7  # pre-install hook failed or timed out
     CLUSTER = 8  # kubectl / API server refused or unreachable
     TIMEOUT = 9  # --wait ran past --timeout
+    CLUSTERS_PARTIAL = 12  # a command on many clusters succeeded on some, not all
+    CLUSTERS_FAILED = 13  # ... on none, failing in different ways (the same way: that code)
     INTERNAL = 70  # a bug in kube: traceback written to the log
     INTERRUPTED = 130  # Ctrl-C
 

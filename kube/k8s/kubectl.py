@@ -201,6 +201,41 @@ class Kubectl:
         namespace = out.strip() if code == 0 else ""
         return namespace if namespace and _DNS_LABEL.fullmatch(namespace) else "default"
 
+    def server_version(self) -> dict[str, Any]:
+        """The API server's ``/version`` (``gitVersion``, ``platform``...), in one bounded read."""
+        _code, out, err = self.run("version", "--output=json", read=True)
+        try:
+            data = json.loads(out) if out.strip() else {}
+        except ValueError:
+            data = {}
+        server = data.get("serverVersion") if isinstance(data, dict) else None
+        if not isinstance(server, dict):
+            raise self._fail("version", err, out)
+        return server
+
+    def kubeconfig_view(self) -> dict[str, Any]:
+        """This context's kubeconfig alone, credentials included (``--raw``): read to tell the kind
+        of credentials and the CA, never to print. Reads only the kubeconfig (no network)."""
+        code, out, err = self.run("config", "view", "--minify", "--raw", "--output=json", timeout=30)
+        try:
+            data = json.loads(out) if code == 0 else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            from kube.core.process import last_line
+
+            raise ClusterError(f"cannot read the kubeconfig: {last_line(err or out)}", hint=CLUSTER_HINT)
+        return data
+
+    def flattened_kubeconfig(self) -> str:
+        """This context's kubeconfig alone, certificates inlined (``--flatten``), as YAML text."""
+        code, out, err = self.run("config", "view", "--minify", "--flatten", timeout=30)
+        if code != 0 or not out.strip():
+            from kube.core.process import last_line
+
+            raise ClusterError(f"cannot read the kubeconfig: {last_line(err or out)}", hint=CLUSTER_HINT)
+        return out
+
     def get_named(self, resource: str, name: str, namespace: str | None) -> dict[str, Any] | None:
         """One object by resource type and (validated) name; None when it does not exist."""
         check_object_name(name, resource)

@@ -8,7 +8,7 @@ reaches ``Succeeded``, a Job when it is ``Complete``; ``Failed`` (or the
 timeout) fails the step with the reason, the state of the pods and the end
 of their logs. The objects are deleted afterwards either way.
 
-A node that runs no containers (``scripts/simnode.py``: labelled
+A node that runs no containers (``kube/clusters/engine/simnode``: labelled
 ``kube.sh/simulated-node=true``, runtime ``simulated://``) reports Pods
 Succeeded without running them. A test whose Pod ran there says nothing, and
 the step is ``not run (simulated node)``: never ``passed``. A test that failed
