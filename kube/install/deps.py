@@ -65,14 +65,15 @@ class Unsatisfied:
 
     @property
     def warning(self) -> str:
-        where = f" in namespace {self.namespace}" if self.namespace else ""
-        return f"Dependency {self.name} ({self.range}){where} does not seem to be satisfied."
+        return f"Dependency {self.name} ({self.range}) does not seem to be satisfied."
 
     @property
     def detail(self) -> str:
+        where = f" in namespace {self.namespace}" if self.namespace else ""
         if not self.found:
-            return "not installed"
-        return "; ".join(
+            return f"not installed{where}"
+        there = any(namespace == self.namespace for namespace, _, _ in self.found)
+        return ("" if there or not where else f"none{where}; ") + "; ".join(
             f"{version or '?'} in {namespace}" + ("" if outcome == COMPLETE else f" ({outcome})")
             for namespace, version, outcome in self.found
         )
