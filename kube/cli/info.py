@@ -85,9 +85,7 @@ def read_cluster(
         listed = releases.list_releases_visible(kubectl, ns)
         latest = [r.latest for r in listed if r.latest is not None and not r.problem]
         found = [
-            (r.namespace, r.version)
-            for r in latest
-            if r.formula == name and namespace in (None, r.namespace)
+            (r.namespace, r.version) for r in latest if r.formula == name and namespace in (None, r.namespace)
         ]
         standings = deps.standings(formula, deps.verify(kubectl, formula, latest), ns)
     except KubeError:

@@ -182,11 +182,12 @@ def _install_dependencies(
             _summary(result)
 
     # What the user gave reaches a dependency only under its name (--set mongodb.database=chat):
-    # its values are already in the dependency's formula, so no --set is given to it again.
+    # its values are already in the dependency's formula, so no --set is given to it again. A
+    # dependency is waited for (within --timeout) even without --wait: it counts once it is ready.
     user = merge_values(
         {}, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
     )
-    own = replace(options, value_files=(), sets=(), set_strings=())
+    own = replace(options, value_files=(), sets=(), set_strings=(), wait=options.wait or options.timeout)
     results = deps.install_dependencies(
         the_plan.source.formula,
         the_plan.records,
