@@ -37,7 +37,8 @@ def print_objects(formula: str, version: str, objects: tuple[ObjectStatus, ...])
     ]
     console.print_table(("APP", "VERSION", "KIND", "NAME", "NAMESPACE", "STATUS"), rows)
     for o in objects:
-        if o.detail and o.status not in _QUIET:
+        # Which releases share a cluster-scoped object is worth a line even when all is well.
+        if o.detail and (o.status not in _QUIET or o.detail.startswith("shared")):
             console.line(f"  {o.ref.display}: {o.detail}")
 
 

@@ -26,7 +26,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from kube.core.errors import ClusterError
-from kube.install import depends
+from kube.install import depends, shared
 from kube.install.depends import OnEvent
 from kube.install.results import ObjectStatus, RemovalState, UninstallResult
 from kube.k8s.kubectl import Kubectl, ObjectRef
@@ -86,18 +86,24 @@ def uninstall(
     live = kubectl.get([o.ref for o in objects]) if objects else []
     statuses: dict[ObjectRef, ObjectStatus] = {}
     doomed: list[ObjectRef] = []
+    me = shared.user(record.namespace, record.release)
+    sharing = _Sharing(kubectl, me, {_key(o.ref) for o in objects})
     for recorded, outcome in zip(objects, live, strict=True):
         ref = recorded.ref
         if outcome.live is None:
             gone = outcome.reason in (Reason.NOT_FOUND, Reason.NO_MATCH)
             detail = "" if outcome.reason == Reason.NOT_FOUND else outcome.message
             statuses[ref] = ObjectStatus(ref, GONE if gone else FAILED, detail)
-        elif not _labelled_for(outcome.live, record):
+        elif not (_labelled_for(outcome.live, record) or sharing.uses(ref, outcome.live, record.namespace)):
             statuses[ref] = ObjectStatus(ref, NOT_OURS, f"does not carry the labels of {record.release}")
         elif recorded.uid and _meta(outcome.live).get("uid") != recorded.uid:
             statuses[ref] = ObjectStatus(ref, NOT_OURS, "made again since the install (uid differs)")
-        elif (_meta(outcome.live).get("annotations") or {}).get(KEEP_ANNOTATION) == "keep":
-            statuses[ref] = ObjectStatus(ref, KEPT, f"{KEEP_ANNOTATION}: keep")
+        elif (left := sharing.leave(ref, outcome.live, record.namespace)) is not None:
+            statuses[ref] = left
+        elif kept := _kept(outcome.live):
+            statuses[ref] = ObjectStatus(ref, KEPT, kept)
+        elif (held := sharing.crd_in_use(ref, outcome.live)) is not None:
+            statuses[ref] = held
         else:
             doomed.append(ref)
     deleted: list[ObjectRef] = []
@@ -128,6 +134,61 @@ def uninstall(
     if delete_namespace:
         kubectl.delete_named("namespaces", record.namespace, None, wait=wait)
     return UninstallResult(*what, delete_namespace, note, record_removed=True, release=record.release)
+
+
+def _key(ref: ObjectRef) -> tuple[str, str, str, str]:
+    return (ref.group, ref.kind, ref.namespace, ref.name)
+
+
+def _kept(live: Mapping[str, Any]) -> str:
+    from kube.install.apply import KEEP
+
+    annotations = _meta(live).get("annotations") or {}
+    if annotations.get(KEEP_ANNOTATION) == "keep":
+        return f"{KEEP_ANNOTATION}: keep"
+    return f'{KEEP}: "true"' if annotations.get(KEEP) == "true" else ""
+
+
+class _Sharing:
+    """The shared cluster-scoped objects of one uninstall (``kube.install.shared``): the
+    releases of the cluster are listed once, and only when an object names other users."""
+
+    def __init__(self, kubectl: Kubectl, me: str, own: set[tuple[str, str, str, str]]) -> None:
+        self.kubectl, self.me, self.own = kubectl, me, own
+        self._existing: set[str] | None = None
+        self._listed = False
+
+    def uses(self, ref: ObjectRef, live: Mapping[str, Any], ns: str) -> bool:
+        return shared.is_shared(ref, ns) and self.me in shared.users_of(live)
+
+    def leave(self, ref: ObjectRef, live: Mapping[str, Any], ns: str) -> ObjectStatus | None:
+        """KEPT when other releases still use ``ref`` (this one is taken off its users)."""
+        if not shared.is_shared(ref, ns) or not [u for u in shared.users_of(live) if u != self.me]:
+            return None
+        if not self._listed:
+            self._existing, self._listed = shared.existing_releases(self.kubectl), True
+        still = shared.remaining_users(self.kubectl, live, self.me, self._existing)
+        if not still:
+            return None
+        try:
+            return ObjectStatus(ref, KEPT, shared.leave(self.kubectl, ref, live, self.me, still))
+        except ClusterError as exc:
+            return ObjectStatus(ref, FAILED, f"shared with {shared.listing(still)}; {exc.message}")
+
+    def crd_in_use(self, ref: ObjectRef, live: Mapping[str, Any]) -> ObjectStatus | None:
+        """FAILED for a CRD whose custom resources (other than this release's own) remain."""
+        if (ref.group, ref.kind) != shared.CRD:
+            return None
+        left = shared.custom_resources(self.kubectl, live, self.own)
+        if not left:
+            return None
+        count = f"{len(left)} custom resource{'s' if len(left) != 1 else ''}"
+        return ObjectStatus(
+            ref,
+            FAILED,
+            f"not deleted: {count} of it remain ({shared.listing(left)}); delete them, or annotate "
+            f"it {KEEP_ANNOTATION}=keep, then run kube uninstall again",
+        )
 
 
 def _labelled_for(obj: Mapping[str, Any], record: Revision) -> bool:
