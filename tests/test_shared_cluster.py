@@ -156,3 +156,22 @@ def test_a_cluster_object_kube_did_not_create_is_not_adopted(
     assert out.exit_code == 8, out.output
     assert "was not created by kube, which does not adopt it" in out.output
     assert _users(kubectl, f"clusterrole/widget-reader-{group.split('.')[0]}") == []
+
+
+def test_an_upgrade_that_drops_a_shared_crd_leaves_it_to_the_other_release(
+    namespace: str, second: str, group: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    formula = str(_operator(tmp_path, group))
+    crd = f"crd/widgets.{group}"
+    assert kube("install", formula, "-n", namespace, "--force").exit_code == 0
+    assert kube("install", formula, "-n", second, "--force").exit_code == 0
+    # Version 2 of the formula no longer ships the CRD and the ClusterRole.
+    newer = str(write_formula(tmp_path / "v2", "widgets", "2.0.0"))
+    out = kube("upgrade", "widgets", newer, "-n", namespace)
+    assert out.exit_code == 0, out.output
+    assert f"still used by {second}/widgets" in out.output
+    assert _exists(kubectl, crd) and _users(kubectl, crd) == [f"{second}/widgets"]
+    # The other release upgrades too: it is the last user, so the prune deletes the CRD.
+    out = kube("upgrade", "widgets", newer, "-n", second)
+    assert out.exit_code == 0, out.output
+    assert not _exists(kubectl, crd)
