@@ -93,7 +93,10 @@ def test_a_dependency_elsewhere_does_not_count_and_with_deps_installs_it_here(
     assert kube("install", nginx, "-n", other_namespace).exit_code == 0
 
     shown = kube("info", "ponycorn", "-n", namespace)
-    assert f"  ✘ {nginx} (1.9 < x <= 1.10): none in namespace {namespace}" in shown.stdout
+    assert (
+        f"  ✘ {nginx} (1.9 < x <= 1.10): none in namespace {namespace} (1.10.0 in {other_namespace})"
+        in shown.stdout
+    )
     refused = kube("install", "ponycorn", "-n", namespace)
     assert refused.exit_code == 6, refused.output
     assert f"none in namespace {namespace}; 1.10.0 in {other_namespace}" in refused.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,25 @@ def test_install_dependencies_dry_run_installs_nothing_and_says_what_it_would(tm
     )
     assert results == []
     assert said == ["Would install dependency db 2.1.0 in namespace web first"]
+
+
+def test_uninstall_warns_for_a_dependent_of_the_same_namespace_unless_another_release_is_there() -> None:
+    from kube.k8s.releases import Release
+
+    def release(name: str, ns: str, version: str = "1.10.0", needs: tuple[str, ...] = ()) -> Release:
+        rev = Revision(
+            release=name, namespace=ns, revision=1, formula=name, version=version, outcome=COMPLETE,
+            dependencies=needs,
+        )  # fmt: skip
+        return Release(name, ns, (rev,))
+
+    nginx_p6, nginx_p2 = release("nginx", "p6"), release("nginx", "p2")
+    ponycorn = release("ponycorn", "p6", "1.0.3", ("nginx 1.9 < x <= 1.10",))
+    # Another nginx in p2 does not keep ponycorn of p6 working: it is warned about.
+    [line] = deps.dependents(nginx_p6, [nginx_p6, nginx_p2, ponycorn])
+    assert line.startswith("Release ponycorn in namespace p6 depends on nginx")
+    # A second nginx in p6 does.
+    other = Release("nginx-b", "p6", (replace(nginx_p6.revisions[0], release="nginx-b"),))
+    assert deps.dependents(nginx_p6, [nginx_p6, other, ponycorn]) == []
+    # The one in p2 goes: ponycorn of p6 never used it.
+    assert deps.dependents(nginx_p2, [nginx_p6, nginx_p2, ponycorn]) == []

@@ -166,7 +166,10 @@ def _standing_lines(info: FormulaInfo, seen: Seen) -> list[str]:
                 f"  {OK_MARK} {dep.name} ({dep.range}): release {by.release} in {by.namespace}, {by.version}"
             )
         else:
-            lines.append(f"  {MISSING_MARK} {dep.name} ({dep.range}): none {where}")
+            found = ", ".join(f"{version} in {ns}" for ns, version in standing.elsewhere[:3])
+            lines.append(
+                f"  {MISSING_MARK} {dep.name} ({dep.range}): none {where}" + (f" ({found})" if found else "")
+            )
     return lines
 
 

@@ -131,6 +131,7 @@ class Standing:
     dependency: Dependency
     namespace: str  # where it is wanted; empty for a cluster-wide one
     by: Revision | None
+    elsewhere: tuple[tuple[str, str], ...] = ()  # (namespace, version) of releases that do not count
 
     def to_dict(self) -> dict[str, Any]:
         by = self.by
@@ -141,15 +142,19 @@ class Standing:
             "by": None
             if by is None
             else {"release": by.release, "namespace": by.namespace, "version": by.version},
+            "elsewhere": [{"namespace": ns, "version": version} for ns, version in self.elsewhere],
         }
 
 
 def standings(formula: Formula, records: Sequence[Revision], namespace: str) -> list[Standing]:
-    """Each dependency of ``formula`` installed in ``namespace``, with what satisfies it."""
-    return [
-        Standing(d, wanted_in(d, namespace), next((r for r in records if satisfies(r, d, namespace)), None))
-        for d in formula.dependencies
-    ]
+    """Each dependency of ``formula`` installed in ``namespace``, with what satisfies it (or,
+    when nothing does, the releases of it that do not count)."""
+    out = []
+    for d in formula.dependencies:
+        by = next((r for r in records if satisfies(r, d, namespace)), None)
+        others = tuple((r.namespace, r.version) for r in records if r.formula == d.name and r is not by)
+        out.append(Standing(d, wanted_in(d, namespace), by, () if by else others))
+    return out
 
 
 @dataclass(frozen=True)
