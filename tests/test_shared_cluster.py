@@ -152,6 +152,12 @@ def test_a_cluster_object_kube_did_not_create_is_not_adopted(
     namespace: str, group: str, kubectl: KubectlFixture, tmp_path: Path
 ) -> None:
     kubectl("create", "-f", "-", input=json.dumps(_role(group)))
+    checked = kube(
+        "install", str(_operator(tmp_path, group)), "-n", namespace, "--server-dry-run", "-o", "json"
+    )
+    assert checked.exit_code == 8
+    details = {o["kind"]: o["detail"] for o in json.loads(checked.stdout)["objects"]}
+    assert "was not created by kube, which does not adopt it" in details["ClusterRole"]
     out = kube("install", str(_operator(tmp_path, group)), "-n", namespace, "--force")
     assert out.exit_code == 8, out.output
     assert "was not created by kube, which does not adopt it" in out.output
@@ -164,6 +170,10 @@ def test_an_upgrade_that_drops_a_shared_crd_leaves_it_to_the_other_release(
     formula = str(_operator(tmp_path, group))
     crd = f"crd/widgets.{group}"
     assert kube("install", formula, "-n", namespace, "--force").exit_code == 0
+    checked = kube("install", formula, "-n", second, "--server-dry-run", "-o", "json")
+    assert checked.exit_code == 0, checked.output
+    details = {o["kind"]: o["detail"] for o in json.loads(checked.stdout)["objects"]}
+    assert details["CustomResourceDefinition"] == f"shared: would join {namespace}/widgets"
     assert kube("install", formula, "-n", second, "--force").exit_code == 0
     # Version 2 of the formula no longer ships the CRD and the ClusterRole.
     newer = str(write_formula(tmp_path / "v2", "widgets", "2.0.0"))

@@ -619,10 +619,18 @@ def server_dry_run(
     }
     outcomes = kubectl.create([as_sent(o, ns, scopes) for o in among], server_dry_run=True)
     statuses = []
+    existing = [o.ref for o in outcomes if o.reason == Reason.ALREADY_EXISTS and shared.is_shared(o.ref, ns)]
+    found = {_key(o.ref): o.live for o in kubectl.get(existing)} if existing else {}
     for obj, outcome in zip(among, outcomes, strict=True):
         ref = ref_of(obj, ns, scopes)
+        live = found.get(_key(outcome.ref))
         if outcome.ok:
             statuses.append(ObjectStatus(ref, ObjectState.ADMITTED, source=obj.source))
+        elif live is not None and not (why := shared.refusal(live, formula.name)):
+            users = shared.listing(shared.users_of(live)) or "another release"
+            statuses.append(ObjectStatus(ref, EXISTS, f"shared: would join {users}", obj.source))
+        elif live is not None:
+            statuses.append(ObjectStatus(ref, FAILED, f"{Reason.ALREADY_EXISTS}: {why}", obj.source))
         elif ref.namespace == ns and not namespace_exists and outcome.reason == Reason.NOT_FOUND:
             detail = f"not checked: namespace {ns} does not exist yet"
             statuses.append(ObjectStatus(ref, ObjectState.WOULD_CREATE, detail, obj.source))

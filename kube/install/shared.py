@@ -115,14 +115,24 @@ def _drop(me: str) -> Any:
     return lambda users: [u for u in users if u != me]
 
 
+def refusal(live: Mapping[str, Any], formula: str) -> str:
+    """Why a release of ``formula`` may not share ``live`` ("" when it may)."""
+    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
+
+    labels = _meta(live).get("labels") or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
+        return "it exists and was not created by kube, which does not adopt it: delete it first"
+    if labels.get(FORMULA_LABEL) != label_value(formula):
+        return f"it exists and belongs to the formula {labels.get(FORMULA_LABEL)}, not {formula}"
+    return ""
+
+
 def join(
     kubectl: Kubectl, outcomes: Sequence[Outcome], *, formula: str, me: str, install_namespace: str
 ) -> list[Outcome]:
     """``outcomes`` of a create, with each cluster-scoped ``AlreadyExists`` that is this formula's
     object joined (ok, reason ``Shared``); any other keeps failing, with whose it is (one ``kubectl
     get`` for all of them, one patch per object joined)."""
-    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-
     candidates = [
         i
         for i, o in enumerate(outcomes)
@@ -137,12 +147,7 @@ def join(
         ref, live = outcomes[i].ref, found.live
         if live is None:
             continue
-        labels = _meta(live).get("labels") or {}
-        if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
-            message = "it exists and was not created by kube, which does not adopt it: delete it first"
-            result[i] = Outcome(ref, False, None, Reason.ALREADY_EXISTS, message)
-        elif labels.get(FORMULA_LABEL) != label_value(formula):
-            message = f"it exists and belongs to the formula {labels.get(FORMULA_LABEL)}, not {formula}"
+        if message := refusal(live, formula):
             result[i] = Outcome(ref, False, None, Reason.ALREADY_EXISTS, message)
         else:
             try:
