@@ -312,10 +312,11 @@ def _prune(
         if sharing and why.startswith("it belongs to release"):
             why = ""  # another release of the formula created it; this one is among its users
         annotations = _meta(live).get("annotations") or {}
-        others = [u for u in shared.users_of(live) if u != me] if sharing and not why else []
-        if others and existing is None:
-            existing = shared.existing_releases(kubectl) or set(others)
-        still = [u for u in others if existing is not None and u in existing]
+        still: list[str] = []
+        if sharing and not why and [u for u in shared.users_of(live) if u != me]:
+            if existing is None:
+                existing = shared.existing_releases(kubectl) or set(shared.users_of(live))
+            still = shared.remaining_users(live, me, existing)
         if why:
             verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.TAKEN_OVER, why)
         elif still:

@@ -168,9 +168,7 @@ def ensure_user(kubectl: Kubectl, ref: ObjectRef, live: Mapping[str, Any], me: s
         _set_users(kubectl, ref, live, _add(me))
 
 
-def remaining_users(
-    kubectl: Kubectl, live: Mapping[str, Any], me: str, existing: set[str] | None
-) -> list[str]:
+def remaining_users(live: Mapping[str, Any], me: str, existing: set[str] | None) -> list[str]:
     """The other users of ``live`` that still exist (``existing``: every release as
     ``namespace/release``; None when kube may not list them: the annotation is trusted)."""
     others = [u for u in users_of(live) if u != me]

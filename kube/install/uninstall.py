@@ -167,7 +167,7 @@ class _Sharing:
             return None
         if not self._listed:
             self._existing, self._listed = shared.existing_releases(self.kubectl), True
-        still = shared.remaining_users(self.kubectl, live, self.me, self._existing)
+        still = shared.remaining_users(live, self.me, self._existing)
         if not still:
             return None
         try:
