@@ -160,7 +160,12 @@ def test_api_has_the_fields_of_kube_info_json(site: Path, repo: Path) -> None:
         assert result.exit_code == 0, result.output
         info = json.loads(result.stdout)
         api = json.loads((site / "api" / "kube" / f"{name}.json").read_text(encoding="utf-8"))
-        local = {"path", "workspace", "installed"}  # facts of the user's machine, not the archive
+        local = {
+            "path",
+            "workspace",
+            "installed",
+            "dependency_status",
+        }  # facts of the user's machine and cluster
         assert set(info) - local <= set(api), name
         shared = set(info) - local
         assert {key: api[key] for key in shared} == {key: info[key] for key in shared}

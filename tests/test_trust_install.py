@@ -446,7 +446,7 @@ def test_a_very_deep_dependency_chain_is_a_clear_error_not_a_recursion_error(tmp
     with pytest.raises(
         DependencyError, match=r"dependency chain deeper than 64 formulas: f0 -> f1 -> f2 -> \.\.\."
     ) as caught:
-        deps.install_order(top, [], lambda name: load_formula(tmp_path / "formulas" / name))
+        deps.install_order(top, [], lambda name: load_formula(tmp_path / "formulas" / name), "web")
     assert caught.value.exit_code == ExitCode.DEPENDENCY and "\n" not in caught.value.message
 
 

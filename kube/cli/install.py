@@ -249,21 +249,34 @@ def _announce(notes: tuple[str, ...], warnings: tuple[str, ...]) -> None:
 def _install_dependencies(
     the_plan: Plan, kubectl: Kubectl, options: InstallOptions, fmt: OutputFormat, *, force: bool
 ) -> list[InstallResult]:
-    def plan(formula: Formula) -> Plan:
+    from dataclasses import replace
+
+    from kube.formula.values import merge_values
+
+    def plan(formula: Formula, namespace: str) -> Plan:
         source = install.Source(formula, formula.path, "archive")
-        return install.plan(source, kubectl, namespace=the_plan.namespace)
+        return install.plan(source, kubectl, namespace=namespace)
 
     def show(result: InstallResult) -> None:
         if fmt is OutputFormat.table:
             print_objects(result.formula, result.version, result.objects)
             _summary(result)
 
+    # What the user gave reaches a dependency only under its name (--set mongodb.database=chat):
+    # its values are already in the dependency's formula, so no --set is given to it again. A
+    # dependency is waited for (within --timeout) even without --wait: it counts once it is ready.
+    user = merge_values(
+        {}, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
+    )
+    own = replace(options, value_files=(), sets=(), set_strings=(), wait=options.wait or options.timeout)
     results = deps.install_dependencies(
         the_plan.source.formula,
         the_plan.records,
         install.load_from_archive,
+        namespace=the_plan.namespace,
         plan=plan,
-        install=lambda dep_plan: _run_install(dep_plan, kubectl, options, force=force),
+        install=lambda dep_plan: _run_install(dep_plan, kubectl, own, force=force),
+        user_values=user,
         dry_run=options.dry_run,
         progress=console.info,
         installed=show,

@@ -10,7 +10,7 @@ Click, Typer, Rich (unless printing to a terminal), git, YAML or templates.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,9 @@ from kube.core.errors import KubeError, NotFoundError
 
 if TYPE_CHECKING:
     from kube.archive.workspace import FormulaInfo
+    from kube.install.deps import Standing
+
+OK_MARK, MISSING_MARK = "✔", "✘"
 
 
 def search(pattern: str, *, regex: bool, as_json: bool) -> None:
@@ -49,6 +52,64 @@ def _row(name: str, version: str, description: str, valid: bool) -> tuple[str, s
     return (name, version, description)
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the chosen cluster says about a kube: where it is installed and how its dependencies
+    stand in ``namespace``; None for what was not (or could not be) read."""
+
+    installed: list[str] | None = None
+    namespace: str = ""
+    standings: list[Standing] | None = None
+
+
+def _in_play(context: str | None, kubeconfig: str | None) -> bool:
+    return (
+        bool(context or kubeconfig or os.environ.get("KUBECONFIG"))
+        or (Path.home() / ".kube" / "config").exists()
+    )
+
+
+def read_cluster(
+    name: str,
+    directory: Path | None,
+    *,
+    context: str | None = None,
+    kubeconfig: str | None = None,
+    namespace: str | None = None,
+) -> Seen:
+    """``installed_versions``, and, when ``directory`` holds a formula with dependencies, each
+    dependency's standing in ``namespace`` (the kubeconfig's by default), from one listing of
+    the releases the user may see and one ``kubectl get`` of the candidates' objects."""
+    if directory is None:
+        return Seen(installed_versions(name, context=context, kubeconfig=kubeconfig, namespace=namespace))
+    if not _in_play(context, kubeconfig):
+        return Seen()
+    from kube.formula.load import load_formula
+
+    try:
+        formula = load_formula(directory)
+    except KubeError:
+        formula = None
+    if formula is None or not formula.dependencies:
+        return Seen(installed_versions(name, context=context, kubeconfig=kubeconfig, namespace=namespace))
+    from kube.install import deps
+    from kube.k8s import releases
+    from kube.k8s.kubectl import Kubectl
+
+    try:
+        kubectl = Kubectl(context=context, kubeconfig=kubeconfig, namespace=namespace, timeout=5)
+        ns = kubectl.current_namespace()
+        listed = releases.list_releases_visible(kubectl, ns)
+        latest = [r.latest for r in listed if r.latest is not None and not r.problem]
+        found = [
+            (r.namespace, r.version) for r in latest if r.formula == name and namespace in (None, r.namespace)
+        ]
+        standings = deps.standings(formula, deps.verify(kubectl, formula, latest), ns)
+    except KubeError:
+        return Seen()
+    return Seen([f"{version} in {where}" for where, version in found], ns, standings)
+
+
 def installed_versions(
     name: str,
     *,
@@ -63,8 +124,7 @@ def installed_versions(
     cluster does not answer within a few seconds: ``kube info`` stays useful,
     and quick, offline. With ``namespace``, only that namespace is read.
     """
-    in_play = context or kubeconfig or os.environ.get("KUBECONFIG")
-    if not in_play and not (Path.home() / ".kube" / "config").exists():
+    if not _in_play(context, kubeconfig):
         return None
     # Imported only when a cluster is in play: the cluster client is ~25 ms that an offline
     # `kube info` does not spend.
@@ -100,13 +160,21 @@ def info(
     if values:
         _print_values(found, as_json)
         return
-    installed = installed_versions(name, context=context, kubeconfig=kubeconfig, namespace=namespace)
-    found = replace(found, installed=installed)
+    with_deps = found.archive_path if found.entry.valid and found.entry.dependencies else None
+    seen = read_cluster(name, with_deps, context=context, kubeconfig=kubeconfig, namespace=namespace)
+    found = replace(found, installed=seen.installed)
     count = _value_count(found)
     if as_json:
-        console.print_json({**found.to_dict(), "valueCount": count})
+        data = {**found.to_dict(), "valueCount": count}
+        if found.entry.dependencies:
+            data["dependency_status"] = (
+                None
+                if seen.standings is None
+                else {"namespace": seen.namespace, "dependencies": [s.to_dict() for s in seen.standings]}
+            )
+        console.print_json(data)
         return
-    _print_info(found, count)
+    _print_info(found, seen, count)
 
 
 def _k3(info: FormulaInfo) -> Path:
@@ -156,7 +224,29 @@ def _print_values(info: FormulaInfo, as_json: bool) -> None:
     console.line(block)
 
 
-def _print_info(info: FormulaInfo, value_count: int | None = None) -> None:
+def _standing_lines(info: FormulaInfo, seen: Seen) -> list[str]:
+    if not info.entry.valid or not info.entry.dependencies:
+        return []
+    if seen.standings is None:
+        return [f"  ? {n} ({r}): cannot know, no cluster answered" for n, r in info.entry.dependencies]
+    lines = []
+    for standing in seen.standings:
+        dep, by = standing.dependency, standing.by
+        where = f"in namespace {standing.namespace}" if standing.namespace else "in any namespace"
+        if by is not None:
+            lines.append(
+                f"  {OK_MARK} {dep.name} ({dep.range}): release {by.release} in {by.namespace}, {by.version}"
+            )
+        else:
+            elsewhere = ", ".join(f"{version} in {ns}" for ns, version in standing.elsewhere[:3])
+            lines.append(
+                f"  {MISSING_MARK} {dep.name} ({dep.range}): none {where}"
+                + (f" ({elsewhere})" if elsewhere else "")
+            )
+    return lines
+
+
+def _print_info(info: FormulaInfo, seen: Seen, value_count: int | None = None) -> None:
     entry = info.entry
     console.line(f"==> {entry.name}: {entry.version or '(invalid)'}", style="bold")
     lines: list[str] = []
@@ -171,12 +261,13 @@ def _print_info(info: FormulaInfo, value_count: int | None = None) -> None:
             ("Built", f"{entry.built_date} ({entry.built_commit[:8]})" if entry.built_commit else "unknown"),
             ("Maintainers", ", ".join(entry.maintainers)),
             ("Depends on", ", ".join(f"{n} ({r})" for n, r in entry.dependencies) or "nothing"),
-            ("Provides", ", ".join(entry.provides) or "no manifests"),
         ]
+        lines += [f"{label + ':':<13}{console.safe_line(value)}" for label, value in rows]
+        lines += [console.safe_line(text) for text in _standing_lines(info, seen)]
+        lines.append(f"{'Provides:':<13}{console.safe_line(', '.join(entry.provides) or 'no manifests')}")
         if value_count is not None:
             shown = f"{value_count} (`kube info {entry.name} --values` shows them)" if value_count else "none"
-            rows.append(("Values", shown))
-        lines += [f"{label + ':':<13}{console.safe_line(value)}" for label, value in rows]
+            lines.append(f"{'Values:':<13}{console.safe_line(shown)}")
         if entry.details:
             lines.append("Details:")
             lines += [f"  {console.safe_line(text)}" for text in entry.details.strip().splitlines()]

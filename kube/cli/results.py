@@ -39,7 +39,9 @@ def print_objects(formula: str, version: str, objects: tuple[ObjectStatus, ...])
     ]
     console.print_table(("APP", "VERSION", "KIND", "NAME", "NAMESPACE", "STATUS"), rows)
     for o in objects:
-        if o.detail and o.status not in _QUIET and o.status != "stuck":
+        # Which releases share a cluster-scoped object is worth a line even when all is well.
+        shared_note = o.detail.startswith("shared")
+        if o.detail and ((o.status not in _QUIET and o.status != "stuck") or shared_note):
             console.line(f"  {o.ref.display}: {o.detail}")
 
 

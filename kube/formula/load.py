@@ -43,11 +43,36 @@ def is_valid_name(name: object) -> bool:
     return isinstance(name, str) and NAME_RE.fullmatch(name) is not None
 
 
+DEPENDENCY_KEYS = ("name", "version", "namespace", "scope", "values")
+SCOPES = ("namespace", "cluster")
+
+
 @dataclass(frozen=True)
 class Dependency:
+    """One ``dependencies`` entry. Satisfied by a release in the dependent's namespace, or in
+    ``namespace`` when given; ``scope: cluster`` (an operator, a CRD provider) by one anywhere.
+    ``values`` are given to it when ``--with-deps`` installs it."""
+
     name: str
     range: VersionRange
     line: int
+    namespace: str | None = None
+    scope: str = "namespace"
+    values: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def cluster_wide(self) -> bool:
+        return self.scope == "cluster"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "version": str(self.range)}
+        if self.namespace:
+            data["namespace"] = self.namespace
+        if self.cluster_wide:
+            data["scope"] = self.scope
+        if self.values:
+            data["values"] = self.values
+        return data
 
 
 _RULE_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -92,7 +117,7 @@ class Formula:
             "home": self.home,
             "description": self.description,
             "maintainers": list(self.maintainers),
-            "dependencies": [{"name": d.name, "version": str(d.range)} for d in self.dependencies],
+            "dependencies": [d.to_dict() for d in self.dependencies],
             "details": self.details,
             "keywords": list(self.keywords),
             "values": self.values,
@@ -213,7 +238,7 @@ def _check_dependency(
 ) -> str | None:
     """The dependency's name, when it is a usable one."""
     for key in item:
-        if key not in ("name", "version"):
+        if key not in DEPENDENCY_KEYS:
             c.add(line_of(item, key), "k3-unknown-key", f"{where}.{_crumb(key)}", "unknown key", warn=True)
     name = c.string(item, "name", f"{where}.name", required=True)
     line = line_of(item, "name")
@@ -251,8 +276,45 @@ def _check_dependencies(c: _Checker, doc: Any, own: str | None) -> tuple[Depende
             if not version_range.is_satisfiable():
                 c.add(vline, "k3-range-empty", f"{where}.version", f"no version can satisfy {quote(text)}")
         if name is not None:
-            deps.append(Dependency(name, version_range, line))
+            deps.append(Dependency(name, version_range, line, *_check_placement(c, item, where)))
     return tuple(deps)
+
+
+def _check_placement(c: _Checker, item: Any, where: str) -> tuple[str | None, str, dict[str, Any]]:
+    """A dependency's ``namespace``, ``scope`` and ``values``."""
+    namespace = c.string(item, "namespace", f"{where}.namespace", required=False)
+    if namespace is not None and not is_valid_name(namespace):
+        c.add(
+            line_of(item, "namespace"),
+            "k3-name",
+            f"{where}.namespace",
+            f"{quote(namespace)} is not a valid namespace",
+        )
+        namespace = None
+    scope = c.string(item, "scope", f"{where}.scope", required=False) or "namespace"
+    if scope not in SCOPES:
+        c.add(
+            line_of(item, "scope"),
+            "k3-type",
+            f"{where}.scope",
+            f"expected namespace or cluster, got {quote(scope)}",
+        )
+        scope = "namespace"
+    elif scope == "cluster" and namespace is not None:
+        message = (
+            "scope: cluster is satisfied in any namespace; namespace only says where --with-deps installs it"
+        )
+        c.add(line_of(item, "scope"), "k3-dependency", f"{where}.scope", message, warn=True)
+    values = item.get("values")
+    if values is None:
+        return namespace, scope, {}
+    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
+        c.add(
+            line_of(item, "values"), "k3-type", f"{where}.values", f"expected a mapping, got {_kind(values)}"
+        )
+        return namespace, scope, {}
+    plain = to_plain(values)
+    return namespace, scope, plain if isinstance(plain, dict) else {}
 
 
 def _check_keywords(c: _Checker, doc: Any) -> tuple[str, ...]:

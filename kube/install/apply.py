@@ -58,6 +58,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kube.install import shared
 from kube.install.results import ApplyState, ObjectStatus
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.kubectl_output import Reason
@@ -178,17 +179,20 @@ def apply_release(
     sources: Mapping[Key, str] | None = None,
     dry_run: bool = False,
     prune: bool = True,
+    namespace: str = "",
 ) -> ApplyReport:
     """Apply ``waves`` (objects as sent, namespaces set) and prune what ``previous`` had and they
     do not; see the module docstring. ``formula`` is the previous revision's formula (its label
-    marks the objects this release may prune)."""
+    marks the objects this release may prune); ``namespace`` the release's, which names it among
+    the users of shared cluster-scoped objects (``kube.install.shared``; none when empty)."""
     sources = sources or {}
     new_refs = [ObjectRef.of(o) for w in waves for o in w]
     new_keys = {key_of(r) for r in new_refs}
     leaving = [p for p in previous if key_of(p.ref) not in new_keys]
     read = kubectl.get([*new_refs, *(p.ref for p in leaving)])
     before = {key_of(o.ref): o.live for o in read if o.live is not None}
-    foreign = _foreign(new_refs, previous, before, release, formula)
+    me = shared.user(namespace, release) if namespace else ""
+    foreign = _foreign(new_refs, previous, before, release, formula, shareable=namespace)
     if foreign:
         # Applying would take them over silently, and a later revision would prune them.
         refused = [
@@ -216,12 +220,16 @@ def apply_release(
             statuses.append(_status(outcome.ref, state, detail, sources))
             if outcome.ok and outcome.live is not None:
                 applied.append((outcome.ref, str(_meta(outcome.live).get("uid", ""))))
+                if me and shared.is_shared(outcome.ref, namespace):
+                    shared.ensure_user(kubectl, outcome.ref, outcome.live, me)
             else:
                 failed = True
         if not failed and index + 1 < len(waves):
             failed = _await_crds(kubectl, wave, statuses)
     if prune and not failed:
-        statuses += _prune(kubectl, leaving, before, release=release, formula=formula, dry_run=dry_run)
+        statuses += _prune(
+            kubectl, leaving, before, release=release, formula=formula, dry_run=dry_run, namespace=namespace
+        )
     return ApplyReport(tuple(statuses), tuple(applied), failed)
 
 
@@ -231,9 +239,13 @@ def _foreign(
     before: Mapping[Key, Any],
     release: str,
     formula: str,
+    *,
+    shareable: str = "",
 ) -> dict[Key, str]:
-    """New objects (not in ``previous``) that exist already and are not this release's."""
-    from kube.k8s.objects import MANAGED_BY, MANAGED_BY_LABEL
+    """New objects (not in ``previous``) that exist already and are not this release's. With
+    ``shareable`` (the release's namespace), a cluster-scoped object of the same formula is not
+    foreign: the release joins its users."""
+    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
     from kube.k8s.release_format import RELEASE_LABEL
 
     known = {key_of(p.ref) for p in previous}
@@ -243,7 +255,14 @@ def _foreign(
         if live is None or key_of(ref) in known:
             continue
         labels = _meta(live).get("labels") or {}
-        mine = labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(RELEASE_LABEL) == release
+        mine = labels.get(MANAGED_BY_LABEL) == MANAGED_BY and (
+            labels.get(RELEASE_LABEL) == release
+            or bool(
+                shareable
+                and shared.is_shared(ref, shareable)
+                and labels.get(FORMULA_LABEL) == label_value(formula)
+            )
+        )
         if not mine:
             owner = labels.get(RELEASE_LABEL)
             whose = f"release {owner}'s" if owner else "not made by kube for this release"
@@ -274,23 +293,45 @@ def _prune(
     release: str,
     formula: str,
     dry_run: bool,
+    namespace: str = "",
 ) -> list[ObjectStatus]:
     from kube.k8s.objects import KEEP_ANNOTATION
 
     verdict: dict[Key, ObjectStatus] = {}
     doomed: list[ObjectRef] = []
+    me = shared.user(namespace, release) if namespace else ""
+    existing: set[str] | None = None
+    spared = {key_of(p.ref) for p in leaving}
     for item in leaving:
         ref, live = item.ref, before.get(key_of(item.ref))
         if live is None:
             verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.GONE)
             continue
+        sharing = bool(me) and shared.is_shared(ref, namespace) and me in shared.users_of(live)
         why = owned_by(live, release, formula, item.uid)
+        if sharing and why.startswith("it belongs to release"):
+            why = ""  # another release of the formula created it; this one is among its users
         annotations = _meta(live).get("annotations") or {}
+        still: list[str] = []
+        if sharing and not why and [u for u in shared.users_of(live) if u != me]:
+            if existing is None:
+                existing = shared.existing_releases(kubectl) or set(shared.users_of(live))
+            still = shared.remaining_users(live, me, existing)
         if why:
             verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.TAKEN_OVER, why)
+        elif still:
+            detail = f"shared: still used by {shared.listing(still)}"
+            if not dry_run:
+                detail = shared.leave(kubectl, ref, live, me, still)
+            verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.KEPT, detail)
         elif annotations.get(KEEP) == "true" or annotations.get(KEEP_ANNOTATION) == "keep":
             which = f'{KEEP}: "true"' if annotations.get(KEEP) == "true" else f"{KEEP_ANNOTATION}: keep"
             verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.KEPT, which)
+        elif (ref.group, ref.kind) == shared.CRD and (left := shared.custom_resources(kubectl, live, spared)):
+            detail = (
+                f"{len(left)} custom resources of it remain ({shared.listing(left)}); delete it by hand later"
+            )
+            verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.KEPT, detail)
         elif dry_run:
             verdict[key_of(ref)] = ObjectStatus(ref, ApplyState.WOULD_PRUNE)
         else:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError
-from kube.install import depends
+from kube.install import depends, shared
 from kube.install.results import (
     Inputs,
     InstallOptions,
@@ -133,13 +133,14 @@ def create(
         progress.record_version = releases.write_revision(
             kubectl, pending, replace_existing=True
         ).resource_version
+    me = shared.user(ns, the_plan.release_name)
     waits = depends.Waits.of(waves, ns, scopes, timeout=options.timeout, on_event=options.on_event)
     blocked: depends.Blocked | None = None
     for index, wave in enumerate(waves):
         if index and (blocked := waits.before(index, kubectl)) is not None:
             _blocked(blocked, waves[index:], ns, progress, scopes)
             break
-        payload = [as_sent(o, ns, scopes) for o in wave]
+        payload = [_with_user(as_sent(o, ns, scopes), ns, me) for o in wave]
         prefix: list[dict[str, Any]] = []
         add_namespace = index == 0 and not own_namespace
         if add_namespace:
@@ -154,6 +155,7 @@ def create(
             if sent.ok and sent.live is not None:
                 progress.record_version = str((sent.live.get("metadata") or {}).get("resourceVersion", ""))
         outcomes = _adopt(kubectl, outcomes, the_plan, progress)
+        outcomes = shared.join(kubectl, outcomes, formula=formula.name, me=me, install_namespace=ns)
         if add_namespace:
             _namespace_outcome(outcomes.pop(0), progress)
         for obj, outcome in zip(wave, outcomes, strict=True):
@@ -174,6 +176,11 @@ def create(
         # The record says what exists (partial, or rolled back with --atomic); the error names the chain.
         raise blocked.error(options.timeout)
     return result
+
+
+def _with_user(data: dict[str, Any], ns: str, me: str) -> dict[str, Any]:
+    """A cluster-scoped object is created with its first user (``kube.install.shared``)."""
+    return shared.with_user(data, me) if shared.is_shared(ObjectRef.of(data), ns) else data
 
 
 def _blocked(
@@ -265,6 +272,10 @@ def _object_outcome(obj: KubeObject, outcome: Outcome, progress: _Progress) -> N
     if outcome.ok:
         uid = str((outcome.live or {}).get("metadata", {}).get("uid", ""))
         progress.record(RecordedObject(outcome.ref, uid))
+        if outcome.reason == shared.SHARED:
+            detail = f"shared with {outcome.message}" if outcome.message else "shared"
+            progress.statuses.append(ObjectStatus(outcome.ref, EXISTS, detail, obj.source))
+            return
         if outcome.reason == Reason.ADOPTED and progress.was_recorded(outcome.ref):
             progress.statuses.append(
                 ObjectStatus(outcome.ref, EXISTS, "created by an earlier attempt", obj.source)
@@ -661,10 +672,18 @@ def server_dry_run(
     }
     outcomes = kubectl.create([as_sent(o, ns, scopes) for o in among], server_dry_run=True)
     statuses = []
+    existing = [o.ref for o in outcomes if o.reason == Reason.ALREADY_EXISTS and shared.is_shared(o.ref, ns)]
+    found = {_key(o.ref): o.live for o in kubectl.get(existing)} if existing else {}
     for obj, outcome in zip(among, outcomes, strict=True):
         ref = ref_of(obj, ns, scopes)
+        live = found.get(_key(outcome.ref))
         if outcome.ok:
             statuses.append(ObjectStatus(ref, ObjectState.ADMITTED, source=obj.source))
+        elif live is not None and not (why := shared.refusal(live, formula.name)):
+            users = shared.listing(shared.users_of(live)) or "another release"
+            statuses.append(ObjectStatus(ref, EXISTS, f"shared: would join {users}", obj.source))
+        elif live is not None:
+            statuses.append(ObjectStatus(ref, FAILED, f"{Reason.ALREADY_EXISTS}: {why}", obj.source))
         elif ref.namespace == ns and not namespace_exists and outcome.reason == Reason.NOT_FOUND:
             detail = f"not checked: namespace {ns} does not exist yet"
             statuses.append(ObjectStatus(ref, ObjectState.WOULD_CREATE, detail, obj.source))

@@ -1,13 +1,15 @@
 """Dependencies: which ones the cluster satisfies, and the order to install the missing ones.
 
 A dependency is satisfied when a release of that formula (any release name)
-exists anywhere in the cluster, its latest revision is complete, holds a version
-inside the range, and every object it lists still exists (``verify``: one
+exists in the dependent's namespace (in the dependency's ``namespace`` when
+K3.yaml names one; anywhere for ``scope: cluster``), its latest revision is
+complete, holds a version inside the range, and every object it lists still exists (``verify``: one
 ``kubectl get`` for the objects of every candidate record; a Deployment deleted
 by hand no longer counts). Checking only reports; asking the user, or stopping, is the command's business.
 ``install_order`` walks the archive's formulas depth first for ``--with-deps``
 (with an explicit stack, never Python's), stops at a cycle rather than following
-it, and refuses a chain deeper than ``MAX_DEPTH``. ``install_dependencies`` is
+it, and refuses a chain deeper than ``MAX_DEPTH``; each formula it returns carries the
+namespace to install it in and its values (``values_for``). ``install_dependencies`` is
 the ``--with-deps`` loop itself, shared by ``kube install`` and ``kube test``:
 it is given the pipeline's plan and install steps (the pipeline imports this
 module, so this one must not import the pipeline).
@@ -15,9 +17,9 @@ module, so this one must not import the pipeline).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kube.core.errors import DependencyError, NotFoundError
 from kube.k8s.release_format import ReleaseOutcome, Revision
@@ -59,6 +61,7 @@ class Unsatisfied:
     name: str
     range: str
     found: tuple[tuple[str, str, str], ...] = ()
+    namespace: str = ""  # where it is wanted; empty for a cluster-wide dependency
 
     @property
     def warning(self) -> str:
@@ -66,19 +69,36 @@ class Unsatisfied:
 
     @property
     def detail(self) -> str:
+        where = f" in namespace {self.namespace}" if self.namespace else ""
         if not self.found:
-            return "not installed"
-        return "; ".join(
+            return f"not installed{where}"
+        there = any(namespace == self.namespace for namespace, _, _ in self.found)
+        return ("" if there or not where else f"none{where}; ") + "; ".join(
             f"{version or '?'} in {namespace}" + ("" if outcome == COMPLETE else f" ({outcome})")
             for namespace, version, outcome in self.found
         )
 
 
-def satisfies(record: Revision, dependency: Dependency) -> bool:
+def wanted_in(dependency: Dependency, namespace: str) -> str:
+    """The namespace whose releases satisfy ``dependency`` of a release in ``namespace``; empty
+    for a cluster-wide one (any namespace will do)."""
+    return "" if dependency.cluster_wide else dependency.namespace or namespace
+
+
+def install_namespace(dependency: Dependency, namespace: str) -> str:
+    """Where ``--with-deps`` installs ``dependency`` of a release in ``namespace``."""
+    return dependency.namespace or namespace
+
+
+def satisfies(record: Revision, dependency: Dependency, namespace: str = "") -> bool:
+    """Whether ``record`` satisfies ``dependency`` of a release in ``namespace`` (empty: any
+    namespace counts)."""
     from kube.formula.versions import Version, VersionError
 
+    where = wanted_in(dependency, namespace) if namespace else ""
     if (
         record.formula != dependency.name
+        or (where and record.namespace != where)
         or record.outcome is not COMPLETE
         or record.missing
         or record.unready
@@ -90,15 +110,74 @@ def satisfies(record: Revision, dependency: Dependency) -> bool:
         return False
 
 
-def check(formula: Formula, records: Sequence[Revision]) -> list[Unsatisfied]:
-    """The dependencies of ``formula`` that no record in ``records`` satisfies, in declaration order."""
+def check(formula: Formula, records: Sequence[Revision], namespace: str) -> list[Unsatisfied]:
+    """The dependencies of ``formula`` (installed in ``namespace``) that no record in ``records``
+    satisfies, in declaration order."""
     missing = []
     for dependency in formula.dependencies:
-        if any(satisfies(r, dependency) for r in records):
+        if any(satisfies(r, dependency, namespace) for r in records):
             continue
         found = tuple((r.namespace, r.version, r.condition) for r in records if r.formula == dependency.name)
-        missing.append(Unsatisfied(dependency.name, str(dependency.range), found))
+        where = wanted_in(dependency, namespace)
+        missing.append(Unsatisfied(dependency.name, str(dependency.range), found, where))
     return missing
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How one dependency of a release stands: the record that satisfies it, if any (for
+    ``kube info``)."""
+
+    dependency: Dependency
+    namespace: str  # where it is wanted; empty for a cluster-wide one
+    by: Revision | None
+    elsewhere: tuple[tuple[str, str], ...] = ()  # (namespace, version) of releases that do not count
+
+    def to_dict(self) -> dict[str, Any]:
+        by = self.by
+        return {
+            **self.dependency.to_dict(),
+            "wanted_in": self.namespace or None,
+            "satisfied": by is not None,
+            "by": None
+            if by is None
+            else {"release": by.release, "namespace": by.namespace, "version": by.version},
+            "elsewhere": [{"namespace": ns, "version": version} for ns, version in self.elsewhere],
+        }
+
+
+def standings(formula: Formula, records: Sequence[Revision], namespace: str) -> list[Standing]:
+    """Each dependency of ``formula`` installed in ``namespace``, with what satisfies it (or,
+    when nothing does, the releases of it that do not count)."""
+    out = []
+    for d in formula.dependencies:
+        by = next((r for r in records if satisfies(r, d, namespace)), None)
+        others = tuple((r.namespace, r.version) for r in records if r.formula == d.name and r is not by)
+        out.append(Standing(d, wanted_in(d, namespace), by, () if by else others))
+    return out
+
+
+@dataclass(frozen=True)
+class Needed:
+    """A formula ``--with-deps`` installs: where, and with which values (its own defaults under
+    the dependent's ``dependencies[].values``; the user's are added by ``values_for``)."""
+
+    formula: Formula
+    namespace: str
+    values: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def values_for(needed: Needed, user: Mapping[str, Any]) -> Formula:
+    """The formula of ``needed`` with its values as the dependency gets them, later wins: its
+    K3.yaml values, the dependent's ``dependencies[].values``, then what the user gave under the
+    dependency's name (``--set mongodb.database=chat``, or ``mongodb:`` in a values file)."""
+    from kube.formula.values import deep_merge
+
+    values = deep_merge(needed.formula.values, needed.values)
+    own = user.get(needed.formula.name)
+    if isinstance(own, Mapping):
+        values = deep_merge(values, own)
+    return replace(needed.formula, values=values)
 
 
 def verify(kubectl: Kubectl, formula: Formula, found: Sequence[Revision]) -> list[Revision]:
@@ -116,18 +195,21 @@ def verify(kubectl: Kubectl, formula: Formula, found: Sequence[Revision]) -> lis
 
 
 def install_order(
-    formula: Formula, records: Sequence[Revision], load: Callable[[str], Formula]
-) -> list[Formula]:
-    """The formulas to install before ``formula`` so that its dependencies hold, dependencies first.
+    formula: Formula, records: Sequence[Revision], load: Callable[[str], Formula], namespace: str
+) -> list[Needed]:
+    """The formulas to install before ``formula`` (installed in ``namespace``) so that its
+    dependencies hold, dependencies first, each with its namespace and the values its dependent
+    declared for it.
 
     Only unsatisfied dependencies are loaded (with ``load``, from the archive) and followed;
     a loaded formula must have a version inside the range. A cycle, or a chain deeper than
     ``MAX_DEPTH``, raises ``DependencyError``.
     """
-    order: list[Formula] = []
-    done: set[str] = set()
+    order: list[Needed] = []
+    done: set[tuple[str, str]] = set()
     path: list[str] = [formula.name]
-    stack: list[tuple[Formula, Iterator[Dependency]]] = [(formula, iter(formula.dependencies))]
+    top = Needed(formula, namespace)
+    stack: list[tuple[Needed, Iterator[Dependency]]] = [(top, iter(formula.dependencies))]
     while stack:
         current, pending = stack[-1]
         dependency = next(pending, None)
@@ -135,7 +217,7 @@ def install_order(
             stack.pop()
             path.pop()
             if stack:
-                done.add(current.name)
+                done.add((current.formula.name, current.namespace))
                 order.append(current)
             continue
         if dependency.name in path:
@@ -144,7 +226,11 @@ def install_order(
                 f"dependency cycle: {cycle}",
                 hint="the formulas' K3.yaml files need fixing; install them one by one with --force",
             )
-        if dependency.name in done or any(satisfies(r, dependency) for r in records):
+        target = install_namespace(dependency, current.namespace)
+        wanted = wanted_in(dependency, current.namespace)
+        if any(n == dependency.name and (not wanted or ns == wanted) for n, ns in done) or any(
+            satisfies(r, dependency, current.namespace) for r in records
+        ):
             continue
         if len(path) > MAX_DEPTH:
             chain = " -> ".join([*path[:3], "...", *path[-2:], dependency.name])
@@ -152,9 +238,9 @@ def install_order(
                 f"dependency chain deeper than {MAX_DEPTH} formulas: {chain}",
                 hint="the archive's formulas need fixing; install the dependencies one by one",
             )
-        needed = _load(dependency, current, load)
+        needed = Needed(_load(dependency, current.formula, load), target, dependency.values)
         path.append(dependency.name)
-        stack.append((needed, iter(needed.dependencies)))
+        stack.append((needed, iter(needed.formula.dependencies)))
     return order
 
 
@@ -180,29 +266,35 @@ def install_dependencies(
     records: Sequence[Revision],
     load: Callable[[str], Formula],
     *,
-    plan: Callable[[Formula], _P],
+    namespace: str,
+    plan: Callable[[Formula, str], _P],
     install: Callable[[_P], _R],
+    user_values: Mapping[str, Any] | None = None,
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
     installed: Callable[[_R], None] | None = None,
 ) -> list[_R]:
-    """Install what ``formula`` needs and ``records`` do not satisfy, dependencies first.
+    """Install what ``formula`` (installed in ``namespace``) needs and ``records`` do not
+    satisfy, dependencies first.
 
-    Each dependency (``install_order``) is planned with ``plan``, skipped when its plan
-    says it is already installed, else installed with ``install``. ``progress`` hears one
-    line before each; ``installed`` each result as it comes. A dry run installs nothing
-    and only says what it would install. Stops after the first result that is not ok: it is
-    the last of the results returned, for the caller to report.
+    Each dependency (``install_order``) gets its values (``values_for``, with ``user_values``:
+    what the user gave, keyed by dependency name), is planned with ``plan`` in its namespace,
+    skipped when its plan says it is already installed, else installed with ``install``.
+    ``progress`` hears one line before each; ``installed`` each result as it comes. A dry run
+    installs nothing and only says what it would install. Stops after the first result that is
+    not ok: it is the last of the results returned, for the caller to report.
     """
     results: list[_R] = []
-    for dependency in install_order(formula, records, load):
+    for needed in install_order(formula, records, load, namespace):
+        dependency = values_for(needed, user_values or {})
+        where = f" in namespace {needed.namespace}"
         if dry_run:
             if progress:
-                progress(f"Would install dependency {dependency.name} {dependency.version} first")
+                progress(f"Would install dependency {dependency.name} {dependency.version}{where} first")
             continue
         if progress:
-            progress(f"Installing dependency {dependency.name} {dependency.version}")
-        the_plan = plan(dependency)
+            progress(f"Installing dependency {dependency.name} {dependency.version}{where}")
+        the_plan = plan(dependency, needed.namespace)
         if the_plan.already_installed:
             continue
         result = install(the_plan)
@@ -216,8 +308,11 @@ def install_dependencies(
 
 def dependents(release: Release, others: Sequence[Release]) -> list[str]:
     """The releases that depend on ``release`` (by the dependencies their latest revision
-    recorded) and that no other release in the cluster would still satisfy once it is gone; one
-    warning line each. Round-one records hold no dependencies and are never named."""
+    recorded) and that no other release would still satisfy once it is gone; one warning line
+    each. A dependent in the same namespace needs another release there (a dependency is
+    satisfied in its dependent's namespace); one elsewhere (it named this namespace, or the
+    dependency is cluster-wide: the record does not say) one anywhere. Round-one records hold no
+    dependencies and are never named."""
     from kube.formula.versions import Version, VersionError, VersionRange
 
     removed = release.latest
@@ -238,7 +333,10 @@ def dependents(release: Release, others: Sequence[Release]) -> list[str]:
                 if not wanted.contains(Version.parse(removed.version)):
                     continue  # this release never satisfied it
                 still = any(
-                    o.formula == name and o.outcome is COMPLETE and wanted.contains(Version.parse(o.version))
+                    o.formula == name
+                    and o.outcome is COMPLETE
+                    and (rev.namespace != release.namespace or o.namespace == rev.namespace)
+                    and wanted.contains(Version.parse(o.version))
                     for o in remaining
                 )
             except VersionError:

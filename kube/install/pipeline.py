@@ -191,7 +191,7 @@ def plan(
             hint=f"inspect it with `kube history {name} -n {ns}`; "
             f"remove it with `kube uninstall {name} -n {ns}`",
         )
-    unsatisfied = tuple(deps.check(formula, found))
+    unsatisfied = tuple(deps.check(formula, found, ns))
     return Plan(source, ns, existing, tuple(found), unsatisfied, release=name)
 
 

@@ -37,7 +37,7 @@ from dataclasses import replace
 from typing import Any
 
 from kube.core.errors import ClusterError
-from kube.install import depends
+from kube.install import depends, shared
 from kube.install.depends import OnEvent
 from kube.install.results import ObjectStatus, RemovalState, UninstallResult
 from kube.k8s.kubectl import Kubectl, ObjectRef
@@ -106,6 +106,8 @@ def uninstall(
     statuses: dict[ObjectRef, ObjectStatus] = {}
     doomed: list[ObjectRef] = []
     held: dict[ObjectRef, Mapping[str, Any]] = {}  # deleted earlier, still there: waited for below
+    me = shared.user(record.namespace, record.release)
+    sharing = _Sharing(kubectl, me, {_key(o.ref) for o in objects})
     for recorded, outcome in zip(objects, live, strict=True):
         ref = recorded.ref
         if outcome.live is None:
@@ -114,12 +116,16 @@ def uninstall(
             # A revision marked uninstalling lists only what an earlier run asked to delete.
             state = (DELETED if resuming else GONE) if gone else FAILED
             statuses[ref] = ObjectStatus(ref, state, detail)
-        elif not _labelled_for(outcome.live, record):
+        elif not (_labelled_for(outcome.live, record) or sharing.uses(ref, outcome.live, record.namespace)):
             statuses[ref] = ObjectStatus(ref, NOT_OURS, f"does not carry the labels of {record.release}")
         elif recorded.uid and _meta(outcome.live).get("uid") != recorded.uid:
             statuses[ref] = ObjectStatus(ref, NOT_OURS, "made again since the install (uid differs)")
-        elif (_meta(outcome.live).get("annotations") or {}).get(KEEP_ANNOTATION) == "keep":
-            statuses[ref] = ObjectStatus(ref, KEPT, f"{KEEP_ANNOTATION}: keep")
+        elif (leaving := sharing.leave(ref, outcome.live, record.namespace)) is not None:
+            statuses[ref] = leaving
+        elif kept := _kept(outcome.live):
+            statuses[ref] = ObjectStatus(ref, KEPT, kept)
+        elif (in_use := sharing.crd_in_use(ref, outcome.live)) is not None:
+            statuses[ref] = in_use
         elif _meta(outcome.live).get("deletionTimestamp"):
             held[ref] = outcome.live  # its deletion was requested already (an earlier run)
         else:
@@ -225,6 +231,61 @@ def _delete_namespace(
     if not left:
         return "deleted"
     return "stuck" if wait else "deleting"
+
+
+def _key(ref: ObjectRef) -> tuple[str, str, str, str]:
+    return (ref.group, ref.kind, ref.namespace, ref.name)
+
+
+def _kept(live: Mapping[str, Any]) -> str:
+    from kube.install.apply import KEEP
+
+    annotations = _meta(live).get("annotations") or {}
+    if annotations.get(KEEP_ANNOTATION) == "keep":
+        return f"{KEEP_ANNOTATION}: keep"
+    return f'{KEEP}: "true"' if annotations.get(KEEP) == "true" else ""
+
+
+class _Sharing:
+    """The shared cluster-scoped objects of one uninstall (``kube.install.shared``): the
+    releases of the cluster are listed once, and only when an object names other users."""
+
+    def __init__(self, kubectl: Kubectl, me: str, own: set[tuple[str, str, str, str]]) -> None:
+        self.kubectl, self.me, self.own = kubectl, me, own
+        self._existing: set[str] | None = None
+        self._listed = False
+
+    def uses(self, ref: ObjectRef, live: Mapping[str, Any], ns: str) -> bool:
+        return shared.is_shared(ref, ns) and self.me in shared.users_of(live)
+
+    def leave(self, ref: ObjectRef, live: Mapping[str, Any], ns: str) -> ObjectStatus | None:
+        """KEPT when other releases still use ``ref`` (this one is taken off its users)."""
+        if not shared.is_shared(ref, ns) or not [u for u in shared.users_of(live) if u != self.me]:
+            return None
+        if not self._listed:
+            self._existing, self._listed = shared.existing_releases(self.kubectl), True
+        still = shared.remaining_users(live, self.me, self._existing)
+        if not still:
+            return None
+        try:
+            return ObjectStatus(ref, KEPT, shared.leave(self.kubectl, ref, live, self.me, still))
+        except ClusterError as exc:
+            return ObjectStatus(ref, FAILED, f"shared with {shared.listing(still)}; {exc.message}")
+
+    def crd_in_use(self, ref: ObjectRef, live: Mapping[str, Any]) -> ObjectStatus | None:
+        """FAILED for a CRD whose custom resources (other than this release's own) remain."""
+        if (ref.group, ref.kind) != shared.CRD:
+            return None
+        left = shared.custom_resources(self.kubectl, live, self.own)
+        if not left:
+            return None
+        count = f"{len(left)} custom resource{'s' if len(left) != 1 else ''}"
+        return ObjectStatus(
+            ref,
+            FAILED,
+            f"not deleted: {count} of it remain ({shared.listing(left)}); delete them, or annotate "
+            f"it {KEEP_ANNOTATION}=keep, then run kube uninstall again",
+        )
 
 
 def _labelled_for(obj: Mapping[str, Any], record: Revision) -> bool:

@@ -248,6 +248,7 @@ def upgrade(
             formula=current.formula,
             sources=sources,
             dry_run=True,
+            namespace=ns,
         )
         return replace(base, objects=report.statuses)
     pending = Revision(
@@ -354,6 +355,7 @@ def _carry_out(
         formula=current.formula,
         sources=sources,
         prune=not waiting,
+        namespace=release.namespace,
     )
     applied = tuple(RecordedObject(ref, uid) for ref, uid in report.applied)
     result = replace(base, objects=report.statuses)
@@ -368,7 +370,7 @@ def _carry_out(
             kept = {key_of(r.ref) for r in applied}
             pruned = apply_release(
                 kubectl, [p for p in previous if key_of(p.ref) not in kept], [], release=release.name,
-                formula=current.formula,
+                formula=current.formula, namespace=release.namespace,
             )  # fmt: skip
             result = replace(result, objects=(*result.objects, *pruned.statuses))
             failure = _failure(pruned)
@@ -431,9 +433,13 @@ def _restore(
         # A round-one record holds no manifest: undo what the attempt created, nothing more.
         keys = {key_of(o.ref) for o in target.objects}
         extra = [o for o in attempted if key_of(o.ref) not in keys]
-        return apply_release(kubectl, extra, [], release=name, formula=formula).statuses
+        return apply_release(
+            kubectl, extra, [], release=name, formula=formula, namespace=target.namespace
+        ).statuses
     waves, _ = manifest_waves(target)
-    report = apply_release(kubectl, attempted, waves, release=name, formula=formula)
+    report = apply_release(
+        kubectl, attempted, waves, release=name, formula=formula, namespace=target.namespace
+    )
     return tuple(
         replace(s, status=ApplyState.ROLLED_BACK) if s.status is ApplyState.PRUNED else s
         for s in report.statuses
@@ -510,6 +516,7 @@ def rollback(
             formula=current.formula,
             sources=sources,
             dry_run=True,
+            namespace=ns,
         )
         return replace(base, objects=report.statuses)
     pending = replace(

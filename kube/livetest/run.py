@@ -202,16 +202,15 @@ def _install_dependencies(
         return "none", None
     archive = _archive_of(source)
 
-    def plan(dependency: Formula) -> Plan:
-        return install.plan(
-            install.Source(dependency, dependency.path, "archive"), kubectl, namespace=namespace
-        )
+    def plan(dependency: Formula, where: str) -> Plan:
+        return install.plan(install.Source(dependency, dependency.path, "archive"), kubectl, namespace=where)
 
     # Records elsewhere in the cluster do not count: the dependencies go into the test's own namespace.
     results = deps.install_dependencies(
         formula,
         [],
         lambda name: _load(archive, name),
+        namespace=namespace,
         plan=plan,
         install=lambda the_plan: install.install(the_plan, kubectl, _options(timeout, allow_namespaces)),
         installed=installed.append,

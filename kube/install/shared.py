@@ -1,0 +1,217 @@
+"""Shared cluster-scoped objects: created once, used by every release that declares them, deleted
+with the last.
+
+A formula's CustomResourceDefinition, ClusterRole or other cluster-scoped object exists once in
+the cluster, however many namespaces the formula is installed in. kube writes its users on the
+object, in the annotation ``kube.sh/shared-by``: the releases as ``namespace/release``, comma
+separated. Each user's revision lists the object too (with its uid), so ``kube status`` and
+``kube uninstall`` of every user know it.
+
+- Install. The first release creates the object with itself in the annotation. A later release
+  of the *same formula* whose create meets ``AlreadyExists`` joins it: when the object carries
+  kube's managed-by label and that formula's label, the release adds itself to the annotation
+  (a merge patch conditional on the resourceVersion read, retried once) and reports it
+  ``exists`` ("shared with ..."). Any other object of that name (made by hand, by another tool,
+  by another formula) is never adopted: the install fails on it as before (``AlreadyExists``,
+  exit 8), with a line saying whose it is.
+- Uninstall and prune. A shared object whose annotation names other releases that still exist
+  is not deleted: the release takes itself off the annotation (``kept``, "still used by ...").
+  The last user deletes it, unless it is annotated ``kube.sh/resource-policy: keep`` or
+  ``kube.sh/keep: "true"``.
+- A CustomResourceDefinition is never deleted while custom resources of it remain that the
+  release does not delete itself: the uninstall reports it ``failed`` ("N custom resources
+  remain: ..."), keeps the release's record, and can be run again once they are gone (or the
+  CRD is annotated keep).
+
+The annotation is written at create time and by patches, never by the manifests kube applies, so
+an upgrade's server-side apply leaves it alone, and the drift check (which compares only fields
+kube sent) does not see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kube.core.errors import ClusterError
+from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
+from kube.k8s.kubectl_output import Reason
+from kube.k8s.objects import LABEL_PREFIX
+
+SHARED_BY = f"{LABEL_PREFIX}/shared-by"
+SHARED = "Shared"  # the reason of a create outcome: AlreadyExists, and joined as a user
+CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+_SHOWN = 3
+
+
+def user(namespace: str, release: str) -> str:
+    return f"{namespace}/{release}"
+
+
+def is_shared(ref: ObjectRef, install_namespace: str) -> bool:
+    """Whether ``ref`` follows the sharing rule: cluster-scoped, and not the install namespace."""
+    return not ref.namespace and not (
+        ref.group == "" and ref.kind == "Namespace" and ref.name == install_namespace
+    )
+
+
+def users_of(live: Mapping[str, Any] | None) -> list[str]:
+    annotations = _meta(live or {}).get("annotations") or {}
+    text = annotations.get(SHARED_BY) if isinstance(annotations, Mapping) else None
+    if not isinstance(text, str):
+        return []
+    return [u for u in (p.strip() for p in text.split(",")) if u.count("/") == 1]
+
+
+def with_user(data: Mapping[str, Any], me: str) -> dict[str, Any]:
+    """``data`` (an object about to be created) with ``me`` as its one user."""
+    out = dict(data)
+    meta = dict(out.get("metadata") or {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), SHARED_BY: me}
+    out["metadata"] = meta
+    return out
+
+
+def listing(names: Sequence[str]) -> str:
+    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more
+
+
+def _resource(ref: ObjectRef) -> str:
+    return f"{ref.kind}.{ref.group}" if ref.group else ref.kind
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _set_users(kubectl: Kubectl, ref: ObjectRef, live: Mapping[str, Any], change: Any) -> dict[str, Any]:
+    """Write ``change(users)`` as the users of ``ref``, conditional on the resourceVersion of
+    ``live``; on a conflict (another release changed it meanwhile) read it again and retry once."""
+    for attempt in (1, 2):
+        users = change(users_of(live))
+        patch = {
+            "metadata": {
+                "resourceVersion": str(_meta(live).get("resourceVersion", "")),
+                "annotations": {SHARED_BY: ",".join(users) if users else None},
+            }
+        }
+        try:
+            return kubectl.patch_named(_resource(ref), ref.name, None, patch)
+        except ClusterError as exc:
+            conflict = "conflict" in exc.message.lower() or "modified" in exc.message.lower()
+            if attempt == 2 or not conflict:
+                raise
+            live = kubectl.get_named(_resource(ref), ref.name, None) or {}
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _add(me: str) -> Any:
+    return lambda users: users if me in users else [*users, me]
+
+
+def _drop(me: str) -> Any:
+    return lambda users: [u for u in users if u != me]
+
+
+def refusal(live: Mapping[str, Any], formula: str) -> str:
+    """Why a release of ``formula`` may not share ``live`` ("" when it may)."""
+    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
+
+    labels = _meta(live).get("labels") or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
+        return "it exists and was not created by kube, which does not adopt it: delete it first"
+    if labels.get(FORMULA_LABEL) != label_value(formula):
+        return f"it exists and belongs to the formula {labels.get(FORMULA_LABEL)}, not {formula}"
+    return ""
+
+
+def join(
+    kubectl: Kubectl, outcomes: Sequence[Outcome], *, formula: str, me: str, install_namespace: str
+) -> list[Outcome]:
+    """``outcomes`` of a create, with each cluster-scoped ``AlreadyExists`` that is this formula's
+    object joined (ok, reason ``Shared``); any other keeps failing, with whose it is (one ``kubectl
+    get`` for all of them, one patch per object joined)."""
+    candidates = [
+        i
+        for i, o in enumerate(outcomes)
+        if not o.ok and o.reason == Reason.ALREADY_EXISTS and is_shared(o.ref, install_namespace)
+    ]
+    if not candidates:
+        return list(outcomes)
+    result = list(outcomes)
+    for i, found in zip(
+        candidates, kubectl.get([outcomes[i].ref for i in candidates], timeout=15), strict=True
+    ):
+        ref, live = outcomes[i].ref, found.live
+        if live is None:
+            continue
+        if message := refusal(live, formula):
+            result[i] = Outcome(ref, False, None, Reason.ALREADY_EXISTS, message)
+        else:
+            try:
+                joined = _set_users(kubectl, ref, live, _add(me))
+            except ClusterError as exc:
+                result[i] = Outcome(
+                    ref, False, None, Reason.ALREADY_EXISTS, f"could not share it: {exc.message}"
+                )
+                continue
+            others = [u for u in users_of(joined) if u != me]
+            result[i] = Outcome(ref, True, joined or dict(live), SHARED, listing(others))
+    return result
+
+
+def ensure_user(kubectl: Kubectl, ref: ObjectRef, live: Mapping[str, Any], me: str) -> None:
+    """Add ``me`` to the users of ``live`` (an object an upgrade applied) when it is not one yet."""
+    if me not in users_of(live):
+        _set_users(kubectl, ref, live, _add(me))
+
+
+def remaining_users(live: Mapping[str, Any], me: str, existing: set[str] | None) -> list[str]:
+    """The other users of ``live`` that still exist (``existing``: every release as
+    ``namespace/release``; None when kube may not list them: the annotation is trusted)."""
+    others = [u for u in users_of(live) if u != me]
+    return others if existing is None else [u for u in others if u in existing]
+
+
+def existing_releases(kubectl: Kubectl) -> set[str] | None:
+    """Every release of the cluster as ``namespace/release``; None when kube may not list them."""
+    from kube.k8s import releases
+
+    try:
+        return {user(r.namespace, r.name) for r in releases.list_releases(kubectl)}
+    except ClusterError:
+        return None
+
+
+def leave(kubectl: Kubectl, ref: ObjectRef, live: Mapping[str, Any], me: str, still: Sequence[str]) -> str:
+    """Take ``me`` off the users of ``live``, leaving it to ``still``; the status detail."""
+    _set_users(kubectl, ref, live, lambda users: [u for u in users if u in still])
+    return f"shared: still used by {listing(list(still))}"
+
+
+def custom_resources(
+    kubectl: Kubectl, crd: Mapping[str, Any], spared: set[tuple[str, str, str, str]]
+) -> list[str]:
+    """The custom resources of ``crd`` that exist and are not in ``spared`` (group, kind,
+    namespace, name), as ``namespace/name`` (or ``name``); one entry saying so when kube may not
+    list them."""
+    spec = crd.get("spec") if isinstance(crd.get("spec"), Mapping) else {}
+    assert isinstance(spec, Mapping)
+    names = spec.get("names") if isinstance(spec.get("names"), Mapping) else {}
+    assert isinstance(names, Mapping)
+    group, plural, kind = spec.get("group"), names.get("plural"), names.get("kind")
+    if not (isinstance(group, str) and isinstance(plural, str) and isinstance(kind, str)):
+        return []
+    try:
+        items = kubectl.list_objects(f"{plural}.{group}", namespace=None)
+    except ClusterError as exc:
+        return [f"unknown ({exc.message})"]  # not listed is not none: the CRD stays
+    found = []
+    for item in items:
+        meta = _meta(item)
+        key = (group, kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        if key not in spared and not meta.get("deletionTimestamp"):
+            found.append(f"{key[2]}/{key[3]}" if key[2] else key[3])
+    return found
