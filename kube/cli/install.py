@@ -6,6 +6,7 @@ import io
 import os
 import re
 import sys
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
@@ -15,13 +16,16 @@ from kube.cli import console
 from kube.cli.options import (
     Context,
     Kubeconfig,
+    KubeVersion,
     Namespace,
     OutputFormat,
+    Patches,
     SetStrings,
     SetValues,
     Timeout,
     ValuesFiles,
     Wait,
+    capabilities_option,
     choose,
     command_app,
     output_option,
@@ -94,6 +98,8 @@ def install_command(
     values: ValuesFiles = None,
     set_: SetValues = None,
     set_string: SetStrings = None,
+    patch: Patches = None,
+    kube_version: KubeVersion = None,
     no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py.")] = False,
     hook_timeout: Annotated[
         str, typer.Option("--hook-timeout", metavar="DURATION", help="Time limit of the hook.")
@@ -125,7 +131,11 @@ def install_command(
     dry_run = dry_run or server_dry_run
     machine = (OutputFormat.json, OutputFormat.yaml) if dry_run else (OutputFormat.json,)
     fmt = choose(output, *machine, default=OutputFormat.yaml if dry_run else OutputFormat.table)
+    from kube.formula.patches import read_patch_files
+
     options = install.InstallOptions(
+        patches=read_patch_files(patch or ()),
+        capabilities=capabilities_option(kube_version, dry_run=dry_run),
         value_files=tuple(values or ()),
         sets=tuple(set_ or ()),
         set_strings=tuple(set_string or ()),
@@ -177,12 +187,19 @@ def _install_dependencies(
             print_objects(result.formula, result.version, result.objects)
             _summary(result)
 
+    def _dependency_options(dep_plan: Plan) -> InstallOptions:
+        # A dependency gets the patches its dependents declare for it, never the user's --patch.
+        declared = deps.declared_patches(
+            the_plan.source.formula, dep_plan.source.formula.name, install.load_from_archive
+        )
+        return replace(options, patches=declared)
+
     results = deps.install_dependencies(
         the_plan.source.formula,
         the_plan.records,
         install.load_from_archive,
         plan=plan,
-        install=lambda dep_plan: _run_install(dep_plan, kubectl, options, force=force),
+        install=lambda dep_plan: _run_install(dep_plan, kubectl, _dependency_options(dep_plan), force=force),
         dry_run=options.dry_run,
         progress=console.info,
         installed=show,

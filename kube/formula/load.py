@@ -27,7 +27,7 @@ K3_LIMIT = 256 * 1024  # a real K3.yaml is a few KiB; a 50 MB one fails before i
 MAX_FILES = 10_000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
 REQUIRED_KEYS = ("name", "version", "home", "description", "maintainers")
-KNOWN_KEYS = (*REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "hook", "lint")
+KNOWN_KEYS = (*REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "hook", "lint", "patches")
 IGNORE_KEYS = ("rule", "file", "reason")
 HOOK_KEYS = ("python", "requires")
 RESERVED_VALUES = ("kube",)  # templates see the reserved ``kube`` object beside the values
@@ -48,6 +48,8 @@ class Dependency:
     name: str
     range: VersionRange
     line: int
+    # Patch files of the dependent formula applied to the dependency when --with-deps installs it.
+    patches: tuple[str, ...] = ()
 
 
 _RULE_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -79,6 +81,8 @@ class Formula:
     warnings: tuple[Finding, ...]
     lint_ignores: tuple[LintIgnore, ...] = ()
     hook: HookNeeds | None = None
+    # Patch files (paths inside the formula) applied to its own rendered objects, in order.
+    patches: tuple[str, ...] = ()
 
     @property
     def k3_path(self) -> Path:
@@ -213,7 +217,7 @@ def _check_dependency(
 ) -> str | None:
     """The dependency's name, when it is a usable one."""
     for key in item:
-        if key not in ("name", "version"):
+        if key not in ("name", "version", "patches"):
             c.add(line_of(item, key), "k3-unknown-key", f"{where}.{_crumb(key)}", "unknown key", warn=True)
     name = c.string(item, "name", f"{where}.name", required=True)
     line = line_of(item, "name")
@@ -250,9 +254,39 @@ def _check_dependencies(c: _Checker, doc: Any, own: str | None) -> tuple[Depende
                 continue
             if not version_range.is_satisfiable():
                 c.add(vline, "k3-range-empty", f"{where}.version", f"no version can satisfy {quote(text)}")
+        patches = _check_patch_files(c, item, "patches", f"{where}.patches")
         if name is not None:
-            deps.append(Dependency(name, version_range, line))
+            deps.append(Dependency(name, version_range, line, patches))
     return tuple(deps)
+
+
+def _check_patch_files(c: _Checker, node: Any, key: str, where: str) -> tuple[str, ...]:
+    """``patches: [patches/x.yaml]``: relative POSIX paths inside the formula (kube.formula.patches)."""
+    if node.get(key) is None:
+        return ()
+    if isinstance(node.get(key), str):
+        c.add(
+            line_of(node, key), "k3-type", where, "expected a list like [patches/replicas.yaml], got a string"
+        )
+        return ()
+    value = node.get(key)
+    if not isinstance(value, list):
+        c.add(line_of(node, key), "k3-type", where, f"expected a list of patch files, got {_kind(value)}")
+        return ()
+    found: list[str] = []
+    for i in range(len(value)):
+        text = c.string(value, i, f"{where}[{i}]", required=True)
+        if text is None:
+            continue
+        parts = text.split("/")
+        if text.startswith("/") or "\\" in text or any(part in ("", ".", "..") for part in parts):
+            message = f"{quote(text)} is not a path inside the formula, like patches/replicas.yaml"
+            c.add(line_of(value, i), "k3-patch", f"{where}[{i}]", message)
+        elif text in found:
+            c.add(line_of(value, i), "k3-patch", f"{where}[{i}]", f"{quote(text)} is listed twice")
+        else:
+            found.append(text)
+    return tuple(found)
 
 
 def _check_keywords(c: _Checker, doc: Any) -> tuple[str, ...]:
@@ -435,6 +469,7 @@ def _check_doc(c: _Checker, doc: Any, dir_name: str) -> dict[str, Any] | None:
         "values": _check_values(c, doc),
         "lint_ignores": _check_lint(c, doc),
         "hook": _check_hook(c, doc),
+        "patches": _check_patch_files(c, doc, "patches", "patches"),
     }
 
 

@@ -25,7 +25,7 @@ length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from kube.core.errors import FormulaError, RenderError
 from kube.core.findings import Finding
 from kube.formula import manifests
 from kube.formula.manifests import MANIFEST_LIMIT, Redact
+from kube.formula.patches import PatchSet, apply_patches, read_patch_file
 from kube.formula.templating import OUTPUT_LIMIT, KubeInfo, render_template
 from kube.formula.templating import render_error as _render_error
 from kube.formula.values import merge_values, secret_masker
@@ -40,6 +41,7 @@ from kube.k8s.objects import KubeObject
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.k8s.capabilities import Capabilities
 
 __all__ = [
     "MANIFEST_LIMIT",
@@ -52,17 +54,32 @@ __all__ = [
 
 
 def render_manifests(
-    formula: Formula, directory: Path, values: dict[str, Any], *, namespace: str, release: str | None = None
+    formula: Formula,
+    directory: Path,
+    values: dict[str, Any],
+    *,
+    namespace: str,
+    release: str | None = None,
+    patches: Sequence[PatchSet] = (),
+    capabilities: Capabilities | Callable[[], Capabilities] | None = None,
 ) -> list[KubeObject]:
     """Every object of the formula in ``directory`` (the staged copy), in file order. ``kube.release``
-    is ``release``, or the formula's name when none is given (``kube lint``, an unnamed install)."""
+    is ``release``, or the formula's name when none is given (``kube lint``, an unnamed install).
+
+    Then the formula's own patches (K3.yaml ``patches``, files in ``directory``) and ``patches``
+    (``--patch`` files, a dependent formula's) are applied, in that order (``kube.formula.patches``)."""
     from kube.formula.load import manifest_files
 
-    kube = KubeInfo(formula.name, str(formula.version), namespace, release or formula.name)
+    files = manifest_files(directory)
+    if callable(capabilities) and any(p.name.endswith(".tmpl") for p in files):
+        # Read before any template runs: a template renders under a memory limit that kubectl,
+        # started from inside it, would inherit. Plain manifests never ask the cluster.
+        capabilities = capabilities()
+    kube = KubeInfo(formula.name, str(formula.version), namespace, release or formula.name, capabilities)
     redact = secret_masker(values, formula.values)
     objects: list[KubeObject] = []
     findings: list[Finding] = []
-    for path in manifest_files(directory):
+    for path in files:
         display = path.relative_to(directory).as_posix()
         try:
             objects.extend(_load_file(directory, display, values, kube, findings, redact))
@@ -71,7 +88,26 @@ def render_manifests(
     if findings:
         more = f" (and {len(findings) - 1} more problems)" if len(findings) > 1 else ""
         raise RenderError(f"{findings[0]}{more}", findings=findings)
+    own = [formula_patch_set(directory, rel) for rel in formula.patches]
+    if own or patches:
+        objects = apply_patches(objects, [*own, *patches], namespace=namespace)
     return objects
+
+
+def formula_patch_set(directory: Path, rel: str, *, shown: str | None = None) -> PatchSet:
+    """The patch file ``rel`` (a path K3.yaml gave, checked by the loader) of the formula in
+    ``directory``: a regular file inside it, reached through no symbolic link."""
+    path = directory / rel
+    display = shown or rel
+    here = directory.resolve()
+    for part in [path, *path.parents]:
+        if part == directory or not part.is_relative_to(directory):
+            break
+        if part.is_symlink():
+            raise _render_error(display, 0, "patch-file", "is reached through a symbolic link")
+    if not path.resolve().is_relative_to(here):
+        raise _render_error(display, 0, "patch-file", "lies outside the formula")
+    return read_patch_file(path, display)
 
 
 def _load_file(

@@ -395,7 +395,7 @@ def _record(
         time=releases.utc_now(),
         values=dict(inputs.values),
         hook_values=dict(inputs.hook_values),
-        patches=(),
+        patches=tuple(inputs.patches),
         manifest=inputs.manifest,
         objects=tuple(objects),
         allowed_namespaces=tuple(sorted(allowed)),

@@ -65,6 +65,7 @@ from kube.k8s.objects import as_sent, ref_of
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.k8s.capabilities import Capabilities
     from kube.k8s.objects import KubeObject, Scopes
 
 __all__ = [
@@ -215,7 +216,7 @@ def install(
         # Same version and values: nothing is rendered and no hook runs; drift is repaired from
         # the revision's own manifest. Anything else is an upgrade's business.
         return create.reinstall(the_plan, kubectl, options, _given_values(the_plan, options))
-    rendered, hook_ran, inputs = _render(the_plan, options)
+    rendered, hook_ran, inputs = _render(the_plan, options, kubectl)
     scopes = Scopes(rendered)
     waves = _waves(rendered, formula, ns, scopes, options.allow_namespaces, the_plan.release_name)
     among = [o for w in waves for o in w]
@@ -268,7 +269,30 @@ def reach_of(objs: Sequence[KubeObject], ns: str, scopes: Scopes) -> Reach:
     return Reach(ns, tuple(cluster), tuple(elsewhere))
 
 
-def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], bool, Inputs]:
+def capabilities_for(
+    kubectl: Kubectl, given: Capabilities | None, *, dry_run: bool
+) -> Callable[[], Capabilities]:
+    """What templates see as ``kube.capabilities``: ``given`` (``--kube-version``), else the
+    cluster's, read the first time a template asks (and once per process); a dry run that cannot
+    reach the cluster uses the defaults."""
+    from kube.k8s import capabilities
+
+    def find() -> Capabilities:
+        if given is not None:
+            return given
+        try:
+            return capabilities.read(kubectl)
+        except ClusterError:
+            if not dry_run:
+                raise
+            return capabilities.offline()
+
+    return find
+
+
+def _render(
+    the_plan: Plan, options: InstallOptions, kubectl: Kubectl
+) -> tuple[list[KubeObject], bool, Inputs]:
     from kube.formula import render
     from kube.install import hooks
 
@@ -284,8 +308,12 @@ def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], 
                 sandbox=options.sandbox, interactive=options.interactive,
             )  # fmt: skip
             values, hook_ran = hook.values, hook.ran
-        objs = render.render_manifests(formula, staged, values, namespace=ns, release=the_plan.release_name)
-    return objs, hook_ran, Inputs(given, values if hook_ran else {})
+        objs = render.render_manifests(
+            formula, staged, values, namespace=ns, release=the_plan.release_name, patches=options.patches,
+            capabilities=capabilities_for(kubectl, options.capabilities, dry_run=options.dry_run),
+        )  # fmt: skip
+    patches = tuple(p.to_json() for p in options.patches)
+    return objs, hook_ran, Inputs(given, values if hook_ran else {}, patches=patches)
 
 
 def _waves(

@@ -23,8 +23,10 @@ from kube.k8s.wait import ReadyState
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.formula.patches import PatchSet
     from kube.install.depends import OnEvent
     from kube.install.deps import Unsatisfied
+    from kube.k8s.capabilities import Capabilities
     from kube.k8s.objects import KubeObject
     from kube.k8s.releases import Release
     from kube.k8s.wait import WaitReport
@@ -142,6 +144,10 @@ class InstallOptions:
     timeout: float = 300.0  # --timeout: bounds the depends-on waits, with or without --wait
     on_event: OnEvent | None = field(default=None, compare=False)  # depends-on progress, for the CLI
     server_dry_run: bool = False  # --dry-run=server: the API server admits and validates, stores nothing
+    # --patch files (and a dependent formula's patches), applied after the render and recorded.
+    patches: tuple[PatchSet, ...] = field(default=(), hash=False)
+    # --kube-version: what templates see as kube.capabilities, instead of asking the cluster.
+    capabilities: Capabilities | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,7 @@ class Inputs:
     values: Mapping[str, Any] = field(default_factory=dict, hash=False)
     hook_values: Mapping[str, Any] = field(default_factory=dict, hash=False)
     manifest: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
+    patches: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)  # PatchSet.to_json() each
 
 
 class ReleaseExistsError(KubeError):

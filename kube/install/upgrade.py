@@ -43,7 +43,9 @@ from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
 from kube.k8s.releases import RecordedObject, Release, ReleaseOutcome, ReleaseStatus, Revision
 
 if TYPE_CHECKING:
+    from kube.formula.patches import PatchSet
     from kube.install.deps import Unsatisfied
+    from kube.k8s.capabilities import Capabilities
     from kube.k8s.wait import WaitReport
 
 __all__ = ["UpgradeOptions", "UpgradeOutcome", "UpgradeResult", "read", "rollback", "upgrade"]
@@ -72,6 +74,9 @@ class UpgradeOptions:
     allow_namespaces: tuple[str, ...] = ()
     version: str = ""  # --version: the version the resolved formula must have
     max_history: int = releases.DEFAULT_MAX_HISTORY
+    patches: tuple[PatchSet, ...] = field(default=(), hash=False)  # --patch files, after the recorded ones
+    reset_patches: bool = False  # --reset-patches: drop the patches the deployed revision recorded
+    capabilities: Capabilities | None = field(default=None, hash=False)  # --kube-version (dry runs)
 
 
 @dataclass(frozen=True)
@@ -204,8 +209,11 @@ def upgrade(
             f"holds {formula.version}",
             hint="run `kube update` for the archive's latest, or give the path of that version",
         )
+    from kube.formula.patches import carried
+
     user = _user_values(current, formula.values, options)
-    rendered, hook_values, hook_ran = _render(source, current, user, ns, name, options)
+    patch_sets = carried(current.patches, options.patches, reset=options.reset_patches)
+    rendered, hook_values, hook_ran = _render(source, current, user, ns, name, options, patch_sets, kubectl)
     allowed = tuple(sorted({*current.allowed_namespaces, *options.allow_namespaces}))
     scopes = Scopes(rendered)
     waves = pipeline._waves(rendered, formula, ns, scopes, allowed, name)
@@ -240,7 +248,7 @@ def upgrade(
         release=name, namespace=ns, revision=release.next_revision, formula=formula.name,
         version=str(formula.version), status=ReleaseStatus.PENDING, outcome=ReleaseOutcome.PENDING,
         time=releases.utc_now(), values=user, hook_values=hook_values,
-        manifest=tuple(d for w in sent for d in w),
+        patches=tuple(p.to_json() for p in patch_sets), manifest=tuple(d for w in sent for d in w),
         objects=tuple(RecordedObject(ObjectRef.of(d)) for w in sent for d in w),
         allowed_namespaces=allowed, created_namespace=current.created_namespace,
         summary=f"upgrade from {current.formula} {current.version} to {formula.name} {formula.version}",
@@ -283,7 +291,14 @@ def generated(values: Mapping[str, Any], hook_values: Mapping[str, Any]) -> dict
 
 
 def _render(
-    source: Any, current: Revision, values: Mapping[str, Any], ns: str, name: str, options: UpgradeOptions
+    source: Any,
+    current: Revision,
+    values: Mapping[str, Any],
+    ns: str,
+    name: str,
+    options: UpgradeOptions,
+    patch_sets: Sequence[PatchSet],
+    kubectl: Kubectl,
 ) -> tuple[list[Any], dict[str, Any], bool]:
     """Stage, hook, render. Returns the objects, the values after the hook (recorded as the
     revision's hook values: {} when the formula has no hook) and whether the hook ran."""
@@ -307,7 +322,13 @@ def _render(
         elif previous:
             # --no-hooks: what the hook generated last time still holds (a password must not vanish).
             after = deep_merge(values, generated(current.values or {}, previous))
-        objs = render.render_manifests(formula, staged, after or dict(values), namespace=ns, release=name)
+        from kube.install.pipeline import capabilities_for
+
+        found = capabilities_for(kubectl, options.capabilities, dry_run=options.dry_run)
+        objs = render.render_manifests(
+            formula, staged, after or dict(values), namespace=ns, release=name, patches=patch_sets,
+            capabilities=found,
+        )  # fmt: skip
     return objs, after, hook_ran
 
 
