@@ -505,6 +505,8 @@ def reinstall(
         differs.append(f"version {latest.version}, not {version}")
     if latest.values_digest != values_digest(given):
         differs.append("other values")
+    if latest.patches is not None and list(latest.patches) != [p.to_json() for p in options.patches]:
+        differs.append("other patches")
     result = InstallResult(
         formula.name, version, ns, InstallOutcome.UNCHANGED, (), release=name, record=latest
     )
