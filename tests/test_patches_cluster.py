@@ -202,3 +202,38 @@ def test_capabilities_come_from_the_cluster_and_kube_version_sets_them_offline(
     assert (annotations["served-by"], annotations["new-enough"]) == ("v1.25.0", "true")
     refused = kube("install", str(directory), "-n", namespace, "--kube-version", "1.25")
     assert refused.exit_code == 2 and "--kube-version is for dry runs" in refused.output
+
+
+def test_a_dependent_formula_patches_the_dependency_it_installs_with_deps(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    from tests.gitrepo import formula_files, make_repo
+
+    db = f"db-{namespace[-6:]}"
+    files = {
+        **formula_files(db, "1.0.0"),
+        **formula_files("app", "1.0.0", dependencies=[{"name": db, "patches": ["patches/db.yaml"]}]),
+        "formulas/app/patches/db.yaml": (
+            f"- target: {{kind: ConfigMap, name: {db}-config}}\n  merge: {{data: {{database: app}}}}\n"
+        ),
+    }
+    assert kube("update", "--repo", str(make_repo(tmp_path / "remote", files))).exit_code == 0
+    # The user's --patch is for app alone: it would match nothing in the dependency.
+    mine = patch_file(
+        tmp_path, "mine.yaml", "- target: {kind: ConfigMap, name: app-config}\n  merge: {data: {x: y}}\n"
+    )
+    result = kube("install", "app", "-n", namespace, "--with-deps", "--patch", str(mine))
+    assert result.exit_code == 0, result.output
+
+    def data(name: str) -> dict[str, str]:
+        out = kubectl("get", "configmap", f"{name}-config", "-n", namespace, "-o", "jsonpath={.data}").stdout
+        return dict(json.loads(out))
+
+    assert data(db) == {"version": "1.0.0", "database": "app"}
+    assert data("app") == {"version": "1.0.0", "x": "y"}
+    history = kube("history", db, "-n", namespace, "-o", "json")
+    assert json.loads(history.stdout)[-1]["patches"] == ["app/patches/db.yaml"]
+    # Upgrading the dependency on its own keeps what its dependent declared.
+    result = kube("upgrade", db, "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert data(db)["database"] == "app"
