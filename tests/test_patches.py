@@ -388,3 +388,11 @@ def test_templates_choose_an_api_version_by_the_capabilities(tmp_path: Path) -> 
         )
         assert obj.api_version == api
         assert obj.metadata["annotations"]["v"] == f"v{version}.0"
+
+
+def test_a_recorded_patch_that_does_not_read_back_points_at_reset_patches() -> None:
+    with pytest.raises(FormulaError) as info:
+        carried([{"source": "p.yaml", "entries": [{"target": {"kind": "A", "name": "b"}}]}], ())
+    assert info.value.message.startswith("the patches the release recorded cannot be read: p.yaml")
+    assert "--reset-patches" in (info.value.hint or "")
+    assert carried([{"source": "p.yaml", "entries": "forged"}], (), reset=True) == ()

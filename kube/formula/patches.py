@@ -98,7 +98,8 @@ class Target:
     def display(self) -> str:
         api = ""
         if self.group is not None or self.version is not None:
-            api = "/".join(p for p in (self.group, self.version or "*") if p) + " "
+            group = "*" if self.group is None else (self.group or "core")
+            api = f"{group}/{self.version or '*'} "
         where = f" in namespace {self.namespace}" if self.namespace is not None else ""
         return f"{api}{self.kind}/{self.name}{where}"
 
@@ -410,7 +411,14 @@ def carried(
 ) -> tuple[PatchSet, ...]:
     """The patch sets of an upgrade (or diff): those the revision recorded (none with ``reset``),
     then ``given``; a given file of the same name as a recorded one replaces it."""
-    kept = [] if reset else [PatchSet.from_json(p) for p in recorded or ()]
+    try:
+        kept = [] if reset else [PatchSet.from_json(p) for p in recorded or ()]
+    except FormulaError as exc:
+        raise FormulaError(
+            f"the patches the release recorded cannot be read: {exc.message}",
+            findings=exc.findings,
+            hint="drop them with --reset-patches (and give the files again with --patch)",
+        ) from None
     names = {g.source for g in given}
     return (*[k for k in kept if k.source not in names], *given)
 
