@@ -131,6 +131,9 @@ def test_a_patch_given_again_replaces_the_recorded_one(
     path = patch_file(tmp_path, "p.yaml", MERGE_PATCH)
     assert kube("install", str(v1), "-n", namespace, "--patch", str(path)).exit_code == 0
     path.write_text("- target: {kind: Deployment, name: web}\n  merge: {spec: {replicas: 3}}\n")
+    diff = kube("diff", "web", str(v1), "-n", namespace, "--patch", str(path))
+    assert diff.exit_code == 1 and "+  replicas: 3" in diff.stdout, diff.output
+    assert kube("diff", "web", str(v1), "-n", namespace).exit_code == 0, "the recorded patch, unchanged"
     result = kube("upgrade", "web", str(v1), "-n", namespace, "--patch", str(path))
     assert result.exit_code == 0, result.output
     assert live(kubectl, namespace)["spec"]["replicas"] == 3
