@@ -396,3 +396,17 @@ def test_a_recorded_patch_that_does_not_read_back_points_at_reset_patches() -> N
     assert info.value.message.startswith("the patches the release recorded cannot be read: p.yaml")
     assert "--reset-patches" in (info.value.hint or "")
     assert carried([{"source": "p.yaml", "entries": "forged"}], (), reset=True) == ()
+
+
+def test_lint_renders_templates_for_its_kube_version(tmp_path: Path) -> None:
+    from kube.lint.run import lint_formula
+
+    template = (
+        "{% if kube.capabilities.kube_version.minor != '26' %}{{ only_on_other_versions }}{% endif %}\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\n"
+    )
+    directory = write_formula(tmp_path, "web", manifests={"cm.yaml.tmpl": template})
+    _, on_26 = lint_formula(directory, kube_version="1.26")
+    assert [f for f in on_26 if f.rule == "template-render"] == []
+    _, on_27 = lint_formula(directory, kube_version="1.27")
+    assert [f.rule for f in on_27 if "only_on_other_versions" in f.message] == ["template-render"]
