@@ -9,12 +9,12 @@ from those files, so that Secret values can be masked before any diff is made.
 
 Values: the new formula's defaults, then the values recorded in the release's deployed revision
 (a round-one record holds none: then the defaults alone, and a note says so), then ``-f``/
-``--set``; ``--reset-values`` starts from the defaults. The pre-install hook is not run (a diff
-changes nothing, and a hook may generate, ask or reach out): the revision's hook values stand in
-for it, only where they differ from the values it was given, so a password it generated does not
-show as a change while a value the user now sets still wins. The objects are checked, labelled
-and ordered by the very function install uses (``pipeline._waves``, as upgrade does), so kube's own labels
-never show as changes.
+``--set``; ``--reset-values`` starts from the defaults. Patches as upgrade takes them. The
+pre-install hook is not run (a diff changes nothing, and a hook may generate, ask or reach out):
+the revision's hook values stand in for it, only where they differ from the values it was given,
+so a password it generated does not show as a change while a value the user now sets still wins.
+The objects are checked, labelled and ordered by the very function install uses
+(``pipeline._waves``, as upgrade does), so kube's own labels never show as changes.
 
 Each object is ``create`` (not in the cluster), ``change``, ``unchanged``, or, for an object of the
 deployed revision (or of a later failed or unfinished attempt) that the new render no longer has,

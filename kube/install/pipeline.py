@@ -10,8 +10,9 @@ again: ``kube.install.create.reinstall`` reports its objects ``ok`` and repairs
 drift when the version and values are the same, and refuses otherwise (exit 11,
 ``kube upgrade``).
 ``install`` merges the values, stages a private copy, runs the hook there,
-renders, labels and orders the objects into waves, and hands them to
-``kube.install.create``. The values digest in the record is taken from the values the
+renders, applies the patches (the formula's own, then ``options.patches``: ``--patch`` files
+or a dependent formula's, recorded in the revision), labels and orders the objects into
+waves, and hands them to ``kube.install.create``. The values digest in the record is taken from the values the
 user gave (K3.yaml, ``--values``, ``--set``), before the hook adds generated
 secrets, so that two installs with the same inputs record the same digest.
 
@@ -27,8 +28,10 @@ first; the command asks, or requires ``--force`` without a terminal.
 ``--dry-run`` does all of that but create. It runs kubectl only to read the
 kubeconfig's namespace when ``-n`` is not given, to read the release (so it
 says "already installed" or "would upgrade" rather than "would create"), and
-the releases the dependencies need (reported, never asked about); an
-unreachable cluster then only means none of that is checked. ``--server-dry-run``
+the releases the dependencies need (reported, never asked about), and, for a formula with
+templates, the server's version and API versions (``kube.capabilities``, unless
+``--kube-version`` names them); an unreachable cluster then only means none of that is
+checked (templates see the default capabilities). ``--server-dry-run``
 sends every object to the API server once with ``--dry-run=server``
 (``kube.install.create.server_dry_run``): admission and validation, nothing stored. It never
 writes to the cluster. The hook does run, as in a real install and outside

@@ -4,7 +4,9 @@
 resolved as ``kube install`` does (a path, the workspace copy, the archive; by default the
 formula the release was installed from); the values are the previous revision's user values
 with the new ``-f``/``--set`` over them (``reset_values``: from the formula's defaults alone),
-under the new version's K3.yaml defaults. The hook runs again in a private staged copy, with
+under the new version's K3.yaml defaults. The patches are the deployed revision's recorded
+``--patch`` sets (none with ``reset_patches``), then the new ones; a new file of the same name
+replaces a recorded one (``kube.formula.patches.carried``). The hook runs again in a private staged copy, with
 what it returned last time in ``KUBE_PREVIOUS_VALUES``, so a generated password survives; a
 hook that exits non-zero stops the upgrade before anything is written (``HookError``, exit 7).
 Then revision N+1 is written ``pending`` (listing every object it will have), the waves are
