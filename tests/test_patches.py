@@ -410,3 +410,23 @@ def test_lint_renders_templates_for_its_kube_version(tmp_path: Path) -> None:
     assert [f for f in on_26 if f.rule == "template-render"] == []
     _, on_27 = lint_formula(directory, kube_version="1.27")
     assert [f.rule for f in on_27 if "only_on_other_versions" in f.message] == ["template-render"]
+
+
+def test_the_cluster_is_asked_once_and_only_for_templates_that_name_capabilities(tmp_path: Path) -> None:
+    asked: list[int] = []
+
+    def reader() -> capabilities.Capabilities:
+        asked.append(1)
+        return capabilities.offline("1.20")
+
+    plain = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ kube.release }}-a'}\n"
+    directory = write_formula(tmp_path / "one", "web", manifests={"a.yaml.tmpl": plain})
+    render_manifests(load_formula(directory), directory, {}, namespace="ns", capabilities=reader)
+    assert asked == []
+    named = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: 'b{{ kube.capabilities.kube_version.minor }}'}\n"
+    )
+    again = named.replace("'b", "'c")
+    directory = write_formula(tmp_path / "two", "web", manifests={"b.yaml.tmpl": named, "c.yaml.tmpl": again})
+    objs = render_manifests(load_formula(directory), directory, {}, namespace="ns", capabilities=reader)
+    assert [o.name for o in objs] == ["b20", "c20"] and asked == [1]

@@ -70,16 +70,25 @@ def render_manifests(
     (``--patch`` files, a dependent formula's) are applied, in that order (``kube.formula.patches``)."""
     from kube.formula.load import manifest_files
 
-    files = manifest_files(directory)
-    if callable(capabilities) and any(p.name.endswith(".tmpl") for p in files):
-        # Read before any template runs: a template renders under a memory limit that kubectl,
-        # started from inside it, would inherit. Plain manifests never ask the cluster.
-        capabilities = capabilities()
-    kube = KubeInfo(formula.name, str(formula.version), namespace, release or formula.name, capabilities)
+    read: list[Capabilities] = []
+
+    def kube(text: str) -> KubeInfo:
+        """The ``kube`` object of a template. The cluster's capabilities are read once, before the
+        first template that names them renders: templates render under a memory limit that
+        kubectl, started from inside one, would inherit. No other template makes kube ask."""
+        found = capabilities
+        if callable(found):
+            if CAPABILITIES_WORD not in text:
+                found = _unnamed
+            else:
+                read[:] = read or [found()]
+                found = read[0]
+        return KubeInfo(formula.name, str(formula.version), namespace, release or formula.name, found)
+
     redact = secret_masker(values, formula.values)
     objects: list[KubeObject] = []
     findings: list[Finding] = []
-    for path in files:
+    for path in manifest_files(directory):
         display = path.relative_to(directory).as_posix()
         try:
             objects.extend(_load_file(directory, display, values, kube, findings, redact))
@@ -92,6 +101,16 @@ def render_manifests(
     if own or patches:
         objects = apply_patches(objects, [*own, *patches], namespace=namespace)
     return objects
+
+
+CAPABILITIES_WORD = "capabilities"
+
+
+def _unnamed() -> Capabilities:
+    raise ValueError(
+        "kube.capabilities is read from the cluster only for a template that names it: "
+        "write kube.capabilities out"
+    )
 
 
 def formula_patch_set(directory: Path, rel: str, *, shown: str | None = None) -> PatchSet:
@@ -114,7 +133,7 @@ def _load_file(
     directory: Path,
     display: str,
     values: Mapping[str, Any],
-    kube: KubeInfo,
+    kube: Callable[[str], KubeInfo],
     findings: list[Finding],
     redact: Redact,
 ) -> Iterator[KubeObject]:
@@ -124,7 +143,7 @@ def _load_file(
     text = manifests.read(path, display)
     template = display.endswith(".tmpl")
     if template:
-        text = render_template(text, display=display, values=values, kube=kube, redact=redact)
+        text = render_template(text, display=display, values=values, kube=kube(text), redact=redact)
     objects, refused = manifests.parse(text, display, template=template, redact=redact)
     findings.extend(Finding(r.display, 0 if template else r.line, "manifest-object", r.text) for r in refused)
     return iter(objects)
