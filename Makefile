@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install fmt lint type test test-unit check bench demo cluster-start cluster-stop clean
+.PHONY: help install fmt lint type test test-unit check bench demo readme cluster-start cluster-stop clean
 
 help: ## List the tasks
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ bench: install ## Run the benchmarks and print their figures
 	$(BIN)/python benchmarks/bench_render_scale.py
 	$(BIN)/python benchmarks/bench_records.py
 	$(BIN)/python benchmarks/bench_site.py
+
+readme: install ## Regenerate the README's catalogue table from formulas/
+	$(BIN)/python scripts/readme-catalogue
 
 demo: install ## The main job: a real archive and control plane; update, search, info, install, list, uninstall
 	scripts/demo

@@ -108,7 +108,7 @@ def test_help_loads_no_command_module() -> None:
     root = kube_group()
     with click.Context(root, info_name="kube") as ctx:
         text = root.get_help(ctx)
-    assert "  search     Search kubes by name, description, keywords and details..." in text
+    assert "  search      Search kubes by name, description, keywords and details..." in text
     assert root._loaded == {}  # the cache of loaded command modules
 
 

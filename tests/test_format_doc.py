@@ -131,6 +131,7 @@ MIB = 1024 * 1024
         ("any file of a formula, for `kube lint`", f"{lint_files.SIZE_LIMIT // MIB} MiB (`file-too-large`)"),
         ("a manifest or template file", f"{render.MANIFEST_LIMIT // MIB} MiB"),
         ("files in a formula", f"{formula.MAX_FILES:,} (`formula-size`)"),
+        ("all files of a formula together", f"{render.FORMULA_LIMIT // MIB} MiB (`file-too-large`)"),
         ("a formula copied for the hook", f"{hooks.STAGE_LIMIT // MIB} MiB"),
         ("a range", f"{versions.MAX_TEXT} characters"),
         ("YAML aliases", f"{yamlsafe.MAX_EXTRA_NODES:,} extra nodes per document"),

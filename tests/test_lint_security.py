@@ -297,7 +297,7 @@ spec:
     base = formula(tmp_path, monkeypatch, {"pod.yaml.tmpl": template}, k3_text)
     shown = f"{base}/manifests/pod.yaml.tmpl"
     assert sorted(found(base)) == [
-        # the same text on two lines of the template: the object's line
+        # the same text on two lines of the template: each finding at its own line
         (
             "manifest-host-namespace",
             f"{shown}:6",
@@ -306,12 +306,12 @@ spec:
         ),
         (
             "manifest-privileged",
-            f"{shown}:1",
+            f"{shown}:11",
             "Pod/tmpl containers[0] (`main`) is privileged: it has every device and capability of the node",
         ),
         (
             "manifest-privileged",
-            f"{shown}:1",
+            f"{shown}:15",
             "Pod/tmpl containers[1] (`side`) is privileged: it has every device and capability of the node",
         ),
     ]
@@ -331,9 +331,9 @@ roleRef:
   kind: ClusterRole
   name: {role}
 subjects:
-  - kind: ServiceAccount
-    name: default
-    namespace: default
+  - kind: Group
+    apiGroup: rbac.authorization.k8s.io
+    name: operators
 """
 
 

@@ -2,7 +2,7 @@
 
 The archive is a real git repository made from the project's own formulas/ and CONTRIBUTING.md,
 plus three made for these tests: ``evil`` (hostile K3.yaml and README that are still valid),
-``broken`` (an invalid K3.yaml) and ``needs-ghost`` (depends on a kube the archive lacks).
+``broken`` (an invalid K3.yaml) and ``needs-phantom`` (depends on a kube the archive lacks).
 """
 
 from __future__ import annotations
@@ -83,9 +83,9 @@ def archive_files() -> dict[str, str | bytes]:
     files["formulas/evil/README.md"] = EVIL_README
     files["formulas/evil/manifests/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: evil}\n"
     files["formulas/broken/K3.yaml"] = 'name: broken\nversion: "not a version"\n'
-    files["formulas/needs-ghost/K3.yaml"] = (
-        'name: needs-ghost\nversion: "1.0.0"\nhome: https://example.com\ndescription: Needs a ghost\n'
-        "maintainers: [Jane Doe <jane@example.com>]\ndependencies:\n  - name: ghost\n    version: '>=1'\n"
+    files["formulas/needs-phantom/K3.yaml"] = (
+        'name: needs-phantom\nversion: "1.0.0"\nhome: https://example.com\ndescription: Needs a phantom\n'
+        "maintainers: [Jane Doe <jane@example.com>]\ndependencies:\n  - name: phantom\n    version: '>=1'\n"
         "  - name: redis\n    version: '>=1'\n"
     )
     return files
@@ -138,14 +138,14 @@ def formula_names() -> list[str]:
 def test_build_writes_every_page_and_the_api(site: Path) -> None:
     for page in ("index.html", "install.html", "contributing.html", "kubes.html", "404.html"):
         assert (site / page).is_file(), page
-    for name in [*formula_names(), "evil", "broken", "needs-ghost"]:
+    for name in [*formula_names(), "evil", "broken", "needs-phantom"]:
         assert (site / "kube" / f"{name}.html").is_file(), name
         assert (site / "api" / "kube" / f"{name}.json").is_file(), name
     assert (site / "search-index.js").is_file()
     assert (site / "static" / "search.js").is_file() and (site / "static" / "site.css").is_file()
     assert (site / ".nojekyll").exists()
     listed = json.loads((site / "api" / "kubes.json").read_text(encoding="utf-8"))
-    assert [k["name"] for k in listed] == sorted([*formula_names(), "evil", "broken", "needs-ghost"])
+    assert [k["name"] for k in listed] == sorted([*formula_names(), "evil", "broken", "needs-phantom"])
     catalogue = (site / "kubes.html").read_text(encoding="utf-8")
     for name in formula_names():
         assert f'href="kube/{name}.html"' in catalogue
@@ -155,7 +155,7 @@ def test_build_writes_every_page_and_the_api(site: Path) -> None:
 
 def test_api_has_the_fields_of_kube_info_json(site: Path, repo: Path) -> None:
     assert kube("update", "--repo", str(repo)).exit_code == 0
-    for name in ("etcd-ha-cluster", "wordpress", "evil", "broken", "needs-ghost"):
+    for name in ("etcd-ha-cluster", "wordpress", "evil", "broken", "needs-phantom"):
         result = kube("info", name, "-o", "json")
         assert result.exit_code == 0, result.output
         info = json.loads(result.stdout)
@@ -180,9 +180,9 @@ def test_kube_page_shows_install_command_dependencies_values_and_readme(site: Pa
     assert "# Number of members at bootstrap; keep it odd (3, 5, 7)." in etcd  # values keep their comments
     assert "manifests/statefulset.yaml.tmpl" in etcd
     assert "<h1>etcd-ha-cluster</h1>" in etcd  # the README, rendered
-    ghost = (site / "kube" / "needs-ghost.html").read_text(encoding="utf-8")
-    assert "ghost <em>(not in the archive)</em>" in ghost and 'href="ghost.html"' not in ghost
-    assert 'href="redis.html"' in ghost
+    phantom = (site / "kube" / "needs-phantom.html").read_text(encoding="utf-8")
+    assert "phantom <em>(not in the archive)</em>" in phantom and 'href="phantom.html"' not in phantom
+    assert 'href="redis.html"' in phantom
     broken = (site / "kube" / "broken.html").read_text(encoding="utf-8")
     assert "K3.yaml is invalid" in broken and "kube install broken" not in broken
 

@@ -97,7 +97,15 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.livetest",
         "Install a formula into a fresh namespace, wait until ready, run its tests/, uninstall, clean up.",
     ),
+    "import": Command(
+        "kube.cli.importer",
+        "Turn plain upstream manifests into a formula: one object per file, images as values, linted.",
+    ),
     "site": Command("kube.cli.site", "Build the static web catalogue of the archive, or preview it."),
+    "completion": Command(
+        "kube.cli.completion",
+        "Print the shell completion script for bash, zsh or fish (or install it with --install).",
+    ),
     "help": Command("kube.cli.help", "Show help for kube or for one command."),
 }
 
@@ -221,6 +229,13 @@ def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
         ctx.exit()
 
 
+def _install_completion(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from kube.cli.completion import install_root_option
+
+        install_root_option(ctx, param, value)
+
+
 def kube_group() -> KubeGroup:
     """The root command ``kube`` runs (and tests invoke, through ``app``)."""
     version = click.Option(
@@ -231,10 +246,18 @@ def kube_group() -> KubeGroup:
         callback=_print_version,
         help="Print the version and exit.",
     )
+    install_completion = click.Option(
+        ["--install-completion"],
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_install_completion,
+        help="Install completion for the current shell ($SHELL) and exit.",
+    )
     return KubeGroup(
         name="kube",
         help=HELP,
-        params=[version],
+        params=[version, install_completion],
         no_args_is_help=True,
         context_settings={"help_option_names": ["-h", "--help"]},
     )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.options import (
     Context,
     Kubeconfig,
@@ -32,7 +32,12 @@ EXIT_CHANGES = 1
 
 @app.command("diff")
 def diff_command(
-    release: Annotated[str, typer.Argument(metavar="RELEASE", help="The installed release's name.")],
+    release: Annotated[
+        str,
+        typer.Argument(
+            metavar="RELEASE", help="The installed release's name.", autocompletion=completers.releases
+        ),
+    ],
     formula: Annotated[
         str | None,
         typer.Argument(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
 from kube.cli.results import kubectl_for, record_json
 from kube.k8s import releases
@@ -16,11 +16,22 @@ app = command_app()
 
 @app.command("history")
 def history_command(
-    release: Annotated[str, typer.Argument(metavar="RELEASE", help="The release's name (see `kube list`).")],
+    release: Annotated[
+        str,
+        typer.Argument(
+            metavar="RELEASE",
+            help="The release's name (see `kube list`).",
+            autocompletion=completers.releases,
+        ),
+    ],
     namespace: Annotated[
         str | None,
         typer.Option(
-            "-n", "--namespace", metavar="NS", help="Its namespace (default: where its only release is)."
+            "-n",
+            "--namespace",
+            metavar="NS",
+            help="Its namespace (default: where its only release is).",
+            autocompletion=completers.namespaces,
         ),
     ] = None,
     context: Context = None,

@@ -18,7 +18,7 @@ import typer
 
 from kube.archive import workspace
 from kube.archive.workspace import FormulaInfo
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.archive import ensure_archive
 from kube.cli.options import Context, Kubeconfig, Namespace, Output, OutputFormat, choose, command_app
 from kube.core.errors import KubeError
@@ -60,7 +60,7 @@ def installed_versions(
 
 @app.command("info")
 def info_command(
-    name: Annotated[str, typer.Argument(help="The kube's name.")],
+    name: Annotated[str, typer.Argument(help="The kube's name.", autocompletion=completers.formulas)],
     output: Output = None,
     namespace: Namespace = None,
     context: Context = None,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from ruamel.yaml import YAML
 
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.options import (
     Context,
     Kubeconfig,
@@ -59,7 +59,12 @@ def _interactive() -> bool:
 @app.command("install")
 def install_command(
     formula: Annotated[
-        str, typer.Argument(metavar="FORMULA", help="A formula name, or a path to a formula directory.")
+        str,
+        typer.Argument(
+            metavar="FORMULA",
+            help="A formula name, or a path to a formula directory.",
+            autocompletion=completers.formulas,
+        ),
     ],
     namespace: Namespace = None,
     name: Annotated[

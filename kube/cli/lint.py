@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from kube.cli import console
-from kube.cli.options import OutputFormat, choose, command_app, output_option
+from kube.cli.options import Context, Kubeconfig, OutputFormat, choose, command_app, output_option
 from kube.core.findings import Finding
 from kube.lint import run as lint
 from kube.lint.run import LintReport
@@ -40,9 +40,19 @@ def lint_command(
         typer.Option(
             "--kube-version",
             metavar="V",
-            help="Kubernetes version whose schemas to check against (default 1.30).",
+            help="Kubernetes version whose schemas to check against (default 1.30; 1.20-1.24 "
+            "from a cache that --cluster made).",
         ),
     ] = None,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster",
+            help="Check against the OpenAPI of the kubeconfig's cluster (fetched now, cached by version).",
+        ),
+    ] = False,
+    context: Context = None,
+    kubeconfig: Kubeconfig = None,
     output: Annotated[OutputFormat | None, output_option(OutputFormat.json, OutputFormat.github)] = None,
 ) -> None:
     """Check formulas offline: K3.yaml, manifests against the Kubernetes schema, templates, hooks, files.
@@ -50,7 +60,18 @@ def lint_command(
     Exit status 0 when clean, 1 on errors (and on warnings with --strict).
     """
     fmt = choose(output, OutputFormat.json, OutputFormat.github)
-    report = lint.lint(paths or (), all_formulas=all_formulas, changed=changed, kube_version=kube_version)
+    kubectl = None
+    if cluster:
+        from kube.k8s.kubectl import Kubectl
+
+        kubectl = Kubectl(context=context, kubeconfig=kubeconfig)
+    elif context or kubeconfig:
+        from kube.core.errors import UsageError
+
+        raise UsageError("--context and --kubeconfig only go with --cluster", hint="kube lint --cluster ...")
+    report = lint.lint(
+        paths or (), all_formulas=all_formulas, changed=changed, kube_version=kube_version, cluster=kubectl
+    )
     if fmt is OutputFormat.json:
         _lint_json(report, strict)
     elif fmt is OutputFormat.github:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
 from kube.k8s.wait import parse_duration
 from kube.livetest import run as testing
@@ -17,13 +17,26 @@ app = command_app()
 
 @app.command("test")
 def test_command(
-    target: Annotated[str, typer.Argument(metavar="NAME|PATH", help="A formula name or directory.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME|PATH", help="A formula name or directory.", autocompletion=completers.formulas
+        ),
+    ],
     context: Context = None,
     kubeconfig: Kubeconfig = None,
     timeout: Annotated[
         str, typer.Option("--timeout", help="How long objects and tests may take to be ready (e.g. 90s, 5m).")
     ] = "5m",
     output: Output = None,
+    allow_namespaces: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-namespace",
+            metavar="NS",
+            help="Let the formula create objects in namespace NS too, as kube install does (repeatable).",
+        ),
+    ] = None,
     allow_simulated: Annotated[
         bool,
         typer.Option(
@@ -43,7 +56,12 @@ def test_command(
     """
     fmt = choose(output, OutputFormat.json)
     report = testing.run_test(
-        target, context=context, kubeconfig=kubeconfig, timeout=parse_duration(timeout), progress=_progress
+        target,
+        context=context,
+        kubeconfig=kubeconfig,
+        timeout=parse_duration(timeout),
+        progress=_progress,
+        allow_namespaces=tuple(allow_namespaces or ()),
     )
     if fmt is OutputFormat.json:
         console.print_json(report.to_json())

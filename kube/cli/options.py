@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kube.cli import completers
 from kube.core.errors import UsageError
 
 
@@ -62,7 +63,11 @@ Output = Annotated[OutputFormat | None, output_option(OutputFormat.json)]
 Namespace = Annotated[
     str | None,
     typer.Option(
-        "-n", "--namespace", metavar="NS", help="Namespace (default: the kubeconfig context's, or default)."
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help="Namespace (default: the kubeconfig context's, or default).",
+        autocompletion=completers.namespaces,
     ),
 ]
 Context = Annotated[

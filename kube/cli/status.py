@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
 from kube.cli.results import kubectl_for
 from kube.core.errors import WaitTimeoutError
@@ -24,11 +24,20 @@ WatchTimeout = Annotated[
 
 @app.command("status")
 def status_command(
-    release: Annotated[str, typer.Argument(metavar="RELEASE", help="The installed release's name.")],
+    release: Annotated[
+        str,
+        typer.Argument(
+            metavar="RELEASE", help="The installed release's name.", autocompletion=completers.releases
+        ),
+    ],
     namespace: Annotated[
         str | None,
         typer.Option(
-            "-n", "--namespace", metavar="NS", help="Its namespace (default: where its only record is)."
+            "-n",
+            "--namespace",
+            metavar="NS",
+            help="Its namespace (default: where its only record is).",
+            autocompletion=completers.namespaces,
         ),
     ] = None,
     context: Context = None,

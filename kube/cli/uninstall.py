@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, Timeout, Wait, choose, command_app
 from kube.cli.results import (
     kubectl_for,
@@ -33,7 +33,14 @@ if TYPE_CHECKING:
 @app.command("list")
 def list_command(
     namespace: Annotated[
-        str | None, typer.Option("-n", "--namespace", metavar="NS", help="Only this namespace.")
+        str | None,
+        typer.Option(
+            "-n",
+            "--namespace",
+            metavar="NS",
+            help="Only this namespace.",
+            autocompletion=completers.namespaces,
+        ),
     ] = None,
     all_namespaces: Annotated[
         bool, typer.Option("-A", "--all-namespaces", help="Every namespace (the default).")
@@ -108,11 +115,22 @@ def _list_status(kubectl: Kubectl, found: list[Release], fmt: OutputFormat, name
 
 @app.command("uninstall")
 def uninstall_command(
-    name: Annotated[str, typer.Argument(metavar="RELEASE", help="The release's name (see `kube list`).")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="RELEASE",
+            help="The release's name (see `kube list`).",
+            autocompletion=completers.releases,
+        ),
+    ],
     namespace: Annotated[
         str | None,
         typer.Option(
-            "-n", "--namespace", metavar="NS", help="Its namespace (default: where its only record is)."
+            "-n",
+            "--namespace",
+            metavar="NS",
+            help="Its namespace (default: where its only record is).",
+            autocompletion=completers.namespaces,
         ),
     ] = None,
     context: Context = None,

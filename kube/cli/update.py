@@ -15,7 +15,7 @@ import typer
 from kube.archive import update as archive
 from kube.archive import workspace
 from kube.archive.changes import UpdateReport
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.archive import ensure_archive, waiting
 from kube.cli.options import Output, OutputFormat, choose, command_app
 
@@ -83,7 +83,7 @@ def _updated(name: str, old: str, new: str) -> str:
 
 @app.command("get")
 def get_command(
-    name: Annotated[str, typer.Argument(help="The kube to copy.")],
+    name: Annotated[str, typer.Argument(help="The kube to copy.", autocompletion=completers.formulas)],
     dest: Annotated[
         Path | None, typer.Option("--dest", help="Copy here instead of $KUBE_HOME/workspace/NAME.")
     ] = None,

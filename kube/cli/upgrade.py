@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kube.cli import console
+from kube.cli import completers, console
 from kube.cli.options import (
     Context,
     Kubeconfig,
@@ -42,7 +42,10 @@ _HISTORY_MAX = typer.Option(
 
 @app.command("upgrade")
 def upgrade_command(
-    release: Annotated[str, typer.Argument(metavar="RELEASE", help="The release to upgrade.")],
+    release: Annotated[
+        str,
+        typer.Argument(metavar="RELEASE", help="The release to upgrade.", autocompletion=completers.releases),
+    ],
     formula: Annotated[
         str | None,
         typer.Argument(
@@ -133,7 +136,12 @@ def upgrade_command(
 
 @app.command("rollback")
 def rollback_command(
-    release: Annotated[str, typer.Argument(metavar="RELEASE", help="The release to roll back.")],
+    release: Annotated[
+        str,
+        typer.Argument(
+            metavar="RELEASE", help="The release to roll back.", autocompletion=completers.releases
+        ),
+    ],
     revision: Annotated[
         int | None,
         typer.Argument(metavar="[REVISION]", help="The revision to go back to (default: the one before)."),

@@ -35,8 +35,13 @@ from kube.formula.templating import render_error
 from kube.formula.values import MASK
 from kube.k8s.objects import KubeObject
 
-#: Largest manifest or template file read.
-MANIFEST_LIMIT = 4 * 1024 * 1024
+#: Largest file of a formula that kube reads (manifest, template, tests/ object), for lint and
+#: install alike. Real packages' largest files are CRDs: argo-cd's ApplicationSet is 1.4 MB.
+FILE_LIMIT = 4 * 1024 * 1024
+MANIFEST_LIMIT = FILE_LIMIT
+#: Largest formula, all its files together (argo-cd's CRDs and install.yaml come to 3 MB), for
+#: lint, for install's render and for the copy a hook runs in.
+FORMULA_LIMIT = 32 * 1024 * 1024
 
 Redact = Callable[[str], str]
 

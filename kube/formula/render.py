@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from kube.core.errors import FormulaError, RenderError
 from kube.core.findings import Finding
 from kube.formula import manifests
-from kube.formula.manifests import MANIFEST_LIMIT, Redact
+from kube.formula.manifests import FORMULA_LIMIT, MANIFEST_LIMIT, Redact
 from kube.formula.patches import PatchSet, apply_patches, read_patch_file
 from kube.formula.templating import OUTPUT_LIMIT, KubeInfo, render_template
 from kube.formula.templating import render_error as _render_error
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from kube.k8s.capabilities import Capabilities
 
 __all__ = [
+    "FORMULA_LIMIT",
     "MANIFEST_LIMIT",
     "OUTPUT_LIMIT",
     "KubeInfo",
@@ -68,8 +69,13 @@ def render_manifests(
 
     Then the formula's own patches (K3.yaml ``patches``, files in ``directory``) and ``patches``
     (``--patch`` files, a dependent formula's) are applied, in that order (``kube.formula.patches``)."""
-    from kube.formula.load import manifest_files
+    from kube.formula.load import formula_files, manifest_files
 
+    total = sum(path.lstat().st_size for path in formula_files(directory))
+    if total > FORMULA_LIMIT:
+        size = f"{total / 1048576:.1f} MiB"
+        message = f"the formula's files add up to {size}, over the {FORMULA_LIMIT // 1048576} MiB limit"
+        raise _render_error(".", 0, "file-too-large", message)
     read: list[Capabilities] = []
 
     def kube(text: str) -> KubeInfo:

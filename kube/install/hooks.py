@@ -86,6 +86,7 @@ from kube.core.errors import FormulaError, HookError, ProcessError, ProcessTimeo
 from kube.core.findings import Finding, Severity
 from kube.core.text import safe
 from kube.formula import hook_needs
+from kube.formula.manifests import FORMULA_LIMIT
 from kube.formula.values import deep_merge
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ if TYPE_CHECKING:
 
 HOOK = Path("scripts") / "pre-install.py"
 #: Largest formula copied to staging, and largest JSON a hook may return.
-STAGE_LIMIT = 64 * 1024 * 1024
+STAGE_LIMIT = FORMULA_LIMIT
 VALUES_OUT_LIMIT = 1024 * 1024
 #: Deepest nesting of the values a hook returns (deeper is a mistake or an attack on kube's
 #: recursive merge and render), and the most bytes of each output stream kept.

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 from kube.core.findings import Finding
 from kube.core.paths import METADATA_FILE
 from kube.formula import hook_needs
+from kube.formula.manifests import FILE_LIMIT, FORMULA_LIMIT
 from kube.lint.rules import finding
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
 
-SIZE_LIMIT = 1024 * 1024
+SIZE_LIMIT = FILE_LIMIT  # the reader's, so a file lint passes is one install reads
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
 TEST_SUFFIXES = (".yaml", ".yml", ".json")
 HOOK = "scripts/pre-install.py"
@@ -36,6 +37,7 @@ class FormulaFiles:
     manifests: tuple[str, ...]
     tests: tuple[str, ...]
     hook: str | None
+    too_large: tuple[str, ...] = ()  # reported (file-too-large), not read
 
 
 def check_files(directory: Path, base: str) -> tuple[FormulaFiles, list[Finding]]:
@@ -44,8 +46,16 @@ def check_files(directory: Path, base: str) -> tuple[FormulaFiles, list[Finding]
     if directory.is_symlink() or not directory.is_dir():
         return FormulaFiles((), (), None), findings  # reported by kube.formula
     regular: list[str] = []
-    _walk(directory, directory, base, regular, findings)
+    sizes: dict[str, int] = {}
+    _walk(directory, directory, base, regular, findings, sizes)
     regular.sort()
+    total = sum(sizes.values())
+    if total > FORMULA_LIMIT:
+        message = (
+            f"the formula's files add up to {total / 1048576:.1f} MiB, over the "
+            f"{FORMULA_LIMIT // 1048576} MiB limit"
+        )
+        findings.append(finding("file-too-large", base, 0, message))
     manifests = tuple(r for r in regular if _under(r, "manifests"))
     tests = tuple(r for r in regular if _under(r, "tests"))
     for rel in regular:
@@ -61,14 +71,17 @@ def check_files(directory: Path, base: str) -> tuple[FormulaFiles, list[Finding]
     hook = HOOK if HOOK in regular else None
     if hook:
         findings.extend(_compile_hook(directory / hook, f"{base}/{hook}"))
-    return FormulaFiles(manifests, tests, hook), findings
+    too_large = tuple(sorted(rel for rel in sizes if rel not in regular))
+    return FormulaFiles(manifests, tests, hook, too_large), findings
 
 
 def _under(rel: str, top: str) -> bool:
     return rel.startswith(top + "/")
 
 
-def _walk(root: Path, directory: Path, base: str, regular: list[str], findings: list[Finding]) -> None:
+def _walk(
+    root: Path, directory: Path, base: str, regular: list[str], findings: list[Finding], sizes: dict[str, int]
+) -> None:
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
@@ -79,9 +92,10 @@ def _walk(root: Path, directory: Path, base: str, regular: list[str], findings: 
         shown = f"{base}/{rel}"
         mode = entry.stat(follow_symlinks=False).st_mode
         if stat.S_ISDIR(mode):
-            _walk(root, path, base, regular, findings)
+            _walk(root, path, base, regular, findings, sizes)
         elif stat.S_ISREG(mode):
             size = entry.stat(follow_symlinks=False).st_size
+            sizes[rel] = size
             if size > SIZE_LIMIT:
                 findings.append(
                     finding(

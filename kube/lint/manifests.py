@@ -19,6 +19,7 @@ from kube.core.errors import FormulaError
 from kube.core.findings import Finding
 from kube.formula.manifests import Refused, what
 from kube.k8s.objects import KubeObject
+from kube.lint import crds as lint_crds
 from kube.lint import schema as lint_schema
 from kube.lint import security as lint_security
 from kube.lint.rules import finding
@@ -83,13 +84,24 @@ def parse_findings(exc: FormulaError, shown: str) -> list[Finding]:
 
 
 def check_objects(
-    docs: Sequence[KubeObject], tests: Sequence[KubeObject], kube_version: str
+    docs: Sequence[KubeObject],
+    tests: Sequence[KubeObject],
+    kube_version: lint_schema.Schemas | str,
+    *,
+    dependency_crds: Sequence[lint_crds.Crd] = (),
 ) -> list[Finding]:
-    """Every object rule over a formula's manifests and tests/ objects."""
+    """Every object rule over a formula's manifests and tests/ objects; custom resources are
+    checked against the CRDs of the formula and then of its dependencies."""
     findings: list[Finding] = []
     everything = [*docs, *tests]
-    crd_kinds = {_crd_group_kind(d) for d in everything if (d.group, d.kind) == _CRD}
+    own = [lint_crds.read_crd(d.data, d.path) for d in everything if (d.group, d.kind) == _CRD]
+    crds = _Crds(lint_crds.index([*(c for c in own if c is not None), *dependency_crds]))
     namespaces = {str(d.metadata.get("name")) for d in everything if (d.group, d.kind) == ("", "Namespace")}
+    accounts = {
+        str(d.metadata["name"]): d.metadata.get("namespace")
+        for d in docs
+        if (d.group, d.kind) == ("", "ServiceAccount") and isinstance(d.metadata.get("name"), str)
+    }
     seen: dict[tuple[str, str, str, str], KubeObject] = {}
     for doc in everything:
         problems = list(_identity(doc))
@@ -99,7 +111,8 @@ def check_objects(
         findings.extend(_name_format(doc))
         findings.extend(_namespace(doc, namespaces))
         findings.extend(lint_security.check(doc))
-        findings.extend(_schema(doc, kube_version, crd_kinds))
+        findings.extend(_schema(doc, kube_version, crds))
+        findings.extend(_subjects(doc, accounts))
         key = (doc.group, doc.kind, str(doc.metadata.get("namespace") or ""), str(doc.metadata["name"]))
         if key in seen:
             first = seen[key]
@@ -208,7 +221,35 @@ def _namespace(doc: KubeObject, created: set[str]) -> Iterator[Finding]:
     )
 
 
-def _schema(doc: KubeObject, kube_version: str, crd_kinds: set[tuple[str, str]]) -> Iterator[Finding]:
+class _Crds:
+    """The CRDs a formula's custom resources are checked against, with their JSON Schemas
+    built once per CRD version."""
+
+    def __init__(self, by_kind: dict[tuple[str, str], lint_crds.Crd]) -> None:
+        self.by_kind = by_kind
+        self._checks: dict[tuple[str, str, str], Any] = {}
+
+    def check(self, crd: lint_crds.Crd, version: str) -> Any:
+        key = (crd.group, crd.kind, version)
+        if key not in self._checks:
+            import jsonschema
+
+            schema = lint_crds.json_schema(crd.schemas[version], pruned=crd.pruned)
+            validator = jsonschema.Draft4Validator(schema)
+
+            def check(work: dict[str, Any]) -> None:
+                error = jsonschema.exceptions.best_match(validator.iter_errors(work))
+                if error is not None:
+                    raise error
+
+            self._checks[key] = check
+        return self._checks[key]
+
+
+_PRUNED = " (the API server prunes it, or rejects the object under strict field validation)"
+
+
+def _schema(doc: KubeObject, kube_version: lint_schema.Schemas | str, crds: _Crds) -> Iterator[Finding]:
     from kube.k8s.objects import BUILTIN_GROUPS
 
     label = f"{doc.kind}/{doc.metadata['name']}"
@@ -216,6 +257,7 @@ def _schema(doc: KubeObject, kube_version: str, crd_kinds: set[tuple[str, str]])
         problems = lint_schema.validate(doc.data, kube_version)
     except lint_schema.NoSchema:
         api = doc.data["apiVersion"]
+        crd = crds.by_kind.get((doc.group, doc.kind))
         if doc.group == "" or doc.group in BUILTIN_GROUPS:
             yield finding(
                 "manifest-unknown-api",
@@ -224,13 +266,16 @@ def _schema(doc: KubeObject, kube_version: str, crd_kinds: set[tuple[str, str]])
                 f"{label}: Kubernetes {kube_version} serves no {doc.kind} in `{api}`",
                 hint="use a current apiVersion (`kubectl api-resources` lists them), or pick --kube-version",
             )
-        elif (doc.group, doc.kind) not in crd_kinds:
+        elif crd is None:
             yield finding(
                 "manifest-custom-resource",
                 doc.path,
                 doc.line_of(["kind"]),
-                f"{label}: custom resource `{api}` not validated: its CRD is not in this formula",
+                f"{label}: custom resource `{api}` not validated: its CRD is neither in this formula "
+                "nor in its dependencies",
             )
+        else:
+            yield from _custom(doc, crd, crds)
         return
     for problem in problems:
         yield finding(
@@ -239,6 +284,76 @@ def _schema(doc: KubeObject, kube_version: str, crd_kinds: set[tuple[str, str]])
             doc.line_of(problem.path),
             f"{label}: {problem.message}",
             hint=problem.hint or None,
+        )
+
+
+def _custom(doc: KubeObject, crd: lint_crds.Crd, crds: _Crds) -> Iterator[Finding]:
+    """A custom resource against the schema of its CRD's version that its apiVersion names."""
+    label = f"{doc.kind}/{doc.metadata['name']}"
+    version = doc.api_version.rpartition("/")[2]
+    if version not in crd.served:
+        served = ", ".join(f"`{crd.group}/{v}`" for v in crd.served) or "no version"
+        yield finding(
+            "manifest-schema",
+            doc.path,
+            doc.line_of(["apiVersion"]),
+            f"{label}: its CRD ({crd.source}) serves no `{doc.api_version}`; it serves {served}",
+            hint=f"use apiVersion {crd.group}/{crd.served[-1]}" if crd.served else None,
+        )
+        return
+    if version not in crd.schemas:
+        return  # a CRD without a schema takes anything (apiextensions.k8s.io/v1 requires one)
+    try:
+        check = crds.check(crd, version)
+        problems = lint_schema.collect(doc.data, check, unknown=_PRUNED)
+    except Exception as exc:  # a stranger's schema that jsonschema cannot use
+        message = f"{label}: cannot check it against its CRD ({crd.source}): {str(exc).splitlines()[0][:160]}"
+        yield finding("manifest-schema", doc.path, doc.line_of(["kind"]), message)
+        return
+    for problem in problems:
+        hint = problem.hint
+        if not hint or hint.startswith("`kubectl explain"):
+            hint = f"see the schema of {crd.kind} {version} in its CRD ({crd.source})"
+        yield finding(
+            "manifest-schema",
+            doc.path,
+            doc.line_of(problem.path),
+            f"{label}: {problem.message}",
+            hint=hint or None,
+        )
+
+
+def _subjects(doc: KubeObject, accounts: dict[str, Any]) -> Iterator[Finding]:
+    """A RoleBinding or ClusterRoleBinding whose ServiceAccount subject names a namespace that
+    is not where the formula puts that ServiceAccount (kube installs into -n, so a hard-coded
+    namespace binds the role to an account that is elsewhere, or to nobody)."""
+    if (doc.group, doc.kind) not in (
+        ("rbac.authorization.k8s.io", "RoleBinding"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ):
+        return
+    subjects = doc.data.get("subjects")
+    for index, subject in enumerate(subjects if isinstance(subjects, list) else []):
+        if not isinstance(subject, dict) or subject.get("kind") != "ServiceAccount":
+            continue
+        namespace, name = subject.get("namespace"), subject.get("name")
+        if not isinstance(namespace, str) or not namespace or not isinstance(name, str):
+            continue
+        if doc.rendered and namespace == "default":  # what `{{ kube.namespace }}` renders to in lint
+            continue
+        if name in accounts and accounts[name] == namespace:
+            continue  # the formula puts that ServiceAccount in that namespace itself
+        where = (
+            "the formula's ServiceAccount of that name goes into the install namespace"
+            if name in accounts and not accounts[name]
+            else "kube installs into the namespace given with -n"
+        )
+        yield finding(
+            "manifest-rbac-subject-namespace",
+            doc.path,
+            doc.line_of(["subjects", index, "namespace"]),
+            f"{doc.kind}/{doc.metadata['name']}: subject ServiceAccount/{name} hard-codes namespace "
+            f"`{namespace}`, but {where}",
         )
 
 
@@ -300,11 +415,6 @@ def _test_labels(
                 f"{doc.kind}/{doc.metadata.get('name')}: its Pod matches the selector of "
                 f"Service/{service.metadata.get('name')}, so the test gets a share of the traffic it sends",
             )
-
-
-def _crd_group_kind(doc: KubeObject) -> tuple[str, str]:
-    spec = _mapping(doc.data.get("spec"))
-    return str(spec.get("group", "")), str(_mapping(spec.get("names")).get("kind", ""))
 
 
 def _mapping(value: Any) -> dict[str, Any]:

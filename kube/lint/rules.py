@@ -27,7 +27,7 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         "file-too-large",
         E,
-        "a file over the size limit (1 MiB)",
+        "a file over 4 MiB, or a formula over 32 MiB",
         "keep formulas small; fetch data at runtime",
     ),
     Rule(
@@ -92,6 +92,18 @@ _RULES: tuple[Rule, ...] = (
         "list the verbs, resources and API groups by name",
     ),
     Rule(
+        "manifest-rbac-subject-namespace",
+        W,
+        "a RoleBinding or ClusterRoleBinding subject (ServiceAccount) in a hard-coded namespace",
+        "write `namespace: {{ kube.namespace }}` in a .yaml.tmpl template",
+    ),
+    Rule(
+        "manifest-image-tag",
+        W,
+        "a container image with no tag, or the tag `latest`",
+        "pin a version tag (nginx:1.27.3) or a digest (nginx@sha256:...), and upgrade it on purpose",
+    ),
+    Rule(
         "manifest-hostpath",
         W,
         "a Pod mounts a hostPath volume (the node's own files), or a PersistentVolume is one",
@@ -124,7 +136,7 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         "manifest-schema",
         E,
-        "the object is not valid against the Kubernetes OpenAPI schema",
+        "an object invalid against the Kubernetes OpenAPI schema (a custom resource: its CRD's)",
         "`kubectl explain KIND.FIELD` lists the fields",
     ),
     Rule(
@@ -136,7 +148,7 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         "manifest-custom-resource",
         W,
-        "a custom resource whose CRD is not in the formula (not validated)",
+        "a custom resource whose CRD is neither in the formula nor in a dependency (not validated)",
         "ship the CRD in the formula, or depend on the kube that does",
     ),
     # templates

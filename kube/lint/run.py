@@ -41,7 +41,9 @@ from kube.lint.rules import ALL_RULES, finding, ignorable, with_hint
 if TYPE_CHECKING:
     from kube.formula.load import Formula, LintIgnore
     from kube.formula.patches import PatchSet
+    from kube.k8s.kubectl import Kubectl
     from kube.k8s.objects import KubeObject
+    from kube.lint.crds import Crd
 
 
 @dataclass(frozen=True, order=True)
@@ -83,9 +85,17 @@ def lint(
     all_formulas: bool = False,
     changed: str | None = None,
     kube_version: str | None = None,
+    cluster: Kubectl | None = None,
 ) -> LintReport:
-    """Lint the selected formulas (see the module docstring)."""
-    version = lint_schema.check_kube_version(kube_version)
+    """Lint the selected formulas (see the module docstring); with ``cluster``, against the
+    OpenAPI of that cluster's API server (``kube.lint.openapi``)."""
+    if cluster is not None:
+        from kube.lint import openapi
+
+        minor, document = openapi.fetch(cluster)
+        version = lint_schema.choose(kube_version, cluster=document, cluster_version=minor)
+    else:
+        version = lint_schema.choose(kube_version)
     formulas = select(paths, all_formulas=all_formulas, for_changed=changed is not None)
     bumps: dict[Path, list[str]] = {}
     if changed is not None:
@@ -105,7 +115,7 @@ def lint(
         suppressed += left_out
     unique = sorted({with_hint(f) for f in findings}, key=lambda f: (f.path, f.line, f.rule, f.message))
     quiet = sorted({Suppressed(with_hint(s.finding), s.reason, s.declared) for s in suppressed})
-    return LintReport(tuple(display(f) for f in formulas), tuple(unique), version, changed, tuple(quiet))
+    return LintReport(tuple(display(f) for f in formulas), tuple(unique), str(version), changed, tuple(quiet))
 
 
 def apply_ignores(
@@ -169,7 +179,7 @@ def _covers(ignore: LintIgnore, base: str, item: Finding) -> bool:
 
 
 def lint_formula(
-    directory: Path, *, kube_version: str, archives: dict[Path, _Archive] | None = None
+    directory: Path, *, kube_version: lint_schema.Schemas | str, archives: dict[Path, _Archive] | None = None
 ) -> tuple[Formula | None, list[Finding]]:
     """Every finding of one formula directory; ``archives`` caches the formulas read for dependencies."""
     from kube.formula.load import check_formula
@@ -187,14 +197,16 @@ def lint_formula(
     readable = [r for r in files.manifests if r.count("/") == 1 and r.endswith(lint_files.MANIFEST_SUFFIXES)]
     for rel in readable:
         if rel.endswith(".tmpl"):
+            minor = kube_version.version if isinstance(kube_version, lint_schema.Schemas) else kube_version
             found_docs, found = lint_templates.check_template(
-                formula, directory / rel, f"{base}/{rel}", kube_version
+                formula, directory / rel, f"{base}/{rel}", minor
             )
         else:
             found_docs, found = lint_manifests.load_file(directory / rel, f"{base}/{rel}")
         docs += found_docs
         findings += found
-    if not readable:
+    refused = [r for r in files.too_large if r.startswith("manifests/")]
+    if not readable and not refused:
         findings.append(finding("manifest-none", f"{base}/manifests", 0, "the formula has no manifests"))
     tests: list[KubeObject] = []
     for rel in files.tests:
@@ -205,10 +217,13 @@ def lint_formula(
     if formula is not None:
         docs, found = _patches(formula, directory, base, docs)
         findings += found
-    findings += lint_manifests.check_objects(docs, tests, kube_version)
+    archive: _Archive | None = None
     if formula is not None:
         root = archive_root(directory)
         archive = (archives if archives is not None else {}).setdefault(root, _Archive(root))
+    dependency_crds = archive.crds_of(formula) if archive is not None and formula is not None else []
+    findings += lint_manifests.check_objects(docs, tests, kube_version, dependency_crds=dependency_crds)
+    if formula is not None and archive is not None:
         findings += _dependencies(formula, archive, base)
     return formula, findings
 
@@ -363,12 +378,53 @@ class _Archive:
             return []
         return sorted(p.name for p in self.root.iterdir() if (p / METADATA_FILE).is_file())
 
+    _crds: dict[str, list[Crd]] = field(default_factory=dict)
+
     def get(self, name: str) -> Formula | None:
         if name not in self._loaded:
             from kube.formula.load import check_formula
 
             self._loaded[name] = check_formula(self.root / name)[0] if name in self.names else None
         return self._loaded[name]
+
+    def crds_of(self, formula: Formula) -> list[Crd]:
+        """The CRDs that the dependencies of ``formula`` ship, and theirs, nearest first."""
+        found: list[Crd] = []
+        seen = {formula.name}
+        queue = [dep.name for dep in formula.dependencies]
+        while queue:
+            name = queue.pop(0)
+            if name in seen:
+                continue
+            seen.add(name)
+            found += self._own_crds(name)
+            loaded = self.get(name)
+            queue += [dep.name for dep in loaded.dependencies] if loaded is not None else []
+        return found
+
+    def _own_crds(self, name: str) -> list[Crd]:
+        """The CRDs in one formula's manifests/ (templates rendered with their defaults), read
+        by the reader the formula's own lint uses; a broken file is that formula's finding."""
+        if name not in self._crds:
+            from kube.lint import crds
+
+            formula = self.get(name)
+            directory = self.root / name
+            found: list[Crd] = []
+            if formula is not None:
+                files, _ = lint_files.check_files(directory, name)
+                for rel in files.manifests:
+                    if rel.count("/") != 1 or not rel.endswith(lint_files.MANIFEST_SUFFIXES):
+                        continue
+                    if rel.endswith(".tmpl"):
+                        docs, _ = lint_templates.check_template(formula, directory / rel, f"{name}/{rel}")
+                    else:
+                        docs, _ = lint_manifests.load_file(directory / rel, f"{name}/{rel}")
+                    for doc in docs:
+                        crd = crds.read_crd(doc.data, f"dependency {name}") if crds.is_crd(doc.data) else None
+                        found += [crd] if crd is not None else []
+            self._crds[name] = found
+        return self._crds[name]
 
 
 def archive_root(directory: Path) -> Path:

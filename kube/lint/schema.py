@@ -8,7 +8,10 @@ again (at most ``MAX_ERRORS`` times).
 Its bundled schemas cover Kubernetes 1.25 and later; ``DEFAULT_KUBE_VERSION``
 is the newest bundled minor not above 1.30, close to what clusters in use
 run. The schemas are strict (unknown fields are errors), as ``kubectl create``
-with server-side field validation is.
+with server-side field validation is. Older minors come from a cluster's own
+OpenAPI (``kube.lint.openapi``, ``kube lint --cluster``), cached by minor; the
+same repair loop (``collect``) reports every error of either, and of custom
+resources against their CRD (``kube.lint.crds``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import copy
 import difflib
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kube.core.errors import KubeError, UsageError
@@ -93,29 +97,96 @@ def check_kube_version(text: str | None) -> str:
         raise UsageError(
             f"--kube-version {text}: no schemas for Kubernetes {minor} in kubernetes-validate "
             f"(it bundles {choices})",
-            hint=f"use --kube-version {default_kube_version()}, or upgrade kubernetes-validate",
+            hint=f"use --kube-version {default_kube_version()}, or run `kube lint --cluster` once against "
+            f"a Kubernetes {minor} cluster (its schemas are then cached for --kube-version {minor})",
         )
     return minor
 
 
-def validate(obj: dict[str, Any], kube_version: str) -> list[SchemaProblem]:
+@dataclass(frozen=True)
+class Schemas:
+    """Where schemas come from: the bundled ones of a Kubernetes minor, or a cluster's own
+    ``/openapi/v2`` (``kube.lint.openapi``: fetched by ``--cluster``, cached by server version)."""
+
+    version: str  # "1.30"
+    openapi: Path | None = None
+
+    def __str__(self) -> str:
+        return f"{self.version} (the cluster's OpenAPI)" if self.openapi else self.version
+
+
+def choose(text: str | None, *, cluster: Path | None = None, cluster_version: str = "") -> Schemas:
+    """The schemas for ``--kube-version`` (``text``) or, with ``cluster``, a cluster's OpenAPI.
+
+    A minor that is not bundled is served from a cluster's cached OpenAPI when one of that
+    minor was fetched before (``kube lint --cluster``)."""
+    if cluster is not None:
+        if text is not None and _minor(text) != cluster_version:
+            raise UsageError(
+                f"--kube-version {text} and --cluster disagree: the cluster runs {cluster_version}",
+                hint="leave out --kube-version with --cluster",
+            )
+        return Schemas(cluster_version, cluster)
+    if text is not None and _VERSION_RE.match(text.strip()):
+        from kube.lint import openapi
+
+        minor = _minor(text)
+        cached = openapi.cached(minor)
+        if cached is not None and minor not in bundled_versions():
+            return Schemas(minor, cached)
+    return Schemas(check_kube_version(text))
+
+
+def _minor(text: str) -> str:
+    match = _VERSION_RE.match(text.strip())
+    return f"{int(match.group(1))}.{int(match.group(2))}" if match else text
+
+
+def validate(obj: dict[str, Any], schemas: Schemas | str) -> list[SchemaProblem]:
     """Every schema problem of ``obj`` (up to ``MAX_ERRORS``); raises ``NoSchema``."""
+    if isinstance(schemas, str):
+        schemas = Schemas(schemas)
+    if schemas.openapi is not None:
+        from kube.lint import openapi
+
+        served = openapi.validator(schemas.openapi, obj)
+        if served is None:
+            raise NoSchema(f"the cluster serves no {obj.get('kind')} in {obj.get('apiVersion')}")
+        return collect(obj, served)
     kv = _module()
+    version = schemas.version + ".0"
+
+    def check(work: dict[str, Any]) -> None:
+        try:
+            kv.validate(work, version, strict=True)
+        except kv.SchemaNotFoundError as exc:
+            raise NoSchema(exc.message) from None
+
+    return collect(obj, check)
+
+
+def collect(
+    obj: dict[str, Any], check: Callable[[dict[str, Any]], None], *, unknown: str = ""
+) -> list[SchemaProblem]:
+    """Every problem ``check`` (which raises a ``jsonschema.ValidationError``) finds in ``obj``.
+
+    ``check`` stops at the first error: each one is reported, the private copy repaired, and
+    the copy checked again. ``unknown`` is added to the message of an unknown field."""
+    import jsonschema
+
     work = copy.deepcopy(obj)
     problems: list[SchemaProblem] = []
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     while len(problems) < MAX_ERRORS:
         try:
-            kv.validate(work, kube_version + ".0", strict=True)
+            check(work)
             return problems
-        except kv.SchemaNotFoundError as exc:
-            raise NoSchema(exc.message) from None
-        except kv.ValidationError as exc:
+        except jsonschema.ValidationError as exc:
             path = tuple(exc.path)
             if (path, str(exc.validator)) in seen:
                 return problems  # the repair did not take; stop rather than loop
             seen.add((path, str(exc.validator)))
-            problems.extend(_describe(exc, path))
+            problems.extend(_describe(exc, path, unknown))
             if not _repair(work, exc, path):
                 return problems
     return problems
@@ -177,7 +248,7 @@ def _missing(exc: Any) -> list[str]:
     return [key for key in exc.validator_value or () if key not in instance]
 
 
-def _describe(exc: Any, path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
+def _describe(exc: Any, path: tuple[str | int, ...], unknown: str = "") -> Iterator[SchemaProblem]:
     if exc.validator == "additionalProperties" and isinstance(exc.instance, dict):
         known = list((exc.schema.get("properties") or {}).keys())
         for key in exc.instance:
@@ -185,7 +256,7 @@ def _describe(exc: Any, path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
                 continue
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f"did you mean `{close[0]}`?" if close else _explain_hint(path)
-            yield SchemaProblem((*path, key), f"unknown field `{dotted((*path, key))}`", hint)
+            yield SchemaProblem((*path, key), f"unknown field `{dotted((*path, key))}`{unknown}", hint)
         return
     if exc.validator == "required":
         for key in _missing(exc):
@@ -197,6 +268,8 @@ def _describe(exc: Any, path: tuple[str | int, ...]) -> Iterator[SchemaProblem]:
         field = str(path[-1]) if path else "value"
         if got == "string" and {"integer", "number"} & set(wanted):
             hint = f"leave numbers unquoted: {field}: {exc.instance}"
+        elif wanted == ["boolean"] and got == "string":
+            hint = f"write {field}: true or {field}: false, unquoted"
         elif "string" in wanted and got in ("integer", "number", "boolean"):
             hint = f'quote it: {field}: "{_scalar(exc.instance)}"'
         else:

@@ -216,6 +216,28 @@ def _wildcards(doc: KubeObject) -> Iterator[Finding]:
 # -- Pods ----------------------------------------------------------------------------------------------
 
 
+def _unpinned(image: str) -> str | None:
+    """Why ``image`` is not pinned (None when it has a version tag or a digest)."""
+    if "@" in image:
+        return None  # a digest names exactly one image
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "has no tag, so it runs whatever `latest` is on the day a node pulls it"
+    if last.rsplit(":", 1)[1] == "latest":
+        return "runs `latest`, which moves: two nodes can run different code"
+    return None
+
+
+def _image(doc: KubeObject, container: dict[str, Any], path: list[str | int], who: str) -> Iterator[Finding]:
+    image = container.get("image")
+    if not isinstance(image, str) or not image:
+        return
+    why = _unpinned(image)
+    if why is not None:
+        line = doc.line_of([*path, "image"])
+        yield finding("manifest-image-tag", doc.path, line, f"{who}: `{image}` {why}")
+
+
 def _pod(doc: KubeObject, spec_path: list[str | int]) -> Iterator[Finding]:
     spec = _get(doc.data, spec_path)
     if not isinstance(spec, dict):
@@ -254,6 +276,7 @@ def _container(
 ) -> Iterator[Finding]:
     name = container.get("name")
     who = f"{label} (`{name}`)" if isinstance(name, str) else label
+    yield from _image(doc, container, path, who)
     context = container.get("securityContext")
     if not isinstance(context, dict):
         return

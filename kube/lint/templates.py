@@ -4,9 +4,9 @@ Templates are rendered by the code ``kube install`` uses (``kube.render``),
 with the K3.yaml defaults and ``kube.namespace`` = "default"; the hook is not
 run, so every value a template reads needs a default in K3.yaml. The output
 is then checked like any manifest. A finding in the output points at the
-template line that wrote it when that line can be told (the same key at the
-same indentation on exactly one template line), else at the template with the
-rendered line in the message.
+template line that wrote it, found by aligning the output with the template
+document by document (``_mapper``), else at the template with the rendered
+line in the message.
 """
 
 from __future__ import annotations
@@ -86,16 +86,100 @@ def check_template(
 
 
 def _mapper(template: str, output: str) -> dict[int, int]:
-    """Rendered line -> template line, for the lines whose key appears on exactly one template line."""
+    """Rendered line -> template line.
+
+    The output is aligned with the template document by document (at ``---``, when both have
+    as many documents), in order: a line matches a template line with the same text, or the
+    same key at the same indentation (``image: {{ image }}`` wrote ``image: nginx``). So a
+    key that appears on several lines maps to the right one. Between two matched lines, the
+    output lines all come from the one template line there (an ``{{ x | indent }}``), or
+    one-to-one from as many. Lines that alignment leaves out fall back to a template line
+    with their text, or their key, when exactly one has it."""
+    t_lines, o_lines = template.splitlines(), output.splitlines()
+    t_docs, o_docs = _documents(t_lines), _documents(o_lines)
+    if len(t_docs) != len(o_docs):
+        t_docs, o_docs = [(0, len(t_lines))], [(0, len(o_lines))]
+    mapping: dict[int, int] = {}
+    for t_range, o_range in zip(t_docs, o_docs, strict=True):
+        _align(t_lines, t_range, o_lines, o_range, mapping)
+    for number, target in _unique(t_lines, o_lines).items():
+        mapping.setdefault(number, target)
+    return mapping
+
+
+_SEPARATOR = re.compile(r"^---(?:\s|$)")
+_CONTROL = re.compile(r"^\s*(?:\{%.*%\}|\{#.*#\})\s*$")
+# The alignment's work grows with the pairs of equal lines (a key repeated on thousands of
+# lines); past this many, a document uses the fallback alone, so a template cannot stall lint.
+_ALIGN_LIMIT = 2_000_000
+
+
+def _documents(lines: list[str]) -> list[tuple[int, int]]:
+    """[start, end) line ranges of the YAML documents (split at ``---`` lines)."""
+    ranges: list[tuple[int, int]] = []
+    start = 0
+    for index, text in enumerate(lines):
+        if _SEPARATOR.match(text):
+            ranges.append((start, index))
+            start = index + 1
+    ranges.append((start, len(lines)))
+    return ranges
+
+
+def _signature(text: str) -> str:
+    match = _KEY.match(text)
+    return "key " + match.group(1) if match else "text " + text.strip()
+
+
+def _align(
+    t_lines: list[str],
+    t_range: tuple[int, int],
+    o_lines: list[str],
+    o_range: tuple[int, int],
+    mapping: dict[int, int],
+) -> None:
+    import difflib
+    from collections import Counter
+
+    (t0, t1), (o0, o1) = t_range, o_range
+    t_sig = [_signature(t) for t in t_lines[t0:t1]]
+    o_sig = [_signature(o) for o in o_lines[o0:o1]]
+    t_count, o_count = Counter(t_sig), Counter(o_sig)
+    if sum(n * o_count[sig] for sig, n in t_count.items()) > _ALIGN_LIMIT:
+        return
+    matcher = difflib.SequenceMatcher(None, t_sig, o_sig, autojunk=False)
+    t_done = o_done = 0
+    for t_at, o_at, size in matcher.get_matching_blocks():
+        _gap(t_lines, t0 + t_done, t0 + t_at, o0 + o_done, o0 + o_at, mapping)
+        for offset in range(size):
+            mapping[o0 + o_at + offset + 1] = t0 + t_at + offset + 1
+        t_done, o_done = t_at + size, o_at + size
+
+
+def _gap(t_lines: list[str], t_from: int, t_to: int, o_from: int, o_to: int, mapping: dict[int, int]) -> None:
+    """Output lines ``o_from..o_to`` that came from template lines ``t_from..t_to`` (0-based)."""
+    if o_from >= o_to:
+        return
+    writers = [i for i in range(t_from, t_to) if t_lines[i].strip() and not _CONTROL.match(t_lines[i])]
+    if len(writers) == 1:
+        for o in range(o_from, o_to):
+            mapping[o + 1] = writers[0] + 1
+    elif len(writers) == o_to - o_from:
+        for o, t in zip(range(o_from, o_to), writers, strict=True):
+            mapping[o + 1] = t + 1
+
+
+def _unique(t_lines: list[str], o_lines: list[str]) -> dict[int, int]:
+    """Rendered line -> template line, for the lines whose text or key is on exactly one template line."""
     by_text: dict[str, list[int]] = {}
     by_key: dict[str, list[int]] = {}
-    for number, text in enumerate(template.splitlines(), start=1):
+    for number, text in enumerate(t_lines, start=1):
         by_text.setdefault(text.rstrip(), []).append(number)
         match = _KEY.match(text)
         if match:
             by_key.setdefault(match.group(1), []).append(number)
     mapping: dict[int, int] = {}
-    for number, text in enumerate(output.splitlines(), start=1):
+    for number, text in enumerate(o_lines, start=1):
         exact = by_text.get(text.rstrip(), [])
         match = _KEY.match(text)
         keyed = by_key.get(match.group(1), []) if match else []

@@ -113,6 +113,7 @@ def run_test(
     kubeconfig: str | None = None,
     timeout: float = 300.0,
     progress: Callable[[str], None] | None = None,
+    allow_namespaces: tuple[str, ...] = (),
 ) -> TestReport:
     """Install ``target`` into a scratch namespace, check it, remove it; see the module docstring."""
     run = _Run(progress or (lambda _: None))
@@ -127,9 +128,12 @@ def run_test(
     try:
         made = run.step("namespace", lambda: _create_namespace(kubectl, namespace, formula.name))
         run.step(
-            "dependencies", lambda: _install_dependencies(kubectl, source, namespace, timeout, installed)
+            "dependencies",
+            lambda: _install_dependencies(kubectl, source, namespace, timeout, installed, allow_namespaces),
         )
-        result = run.step("install", lambda: _install(kubectl, source, namespace, installed))
+        result = run.step(
+            "install", lambda: _install(kubectl, source, namespace, installed, allow_namespaces)
+        )
         run.step("ready", lambda: _ready(kubectl, _given(result), timeout))
         run.step("tests", lambda: _tests(kubectl, formula, namespace, timeout))
     finally:
@@ -181,12 +185,17 @@ def _create_namespace(kubectl: Kubectl, namespace: str, formula: str) -> tuple[s
     return namespace, True
 
 
-def _options(wait: float | None) -> InstallOptions:
-    return InstallOptions(sandbox=True, interactive=False, wait=wait)
+def _options(wait: float | None, allow_namespaces: tuple[str, ...] = ()) -> InstallOptions:
+    return InstallOptions(sandbox=True, interactive=False, wait=wait, allow_namespaces=allow_namespaces)
 
 
 def _install_dependencies(
-    kubectl: Kubectl, source: Source, namespace: str, timeout: float, installed: list[InstallResult]
+    kubectl: Kubectl,
+    source: Source,
+    namespace: str,
+    timeout: float,
+    installed: list[InstallResult],
+    allow_namespaces: tuple[str, ...] = (),
 ) -> tuple[str, None]:
     formula = source.formula
     if not formula.dependencies:
@@ -204,7 +213,7 @@ def _install_dependencies(
         [],
         lambda name: _load(archive, name),
         plan=plan,
-        install=lambda the_plan: install.install(the_plan, kubectl, _options(timeout)),
+        install=lambda the_plan: install.install(the_plan, kubectl, _options(timeout, allow_namespaces)),
         installed=installed.append,
     )
     if results and not results[-1].ok:
@@ -224,13 +233,17 @@ def _load(archive: Path, name: str) -> Formula:
 
 
 def _install(
-    kubectl: Kubectl, source: Source, namespace: str, installed: list[InstallResult]
+    kubectl: Kubectl,
+    source: Source,
+    namespace: str,
+    installed: list[InstallResult],
+    allow_namespaces: tuple[str, ...] = (),
 ) -> tuple[str, InstallResult]:
     the_plan = install.plan(source, kubectl, namespace=namespace)
     if the_plan.unsatisfied:
         missing = "; ".join(u.warning for u in the_plan.unsatisfied)
         raise StepFailed(f"dependencies not satisfied: {missing}")
-    result = install.install(the_plan, kubectl, _options(None))
+    result = install.install(the_plan, kubectl, _options(None, allow_namespaces))
     if result.record is not None:
         installed.append(result)
     if not result.ok:

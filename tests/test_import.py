@@ -1,0 +1,254 @@
+"""kube import: real upstream release manifests (tests/fixtures/import, sources in its README)
+become formulas that load, lint with only the findings a human must decide, render back to the
+upstream objects, and install on the real local control plane."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from kube.cli.app import app
+from kube.formula import importer
+from kube.formula.load import load_formula
+from kube.formula.manifests import parse
+from kube.formula.render import render_manifests
+from kube.lint import run as lint
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+METRICS_SERVER = FIXTURES / "metrics-server-v0.7.2"
+KSM = FIXTURES / "kube-state-metrics-v2.20.0"
+REDIS_OPERATOR = FIXTURES / "redis-operator-v1.2.4"
+OWNER = ("--home", "https://example.org/project", "--maintainer", "Kube Formula Team <formulas@kube.sh>")
+
+
+def kube(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def upstream(folder: Path) -> dict[str, dict[str, Any]]:
+    """The upstream objects, by kind/name, as kubectl would read them."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        objects, refused = parse(path.read_text(), path.name)
+        assert not refused
+        found.update({f"{o.kind}/{o.name}": o.data for o in objects})
+    return found
+
+
+def rendered(directory: Path, namespace: str) -> dict[str, dict[str, Any]]:
+    formula = load_formula(directory)
+    objects = render_manifests(formula, directory, dict(formula.values), namespace=namespace)
+    return {f"{o.kind}/{o.name}": o.data for o in objects}
+
+
+def without_namespace(data: dict[str, Any], main: str, install: str) -> dict[str, Any]:
+    """``data`` as kube renders it into ``install``: the upstream namespace ``main`` gone from
+    metadata, and every reference to it naming ``install``."""
+    data = copy.deepcopy(data)
+    if data["metadata"].get("namespace") == main and data["kind"] != "RoleBinding":
+        del data["metadata"]["namespace"]
+    text = json.dumps(data).replace(f'"namespace": "{main}"', f'"namespace": "{install}"')
+    data = json.loads(text)
+    if data["kind"] == "RoleBinding":
+        data["metadata"]["namespace"] = main  # bound to a Role that exists only in kube-system
+    return data
+
+
+def test_metrics_server_release_file_becomes_a_formula_that_renders_back(tmp_path: Path) -> None:
+    result = kube("import", str(METRICS_SERVER / "components.yaml"), "--into", str(tmp_path), *OWNER)
+    assert result.exit_code == 0, result.output
+    directory = tmp_path / "metrics-server"
+    formula = load_formula(directory)
+    assert (formula.name, str(formula.version)) == ("metrics-server", "0.7.2")  # from the image tag
+    assert formula.values["images"] == {
+        "metrics_server": {"repository": "registry.k8s.io/metrics-server/metrics-server", "tag": "v0.7.2"}
+    }
+    files = sorted(p.name for p in (directory / "manifests").iterdir())
+    assert len(files) == 9  # one object per file
+    assert "deployment-metrics-server.yaml.tmpl" in files
+    assert "clusterrole-system-metrics-server.yaml" in files
+    # Rendered into another namespace, every object is upstream's, moved there.
+    got = rendered(directory, "monitoring")
+    want = {
+        key: without_namespace(data, "kube-system", "monitoring")
+        for key, data in upstream(METRICS_SERVER).items()
+    }
+    assert got == want
+    # The RoleBinding to kube-system's authentication reader must stay there, and lint says so.
+    report = lint.lint([str(directory)])
+    assert [(f.rule, Path(f.path).name) for f in report.findings] == [
+        ("manifest-namespace", "rolebinding-metrics-server-auth-reader.yaml.tmpl")
+    ]
+
+
+def test_kube_state_metrics_folder_lints_clean_and_keeps_its_version(tmp_path: Path) -> None:
+    result = kube(
+        "import", str(KSM), "--into", str(tmp_path), *OWNER, "--description", "Cluster state metrics"
+    )
+    assert result.exit_code == 0, result.output
+    assert "kustomization.yaml: a kustomization" in result.output  # passed over, and said so
+    directory = tmp_path / "kube-state-metrics"
+    assert str(load_formula(directory).version) == "2.20.0"  # app.kubernetes.io/version
+    report = lint.lint([str(directory)])
+    assert report.passed(strict=True), report.findings
+    binding = (directory / "manifests" / "clusterrolebinding-kube-state-metrics.yaml.tmpl").read_text()
+    assert "namespace: {{ kube.namespace | quote }}" in binding
+
+
+def test_operator_install_yaml_leaves_the_human_decisions_to_lint(tmp_path: Path) -> None:
+    result = kube("import", str(REDIS_OPERATOR), "--into", str(tmp_path), "--name", "redis-operator", *OWNER)
+    assert result.exit_code == 0, result.output
+    directory = tmp_path / "redis-operator"
+    formula = load_formula(directory)
+    assert formula.values["images"]["redis_operator"] == {
+        "repository": "quay.io/spotahome/redis-operator",
+        "tag": "latest",
+    }
+    rules = {f.rule for f in lint.lint([str(directory)]).findings}
+    # Wildcard RBAC, Prometheus' custom resources and the `latest` image are the author's call, not import's.
+    assert rules == {"manifest-rbac-wildcard", "manifest-custom-resource", "manifest-image-tag"}
+    assert "to decide: description" in result.output
+    # Upstream binds the ServiceAccount it ships in `default`; the binding follows the install namespace.
+    binding = (directory / "manifests" / "clusterrolebinding-redisoperator.yaml.tmpl").read_text()
+    assert "namespace: {{ kube.namespace | quote }}" in binding
+
+
+def test_values_and_namespace_from_the_command_line_drive_the_rendered_objects(tmp_path: Path) -> None:
+    assert kube("import", str(KSM), "--into", str(tmp_path), *OWNER).exit_code == 0
+    directory = tmp_path / "kube-state-metrics"
+    formula = load_formula(directory)
+    values = copy.deepcopy(dict(formula.values))
+    values["images"]["kube_state_metrics"]["tag"] = "v2.21.0"
+    objects = render_manifests(formula, directory, values, namespace="obs")
+    deployment = next(o for o in objects if o.kind == "Deployment")
+    assert deployment.data["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":v2.21.0")
+    binding = next(o for o in objects if o.kind == "ClusterRoleBinding")
+    assert binding.data["subjects"][0]["namespace"] == "obs"
+
+
+def test_text_that_looks_like_jinja_renders_back_unchanged(tmp_path: Path) -> None:
+    source = tmp_path / "app.yaml"
+    source.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n"
+        "    template: '{{ .Values.x }} {% if %} {# note #}'\nspec:\n  selector: {matchLabels: {app: web}}\n"
+        "  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n"
+        "        - {name: web, image: 'nginx:1.27.0@sha256:" + "a" * 64 + "'}\n"
+    )
+    assert (
+        kube("import", str(source), "--into", str(tmp_path / "out"), "--name", "web", *OWNER).exit_code == 0
+    )
+    directory = tmp_path / "out" / "web"
+    got = rendered(directory, "x")["Deployment/web"]
+    assert got["metadata"]["annotations"]["template"] == "{{ .Values.x }} {% if %} {# note #}"
+    assert got["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27.0@sha256:" + "a" * 64
+    assert load_formula(directory).values["images"]["nginx"]["digest"] == "sha256:" + "a" * 64
+
+
+def test_what_a_cluster_wrote_into_an_export_is_left_out(tmp_path: Path) -> None:
+    source = tmp_path / "export.yaml"
+    source.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n"
+        "    name: settings\n    namespace: prod\n    uid: 0d5b\n    resourceVersion: '42'\n"
+        "    creationTimestamp: '2026-01-01T00:00:00Z'\n    managedFields: [{manager: kubectl}]\n"
+        "    annotations: {kubectl.kubernetes.io/last-applied-configuration: '{}'}\n"
+        "  data: {a: b}\n  status: {phase: x}\n"
+    )
+    assert kube("import", str(source), "--into", str(tmp_path), "--name", "settings", *OWNER).exit_code == 0
+    text = (tmp_path / "settings" / "manifests" / "configmap-settings.yaml").read_text()
+    assert text == "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n"
+
+
+def test_a_helm_chart_template_is_refused_with_its_line_and_nothing_is_written(tmp_path: Path) -> None:
+    chart = tmp_path / "templates"
+    chart.mkdir()
+    (chart / "deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Values.name }}\n"
+    )
+    result = kube("import", str(chart), "--into", str(tmp_path / "out"), "--name", "x")
+    assert result.exit_code == 4, result.output
+    assert "deployment.yaml:4" in result.output
+    assert "render Helm charts or kustomizations first" in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_an_existing_directory_is_never_overwritten(tmp_path: Path) -> None:
+    existing = tmp_path / "kube-state-metrics"
+    existing.mkdir()
+    (existing / "mine.txt").write_text("keep")
+    result = kube("import", str(KSM), "--into", str(tmp_path), *OWNER)
+    assert result.exit_code == 2, result.output
+    assert "already exists" in result.output
+    assert [p.name for p in existing.iterdir()] == ["mine.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["kube-state-metrics"]  # no staging left behind
+
+
+def test_symbolic_links_in_a_source_folder_are_not_followed(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: stolen}\nstringData: {k: v}\n")
+    (folder / "link.yaml").symlink_to(secret)
+    (folder / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: real}\n")
+    result = kube("import", str(folder), "--into", str(tmp_path / "out"), "--name", "app", *OWNER)
+    assert result.exit_code == 0, result.output
+    assert "link.yaml: not a regular file" in result.output
+    assert [p.name for p in (tmp_path / "out" / "app" / "manifests").iterdir()] == ["configmap-real.yaml"]
+
+
+def test_dry_run_writes_nothing_and_json_describes_the_plan(tmp_path: Path) -> None:
+    result = kube("import", str(METRICS_SERVER), "--into", str(tmp_path), "--dry-run", "-o", "json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["written"] is False and plan["namespace_removed"] == "kube-system"
+    assert plan["images"] == {"metrics_server": "registry.k8s.io/metrics-server/metrics-server:v0.7.2"}
+    assert {"object": "RoleBinding/metrics-server-auth-reader", "namespace": "kube-system"} in plan[
+        "kept_namespaces"
+    ]
+    assert not list(tmp_path.iterdir())
+
+
+def test_no_objects_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "empty.yaml").write_text("---\n# nothing\n")
+    result = kube("import", str(tmp_path / "empty.yaml"), "--into", str(tmp_path), "--name", "x")
+    assert result.exit_code == 4
+    assert "no Kubernetes objects" in result.output
+
+
+def test_semver_of_upstream_versions() -> None:
+    assert importer.semver_of("v0.7.2") == "0.7.2"
+    assert importer.semver_of("2.4") == "2.4.0"
+    assert importer.semver_of("latest") is None
+    assert importer.semver_of("1.2.3.4") is None
+
+
+@pytest.mark.cluster
+def test_an_imported_formula_installs_into_any_namespace(
+    tmp_path: Path, namespace: str, kubectl: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    assert kube("import", str(KSM), "--into", str(tmp_path), *OWNER).exit_code == 0
+    directory = tmp_path / "kube-state-metrics"
+    result = kube("install", str(directory), "-n", namespace, "--force")  # consent to the cluster-scoped RBAC
+    try:
+        assert result.exit_code == 0, result.output
+        binding = json.loads(kubectl("get", "clusterrolebinding", "kube-state-metrics", "-o", "json").stdout)
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "kube-state-metrics", "namespace": namespace}
+        ]
+        image = kubectl(
+            "get", "deployment", "kube-state-metrics", "-n", namespace, "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ).stdout  # fmt: skip
+        assert image == "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0"
+    finally:
+        done = kube("uninstall", "kube-state-metrics", "-n", namespace)
+    assert done.exit_code == 0, done.output
+    gone = kubectl("get", "clusterrolebinding", "kube-state-metrics", check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
