@@ -233,6 +233,12 @@ EXPECTED = [
         "formulas/hook-without-script/K3.yaml:7",
         "but the formula has no scripts/pre-install.py",
     ),
+    (
+        "patch",
+        "patch",
+        "formulas/patch/patches/greeting.yaml:6",
+        "[1].patch[0] (test /data/greeting) on ConfigMap/patch-config: test failed",
+    ),
     ("k3-range-empty", "k3-range-empty", "formulas/k3-range-empty/K3.yaml:9", "no version can satisfy"),
     ("k3-name", "k3-name", "formulas/k3-name/K3.yaml:1", 'does not match the directory name "k3-name"'),
     ("k3-required", "k3-required", "formulas/k3-required/K3.yaml:1", "home: is required"),

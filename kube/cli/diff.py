@@ -13,6 +13,8 @@ from kube.cli.options import (
     Namespace,
     Output,
     OutputFormat,
+    Patches,
+    ResetPatches,
     SetStrings,
     SetValues,
     ValuesFiles,
@@ -49,6 +51,8 @@ def diff_command(
         bool,
         typer.Option("--reset-values", help="Start from the formula's defaults, not the release's values."),
     ] = False,
+    patch: Patches = None,
+    reset_patches: ResetPatches = False,
     show_secrets: Annotated[
         bool, typer.Option("--show-secrets", help="Print the values of Secrets instead of masking them.")
     ] = False,
@@ -62,8 +66,12 @@ def diff_command(
     Live objects against the new render, as the API server would merge it (kubectl diff
     --server-side); objects upgrade would create and prune; Secret values masked unless
     --show-secrets. The pre-install hook is not run. Exit 0: no changes; 1: changes."""
+    from kube.formula.patches import read_patch_files
+
     fmt = choose(output, OutputFormat.json)
     options = release_diff.DiffOptions(
+        patches=read_patch_files(patch or ()),
+        reset_patches=reset_patches,
         value_files=tuple(values or ()),
         sets=tuple(set_ or ()),
         set_strings=tuple(set_string or ()),

@@ -68,6 +68,6 @@ def _row(rev: releases.Revision | releases.Unreadable) -> tuple[object, ...]:
             f"{rev.formula} {rev.version}",
             rev.status,
             rev.condition,
-            rev.summary,
+            rev.summary + (f" (patched: {', '.join(rev.patch_sources)})" if rev.patch_sources else ""),
         )
     return (rev.revision, "-", "-", "unreadable", "-", rev.problem)

@@ -6,6 +6,7 @@ import io
 import os
 import re
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,13 +17,16 @@ from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.options import (
     Context,
     Kubeconfig,
+    KubeVersion,
     Namespace,
     OutputFormat,
+    Patches,
     SetStrings,
     SetValues,
     Timeout,
     ValuesFiles,
     Wait,
+    capabilities_option,
     choose,
     command_app,
     output_option,
@@ -116,6 +120,8 @@ def install_command(
     values: ValuesFiles = None,
     set_: SetValues = None,
     set_string: SetStrings = None,
+    patch: Patches = None,
+    kube_version: KubeVersion = None,
     no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py.")] = False,
     hook_timeout: Annotated[
         str, typer.Option("--hook-timeout", metavar="DURATION", help="Time limit of the hook.")
@@ -147,7 +153,11 @@ def install_command(
     dry_run = dry_run or server_dry_run
     machine = (OutputFormat.json, OutputFormat.yaml) if dry_run else (OutputFormat.json,)
     fmt = choose(output, *machine, default=OutputFormat.yaml if dry_run else OutputFormat.table)
+    from kube.formula.patches import read_patch_files
+
     options = install.InstallOptions(
+        patches=read_patch_files(patch or ()),
+        capabilities=capabilities_option(kube_version, dry_run=dry_run),
         value_files=tuple(values or ()),
         sets=tuple(set_ or ()),
         set_strings=tuple(set_string or ()),
@@ -249,7 +259,6 @@ def _announce(notes: tuple[str, ...], warnings: tuple[str, ...]) -> None:
 def _install_dependencies(
     the_plan: Plan, kubectl: Kubectl, options: InstallOptions, fmt: OutputFormat, *, force: bool
 ) -> list[InstallResult]:
-    from dataclasses import replace
 
     from kube.formula.values import merge_values
 
@@ -269,13 +278,21 @@ def _install_dependencies(
         {}, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
     )
     own = replace(options, value_files=(), sets=(), set_strings=(), wait=options.wait or options.timeout)
+
+    def _dependency_options(dep_plan: Plan) -> InstallOptions:
+        # A dependency gets the patches its dependents declare for it, never the user's --patch.
+        declared = deps.declared_patches(
+            the_plan.source.formula, dep_plan.source.formula.name, install.load_from_archive
+        )
+        return replace(own, patches=declared)
+
     results = deps.install_dependencies(
         the_plan.source.formula,
         the_plan.records,
         install.load_from_archive,
         namespace=the_plan.namespace,
         plan=plan,
-        install=lambda dep_plan: _run_install(dep_plan, kubectl, own, force=force),
+        install=lambda dep_plan: _run_install(dep_plan, kubectl, _dependency_options(dep_plan), force=force),
         user_values=user,
         dry_run=options.dry_run,
         progress=console.info,

@@ -94,3 +94,41 @@ SetStrings = Annotated[
     list[str] | None,
     typer.Option("--set-string", metavar="KEY=VALUE", help="Set a value, always as a string."),
 ]
+# Patches to the rendered objects, the same on install, upgrade and diff (kube.formula.patches).
+Patches = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--patch",
+        metavar="FILE",
+        help="A patch file (YAML or JSON: RFC 6902 or RFC 7386 patches by target) applied to the "
+        "rendered objects (repeatable; recorded, so upgrade and rollback keep it).",
+    ),
+]
+ResetPatches = Annotated[
+    bool, typer.Option("--reset-patches", help="Drop the patches the release recorded; keep only --patch.")
+]
+#: What templates see as kube.capabilities, offline: lint, and dry runs.
+KubeVersion = Annotated[
+    str | None,
+    typer.Option(
+        "--kube-version",
+        metavar="X.Y",
+        help="With --dry-run: the Kubernetes version templates see as kube.capabilities, instead of "
+        "asking the cluster.",
+    ),
+]
+
+
+def capabilities_option(kube_version: str | None, *, dry_run: bool) -> Any:
+    """The ``kube.capabilities`` ``--kube-version`` names (None: ask the cluster); only a dry run
+    may pretend the cluster is another version."""
+    if kube_version is None:
+        return None
+    if not dry_run:
+        raise UsageError(
+            "--kube-version is for dry runs: a real install renders for the cluster it installs into",
+            hint="add --dry-run, or drop --kube-version",
+        )
+    from kube.k8s import capabilities
+
+    return capabilities.offline(kube_version)

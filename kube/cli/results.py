@@ -117,6 +117,7 @@ def record_json(record: Revision) -> dict[str, Any]:
         "formatVersion": record.format_version,
         "valuesDigest": record.values_digest,
         "summary": record.summary,
+        "patches": list(record.patch_sources),
         "createdNamespace": record.created_namespace,
         "allowedNamespaces": list(record.allowed_namespaces),
         "adopted": [{"apiVersion": r.api_version, "kind": r.kind, "name": r.name} for r in record.adopted],

@@ -11,14 +11,18 @@ from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.options import (
     Context,
     Kubeconfig,
+    KubeVersion,
     Namespace,
     Output,
     OutputFormat,
+    Patches,
+    ResetPatches,
     SetStrings,
     SetValues,
     Timeout,
     ValuesFiles,
     Wait,
+    capabilities_option,
     choose,
     command_app,
 )
@@ -65,6 +69,9 @@ def upgrade_command(
             "--reset-values", help="Start from the formula's defaults, not the release's last values."
         ),
     ] = False,
+    patch: Patches = None,
+    reset_patches: ResetPatches = False,
+    kube_version: KubeVersion = None,
     version: Annotated[
         str | None,
         typer.Option("--version", metavar="V", help="Refuse unless the formula found is version V."),
@@ -97,9 +104,13 @@ def upgrade_command(
 ) -> None:
     """Upgrade a release: render the new version with its values, apply server-side, prune what left it."""
     from kube.cli.install import _interactive, show_hook_output
+    from kube.formula.patches import read_patch_files
 
     fmt = choose(output, OutputFormat.json)
     options = UpgradeOptions(
+        patches=read_patch_files(patch or ()),
+        reset_patches=reset_patches,
+        capabilities=capabilities_option(kube_version, dry_run=dry_run),
         value_files=tuple(values or ()),
         sets=tuple(set_ or ()),
         set_strings=tuple(set_string or ()),

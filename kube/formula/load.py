@@ -27,7 +27,7 @@ K3_LIMIT = 256 * 1024  # a real K3.yaml is a few KiB; a 50 MB one fails before i
 MAX_FILES = 10_000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
 REQUIRED_KEYS = ("name", "version", "home", "description", "maintainers")
-KNOWN_KEYS = (*REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "hook", "lint")
+KNOWN_KEYS = (*REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "hook", "lint", "patches")
 IGNORE_KEYS = ("rule", "file", "reason")
 HOOK_KEYS = ("python", "requires")
 RESERVED_VALUES = ("kube",)  # templates see the reserved ``kube`` object beside the values
@@ -43,7 +43,7 @@ def is_valid_name(name: object) -> bool:
     return isinstance(name, str) and NAME_RE.fullmatch(name) is not None
 
 
-DEPENDENCY_KEYS = ("name", "version", "namespace", "scope", "values")
+DEPENDENCY_KEYS = ("name", "version", "namespace", "scope", "values", "patches")
 SCOPES = ("namespace", "cluster")
 
 
@@ -59,6 +59,8 @@ class Dependency:
     namespace: str | None = None
     scope: str = "namespace"
     values: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Patch files of the dependent formula applied to the dependency when --with-deps installs it.
+    patches: tuple[str, ...] = ()
 
     @property
     def cluster_wide(self) -> bool:
@@ -72,6 +74,8 @@ class Dependency:
             data["scope"] = self.scope
         if self.values:
             data["values"] = self.values
+        if self.patches:
+            data["patches"] = list(self.patches)
         return data
 
 
@@ -104,6 +108,8 @@ class Formula:
     warnings: tuple[Finding, ...]
     lint_ignores: tuple[LintIgnore, ...] = ()
     hook: HookNeeds | None = None
+    # Patch files (paths inside the formula) applied to its own rendered objects, in order.
+    patches: tuple[str, ...] = ()
 
     @property
     def k3_path(self) -> Path:
@@ -275,8 +281,9 @@ def _check_dependencies(c: _Checker, doc: Any, own: str | None) -> tuple[Depende
                 continue
             if not version_range.is_satisfiable():
                 c.add(vline, "k3-range-empty", f"{where}.version", f"no version can satisfy {quote(text)}")
+        patches = _check_patch_files(c, item, "patches", f"{where}.patches")
         if name is not None:
-            deps.append(Dependency(name, version_range, line, *_check_placement(c, item, where)))
+            deps.append(Dependency(name, version_range, line, *_check_placement(c, item, where), patches))
     return tuple(deps)
 
 
@@ -315,6 +322,35 @@ def _check_placement(c: _Checker, item: Any, where: str) -> tuple[str | None, st
         return namespace, scope, {}
     plain = to_plain(values)
     return namespace, scope, plain if isinstance(plain, dict) else {}
+
+
+def _check_patch_files(c: _Checker, node: Any, key: str, where: str) -> tuple[str, ...]:
+    """``patches: [patches/x.yaml]``: relative POSIX paths inside the formula (kube.formula.patches)."""
+    if node.get(key) is None:
+        return ()
+    if isinstance(node.get(key), str):
+        c.add(
+            line_of(node, key), "k3-type", where, "expected a list like [patches/replicas.yaml], got a string"
+        )
+        return ()
+    value = node.get(key)
+    if not isinstance(value, list):
+        c.add(line_of(node, key), "k3-type", where, f"expected a list of patch files, got {_kind(value)}")
+        return ()
+    found: list[str] = []
+    for i in range(len(value)):
+        text = c.string(value, i, f"{where}[{i}]", required=True)
+        if text is None:
+            continue
+        parts = text.split("/")
+        if text.startswith("/") or "\\" in text or any(part in ("", ".", "..") for part in parts):
+            message = f"{quote(text)} is not a path inside the formula, like patches/replicas.yaml"
+            c.add(line_of(value, i), "k3-patch", f"{where}[{i}]", message)
+        elif text in found:
+            c.add(line_of(value, i), "k3-patch", f"{where}[{i}]", f"{quote(text)} is listed twice")
+        else:
+            found.append(text)
+    return tuple(found)
 
 
 def _check_keywords(c: _Checker, doc: Any) -> tuple[str, ...]:
@@ -497,6 +533,7 @@ def _check_doc(c: _Checker, doc: Any, dir_name: str) -> dict[str, Any] | None:
         "values": _check_values(c, doc),
         "lint_ignores": _check_lint(c, doc),
         "hook": _check_hook(c, doc),
+        "patches": _check_patch_files(c, doc, "patches", "patches"),
     }
 
 

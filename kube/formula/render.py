@@ -25,7 +25,7 @@ length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from kube.core.errors import FormulaError, RenderError
 from kube.core.findings import Finding
 from kube.formula import manifests
 from kube.formula.manifests import FORMULA_LIMIT, MANIFEST_LIMIT, Redact
+from kube.formula.patches import PatchSet, apply_patches, read_patch_file
 from kube.formula.templating import OUTPUT_LIMIT, KubeInfo, render_template
 from kube.formula.templating import render_error as _render_error
 from kube.formula.values import merge_values, secret_masker
@@ -40,6 +41,7 @@ from kube.k8s.objects import KubeObject
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.k8s.capabilities import Capabilities
 
 __all__ = [
     "FORMULA_LIMIT",
@@ -53,10 +55,20 @@ __all__ = [
 
 
 def render_manifests(
-    formula: Formula, directory: Path, values: dict[str, Any], *, namespace: str, release: str | None = None
+    formula: Formula,
+    directory: Path,
+    values: dict[str, Any],
+    *,
+    namespace: str,
+    release: str | None = None,
+    patches: Sequence[PatchSet] = (),
+    capabilities: Capabilities | Callable[[], Capabilities] | None = None,
 ) -> list[KubeObject]:
     """Every object of the formula in ``directory`` (the staged copy), in file order. ``kube.release``
-    is ``release``, or the formula's name when none is given (``kube lint``, an unnamed install)."""
+    is ``release``, or the formula's name when none is given (``kube lint``, an unnamed install).
+
+    Then the formula's own patches (K3.yaml ``patches``, files in ``directory``) and ``patches``
+    (``--patch`` files, a dependent formula's) are applied, in that order (``kube.formula.patches``)."""
     from kube.formula.load import formula_files, manifest_files
 
     total = sum(path.lstat().st_size for path in formula_files(directory))
@@ -64,7 +76,21 @@ def render_manifests(
         size = f"{total / 1048576:.1f} MiB"
         message = f"the formula's files add up to {size}, over the {FORMULA_LIMIT // 1048576} MiB limit"
         raise _render_error(".", 0, "file-too-large", message)
-    kube = KubeInfo(formula.name, str(formula.version), namespace, release or formula.name)
+    read: list[Capabilities] = []
+
+    def kube(text: str) -> KubeInfo:
+        """The ``kube`` object of a template. The cluster's capabilities are read once, before the
+        first template that names them renders: templates render under a memory limit that
+        kubectl, started from inside one, would inherit. No other template makes kube ask."""
+        found = capabilities
+        if callable(found):
+            if CAPABILITIES_WORD not in text:
+                found = _unnamed
+            else:
+                read[:] = read or [found()]
+                found = read[0]
+        return KubeInfo(formula.name, str(formula.version), namespace, release or formula.name, found)
+
     redact = secret_masker(values, formula.values)
     objects: list[KubeObject] = []
     findings: list[Finding] = []
@@ -77,14 +103,43 @@ def render_manifests(
     if findings:
         more = f" (and {len(findings) - 1} more problems)" if len(findings) > 1 else ""
         raise RenderError(f"{findings[0]}{more}", findings=findings)
+    own = [formula_patch_set(directory, rel) for rel in formula.patches]
+    if own or patches:
+        objects = apply_patches(objects, [*own, *patches], namespace=namespace)
     return objects
+
+
+CAPABILITIES_WORD = "capabilities"
+
+
+def _unnamed() -> Capabilities:
+    raise ValueError(
+        "kube.capabilities is read from the cluster only for a template that names it: "
+        "write kube.capabilities out"
+    )
+
+
+def formula_patch_set(directory: Path, rel: str, *, shown: str | None = None) -> PatchSet:
+    """The patch file ``rel`` (a path K3.yaml gave, checked by the loader) of the formula in
+    ``directory``: a regular file inside it, reached through no symbolic link."""
+    path = directory / rel
+    display = shown or rel
+    here = directory.resolve()
+    for part in [path, *path.parents]:
+        if part == directory or not part.is_relative_to(directory):
+            break
+        if part.is_symlink():
+            raise _render_error(display, 0, "patch-file", "is reached through a symbolic link")
+    if not path.resolve().is_relative_to(here):
+        raise _render_error(display, 0, "patch-file", "lies outside the formula")
+    return read_patch_file(path, display)
 
 
 def _load_file(
     directory: Path,
     display: str,
     values: Mapping[str, Any],
-    kube: KubeInfo,
+    kube: Callable[[str], KubeInfo],
     findings: list[Finding],
     redact: Redact,
 ) -> Iterator[KubeObject]:
@@ -94,7 +149,7 @@ def _load_file(
     text = manifests.read(path, display)
     template = display.endswith(".tmpl")
     if template:
-        text = render_template(text, display=display, values=values, kube=kube, redact=redact)
+        text = render_template(text, display=display, values=values, kube=kube(text), redact=redact)
     objects, refused = manifests.parse(text, display, template=template, redact=redact)
     findings.extend(Finding(r.display, 0 if template else r.line, "manifest-object", r.text) for r in refused)
     return iter(objects)

@@ -2,7 +2,8 @@
 
 Jinja's immutable sandbox with ``StrictUndefined`` and no autoescaping.
 Templates see the values at top level plus a reserved ``kube`` object
-(``kube.formula``, ``kube.version``, ``kube.namespace``, ``kube.release``); a value named
+(``kube.formula``, ``kube.version``, ``kube.namespace``, ``kube.release``, ``kube.capabilities``:
+``kube.k8s.capabilities``); a value named
 ``kube`` is an error. Templates cannot include, import or extend other
 templates: the loader refuses every name, so a formula's output is always the
 sum of its own files. ``trim_blocks`` and ``lstrip_blocks`` are on, so a
@@ -43,7 +44,7 @@ import traceback
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, nodes
@@ -52,12 +53,14 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Namespace, _PassArg
 
-from kube.core.errors import RenderError
+from kube.core.errors import ClusterError, RenderError
 from kube.core.findings import Finding
 
 if TYPE_CHECKING:
     from jinja2.environment import Environment
     from jinja2.runtime import Context
+
+    from kube.k8s.capabilities import Capabilities
 
 #: Largest output of one template, and largest string a template may build at once.
 OUTPUT_LIMIT = 8 * 1024 * 1024
@@ -107,10 +110,24 @@ class KubeInfo:
     version: str
     namespace: str
     release: str = ""  # the release name: the formula's name when none was chosen (kube lint too)
+    # What ``capabilities`` is (kube.k8s.capabilities), or the function that reads it from the
+    # cluster the first time a template asks; the offline defaults when None.
+    capabilities_from: Capabilities | Callable[[], Capabilities] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if not self.release:
             object.__setattr__(self, "release", self.formula)
+
+    @functools.cached_property
+    def capabilities(self) -> Capabilities:
+        from kube.k8s.capabilities import Capabilities, offline
+
+        given = self.capabilities_from
+        if given is None:
+            return offline()
+        return given if isinstance(given, Capabilities) else given()
 
 
 class _Budget:
@@ -711,6 +728,8 @@ def render_template(
         except Exception as exc:  # a template can raise anything; it is the formula's error, never kube's
             chunks.clear()
             failure = exc
+    if isinstance(failure, ClusterError):
+        raise failure  # kube.capabilities could not be read: the cluster's error, not the template's
     if failure is not None:
         raise _runtime_error(display, failure, redact or _same) from None
     if size > OUTPUT_LIMIT:

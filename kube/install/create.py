@@ -423,7 +423,7 @@ def _record(
         time=releases.utc_now(),
         values=dict(inputs.values),
         hook_values=dict(inputs.hook_values),
-        patches=(),
+        patches=tuple(inputs.patches),
         # What was adopted is not the release's to re-apply (a rollback) or delete.
         manifest=tuple(m for m in inputs.manifest if _key(ObjectRef.of(m)) not in taken),
         objects=tuple(objects),
@@ -569,6 +569,8 @@ def reinstall(
         differs.append(f"version {latest.version}, not {version}")
     if latest.values_digest != values_digest(given):
         differs.append("other values")
+    if latest.patches is not None and list(latest.patches) != [p.to_json() for p in options.patches]:
+        differs.append("other patches")
     result = InstallResult(
         formula.name, version, ns, InstallOutcome.UNCHANGED, (), release=name, record=latest
     )

@@ -28,6 +28,7 @@ COMPLETE = ReleaseOutcome.COMPLETE
 
 if TYPE_CHECKING:
     from kube.formula.load import Dependency, Formula
+    from kube.formula.patches import PatchSet
     from kube.k8s.kubectl import Kubectl
     from kube.k8s.releases import Release
 
@@ -347,3 +348,32 @@ def dependents(release: Release, others: Sequence[Release]) -> list[str]:
                     f"which {release.name} provides."
                 )
     return lines
+
+
+def declared_patches(root: Formula, name: str, load: Callable[[str], Formula]) -> tuple[PatchSet, ...]:
+    """The patches that ``root`` and the formulas it depends on (transitively) declare for the
+    dependency ``name`` (K3.yaml ``dependencies[].patches``): files of the declaring formula,
+    named ``<formula>/<file>``, in the order the tree is walked (``root`` first)."""
+    from kube.core.errors import KubeError
+    from kube.formula.render import formula_patch_set
+
+    found: list[PatchSet] = []
+    seen: set[str] = set()
+    queue = [root]
+    while queue:
+        formula = queue.pop(0)
+        if formula.name in seen:
+            continue
+        seen.add(formula.name)
+        for dependency in formula.dependencies:
+            if dependency.name == name:
+                found += [
+                    formula_patch_set(formula.path, rel, shown=f"{formula.name}/{rel}")
+                    for rel in dependency.patches
+                ]
+            if dependency.name not in seen and dependency.name != name:
+                try:
+                    queue.append(load(dependency.name))
+                except KubeError:
+                    continue  # install_order reports a dependency it cannot load
+    return tuple(found)

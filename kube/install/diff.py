@@ -9,12 +9,12 @@ from those files, so that Secret values can be masked before any diff is made.
 
 Values: the new formula's defaults, then the values recorded in the release's deployed revision
 (a round-one record holds none: then the defaults alone, and a note says so), then ``-f``/
-``--set``; ``--reset-values`` starts from the defaults. The pre-install hook is not run (a diff
-changes nothing, and a hook may generate, ask or reach out): the revision's hook values stand in
-for it, only where they differ from the values it was given, so a password it generated does not
-show as a change while a value the user now sets still wins. The objects are checked, labelled
-and ordered by the very function install uses (``pipeline._waves``, as upgrade does), so kube's own labels
-never show as changes.
+``--set``; ``--reset-values`` starts from the defaults. Patches as upgrade takes them. The
+pre-install hook is not run (a diff changes nothing, and a hook may generate, ask or reach out):
+the revision's hook values stand in for it, only where they differ from the values it was given,
+so a password it generated does not show as a change while a value the user now sets still wins.
+The objects are checked, labelled and ordered by the very function install uses
+(``pipeline._waves``, as upgrade does), so kube's own labels never show as changes.
 
 Each object is ``create`` (not in the cluster), ``change``, ``unchanged``, or, for an object of the
 deployed revision (or of a later failed or unfinished attempt) that the new render no longer has,
@@ -51,6 +51,7 @@ from kube.k8s.kubectl import Kubectl, ObjectRef
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.formula.patches import PatchSet
     from kube.install.results import Source
     from kube.k8s.objects import KubeObject
     from kube.k8s.releases import RecordedObject, Release, Revision
@@ -91,6 +92,8 @@ class DiffOptions:
     set_strings: tuple[str, ...] = ()
     reset_values: bool = False
     show_secrets: bool = False
+    patches: tuple[PatchSet, ...] = field(default=(), hash=False)  # --patch, after the recorded ones
+    reset_patches: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,13 @@ def _changed_leaves(returned: Mapping[str, Any], given: Mapping[str, Any]) -> di
 
 
 def render(
-    source: Source, namespace: str, values: dict[str, Any], allowed: Sequence[str], release: str
+    source: Source,
+    namespace: str,
+    values: dict[str, Any],
+    allowed: Sequence[str],
+    release: str,
+    patches: Sequence[PatchSet] = (),
+    kubectl: Kubectl | None = None,
 ) -> list[dict[str, Any]]:
     """The objects as install would send them: rendered from a staged copy, checked, labelled,
     in wave order, with the install namespace filled in."""
@@ -241,8 +250,9 @@ def render(
     formula = source.formula
     with tempfile.TemporaryDirectory(prefix="kube-diff-") as tmp:
         staged = hooks.stage_formula(source.directory, Path(tmp))
+        found = pipeline.capabilities_for(kubectl, None, dry_run=False) if kubectl is not None else None
         rendered: list[KubeObject] = render_manifests(
-            formula, staged, values, namespace=namespace, release=release
+            formula, staged, values, namespace=namespace, release=release, patches=patches, capabilities=found
         )
     scopes = Scopes(rendered)
     # install's own check, labelling and order (as kube upgrade uses it): the same labels both sides.
@@ -272,7 +282,10 @@ def diff_release(
     source = pipeline.resolve(ref or start.formula)
     has_hook = (source.directory / HOOK).exists()
     values, notes = values_for(source.formula, start, options, has_hook=has_hook)
-    sent = render(source, ns, values, start.allowed_namespaces, name)
+    from kube.formula.patches import carried
+
+    patch_sets = carried(start.patches, options.patches, reset=options.reset_patches)
+    sent = render(source, ns, values, start.allowed_namespaces, name, patch_sets, kubectl)
     objects = _compare(kubectl, sent, options.show_secrets)
     managed = managed_objects(release, start)
     objects += _prunes(kubectl, start, managed, [ObjectRef.of(o) for o in sent], ns, options.show_secrets)

@@ -10,8 +10,9 @@ again: ``kube.install.create.reinstall`` reports its objects ``ok`` and repairs
 drift when the version and values are the same, and refuses otherwise (exit 11,
 ``kube upgrade``).
 ``install`` merges the values, stages a private copy, runs the hook there,
-renders, labels and orders the objects into waves, and hands them to
-``kube.install.create``. The values digest in the record is taken from the values the
+renders, applies the patches (the formula's own, then ``options.patches``: ``--patch`` files
+or a dependent formula's, recorded in the revision), labels and orders the objects into
+waves, and hands them to ``kube.install.create``. The values digest in the record is taken from the values the
 user gave (K3.yaml, ``--values``, ``--set``), before the hook adds generated
 secrets, so that two installs with the same inputs record the same digest.
 
@@ -27,8 +28,10 @@ first; the command asks, or requires ``--force`` without a terminal.
 ``--dry-run`` does all of that but create. It runs kubectl only to read the
 kubeconfig's namespace when ``-n`` is not given, to read the release (so it
 says "already installed" or "would upgrade" rather than "would create"), and
-the releases the dependencies need (reported, never asked about); an
-unreachable cluster then only means none of that is checked. ``--server-dry-run``
+the releases the dependencies need (reported, never asked about), and, for a formula with
+templates, the server's version and API versions (``kube.capabilities``, unless
+``--kube-version`` names them); an unreachable cluster then only means none of that is
+checked (templates see the default capabilities). ``--server-dry-run``
 sends every object to the API server once with ``--dry-run=server``
 (``kube.install.create.server_dry_run``): admission and validation, nothing stored. It never
 writes to the cluster. The hook does run, as in a real install and outside
@@ -66,6 +69,7 @@ from kube.k8s.release_format import ReleaseStatus
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.k8s.capabilities import Capabilities
     from kube.k8s.objects import KubeObject, Scopes
 
 __all__ = [
@@ -221,7 +225,7 @@ def install(
         # Same version and values: nothing is rendered and no hook runs; drift is repaired from
         # the revision's own manifest. Anything else is an upgrade's business.
         return create.reinstall(the_plan, kubectl, options, _given_values(the_plan, options))
-    rendered, hook_ran, inputs = _render(the_plan, options)
+    rendered, hook_ran, inputs = _render(the_plan, options, kubectl)
     scopes = Scopes(rendered)
     waves = _waves(rendered, formula, ns, scopes, options.allow_namespaces, the_plan.release_name)
     among = [o for w in waves for o in w]
@@ -274,7 +278,30 @@ def reach_of(objs: Sequence[KubeObject], ns: str, scopes: Scopes) -> Reach:
     return Reach(ns, tuple(cluster), tuple(elsewhere))
 
 
-def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], bool, Inputs]:
+def capabilities_for(
+    kubectl: Kubectl, given: Capabilities | None, *, dry_run: bool
+) -> Callable[[], Capabilities]:
+    """What templates see as ``kube.capabilities``: ``given`` (``--kube-version``), else the
+    cluster's, read the first time a template asks (and once per process); a dry run that cannot
+    reach the cluster uses the defaults."""
+    from kube.k8s import capabilities
+
+    def find() -> Capabilities:
+        if given is not None:
+            return given
+        try:
+            return capabilities.read(kubectl)
+        except ClusterError:
+            if not dry_run:
+                raise
+            return capabilities.offline()
+
+    return find
+
+
+def _render(
+    the_plan: Plan, options: InstallOptions, kubectl: Kubectl
+) -> tuple[list[KubeObject], bool, Inputs]:
     from kube.formula import render
     from kube.install import hooks
 
@@ -292,8 +319,12 @@ def _render(the_plan: Plan, options: InstallOptions) -> tuple[list[KubeObject], 
             values, hook_ran = hook.values, hook.ran
             if hook.output and options.on_hook_output is not None:
                 options.on_hook_output(hook.output)
-        objs = render.render_manifests(formula, staged, values, namespace=ns, release=the_plan.release_name)
-    return objs, hook_ran, Inputs(given, values if hook_ran else {})
+        objs = render.render_manifests(
+            formula, staged, values, namespace=ns, release=the_plan.release_name, patches=options.patches,
+            capabilities=capabilities_for(kubectl, options.capabilities, dry_run=options.dry_run),
+        )  # fmt: skip
+    patches = tuple(p.to_json() for p in options.patches)
+    return objs, hook_ran, Inputs(given, values if hook_ran else {}, patches=patches)
 
 
 def _waves(

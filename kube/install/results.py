@@ -23,8 +23,10 @@ from kube.k8s.wait import ReadyState
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.formula.patches import PatchSet
     from kube.install.depends import OnEvent
     from kube.install.deps import Unsatisfied
+    from kube.k8s.capabilities import Capabilities
     from kube.k8s.objects import KubeObject
     from kube.k8s.releases import Release
     from kube.k8s.wait import WaitReport
@@ -149,6 +151,10 @@ class InstallOptions:
     server_dry_run: bool = False  # --dry-run=server: the API server admits and validates, stores nothing
     # What a hook run without a terminal printed, handed over as soon as it ends (the CLI shows it).
     on_hook_output: Callable[[str], None] | None = field(default=None, compare=False)
+    # --patch files (and a dependent formula's patches), applied after the render and recorded.
+    patches: tuple[PatchSet, ...] = field(default=(), hash=False)
+    # --kube-version: what templates see as kube.capabilities, instead of asking the cluster.
+    capabilities: Capabilities | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,7 @@ class Inputs:
     values: Mapping[str, Any] = field(default_factory=dict, hash=False)
     hook_values: Mapping[str, Any] = field(default_factory=dict, hash=False)
     manifest: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
+    patches: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)  # PatchSet.to_json() each
 
 
 class ReleaseExistsError(KubeError):

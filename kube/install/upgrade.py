@@ -4,7 +4,9 @@
 resolved as ``kube install`` does (a path, the workspace copy, the archive; by default the
 formula the release was installed from); the values are the previous revision's user values
 with the new ``-f``/``--set`` over them (``reset_values``: from the formula's defaults alone),
-under the new version's K3.yaml defaults. The hook runs again in a private staged copy, with
+under the new version's K3.yaml defaults. The patches are the deployed revision's recorded
+``--patch`` sets (none with ``reset_patches``), then the new ones; a new file of the same name
+replaces a recorded one (``kube.formula.patches.carried``). The hook runs again in a private staged copy, with
 what it returned last time in ``KUBE_PREVIOUS_VALUES``, so a generated password survives; a
 hook that exits non-zero stops the upgrade before anything is written (``HookError``, exit 7).
 Then revision N+1 is written ``pending`` (listing every object it will have), the waves are
@@ -43,7 +45,9 @@ from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
 from kube.k8s.releases import RecordedObject, Release, ReleaseOutcome, ReleaseStatus, Revision
 
 if TYPE_CHECKING:
+    from kube.formula.patches import PatchSet
     from kube.install.deps import Unsatisfied
+    from kube.k8s.capabilities import Capabilities
     from kube.k8s.wait import WaitReport
 
 __all__ = ["UpgradeOptions", "UpgradeOutcome", "UpgradeResult", "read", "rollback", "upgrade"]
@@ -74,6 +78,9 @@ class UpgradeOptions:
     max_history: int = releases.DEFAULT_MAX_HISTORY
     # What a hook run without a terminal printed, handed over as soon as it ends (the CLI shows it).
     on_hook_output: Callable[[str], None] | None = field(default=None, compare=False)
+    patches: tuple[PatchSet, ...] = field(default=(), hash=False)  # --patch files, after the recorded ones
+    reset_patches: bool = False  # --reset-patches: drop the patches the deployed revision recorded
+    capabilities: Capabilities | None = field(default=None, hash=False)  # --kube-version (dry runs)
 
 
 @dataclass(frozen=True)
@@ -211,8 +218,11 @@ def upgrade(
             f"holds {formula.version}",
             hint="run `kube update` for the archive's latest, or give the path of that version",
         )
+    from kube.formula.patches import carried
+
     user = _user_values(current, formula.values, options)
-    rendered, hook_values, hook_ran = _render(source, current, user, ns, name, options)
+    patch_sets = carried(current.patches, options.patches, reset=options.reset_patches)
+    rendered, hook_values, hook_ran = _render(source, current, user, ns, name, options, patch_sets, kubectl)
     allowed = tuple(sorted({*current.allowed_namespaces, *options.allow_namespaces}))
     scopes = Scopes(rendered)
     waves = pipeline._waves(rendered, formula, ns, scopes, allowed, name)
@@ -255,7 +265,7 @@ def upgrade(
         release=name, namespace=ns, revision=release.next_revision, formula=formula.name,
         version=str(formula.version), status=ReleaseStatus.PENDING, outcome=ReleaseOutcome.PENDING,
         time=releases.utc_now(), values=user, hook_values=hook_values,
-        manifest=tuple(d for w in sent for d in w),
+        patches=tuple(p.to_json() for p in patch_sets), manifest=tuple(d for w in sent for d in w),
         objects=tuple(RecordedObject(ObjectRef.of(d)) for w in sent for d in w),
         allowed_namespaces=allowed, created_namespace=current.created_namespace,
         summary=f"upgrade from {current.formula} {current.version} to {formula.name} {formula.version}",
@@ -298,7 +308,14 @@ def generated(values: Mapping[str, Any], hook_values: Mapping[str, Any]) -> dict
 
 
 def _render(
-    source: Any, current: Revision, values: Mapping[str, Any], ns: str, name: str, options: UpgradeOptions
+    source: Any,
+    current: Revision,
+    values: Mapping[str, Any],
+    ns: str,
+    name: str,
+    options: UpgradeOptions,
+    patch_sets: Sequence[PatchSet],
+    kubectl: Kubectl,
 ) -> tuple[list[Any], dict[str, Any], bool]:
     """Stage, hook, render. Returns the objects, the values after the hook (recorded as the
     revision's hook values: {} when the formula has no hook) and whether the hook ran."""
@@ -324,7 +341,13 @@ def _render(
         elif previous:
             # --no-hooks: what the hook generated last time still holds (a password must not vanish).
             after = deep_merge(values, generated(current.values or {}, previous))
-        objs = render.render_manifests(formula, staged, after or dict(values), namespace=ns, release=name)
+        from kube.install.pipeline import capabilities_for
+
+        found = capabilities_for(kubectl, options.capabilities, dry_run=options.dry_run)
+        objs = render.render_manifests(
+            formula, staged, after or dict(values), namespace=ns, release=name, patches=patch_sets,
+            capabilities=found,
+        )  # fmt: skip
     return objs, after, hook_ran
 
 

@@ -19,7 +19,7 @@ compact UTF-8 JSON (``formatVersion`` 2):
     values      the values the user gave (-f/--set merged),
     hookValues  what the pre-install hook returned: a generated password survives every
                 upgrade and rollback because the next revision starts from these,
-    patches     [] for now,
+    patches     [{source, entries}]  the --patch sets (kube.formula.patches.PatchSet.to_json),
     manifest    [object]  the rendered objects exactly as sent to the API server,
     objects     [{group, version, kind, namespace, name, uid}]  in creation order,
     allowedNamespaces, createdNamespace,
@@ -185,6 +185,13 @@ class Revision:
             notes.append(f"{plural(self.unready, 'object')} not ready")
         word = "uninstalling" if self.status is ReleaseStatus.UNINSTALLING else str(self.outcome)
         return f"{word} ({', '.join(notes)})" if notes else word
+
+    @property
+    def patch_sources(self) -> tuple[str, ...]:
+        """The names of the patch files the revision recorded (``kube history`` shows them)."""
+        return tuple(
+            str(p["source"])[:200] for p in self.patches or () if isinstance(p, Mapping) and "source" in p
+        )
 
     @property
     def values_known(self) -> bool:

@@ -27,7 +27,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
 TEST_SUFFIXES = (".yaml", ".yml", ".json")
 HOOK = "scripts/pre-install.py"
 _LAYOUT_FILES = {"K3.yaml", "README.md"}
-_LAYOUT_DIRS = {"manifests", "scripts", "tests"}
+_LAYOUT_DIRS = {"manifests", "patches", "scripts", "tests"}
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,12 @@ _RULES: tuple[Rule, ...] = (
     # manifests
     Rule("manifest-none", E, "no manifests at all", "add Kubernetes manifests under manifests/"),
     Rule(
+        "patch",
+        E,
+        "a patch file is malformed, or a patch matches no object, fails a test or breaks the object",
+        "fix the patch file: its target, its operations' paths, or its test values",
+    ),
+    Rule(
         "manifest-file-type",
         E,
         "a file in manifests/ of a type kube does not read",
@@ -271,6 +277,12 @@ LOADER_RULES: tuple[Rule, ...] = (
     Rule("k3-dependency", E, "a dependency on itself, or listed twice", "remove it"),
     Rule("k3-reserved", E, "a value named `kube` (reserved for templates)", "rename the value"),
     Rule("k3-unknown-key", W, "an unknown key", "check the spelling"),
+    Rule(
+        "k3-patch",
+        E,
+        "a patch file path outside the formula, or listed twice",
+        "use a path like patches/x.yaml",
+    ),
     Rule("k3-control-chars", W, "text holds control characters", "remove them"),
     Rule(
         "k3-lint",
@@ -319,6 +331,9 @@ INSTALL_RULES: tuple[Rule, ...] = (
     Rule("manifest-json", E, "a .json manifest is not valid JSON", "fix the JSON at that line"),
     Rule("manifest-file", E, "a manifest file is a symlink or lies outside the formula", "use a file"),
     Rule("manifest-object", E, "a document is not a Kubernetes object", "each document is one object"),
+    Rule(
+        "patch-file", E, "a patch file is reached through a symlink or lies outside the formula", "use a file"
+    ),
     Rule("invalid-formula", W, "a formula of the archive does not load", "run `kube lint` on it"),
     Rule(
         "skipped-formula",
@@ -344,6 +359,9 @@ _SEE = {
     "k3-dependency": "key-dependencies",
     "k3-reserved": "key-values",
     "k3-lint": "key-lint",
+    "k3-patch": "key-patches",
+    "patch": "patches",
+    "patch-file": "patches",
     "lint-ignore-unused": "key-lint",
     "k3-version": "versions",
     "version-bump": "versions",

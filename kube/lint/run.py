@@ -40,6 +40,7 @@ from kube.lint.rules import ALL_RULES, finding, ignorable, with_hint
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula, LintIgnore
+    from kube.formula.patches import PatchSet
     from kube.k8s.kubectl import Kubectl
     from kube.k8s.objects import KubeObject
     from kube.lint.crds import Crd
@@ -252,7 +253,10 @@ def lint_formula(
     readable = [r for r in files.manifests if r.count("/") == 1 and r.endswith(lint_files.MANIFEST_SUFFIXES)]
     for rel in readable:
         if rel.endswith(".tmpl"):
-            found_docs, found = lint_templates.check_template(formula, directory / rel, f"{base}/{rel}")
+            minor = kube_version.version if isinstance(kube_version, lint_schema.Schemas) else kube_version
+            found_docs, found = lint_templates.check_template(
+                formula, directory / rel, f"{base}/{rel}", minor
+            )
         else:
             found_docs, found = lint_manifests.load_file(directory / rel, f"{base}/{rel}")
         docs += found_docs
@@ -266,6 +270,9 @@ def lint_formula(
             found_docs, found = lint_manifests.load_file(directory / rel, f"{base}/{rel}")
             tests += found_docs
             findings += found
+    if formula is not None:
+        docs, found = _patches(formula, directory, base, docs)
+        findings += found
     archive: _Archive | None = None
     if formula is not None:
         root = archive_root(directory)
@@ -275,6 +282,37 @@ def lint_formula(
     if formula is not None and archive is not None:
         findings += _dependencies(formula, archive, base)
     return formula, findings
+
+
+def _patches(
+    formula: Formula, directory: Path, base: str, docs: list[KubeObject]
+) -> tuple[list[KubeObject], list[Finding]]:
+    """The objects with the formula's own patches applied (as install applies them), and the
+    findings of its patch files: its own, and those it declares for its dependencies (read only:
+    they patch another formula's objects)."""
+    from kube.core.errors import FormulaError
+    from kube.formula.patches import apply_patches
+    from kube.formula.render import formula_patch_set
+
+    findings: list[Finding] = []
+
+    def read(rel: str) -> list[PatchSet]:
+        try:
+            return [formula_patch_set(directory, rel, shown=f"{base}/{rel}")]
+        except FormulaError as exc:
+            findings.extend(finding("patch", f.path, f.line, f.message) for f in exc.findings)
+            return []
+
+    for dependency in formula.dependencies:
+        for rel in dependency.patches:
+            read(rel)
+    own = [s for rel in formula.patches for s in read(rel)]
+    if own and not findings:
+        try:
+            docs = apply_patches(docs, own, namespace=lint_templates.LINT_NAMESPACE)
+        except FormulaError as exc:
+            findings.extend(finding("patch", f.path, f.line, f.message) for f in exc.findings)
+    return docs, findings
 
 
 def _k3_only(directory: Path) -> Formula | None:

@@ -46,9 +46,13 @@ def check_includes(text: str, shown: str) -> list[Finding]:
     return found
 
 
-def check_template(formula: Formula | None, path: Path, shown: str) -> tuple[list[KubeObject], list[Finding]]:
-    """Render one template with the default values; its objects (lines mapped back) and findings."""
+def check_template(
+    formula: Formula | None, path: Path, shown: str, kube_version: str | None = None
+) -> tuple[list[KubeObject], list[Finding]]:
+    """Render one template with the default values, for Kubernetes ``kube_version`` (what
+    ``kube.capabilities`` says offline); its objects (lines mapped back) and findings."""
     from kube.formula import manifests, render
+    from kube.k8s import capabilities
 
     try:
         source = manifests.read(path, shown)
@@ -57,7 +61,12 @@ def check_template(formula: Formula | None, path: Path, shown: str) -> tuple[lis
     findings = check_includes(source, shown)
     if formula is None:
         return [], findings  # K3.yaml is broken (reported there): no values to render with
-    kube = render.KubeInfo(formula.name, str(formula.version), LINT_NAMESPACE)
+    kube = render.KubeInfo(
+        formula.name,
+        str(formula.version),
+        LINT_NAMESPACE,
+        capabilities_from=capabilities.offline(kube_version),
+    )
     try:
         output = render.render_template(
             source, display=shown, values=render.merge_values(formula.values), kube=kube
