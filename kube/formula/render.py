@@ -26,12 +26,14 @@ length.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import FormulaError, RenderError
 from kube.core.findings import Finding
 from kube.formula import manifests
+from kube.formula import shards as shard_rules
 from kube.formula.manifests import FORMULA_LIMIT, MANIFEST_LIMIT, Redact
 from kube.formula.templating import OUTPUT_LIMIT, KubeInfo, render_template
 from kube.formula.templating import render_error as _render_error
@@ -55,8 +57,10 @@ __all__ = [
 def render_manifests(
     formula: Formula, directory: Path, values: dict[str, Any], *, namespace: str, release: str | None = None
 ) -> list[KubeObject]:
-    """Every object of the formula in ``directory`` (the staged copy), in file order. ``kube.release``
-    is ``release``, or the formula's name when none is given (``kube lint``, an unnamed install)."""
+    """Every object of the formula in ``directory`` (the staged copy), in file order, then the
+    files of ``manifests/shards/`` once per shard (a sharded formula: see ``kube.formula.shards``).
+    ``kube.release`` is ``release``, or the formula's name when none is given (``kube lint``, an
+    unnamed install)."""
     from kube.formula.load import formula_files, manifest_files
 
     total = sum(path.lstat().st_size for path in formula_files(directory))
@@ -64,7 +68,9 @@ def render_manifests(
         size = f"{total / 1048576:.1f} MiB"
         message = f"the formula's files add up to {size}, over the {FORMULA_LIMIT // 1048576} MiB limit"
         raise _render_error(".", 0, "file-too-large", message)
-    kube = KubeInfo(formula.name, str(formula.version), namespace, release or formula.name)
+    release = release or formula.name
+    shards = shard_rules.from_values(values, release) if formula.shards is not None else ()
+    kube = KubeInfo(formula.name, str(formula.version), namespace, release, shards=shards)
     redact = secret_masker(values, formula.values)
     objects: list[KubeObject] = []
     findings: list[Finding] = []
@@ -74,9 +80,53 @@ def render_manifests(
             objects.extend(_load_file(directory, display, values, kube, findings, redact))
         except FormulaError as exc:
             findings.extend(exc.findings or [Finding(display, 0, "manifest-file", exc.message)])
+    if shards:
+        files = [p.relative_to(directory).as_posix() for p in manifest_files(directory, shards=True)]
+        objects.extend(_render_shards(directory, files, values, kube, findings, redact))
     if findings:
         more = f" (and {len(findings) - 1} more problems)" if len(findings) > 1 else ""
         raise RenderError(f"{findings[0]}{more}", findings=findings)
+    return objects
+
+
+def shard_key(obj: KubeObject) -> tuple[str, str, str, str]:
+    """What must differ between two shards' objects: group, kind, namespace (as written), name."""
+    return (obj.group, obj.kind, obj.namespace or "", obj.name)
+
+
+def _render_shards(
+    directory: Path,
+    files: list[str],
+    values: Mapping[str, Any],
+    kube: KubeInfo,
+    findings: list[Finding],
+    redact: Redact,
+) -> list[KubeObject]:
+    """Each shard file once per shard, with ``shard`` beside the values. An object name that two
+    shards both render is an error naming the file and both shards."""
+    objects: list[KubeObject] = []
+    first: dict[tuple[str, str, str, str], str] = {}
+    for shard in kube.shards:
+        name = str(shard["name"])
+        context = {**values, shard_rules.SHARD: shard}
+        for display in files:
+            inner: list[Finding] = []
+            try:
+                found = list(_load_file(directory, display, context, kube, inner, redact))
+            except FormulaError as exc:
+                found = []
+                inner.extend(exc.findings or [Finding(display, 0, "manifest-file", exc.message)])
+            findings.extend(replace(f, message=f"shard {name}: {f.message}") for f in inner)
+            for obj in found:
+                key = shard_key(obj)
+                other = first.setdefault(key, name)
+                if other != name:
+                    message = (
+                        f"shard {name}: {obj.kind}/{obj.name} is also rendered for shard {other}; "
+                        "name each shard's objects after shard.name"
+                    )
+                    findings.append(Finding(display, 0, "shard-duplicate", message))
+            objects.extend(found)
     return objects
 
 

@@ -2,7 +2,7 @@
 
 Jinja's immutable sandbox with ``StrictUndefined`` and no autoescaping.
 Templates see the values at top level plus a reserved ``kube`` object
-(``kube.formula``, ``kube.version``, ``kube.namespace``, ``kube.release``); a value named
+(``kube.formula``, ``kube.version``, ``kube.namespace``, ``kube.release``, ``kube.shards``); a value named
 ``kube`` is an error. Templates cannot include, import or extend other
 templates: the loader refuses every name, so a formula's output is always the
 sum of its own files. ``trim_blocks`` and ``lstrip_blocks`` are on, so a
@@ -43,7 +43,7 @@ import traceback
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, nodes
@@ -107,6 +107,8 @@ class KubeInfo:
     version: str
     namespace: str
     release: str = ""  # the release name: the formula's name when none was chosen (kube lint too)
+    #: Every shard of a sharded formula, in order (kube.formula.shards); () for the others.
+    shards: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not self.release:
