@@ -253,3 +253,50 @@ def test_a_bad_shards_value_stops_the_upgrade_before_anything_changes(
     assert result.exit_code == 2, result.output
     assert "value shards: expected a count from 1 to 1000" in result.output
     assert set(configmaps(kubectl, namespace)) == {"ring-members", "ring-0", "ring-1"}
+
+
+# --- kube lint ------------------------------------------------------------------------------------
+
+
+def lint_rows(directory: Path) -> list[tuple[str, str, str]]:
+    from kube.lint.run import lint_formula
+
+    (directory / "README.md").write_text("# ring\n")
+    _, findings = lint_formula(directory, kube_version="1.30")
+    base = directory.as_posix()
+    return [(f.path.removeprefix(base + "/"), f.rule, f.message) for f in findings]
+
+
+def test_lint_renders_shard_files_per_default_shard_and_reports_a_line_once(tmp_path: Path) -> None:
+    fixed = (
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: fixed\nspec:\n  replcas: 1\n  ports: [{port: 1}]\n"
+    )
+    assert lint_rows(formula(tmp_path / "a", 3)) == []
+    rows = lint_rows(formula(tmp_path / "b", 3, manifests={**FILES, "shards/svc.yaml.tmpl": fixed}))
+    assert rows == [
+        (
+            "manifests/shards/svc.yaml.tmpl",
+            "shard-duplicate",
+            "shard ring-1: Service/fixed is also rendered for shard ring-0",
+        ),
+        ("manifests/shards/svc.yaml.tmpl", "manifest-schema", "Service/fixed: unknown field `spec.replcas`"),
+    ]
+
+
+def test_lint_names_the_shard_whose_own_values_break_a_template(tmp_path: Path) -> None:
+    member = MEMBER.replace("shard.zone | default('none')", "shard.zone")
+    directory = formula(tmp_path, [{"zone": "a"}, {"name": "east"}], manifests={"shards/m.yaml.tmpl": member})
+    [row] = lint_rows(directory)
+    assert row[:2] == ("manifests/shards/m.yaml.tmpl", "template-render")
+    assert row[2].startswith("shard east: ") and "zone" in row[2]
+
+
+def test_lint_shard_files_without_shards_and_shards_without_files(tmp_path: Path) -> None:
+    unsharded = write_formula(tmp_path / "a", "ring", manifests=FILES)
+    rows = lint_rows(unsharded)
+    assert ("manifests/shards/member.yaml.tmpl", "manifest-file-type") in [r[:2] for r in rows]
+    assert any("is read only when K3.yaml declares shards:" in r[2] for r in rows)
+    empty = formula(tmp_path / "b", 2, manifests={"members.yaml.tmpl": SHARED})
+    assert [r[:2] for r in lint_rows(empty)] == [("K3.yaml", "shards-empty")]
+    deeper = formula(tmp_path / "c", 2, manifests={**FILES, "shards/x/y.yaml": "a: b\n"})
+    assert [r[:2] for r in lint_rows(deeper)] == [("manifests/shards/x/y.yaml", "manifest-file-type")]
