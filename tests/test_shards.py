@@ -300,3 +300,20 @@ def test_lint_shard_files_without_shards_and_shards_without_files(tmp_path: Path
     assert [r[:2] for r in lint_rows(empty)] == [("K3.yaml", "shards-empty")]
     deeper = formula(tmp_path / "c", 2, manifests={**FILES, "shards/x/y.yaml": "a: b\n"})
     assert [r[:2] for r in lint_rows(deeper)] == [("manifests/shards/x/y.yaml", "manifest-file-type")]
+
+
+# --- kube info ------------------------------------------------------------------------------------
+
+
+def test_info_shows_the_shards_and_their_files(tmp_path: Path, kube_home: Path) -> None:
+    from tests.gitrepo import formula_files, make_repo
+
+    files = formula_files("ring", "1.0.0", manifests=FILES, shards=3)
+    files |= formula_files("duo", "1.0.0", shards=[{"name": "east"}, {"zone": "b"}], manifests=FILES)
+    repo = make_repo(tmp_path / "remote", files)
+    assert kube("update", "--repo", str(repo)).exit_code == 0
+    out = kube("info", "ring").stdout.splitlines()
+    assert "Shards:      3: ring-0, ring-1, ring-2 (--set shards=N or a list changes them)" in out
+    assert "Provides:    manifests/members.yaml.tmpl, manifests/shards/member.yaml.tmpl" in out
+    data = json.loads(kube("info", "duo", "-o", "json").stdout)
+    assert data["shards"] == ["east", "duo-1"]

@@ -156,6 +156,12 @@ def _print_values(info: FormulaInfo, as_json: bool) -> None:
     console.line(block)
 
 
+def _shards(names: tuple[str, ...]) -> str:
+    """``3: etcd-0, etcd-1, etcd-2 (--set shards=N ...)``; long lists are cut."""
+    shown = ", ".join(names) if len(names) <= 8 else f"{', '.join(names[:3])}, …, {names[-1]}"
+    return f"{len(names)}: {shown} (--set shards=N or a list changes them)"
+
+
 def _print_info(info: FormulaInfo, value_count: int | None = None) -> None:
     entry = info.entry
     console.line(f"==> {entry.name}: {entry.version or '(invalid)'}", style="bold")
@@ -176,6 +182,8 @@ def _print_info(info: FormulaInfo, value_count: int | None = None) -> None:
         if value_count is not None:
             shown = f"{value_count} (`kube info {entry.name} --values` shows them)" if value_count else "none"
             rows.append(("Values", shown))
+        if entry.shards:
+            rows.append(("Shards", _shards(entry.shards)))
         lines += [f"{label + ':':<13}{console.safe_line(value)}" for label, value in rows]
         if entry.details:
             lines.append("Details:")
