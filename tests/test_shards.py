@@ -317,3 +317,28 @@ def test_info_shows_the_shards_and_their_files(tmp_path: Path, kube_home: Path) 
     assert "Provides:    manifests/members.yaml.tmpl, manifests/shards/member.yaml.tmpl" in out
     data = json.loads(kube("info", "duo", "-o", "json").stdout)
     assert data["shards"] == ["east", "duo-1"]
+
+
+@cluster
+def test_the_catalogues_mongodb_grows_and_shrinks_its_replica_set(
+    namespace: str, kubectl: KubectlFixture
+) -> None:
+    mongodb = str(Path(__file__).parent.parent / "formulas" / "mongodb")
+
+    def members() -> tuple[set[str], list[str]]:
+        sets = kubectl("get", "statefulsets", "-n", namespace, "-o", "json").stdout
+        live = {i["metadata"]["name"] for i in json.loads(sets)["items"]}
+        listed = json.loads(configmaps(kubectl, namespace)["mongodb-members"]["members.json"])
+        return live, [m["host"].split(".")[0] for m in listed]
+
+    assert kube("install", mongodb, "-n", namespace).exit_code == 0
+    assert members() == ({"mongodb-0", "mongodb-1", "mongodb-2"}, ["mongodb-0", "mongodb-1", "mongodb-2"])
+    grow = kube("upgrade", "mongodb", mongodb, "-n", namespace, "--set", "shards=5")
+    assert grow.exit_code == 0, grow.output
+    five = [f"mongodb-{i}" for i in range(5)]
+    assert members() == (set(five), five)
+    shrink = kube("upgrade", "mongodb", mongodb, "-n", namespace, "--set", "shards=3")
+    assert shrink.exit_code == 0, shrink.output
+    assert "4 pruned" in shrink.stdout, shrink.output  # a Service and a StatefulSet per member
+    assert members() == (set(five[:3]), five[:3])
+    assert kube("uninstall", "mongodb", "-n", namespace).exit_code == 0
