@@ -120,6 +120,28 @@ def test_a_template_error_in_a_shard_file_names_the_shard(tmp_path: Path) -> Non
     assert err.value.findings[0].message.startswith("shard a: ")
 
 
+def test_all_shards_together_have_one_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kube.formula import shards
+
+    many = (
+        "apiVersion: v1\nkind: List\nitems:\n{% for i in range(60) %}\n"
+        "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: '{{ shard.name }}-{{ i }}'}}\n"
+        "{% endfor %}\n"
+    )
+    directory = formula(tmp_path, 1000, manifests={"shards/many.yaml.tmpl": many})
+    with pytest.raises(RenderError) as err:
+        rendered(directory)
+    [found] = err.value.findings
+    assert (found.rule, found.path) == ("template-limit", "manifests/shards/many.yaml.tmpl")
+    assert found.message == "shard ring-83: stopped: the shards rendered more than 5,000 objects"
+    monkeypatch.setattr(shards, "OUTPUT_LIMIT", 1000)
+    with pytest.raises(RenderError, match="rendered more than 0 MiB"):
+        rendered(formula(tmp_path / "b", 20))
+    monkeypatch.setattr(shards, "TIME_LIMIT", -1.0)
+    with pytest.raises(RenderError, match="shard ring-0: stopped: the shards took more than -1s"):
+        rendered(formula(tmp_path / "c", 2))
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [

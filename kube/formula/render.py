@@ -106,17 +106,23 @@ def _render_shards(
     shards both render is an error naming the file and both shards."""
     objects: list[KubeObject] = []
     first: dict[tuple[str, str, str, str], str] = {}
+    budget = shard_rules.Budget()
     for shard in kube.shards:
         name = str(shard["name"])
         context = {**values, shard_rules.SHARD: shard}
         for display in files:
             inner: list[Finding] = []
+            sizes: list[int] = []
             try:
-                found = list(_load_file(directory, display, context, kube, inner, redact))
+                found = list(_load_file(directory, display, context, kube, inner, redact, sizes))
             except FormulaError as exc:
                 found = []
                 inner.extend(exc.findings or [Finding(display, 0, "manifest-file", exc.message)])
             findings.extend(replace(f, message=f"shard {name}: {f.message}") for f in inner)
+            stop = budget.spent(len(found), sum(sizes))
+            if stop is not None:
+                findings.append(Finding(display, 0, "template-limit", f"shard {name}: {stop}"))
+                return objects
             for obj in found:
                 key = shard_key(obj)
                 other = first.setdefault(key, name)
@@ -137,6 +143,7 @@ def _load_file(
     kube: KubeInfo,
     findings: list[Finding],
     redact: Redact,
+    sizes: list[int] | None = None,
 ) -> Iterator[KubeObject]:
     path = directory / display
     if path.is_symlink() or not path.resolve().is_relative_to(directory.resolve()):
@@ -145,6 +152,8 @@ def _load_file(
     template = display.endswith(".tmpl")
     if template:
         text = render_template(text, display=display, values=values, kube=kube, redact=redact)
+    if sizes is not None:
+        sizes.append(len(text))
     objects, refused = manifests.parse(text, display, template=template, redact=redact)
     findings.extend(Finding(r.display, 0 if template else r.line, "manifest-object", r.text) for r in refused)
     return iter(objects)

@@ -19,6 +19,7 @@ The rules, the same for K3.yaml (findings with lines) and for values (one error)
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,11 @@ from kube.core.text import quote
 
 #: Most shards a formula may have (each renders every file of manifests/shards/).
 MAX_SHARDS = 1000
+#: What all shards of one render may take together (each template has its own budgets too):
+#: wall clock, objects and rendered text. A real member renders a few KiB in milliseconds.
+TIME_LIMIT = 60.0
+OBJECT_LIMIT = 5_000
+OUTPUT_LIMIT = 64 * 1024 * 1024
 #: The directory, inside manifests/, of the files rendered once per shard.
 SHARDS_DIR = "shards"
 #: The value holding the shards, and the name shard templates see their shard under.
@@ -51,6 +57,26 @@ def _kind(value: object) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     return f"the string {quote(value)}" if isinstance(value, str) else "nothing"
+
+
+class Budget:
+    """The shared budget of one render's shards; ``spent`` says why to stop, or None."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + TIME_LIMIT
+        self.objects = 0
+        self.output = 0
+
+    def spent(self, objects: int = 0, output: int = 0) -> str | None:
+        self.objects += objects
+        self.output += output
+        if self.objects > OBJECT_LIMIT:
+            return f"stopped: the shards rendered more than {OBJECT_LIMIT:,} objects"
+        if self.output > OUTPUT_LIMIT:
+            return f"stopped: the shards rendered more than {OUTPUT_LIMIT // (1024 * 1024)} MiB"
+        if time.monotonic() > self.deadline:
+            return f"stopped: the shards took more than {TIME_LIMIT:g}s to render"
+        return None
 
 
 def default_name(release: str, index: int) -> str:

@@ -676,6 +676,16 @@ def _memory_limit() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+@functools.lru_cache(maxsize=8)
+def _compiled(source: str, display: str) -> types.CodeType:
+    """The template compiled to Python; every environment is configured alike, so a shard file
+    rendered once per shard is compiled once (compiling is most of a small template's cost).
+    The code reaches its environment (and so its budget) through ``from_code``."""
+    code = _environment(_Budget()).compile(source, name=display, filename=display)
+    assert isinstance(code, types.CodeType)
+    return code
+
+
 def render_template(
     source: str,
     *,
@@ -702,7 +712,7 @@ def render_template(
     failure: BaseException | None = None
     with _memory_limit():
         try:
-            code = env.compile(source, name=display, filename=display)
+            code = _compiled(source, display)
             template = env.template_class.from_code(env, code, env.make_globals(None))
             for chunk in template.generate(context):
                 size += len(chunk)

@@ -60,12 +60,14 @@ def check_shards(
     """The files of manifests/shards/ rendered once per default shard. A finding at the same line
     of the same file is reported once (for the first shard that has it), and an object two shards
     both render is ``shard-duplicate`` (its later copies are left out of the other checks)."""
+    from kube.formula import shards
     from kube.formula.render import shard_key
 
     docs: list[KubeObject] = []
     findings: list[Finding] = []
     reported: set[tuple[str, int, str]] = set()
     first: dict[tuple[str, str, str, str], str] = {}
+    budget = shards.Budget()
     for shard in lint_shards(formula):
         name = str(shard["name"])
         for rel in rels:
@@ -74,6 +76,10 @@ def check_shards(
                 found_docs, found = check_template(formula, directory / rel, shown, shard=shard)
             else:
                 found_docs, found = load_file(directory / rel, shown)
+            stop = budget.spent(len(found_docs))
+            if stop is not None:
+                findings.append(finding("template-render", shown, 0, f"shard {name}: {stop}"))
+                return docs, findings
             for doc in found_docs:
                 other = first.setdefault(shard_key(doc), name)
                 if other == name:
