@@ -261,6 +261,19 @@ EXPECTED = [
         "points outside the release: its ClusterRole/reader is not in namespace kube-system",
     ),
     (
+        "shard-duplicate",
+        "shard-duplicate",
+        "formulas/shard-duplicate/manifests/shards/member.yaml.tmpl:5",
+        "shard shard-duplicate-1: ConfigMap/shard-duplicate-member is also rendered for shard "
+        "shard-duplicate-0",
+    ),
+    (
+        "shards-empty",
+        "shards-empty",
+        "formulas/shards-empty/K3.yaml",
+        "K3.yaml declares shards:, but manifests/shards/ holds no manifest",
+    ),
+    (
         "depends-on-cycle",
         "depends-on-cycle",
         "formulas/depends-on-cycle/manifests/configmaps.yaml:6",

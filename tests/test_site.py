@@ -182,8 +182,8 @@ def test_kube_page_shows_install_command_dependencies_values_and_readme(site: Pa
     mysql = (site / "kube" / "mysql.html").read_text(encoding="utf-8")
     assert 'href="wordpress.html"' in mysql  # and is used by it
     etcd = (site / "kube" / "etcd-ha-cluster.html").read_text(encoding="utf-8")
-    assert "# Number of members at bootstrap; keep it odd (3, 5, 7)." in etcd  # values keep their comments
-    assert "manifests/statefulset.yaml.tmpl" in etcd
+    assert "# Hours of history to keep; older revisions are compacted automatically." in etcd  # comments kept
+    assert "manifests/shards/member.yaml.tmpl" in etcd
     assert "<h1>etcd-ha-cluster</h1>" in etcd  # the README, rendered
     phantom = (site / "kube" / "needs-phantom.html").read_text(encoding="utf-8")
     assert "phantom <em>(not in the archive)</em>" in phantom and 'href="phantom.html"' not in phantom

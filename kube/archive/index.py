@@ -64,6 +64,9 @@ class Entry:
     valid: bool
     problems: tuple[str, ...]
     value_count: int | None = None  # how many values can be set; None in an entry that predates it
+    #: The default shards' names (K3.yaml ``shards:``, for a release named after the formula);
+    #: () when the formula has no shards.
+    shards: tuple[str, ...] = ()
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Entry:
@@ -83,6 +86,7 @@ class Entry:
             valid=bool(raw.get("valid", False)),
             problems=tuple(raw.get("problems", ())),
             value_count=raw["valueCount"] if isinstance(raw.get("valueCount"), int) else None,
+            shards=tuple(str(n) for n in raw.get("shards", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +104,7 @@ class Entry:
             "valid": self.valid,
             "problems": list(self.problems),
             "valueCount": self.value_count,
+            **({"shards": list(self.shards)} if self.shards else {}),
         }
 
 

@@ -56,6 +56,7 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
     if not NAME_RE.fullmatch(name):
         return None, [_skipped(rel, "not a kube name (lowercase letters, digits and '-')")]
     from kube.formula.load import MANIFEST_SUFFIXES, formula_files, load_formula
+    from kube.formula.shards import SHARDS_DIR, expand
 
     problems: list[str] = []
     provides: list[str] = []
@@ -66,7 +67,7 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
         provides = [
             p.relative_to(directory).as_posix()
             for p in files
-            if p.parent == manifests and p.name.endswith(MANIFEST_SUFFIXES)
+            if p.parent in (manifests, manifests / SHARDS_DIR) and p.name.endswith(MANIFEST_SUFFIXES)
         ]
         problems += _undecodable(files, directory, rel)
     except FormulaError as exc:
@@ -83,6 +84,9 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
         entry = formula.to_dict()
         entry["valueCount"] = count_values(entry.pop("values", None) or {})
         entry["dependencies"] = [[d.name, str(d.range)] for d in formula.dependencies]
+        entry.pop("shards", None)
+        if formula.shards is not None:
+            entry["shards"] = [str(s["name"]) for s in expand(formula.shards, formula.name)]
         entry.update(provides=provides, valid=True, problems=[])
         return entry, []
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

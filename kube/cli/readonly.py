@@ -224,6 +224,12 @@ def _print_values(info: FormulaInfo, as_json: bool) -> None:
     console.line(block)
 
 
+def _shards(names: tuple[str, ...]) -> str:
+    """``3: etcd-0, etcd-1, etcd-2 (--set shards=N ...)``; long lists are cut."""
+    shown = ", ".join(names) if len(names) <= 8 else f"{', '.join(names[:3])}, …, {names[-1]}"
+    return f"{len(names)}: {shown} (--set shards=N or a list changes them)"
+
+
 def _standing_lines(info: FormulaInfo, seen: Seen) -> list[str]:
     if not info.entry.valid or not info.entry.dependencies:
         return []
@@ -268,6 +274,8 @@ def _print_info(info: FormulaInfo, seen: Seen, value_count: int | None = None) -
         if value_count is not None:
             shown = f"{value_count} (`kube info {entry.name} --values` shows them)" if value_count else "none"
             lines.append(f"{'Values:':<13}{console.safe_line(shown)}")
+        if entry.shards:
+            lines.append(f"{'Shards:':<13}{console.safe_line(_shards(entry.shards))}")
         if entry.details:
             lines.append("Details:")
             lines += [f"  {console.safe_line(text)}" for text in entry.details.strip().splitlines()]

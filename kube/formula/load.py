@@ -18,6 +18,7 @@ from kube.core.errors import FormulaError, NotFoundError
 from kube.core.findings import Finding, Severity, errors
 from kube.core.paths import METADATA_FILE
 from kube.core.text import quote
+from kube.formula import shards as shard_rules
 from kube.formula.hook_needs import PYTHON_EXAMPLE, REQUIRES_EXAMPLE, HookNeed, HookNeeds
 from kube.formula.versions import Version, VersionError, VersionRange
 from kube.formula.yaml_strict import NeedStrictLoad, line_of, load_one, load_one_fast, read_capped, to_plain
@@ -27,7 +28,9 @@ K3_LIMIT = 256 * 1024  # a real K3.yaml is a few KiB; a 50 MB one fails before i
 MAX_FILES = 10_000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
 REQUIRED_KEYS = ("name", "version", "home", "description", "maintainers")
-KNOWN_KEYS = (*REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "hook", "lint", "patches")
+KNOWN_KEYS = (
+    *REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "hook", "lint", "patches", "shards"
+)
 IGNORE_KEYS = ("rule", "file", "reason")
 HOOK_KEYS = ("python", "requires")
 RESERVED_VALUES = ("kube",)  # templates see the reserved ``kube`` object beside the values
@@ -110,6 +113,9 @@ class Formula:
     hook: HookNeeds | None = None
     # Patch files (paths inside the formula) applied to its own rendered objects, in order.
     patches: tuple[str, ...] = ()
+    #: K3.yaml ``shards:`` (a count or a list of mappings), the default of the value ``shards``;
+    #: None when the formula has no shards (kube.formula.shards).
+    shards: int | list[dict[str, Any]] | None = field(default=None, compare=False)
 
     @property
     def k3_path(self) -> Path:
@@ -127,6 +133,7 @@ class Formula:
             "details": self.details,
             "keywords": list(self.keywords),
             "values": self.values,
+            **({"shards": self.shards} if self.shards is not None else {}),
         }
 
 
@@ -384,6 +391,30 @@ def _check_values(c: _Checker, doc: Any) -> dict[str, Any]:
     return plain if ok and isinstance(plain, dict) else {}
 
 
+def _check_shards(c: _Checker, doc: Any, values: dict[str, Any]) -> int | list[dict[str, Any]] | None:
+    """``shards:``, a count or a list of per-shard mappings (kube.formula.shards); it becomes the
+    default of the value ``shards``, added to ``values``."""
+    spec = doc.get("shards")
+    if spec is None:
+        return None
+    found = shard_rules.problems(spec, str(doc.get("name") or "shard"))
+    for path, message in found:
+        node: Any = spec
+        for part in path[:-1]:
+            node = node[part]
+        line = line_of(node, path[-1]) if path else line_of(doc, "shards")
+        c.add(line, "k3-shards", shard_rules.where(path), message)
+    for key in (shard_rules.VALUE, shard_rules.SHARD):
+        if key in values:
+            message = f"{quote(key)} is reserved in a sharded formula; set the default with shards:"
+            c.add(line_of(doc.get("values"), key), "k3-reserved", f"values.{key}", message)
+    plain = to_plain(spec)
+    if found or not isinstance(plain, int | list):
+        return None
+    values[shard_rules.VALUE] = plain
+    return plain
+
+
 def _unknown_keys(c: _Checker, node: Any, known: tuple[str, ...], where: str) -> None:
     for key in node:
         if key not in known:
@@ -521,6 +552,7 @@ def _check_doc(c: _Checker, doc: Any, dir_name: str) -> dict[str, Any] | None:
         example = '"https://example.com/x" or "Jane <jane@example.com>"'
         message = f"expected a URL or contact like {example}, got {quote(home)}"
         c.add(line_of(doc, "home"), "k3-home", "home", message)
+    values = _check_values(c, doc)
     return {
         "name": name,
         "version": version,
@@ -530,10 +562,11 @@ def _check_doc(c: _Checker, doc: Any, dir_name: str) -> dict[str, Any] | None:
         "dependencies": _check_dependencies(c, doc, name),
         "details": c.string(doc, "details", "details", required=False, multiline=True) or "",
         "keywords": _check_keywords(c, doc),
-        "values": _check_values(c, doc),
+        "values": values,
         "lint_ignores": _check_lint(c, doc),
         "hook": _check_hook(c, doc),
         "patches": _check_patch_files(c, doc, "patches", "patches"),
+        "shards": _check_shards(c, doc, values),
     }
 
 
@@ -670,10 +703,12 @@ def formula_files(directory: Path, *, display_root: Path | None = None) -> list[
     return [path for _, path in sorted(files)]
 
 
-def manifest_files(directory: Path, *, display_root: Path | None = None) -> list[Path]:
+def manifest_files(directory: Path, *, display_root: Path | None = None, shards: bool = False) -> list[Path]:
     """The files directly in ``manifests/`` with an allowed suffix, in name order (the whole
-    formula is checked as ``formula_files`` does)."""
+    formula is checked as ``formula_files`` does); ``shards``: those of ``manifests/shards/``."""
     manifests = directory / "manifests"
+    if shards:
+        manifests = manifests / shard_rules.SHARDS_DIR
     return [
         path
         for path in formula_files(directory, display_root=display_root)

@@ -26,12 +26,14 @@ length.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import FormulaError, RenderError
 from kube.core.findings import Finding
 from kube.formula import manifests
+from kube.formula import shards as shard_rules
 from kube.formula.manifests import FORMULA_LIMIT, MANIFEST_LIMIT, Redact
 from kube.formula.patches import PatchSet, apply_patches, read_patch_file
 from kube.formula.templating import OUTPUT_LIMIT, KubeInfo, render_template
@@ -64,8 +66,10 @@ def render_manifests(
     patches: Sequence[PatchSet] = (),
     capabilities: Capabilities | Callable[[], Capabilities] | None = None,
 ) -> list[KubeObject]:
-    """Every object of the formula in ``directory`` (the staged copy), in file order. ``kube.release``
-    is ``release``, or the formula's name when none is given (``kube lint``, an unnamed install).
+    """Every object of the formula in ``directory`` (the staged copy), in file order, then the
+    files of ``manifests/shards/`` once per shard (a sharded formula: see ``kube.formula.shards``).
+    ``kube.release`` is ``release``, or the formula's name when none is given (``kube lint``, an
+    unnamed install).
 
     Then the formula's own patches (K3.yaml ``patches``, files in ``directory``) and ``patches``
     (``--patch`` files, a dependent formula's) are applied, in that order (``kube.formula.patches``)."""
@@ -76,6 +80,8 @@ def render_manifests(
         size = f"{total / 1048576:.1f} MiB"
         message = f"the formula's files add up to {size}, over the {FORMULA_LIMIT // 1048576} MiB limit"
         raise _render_error(".", 0, "file-too-large", message)
+    release = release or formula.name
+    shards = shard_rules.from_values(values, release) if formula.shards is not None else ()
     read: list[Capabilities] = []
 
     def kube(text: str) -> KubeInfo:
@@ -89,7 +95,7 @@ def render_manifests(
             else:
                 read[:] = read or [found()]
                 found = read[0]
-        return KubeInfo(formula.name, str(formula.version), namespace, release or formula.name, found)
+        return KubeInfo(formula.name, str(formula.version), namespace, release, found, shards=shards)
 
     redact = secret_masker(values, formula.values)
     objects: list[KubeObject] = []
@@ -100,6 +106,9 @@ def render_manifests(
             objects.extend(_load_file(directory, display, values, kube, findings, redact))
         except FormulaError as exc:
             findings.extend(exc.findings or [Finding(display, 0, "manifest-file", exc.message)])
+    if shards:
+        files = [p.relative_to(directory).as_posix() for p in manifest_files(directory, shards=True)]
+        objects.extend(_render_shards(directory, files, values, kube, shards, findings, redact))
     if findings:
         more = f" (and {len(findings) - 1} more problems)" if len(findings) > 1 else ""
         raise RenderError(f"{findings[0]}{more}", findings=findings)
@@ -135,6 +144,54 @@ def formula_patch_set(directory: Path, rel: str, *, shown: str | None = None) ->
     return read_patch_file(path, display)
 
 
+def shard_key(obj: KubeObject) -> tuple[str, str, str, str]:
+    """What must differ between two shards' objects: group, kind, namespace (as written), name."""
+    return (obj.group, obj.kind, obj.namespace or "", obj.name)
+
+
+def _render_shards(
+    directory: Path,
+    files: list[str],
+    values: Mapping[str, Any],
+    kube: Callable[[str], KubeInfo],
+    shards: Sequence[dict[str, Any]],
+    findings: list[Finding],
+    redact: Redact,
+) -> list[KubeObject]:
+    """Each shard file once per shard, with ``shard`` beside the values. An object name that two
+    shards both render is an error naming the file and both shards."""
+    objects: list[KubeObject] = []
+    first: dict[tuple[str, str, str, str], str] = {}
+    budget = shard_rules.Budget()
+    for shard in shards:
+        name = str(shard["name"])
+        context = {**values, shard_rules.SHARD: shard}
+        for display in files:
+            inner: list[Finding] = []
+            sizes: list[int] = []
+            try:
+                found = list(_load_file(directory, display, context, kube, inner, redact, sizes))
+            except FormulaError as exc:
+                found = []
+                inner.extend(exc.findings or [Finding(display, 0, "manifest-file", exc.message)])
+            findings.extend(replace(f, message=f"shard {name}: {f.message}") for f in inner)
+            stop = budget.spent(len(found), sum(sizes))
+            if stop is not None:
+                findings.append(Finding(display, 0, "template-limit", f"shard {name}: {stop}"))
+                return objects
+            for obj in found:
+                key = shard_key(obj)
+                other = first.setdefault(key, name)
+                if other != name:
+                    message = (
+                        f"shard {name}: {obj.kind}/{obj.name} is also rendered for shard {other}; "
+                        "name each shard's objects after shard.name"
+                    )
+                    findings.append(Finding(display, 0, "shard-duplicate", message))
+            objects.extend(found)
+    return objects
+
+
 def _load_file(
     directory: Path,
     display: str,
@@ -142,6 +199,7 @@ def _load_file(
     kube: Callable[[str], KubeInfo],
     findings: list[Finding],
     redact: Redact,
+    sizes: list[int] | None = None,
 ) -> Iterator[KubeObject]:
     path = directory / display
     if path.is_symlink() or not path.resolve().is_relative_to(directory.resolve()):
@@ -150,6 +208,8 @@ def _load_file(
     template = display.endswith(".tmpl")
     if template:
         text = render_template(text, display=display, values=values, kube=kube(text), redact=redact)
+    if sizes is not None:
+        sizes.append(len(text))
     objects, refused = manifests.parse(text, display, template=template, redact=redact)
     findings.extend(Finding(r.display, 0 if template else r.line, "manifest-object", r.text) for r in refused)
     return iter(objects)

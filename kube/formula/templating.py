@@ -2,8 +2,8 @@
 
 Jinja's immutable sandbox with ``StrictUndefined`` and no autoescaping.
 Templates see the values at top level plus a reserved ``kube`` object
-(``kube.formula``, ``kube.version``, ``kube.namespace``, ``kube.release``, ``kube.capabilities``:
-``kube.k8s.capabilities``); a value named
+(``kube.formula``, ``kube.version``, ``kube.namespace``, ``kube.release``, ``kube.shards``,
+``kube.capabilities``: ``kube.k8s.capabilities``); a value named
 ``kube`` is an error. Templates cannot include, import or extend other
 templates: the loader refuses every name, so a formula's output is always the
 sum of its own files. ``trim_blocks`` and ``lstrip_blocks`` are on, so a
@@ -115,6 +115,8 @@ class KubeInfo:
     capabilities_from: Capabilities | Callable[[], Capabilities] | None = field(
         default=None, compare=False, repr=False
     )
+    #: Every shard of a sharded formula, in order (kube.formula.shards); () for the others.
+    shards: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not self.release:
@@ -691,6 +693,16 @@ def _memory_limit() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+@functools.lru_cache(maxsize=8)
+def _compiled(source: str, display: str) -> types.CodeType:
+    """The template compiled to Python; every environment is configured alike, so a shard file
+    rendered once per shard is compiled once (compiling is most of a small template's cost).
+    The code reaches its environment (and so its budget) through ``from_code``."""
+    code = _environment(_Budget()).compile(source, name=display, filename=display)
+    assert isinstance(code, types.CodeType)
+    return code
+
+
 def render_template(
     source: str,
     *,
@@ -717,7 +729,7 @@ def render_template(
     failure: BaseException | None = None
     with _memory_limit():
         try:
-            code = env.compile(source, name=display, filename=display)
+            code = _compiled(source, display)
             template = env.template_class.from_code(env, code, env.make_globals(None))
             for chunk in template.generate(context):
                 size += len(chunk)

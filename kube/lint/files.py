@@ -17,6 +17,7 @@ from kube.core.findings import Finding
 from kube.core.paths import METADATA_FILE
 from kube.formula import hook_needs
 from kube.formula.manifests import FILE_LIMIT, FORMULA_LIMIT
+from kube.formula.shards import SHARDS_DIR
 from kube.lint.rules import finding
 
 if TYPE_CHECKING:
@@ -117,7 +118,9 @@ def _layout(rel: str, base: str) -> list[Finding]:
             return []
         return [finding("file-unexpected", shown, 0, f"unexpected file `{rel}`")]
     if top == "manifests":
-        if "/" in rel[len("manifests/") :]:
+        if rel.startswith(f"manifests/{SHARDS_DIR}/") and rel.count("/") == 2:
+            pass  # read per shard when K3.yaml declares shards: (kube.lint.run)
+        elif "/" in rel[len("manifests/") :]:
             return [
                 finding(
                     "manifest-file-type",
@@ -134,6 +137,16 @@ def _layout(rel: str, base: str) -> list[Finding]:
     if top == "scripts" and rel != HOOK:
         return [finding("script-unexpected", shown, 0, f"`{rel}`: kube only runs {HOOK}")]
     return []
+
+
+def shard_manifests(files: FormulaFiles) -> list[str]:
+    """The manifests of ``manifests/shards/`` (directly in it, with a suffix kube reads)."""
+    prefix = f"manifests/{SHARDS_DIR}/"
+    return [
+        rel
+        for rel in files.manifests
+        if rel.startswith(prefix) and rel.count("/") == 2 and rel.endswith(MANIFEST_SUFFIXES)
+    ]
 
 
 def _compile_hook(path: Path, shown: str) -> list[Finding]:

@@ -67,6 +67,18 @@ _RULES: tuple[Rule, ...] = (
     ),
     Rule("manifest-duplicate", E, "two objects with the same kind and name", "rename one of them"),
     Rule(
+        "shard-duplicate",
+        E,
+        "two shards render an object of the same kind and name",
+        "name each shard's objects after shard.name",
+    ),
+    Rule(
+        "shards-empty",
+        W,
+        "K3.yaml declares shards: but manifests/shards/ holds no manifest",
+        "put the per-member objects in manifests/shards/, or drop shards:",
+    ),
+    Rule(
         "manifest-namespace",
         W,
         "metadata.namespace is hard-coded (install refuses it without --allow-namespace)",
@@ -276,6 +288,12 @@ LOADER_RULES: tuple[Rule, ...] = (
     Rule("k3-range-empty", E, "a dependency's range can match no version", "fix the bounds of the range"),
     Rule("k3-dependency", E, "a dependency on itself, or listed twice", "remove it"),
     Rule("k3-reserved", E, "a value named `kube` (reserved for templates)", "rename the value"),
+    Rule(
+        "k3-shards",
+        E,
+        "shards: is not a count from 1 to 1000 or a list of per-shard mappings with valid, distinct names",
+        "e.g. shards: 3, or shards: [{name: a, zone: x}, {name: b, zone: y}]",
+    ),
     Rule("k3-unknown-key", W, "an unknown key", "check the spelling"),
     Rule(
         "k3-patch",
@@ -358,6 +376,9 @@ _SEE = {
     "k3-maintainer": "key-maintainers",
     "k3-dependency": "key-dependencies",
     "k3-reserved": "key-values",
+    "k3-shards": "key-shards",
+    "shard-duplicate": "shards",
+    "shards-empty": "shards",
     "k3-lint": "key-lint",
     "k3-patch": "key-patches",
     "patch": "patches",

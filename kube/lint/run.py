@@ -251,9 +251,9 @@ def lint_formula(
     findings += lint_files.check_hook_needs(formula, files, base)
     docs: list[KubeObject] = []
     readable = [r for r in files.manifests if r.count("/") == 1 and r.endswith(lint_files.MANIFEST_SUFFIXES)]
+    minor = kube_version.version if isinstance(kube_version, lint_schema.Schemas) else kube_version
     for rel in readable:
         if rel.endswith(".tmpl"):
-            minor = kube_version.version if isinstance(kube_version, lint_schema.Schemas) else kube_version
             found_docs, found = lint_templates.check_template(
                 formula, directory / rel, f"{base}/{rel}", minor
             )
@@ -262,7 +262,10 @@ def lint_formula(
         docs += found_docs
         findings += found
     refused = [r for r in files.too_large if r.startswith("manifests/")]
-    if not readable and not refused:
+    shard_files = lint_files.shard_manifests(files)
+    shard_docs, found = _shards(formula, directory, shard_files, base, minor)
+    findings += found
+    if not readable and not shard_files and not refused:
         findings.append(finding("manifest-none", f"{base}/manifests", 0, "the formula has no manifests"))
     tests: list[KubeObject] = []
     for rel in files.tests:
@@ -271,14 +274,19 @@ def lint_formula(
             tests += found_docs
             findings += found
     if formula is not None:
-        docs, found = _patches(formula, directory, base, docs)
+        # Patches apply to every rendered object, the shards' included, as at install.
+        docs, found = _patches(formula, directory, base, [*docs, *shard_docs])
+        shard_docs = []
         findings += found
     archive: _Archive | None = None
     if formula is not None:
         root = archive_root(directory)
         archive = (archives if archives is not None else {}).setdefault(root, _Archive(root))
     dependency_crds = archive.crds_of(formula) if archive is not None and formula is not None else []
-    findings += lint_manifests.check_objects(docs, tests, kube_version, dependency_crds=dependency_crds)
+    found = lint_manifests.check_objects(
+        [*docs, *shard_docs], tests, kube_version, dependency_crds=dependency_crds
+    )
+    findings += _once_per_line(found, f"{base}/manifests/shards/")
     if formula is not None and archive is not None:
         findings += _dependencies(formula, archive, base)
     return formula, findings
@@ -313,6 +321,39 @@ def _patches(
         except FormulaError as exc:
             findings.extend(finding("patch", f.path, f.line, f.message) for f in exc.findings)
     return docs, findings
+
+
+def _shards(
+    formula: Formula | None, directory: Path, rels: list[str], base: str, kube_version: str | None = None
+) -> tuple[list[KubeObject], list[Finding]]:
+    """manifests/shards/ rendered per default shard; read only when K3.yaml declares ``shards:``."""
+    if formula is None:
+        return [], []  # K3.yaml is broken (reported there)
+    if formula.shards is None:
+        message = "is read only when K3.yaml declares shards: (a count or a list of per-shard mappings)"
+        hint = "add shards: 3 to K3.yaml, or move the file up to manifests/"
+        return [], [
+            finding("manifest-file-type", f"{base}/{rel}", 0, f"`{rel}` {message}", hint=hint) for rel in rels
+        ]
+    if not rels:
+        message = "K3.yaml declares shards:, but manifests/shards/ holds no manifest"
+        return [], [finding("shards-empty", f"{base}/{METADATA_FILE}", 0, message)]
+    return lint_templates.check_shards(formula, directory, rels, base, kube_version)
+
+
+def _once_per_line(found: list[Finding], shards_dir: str) -> list[Finding]:
+    """``found``, with the findings in a shard file kept once per file, line and rule (each shard
+    renders the same lines)."""
+    kept: list[Finding] = []
+    seen: set[tuple[str, int, str]] = set()
+    for item in found:
+        key = (item.path, item.line, item.rule)
+        if item.path.startswith(shards_dir):
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(item)
+    return kept
 
 
 def _k3_only(directory: Path) -> Formula | None:

@@ -12,12 +12,13 @@ line in the message.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import FormulaError, KubeError
 from kube.core.findings import Finding
-from kube.lint.manifests import parse_text
+from kube.lint.manifests import load_file, parse_text
 from kube.lint.rules import finding
 
 if TYPE_CHECKING:
@@ -46,11 +47,64 @@ def check_includes(text: str, shown: str) -> list[Finding]:
     return found
 
 
-def check_template(
-    formula: Formula | None, path: Path, shown: str, kube_version: str | None = None
+def lint_shards(formula: Formula) -> tuple[dict[str, Any], ...]:
+    """The default shards (K3.yaml ``shards:``), named after the formula as an unnamed install's."""
+    from kube.formula import shards
+
+    return shards.expand(formula.shards, formula.name) if formula.shards is not None else ()
+
+
+def check_shards(
+    formula: Formula, directory: Path, rels: list[str], base: str, kube_version: str | None = None
 ) -> tuple[list[KubeObject], list[Finding]]:
-    """Render one template with the default values, for Kubernetes ``kube_version`` (what
-    ``kube.capabilities`` says offline); its objects (lines mapped back) and findings."""
+    """The files of manifests/shards/ rendered once per default shard. A finding at the same line
+    of the same file is reported once (for the first shard that has it), and an object two shards
+    both render is ``shard-duplicate`` (its later copies are left out of the other checks)."""
+    from kube.formula import shards
+    from kube.formula.render import shard_key
+
+    docs: list[KubeObject] = []
+    findings: list[Finding] = []
+    reported: set[tuple[str, int, str]] = set()
+    first: dict[tuple[str, str, str, str], str] = {}
+    budget = shards.Budget()
+    for shard in lint_shards(formula):
+        name = str(shard["name"])
+        for rel in rels:
+            shown = f"{base}/{rel}"
+            if rel.endswith(".tmpl"):
+                found_docs, found = check_template(formula, directory / rel, shown, kube_version, shard=shard)
+            else:
+                found_docs, found = load_file(directory / rel, shown)
+            stop = budget.spent(len(found_docs))
+            if stop is not None:
+                findings.append(finding("template-render", shown, 0, f"shard {name}: {stop}"))
+                return docs, findings
+            for doc in found_docs:
+                other = first.setdefault(shard_key(doc), name)
+                if other == name:
+                    docs.append(doc)
+                    continue
+                message = f"{doc.kind}/{doc.name} is also rendered for shard {other}"
+                found.append(finding("shard-duplicate", shown, doc.line_of(["metadata", "name"]), message))
+            for item in found:
+                if (item.path, item.line, item.rule) not in reported:
+                    reported.add((item.path, item.line, item.rule))
+                    findings.append(replace(item, message=f"shard {name}: {item.message}"))
+    return docs, findings
+
+
+def check_template(
+    formula: Formula | None,
+    path: Path,
+    shown: str,
+    kube_version: str | None = None,
+    *,
+    shard: dict[str, Any] | None = None,
+) -> tuple[list[KubeObject], list[Finding]]:
+    """Render one template with the default values (and ``shard``, for a file of manifests/shards/),
+    for Kubernetes ``kube_version`` (what ``kube.capabilities`` says offline); its objects (lines
+    mapped back) and findings."""
     from kube.formula import manifests, render
     from kube.k8s import capabilities
 
@@ -66,11 +120,13 @@ def check_template(
         str(formula.version),
         LINT_NAMESPACE,
         capabilities_from=capabilities.offline(kube_version),
+        shards=lint_shards(formula),
     )
+    values = render.merge_values(formula.values)
+    if shard is not None:
+        values["shard"] = shard
     try:
-        output = render.render_template(
-            source, display=shown, values=render.merge_values(formula.values), kube=kube
-        )
+        output = render.render_template(source, display=shown, values=values, kube=kube)
     except KubeError as exc:
         inner = list(getattr(exc, "findings", ()))
         findings += [finding("template-render", shown, f.line, f.message) for f in inner] or [
