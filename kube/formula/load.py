@@ -29,7 +29,15 @@ MAX_FILES = 10_000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
 REQUIRED_KEYS = ("name", "version", "home", "description", "maintainers")
 KNOWN_KEYS = (
-    *REQUIRED_KEYS, "dependencies", "details", "keywords", "values", "hook", "lint", "patches", "shards"
+    *REQUIRED_KEYS,
+    "dependencies",
+    "details",
+    "keywords",
+    "values",
+    "hook",
+    "lint",
+    "patches",
+    "shards",
 )
 IGNORE_KEYS = ("rule", "file", "reason")
 HOOK_KEYS = ("python", "requires")
