@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from kube.cli.app import app
+from kube.formula.load import load_formula
 from tests.gitrepo import formula_files, make_repo
 
 pytestmark = pytest.mark.cluster
@@ -55,7 +56,8 @@ def test_rocketchat_with_deps_gives_mongodb_its_database_and_the_user_wins(
     _catalogue_archive(tmp_path, "rocketchat", "mongodb")
     result = kube("install", "rocketchat", "-n", namespace, "--with-deps", "--set", "replicas=2")
     assert result.exit_code == 0, result.output
-    assert f"Installing dependency mongodb 1.0.0 in namespace {namespace}" in result.stderr
+    mongodb = load_formula(FORMULAS / "mongodb").version
+    assert f"Installing dependency mongodb {mongodb} in namespace {namespace}" in result.stderr
     assert _secret(kubectl, "mongodb", namespace, "database") == "rocketchat"  # rocketchat's K3.yaml
     assert _secret(kubectl, "mongodb", namespace, "username") == "rocketchat"
     # rocketchat's own --set does not reach mongodb; mongodb.* does, over rocketchat's values.
@@ -70,13 +72,14 @@ def test_rocketchat_with_deps_gives_mongodb_its_database_and_the_user_wins(
 
     shown = kube("info", "rocketchat", "-n", namespace)
     assert shown.exit_code == 0, shown.output
-    assert f"  ✔ mongodb (^1.0.0): release mongodb in {namespace}, 1.0.0" in shown.stdout
+    wanted = load_formula(FORMULAS / "rocketchat").dependencies[0].range
+    assert f"  ✔ mongodb ({wanted}): release mongodb in {namespace}, {mongodb}" in shown.stdout
     data = json.loads(kube("info", "rocketchat", "-n", namespace, "-o", "json").stdout)
     [dep] = data["dependency_status"]["dependencies"]
     assert dep["satisfied"] and dep["by"] == {
         "release": "mongodb",
         "namespace": namespace,
-        "version": "1.0.0",
+        "version": str(mongodb),
     }
 
 
