@@ -31,9 +31,9 @@ from kube.cli.commands import COMMANDS as COMMANDS
 from kube.cli.commands import EXIT_BROKEN_PIPE as EXIT_BROKEN_PIPE
 from kube.cli.commands import HELP as HELP
 from kube.cli.commands import Command as Command
-from kube.cli.commands import _report_crash, _silence_stdout
+from kube.cli.commands import _silence_stdout, report
 from kube.core import signals
-from kube.core.errors import ExitCode, FormulaError, KubeError
+from kube.core.errors import ExitCode
 
 if TYPE_CHECKING:
     import typer
@@ -94,9 +94,6 @@ class KubeGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
-        # Here, not at the top: `kube --help` ends before invoke and needs neither json nor pathlib.
-        from kube.cli import console
-
         try:
             result = super().invoke(ctx)
             # Piped output is block-buffered: flush inside the boundary, so a reader
@@ -110,27 +107,10 @@ class KubeGroup(click.Group):
             # and nobody is left to read a message. Exit like coreutils and git do.
             _silence_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
-        except FormulaError as exc:
-            console.error(exc.message, exc.hint)
-            for finding in exc.findings:
-                detail = f"{finding.location} {finding.message}"
-                if detail != exc.message:
-                    console.line(f"  {detail}", stderr=True)
-            ctx.exit(exc.exit_code)
-        except KubeError as exc:
-            console.error(exc.message, exc.hint)
-            ctx.exit(exc.exit_code)
-        except KeyboardInterrupt as exc:
-            # SIGTERM and SIGHUP arrive as signals.Terminated, which names the signal.
-            console.error(str(exc) or "interrupted")
-            ctx.exit(ExitCode.INTERRUPTED)
-        except Exception as exc:  # the last line of defence: a bug, not a user error
-            log = _report_crash(exc)
-            where = f"; details in {log}" if log else ""
-            console.error(
-                f"internal error: {type(exc).__name__}: {exc}{where}", "please report this as a bug"
-            )
-            ctx.exit(ExitCode.INTERNAL)
+        except (Exception, KeyboardInterrupt) as exc:
+            # A KubeError is the user's; Ctrl-C, SIGTERM and SIGHUP (signals.Terminated) end kube;
+            # anything else is a bug: the last line of defence.
+            ctx.exit(report(exc))
 
 
 def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:

@@ -109,6 +109,31 @@ def _report_crash(exc: BaseException) -> str | None:
         return None
 
 
+def report(exc: BaseException) -> int:
+    """What the error boundary prints for ``exc`` (on stderr), and the exit code kube ends with:
+    a ``KubeError`` is one line and its documented code (a ``FormulaError`` adds a line per
+    finding), Ctrl-C and SIGTERM/SIGHUP (``signals.Terminated``) 130, anything else is a bug:
+    a short line, the traceback written to a log file, 70. The full CLI (``kube.cli.app``) and
+    the fast path (``kube.cli.entry``) both end here, so they never word an error differently."""
+    from kube.cli import console
+    from kube.core.errors import ExitCode, FormulaError, KubeError
+
+    if isinstance(exc, KubeError):
+        console.error(exc.message, exc.hint)
+        for finding in exc.findings if isinstance(exc, FormulaError) else ():
+            detail = f"{finding.location} {finding.message}"
+            if detail != exc.message:
+                console.line(f"  {detail}", stderr=True)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        console.error(str(exc) or "interrupted")
+        return ExitCode.INTERRUPTED
+    log = _report_crash(exc)
+    where = f"; details in {log}" if log else ""
+    console.error(f"internal error: {type(exc).__name__}: {exc}{where}", "please report this as a bug")
+    return ExitCode.INTERNAL
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null: the reader is gone, and the interpreter's final
     flush of what is still buffered must not fail (and print) again."""

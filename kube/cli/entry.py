@@ -84,8 +84,7 @@ def _parse(argv: list[str]) -> tuple[str, str, bool, bool] | None:
 
 
 def _run(command: str, argument: str, regex: bool, as_json: bool) -> int:
-    from kube.cli import console, readonly
-    from kube.core.errors import ExitCode, FormulaError, KubeError
+    from kube.cli import readonly
 
     try:
         if command == "search":
@@ -99,26 +98,10 @@ def _run(command: str, argument: str, regex: bool, as_json: bool) -> int:
 
         _silence_stdout()
         return EXIT_BROKEN_PIPE
-    except FormulaError as exc:
-        console.error(exc.message, exc.hint)
-        for finding in exc.findings:
-            detail = f"{finding.location} {finding.message}"
-            if detail != exc.message:
-                console.line(f"  {detail}", stderr=True)
-        return exc.exit_code
-    except KubeError as exc:
-        console.error(exc.message, exc.hint)
-        return exc.exit_code
-    except KeyboardInterrupt as exc:
-        console.error(str(exc) or "interrupted")
-        return ExitCode.INTERRUPTED
-    except Exception as exc:  # a bug: reported as the full CLI reports it
-        from kube.cli.commands import _report_crash
+    except (Exception, KeyboardInterrupt) as exc:  # worded as the full CLI words it
+        from kube.cli.commands import report
 
-        log = _report_crash(exc)
-        where = f"; details in {log}" if log else ""
-        console.error(f"internal error: {type(exc).__name__}: {exc}{where}", "please report this as a bug")
-        return ExitCode.INTERNAL
+        return report(exc)
 
 
 def main() -> None:
