@@ -43,7 +43,7 @@ from kube.core.findings import Finding
 from kube.formula import manifests
 from kube.formula.load import is_valid_name
 from kube.formula.versions import Version, VersionError
-from kube.k8s.objects import KubeObject, Scopes
+from kube.k8s.objects import CONTAINER_LISTS, POD_SPEC_PATHS, KubeObject, Scopes
 
 #: Most manifest files one import reads (a release folder has tens; a mistake has millions).
 FILE_LIMIT = 5_000
@@ -71,13 +71,8 @@ _SERVER_ANNOTATIONS = (
     "deployment.kubernetes.io/revision",
 )
 
-# Where a pod spec sits in each workload kind.
-_POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
+# A kind the table does not know (a custom resource) is looked at where the workloads keep theirs.
 _TEMPLATE_POD_SPEC = ("spec", "template", "spec")
-_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 # `registry:5000/org/app:tag@sha256:...` -> repository, tag, digest
 _IMAGE_RE = re.compile(
@@ -323,7 +318,7 @@ def _namespace_references(data: dict[str, Any], kind: str) -> Iterator[dict[str,
 
 
 def _pod_specs(data: dict[str, Any], kind: str) -> Iterator[dict[str, Any]]:
-    path = _POD_SPEC_PATHS.get(kind, _TEMPLATE_POD_SPEC)
+    path = POD_SPEC_PATHS.get(kind, _TEMPLATE_POD_SPEC)
     node: Any = data
     for step in path:
         node = node.get(step) if isinstance(node, dict) else None
@@ -376,7 +371,7 @@ def _replace_images(data: dict[str, Any], kind: str, display: str, images: _Imag
     """Put a token where each container image was; True when there was one."""
     replaced = False
     for pod in _pod_specs(data, kind):
-        for list_name in _CONTAINER_LISTS:
+        for list_name in CONTAINER_LISTS:
             for container in pod.get(list_name) or ():
                 if not isinstance(container, dict) or not isinstance(container.get("image"), str):
                     continue
@@ -435,7 +430,7 @@ def _image_tags(objects: Sequence[KubeObject]) -> Iterator[str]:
     """The tags of the images the objects run, in order."""
     for obj in objects:
         for pod in _pod_specs(obj.data, obj.kind):
-            for list_name in _CONTAINER_LISTS:
+            for list_name in CONTAINER_LISTS:
                 for container in pod.get(list_name) or ():
                     image = container.get("image") if isinstance(container, dict) else None
                     match = _IMAGE_RE.match(image) if isinstance(image, str) else None

@@ -60,6 +60,21 @@ KEEP_ANNOTATION = f"{LABEL_PREFIX}/resource-policy"
 RESERVED_PREFIX = f"{LABEL_PREFIX}/"  # Secret types and labels only kube writes
 RECORD_NAME_PREFIX = "kube.install."
 
+#: Where each pod-bearing kind keeps its Pod spec (lint's security rules, kube import's images).
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "PodTemplate": ("template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+#: The lists of containers a Pod spec holds.
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
 _CLUSTER_SCOPED: dict[str, frozenset[str]] = {
     "": frozenset({"Namespace", "Node", "PersistentVolume", "ComponentStatus"}),
     "apiextensions.k8s.io": frozenset({"CustomResourceDefinition"}),

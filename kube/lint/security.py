@@ -19,23 +19,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from kube.core.findings import Finding
-from kube.k8s.objects import MANAGED_BY, MANAGED_BY_LABEL, RECORD_NAME_PREFIX, RESERVED_PREFIX, KubeObject
+from kube.k8s.objects import (
+    CONTAINER_LISTS,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    POD_SPEC_PATHS,
+    RECORD_NAME_PREFIX,
+    RESERVED_PREFIX,
+    KubeObject,
+)
 from kube.lint.rules import finding
 
 _WORKLOAD_GROUPS = {"", "apps", "extensions", "batch"}
-# Where each pod-bearing kind keeps its Pod spec.
-_POD_SPEC: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "PodTemplate": ("template", "spec"),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 _HOST_NAMESPACES = {
     "hostNetwork": (
         "the node's network (they can bind and sniff any port of the node)",
@@ -88,8 +83,8 @@ def check(doc: KubeObject) -> Iterator[Finding]:
     yield from _reserved(doc)
     if doc.group == _RBAC:
         yield from _rbac(doc)
-    if doc.group in _WORKLOAD_GROUPS and doc.kind in _POD_SPEC:
-        yield from _pod(doc, list(_POD_SPEC[doc.kind]))
+    if doc.group in _WORKLOAD_GROUPS and doc.kind in POD_SPEC_PATHS:
+        yield from _pod(doc, list(POD_SPEC_PATHS[doc.kind]))
     if (doc.group, doc.kind) == ("", "PersistentVolume"):
         yield from _host_volume(doc)
 
@@ -263,7 +258,7 @@ def _pod(doc: KubeObject, spec_path: list[str | int]) -> Iterator[Finding]:
                 doc.line_of([*spec_path, "volumes", index, "hostPath"]),
                 f"{label}: volume `{volume.get('name')}` mounts the node's{shown} (hostPath)",
             )
-    for list_name in _CONTAINER_LISTS:
+    for list_name in CONTAINER_LISTS:
         containers = spec.get(list_name)
         for index, container in enumerate(containers if isinstance(containers, list) else []):
             if isinstance(container, dict):
