@@ -207,12 +207,13 @@ def _confirm_dependents(release: Release, others: list[Release], *, force: bool)
     """Warn when other releases in the cluster (``others``: every release the user may list)
     depend on this one, as install warns of unsatisfied dependencies: ask on a terminal,
     ``--force`` skips, no terminal and no --force stops (exit 6)."""
-    from kube.cli.install import _interactive
     from kube.install import deps
 
     dependents = deps.dependents(release, others)
     if not dependents:
         return
+    from kube.cli.install import _interactive  # the install command's modules: only when asking
+
     for line in dependents:
         console.line(f"!!-> WARNING: {line}", stderr=True)
     console.line(f"!!-> {deps.MAY_NOT_FUNCTION_AFTER}", stderr=True)
