@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
-"""Benchmark `kube install` on a 30-object formula.
+"""Benchmark `kube install` and `kube uninstall` against a cluster, beside kubectl (and Helm).
 
-1. `kube install --dry-run` (no cluster writes; with -n given, no kubectl at all).
-2. `kube install` against the cluster in $KUBECONFIG, beside a bare `kubectl create -f DIR`
-   of the same rendered objects, each into a fresh, pre-created namespace; prints the
-   median times, their ratio (aim: within 1.5x) and how many kubectl processes each start.
+On a formula of ``--objects`` objects (ConfigMaps, Secrets, ServiceAccounts, Services,
+Deployments, one of them from a template), each run:
 
-kubectl processes are counted with a wrapper script that runs the real kubectl and logs
-each invocation with its duration (`KUBE_KUBECTL` for kube, first on PATH for the bare
-run); kube's own share is its total time minus the time spent in kubectl.
+1. `kube install F -n NS` into a namespace that does not exist yet (kube creates it, as it
+   does for a user), then `kube uninstall F -n NS` (which deletes that namespace again);
+2. `kubectl create -f DIR` of the same rendered objects, DIR holding the Namespace too (one
+   process, the way a user creates it all), then `kubectl delete -f DIR --wait=false`;
+3. `kube install --wait` into another new namespace, then its uninstall (not timed);
+4. where `helm` is on PATH: `helm install --create-namespace` of a chart holding the same
+   objects, then `helm uninstall` (Helm leaves the namespace: it is deleted, untimed, after).
 
-Usage: eval "$(scripts/dev-cluster env)"; python benchmarks/bench_install.py [--runs N]
+Before the runs, `kube install --dry-run` (-o yaml, the default, and -o json) is timed on its
+own. Every kubectl process is counted with a wrapper that logs each call and its duration
+(`KUBE_KUBECTL` for kube, first on PATH for the bare runs); kube's own share is its wall time
+minus the time spent in kubectl. The first run warms kubectl's discovery cache and is not
+counted. Medians are printed, with the load average before and after.
+
+Usage: source /tmp/kube-shared.env (or eval "$(scripts/dev-cluster env)");
+       python benchmarks/bench_install.py [--runs 5] [--objects 10] [--show-calls]
 """
 
 from __future__ import annotations
@@ -27,45 +36,51 @@ import time
 import uuid
 from pathlib import Path
 
-KINDS = 30
+NAME = "bench"
 
 
-def formula(root: Path) -> Path:
-    """A formula of 30 objects: ConfigMaps, Secrets, ServiceAccounts, Services, Deployments."""
-    directory = root / "bench"
+def formula(root: Path, count: int) -> Path:
+    """``count`` objects: a template ConfigMap, then ConfigMaps, Secrets, ServiceAccounts,
+    Services and Deployments in turn (JSON manifests, one per object)."""
+    directory = root / NAME
     manifests = directory / "manifests"
     manifests.mkdir(parents=True)
     (directory / "K3.yaml").write_text(
-        'name: bench\nversion: "1.0.0"\nhome: https://example.com/bench\ndescription: Thirty objects\n'
+        f'name: {NAME}\nversion: "1.0.0"\nhome: https://example.com/bench\ndescription: {count} objects\n'
         "maintainers: [Jane Doe <jane@example.com>]\nvalues: {replicas: 1, greeting: hello}\n"
     )
-    docs = []
-    for i in range(8):
-        docs.append(
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}}
-        )
-    for i in range(6):
-        docs.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"secret-{i}"},
-                     "stringData": {"k": str(i)}})  # fmt: skip
-    for i in range(4):
-        docs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": f"sa-{i}"}})
-    for i in range(6):
-        docs.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"svc-{i}"},
-                     "spec": {"selector": {"app": f"app-{i}"}, "ports": [{"port": 80}]}})  # fmt: skip
-    for i in range(5):
-        pod = {"metadata": {"labels": {"app": f"app-{i}"}},
-               "spec": {"containers": [{"name": "c", "image": "nginx:1.19"}]}}  # fmt: skip
-        spec = {"replicas": 1, "selector": {"matchLabels": {"app": f"app-{i}"}}, "template": pod}
-        docs.append(
-            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"app-{i}"}, "spec": spec}
-        )
-    for i, doc in enumerate(docs):
-        (manifests / f"{i:02d}-{doc['metadata']['name']}.json").write_text(json.dumps(doc))
-    (manifests / "99-greeting.yaml.tmpl").write_text(
+    for i in range(count - 1):
+        kind = i % 5
+        if kind == 0:
+            doc = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"cm-{i}"},
+                "data": {"i": str(i)},
+            }
+        elif kind == 1:
+            doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"secret-{i}"},
+                   "stringData": {"k": str(i)}}  # fmt: skip
+        elif kind == 2:
+            doc = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": f"sa-{i}"}}
+        elif kind == 3:
+            doc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"svc-{i}"},
+                   "spec": {"selector": {"app": f"app-{i}"}, "ports": [{"port": 80}]}}  # fmt: skip
+        else:
+            pod = {"metadata": {"labels": {"app": f"app-{i}"}},
+                   "spec": {"containers": [{"name": "c", "image": "nginx:1.19"}]}}  # fmt: skip
+            spec = {"replicas": 1, "selector": {"matchLabels": {"app": f"app-{i}"}}, "template": pod}
+            doc = {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": f"app-{i}"},
+                "spec": spec,
+            }
+        (manifests / f"{i:03d}-{doc['metadata']['name']}.json").write_text(json.dumps(doc))
+    (manifests / "999-greeting.yaml.tmpl").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeting\ndata:\n"
         "  text: {{ greeting | quote }}\n  namespace: {{ kube.namespace }}\n"
     )
-    assert len(docs) + 1 == KINDS
     return directory
 
 
@@ -84,17 +99,78 @@ def logging_kubectl(root: Path, real: str) -> tuple[Path, Path]:
     return wrapper, log
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+class Calls:
+    """The kubectl processes logged since the last ``take``."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    def take(self) -> list[str]:
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        self.log.write_text("")
+        return lines
+
+    @staticmethod
+    def seconds(lines: list[str]) -> float:
+        return sum(int(line.split()[0]) for line in lines) / 1000
+
+    @staticmethod
+    def verbs(lines: list[str]) -> list[str]:
+        shown = []
+        for line in lines:
+            words = [
+                w
+                for w in line.split()[1:]
+                if not w.startswith("--kubeconfig") and not w.startswith("--context")
+            ]
+            shown.append(" ".join(w for w in words[:3] if not w.startswith("--request-timeout")))
+        return shown
+
+
+def timed(argv: list[str], env: dict[str, str], *, check: bool = True) -> float:
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
-    if done.returncode != 0:
+    if check and done.returncode != 0:
         sys.exit(f"failed: {' '.join(argv)}\n{done.stdout}\n{done.stderr}")
     return elapsed
 
 
-def kubectl(real: str, *args: str) -> None:
-    subprocess.run([real, *args], check=True, capture_output=True)
+def rendered_objects(kube: str, directory: Path, env: dict[str, str]) -> list[dict[str, object]]:
+    out = subprocess.run([kube, "install", str(directory), "-n", "bench", "--dry-run", "-o", "json",
+                          "--show-secrets"], env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    items: list[dict[str, object]] = json.loads(out.stdout)["items"]
+    for item in items:
+        meta = item["metadata"]
+        assert isinstance(meta, dict)
+        meta.pop("namespace", None)
+    return items
+
+
+def bare_files(root: Path, items: list[dict[str, object]], ns: str) -> Path:
+    """The objects in namespace ``ns``, the Namespace first: what `kubectl create -f` is given."""
+    directory = root / f"bare-{ns}"
+    directory.mkdir()
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+    (directory / "000-namespace.json").write_text(json.dumps(namespace))
+    for i, item in enumerate(items, start=1):
+        meta = item["metadata"]
+        assert isinstance(meta, dict)
+        (directory / f"{i:03d}.json").write_text(json.dumps({**item, "metadata": {**meta, "namespace": ns}}))
+    return directory
+
+
+def helm_chart(root: Path, items: list[dict[str, object]]) -> Path:
+    chart = root / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: {NAME}\nversion: 1.0.0\n")
+    for i, item in enumerate(items):
+        (chart / "templates" / f"{i:03d}.yaml").write_text(json.dumps(item) + "\n")
+    return chart
+
+
+def ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:7.0f} ms" if values else "      - "
 
 
 def main() -> int:
@@ -102,62 +178,128 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--objects", type=int, default=10)
+    parser.add_argument("--show-calls", action="store_true", help="print the kubectl calls of one run")
+    parser.add_argument("--kube", default="", help="the kube program to measure (default: kube on PATH)")
     args = parser.parse_args()
     real = shutil.which("kubectl")
-    kube = shutil.which("kube") or sys.exit("kube is not on PATH (pip install -e .)")
+    kube = args.kube or shutil.which("kube") or sys.exit("kube is not on PATH (pip install -e .)")
+    helm = shutil.which("helm")
     if not real or not os.environ.get("KUBECONFIG"):
         sys.exit('needs a cluster: eval "$(scripts/dev-cluster env)" first')
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="kube-bench-") as tmp:
         root = Path(tmp)
-        directory = formula(root)
+        directory = formula(root, args.objects)
         wrapper, log = logging_kubectl(root, real)
+        calls = Calls(log)
         env = {**os.environ, "KUBE_HOME": str(root / "kube-home"), "KUBE_KUBECTL": str(wrapper)}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
         bare_env = {**os.environ, "PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"}
+        dry_ns = f"bench-dry-{uuid.uuid4().hex[:6]}"  # does not exist: a dry run of a first install
 
+        timed([kube, "install", str(directory), "-n", dry_ns, "--dry-run"], env)  # bytecode, caches
         dry = [
-            timed([kube, "install", str(directory), "-n", "bench", "--dry-run"], env)
+            timed([kube, "install", str(directory), "-n", dry_ns, "--dry-run"], env) for _ in range(args.runs)
+        ]
+        dry_json = [
+            timed([kube, "install", str(directory), "-n", dry_ns, "--dry-run", "-o", "json"], env)
             for _ in range(args.runs)
         ]
-        dry_calls = len(log.read_text().splitlines()) if log.exists() else 0
-        rendered = root / "rendered"
-        rendered.mkdir()
-        out = subprocess.run([kube, "install", str(directory), "-n", "bench", "--dry-run", "-o", "json"],
-                             env=env, capture_output=True, text=True, check=True)  # fmt: skip
-        for i, item in enumerate(json.loads(out.stdout)["items"]):
-            item["metadata"].pop("namespace", None)
-            (rendered / f"{i:02d}.json").write_text(json.dumps(item))
+        dry_calls = len(calls.take()) // (2 * args.runs + 1)
+        items = rendered_objects(kube, directory, env)
+        chart = helm_chart(root, items) if helm else None
+        calls.take()
 
-        kube_times, bare_times, kube_calls, in_kubectl, namespaces = [], [], [], [], []
+        rows: dict[str, list[float]] = {}
+        counts: dict[str, int] = {}
+        inside: dict[str, list[float]] = {}
+        shown: dict[str, list[str]] = {}
+        namespaces: list[str] = []
+
+        def record(key: str, elapsed: float, lines: list[str] | None, counted: bool) -> None:
+            if not counted:
+                return
+            rows.setdefault(key, []).append(elapsed)
+            if lines is not None:
+                counts[key] = max(counts.get(key, 0), len(lines))
+                inside.setdefault(key, []).append(Calls.seconds(lines))
+                shown.setdefault(key, Calls.verbs(lines))
+
         try:
-            for run in range(args.runs + 1):  # the first run of each warms kubectl's discovery cache
-                ns_kube, ns_bare = f"bench-kube-{uuid.uuid4().hex[:6]}", f"bench-bare-{uuid.uuid4().hex[:6]}"
-                namespaces += [ns_kube, ns_bare]
-                kubectl(real, "create", "namespace", ns_kube)
-                kubectl(real, "create", "namespace", ns_bare)
-                log.write_text("")
-                t_kube = timed([kube, "install", str(directory), "-n", ns_kube], env)
-                calls = log.read_text().splitlines()
-                log.write_text("")
-                t_bare = timed(["kubectl", "create", "-n", ns_bare, "-f", str(rendered)], bare_env)
-                bare_calls = len(log.read_text().splitlines())
-                if run:
-                    kube_times.append(t_kube)
-                    bare_times.append(t_bare)
-                    kube_calls.append(len(calls))
-                    in_kubectl.append(sum(int(line.split()[0]) for line in calls) / 1000)
-        finally:
-            subprocess.run([real, "delete", "namespace", *namespaces, "--wait=false"], capture_output=True)
+            for run in range(args.runs + 1):  # the first run warms kubectl's discovery cache
+                counted = run > 0
+                tag = uuid.uuid4().hex[:6]
+                ns_kube, ns_bare, ns_wait, ns_helm = (
+                    f"bench-{w}-{tag}" for w in ("kube", "bare", "wait", "helm")
+                )
+                namespaces += [ns_kube, ns_bare, ns_wait, ns_helm]
+                calls.take()
+                t = timed([kube, "install", str(directory), "-n", ns_kube], env)
+                record("kube install", t, calls.take(), counted)
+                t = timed([kube, "uninstall", NAME, "-n", ns_kube], env)
+                record("kube uninstall", t, calls.take(), counted)
 
-    k, b, spent = statistics.median(kube_times), statistics.median(bare_times), statistics.median(in_kubectl)
-    print(f"formula: {KINDS} objects (one template), {args.runs} runs each, medians")
-    dry_ms = statistics.median(dry) * 1000
-    print(f"kube install --dry-run        {dry_ms:7.0f} ms   kubectl processes: {dry_calls}")
-    print(f"kube install                  {k * 1000:7.0f} ms   kubectl processes: {max(kube_calls)}")
-    print(f"kubectl create -f (rendered)  {b * 1000:7.0f} ms   kubectl processes: {bare_calls}")
-    print(
-        f"  of which in kubectl         {spent * 1000:7.0f} ms   (kube itself: {(k - spent) * 1000:.0f} ms)"
-    )
-    print(f"ratio kube / kubectl          {k / b:7.2f}x  (aim: within 1.5x)")
+                bare = bare_files(root, items, ns_bare)
+                t = timed(["kubectl", "create", "-f", str(bare)], bare_env)
+                record("kubectl create -f", t, calls.take(), counted)
+                t = timed(["kubectl", "delete", "-f", str(bare), "--wait=false"], bare_env)
+                record("kubectl delete -f", t, calls.take(), counted)
+
+                t = timed([kube, "install", str(directory), "-n", ns_wait, "--wait"], env)
+                record("kube install --wait", t, calls.take(), counted)
+                timed([kube, "uninstall", NAME, "-n", ns_wait], env)
+                calls.take()
+
+                if helm and chart is not None:
+                    t = timed(
+                        [helm, "install", NAME, str(chart), "-n", ns_helm, "--create-namespace"], bare_env
+                    )
+                    record("helm install", t, None, counted)
+                    t = timed([helm, "uninstall", NAME, "-n", ns_helm], bare_env)
+                    record("helm uninstall", t, None, counted)
+                    t = timed([helm, "install", NAME, str(chart), "-n", ns_wait + "h", "--create-namespace",
+                               "--wait"], bare_env)  # fmt: skip
+                    record("helm install --wait", t, None, counted)
+                    timed([helm, "uninstall", NAME, "-n", ns_wait + "h"], bare_env)
+                    namespaces.append(ns_wait + "h")
+                    t = timed([helm, "template", NAME, str(chart)], bare_env)
+                    record("helm template", t, None, counted)
+                calls.take()
+        finally:
+            subprocess.run([real, "delete", "namespace", *namespaces, "--ignore-not-found", "--wait=false"],
+                           capture_output=True)  # fmt: skip
+    load_after = os.getloadavg()
+
+    print(f"formula: {args.objects} objects (one template), {args.runs} runs each, medians")
+    print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(f"{'':30} {'time':>10}   kubectl processes   in kubectl   kube itself")
+    print(f"{'kube install --dry-run':30} {ms(dry)}   {dry_calls}")
+    print(f"{'kube install --dry-run -o json':30} {ms(dry_json)}   {dry_calls}")
+    keys = ("kube install", "kube uninstall", "kubectl create -f", "kubectl delete -f", "kube install --wait",
+            "helm install", "helm uninstall", "helm install --wait", "helm template")  # fmt: skip
+    for key in keys:
+        if key not in rows:
+            continue
+        line = f"{key:30} {ms(rows[key])}"
+        if key in counts:
+            spent, total = statistics.median(inside[key]), statistics.median(rows[key])
+            line += f"   {counts[key]:<17}   {spent * 1000:7.0f} ms"
+            if key.startswith("kube"):
+                line += f"   {(total - spent) * 1000:7.0f} ms"
+        print(line)
+    ratios = [
+        ("install", "kube install", "kubectl create -f"),
+        ("uninstall", "kube uninstall", "kubectl delete -f"),
+    ]
+    for what, mine, bare in ratios:
+        ratio = statistics.median(rows[mine]) / statistics.median(rows[bare])
+        print(f"ratio kube / kubectl, {what:9} {ratio:7.2f}x")
+    if not helm:
+        print("helm: not on PATH, not measured")
+    if args.show_calls:
+        for key in ("kube install", "kube uninstall", "kube install --wait"):
+            print(f"{key}: " + "; ".join(shown.get(key, [])))
     return 0
 
 

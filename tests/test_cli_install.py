@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from kube.cli.app import app
 from tests.gitrepo import formula_files, make_repo
-from tests.test_install import configmap, deployment, write_formula
+from tests.test_install import configmap, deployment, logging_kubectl, write_formula
 
 pytestmark = pytest.mark.cluster
 KubectlFixture = Callable[..., Any]
@@ -411,6 +411,37 @@ def test_namespace_created_by_install_goes_with_uninstall(
     assert removed.exit_code == 0, removed.output
     # Without --wait, the namespace is read back once: still Terminating, so not yet "deleted".
     assert f"namespace {fresh} deleting (Terminating)" in removed.stdout
+    assert gone(kubectl, "namespace", fresh)
+
+
+def test_uninstall_takes_few_kubectl_processes(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifests = {f"cm{i}.json": json.dumps(configmap(f"cm{i}")) for i in range(4)}
+    manifests["deploy.json"] = deployment("web")
+    directory = write_formula(tmp_path, "quick", manifests=manifests)
+    wrapper, log = logging_kubectl(tmp_path)
+    monkeypatch.setenv("KUBE_KUBECTL", str(wrapper))
+    fresh = f"{namespace[:50]}-own"
+    for where in (namespace, fresh):
+        assert kube("install", str(directory), "-n", where).exit_code == 0
+        log.write_text("")
+        removed = kube("uninstall", "quick", "-n", where)
+        assert removed.exit_code == 0, removed.output
+        assert "5 objects deleted" in removed.stdout
+        calls = log.read_text().splitlines()
+        verbs = [line.split()[0] for line in calls]
+        # The records of the cluster (the release, and whatever may depend on it); the objects (and the
+        # namespace) read; one delete, in which kubectl waits until a read says they are gone; the records.
+        expected = ["get", "get", "delete", "delete"]
+        if where == fresh:
+            # What else lives in the namespace kube created; the records with the namespace; a read of it.
+            expected = ["get", "get", "delete", "api-resources", "get", "delete", "get"]
+            assert f"namespace {fresh} deleting (Terminating)" in removed.stdout
+        assert calls[0].startswith("get secrets") and "--all-namespaces" in calls[0]
+        assert verbs == expected, calls
+        assert "--wait=true" in calls[2]
+        assert kubectl("get", "configmaps,deployments", "-l", MANAGED, "-n", where, "-o", "name").stdout == ""
     assert gone(kubectl, "namespace", fresh)
 
 

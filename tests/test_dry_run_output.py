@@ -61,3 +61,31 @@ def test_dry_run_yaml_quotes_strings_yaml11_would_retype(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     for line in ('appendonly: "no"', 'enabled: "on"', 'version: "1.10"', 'hex: "0x1f"'):
         assert line in result.stdout
+
+
+def test_dry_run_yaml_reads_back_as_the_json_items_in_yaml_1_1_and_1_2(tmp_path: Path) -> None:
+    """libyaml writes the YAML: what kubectl (YAML 1.1) and kube (1.2) read back is what -o json says."""
+    import yaml
+
+    from kube.formula import yaml_strict
+
+    root = tmp_path / "tricky"
+    text = {
+        "a": "", "b": "no", "c": "on", "d": "1.10", "e": "0x1f", "f": "12:30", "g": "~", "h": "null",
+        "i": "multi\nline\n", "j": "keep\n\n", "k": " lead", "l": "trail ", "m": "caf\u00e9 \u2603",
+        "n": "#x", "o": "a: b", "p": "- x", "q": "'x", "r": '"x', "s": "x" * 150, "t": "y", "u": "<<",
+    }  # fmt: skip
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "tricky"}, "data": text}
+    other = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "labels": {"x": "1"}},
+             "spec": {"ports": [{"port": 80, "targetPort": "http"}], "clusterIP": None}}  # fmt: skip
+    write_tree(root, {"K3.yaml": k3("tricky"), "manifests/a.json": json.dumps(config),
+                      "manifests/b.json": json.dumps(other)})  # fmt: skip
+    args = ["install", str(root), "--dry-run", "-n", "demo"]
+    as_yaml = CliRunner().invoke(app, args)
+    as_json = CliRunner().invoke(app, [*args, "-o", "json"])
+    assert as_yaml.exit_code == 0 and as_json.exit_code == 0, as_yaml.output + as_json.output
+    items = json.loads(as_json.stdout)["items"]
+    printed = as_yaml.stdout[: as_yaml.stdout.rindex("==>")] if "==>" in as_yaml.stdout else as_yaml.stdout
+    assert [d for d in yaml.safe_load_all(printed) if d is not None] == items
+    assert [yaml_strict.to_plain(n) for n in yaml_strict.load_all(printed, source="out")] == items
+    assert list(items[0]["metadata"]) == ["name", "labels", "namespace", "annotations"]  # order kept

@@ -167,8 +167,9 @@ def uninstall_command(
         return
     context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
-    release = uninstall.find_release(kubectl, name, namespace)
-    _confirm_dependents(kubectl, release, force=force)
+    # One read for both: the release, and the releases that may depend on it.
+    release, others = releases.find_release_and_others(kubectl, name, namespace)
+    _confirm_dependents(release, others, force=force)
     on_event = progress_printer() if fmt is not OutputFormat.json else None
     result = uninstall.uninstall(kubectl, release, wait=wait, timeout=limit, on_event=on_event)
     if fmt is OutputFormat.json:
@@ -202,19 +203,17 @@ def uninstall_command(
         raise ClusterError(f"uninstall of {name} incomplete: {detail}", hint=f"fix the cause and {again}")
 
 
-def _confirm_dependents(kubectl: Kubectl, release: Release, *, force: bool) -> None:
-    """Warn when other releases in the cluster depend on this one, as install warns of unsatisfied
-    dependencies: ask on a terminal, ``--force`` skips, no terminal and no --force stops (exit 6)."""
-    from kube.cli.install import _interactive
+def _confirm_dependents(release: Release, others: list[Release], *, force: bool) -> None:
+    """Warn when other releases in the cluster (``others``: every release the user may list)
+    depend on this one, as install warns of unsatisfied dependencies: ask on a terminal,
+    ``--force`` skips, no terminal and no --force stops (exit 6)."""
     from kube.install import deps
 
-    try:
-        others = releases.list_releases_visible(kubectl, release.namespace)
-    except ClusterError:
-        return  # the uninstall itself will say the cluster is unreachable
     dependents = deps.dependents(release, others)
     if not dependents:
         return
+    from kube.cli.install import _interactive  # the install command's modules: only when asking
+
     for line in dependents:
         console.line(f"!!-> WARNING: {line}", stderr=True)
     console.line(f"!!-> {deps.MAY_NOT_FUNCTION_AFTER}", stderr=True)

@@ -100,7 +100,7 @@ def parse(
     if is_json(display):
         docs = _load_json(text, display, template, redact, nodes)
     else:
-        docs = _load_yaml(text, display, template, redact)
+        docs = _load_yaml(text, display, template, redact, nodes)
     objects: list[KubeObject] = []
     refused: list[Refused] = []
     for number, (doc, node, line) in enumerate(docs, start=1):
@@ -110,10 +110,16 @@ def parse(
     return objects, refused
 
 
-def _load_yaml(text: str, display: str, rendered: bool, redact: Redact) -> list[tuple[Any, Any, int]]:
+def _load_yaml(
+    text: str, display: str, rendered: bool, redact: Redact, nodes: bool
+) -> list[tuple[Any, Any, int]]:
     from kube.formula import yaml_strict
 
     try:
+        if not nodes:
+            # Install needs each document's data and line, no node: libyaml reads it when that is
+            # exact, ruamel otherwise (and for every finding).
+            return [(doc, None, line) for doc, line in yaml_strict.load_all_plain(text, source=display)]
         found = yaml_strict.load_all(text, source=display)
     except FormulaError as exc:
         if not rendered:

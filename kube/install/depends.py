@@ -276,12 +276,17 @@ def delete_in_order(
     on_event: OnEvent | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    settle: float = 0.0,
 ) -> list[Outcome]:
     """Delete ``doomed`` (creation order) dependents first; see the module docstring. An object
     whose dependents are not gone by the deadline is not deleted: its outcome fails with reason
-    ``DependentsRemain``, so the record stays and uninstall can be run again."""
+    ``DependentsRemain``, so the record stays and uninstall can be run again. ``settle``: when
+    nothing depends on anything, kubectl waits that long for the objects to be gone (outcomes
+    ``Gone``, see ``Kubectl.delete``)."""
     emit = on_event or _ignore
     groups = deletion_groups(doomed, live)
+    if len(groups) <= 1 and settle > 0 and not wait:
+        return kubectl.delete(groups[0] if groups else [], wait=True, timeout=timeout, wait_for=settle)
     if len(groups) <= 1:
         return kubectl.delete(groups[0] if groups else [], wait=wait, timeout=timeout)
     deadline = clock() + timeout

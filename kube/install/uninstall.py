@@ -3,18 +3,21 @@
 The objects are those of the release's latest revision, then those of its deployed
 revision that the latest does not list (an upgrade stopped half way may have
 created some and not yet pruned others). Before deleting, they are read back in
-one call. An object is left alone when it is gone already, when it is not the one
-kube made (it lacks this release's labels: kube's managed-by, the formula's and,
-for a format 2 revision, ``kube.sh/release: <release>``; or its uid is not the one
-recorded: both must match; only objects a pending revision lists before they were
-created have no uid, and for them the labels decide), or when it is annotated
+one call (with the install namespace, which the end of the uninstall may delete). An
+object is left alone when it is gone already, when it is not the one kube made (it
+lacks this release's labels: kube's managed-by, the formula's and, for a format 2
+revision, ``kube.sh/release: <release>``; or its uid is not the one recorded: both
+must match; only objects a pending revision lists before they were created have no
+uid, and for them the labels decide), or when it is annotated
 ``kube.sh/resource-policy: keep``. The rest go in one ``kubectl delete``, in
 reverse creation order; when some of them carry ``config.kubernetes.io/depends-on``,
 the dependents are deleted first and waited for until gone before what they name
 (``kube.install.depends``).
 
 Nothing is reported that did not happen. ``deleted`` means a read of the API server answered
-NotFound. An object it still holds after the delete request (finalizers at work) is
+NotFound: kube's read back, or kubectl's own when it deleted objects that nothing can hold
+(no finalizer, not a Pod or Namespace) and waited until they were gone (``SETTLE`` seconds
+at most). An object it still holds after the delete request (finalizers at work) is
 ``deleting``; with ``wait``, kube polls until it is gone, and one still there when
 ``timeout`` runs out is ``stuck`` (``finalizer example.com/hold``). ``timeout`` bounds the
 whole uninstall: every delete, every wait, the namespace. While anything is deleting, stuck
@@ -24,9 +27,10 @@ lists only what is left, so ``kube list`` shows the release and a re-run of unin
 
 When every object is gone, every revision Secret of the release (round-one record
 included) is removed, then the install namespace when kube created it (the record says so,
-or the namespace carries kube's managed-by label) and nothing else lives in it. The
-namespace is ``deleted`` once the API server no longer has it, ``deleting`` while it is
-Terminating (without ``wait``), ``stuck`` when it is still Terminating at the deadline.
+or the namespace carries kube's managed-by label) and nothing else lives in it: both in one
+``kubectl delete``, the records first. The namespace is ``deleted`` once the API server no
+longer has it, ``deleting`` while it is Terminating (without ``wait``), ``stuck`` when it is
+still Terminating at the deadline.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from kube.core.errors import ClusterError
 from kube.install import depends, shared
 from kube.install.depends import OnEvent
 from kube.install.results import ObjectStatus, RemovalState, UninstallResult
-from kube.k8s.kubectl import Kubectl, ObjectRef
+from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import KEEP_ANNOTATION
 from kube.k8s.releases import RecordedObject, Release, ReleaseStatus, Revision
@@ -102,7 +106,13 @@ def uninstall(
     deadline = clock() + timeout
     record, objects = objects_of(release)
     resuming = record.status is ReleaseStatus.UNINSTALLING
-    live = kubectl.get([o.ref for o in objects], timeout=_left(deadline, clock)) if objects else []
+    # The install namespace is read in the same call, for the verdict on it at the end (its labels),
+    # unless the release lists it as its own object: that one is read again after its deletion.
+    ns_ref = ObjectRef("", "v1", "Namespace", "", record.namespace)
+    extra = [ns_ref] if _may_delete_namespace(release) and ns_ref not in {o.ref for o in objects} else []
+    reads = [o.ref for o in objects] + extra
+    found_all = kubectl.get(reads, timeout=_left(deadline, clock)) if reads else []
+    live, ns_read = found_all[: len(objects)], found_all[len(objects) :]
     statuses: dict[ObjectRef, ObjectStatus] = {}
     doomed: list[ObjectRef] = []
     held: dict[ObjectRef, Mapping[str, Any]] = {}  # deleted earlier, still there: waited for below
@@ -132,13 +142,20 @@ def uninstall(
             doomed.append(ref)
     requested: list[ObjectRef] = list(held)
     found = {o.ref: o.live for o in live if o.live is not None}
+    emit = on_event or (lambda event: None)
     # Dependents first, waiting until they are gone before what they depend on (kube.install.depends).
-    # kubectl itself never waits: whether an object is gone is read back below.
+    # When nothing doomed can outlive its delete request (no finalizer, no grace period), kubectl
+    # waits, briefly, until a read says each is gone: the read back below is then not needed.
+    settle = bool(doomed) and all(_goes_at_once(ref, found[ref]) for ref in doomed)
     for outcome in depends.delete_in_order(
         kubectl, doomed, found, wait=False, timeout=_left(deadline, clock), on_event=on_event,
-        clock=clock, sleep=sleep,
+        clock=clock, sleep=sleep, settle=min(SETTLE, _left(deadline, clock)) if settle else 0.0,
     ):  # fmt: skip
-        if outcome.ok:
+        if outcome.ok and outcome.reason == Reason.GONE:
+            if wait:
+                emit(depends.Event(outcome.ref, depends.Phase.DELETED))
+            statuses[outcome.ref] = ObjectStatus(outcome.ref, DELETED)
+        elif outcome.ok:
             requested.append(outcome.ref)
         elif outcome.reason == depends.DEPENDENTS_REMAIN:
             statuses[outcome.ref] = ObjectStatus(outcome.ref, NOT_ATTEMPTED, outcome.message)
@@ -147,7 +164,6 @@ def uninstall(
     # Dependents that outlasted the deadline were waited for (depends-on), with or without --wait.
     waited = wait or any(s.status == NOT_ATTEMPTED for s in statuses.values())
     if requested:
-        emit = on_event or (lambda event: None)
         if wait:
             for ref in requested:
                 emit(depends.Event(ref, depends.Phase.DELETE_PENDING))
@@ -175,11 +191,14 @@ def uninstall(
     if remaining:
         _mark_uninstalling(kubectl, record, remaining)
         return UninstallResult(*what, record_removed=False, release=record.release, timeout=timeout)
-    delete_namespace, note = _namespace_verdict(kubectl, release)
-    releases.delete_release(kubectl, release)
+    delete_namespace, note = _namespace_verdict(kubectl, release, ns_read[0] if ns_read else None)
     ns_state = ""
     if delete_namespace:
-        ns_state = _delete_namespace(kubectl, record.namespace, wait, deadline, clock, sleep)
+        # The records and then the namespace, in one call.
+        [outcome] = releases.delete_release_then(kubectl, release, [ns_ref])
+        ns_state = _namespace_gone(kubectl, outcome, ns_ref, wait, deadline, clock, sleep)
+    else:
+        releases.delete_release(kubectl, release)
     return UninstallResult(
         *what, ns_state == "deleted", note, record_removed=True, release=record.release,
         namespace_state=ns_state, timeout=timeout,
@@ -211,20 +230,37 @@ def _mark_uninstalling(kubectl: Kubectl, record: Revision, remaining: Sequence[R
             raise
 
 
-def _delete_namespace(
+#: Seconds kubectl may wait for objects that go at once (``_goes_at_once``) to be gone; past
+#: that, the read back decides, as for any other object.
+SETTLE = 3.0
+
+
+def _goes_at_once(ref: ObjectRef, live: Mapping[str, Any]) -> bool:
+    """Whether the API server removes ``live`` as it accepts its deletion: no finalizer holds it,
+    and it is not a Pod (graceful deletion) or a Namespace (always finalized)."""
+    return not _meta(live).get("finalizers") and not (ref.group == "" and ref.kind in ("Pod", "Namespace"))
+
+
+def _may_delete_namespace(release: Release) -> bool:
+    """Whether uninstall may delete the install namespace at all (``_namespace_verdict`` decides)."""
+    ns = release.namespace
+    adopted = any(a.kind == "Namespace" and a.name == ns for r in release.revisions for a in r.adopted)
+    return ns not in _PROTECTED_NAMESPACES and not adopted
+
+
+def _namespace_gone(
     kubectl: Kubectl,
-    ns: str,
+    outcome: Outcome,
+    ref: ObjectRef,
     wait: bool,
     deadline: float,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> str:
-    """Ask for the namespace's deletion; ``deleted`` once a read says NotFound, else ``deleting``
-    (without wait) or ``stuck`` (still Terminating at the deadline)."""
+    """The namespace after its deletion was asked for (``outcome``); ``deleted`` once a read says
+    NotFound, else ``deleting`` (without wait) or ``stuck`` (still Terminating at the deadline)."""
     from kube.k8s.wait import await_gone
 
-    ref = ObjectRef("", "v1", "Namespace", "", ns)
-    [outcome] = kubectl.delete([ref], wait=False, timeout=_left(deadline, clock))
     if not outcome.ok:
         return "stuck" if wait else "deleting"
     left = await_gone(kubectl, [ref], deadline=deadline if wait else clock(), clock=clock, sleep=sleep)
@@ -307,15 +343,18 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return meta if isinstance(meta, Mapping) else {}
 
 
-def _namespace_verdict(kubectl: Kubectl, release: Release) -> tuple[bool, str]:
+def _namespace_verdict(kubectl: Kubectl, release: Release, read: Outcome | None) -> tuple[bool, str]:
+    """Whether to delete the install namespace, and why not when that is worth saying. ``read``:
+    the namespace as read before the objects were deleted (None: read it now)."""
     from kube.k8s.objects import MANAGED_BY, MANAGED_BY_LABEL
 
     ns = release.namespace
     created = any(r.created_namespace for r in release.revisions)
-    adopted = any(a.kind == "Namespace" and a.name == ns for r in release.revisions for a in r.adopted)
-    if ns in _PROTECTED_NAMESPACES or adopted:
+    if not _may_delete_namespace(release):
         return False, ""
-    live = kubectl.get_named("namespaces", ns, None)
+    if read is not None and read.live is None and read.reason not in (Reason.NOT_FOUND, Reason.NO_MATCH):
+        read = None  # not readable then (RBAC, a flaky read): ask again
+    live = read.live if read is not None else kubectl.get_named("namespaces", ns, None)
     if live is None:
         return False, ""
     labels = _meta(live).get("labels") or {}
@@ -341,7 +380,12 @@ def namespace_residents(kubectl: Kubectl, ns: str, *, ignore: Collection[str]) -
 
 def _listable(kubectl: Kubectl) -> list[str]:
     skip_groups = ("events.k8s.io", "metrics.k8s.io")
-    return [r for r in kubectl.namespaced_resources() if r != "events" and not r.endswith(skip_groups)]
+    # Events and Endpoints are always incidental (_incidental): listing them would change nothing.
+    return [
+        r
+        for r in kubectl.namespaced_resources()
+        if r not in ("events", "endpoints") and not r.endswith(skip_groups)
+    ]
 
 
 def _incidental(obj: Mapping[str, Any], ignore: Collection[str]) -> bool:

@@ -69,6 +69,7 @@ class Reason(StrEnum):
     ADOPTED = "Adopted"  # AlreadyExists, but the object is this formula's (an earlier attempt made it)
     VALIDATION = "kubectl validation"  # kubectl's own schema check refused it, before any request
     NOT_ATTEMPTED = "NotAttempted"  # kubectl stopped before it (at an object its validation refused)
+    GONE = "Gone"  # deleted, and kubectl waited until a read said the API server no longer has it
 
 
 @dataclass(frozen=True)

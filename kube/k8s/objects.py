@@ -534,9 +534,21 @@ def label_value(text: str) -> str:
     return value.strip("._-")
 
 
+def copy_data(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars): what ``copy.deepcopy`` gives for
+    it, several times faster (install copies every object three times on its way out)."""
+    if type(value) is dict:
+        return {k: copy_data(v) for k, v in value.items()}
+    if type(value) is list:
+        return [copy_data(v) for v in value]
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    return copy.deepcopy(value)
+
+
 def apply_labels(obj: KubeObject, formula_name: str, version: object) -> KubeObject:
     """A copy of ``obj`` carrying kube's labels in ``metadata.labels``."""
-    data = copy.deepcopy(obj.data)
+    data = copy_data(obj.data)
     metadata = data.setdefault("metadata", {})
     labels = metadata.get("labels")
     if not isinstance(labels, dict):

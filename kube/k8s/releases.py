@@ -14,12 +14,13 @@ it fails rather than undo a change made since.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from kube.core.errors import ClusterError, NotFoundError, UsageError
 from kube.k8s import records
-from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
+from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome, validate_namespace
 from kube.k8s.release_format import DATA_LIMIT as DATA_LIMIT
 from kube.k8s.release_format import FORMAT_VERSION as FORMAT_VERSION
 from kube.k8s.release_format import MAX_NAME as MAX_NAME
@@ -126,6 +127,11 @@ def read_release(kubectl: Kubectl, name: str, namespace: str) -> Release | None:
     # record carries no release label (its formula is its release), so a selector on it would
     # need a second call; a process costs more than the records of one namespace.
     secrets = kubectl.list_objects("secrets", namespace=validate_namespace(namespace), selector=SELECTOR)
+    return _release_of(secrets, name)
+
+
+def _release_of(secrets: Sequence[Mapping[str, Any]], name: str) -> Release | None:
+    """The release ``name`` among the record Secrets of one namespace (``read_release``'s rules)."""
     mine = [
         s for s in secrets
         if is_record(s)
@@ -190,6 +196,10 @@ def find_release(kubectl: Kubectl, name: str, namespace: str | None) -> Release:
         if "forbidden" not in exc.message.lower():
             raise
         return find_release(kubectl, name, kubectl.current_namespace())
+    return _only_one(name, found)
+
+
+def _only_one(name: str, found: list[Release]) -> Release:
     # A release that does not hold together does not make the name ambiguous; alone, it is refused.
     found = [r for r in found if r.latest is not None and not r.problem] or found
     if not found:
@@ -198,6 +208,33 @@ def find_release(kubectl: Kubectl, name: str, namespace: str | None) -> Release:
         where = ", ".join(r.namespace for r in found)
         raise UsageError(f"{name} is installed in several namespaces ({where})", hint="choose one with -n")
     return found[0]
+
+
+def find_release_and_others(
+    kubectl: Kubectl, name: str, namespace: str | None
+) -> tuple[Release, list[Release]]:
+    """``find_release``, and every release the user may list (``list_releases_visible``), from one
+    kubectl call: the records of the whole cluster, or of the namespace (``namespace``, else the
+    kubeconfig's) when RBAC allows no more. Uninstall reads both: the release, and the releases
+    that may depend on it."""
+    validate_release_name(name)
+    try:
+        secrets = kubectl.list_objects("secrets", namespace=None, selector=SELECTOR)
+        scoped = None
+    except ClusterError as exc:
+        if "forbidden" not in exc.message.lower():
+            raise
+        scoped = validate_namespace(namespace or kubectl.current_namespace())
+        secrets = kubectl.list_objects("secrets", namespace=scoped, selector=SELECTOR)
+    everyone = assemble([from_secret(s) for s in secrets if is_record(s)])
+    where = namespace if namespace is not None else scoped
+    if where is not None:
+        here = [s for s in secrets if (s.get("metadata") or {}).get("namespace") == where]
+        release = _release_of(here, name)
+        if release is None:
+            raise NotFoundError(f"{name} is not installed in namespace {where}", hint="see `kube list`")
+        return release, everyone
+    return _only_one(name, [r for r in everyone if r.name == name]), everyone
 
 
 def with_missing(
@@ -255,12 +292,14 @@ def write_revision(kubectl: Kubectl, rev: Revision, *, replace_existing: bool = 
         # A revision made from one read earlier (a rollback) is a new object: no resourceVersion.
         rev = replace(rev, resource_version="")
     secret = to_secret(rev)
+    # kube wrote this Secret itself: kubectl's schema check would only cost a fetch of the
+    # server's OpenAPI document (most of the process's time).
     if replace_existing:
         if not rev.resource_version:
             raise UsageError(f"revision {rev.revision} of {rev.release} was not read: cannot replace it")
-        live = kubectl.replace(secret)
+        live = kubectl.replace(secret, validate=False)
         return replace(rev, resource_version=_resource_version(live) or rev.resource_version)
-    [outcome] = kubectl.create([secret])
+    [outcome] = kubectl.create([secret], validate=False)
     if not outcome.ok:
         raise ClusterError(
             f"could not write revision {rev.revision} of release {rev.release} in namespace "
@@ -298,6 +337,16 @@ def delete_release(kubectl: Kubectl, release: Release) -> tuple[str, ...]:
     return names
 
 
+def delete_release_then(kubectl: Kubectl, release: Release, then: Sequence[ObjectRef]) -> list[Outcome]:
+    """As ``delete_release``, in the same kubectl call as ``then``, which kubectl deletes after
+    the records (uninstall: the install namespace). Returns the outcomes of ``then``; raises,
+    as ``delete_release`` does, when a record could not be deleted."""
+    refs = _record_refs(release, release.secret_names)
+    outcomes = kubectl.delete([*refs, *then])
+    _check_deleted(release, outcomes[: len(refs)])
+    return outcomes[len(refs) :]
+
+
 def prune_history(
     kubectl: Kubectl, release: Release, max_history: int = DEFAULT_MAX_HISTORY
 ) -> tuple[int, ...]:
@@ -319,9 +368,16 @@ def prune_history(
     return tuple(r.revision for r in doomed)
 
 
+def _record_refs(release: Release, names: Sequence[str]) -> list[ObjectRef]:
+    return [ObjectRef("", "v1", "Secret", release.namespace, name) for name in names]
+
+
 def _delete(kubectl: Kubectl, release: Release, names: Sequence[str]) -> None:
-    refs = [ObjectRef("", "v1", "Secret", release.namespace, name) for name in names]
-    failed = [o for o in kubectl.delete(refs) if not o.ok]
+    _check_deleted(release, kubectl.delete(_record_refs(release, names)))
+
+
+def _check_deleted(release: Release, outcomes: Sequence[Outcome]) -> None:
+    failed = [o for o in outcomes if not o.ok]
     if failed:
         first = failed[0]
         raise ClusterError(

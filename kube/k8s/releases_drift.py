@@ -22,13 +22,12 @@ added by hand or by controllers do not.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from kube.k8s.objects import LABEL_PREFIX
+from kube.k8s.objects import LABEL_PREFIX, copy_data
 
 CONTENT_HASH_ANNOTATION = f"{LABEL_PREFIX}/content-hash"
 _ABSENT = {"kube.sh/absent": True}  # stands for a field kube sent that the live object lacks
@@ -36,7 +35,7 @@ _ABSENT = {"kube.sh/absent": True}  # stands for a field kube sent that the live
 
 def comparable(sent: Mapping[str, Any]) -> dict[str, Any]:
     """``sent`` as the API server will return it, minus the content-hash annotation."""
-    data = copy.deepcopy(dict(sent))
+    data: dict[str, Any] = copy_data(dict(sent))
     meta = data.get("metadata")
     if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict):
         annotations = {k: v for k, v in meta["annotations"].items() if k != CONTENT_HASH_ANNOTATION}
@@ -59,7 +58,7 @@ def content_hash(sent: Mapping[str, Any]) -> str:
 
 def annotate(data: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``data`` carrying its content-hash annotation."""
-    annotated = copy.deepcopy(dict(data))
+    annotated: dict[str, Any] = copy_data(dict(data))
     meta = annotated.setdefault("metadata", {})
     annotations = meta.get("annotations")
     annotations = dict(annotations) if isinstance(annotations, dict) else {}
