@@ -26,6 +26,7 @@ __all__ = [
     "NeedStrictLoad",
     "line_of",
     "load_all",
+    "load_all_fast",
     "load_one",
     "load_one_fast",
     "read_capped",
@@ -438,6 +439,32 @@ def load_one_fast(text: str) -> Any:
     except (yaml_error, RecursionError, ValueError, TypeError, OverflowError, LookupError):
         raise NeedStrictLoad from None
     return root
+
+
+def load_all_fast(text: str) -> list[Any]:
+    """What ``load_all`` returns for ``text``, read with libyaml as ``load_one_fast`` reads one
+    document; raises NeedStrictLoad on anything it is not sure of, so ``load_all`` can give the
+    finding (lint of an archive parses every manifest: ruamel costs most of it)."""
+    parts = _fast_parts()
+    if parts is None or _FAST_DOUBT.search(text):
+        raise NeedStrictLoad
+    (loader, ev, yaml_error), resolve = parts
+    get = loader(text).get_event
+    docs: list[Any] = []
+    try:
+        if type(get()) is not ev.StreamStartEvent:
+            raise NeedStrictLoad
+        start = get()
+        while type(start) is not ev.StreamEndEvent:
+            if type(start) is not ev.DocumentStartEvent or start.version is not None or start.tags:
+                raise NeedStrictLoad
+            docs.append(_fast_node(get(), get, ev, resolve, 0))
+            if type(get()) is not ev.DocumentEndEvent:
+                raise NeedStrictLoad
+            start = get()
+    except (yaml_error, RecursionError, ValueError, TypeError, OverflowError, LookupError):
+        raise NeedStrictLoad from None
+    return docs
 
 
 def line_of(node: Any, key: Any = None) -> int:

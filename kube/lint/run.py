@@ -244,7 +244,7 @@ def lint_formula(
     files, findings = lint_files.check_files(directory, base)
     if directory.is_symlink():
         return None, findings
-    formula, k3 = check_formula(directory, display_root=_display_root(directory))
+    formula, k3 = check_formula(directory, display_root=_display_root(directory), fast=True)
     findings += k3
     if formula is None:
         formula = _k3_only(directory)
@@ -491,7 +491,7 @@ class _Archive:
         if name not in self._loaded:
             from kube.formula.load import check_formula
 
-            self._loaded[name] = check_formula(self.root / name)[0] if self.has(name) else None
+            self._loaded[name] = check_formula(self.root / name, fast=True)[0] if self.has(name) else None
         return self._loaded[name]
 
     def crds_of(self, formula: Formula) -> list[Crd]:
