@@ -158,10 +158,12 @@ def test_fast_path_prints_what_the_full_cli_prints(tmp_path: Path, args: list[st
     assert _kube(*args, home=tmp_path, fast=True) == _kube(*args, home=tmp_path, fast=False)
 
 
-def _imported(*args: str, home: Path) -> set[str]:
+def _imported(*args: str, home: Path, extra: dict[str, str] | None = None) -> set[str]:
     """The modules a real ``python -X importtime -m kube ARGS`` process imports (output piped)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "KUBE_HOME": str(home / "kube"), "HOME": str(home)}
     env.pop("KUBECONFIG", None)
+    env.pop("KUBE_KUBECTL", None)
+    env.update(extra or {})
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "kube", *args],
         env=env,
@@ -213,6 +215,29 @@ def test_help_search_and_info_stay_light(tmp_path: Path) -> None:
     assert "kube.cli.readonly" in info and "click" not in info
     assert _heavy(info) == set()
     assert not {m for m in info if m.startswith("kube.k8s")}  # no kubeconfig: no cluster client
+
+
+def test_info_with_a_kubeconfig_starts_no_kubectl_unless_asked(tmp_path: Path) -> None:
+    """A kubeconfig in play is not a question about the cluster: plain `kube info` reads only the
+    local index. The kubectl on PATH is a script that logs each call and fails (no cluster needed):
+    the log shows whether kube started it, which importing alone would not prove."""
+    remote = make_repo(tmp_path / "remote", formula_files("nginx", "1.10.1"))
+    bin_dir, log = tmp_path / "bin", tmp_path / "kubectl.log"
+    bin_dir.mkdir()
+    fake = bin_dir / "kubectl"
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexit 1\n')
+    fake.chmod(0o755)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    extra = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "KUBECONFIG": str(kubeconfig)}
+    assert _imported("update", "--repo", str(remote), home=tmp_path, extra=extra)
+    for args in (["info", "nginx"], ["info", "nginx", "-o", "json"]):
+        info = _imported(*args, home=tmp_path, extra=extra)
+        assert "click" not in info and not {m for m in info if m.startswith("kube.k8s")}, args
+    assert not log.exists(), log.read_text()
+    asked = _imported("info", "nginx", "--installed", home=tmp_path, extra=extra)
+    assert "click" not in asked  # --installed stays on the fast path
+    assert log.exists() and log.read_text().strip()  # and it does ask the cluster
 
 
 # -- one -o vocabulary ------------------------------------------------------------------------------

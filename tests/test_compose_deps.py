@@ -141,10 +141,10 @@ def test_info_without_a_reachable_cluster_cannot_know(
     files = formula_files("needy", "1.0.0", dependencies=[{"name": "base", "version": "^1"}])
     assert kube("update", "--repo", str(make_repo(tmp_path / "remote", files))).exit_code == 0
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
-    shown = kube("info", "needy")
+    shown = kube("info", "needy", "--installed")
     assert shown.exit_code == 0, shown.output
     assert "  ? base (^1): cannot know, no cluster answered" in shown.stdout
-    assert json.loads(kube("info", "needy", "-o", "json").stdout)["dependency_status"] is None
+    assert json.loads(kube("info", "needy", "--installed", "-o", "json").stdout)["dependency_status"] is None
 
 
 def test_rocketchat_formula_passes_strict_lint() -> None:

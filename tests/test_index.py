@@ -344,3 +344,46 @@ def test_a_lookup_write_killed_half_way_leaves_a_temporary_that_a_later_update_r
     os.utime(dead, (1_000_000_000, 1_000_000_000))
     recovery.recover([])
     assert not dead.exists() and recent.exists()
+
+
+def _close_matches_over_every_name(names: list[str], name: str, limit: int = 5) -> list[str]:
+    """What close_matches was before its prefilter: difflib over every name, then substrings."""
+    import difflib
+
+    close = difflib.get_close_matches(name.lower(), names, n=limit, cutoff=0.6)
+    for candidate in names:
+        if len(close) >= limit:
+            break
+        if len(name) >= 3 and name.lower() in candidate and candidate not in close:
+            close.append(candidate)
+    return close
+
+
+def test_close_matches_are_difflib_over_every_name() -> None:
+    """close_matches scores only the names two upper bounds of difflib's ratio let through: on
+    1,000 names from the benchmark's generator and queries of every kind (typos, insertions,
+    reversed tails, prefixes, words of names, repeated letters, nonsense, upper case), it
+    suggests exactly what difflib over every name suggests."""
+    import random
+
+    from benchmarks.archive_gen import names_for
+
+    rng = random.Random(16)
+    all_names = sorted(names_for(1000, rng))
+    queries = ["ngnix", "nginx", "postgress", "redis", "xyzzy", "a", "ab", "", "DataBase", "Mongo-Operator"]
+    for _ in range(80):
+        picked = rng.choice(all_names)
+        i = rng.randrange(len(picked))
+        queries += [
+            picked[:i] + picked[i + 1 :],  # a letter dropped
+            picked[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz-") + picked[i:],  # one added
+            picked[:i] + picked[i:][::-1],  # a tail reversed
+            picked[: max(i, 3)].upper(),  # a prefix, in capitals
+            rng.choice(picked.split("-")) * rng.randint(1, 2),  # a word of it, maybe twice
+            "".join(rng.choice("aeiouxyz-") for _ in range(rng.randint(1, 14))),
+        ]
+    differ = [
+        (q, index.close_matches(all_names, q), _close_matches_over_every_name(all_names, q)) for q in queries
+    ]
+    assert [d for d in differ if d[1] != d[2]] == []
+    assert sum(1 for d in differ if d[2]) > len(queries) // 2  # most queries have suggestions to compare

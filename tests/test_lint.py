@@ -679,3 +679,33 @@ def test_lint_of_many_formulas_in_parallel_reports_what_one_by_one_does(
     one_by_one = lint_run.lint([container])
     assert together == one_by_one
     assert len(together.formulas) == 70 and together.errors
+
+
+def test_libyaml_fast_path_gives_the_same_findings_as_ruamel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lint reads K3.yaml and manifests with libyaml where it is sure; every finding (file:line,
+    rule, message, hint) over the repository's formulas and the tests' fixtures is the same as
+    with ruamel alone (the fast readers made to decline everything)."""
+    from kube.formula import load as formula_load
+    from kube.formula import yaml_strict
+    from kube.lint import run as lint_run
+
+    root = Path(__file__).resolve().parents[1]
+    dirs = sorted({p.parent for p in (root / "tests" / "fixtures").rglob("K3.yaml")})
+    dirs += sorted(p for p in (root / "formulas").iterdir() if (p / "K3.yaml").is_file())
+
+    def findings() -> list[tuple[object, ...]]:
+        return [
+            (f.path, f.line, f.rule, f.message, f.hint)
+            for d in dirs
+            for f in lint_run.lint([str(d)]).findings
+        ]
+
+    fast = findings()
+
+    def decline(text: str) -> None:
+        raise yaml_strict.NeedStrictLoad
+
+    monkeypatch.setattr(yaml_strict, "load_all_fast", decline)
+    monkeypatch.setattr(formula_load, "load_one_fast", decline)
+    assert fast == findings()
+    assert fast  # the fixtures do have findings to compare

@@ -88,6 +88,40 @@ def test_a_certificate_is_checked_against_the_crd_a_dependency_ships(
     assert lint.lint(["formulas/web-certs"]).findings == ()
 
 
+def test_linting_one_formula_reads_only_what_its_dependencies_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One formula with a dependency in an archive of 40: lint looks up the dependency's K3.yaml
+    and nobody else's (it used to stat every formula to list the archive's names). Path.is_file
+    is wrapped to record what it is asked, and still answers from the file system."""
+    others = [
+        _files(f"other-{i}", {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"})
+        for i in range(38)
+    ]
+    _repo(
+        tmp_path,
+        monkeypatch,
+        _files("cert-manager-crds", {"crds.yaml": CERT_CRD}),
+        _files(
+            "web-certs",
+            {"certificate.yaml": CERTIFICATE},
+            dependencies=[{"name": "cert-manager-crds", "version": ">=1.0"}],
+        ),
+        *others,
+    )
+    asked: list[str] = []
+    real = Path.is_file
+
+    def recording(self: Path) -> bool:
+        asked.append(str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_file", recording)
+    report = lint.lint(["formulas/web-certs"])
+    assert [rule for _, rule in _found(report)] == ["manifest-schema"] * 3  # the CRD was found and used
+    assert not [p for p in asked if "other-" in p]
+
+
 def test_without_the_dependency_the_custom_resource_is_not_validated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

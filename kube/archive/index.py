@@ -166,15 +166,44 @@ class Index:
         return close_matches(self.names(), name, limit)
 
 
+#: How similar a name must be to be suggested (``difflib``'s ratio).
+CLOSE_CUTOFF = 0.6
+
+
 def close_matches(names: list[str], name: str, limit: int = 5) -> list[str]:
-    """Names like ``name`` (for a "did you mean"), the most similar first."""
+    """Names like ``name`` (for a "did you mean"), the most similar first, then names that
+    contain it: ``difflib.get_close_matches`` over every name, then the substring matches.
+
+    difflib is scored only on the names two bounds of its ratio (2·M/T, M characters matched,
+    T both lengths together) let through, checked without a Python step per character of
+    every name: a length window (its ``real_quick_ratio``), then M ≤ Σ over the pattern's
+    characters of min(its count there, its count in the name) (its ``quick_ratio``), where a
+    character the pattern holds once counts 1 if the name has it (one set intersection, in C)
+    and only repeated ones are counted with ``str.count``. Both are upper bounds, so no
+    name difflib would keep is dropped, and its ranking does not depend on which other names
+    it saw: the suggestions are exactly difflib's over every name (tests/test_index.py compares
+    them on thousands of queries), at a fraction of the cost at 20,000 names."""
     import difflib
 
-    close = difflib.get_close_matches(name.lower(), names, n=limit, cutoff=0.6)
+    word = name.lower()
+    size = len(word)
+    once = frozenset(c for c in word if word.count(c) == 1)
+    repeated = [(c, word.count(c)) for c in set(word) if c not in once]
+    scored: list[str] = []
+    for candidate in names:
+        need = CLOSE_CUTOFF * (len(candidate) + size) - 1e-9  # slack: difflib's float rounding
+        if 2 * min(len(candidate), size) < need:
+            continue
+        shared = len(once.intersection(candidate))
+        for char, times in repeated:
+            shared += min(times, candidate.count(char))
+        if 2 * shared >= need:
+            scored.append(candidate)
+    close = difflib.get_close_matches(word, scored, n=limit, cutoff=CLOSE_CUTOFF)
     for candidate in names:
         if len(close) >= limit:
             break
-        if len(name) >= 3 and name.lower() in candidate and candidate not in close:
+        if len(name) >= 3 and word in candidate and candidate not in close:
             close.append(candidate)
     return close
 

@@ -4,7 +4,7 @@
 else and must answer in well under a tenth of a second; importing Click and
 Typer and building the command tree costs most of that. So the plain forms
 (``--help``/``-h``; ``search PATTERN [-r] [-o table|text|json]``; ``info NAME
-[-o table|text|json]``) are recognised here and run without them, through the
+[--installed] [-o table|text|json]``) are recognised here and run without them, through the
 same functions the Typer commands call (``kube.cli.readonly``), with the same
 error boundary: a ``KubeError`` is one line and its exit code, a closed pipe
 141, Ctrl-C 130. Anything else (another option, ``--`` or an option spelled
@@ -58,18 +58,19 @@ def _short_help(text: str, limit: int) -> str:
 
 
 def _parse(argv: list[str]) -> tuple[str, str, bool, bool] | None:
-    """``(command, argument, regex, as_json)`` for a plain search or info; None for anything else."""
+    """``(command, argument, flag, as_json)`` for a plain search or info; None for anything else.
+    ``flag`` is ``-r`` for search and ``--installed`` for info."""
     if len(argv) < 2 or argv[0] not in ("search", "info"):
         return None
     command, rest = argv[0], argv[1:]
     positional: list[str] = []
-    regex = False
+    flag = False
     fmt = "table"
     i = 0
     while i < len(rest):
         arg = rest[i]
-        if arg in ("-r", "--regex") and command == "search":
-            regex = True
+        if (command, arg) in (("search", "-r"), ("search", "--regex"), ("info", "--installed")):
+            flag = True
         elif arg in ("-o", "--output") and i + 1 < len(rest):
             fmt = rest[i + 1].lower()
             i += 1
@@ -80,17 +81,17 @@ def _parse(argv: list[str]) -> tuple[str, str, bool, bool] | None:
         i += 1
     if len(positional) != 1 or fmt not in _FORMATS:
         return None
-    return command, positional[0], regex, fmt == "json"
+    return command, positional[0], flag, fmt == "json"
 
 
-def _run(command: str, argument: str, regex: bool, as_json: bool) -> int:
+def _run(command: str, argument: str, flag: bool, as_json: bool) -> int:
     from kube.cli import readonly
 
     try:
         if command == "search":
-            readonly.search(argument, regex=regex, as_json=as_json)
+            readonly.search(argument, regex=flag, as_json=as_json)
         else:
-            readonly.info(argument, as_json=as_json)
+            readonly.info(argument, as_json=as_json, installed=flag)
         sys.stdout.flush()
         return 0
     except BrokenPipeError:

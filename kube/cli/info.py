@@ -1,7 +1,8 @@
 """Command: info (one kube of the archive, and where the cluster has it; kept light).
 
 Like ``kube search``, ``kube info`` imports no git library, no ruamel.yaml and no
-Jinja2; the cluster client is imported only when a kubeconfig is in play. The
+Jinja2, and reads only the local index; the cluster is asked (and its client imported)
+only with ``--installed`` or an option that names a cluster or namespace. The
 work is ``kube.cli.readonly.info``, which the console entry point also runs
 directly for the plain forms.
 
@@ -35,6 +36,14 @@ def info_command(
             "--values", help="Show the values you can set, with the comments beside them in K3.yaml."
         ),
     ] = False,
+    installed: Annotated[
+        bool,
+        typer.Option(
+            "--installed",
+            help="Also ask the cluster where the kube is installed and how its dependencies stand"
+            " (naming a namespace, context or kubeconfig implies it).",
+        ),
+    ] = False,
 ) -> None:
     """Show a kube: description, version, website, files, maintainers, dependencies, where installed."""
     fmt = choose(output, OutputFormat.json)
@@ -45,4 +54,6 @@ def info_command(
         context=context,
         kubeconfig=kubeconfig,
         values=values,
+        # Naming a cluster or namespace is asking about the cluster; plain `kube info` is not.
+        installed=installed or bool(namespace or context or kubeconfig),
     )

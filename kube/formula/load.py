@@ -617,12 +617,13 @@ def _check(
     fields: dict[str, Any] | None = None
     try:
         text = read_capped(directory / METADATA_FILE, limit=K3_LIMIT, display=k3_display)
-        fields = _fast_fields(text, k3_display, dir_name) if fast and not tree else None
-        if fields is not None:
+        fields = _fast_fields(text, k3_display, dir_name) if fast else None
+        if fields is not None and not tree:
             return Formula(path=directory, warnings=(), **fields), []
-        checker = _Checker(k3_display, text)
-        fields = _check_doc(checker, load_one(text, source=k3_display), dir_name)
-        findings += sorted(checker.findings, key=lambda f: f.line)
+        if fields is None:  # a finding, or a text libyaml may read otherwise: ruamel, with lines
+            checker = _Checker(k3_display, text)
+            fields = _check_doc(checker, load_one(text, source=k3_display), dir_name)
+            findings += sorted(checker.findings, key=lambda f: f.line)
     except FormulaError as exc:
         findings += exc.findings
     if tree:
@@ -636,10 +637,13 @@ def _check(
 
 
 def check_formula(
-    directory: Path, *, display_root: Path | None = None
+    directory: Path, *, display_root: Path | None = None, fast: bool = False
 ) -> tuple[Formula | None, list[Finding]]:
-    """Every finding (errors and warnings, K3.yaml and the file tree); the Formula when there is no error."""
-    return _check(directory, display_root, tree=True)
+    """Every finding (errors and warnings, K3.yaml and the file tree); the Formula when there is no error.
+
+    With ``fast``, a K3.yaml that holds no finding is read with libyaml (as ``load_formula``
+    does); one with a finding always takes the ruamel path, so the findings are the same."""
+    return _check(directory, display_root, tree=True, fast=fast)
 
 
 def load_formula(directory: Path, *, display_root: Path | None = None, fast: bool = True) -> Formula:

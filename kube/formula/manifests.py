@@ -91,16 +91,19 @@ def parse(
     redact: Redact = same,
     remap: dict[int, int] | None = None,
     nodes: bool = False,
+    fast: bool = False,
 ) -> tuple[list[KubeObject], list[Refused]]:
     """The objects of one manifest's text (``template``: a template's output), and the documents
     refused as objects. ``nodes`` keeps each object's YAML node, so findings can name the line of
-    a field (lint); ``remap`` maps rendered lines to template lines."""
+    a field (lint); ``remap`` maps rendered lines to template lines. ``fast`` reads YAML with
+    libyaml where ``yaml_strict.load_all_fast`` is sure it reads it as ruamel does (the same
+    data and lines), and with ruamel otherwise."""
     if not template:
         redact = same  # the formula's own file: nothing in it came from the values
     if is_json(display):
         docs = _load_json(text, display, template, redact, nodes)
     else:
-        docs = _load_yaml(text, display, template, redact, nodes)
+        docs = _load_yaml(text, display, template, redact, nodes, fast)
     objects: list[KubeObject] = []
     refused: list[Refused] = []
     for number, (doc, node, line) in enumerate(docs, start=1):
@@ -111,10 +114,17 @@ def parse(
 
 
 def _load_yaml(
-    text: str, display: str, rendered: bool, redact: Redact, nodes: bool
+    text: str, display: str, rendered: bool, redact: Redact, nodes: bool, fast: bool = False
 ) -> list[tuple[Any, Any, int]]:
     from kube.formula import yaml_strict
 
+    if fast:
+        try:
+            quick = yaml_strict.load_all_fast(text)
+        except yaml_strict.NeedStrictLoad:
+            pass
+        else:
+            return [(yaml_strict.to_plain(node), node, _line_of(node)) for node in quick]
     try:
         if not nodes:
             # Install needs each document's data and line, no node: libyaml reads it when that is

@@ -67,7 +67,7 @@ def parse_text(
     from kube.formula import manifests
 
     try:
-        docs, refused = manifests.parse(text, shown, template=template, remap=remap, nodes=True)
+        docs, refused = manifests.parse(text, shown, template=template, remap=remap, nodes=True, fast=True)
     except FormulaError as exc:
         return [], parse_findings(exc, shown)
     return docs, [_refused(r, remap) for r in refused]

@@ -244,7 +244,7 @@ def lint_formula(
     files, findings = lint_files.check_files(directory, base)
     if directory.is_symlink():
         return None, findings
-    formula, k3 = check_formula(directory, display_root=_display_root(directory))
+    formula, k3 = check_formula(directory, display_root=_display_root(directory), fast=True)
     findings += k3
     if formula is None:
         formula = _k3_only(directory)
@@ -471,17 +471,27 @@ class _Archive:
 
     @functools.cached_property
     def names(self) -> list[str]:
+        """Every kube of the archive: read only for a missing dependency's "did you mean"."""
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if (p / METADATA_FILE).is_file())
 
     _crds: dict[str, list[Crd]] = field(default_factory=dict)
+    _present: dict[str, bool] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        """Whether ``name`` is a kube of the archive (as ``name in names``), from one stat of its
+        K3.yaml: linting one formula reads what its dependencies reach, not every formula."""
+        if name not in self._present:
+            one_entry = bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
+            self._present[name] = one_entry and (self.root / name / METADATA_FILE).is_file()
+        return self._present[name]
 
     def get(self, name: str) -> Formula | None:
         if name not in self._loaded:
             from kube.formula.load import check_formula
 
-            self._loaded[name] = check_formula(self.root / name)[0] if name in self.names else None
+            self._loaded[name] = check_formula(self.root / name, fast=True)[0] if self.has(name) else None
         return self._loaded[name]
 
     def crds_of(self, formula: Formula) -> list[Crd]:
@@ -541,7 +551,7 @@ def _dependencies(formula: Formula, archive: _Archive, base: str) -> list[Findin
         if dep.name == formula.name:
             continue  # k3-dependency
         target = archive.get(dep.name)
-        if dep.name not in archive.names:
+        if not archive.has(dep.name):
             close = difflib.get_close_matches(dep.name, archive.names, n=1)
             hint = f"did you mean `{close[0]}`?" if close else None
             message = f"dependency `{dep.name}` is not a kube of the archive ({display(archive.root)})"
