@@ -448,7 +448,7 @@ def clone(url: str, dest: Path, *, branch: str | None, what: str, hint: str) -> 
     """Clone ``url`` into ``dest`` (under the guard): a partial clone (``--filter=blob:none``)
     with a sparse checkout, so only the blobs of the checked-out files are fetched. True when
     the clone is partial; False when the server ignored the filter (it then sent every object,
-    and the checkout is made full, as without a filter). GitPython checks the URL and the
+    and the checkout is full, as without a filter). GitPython checks the URL and the
     options itself (``allow_unsafe_protocols=False``, ``allow_unsafe_options=False``) and puts
     ``--`` before them; kube's allow-list has already run (``validate_url``)."""
     options = ["--quiet", "--no-tags", "--single-branch", "--no-local", "--filter=blob:none", "--no-checkout"]
@@ -458,8 +458,11 @@ def clone(url: str, dest: Path, *, branch: str | None, what: str, hint: str) -> 
             url, dest, multi_options=options, allow_unsafe_protocols=False, allow_unsafe_options=False
         )
         try:
-            # Git records the promisor remote only when the server honoured the filter.
-            partial = repo.config_reader("repository").has_option('remote "origin"', "promisor")
+            # A server that ignores the filter sends every object, and git still marks the remote
+            # as a promisor; what tells is whether HEAD's tree has blobs missing (``--missing=print``
+            # lists them instead of fetching them).
+            walk = ["git", "rev-list", "--objects", "--missing=print", "--no-walk", "HEAD", "--"]
+            partial = any(line.startswith("?") for line in str(repo.git.execute(walk)).splitlines())
             if partial:
                 repo.git.execute(["git", "sparse-checkout", "set", "--no-cone", "--", *SPARSE_PATTERNS])
             head = repo.git.execute(["git", "symbolic-ref", "--short", "-q", "HEAD"], with_exceptions=False)
