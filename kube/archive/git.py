@@ -474,13 +474,15 @@ def clone(url: str, dest: Path, *, branch: str | None, what: str, hint: str) -> 
 
 
 def is_sparse(root: Path) -> bool:
-    """Whether the clone at ``root`` has a sparse checkout (``core.sparseCheckout``)."""
+    """Whether the clone at ``root`` has a sparse checkout (``core.sparseCheckout``; git keeps it
+    in ``config.worktree``, which only git itself reads with the rest)."""
     try:
-        with opened(root) as repo:
-            value = repo.config_reader("repository").get_value("core", "sparseCheckout", False)
-    except Exception:  # no config, a damaged one: treated as a full checkout
+        value = run(
+            ["config", "--bool", "--get", "core.sparseCheckout"], what="cannot read the archive", root=root
+        )
+    except ArchiveError:  # unset (git exits 1), or a damaged config: a full checkout
         return False
-    return value is True or str(value).lower() == "true"
+    return value.strip() == "true"
 
 
 def fetch(root: Path, refspec: str, *, what: str, hint: str) -> None:
