@@ -569,7 +569,9 @@ _DIFF = ("--name-status", "-z", "--find-renames=90%", "--no-color", "--no-ext-di
 def diff(root: Path, old: str, new: str) -> list[Change]:
     """What changed between two commits, renames found at 90 % similarity (a formula counts as
     renamed only when its files moved across nearly unchanged: K3.yaml itself always changes,
-    since it holds the name)."""
+    since it holds the name). In a partial clone, rename detection reads the blobs of added and
+    deleted files, so git fetches those it lacks (one batch per diff): accepted, they are the
+    changed files only."""
     raw = _read(root, ["diff-tree", "-r", *_DIFF, old, new, "--"], what="cannot compare archive versions")
     return _changes(raw)
 
