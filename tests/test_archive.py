@@ -129,10 +129,10 @@ def test_update_reparses_only_the_formulas_the_diff_touched(
     parsed: list[str] = []
     real = indexer.build_entries
 
-    def spy(root: Path, names: object) -> object:  # records, then runs the real build
+    def spy(root: Path, names: object, tree: object = None) -> object:  # records, then runs the real build
         todo = sorted(names)  # type: ignore[call-overload]
         parsed.extend(todo)
-        return real(root, todo)
+        return real(root, todo, tree)  # type: ignore[arg-type]
 
     monkeypatch.setattr(indexer, "build_entries", spy)
     archive.update()

@@ -143,12 +143,15 @@ def build_index(
             diff = gitcmd.diff(root, old_commit, head)
         touched, renames = parse_diff(diff)
     entries: dict[str, dict[str, Any] | bytes]
+    # A sparse checkout holds only K3.yaml and README.md: formulas' file lists come from the
+    # tree, listed once for the whole build.
+    tree = indexer.read_tree(root) if base is None or touched else None
     if base is not None:
         entries = {n: line for n in base.names() if n not in touched and (line := base.line(n)) is not None}
-        rebuilt, warnings = indexer.build_entries(root, touched)
+        rebuilt, warnings = indexer.build_entries(root, touched, tree)
         log_range, mode = f"{old_commit}..{head}", "incremental"
     else:
-        rebuilt, warnings = indexer.build_entries(root, indexer.formula_dir_names(root))
+        rebuilt, warnings = indexer.build_entries(root, indexer.formula_dir_names(root, tree), tree)
         entries, log_range, mode = {}, head, "full"
     if rebuilt:
         log = gitcmd.log(root, log_range, what="cannot read the archive's history")

@@ -437,17 +437,52 @@ def run(args: Sequence[str], *, what: str, root: Path | None = None, cwd: Path |
         return str(engine.execute(["git", *args]))
 
 
-def clone(url: str, dest: Path, *, branch: str | None, what: str, hint: str) -> None:
-    """Clone ``url`` into ``dest`` (under the guard). GitPython checks the URL and the options
-    itself (``allow_unsafe_protocols=False``, ``allow_unsafe_options=False``) and puts ``--``
-    before them; kube's allow-list has already run (``validate_url``)."""
-    options = ["--quiet", "--no-tags", "--single-branch", "--no-local"]
+# A sparse clone checks out only what search, info and the index read: the repository's top-level
+# files and every formula's K3.yaml and README.md. Non-cone patterns: cone mode cannot name one
+# file in each of many directories. Other code adds ``/formulas/NAME/`` lines to this file when a
+# formula's other files are needed; nothing here rewrites it after the clone.
+SPARSE_PATTERNS = ("/*", "!/*/", "/formulas/*/K3.yaml", "/formulas/*/README.md")
+
+
+def clone(url: str, dest: Path, *, branch: str | None, what: str, hint: str) -> bool:
+    """Clone ``url`` into ``dest`` (under the guard): a partial clone (``--filter=blob:none``)
+    with a sparse checkout, so only the blobs of the checked-out files are fetched. True when
+    the clone is partial; False when the server ignored the filter (it then sent every object,
+    and the checkout is full, as without a filter). GitPython checks the URL and the
+    options itself (``allow_unsafe_protocols=False``, ``allow_unsafe_options=False``) and puts
+    ``--`` before them; kube's allow-list has already run (``validate_url``)."""
+    options = ["--quiet", "--no-tags", "--single-branch", "--no-local", "--filter=blob:none", "--no-checkout"]
     options += [f"--branch={branch}"] if branch else []
     with failures(what, hint=hint, where=dest.parent), guarded():
         repo = _engine()[1].clone_from(
             url, dest, multi_options=options, allow_unsafe_protocols=False, allow_unsafe_options=False
         )
-        repo.close()
+        try:
+            # A server that ignores the filter sends every object, and git still marks the remote
+            # as a promisor; what tells is whether HEAD's tree has blobs missing (``--missing=print``
+            # lists them instead of fetching them).
+            walk = ["git", "rev-list", "--objects", "--missing=print", "--no-walk", "HEAD", "--"]
+            partial = any(line.startswith("?") for line in str(repo.git.execute(walk)).splitlines())
+            if partial:
+                repo.git.execute(["git", "sparse-checkout", "set", "--no-cone", "--", *SPARSE_PATTERNS])
+            head = repo.git.execute(["git", "symbolic-ref", "--short", "-q", "HEAD"], with_exceptions=False)
+            # The checkout fetches the blobs it needs in batches (one request, not one per file).
+            repo.git.execute(["git", "checkout", "--quiet", str(head or "HEAD"), "--"])
+        finally:
+            repo.close()
+    return bool(partial)
+
+
+def is_sparse(root: Path) -> bool:
+    """Whether the clone at ``root`` has a sparse checkout (``core.sparseCheckout``; git keeps it
+    in ``config.worktree``, which only git itself reads with the rest)."""
+    try:
+        value = run(
+            ["config", "--bool", "--get", "core.sparseCheckout"], what="cannot read the archive", root=root
+        )
+    except ArchiveError:  # unset (git exits 1), or a damaged config: a full checkout
+        return False
+    return value.strip() == "true"
 
 
 def fetch(root: Path, refspec: str, *, what: str, hint: str) -> None:
@@ -534,9 +569,36 @@ _DIFF = ("--name-status", "-z", "--find-renames=90%", "--no-color", "--no-ext-di
 def diff(root: Path, old: str, new: str) -> list[Change]:
     """What changed between two commits, renames found at 90 % similarity (a formula counts as
     renamed only when its files moved across nearly unchanged: K3.yaml itself always changes,
-    since it holds the name)."""
+    since it holds the name). In a partial clone, rename detection reads the blobs of added and
+    deleted files, so git fetches those it lacks (one batch per diff): accepted, they are the
+    changed files only."""
     raw = _read(root, ["diff-tree", "-r", *_DIFF, old, new, "--"], what="cannot compare archive versions")
     return _changes(raw)
+
+
+def formula_tree(root: Path) -> list[tuple[str, int, str]]:
+    """Every file under ``formulas/`` at HEAD as ``(path, mode, object)``, read from the tree,
+    not the work tree: in a sparse clone most of them are not on disk. Not ``-l``: sizes
+    would make git fetch every missing blob."""
+    raw = _read(
+        root,
+        ["ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", "formulas/"],
+        what="cannot read the archive",
+    )
+    found: list[tuple[str, int, str]] = []
+    for record in raw.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, _kind, obj = meta.split(b" ")
+        found.append((os.fsdecode(path), int(mode, 8), obj.decode("ascii")))
+    return found
+
+
+def blob_text(root: Path, obj: str) -> str:
+    """The content of one blob (a symlink's target); in a partial clone git fetches it if missing."""
+    raw = _read(root, ["cat-file", "blob", obj], what="cannot read the archive")
+    return os.fsdecode(raw)
 
 
 def tracked_changes(root: Path) -> list[str]:

@@ -32,11 +32,36 @@ def _invalid(name: str, problems: list[str]) -> dict[str, Any]:
     return {"name": name, "valid": False, "problems": problems}
 
 
-def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Finding]]:
+# What git's tree says a name under ``formulas/`` is: its kind ("dir", "link" or "file") and,
+# for a directory, every entry below it as ``(path inside it, mode, object)``.
+Listing = tuple[str, list[tuple[str, int, str]]]
+
+
+def read_tree(root: Path) -> dict[str, Listing] | None:
+    """Each name under ``formulas/`` as HEAD's tree has it, when the clone's checkout is sparse
+    (its files are then not all on disk); None for a full checkout, which is read from disk."""
+    from kube.archive import git as gitcmd
+
+    if not gitcmd.is_sparse(root):
+        return None
+    tree: dict[str, Listing] = {}
+    for path, mode, obj in gitcmd.formula_tree(root):
+        name, _, rest = path.removeprefix("formulas/").partition("/")
+        if rest:
+            tree.setdefault(name, ("dir", []))[1].append((rest, mode, obj))
+        else:
+            tree[name] = ("link" if stat.S_ISLNK(mode) else "file", [])
+    return tree
+
+
+def build_entry(
+    root: Path, name: str, listing: Listing | None = None
+) -> tuple[dict[str, Any] | None, list[Finding]]:
     """The index entry for ``formulas/<name>`` in the clone at ``root``, and warnings for the update report.
 
     Directories that are not formula names (``..``, ``.x``, ``Foo``) or are symlinks are skipped;
-    a formula that does not load is indexed as invalid, with its problems."""
+    a formula that does not load is indexed as invalid, with its problems. With ``listing`` (a
+    sparse checkout) the formula's files come from git's tree, not from the disk."""
     from kube.core.errors import FormulaError, KubeError
     from kube.core.findings import Finding, Severity
 
@@ -45,10 +70,13 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
     if formulas is None:  # reported once, by formulas_warnings
         return None, []
     directory = formulas / name
-    try:
-        mode = directory.lstat().st_mode
-    except OSError:
-        return None, []
+    if listing is not None:
+        mode = {"dir": stat.S_IFDIR, "link": stat.S_IFLNK}.get(listing[0], stat.S_IFREG)
+    else:
+        try:
+            mode = directory.lstat().st_mode
+        except OSError:
+            return None, []
     if stat.S_ISLNK(mode):
         return None, [_skipped(rel, "a symbolic link")]
     if not stat.S_ISDIR(mode):
@@ -61,8 +89,20 @@ def build_entry(root: Path, name: str) -> tuple[dict[str, Any] | None, list[Find
     problems: list[str] = []
     provides: list[str] = []
     formula = None
+    if listing is not None:
+        # A formula with neither K3.yaml nor README.md has no directory in a sparse checkout;
+        # an empty one (git ignores it) lets it be judged as a full checkout would judge it.
+        os.makedirs(directory, exist_ok=True)
     try:
-        files = formula_files(directory, display_root=root)
+        if listing is None:
+            files = formula_files(directory, display_root=root)
+        else:
+            from kube.archive import git as gitcmd
+            from kube.formula.load import formula_files_in_tree
+
+            files = formula_files_in_tree(
+                directory, listing[1], link_target=lambda obj: gitcmd.blob_text(root, obj), display_root=root
+            )
         manifests = directory / "manifests"
         provides = [
             p.relative_to(directory).as_posix()
@@ -108,13 +148,21 @@ def _undecodable(files: list[Path], directory: Path, rel: str) -> list[str]:
     return bad
 
 
-def _build_chunk(args: tuple[str, list[str]]) -> list[tuple[str, dict[str, Any] | None, list[Finding]]]:
-    root = Path(args[0])
-    return [(name, *build_entry(root, name)) for name in args[1]]
+_Chunk = tuple[str, list[str], dict[str, Listing] | None]
 
 
-def build_entries(root: Path, names: Iterable[str]) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
-    """Entries for ``names``, parsed on every CPU when there are many; a missing directory gives no entry."""
+def _build_chunk(args: _Chunk) -> list[tuple[str, dict[str, Any] | None, list[Finding]]]:
+    root, names, tree = Path(args[0]), args[1], args[2]
+    if tree is None:
+        return [(name, *build_entry(root, name)) for name in names]
+    return [(name, *build_entry(root, name, tree[name])) for name in names if name in tree]
+
+
+def build_entries(
+    root: Path, names: Iterable[str], tree: dict[str, Listing] | None = None
+) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
+    """Entries for ``names``, parsed on every CPU when there are many; a missing directory gives
+    no entry. ``tree`` (``read_tree``): the clone is sparse, its formulas are read from git's tree."""
     todo = sorted(set(names))
     chunks = [todo[i : i + _PARALLEL_FROM] for i in range(0, len(todo), _PARALLEL_FROM)]
     results: list[tuple[str, dict[str, Any] | None, list[Finding]]] = []
@@ -132,14 +180,19 @@ def build_entries(root: Path, names: Iterable[str]) -> tuple[dict[str, dict[str,
             max_workers=workers, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
         )
         with pool:
-            for part in pool.map(_build_chunk, [(str(root), chunk) for chunk in chunks]):
+            for part in pool.map(_build_chunk, [_chunk(root, chunk, tree) for chunk in chunks]):
                 results += part
     else:
         for chunk in chunks:
-            results += _build_chunk((str(root), chunk))
+            results += _build_chunk(_chunk(root, chunk, tree))
     entries = {name: entry for name, entry, _ in results if entry is not None}
     warnings = [w for _, _, found in results for w in found]
     return entries, warnings
+
+
+def _chunk(root: Path, names: list[str], tree: dict[str, Listing] | None) -> _Chunk:
+    """One worker's share: its names, and only their part of the tree (it is pickled)."""
+    return str(root), names, None if tree is None else {n: tree[n] for n in names if n in tree}
 
 
 def _watch_parent(parent: int) -> None:
@@ -165,12 +218,14 @@ def _cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def formula_dir_names(root: Path) -> list[str]:
+def formula_dir_names(root: Path, tree: dict[str, Listing] | None = None) -> list[str]:
     """Every directory entry under ``formulas/`` of the clone (valid names or not); none when
-    ``formulas`` is not a directory of the clone itself."""
+    ``formulas`` is not a directory of the clone itself. ``tree``: as git's tree has them."""
     formulas = paths.formulas_in(root)
     if formulas is None:
         return []
+    if tree is not None:
+        return sorted(tree)
     try:
         return sorted(entry.name for entry in os.scandir(formulas))
     except OSError:

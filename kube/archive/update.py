@@ -229,7 +229,9 @@ def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> 
         on_clone(shown)
     hint = "check the URL (`kube update --repo URL`) and your network"
     try:
-        gitcmd.clone(source.url, new, branch=source.branch, what=f"cannot clone {shown}", hint=hint)
+        partial = gitcmd.clone(source.url, new, branch=source.branch, what=f"cannot clone {shown}", hint=hint)
+        if not partial:
+            notes.append("the server does not support partial clone; made a full clone")
         state = _checkout(new)
         if state is None:
             raise ArchiveError(f"{shown} has no commits to use as an archive", hint=hint)

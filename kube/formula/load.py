@@ -10,6 +10,7 @@ import difflib
 import os
 import re
 import stat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -711,6 +712,44 @@ def formula_files(directory: Path, *, display_root: Path | None = None) -> list[
                 findings.append(found)
     if len(files) > MAX_FILES:
         findings.append(Finding(display, 0, "formula-size", f"holds more than {MAX_FILES} files"))
+    _raise(sorted(findings))
+    return [path for _, path in sorted(files)]
+
+
+def formula_files_in_tree(
+    directory: Path,
+    listing: Sequence[tuple[str, int, str]],
+    *,
+    link_target: Callable[[str], str],
+    display_root: Path | None = None,
+) -> list[Path]:
+    """``formula_files`` for a formula read from git's tree instead of the disk (a sparse
+    checkout holds only some of its files): ``listing`` is ``(path in the formula, mode,
+    object)`` of every blob, symlink and submodule under it. The same files and the same
+    findings as ``formula_files`` on a full checkout of that tree."""
+    display = _display(directory, display_root)
+    files: list[tuple[str, Path]] = []
+    findings: set[Finding] = set()
+    for rel, mode, obj in listing:
+        parts = rel.split("/")
+        bad = next(
+            (i for i, part in enumerate(parts) if ".." in part or _CONTROL_RE.search(part) or "\\" in part),
+            None,
+        )
+        if bad is not None:  # the walk stops at the first bad name, a directory's included
+            where = f"{display}/{quote('/'.join(parts[: bad + 1]))[1:-1]}"
+            findings.add(Finding(where, 0, "formula-path", "has a file name not allowed in a formula"))
+            continue
+        where = f"{display}/{quote(rel)[1:-1]}"
+        if stat.S_ISLNK(mode):
+            message = f"is a symbolic link (to {quote(link_target(obj))}); formulas hold only regular files"
+            findings.add(Finding(where, 0, "formula-symlink", message))
+        elif stat.S_ISREG(mode):
+            files.append((rel, directory / rel))
+        # a submodule (160000) is an empty directory in a checkout: nothing to list
+    if len(files) > MAX_FILES:
+        findings.add(Finding(display, 0, "formula-size", f"holds more than {MAX_FILES} files"))
+        files = sorted(files)[: MAX_FILES + 1]
     _raise(sorted(findings))
     return [path for _, path in sorted(files)]
 
