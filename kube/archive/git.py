@@ -485,6 +485,17 @@ def is_sparse(root: Path) -> bool:
     return value.strip() == "true"
 
 
+def sparse_add(root: Path, patterns: Sequence[str]) -> None:
+    """Add ``patterns`` to the clone's sparse checkout (under the guard): git fetches the blobs
+    the new paths need from the promisor remote, in one batch per call, and checks them out.
+    Patterns go on the command line (they start with ``/``, never an option), 500 at a time so
+    that linting a whole archive stays under the system's argument limit."""
+    hint = "check your network, or run `kube update` (a server that dropped the archive needs `--repo`)"
+    with failures("cannot fetch the formula's files", hint=hint, where=root), opened(root) as repo, guarded():
+        for start in range(0, len(patterns), 500):
+            repo.git.execute(["git", "sparse-checkout", "add", *patterns[start : start + 500]])
+
+
 def fetch(root: Path, refspec: str, *, what: str, hint: str) -> None:
     """Fetch ``refspec`` from origin (under the guard), GitPython's checks on."""
     with failures(what, hint=hint, where=root), opened(root) as repo, guarded():

@@ -455,7 +455,19 @@ def formula_dir(name: str) -> Path:
     directory = archive_formula(name)
     if directory is None:
         raise not_found(name)
+    materialize([name])
     return directory
+
+
+def materialize(names: list[str]) -> None:
+    """Check these formulas out in full when the archive is a sparse clone (fetch on use; a
+    no-op, with no git started, for a full clone or a formula already whole)."""
+    from kube.archive import materialize as fetch_on_use
+
+    try:
+        fetch_on_use.materialize(_archive(), names)
+    except OSError as exc:
+        raise _os_error(exc, "the formula's files could not be fetched") from exc
 
 
 def archive_formula(name: str) -> Path | None:

@@ -415,6 +415,9 @@ def default_container() -> Path:
 
     archive = paths.formulas_in(paths.archive_dir())  # never through a symlinked formulas/
     if archive is not None:
+        from kube.archive import update
+
+        update.materialize(sorted(p.name for p in archive.iterdir()))  # a sparse clone: fetch them all
         return archive
     raise NotFoundError(
         "no formulas/ directory here and no archive to lint", hint="run `kube update`, or give a PATH"
@@ -494,6 +497,11 @@ class _Archive:
             self._loaded[name] = check_formula(self.root / name, fast=True)[0] if self.has(name) else None
         return self._loaded[name]
 
+    def _is_archive(self) -> bool:
+        from kube.core import paths
+
+        return self.root == paths.formulas_in(paths.archive_dir())
+
     def crds_of(self, formula: Formula) -> list[Crd]:
         """The CRDs that the dependencies of ``formula`` ship, and theirs, nearest first."""
         found: list[Crd] = []
@@ -517,6 +525,10 @@ class _Archive:
 
             formula = self.get(name)
             directory = self.root / name
+            if formula is not None and self._is_archive():
+                from kube.archive import update
+
+                update.materialize([name])  # a dependency's manifests, in a sparse clone
             found: list[Crd] = []
             if formula is not None:
                 files, _ = lint_files.check_files(directory, name)
