@@ -662,6 +662,38 @@ def log(root: Path, log_range: str, *, what: str) -> str:
         )
 
 
+@dataclass(frozen=True)
+class TreeEntry:
+    """One file of a commit's tree: git's mode (``100644``, ``100755``, ``120000``, ``160000``)
+    and object id, by its path from the top of the repository."""
+
+    mode: str
+    sha: str
+    path: str
+
+
+def tree_files(root: Path, commit: str, directory: str, *, what: str) -> list[TreeEntry]:
+    """Every file under ``directory`` (a literal path, ``formulas/<name>/``) in ``commit``'s tree.
+    Reading a tree needs no blob, so this works in a partial clone without the network."""
+    args = ["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", commit, "--", directory]
+    raw = _read(root, args, what=what)
+    found: list[TreeEntry] = []
+    for record in raw.split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        mode, _kind, sha = meta.decode("ascii").split(" ")
+        found.append(TreeEntry(mode, sha, os.fsdecode(name)))
+    return found
+
+
+def hash_objects(root: Path, files: Sequence[Path], *, what: str) -> list[str]:
+    """The blob ids git gives ``files`` of the work tree, its attributes and filters applied
+    (``eol``, ``text``): what a checkout of those blobs would have written, seen from the file."""
+    listing = run(["hash-object", "--", *(str(f) for f in files)], what=what, root=root)
+    return listing.split()
+
+
 def formula_names_at(root: Path, commit: str, *, what: str) -> list[str]:
     """The directory names under ``formulas/`` in ``commit``'s tree."""
     with failures(what), opened(root) as repo:

@@ -53,10 +53,18 @@ def materialize(root: Path, names: Iterable[str]) -> list[str]:
     wanted = missing(root, names)
     if not wanted:
         return []
+    from kube.archive import recovery
     from kube.archive.lock import locked
+    from kube.core.errors import ArchiveError
 
     with locked():
+        # What a killed git left first (its index.lock would make this one fail), as every writer does.
+        recovery.recover([])
         wanted = missing(root, wanted)  # another kube may have fetched them while this one waited
         if wanted and gitcmd.is_sparse(root):
-            gitcmd.sparse_add(root, [pattern(n) for n in wanted])
+            try:
+                gitcmd.sparse_add(root, [pattern(n) for n in wanted])
+            except ArchiveError:
+                gitcmd.remove_temporaries(root)  # a half-received pack would keep a full disk full
+                raise
     return wanted

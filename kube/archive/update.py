@@ -470,6 +470,11 @@ def materialize(names: list[str]) -> None:
         raise _os_error(exc, "the formula's files could not be fetched") from exc
 
 
+def head_commit() -> str | None:
+    """The archive's HEAD commit, read from ``.git`` (None when it cannot be read that way)."""
+    return _head_commit(_archive())
+
+
 def archive_formula(name: str) -> Path | None:
     """``formulas/<name>`` of the clone when it is a real directory there (no symlink on the way)."""
     formulas = paths.formulas_in(_archive())

@@ -1,7 +1,9 @@
 """The install pipeline: resolve, check against the cluster, hook, render, then create (``kube.create``).
 
 ``resolve`` finds the formula: a path (the argument contains ``/`` or starts
-with ``.``), else the ``kube get`` workspace copy, else the archive. ``plan``
+with ``.``), else the ``kube get`` workspace copy, else the archive. A formula of the archive
+is fetched first when the clone is sparse, and refused when its files on disk are not those
+of the archive's HEAD (``kube.archive.verify``): no hook runs and nothing is rendered from it. ``plan``
 reads the cluster: the release (``--name``, the formula's name by default) in
 the target namespace with its history, and, when the formula has dependencies,
 every release the user may list (the whole cluster, or the namespace when RBAC
@@ -122,8 +124,10 @@ def resolve(ref: str) -> Source:
                 f"delete {workspace} to install the archive's version",
             )
         return Source(formula, workspace, "workspace", notes, warnings)
+    from kube.archive import verify
+
     notes = ("Cloned the archive (first use)",) if archive.ensure_archive() else ()
-    directory = archive.formula_dir(ref)
+    directory = verify.formula_dir(ref)  # fetched when the clone is sparse, checked against HEAD
     formula = load_formula(directory, display_root=paths.archive_dir())
     return Source(formula, directory, "archive", notes, _warnings(formula))
 
@@ -133,8 +137,10 @@ def _archive_version(name: str) -> Any:
     from kube.core.errors import KubeError
     from kube.formula.load import load_formula
 
+    # Only K3.yaml is read, and a sparse clone always has it: nothing is fetched for a warning.
+    directory = archive.archive_formula(name)
     try:
-        return load_formula(archive.formula_dir(name)).version
+        return load_formula(directory).version if directory is not None else None
     except KubeError:
         return None
 
@@ -144,12 +150,12 @@ def _warnings(formula: Formula) -> tuple[str, ...]:
 
 
 def load_from_archive(name: str) -> Formula:
-    """A formula of the archive by name (for ``--with-deps``)."""
-    from kube.archive import update as archive
+    """A formula of the archive by name (for ``--with-deps``), fetched and checked as ``resolve``'s."""
+    from kube.archive import verify
     from kube.core import paths
     from kube.formula.load import load_formula
 
-    return load_formula(archive.formula_dir(name), display_root=paths.archive_dir())
+    return load_formula(verify.formula_dir(name), display_root=paths.archive_dir())
 
 
 # -- plan ---------------------------------------------------------------------------------------

@@ -225,6 +225,11 @@ def _archive_of(source: Source) -> Path:
 
 
 def _load(archive: Path, name: str) -> Formula:
+    from kube.core import paths
+
+    kube_archive = paths.formulas_in(paths.archive_dir())
+    if kube_archive is not None and os.path.abspath(kube_archive) == os.path.abspath(archive):
+        return install.load_from_archive(name)  # fetched when the clone is sparse, and checked
     directory = archive / name
     if not directory.is_dir():
         raise NotFoundError(f"{name} is not in {archive}")
