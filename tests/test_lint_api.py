@@ -57,18 +57,25 @@ def _found(report: lint.LintReport) -> list[tuple[str, str]]:
 # -- custom resources against their CRD ---------------------------------------------------------
 
 
-def test_a_certificate_is_checked_against_the_crd_a_dependency_ships(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _repo(
-        tmp_path,
-        monkeypatch,
+def _certificate_and_its_crd() -> tuple[dict[str, str], dict[str, str]]:
+    """web-certs, whose Certificate needs the CRD its dependency cert-manager-crds ships."""
+    return (
         _files("cert-manager-crds", {"crds.yaml": CERT_CRD}),
         _files(
             "web-certs",
             {"certificate.yaml": CERTIFICATE},
             dependencies=[{"name": "cert-manager-crds", "version": ">=1.0"}],
         ),
+    )
+
+
+def test_a_certificate_is_checked_against_the_crd_a_dependency_ships(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _repo(
+        tmp_path,
+        monkeypatch,
+        *_certificate_and_its_crd(),
     )
     report = lint.lint(["formulas/web-certs"])
     assert _found(report) == [
@@ -101,12 +108,7 @@ def test_linting_one_formula_reads_only_what_its_dependencies_reach(
     _repo(
         tmp_path,
         monkeypatch,
-        _files("cert-manager-crds", {"crds.yaml": CERT_CRD}),
-        _files(
-            "web-certs",
-            {"certificate.yaml": CERTIFICATE},
-            dependencies=[{"name": "cert-manager-crds", "version": ">=1.0"}],
-        ),
+        *_certificate_and_its_crd(),
         *others,
     )
     asked: list[str] = []
