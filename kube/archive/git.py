@@ -591,19 +591,8 @@ def formula_tree(root: Path) -> list[tuple[str, int, str]]:
     """Every file under ``formulas/`` at HEAD as ``(path, mode, object)``, read from the tree,
     not the work tree: in a sparse clone most of them are not on disk. Not ``-l``: sizes
     would make git fetch every missing blob."""
-    raw = _read(
-        root,
-        ["ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", "formulas/"],
-        what="cannot read the archive",
-    )
-    found: list[tuple[str, int, str]] = []
-    for record in raw.split(b"\0"):
-        if not record:
-            continue
-        meta, _, path = record.partition(b"\t")
-        mode, _kind, obj = meta.split(b" ")
-        found.append((os.fsdecode(path), int(mode, 8), obj.decode("ascii")))
-    return found
+    entries = tree_files(root, "HEAD", "formulas/", what="cannot read the archive")
+    return [(e.path, int(e.mode, 8), e.sha) for e in entries]
 
 
 def blob_text(root: Path, obj: str) -> str:
