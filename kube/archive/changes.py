@@ -167,6 +167,29 @@ def build_index(
     return _compare(base, old_names, entries, rebuilt, touched, renames, tuple(warnings), mode)
 
 
+def build_from_published(root: Path, head: str, published: idx.Index) -> Changes:
+    """The entries of a first clone at ``head`` from a published index of ``head`` or of an
+    ancestor of it (``kube.archive.published`` checked it): its entries copied, the formulas
+    changed since it was built parsed again, and the warnings a full build would give (its
+    invalid formulas; directories under ``formulas/`` that are not formulas)."""
+    from kube.core.findings import Finding, Severity
+
+    built = build_index(root, head, published, published.header.commit)
+    warnings = list(built.warnings)
+    rebuilt = {n for n, _, _ in built.updated}
+    for name in published.names():
+        if name in rebuilt or name not in built.entries:
+            continue
+        entry = published.get(name)
+        if entry is not None and not entry.valid and entry.problems:
+            message = indexer.invalid_message(list(entry.problems))
+            warnings.append(Finding(f"formulas/{name}", 0, "invalid-formula", message, Severity.WARNING))
+    tree = indexer.read_tree(root)
+    others = [n for n in indexer.formula_dir_names(root, tree) if n not in built.entries]
+    warnings += indexer.build_entries(root, others, tree)[1]
+    return Changes(built.entries, warnings=tuple(warnings), rebuilt="published")
+
+
 def _old_names(root: Path, base: idx.Index | None, old_commit: str | None, head: str) -> set[str] | None:
     if base is not None:
         return set(base.names())

@@ -597,8 +597,54 @@ def formula_tree(root: Path) -> list[tuple[str, int, str]]:
 
 def blob_text(root: Path, obj: str) -> str:
     """The content of one blob (a symlink's target); in a partial clone git fetches it if missing."""
-    raw = _read(root, ["cat-file", "blob", obj], what="cannot read the archive")
-    return os.fsdecode(raw)
+    return os.fsdecode(blob(root, obj))
+
+
+def blob(root: Path, obj: str, *, what: str = "cannot read the archive") -> bytes:
+    """The bytes of one blob; in a partial clone git fetches it if missing."""
+    return _read(root, ["cat-file", "blob", obj], what=what)
+
+
+def object_size(root: Path, obj: str, *, what: str) -> int:
+    """The size in bytes of one object (git fetches a missing blob first, into its own store)."""
+    return int(run(["cat-file", "-s", obj], what=what, root=root).strip())
+
+
+def commit_file(root: Path, ref: str, name: str, data: bytes, *, message: str, epoch: int, what: str) -> str:
+    """Point ``ref`` at a new parentless commit whose tree is the one file ``name`` holding
+    ``data``; the commit's id. Written through GitPython's object store (no work tree, no
+    index, nothing on stdin), by a fixed author at ``epoch``: the same data at the same time
+    gives the same commit, so publishing an unchanged index changes nothing."""
+    from io import BytesIO
+
+    import git as gp
+    from gitdb import IStream  # type: ignore[import-untyped]  # GitPython's own object store
+
+    with failures(what, where=root), opened(root) as repo:
+        stored = repo.odb.store(IStream(b"blob", len(data), BytesIO(data)))
+        tree_data = b"100644 " + name.encode() + b"\0" + stored.binsha
+        tree = repo.odb.store(IStream(b"tree", len(tree_data), BytesIO(tree_data)))
+        who = gp.Actor("kube index", "kube-index@localhost")
+        when = f"{epoch} +0000"
+        commit = gp.Commit.create_from_tree(
+            repo,
+            gp.Tree(repo, tree.binsha),
+            message,
+            parent_commits=[],
+            head=False,
+            author=who,
+            committer=who,
+            author_date=when,
+            commit_date=when,
+        )
+        repo.git.execute(["git", "update-ref", "--no-deref", ref, commit.hexsha])
+        return str(commit.hexsha)
+
+
+def commit_time(root: Path, commit: str, *, what: str) -> int:
+    """The committer time of ``commit``, in seconds since the epoch."""
+    with failures(what, where=root), opened(root) as repo:
+        return int(repo.commit(commit).committed_date)
 
 
 def tracked_changes(root: Path) -> list[str]:

@@ -31,6 +31,8 @@ SCHEMA = 1
 # Same rule as kube.formula.NAME_RE (DNS-1123 label); repeated here so reading
 # the index does not import the YAML machinery.
 NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+#: A git object id (SHA-1, or SHA-256).
+SHA_RE = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 class IndexUnavailable(ArchiveError):

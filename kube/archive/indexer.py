@@ -129,9 +129,14 @@ def build_entry(
             entry["shards"] = [str(s["name"]) for s in expand(formula.shards, formula.name)]
         entry.update(provides=provides, valid=True, problems=[])
         return entry, []
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    message = f"is invalid and cannot be installed: {problems[0]}{more}"
+    message = invalid_message(problems)
     return _invalid(name, problems), [Finding(rel, 0, "invalid-formula", message, Severity.WARNING)]
+
+
+def invalid_message(problems: list[str]) -> str:
+    """The update report's warning for a formula that does not load (``problems``: not empty)."""
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"is invalid and cannot be installed: {problems[0]}{more}"
 
 
 def _undecodable(files: list[Path], directory: Path, rel: str) -> list[str]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -88,9 +87,6 @@ def _healthy() -> bool:
     return head == header.commit
 
 
-_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
-
-
 def _head_commit(root: Path) -> str | None:
     """The clone's HEAD read from ``.git`` itself (search and info must not start a git for it);
     None when it is not a plain branch or commit kube can read this way."""
@@ -98,18 +94,18 @@ def _head_commit(root: Path) -> str | None:
     try:
         head = (git_dir / "HEAD").read_text(encoding="ascii").strip()
         if not head.startswith("ref: "):
-            return head if _SHA.fullmatch(head) else None
+            return head if idx.SHA_RE.fullmatch(head) else None
         ref = head.removeprefix("ref: ")
         if not ref.startswith("refs/heads/") or ".." in ref.split("/"):
             return None
         try:
             value = (git_dir / ref).read_text(encoding="ascii").strip()
-            return value if _SHA.fullmatch(value) else None
+            return value if idx.SHA_RE.fullmatch(value) else None
         except FileNotFoundError:
             pass
         for line in (git_dir / "packed-refs").read_text(encoding="ascii").splitlines():
             sha, _, name = line.partition(" ")
-            if name == ref and _SHA.fullmatch(sha):
+            if name == ref and idx.SHA_RE.fullmatch(sha):
                 return sha
     except (OSError, UnicodeDecodeError):
         return None
@@ -235,7 +231,7 @@ def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> 
         state = _checkout(new)
         if state is None:
             raise ArchiveError(f"{shown} has no commits to use as an archive", hint=hint)
-        changes = _build_index(new, state, None)
+        changes = _index_of_clone(new, state, notes)
         data = idx.encode(url=source.url, branch=state.branch, commit=state.head, entries=changes.entries)
     except BaseException:
         recovery.rmtree(new)
@@ -248,6 +244,28 @@ def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> 
     recovery.rmtree(recovery.old_dir())
     recovery.clear_journal()
     return _report(shown, state.branch, None, state.head, changes, notes, cloned=True)
+
+
+def _index_of_clone(root: Path, state: _Checkout, notes: list[str]) -> Changes:
+    """The index of a new clone: from the search index the archive publishes when there is one
+    kube can use (``kube.archive.published``: for search and info only), built here otherwise."""
+    from kube.archive import published
+
+    if published.fetch(root):
+        try:
+            base = published.read(root, state.head)
+        except published.Unusable as why:
+            notes.append(f"the archive's published search index was not used ({why}); built it here")
+        else:
+            from kube.archive.changes import build_from_published
+
+            changes = build_from_published(root, state.head, base)
+            since = "" if base.header.commit == state.head else ", and read what changed since"
+            notes.append(f"used the search index the archive published for {base.header.commit[:8]}{since}")
+            return changes
+        finally:
+            published.remove(root)
+    return _build_index(root, state, None)
 
 
 def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: list[str]) -> UpdateReport:

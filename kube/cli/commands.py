@@ -83,6 +83,9 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.importer",
         "Turn plain upstream manifests into a formula: one object per file, images as values, linted.",
     ),
+    "index": Command(
+        "kube.cli.index", "Publish the archive's search index on a branch, for a fast first `kube update`."
+    ),
     "site": Command("kube.cli.site", "Build the static web catalogue of the archive, or preview it."),
     "completion": Command(
         "kube.cli.completion",
