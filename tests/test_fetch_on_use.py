@@ -114,3 +114,23 @@ def test_a_server_gone_away_is_one_error_and_the_archive_stays_usable(source: Pa
     found = _kube("search", "nginx", "-o", "json")
     assert found.returncode == 0, found.stderr
     assert [e["name"] for e in json.loads(found.stdout)] == ["nginx"]
+
+
+def test_info_compares_a_workspace_copy_with_the_commit_when_the_clone_holds_only_k3(source: Path) -> None:
+    """A workspace copy outlives a re-clone (another URL of the same archive), whose sparse
+    checkout holds only the formula's K3.yaml and README.md: info compares the copy with the
+    commit's tree, not with that directory, and says `same` until the copy is edited."""
+    from kube.archive import workspace
+
+    archive.update(f"file://{source}")
+    copy = workspace.get_formula("nginx").path
+    archive.update(str(source))  # a new URL: a fresh sparse clone, the workspace kept
+    assert materialize.missing(_clone(), ["nginx"]) == ["nginx"]
+    assert not (_clone() / "formulas/nginx/manifests").exists()
+    assert workspace.formula_info("nginx").workspace_differs is False
+    assert materialize.missing(_clone(), ["nginx"]) == ["nginx"]  # and nothing was fetched for it
+
+    (copy / "manifests/configmap.yaml").write_text("kind: ConfigMap\n")
+    assert workspace.formula_info("nginx").workspace_differs is True
+    (copy / "manifests/configmap.yaml").unlink()
+    assert workspace.formula_info("nginx").workspace_differs is True  # a file fewer

@@ -74,9 +74,17 @@ def _on_disk(directory: Path, top: str, algorithm: str, gitlinks: set[str]) -> d
     return found
 
 
-def verify(name: str, directory: Path, *, root: Path | None = None, commit: str | None = None) -> None:
-    """LocalChangesError unless ``directory`` (``formulas/<name>`` of the clone at ``root``) holds
-    exactly the files of ``commit`` (the clone's HEAD)."""
+def verify(
+    name: str,
+    directory: Path,
+    *,
+    root: Path | None = None,
+    commit: str | None = None,
+    ignore: frozenset[str] = frozenset(),
+) -> None:
+    """LocalChangesError unless ``directory`` (``formulas/<name>`` of the clone at ``root``, or a
+    copy of it elsewhere) holds exactly the files of ``commit`` (the clone's HEAD); ``ignore``:
+    top-level file names of ``directory`` that are not the formula's (a copy's own manifest)."""
     root = root or paths.archive_dir()
     commit = commit or "HEAD"
     top = f"formulas/{name}"
@@ -87,6 +95,8 @@ def verify(name: str, directory: Path, *, root: Path | None = None, commit: str 
     gitlinks = {path for path, (mode, _) in expected.items() if mode == _GITLINK}
     try:
         actual = _on_disk(directory, top, algorithm, gitlinks)
+        for skipped in ignore:
+            actual.pop(f"{top}/{skipped}", None)
     except OSError as exc:
         raise LocalChangesError(
             f"cannot read {exc.filename or directory} to check it against the archive's "
@@ -113,7 +123,9 @@ def verify(name: str, directory: Path, *, root: Path | None = None, commit: str 
         # Bytes differ: ask git what blob a file would be with the archive's attributes applied
         # (an ``eol=crlf`` file is checked out with CRs no blob holds).
         ids = gitcmd.hash_objects(
-            root, [root / path for path in differ], what=f"cannot check {top} against the archive"
+            root,
+            [directory / path.removeprefix(f"{top}/") for path in differ],
+            what=f"cannot check {top} against the archive",
         )
         for path, blob in zip(differ, ids, strict=True):
             if blob != expected[path][1]:

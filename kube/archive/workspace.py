@@ -110,7 +110,26 @@ def formula_info(name: str) -> FormulaInfo:
         copy = archive.workspace_copy(name)
     except ArchiveError:  # an unfinished `kube get`: it is there, and it is not the archive's
         return FormulaInfo(entry, directory, paths.workspace_dir() / name, True)
-    return FormulaInfo(entry, directory, copy, differs(copy, directory) if copy is not None else None)
+    return FormulaInfo(
+        entry, directory, copy, _copy_differs(name, copy, directory) if copy is not None else None
+    )
+
+
+def _copy_differs(name: str, copy: Path, directory: Path) -> bool:
+    """Whether the workspace copy is not the archive's formula. In a sparse clone whose
+    ``directory`` holds only K3.yaml and README.md (nothing fetched it whole yet), the copy is
+    compared with HEAD's tree for the formula instead: one ``git ls-tree``, no network."""
+    from kube.archive import materialize
+    from kube.archive.verify import verify
+
+    root = paths.archive_dir()
+    if not materialize.missing(root, [name]):
+        return differs(copy, directory)
+    try:
+        verify(name, copy, root=root, commit=archive.head_commit(), ignore=frozenset({MANIFEST}))
+    except LocalChangesError:
+        return True
+    return False
 
 
 def get_formula(name: str, dest: Path | None = None, *, force: bool = False) -> GetResult:
