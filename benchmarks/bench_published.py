@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,22 +32,36 @@ from archive_gen import generate
 KUBE = str(Path(sys.executable).with_name("kube"))
 
 
-def timed(argv: Sequence[str], env: dict[str, str], repeat: int, fresh: Path | None = None) -> list[float]:
-    """Wall seconds of ``argv``, ``repeat`` times; ``fresh`` is removed before each run."""
-    times = []
+Runs = list[tuple[float, float]]
+
+
+def timed(argv: Sequence[str], env: dict[str, str], repeat: int, fresh: Path | None = None) -> Runs:
+    """``(wall, user CPU)`` seconds of ``argv`` and every process it waited for, ``repeat``
+    times; ``fresh`` is removed before each run. User CPU is shown beside the wall time: on a
+    VM whose disk is shared, creating files (system time) varies several-fold between runs."""
+    runs = []
     for _ in range(repeat):
         if fresh is not None:
             shutil.rmtree(fresh, ignore_errors=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
         started = time.perf_counter()
         subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        times.append(time.perf_counter() - started)
-    return times
+        wall = time.perf_counter() - started
+        runs.append((wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before))
+    return runs
 
 
-def row(label: str, times: list[float], base: float | None = None) -> None:
-    median = statistics.median(times)
-    ratio = f"  {median / base:5.2f}x full clone" if base else ""
-    print(f"{label:<58} {median * 1000:9.0f} ms (min {min(times) * 1000:.0f}){ratio}", flush=True)
+def row(label: str, runs: Runs, base: Runs | None = None) -> None:
+    wall = statistics.median(w for w, _ in runs)
+    user = statistics.median(u for _, u in runs)
+    ratio = ""
+    if base:
+        ratio = f"  {wall / statistics.median(w for w, _ in base):5.2f}x full clone"
+    print(
+        f"{label:<52} {wall * 1000:8.0f} ms (min {min(w for w, _ in runs) * 1000:.0f}), "
+        f"user CPU {user * 1000:6.0f} ms{ratio}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -88,7 +103,7 @@ def main() -> None:
         clone = work / "clone"
         full = timed(["git", "clone", "-q", "--no-local", str(source), str(clone)], env, args.repeat, clone)
         row("git clone (full)", full)
-        base = statistics.median(full)
+        base = full
         partial = [
             "git",
             "clone",

@@ -291,6 +291,17 @@ def test_publish_refuses_a_checkout_with_changes_and_is_repeatable(source: Path)
         published.publish(source)
     with pytest.raises(UsageError, match=r"branch"):
         published.publish(source, branch="-rf")
+    git(source, "checkout", "-q", "--", ".")
+    git(source, "clean", "-qfd")
+
+
+@pytest.mark.parametrize("branch", ["main", "work"])
+def test_publish_never_replaces_a_branch_that_is_not_an_index(source: Path, branch: str) -> None:
+    git(source, "branch", "work")
+    tips = git(source, "for-each-ref", "--format=%(refname) %(objectname)")
+    with pytest.raises(UsageError, match=f"branch {branch} of .* is not a published index"):
+        published.publish(source, branch=branch)
+    assert git(source, "for-each-ref", "--format=%(refname) %(objectname)") == tips
 
 
 def test_cli_publish_then_update(source: Path) -> None:

@@ -88,10 +88,15 @@ def publish(root: Path, *, branch: str = BRANCH) -> Published:
         current = gitcmd.run(["symbolic-ref", "--short", "-q", "HEAD"], what=what, root=root).strip()
     except ArchiveError:  # a detached HEAD (CI checks out a commit)
         current = "HEAD"
-    changes = build_index(root, head, None, None)
-    data = idx.encode(url="", branch=current, commit=head, entries=changes.entries)
     ref = f"refs/heads/{branch}"
     before = _read_ref(root, ref)
+    if branch == current or (before is not None and not _holds_only_an_index(root, before)):
+        raise UsageError(
+            f"branch {branch} of {root} is not a published index: publishing would replace its history",
+            hint=f"publish to a branch of its own (the default is {BRANCH})",
+        )
+    changes = build_index(root, head, None, None)
+    data = idx.encode(url="", branch=current, commit=head, entries=changes.entries)
     commit = gitcmd.commit_file(
         root,
         ref,
@@ -103,6 +108,19 @@ def publish(root: Path, *, branch: str = BRANCH) -> Published:
     )
     invalid = sum(1 for e in changes.entries.values() if isinstance(e, dict) and not e.get("valid", False))
     return Published(ref, commit, head, len(changes.entries), invalid, len(data), unchanged=before == commit)
+
+
+def _holds_only_an_index(root: Path, commit: str) -> bool:
+    """Whether ``commit`` is what ``publish`` writes: no parent, one file ``index.json``."""
+    what = "cannot read the branch"
+    top = gitcmd.run(["ls-tree", commit], what=what, root=root).splitlines()
+    parents = gitcmd.run(["rev-list", "--parents", "-n", "1", commit], what=what, root=root).split()
+    return (
+        len(top) == 1
+        and top[0].startswith("100644 blob ")
+        and top[0].endswith(f"\t{FILE}")
+        and len(parents) == 1
+    )
 
 
 def _read_ref(root: Path, ref: str) -> str | None:

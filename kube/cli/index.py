@@ -1,6 +1,7 @@
 """Command: index publish (the search index an archive publishes for its users' first update).
 
-Exit codes: 0 ok; 2 not a clean checkout of an archive, a bad branch name; 5 git failed.
+Exit codes: 0 ok; 2 not a clean checkout of an archive, a bad branch name or a branch that
+holds something else than an index; 5 git failed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from kube.archive.published import BRANCH
 from kube.cli import console
 from kube.cli.options import command_app
 
@@ -28,7 +30,7 @@ def publish_command(
     archive: Annotated[
         Path, typer.Argument(help="A checkout of the archive (its HEAD is what the index describes).")
     ] = Path("."),
-    branch: Annotated[str, typer.Option("--branch", help="The branch to write the index to.")] = "kube-index",
+    branch: Annotated[str, typer.Option("--branch", help="The branch to write the index to.")] = BRANCH,
 ) -> None:
     """Build the search index of the checkout's HEAD and commit it, alone, to a branch.
 
