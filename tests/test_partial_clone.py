@@ -127,6 +127,28 @@ def test_update_after_a_change_in_a_sparse_clone(source: Path) -> None:
     assert entry is not None and entry.valid
 
 
+def test_incremental_update_reads_the_touched_formulas_of_the_tree_as_a_clone_would(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update lists only the touched formulas' part of HEAD's tree: their entries (files,
+    provides) and warnings must still be what a fresh clone of the same commit gives."""
+    archive.update(f"file://{source}")
+    changes: dict[str, str | bytes | None] = {"formulas/nginx/manifests/extra.yaml": "kind: Extra\n"}
+    changes.update(formula_files("Bad-Two"))
+    commit(source, changes, "nginx gains a manifest, a bad name")
+    os.symlink("/etc", source / "formulas" / "evil2")
+    commit(source, {"formulas/leaky": None}, "a symlinked formula, no leaky")
+    report = archive.update()
+    incremental = _entries()
+    assert report.rebuilt == "incremental"
+    assert "manifests/extra.yaml" in incremental["nginx"]["provides"]  # type: ignore[index]
+    warned = {w.path for w in report.warnings}
+    assert {"formulas/evil2", "formulas/Bad-Two"} <= warned
+    monkeypatch.setenv("KUBE_HOME", str(Path(os.environ["KUBE_HOME"]).parent / "fresh-home"))
+    archive.update(f"file://{source}")
+    assert incremental == _entries()
+
+
 def test_fallback_note_once_and_full_checkout(source: Path) -> None:
     git(source, "config", "--unset", "uploadpack.allowFilter")
     first = run_kube("update", "--repo", f"file://{source}")

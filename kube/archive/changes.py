@@ -144,8 +144,10 @@ def build_index(
         touched, renames = parse_diff(diff)
     entries: dict[str, dict[str, Any] | bytes]
     # A sparse checkout holds only K3.yaml and README.md: formulas' file lists come from the
-    # tree, listed once for the whole build.
-    tree = indexer.read_tree(root) if base is None or touched else None
+    # tree, listed once for the whole build (for an incremental one, only the touched formulas').
+    tree = None
+    if base is None or touched:
+        tree = indexer.read_tree(root, None if base is None else touched)
     if base is not None:
         entries = {n: line for n in base.names() if n not in touched and (line := base.line(n)) is not None}
         rebuilt, warnings = indexer.build_entries(root, touched, tree)

@@ -587,11 +587,18 @@ def diff(root: Path, old: str, new: str) -> list[Change]:
     return _changes(raw)
 
 
-def formula_tree(root: Path) -> list[tuple[str, int, str]]:
-    """Every file under ``formulas/`` at HEAD as ``(path, mode, object)``, read from the tree,
-    not the work tree: in a sparse clone most of them are not on disk. Not ``-l``: sizes
-    would make git fetch every missing blob."""
-    entries = tree_files(root, "HEAD", "formulas/", what="cannot read the archive")
+def formula_tree(root: Path, names: Sequence[str] | None = None) -> list[tuple[str, int, str]]:
+    """Every file under ``formulas/`` at HEAD (only under ``formulas/<name>`` for ``names``) as
+    ``(path, mode, object)``, read from the tree, not the work tree: in a sparse clone most of
+    them are not on disk. Not ``-l``: sizes would make git fetch every missing blob."""
+    what = "cannot read the archive"
+    if names is None:
+        entries = tree_files(root, "HEAD", "formulas/", what=what)
+    else:  # an update that touched a few formulas lists those, not the whole archive
+        entries = []
+        for start in range(0, len(names), 500):
+            chunk = [f"formulas/{n}" for n in names[start : start + 500]]
+            entries += tree_files(root, "HEAD", chunk, what=what) if chunk else []
     return [(e.path, int(e.mode, 8), e.sha) for e in entries]
 
 
@@ -707,10 +714,12 @@ class TreeEntry:
     path: str
 
 
-def tree_files(root: Path, commit: str, directory: str, *, what: str) -> list[TreeEntry]:
-    """Every file under ``directory`` (a literal path, ``formulas/<name>/``) in ``commit``'s tree.
-    Reading a tree needs no blob, so this works in a partial clone without the network."""
-    args = ["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", commit, "--", directory]
+def tree_files(root: Path, commit: str, directory: str | Sequence[str], *, what: str) -> list[TreeEntry]:
+    """Every file under ``directory`` (a literal path, ``formulas/<name>/``; or several) in
+    ``commit``'s tree. Reading a tree needs no blob, so this works in a partial clone without
+    the network."""
+    paths_ = [directory] if isinstance(directory, str) else list(directory)
+    args = ["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths_]
     raw = _read(root, args, what=what)
     found: list[TreeEntry] = []
     for record in raw.split(b"\0"):

@@ -37,15 +37,17 @@ def _invalid(name: str, problems: list[str]) -> dict[str, Any]:
 Listing = tuple[str, list[tuple[str, int, str]]]
 
 
-def read_tree(root: Path) -> dict[str, Listing] | None:
-    """Each name under ``formulas/`` as HEAD's tree has it, when the clone's checkout is sparse
-    (its files are then not all on disk); None for a full checkout, which is read from disk."""
+def read_tree(root: Path, names: Iterable[str] | None = None) -> dict[str, Listing] | None:
+    """Each name under ``formulas/`` (or only ``names``) as HEAD's tree has it, when the clone's
+    checkout is sparse (its files are then not all on disk); None for a full checkout, which
+    is read from disk. A name HEAD does not have is not in the result."""
     from kube.archive import git as gitcmd
 
     if not gitcmd.is_sparse(root):
         return None
     tree: dict[str, Listing] = {}
-    for path, mode, obj in gitcmd.formula_tree(root):
+    wanted = None if names is None else sorted(set(names))
+    for path, mode, obj in gitcmd.formula_tree(root, wanted):
         name, _, rest = path.removeprefix("formulas/").partition("/")
         if rest:
             tree.setdefault(name, ("dir", []))[1].append((rest, mode, obj))
