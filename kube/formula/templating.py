@@ -138,6 +138,10 @@ class _Budget:
     __slots__ = ("deadline", "depth", "steps")
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """A fresh budget: no steps, no depth, the whole time limit from now."""
         self.deadline = time.monotonic() + TIME_LIMIT
         self.steps = 0
         self.depth = 0
@@ -693,14 +697,39 @@ def _memory_limit() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+@functools.cache
+def _compiler() -> _Sandbox:
+    """The environment templates are compiled with: compiling reads only the configuration,
+    which every environment shares (its budget is never used), so one serves every template."""
+    return _environment(_Budget())
+
+
 @functools.lru_cache(maxsize=8)
 def _compiled(source: str, display: str) -> types.CodeType:
     """The template compiled to Python; every environment is configured alike, so a shard file
     rendered once per shard is compiled once (compiling is most of a small template's cost).
     The code reaches its environment (and so its budget) through ``from_code``."""
-    code = _environment(_Budget()).compile(source, name=display, filename=display)
+    code = _compiler().compile(source, name=display, filename=display)
     assert isinstance(code, types.CodeType)
     return code
+
+
+# Environments not rendering now. Building one (fifty filters wrapped around its budget) costs
+# more than rendering a small template, so a render takes an idle one and resets its budget:
+# a render changes nothing of its environment but that budget (the sandbox is immutable and
+# templates can neither set attributes nor reach the filters), and one taken from the list is
+# used by that render alone, however renders nest or run in threads.
+_IDLE: list[_Sandbox] = []
+_IDLE_KEPT = 4
+
+
+def _take_environment() -> _Sandbox:
+    try:
+        env = _IDLE.pop()
+    except IndexError:
+        return _environment(_Budget())
+    env.kube_budget.reset()
+    return env
 
 
 def render_template(
@@ -720,8 +749,22 @@ def render_template(
         raise render_error(
             display, 0, "template-error", "a value named `kube` would hide the reserved kube object"
         )
-    budget = _Budget()
-    env = _environment(budget)
+    env = _take_environment()
+    try:
+        return _render(env, source, display, values, kube, redact)
+    finally:
+        if len(_IDLE) < _IDLE_KEPT:
+            _IDLE.append(env)
+
+
+def _render(
+    env: _Sandbox,
+    source: str,
+    display: str,
+    values: Mapping[str, Any],
+    kube: KubeInfo,
+    redact: Callable[[str], str] | None,
+) -> str:
     context = {k: v for k, v in values.items() if isinstance(k, str)}
     context["kube"] = kube
     chunks: list[str] = []
