@@ -228,11 +228,12 @@ def collect(
 ) -> list[SchemaProblem]:
     """Every problem ``check`` (which raises a ``jsonschema.ValidationError``) finds in ``obj``.
 
-    ``check`` stops at the first error: each one is reported, the private copy repaired, and
-    the copy checked again. ``unknown`` is added to the message of an unknown field."""
+    ``check`` stops at the first error: each one is reported, a private copy repaired, and
+    the copy checked again (``check`` must not change what it is given). ``unknown`` is added
+    to the message of an unknown field."""
     import jsonschema
 
-    work = copy.deepcopy(obj)
+    work = obj  # checks only read it: copied at the first repair (most objects have no error)
     problems: list[SchemaProblem] = []
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     while len(problems) < MAX_ERRORS:
@@ -245,6 +246,8 @@ def collect(
                 return problems  # the repair did not take; stop rather than loop
             seen.add((path, str(exc.validator)))
             problems.extend(_describe(exc, path, unknown))
+            if work is obj:
+                work = copy.deepcopy(obj)
             if not _repair(work, exc, path):
                 return problems
     return problems
