@@ -465,3 +465,77 @@ def test_a_template_too_repetitive_to_align_falls_back_to_unique_lines() -> None
     ) == {1: 1}
     small = "  k: {{ v }}\n" * 3
     assert _mapper(small, small.replace("{{ v }}", "v")) == {1: 1, 2: 2, 3: 3}
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("{% include 'a.yaml' %}", ["include"]),
+        ("{% import 'm' as m %}", ["import"]),
+        ("{% from 'm' import x %}", ["from ... import"]),
+        ("{% extends 'base' %}", ["extends"]),
+        ("a: 1\n{%- if x %}\n  {% include 'b' ignore missing %}{% endif %}", ["include"]),
+        ("a: {{ 'include import extends' }}", []),  # the words, in no statement
+        ("a: {{ x }}\nb: {% if y %}1{% endif %}", []),
+        ("{% include 'a' %}{% if %}", []),  # a syntax error is the render's finding
+    ],
+)
+def test_check_includes_names_every_statement_that_pulls_in_another_template(
+    text: str, what: list[str]
+) -> None:
+    from kube.lint.templates import check_includes
+
+    found = check_includes(text, "f/manifests/a.yaml.tmpl")
+    assert [f.message for f in found] == [f"the template uses `{w}`" for w in what]
+    assert all(f.rule == "template-include" for f in found)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": 1}, "extra": 2},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}, "spec": {"replicas": "2"}},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": "a"},
+            "rules": [{}],
+        },
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}, "spec": {"type": "Nope"}},
+    ],
+)
+def test_the_kept_validators_find_what_kubernetes_validate_finds(obj: dict[str, object]) -> None:
+    import jsonschema
+    import kubernetes_validate
+
+    version = schema.default_kube_version()
+    for _ in range(2):  # the second time from the kept validator
+        mine = schema.validate(obj, version)
+        theirs = schema.collect(
+            obj, lambda work: kubernetes_validate.validate(work, version + ".0", strict=True)
+        )
+        assert mine == theirs
+    try:
+        kubernetes_validate.validate(obj, version + ".0", strict=True)
+        expected = None
+    except jsonschema.ValidationError as exc:
+        expected = (list(exc.path), exc.validator, exc.message)
+    try:
+        schema._check(kubernetes_validate, version + ".0", obj)
+        got = None
+    except jsonschema.ValidationError as exc:
+        got = (list(exc.path), exc.validator, exc.message)
+    assert got == expected
+
+
+def test_a_kind_without_a_schema_is_no_schema_with_kubernetes_validates_message() -> None:
+    import kubernetes_validate
+
+    obj = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "a"}}
+    version = schema.default_kube_version()
+    with pytest.raises(kubernetes_validate.SchemaNotFoundError) as theirs:
+        kubernetes_validate.validate(obj, version + ".0", strict=True)
+    with pytest.raises(schema.NoSchema) as mine:
+        schema.validate(obj, version)
+    assert str(mine.value) == theirs.value.message

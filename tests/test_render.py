@@ -549,3 +549,33 @@ def test_render_accepts_a_relative_formula_directory(tmp_path: Path, monkeypatch
     formula = load_formula(Path("shop"))
     objs = render_manifests(formula, Path("shop"), {}, namespace="prod")
     assert [(o.display, o.source) for o in objs] == [("ConfigMap/a", "manifests/a.yaml:1")]
+
+
+def test_one_template_text_in_two_files_names_each_file_in_its_errors() -> None:
+    from kube.formula.render import KubeInfo
+
+    source = "a: 1\n{% if a %}\nb: {{ a.missing }}\n{% endif %}\n"
+    kube = KubeInfo("shop", "1.2.3", "prod")
+    for display in ("one/manifests/x.yaml.tmpl", "two/manifests/x.yaml.tmpl", "odd 'name' {x}.tmpl"):
+        with pytest.raises(RenderError) as caught:
+            templating.render_template(source, display=display, values={"a": True}, kube=kube)
+        assert [(f.path, f.line, f.rule) for f in caught.value.findings] == [
+            (display, 3, "template-undefined")
+        ]
+        code = templating._compiled(source, display)
+        assert code.co_filename == display
+        assert all(c.co_filename == display for c in code.co_consts if hasattr(c, "co_filename"))
+
+
+def test_a_render_after_one_past_its_budget_gets_a_whole_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kube.formula.render import KubeInfo
+
+    monkeypatch.setattr(templating, "STEP_LIMIT", 50)
+    kube = KubeInfo("shop", "1.2.3", "prod")
+    with pytest.raises(RenderError) as caught:
+        templating.render_template("{% for i in range(60) %}{% endfor %}", display="a", values={}, kube=kube)
+    assert caught.value.findings[0].rule == "template-limit"
+    # The environment goes back to the idle list; the next render starts from zero steps.
+    loop = "{% for i in range(20) %}{% endfor %}ok"  # 40 steps: three renders would make 120
+    for _ in range(3):
+        assert templating.render_template(loop, display="b", values={}, kube=kube) == "ok"

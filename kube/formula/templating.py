@@ -42,6 +42,7 @@ import re
 import time
 import traceback
 import types
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -138,6 +139,10 @@ class _Budget:
     __slots__ = ("deadline", "depth", "steps")
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """A fresh budget: no steps, no depth, the whole time limit from now."""
         self.deadline = time.monotonic() + TIME_LIMIT
         self.steps = 0
         self.depth = 0
@@ -693,14 +698,67 @@ def _memory_limit() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+@functools.cache
+def _compiler() -> _Sandbox:
+    """The environment templates are compiled with: compiling reads only the configuration,
+    which every environment shares (its budget is never used), so one serves every template."""
+    return _environment(_Budget())
+
+
 @functools.lru_cache(maxsize=8)
 def _compiled(source: str, display: str) -> types.CodeType:
     """The template compiled to Python; every environment is configured alike, so a shard file
     rendered once per shard is compiled once (compiling is most of a small template's cost).
     The code reaches its environment (and so its budget) through ``from_code``."""
-    code = _environment(_Budget()).compile(source, name=display, filename=display)
+    generated = _generated(source) if _PLAIN_NAME.fullmatch(display) and _MARK not in source else None
+    if generated is None:
+        code = _compiler().compile(source, name=display, filename=display)
+    else:
+        code = _compiler()._compile(generated.replace(_MARK, display), display)
     assert isinstance(code, types.CodeType)
     return code
+
+
+# The Python that Jinja writes for a template names the template only where its ``name`` goes:
+# the ``name = ...`` line, the positions in runtime messages, include calls (the filename is
+# used only in compile errors, which are not kept). So the Python of one template text is
+# written once, under a mark no template holds, and each file of that text gets the mark
+# replaced by its own name, then compiled: formulas of one archive often share template files,
+# and lint renders a dependency's templates under the dependency's name as well. A name that
+# is not plain path text (quotes, braces, backslashes, spaces: written differently in each of
+# those places) is compiled from the template itself.
+_MARK = f"kube-template-{uuid.uuid4().hex}"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_./+@-]*")
+
+
+@functools.lru_cache(maxsize=128)
+def _generated(source: str) -> str | None:
+    """The Python of ``source`` written under the name ``_MARK``, or None (a template that does
+    not compile, which ``_compiled`` then compiles under its own name, for its own error)."""
+    try:
+        generated = _compiler().compile(source, name=_MARK, filename=_MARK, raw=True)
+    except Exception:  # the same error comes again, under the file's name, from the plain compile
+        return None
+    assert isinstance(generated, str)
+    return generated
+
+
+# Environments not rendering now. Building one (fifty filters wrapped around its budget) costs
+# more than rendering a small template, so a render takes an idle one and resets its budget:
+# a render changes nothing of its environment but that budget (the sandbox is immutable and
+# templates can neither set attributes nor reach the filters), and one taken from the list is
+# used by that render alone, however renders nest or run in threads.
+_IDLE: list[_Sandbox] = []
+_IDLE_KEPT = 4
+
+
+def _take_environment() -> _Sandbox:
+    try:
+        env = _IDLE.pop()
+    except IndexError:
+        return _environment(_Budget())
+    env.kube_budget.reset()
+    return env
 
 
 def render_template(
@@ -720,8 +778,22 @@ def render_template(
         raise render_error(
             display, 0, "template-error", "a value named `kube` would hide the reserved kube object"
         )
-    budget = _Budget()
-    env = _environment(budget)
+    env = _take_environment()
+    try:
+        return _render(env, source, display, values, kube, redact)
+    finally:
+        if len(_IDLE) < _IDLE_KEPT:
+            _IDLE.append(env)
+
+
+def _render(
+    env: _Sandbox,
+    source: str,
+    display: str,
+    values: Mapping[str, Any],
+    kube: KubeInfo,
+    redact: Callable[[str], str] | None,
+) -> str:
     context = {k: v for k, v in values.items() if isinstance(k, str)}
     context["kube"] = kube
     chunks: list[str] = []

@@ -155,14 +155,72 @@ def validate(obj: dict[str, Any], schemas: Schemas | str) -> list[SchemaProblem]
         return collect(obj, served)
     kv = _module()
     version = schemas.version + ".0"
+    if not all(callable(getattr(kv.utils, name, None)) for name in _UTILS):
+        return collect(obj, functools.partial(_check_by_package, kv, version))
+    return collect(obj, functools.partial(_check, kv, version))
 
-    def check(work: dict[str, Any]) -> None:
-        try:
-            kv.validate(work, version, strict=True)
-        except kv.SchemaNotFoundError as exc:
-            raise NoSchema(exc.message) from None
 
-    return collect(obj, check)
+# What ``_check`` uses of ``kubernetes_validate.utils``; without any of them, its ``validate``.
+_UTILS = ("all_versions", "major_minor", "schema_contents")
+
+
+def _check_by_package(kv: Any, version: str, work: dict[str, Any]) -> None:
+    try:
+        kv.validate(work, version, strict=True)
+    except kv.SchemaNotFoundError as exc:
+        raise NoSchema(exc.message) from None
+
+
+_API_PREFIX = re.compile(r"^([^./]*)(?:\.[^/]*)?/")
+
+
+def _check(kv: Any, desired: str, work: dict[str, Any]) -> None:
+    """``kubernetes_validate.validate(work, desired, strict=True)`` with the validator of each
+    schema file built once (see ``_validator``): the same file, the same first error, the same
+    exceptions for an unknown version or kind (NoSchema for the latter)."""
+    schema_dir = _schema_dir(desired)
+    api_version = _API_PREFIX.sub(r"\1-", work["apiVersion"])
+    try:
+        filename = f"kubernetes-json-schema/{schema_dir}/{work['kind'].lower()}-{api_version}.json"
+        validator = _validator(filename, schema_dir, desired)
+    except FileNotFoundError:
+        missing = kv.SchemaNotFoundError(
+            version=kv.utils.major_minor(desired), kind=work["kind"], api_version=work["apiVersion"]
+        )
+        raise NoSchema(missing.message) from None
+    for error in validator.iter_errors(work):
+        raise error
+
+
+@functools.cache
+def _schema_dir(desired: str) -> str:
+    """The strict schema directory ``kubernetes_validate.validate`` picks for ``desired``
+    ("1.30.0"), as it picks it; its version list is package data, read once (an exception,
+    an unsupported version, is raised again on every call: ``cache`` keeps only results)."""
+    from kubernetes_validate import utils
+
+    versions = utils.all_versions()
+    if utils.major_minor(desired) > versions[-1]:
+        raise utils.VersionNotSupportedError(version=utils.major_minor(desired))
+    version = [v for v in versions if utils.major_minor(v) <= utils.major_minor(desired)][-1]
+    return f"v{version}-local-strict"
+
+
+@functools.cache
+def _validator(filename: str, schema_dir: str, desired: str) -> Any:
+    """The Draft 2020-12 validator of one bundled schema file, with its registry of that file
+    and the directory's ``_definitions.json``, built as ``kubernetes_validate.validate`` builds
+    it on every call. Sharing it is safe: the schemas are read-only package data (already read
+    once, ``_module``), a validator keeps no state between instances, and a registry is
+    immutable; keyed by the file, which names the Kubernetes version and the kind."""
+    import jsonschema
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    schema = utils.schema_contents(filename, desired)
+    definitions = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", desired)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
 def collect(
@@ -170,11 +228,12 @@ def collect(
 ) -> list[SchemaProblem]:
     """Every problem ``check`` (which raises a ``jsonschema.ValidationError``) finds in ``obj``.
 
-    ``check`` stops at the first error: each one is reported, the private copy repaired, and
-    the copy checked again. ``unknown`` is added to the message of an unknown field."""
+    ``check`` stops at the first error: each one is reported, a private copy repaired, and
+    the copy checked again (``check`` must not change what it is given). ``unknown`` is added
+    to the message of an unknown field."""
     import jsonschema
 
-    work = copy.deepcopy(obj)
+    work = obj  # checks only read it: copied at the first repair (most objects have no error)
     problems: list[SchemaProblem] = []
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     while len(problems) < MAX_ERRORS:
@@ -187,6 +246,8 @@ def collect(
                 return problems  # the repair did not take; stop rather than loop
             seen.add((path, str(exc.validator)))
             problems.extend(_describe(exc, path, unknown))
+            if work is obj:
+                work = copy.deepcopy(obj)
             if not _repair(work, exc, path):
                 return problems
     return problems

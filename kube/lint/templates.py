@@ -11,6 +11,7 @@ line in the message.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -31,11 +32,12 @@ _KEY = re.compile(r"^(\s*(?:- )?[\"']?[A-Za-z0-9_.\-/]+[\"']?:)(?:\s|$)")
 
 def check_includes(text: str, shown: str) -> list[Finding]:
     """A warning for each include/import/extends: templates ought to stand alone (FORMAT.md)."""
+    if not _STATEMENTS.search(text):
+        return []  # no name token `include`, `import` or `extends`: no such node, nothing to parse
     from jinja2 import TemplateSyntaxError, nodes
-    from jinja2.sandbox import SandboxedEnvironment
 
     try:
-        tree = SandboxedEnvironment().parse(text)
+        tree = _parser().parse(text)
     except TemplateSyntaxError:
         return []  # rendering reports it, with the line
     found = []
@@ -45,6 +47,21 @@ def check_includes(text: str, shown: str) -> list[Finding]:
         )
         found.append(finding("template-include", shown, node.lineno, f"the template uses `{what.lower()}`"))
     return found
+
+
+# Include, Import, FromImport and Extends nodes come only from statements that start with these
+# names (``from x import y`` holds ``import``), and a name token is the literal text of the
+# template (no line statements, no extensions): a template without any of them has none.
+_STATEMENTS = re.compile(r"include|import|extends")
+
+
+@functools.cache
+def _parser() -> Any:
+    """The environment ``check_includes`` parses with: parsing reads only its configuration
+    (the defaults) and keeps nothing of a template, so one serves every template."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment()
 
 
 def lint_shards(formula: Formula) -> tuple[dict[str, Any], ...]:
