@@ -12,7 +12,8 @@ manifest templates (a Deployment, a Service, sometimes a ConfigMap).
 Dependencies follow a long tail: most formulas have none, some one to three,
 and they point mostly at a few popular ones (databases, caches), as in Helm
 repositories. The same N, seed and ``--batch-from`` always give the same files
-and the same commit ids.
+and the same commit ids. The repository serves partial clones
+(``uploadpack.allowFilter``), as a hosted archive does.
 
 How many commits. Every commit writes a new ``formulas/`` tree object, and
 that tree lists every formula there so far: whatever a commit changes, git
@@ -457,6 +458,9 @@ def generate(count: int, directory: Path, seed: int = 16, batch_from: int = BATC
         raise SystemExit("git fast-import failed")
     subprocess.run(["git", "-C", str(directory), "checkout", "-q", "-f", "main"], check=True)
     subprocess.run(["git", "-C", str(directory), "repack", "-adq"], check=True)
+    # Serve partial clones, as a hosted archive does: without it git ignores --filter over
+    # file:// and sends every blob (kube's first update then falls back to a full clone).
+    subprocess.run(["git", "-C", str(directory), "config", "uploadpack.allowFilter", "true"], check=True)
     return directory
 
 

@@ -45,3 +45,13 @@ def test_batches_add_every_formula_and_only_change_paths(tmp_path: Path) -> None
         assert k3.startswith(f"name: {name}\nversion: ")
         bumped += not k3.split("\n")[1].endswith('.0"')
     assert bumped > 0  # the bumps are there, batched into "update ..." commits
+
+
+def test_the_archive_serves_a_partial_clone(tmp_path: Path) -> None:
+    repo = generate(20, tmp_path / "src")
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", "--no-checkout", repo.as_uri(), str(clone)], check=True
+    )
+    missing = _git(clone, "rev-list", "--objects", "--missing=print", "HEAD")
+    assert any(line.startswith("?") for line in missing.splitlines())  # blobs left on the source
