@@ -6,8 +6,9 @@
     python benchmarks/bench_scale.py --table --results FILE --sizes ...   # print a saved run
 
 Archives come from ``archive_gen.py`` (one commit per formula plus version
-bumps). With ``--archives DIR`` the archive of N kubes is ``DIR/N`` (generated
-there when missing, kept); without it, ``--work/aN``. Every row runs the
+bumps up to 5,000 kubes, batches of formulas per commit above). With
+``--archives DIR`` the archive of N kubes is ``DIR/N`` (generated there when
+missing, kept); without it, ``--work/aN``. Every row runs the
 installed ``kube`` console script the way a user does and prints its median
 wall time over ``--repeat`` runs (one run for the clones and the first update)
 with the peak resident memory of the command and its children (``wait4``).
