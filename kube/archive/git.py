@@ -397,18 +397,22 @@ def _reason(text: str) -> str:
     return line.removeprefix("fatal: ").removeprefix("error: ")
 
 
+def timed_out(what: str, hint: str | None = None) -> ArchiveError:
+    """The error for a git that ran past ``KUBE_GIT_TIMEOUT``, doing ``what``."""
+    return ArchiveError(
+        f"{what}: git did not finish within {timeout():g}s (the server may be unreachable or not answering)",
+        hint=hint or "check the URL and your network; KUBE_GIT_TIMEOUT sets the limit in seconds",
+    )
+
+
 @contextlib.contextmanager
 def failures(what: str, *, hint: str | None = None, where: Path | None = None) -> Iterator[None]:
     """Whatever git or GitPython raise inside, as one ArchiveError line saying ``what`` failed."""
     import git as gp
     from gitdb.exc import ODBError  # type: ignore[import-untyped]
 
-    limit = timeout()
     _state.expired = False
-    slow = ArchiveError(
-        f"{what}: git did not finish within {limit:g}s (the server may be unreachable or not answering)",
-        hint=hint or "check the URL and your network; KUBE_GIT_TIMEOUT sets the limit in seconds",
-    )
+    slow = timed_out(what, hint)
     try:
         yield
     except ProcessTimeout as exc:
@@ -494,6 +498,39 @@ def sparse_add(root: Path, patterns: Sequence[str]) -> None:
     with failures("cannot fetch the formula's files", hint=hint, where=root), opened(root) as repo, guarded():
         for start in range(0, len(patterns), 500):
             repo.git.execute(["git", "sparse-checkout", "add", *patterns[start : start + 500]])
+
+
+def _plain(root: Path, args: Sequence[str]) -> str | None:
+    """What a read-only git prints, started without GitPython (for the no-op update, whose
+    budget GitPython's import alone would eat); None when git fails. A git past its time
+    raises ProcessTimeout: the caller says so rather than wait as long again for a fetch."""
+    from kube.core import process
+
+    try:
+        done = process.run(argv(args, repo=root), env=environment(), timeout=timeout(), check=False)
+    except ProcessTimeout:
+        raise
+    except ProcessError:
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def origin_url(root: Path) -> str | None:
+    """``remote.origin.url`` of the clone at ``root`` (None when it has none)."""
+    found = _plain(root, ["config", "--get", "remote.origin.url"])
+    return found.strip() if found else None
+
+
+def remote_head(root: Path, branch: str) -> str | None:
+    """The commit origin's ``branch`` is at now, from one ``git ls-remote`` (refs only, no
+    objects); None when git cannot say: a fetch then finds out, and says, why."""
+    ref = f"refs/heads/{branch}"
+    listing = _plain(root, ["ls-remote", "--heads", "origin", ref])
+    for line in (listing or "").splitlines():
+        sha, _, name = line.partition("\t")
+        if name == ref and re.fullmatch(r"[0-9a-f]{40}(?:[0-9a-f]{24})?", sha):
+            return sha
+    return None
 
 
 def fetch(root: Path, refspec: str, *, what: str, hint: str) -> None:

@@ -33,7 +33,7 @@ from kube.archive.config import resolve_source as resolve_source
 from kube.archive.copies import copy_state
 from kube.archive.lazy import LazyModule
 from kube.core import paths
-from kube.core.errors import ArchiveError, LocalChangesError, NotFoundError
+from kube.core.errors import ArchiveError, LocalChangesError, NotFoundError, ProcessTimeout
 
 if TYPE_CHECKING:
     from kube.archive import git as gitcmd
@@ -93,11 +93,29 @@ def _head_commit(root: Path) -> str | None:
     git_dir = root / ".git"
     try:
         head = (git_dir / "HEAD").read_text(encoding="ascii").strip()
-        if not head.startswith("ref: "):
-            return head if idx.SHA_RE.fullmatch(head) else None
-        ref = head.removeprefix("ref: ")
-        if not ref.startswith("refs/heads/") or ".." in ref.split("/"):
-            return None
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not head.startswith("ref: "):
+        return head if idx.SHA_RE.fullmatch(head) else None
+    return _ref_commit(root, head.removeprefix("ref: "))
+
+
+def _head_branch(root: Path) -> str | None:
+    """The branch the clone's HEAD names, read from ``.git/HEAD`` (None when detached or odd)."""
+    try:
+        head = (root / ".git" / "HEAD").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return head.removeprefix("ref: refs/heads/") if head.startswith("ref: refs/heads/") else None
+
+
+def _ref_commit(root: Path, ref: str) -> str | None:
+    """The commit of ``ref`` (``refs/heads/…`` or ``refs/remotes/…``), read from the loose ref
+    or ``packed-refs``; None when it cannot be read this way."""
+    git_dir = root / ".git"
+    if not ref.startswith(("refs/heads/", "refs/remotes/")) or ".." in ref.split("/"):
+        return None
+    try:
         try:
             value = (git_dir / ref).read_text(encoding="ascii").strip()
             return value if idx.SHA_RE.fullmatch(value) else None
@@ -194,6 +212,10 @@ def update(
 
     paths.check_home()
     source = resolve_source(repo, branch)
+    unchanged = None if reset else _unchanged_upstream(source)
+    if unchanged is not None:
+        remember(repo, branch, source)
+        return unchanged
     try:
         with locked(on_wait=on_wait):
             notes: list[str] = []
@@ -213,6 +235,37 @@ def update(
     except OSError as exc:
         raise _os_error(exc, "the update could not finish") from exc
     return report
+
+
+_FETCH_HINT = "check the URL (`kube update --repo URL`) and your network"
+
+
+def _unchanged_upstream(source: ArchiveSource) -> UpdateReport | None:
+    """The report of an update with nothing to fetch, found without a fetch or GitPython: a
+    healthy clone of ``source`` whose HEAD, tracking ref and index all are the commit origin's
+    branch is at now (one ``git ls-remote``, as ``brew update`` first asks whether anything
+    moved). None for anything else, which the full update handles (and explains)."""
+    root = _archive()
+    header = idx.read_header()
+    head = _head_commit(root)
+    branch = _head_branch(root)
+    if header is None or head is None or branch is None or header.commit != head or header.url != source.url:
+        return None
+    if source.branch not in (None, branch) or recovery.needed():
+        return None
+    if _ref_commit(root, f"refs/remotes/origin/{branch}") != head or gitcmd.origin_url(root) != source.url:
+        return None
+    try:
+        upstream = gitcmd.remote_head(root, branch)
+    except ProcessTimeout:
+        shown = gitcmd.display_url(source.url)
+        raise gitcmd.timed_out(f"cannot fetch {shown}", _FETCH_HINT) from None
+    if upstream != head:
+        return None
+    from kube.archive.changes import Changes
+
+    report = _report(gitcmd.display_url(source.url), branch, head, head, Changes({}), [])
+    return replace(report, kube_warning=requires.check(root))
 
 
 def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> UpdateReport:
@@ -271,7 +324,7 @@ def _index_of_clone(root: Path, state: _Checkout, notes: list[str]) -> Changes:
 def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: list[str]) -> UpdateReport:
     shown = gitcmd.display_url(source.url)
     refspec = f"+refs/heads/{state.branch}:refs/remotes/origin/{state.branch}"
-    hint = "check the URL (`kube update --repo URL`) and your network"
+    hint = _FETCH_HINT
     try:
         gitcmd.fetch(_archive(), refspec, what=f"cannot fetch {shown}", hint=hint)
     except ArchiveError:

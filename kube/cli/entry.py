@@ -1,10 +1,11 @@
 """The ``kube`` console entry point: a fast path for the read-only commands, else the full CLI.
 
-``kube --help``, ``kube search`` and ``kube info`` are run more than anything
-else and must answer in well under a tenth of a second; importing Click and
-Typer and building the command tree costs most of that. So the plain forms
-(``--help``/``-h``; ``search PATTERN [-r] [-o table|text|json]``; ``info NAME
-[--installed] [-o table|text|json]``) are recognised here and run without them, through the
+``kube --help``, ``kube search``, ``kube info`` and ``kube update`` are run more
+than anything else and must answer in well under a tenth of a second (an update
+with nothing new in a little more); importing Click and Typer and building the
+command tree costs most of that. So the plain forms (``--help``/``-h``; ``search
+PATTERN [-r] [-o table|text|json]``; ``info NAME [--installed] [-o
+table|text|json]``; ``update [-o table|text|json]``) are recognised here and run without them, through the
 same functions the Typer commands call (``kube.cli.readonly``), with the same
 error boundary: a ``KubeError`` is one line and its exit code, a closed pipe
 141, Ctrl-C 130. Anything else (another option, ``--`` or an option spelled
@@ -58,8 +59,10 @@ def _short_help(text: str, limit: int) -> str:
 
 
 def _parse(argv: list[str]) -> tuple[str, str, bool, bool] | None:
-    """``(command, argument, flag, as_json)`` for a plain search or info; None for anything else.
-    ``flag`` is ``-r`` for search and ``--installed`` for info."""
+    """``(command, argument, flag, as_json)`` for a plain search, info or update; None for
+    anything else. ``flag`` is ``-r`` for search and ``--installed`` for info."""
+    if argv[:1] == ["update"]:
+        return _parse_update(argv[1:])
     if len(argv) < 2 or argv[0] not in ("search", "info"):
         return None
     command, rest = argv[0], argv[1:]
@@ -84,11 +87,25 @@ def _parse(argv: list[str]) -> tuple[str, str, bool, bool] | None:
     return command, positional[0], flag, fmt == "json"
 
 
+def _parse_update(rest: list[str]) -> tuple[str, str, bool, bool] | None:
+    """A plain ``kube update`` (``-o``/``--output`` aside: its default is text there, json
+    nowhere); its ``--repo``, ``--branch`` and ``--reset`` forms are Click's."""
+    if not rest:
+        return "update", "", False, False
+    if len(rest) == 2 and rest[0] in ("-o", "--output") and rest[1].lower() in _FORMATS:
+        return "update", "", False, rest[1].lower() == "json"
+    return None
+
+
 def _run(command: str, argument: str, flag: bool, as_json: bool) -> int:
     from kube.cli import readonly
 
     try:
-        if command == "search":
+        if command == "update":
+            from kube.cli.updating import run_update
+
+            run_update(None, None, reset=False, as_json=as_json)
+        elif command == "search":
             readonly.search(argument, regex=flag, as_json=as_json)
         else:
             readonly.info(argument, as_json=as_json, installed=flag)
