@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from kube.archive.index import SHA_RE
 from kube.core import paths
 from kube.core.errors import ArchiveError, ProcessError, ProcessTimeout, UsageError
 
@@ -528,7 +529,7 @@ def remote_head(root: Path, branch: str) -> str | None:
     listing = _plain(root, ["ls-remote", "--heads", "origin", ref])
     for line in (listing or "").splitlines():
         sha, _, name = line.partition("\t")
-        if name == ref and re.fullmatch(r"[0-9a-f]{40}(?:[0-9a-f]{24})?", sha):
+        if name == ref and SHA_RE.fullmatch(sha):
             return sha
     return None
 
@@ -635,7 +636,7 @@ def formula_tree(root: Path, names: Sequence[str] | None = None) -> list[tuple[s
         entries = []
         for start in range(0, len(names), 500):
             chunk = [f"formulas/{n}" for n in names[start : start + 500]]
-            entries += tree_files(root, "HEAD", chunk, what=what) if chunk else []
+            entries += tree_files(root, "HEAD", chunk, what=what)
     return [(e.path, int(e.mode, 8), e.sha) for e in entries]
 
 

@@ -247,9 +247,9 @@ def _unchanged_upstream(source: ArchiveSource) -> UpdateReport | None:
     moved). None for anything else, which the full update handles (and explains)."""
     root = _archive()
     header = idx.read_header()
-    head = _head_commit(root)
     branch = _head_branch(root)
-    if header is None or head is None or branch is None or header.commit != head or header.url != source.url:
+    head = _ref_commit(root, f"refs/heads/{branch}") if branch is not None else None
+    if header is None or branch is None or head is None or header.commit != head or header.url != source.url:
         return None
     if source.branch not in (None, branch) or recovery.needed():
         return None
