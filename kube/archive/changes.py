@@ -158,9 +158,13 @@ def build_index(
     if rebuilt:
         log = gitcmd.log(root, log_range, what="cannot read the archive's history")
         built = indexer.parse_log(log)
+        # In a shallow clone git shows the oldest commit it has as adding every file: what last
+        # changed a formula seen only there is not known (``kube info`` says so).
+        edge = gitcmd.shallow_commits(root)
         for name, entry in rebuilt.items():
             commit, date = built.get(name, (head, ""))
-            entry["built"] = {"commit": commit, "date": date}
+            known = commit not in edge
+            entry["built"] = {"commit": commit if known else "", "date": date if known else ""}
     entries.update(rebuilt)
     warnings = indexer.formulas_warnings(root) + warnings
     old_names = _old_names(root, base, old_commit, head)

@@ -32,6 +32,7 @@ import contextlib
 import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -449,19 +450,34 @@ def run(args: Sequence[str], *, what: str, root: Path | None = None, cwd: Path |
 SPARSE_PATTERNS = ("/*", "!/*/", "/formulas/*/K3.yaml", "/formulas/*/README.md")
 
 
-def clone(url: str, dest: Path, *, branch: str | None, what: str, hint: str) -> bool:
+def clone(url: str, dest: Path, *, branch: str | None, what: str, hint: str, shallow: bool = False) -> bool:
     """Clone ``url`` into ``dest`` (under the guard): a partial clone (``--filter=blob:none``)
     with a sparse checkout, so only the blobs of the checked-out files are fetched. True when
     the clone is partial; False when the server ignored the filter (it then sent every object,
-    and the checkout is full, as without a filter). GitPython checks the URL and the
-    options itself (``allow_unsafe_protocols=False``, ``allow_unsafe_options=False``) and puts
-    ``--`` before them; kube's allow-list has already run (``validate_url``)."""
+    and the checkout is full, as without a filter). ``shallow`` asks for the branch's newest
+    commit only (``--depth=1``: none of the history's trees), on servers that can send that;
+    a server that cannot (git's dumb HTTP) gets the whole history, as without it. GitPython
+    checks the URL and the options itself (``allow_unsafe_protocols=False``,
+    ``allow_unsafe_options=False``) and puts ``--`` before them; kube's allow-list has already
+    run (``validate_url``)."""
     options = ["--quiet", "--no-tags", "--single-branch", "--no-local", "--filter=blob:none", "--no-checkout"]
     options += [f"--branch={branch}"] if branch else []
     with failures(what, hint=hint, where=dest.parent), guarded():
-        repo = _engine()[1].clone_from(
-            url, dest, multi_options=options, allow_unsafe_protocols=False, allow_unsafe_options=False
-        )
+        import git as gp  # loaded by _engine
+
+        repo_class = _engine()[1]
+
+        def clone_with(extra: list[str]) -> Any:
+            safe = {"allow_unsafe_protocols": False, "allow_unsafe_options": False}
+            return repo_class.clone_from(url, dest, multi_options=options + extra, **safe)
+
+        try:
+            repo = clone_with(["--depth=1"] if shallow else [])
+        except gp.GitCommandError as exc:  # clone_from raises GitPython's own, not KubeGitError
+            if not shallow or "shallow" not in _output(exc)[0]:
+                raise
+            shutil.rmtree(dest, ignore_errors=True)
+            repo = clone_with([])
         try:
             # A server that ignores the filter sends every object, and git still marks the remote
             # as a promisor; what tells is whether HEAD's tree has blobs missing (``--missing=print``
@@ -476,6 +492,28 @@ def clone(url: str, dest: Path, *, branch: str | None, what: str, hint: str) -> 
         finally:
             repo.close()
     return bool(partial)
+
+
+def shallow_commits(root: Path) -> set[str]:
+    """The commits at the edge of a shallow clone's history (``.git/shallow``: git has them but
+    not their parents); empty for a clone with its whole history."""
+    try:
+        text = (root / ".git" / "shallow").read_text(encoding="ascii")
+    except FileNotFoundError:
+        return set()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArchiveError(f"cannot read {root / '.git' / 'shallow'}: {exc}") from exc
+    return set(text.split())
+
+
+def unshallow(root: Path, branch: str, *, what: str, hint: str) -> None:
+    """Fetch the rest of a shallow clone's history (commits and trees: the clone's filter still
+    leaves blobs to be fetched on use), under the guard."""
+    refspec = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
+    with failures(what, hint=hint, where=root), opened(root) as repo, guarded():
+        repo.remote("origin").fetch(
+            refspec, no_tags=True, unshallow=True, allow_unsafe_protocols=False, allow_unsafe_options=False
+        )
 
 
 def is_sparse(root: Path) -> bool:

@@ -278,7 +278,11 @@ def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> 
         on_clone(shown)
     hint = "check the URL (`kube update --repo URL`) and your network"
     try:
-        partial = gitcmd.clone(source.url, new, branch=source.branch, what=f"cannot clone {shown}", hint=hint)
+        # Shallow first: when the archive publishes an index of this very commit, the history
+        # is never needed (the index dates every formula); otherwise it is fetched next.
+        partial = gitcmd.clone(
+            source.url, new, branch=source.branch, what=f"cannot clone {shown}", hint=hint, shallow=True
+        )
         if not partial:
             notes.append("the server does not support partial clone; made a full clone")
         state = _checkout(new)
@@ -300,25 +304,50 @@ def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> 
 
 
 def _index_of_clone(root: Path, state: _Checkout, notes: list[str]) -> Changes:
-    """The index of a new clone: from the search index the archive publishes when there is one
-    kube can use (``kube.archive.published``: for search and info only), built here otherwise."""
+    """The index of a new (shallow) clone: from the search index the archive publishes when
+    there is one kube can use (``kube.archive.published``: for search and info only), built
+    here otherwise. The history is fetched unless the published index describes HEAD itself:
+    a build dates every formula from it, and an index of an older commit is checked against
+    it and brought up to date from it."""
     from kube.archive import published
 
-    if published.fetch(root):
-        try:
-            base = published.read(root, state.head)
-        except published.Unusable as why:
-            notes.append(f"the archive's published search index was not used ({why}); built it here")
-        else:
-            from kube.archive.changes import build_from_published
+    try:
+        base = _published_base(root, state, notes) if published.fetch(root) else None
+    finally:
+        published.remove(root)
+    if base is not None:
+        from kube.archive.changes import build_from_published
 
-            changes = build_from_published(root, state.head, base)
-            since = "" if base.header.commit == state.head else ", and read what changed since"
-            notes.append(f"used the search index the archive published for {base.header.commit[:8]}{since}")
-            return changes
-        finally:
-            published.remove(root)
+        changes = build_from_published(root, state.head, base)
+        since = "" if base.header.commit == state.head else ", and read what changed since"
+        notes.append(f"used the search index the archive published for {base.header.commit[:8]}{since}")
+        return changes
+    _unshallow(root, state)
     return _build_index(root, state, None)
+
+
+def _published_base(root: Path, state: _Checkout, notes: list[str]) -> idx.Index | None:
+    """The fetched published index when kube can use it; None (and a note) otherwise."""
+    from kube.archive import published
+
+    try:
+        return published.read(root, state.head)
+    except published.Unusable as why:
+        # A shallow clone lacks the commit an index of an older commit describes: look again
+        # with the history (needed anyway, to build the index here).
+        if _unshallow(root, state):
+            return _published_base(root, state, notes)
+        notes.append(f"the archive's published search index was not used ({why}); built it here")
+        return None
+
+
+def _unshallow(root: Path, state: _Checkout) -> bool:
+    """Fetch the history a shallow clone lacks; False when the clone already has it all."""
+    if not gitcmd.shallow_commits(root):
+        return False
+    shown = gitcmd.display_url(state.url)
+    gitcmd.unshallow(root, state.branch, what=f"cannot fetch the history of {shown}", hint=_FETCH_HINT)
+    return True
 
 
 def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: list[str]) -> UpdateReport:
