@@ -23,6 +23,7 @@ import pytest
 
 from kube.archive import index, published
 from kube.archive import update as archive
+from kube.core.errors import ArchiveError
 from tests.gitrepo import commit, formula_files, git, make_repo
 
 
@@ -82,6 +83,22 @@ def test_an_index_published_for_the_branch_head_needs_no_history(source: Path) -
     assert _built("nginx") == _last_change(source, "nginx")
     assert _built("redis") == _last_change(source, "redis")
     assert git(clone, "status", "--porcelain").strip() == ""
+
+
+def test_a_rewritten_history_is_refused_and_taken_with_reset_in_a_shallow_clone(source: Path) -> None:
+    published.publish(source)
+    archive.update(f"file://{source}")
+    assert _is_shallow(_clone())
+    git(source, "reset", "-q", "--hard", "HEAD~1")  # drops redis 7.2.0
+    rewritten = commit(source, formula_files("valkey", "8.0.0"), "valkey instead")
+    with pytest.raises(ArchiveError, match=r"history .* was rewritten"):
+        archive.update()
+    report = archive.update(reset=True)
+    assert report.new_commit == rewritten
+    assert report.new == (("valkey", "8.0.0"),)
+    assert report.updated == (("redis", "7.2.0", "7.0.0"),)
+    assert _built("valkey") == _last_change(source, "valkey")
+    assert git(_clone(), "status", "--porcelain").strip() == ""
 
 
 def test_without_a_published_index_the_whole_history_is_fetched(source: Path) -> None:
