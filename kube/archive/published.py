@@ -49,6 +49,12 @@ class Unusable(Exception):
     """A published index that is there but cannot be used: why, for the update's notes."""
 
 
+class NeedsHistory(Unusable):
+    """A published index of another commit than HEAD, read in a clone without the history to
+    check it against (a shallow clone: asking git would make it fetch that commit's history
+    one object request at a time)."""
+
+
 @dataclass(frozen=True)
 class Published:
     """What ``publish`` wrote: the branch's new commit, the archive commit it describes, and
@@ -141,9 +147,10 @@ def fetch(root: Path) -> bool:
     return True
 
 
-def read(root: Path, head: str) -> idx.Index:
+def read(root: Path, head: str, *, history: bool = True) -> idx.Index:
     """The published index fetched into the clone at ``root``, checked for use with ``head``;
-    Unusable (with the reason) when it cannot be used."""
+    Unusable (with the reason) when it cannot be used. Without ``history`` (a shallow clone)
+    an index of any commit but ``head`` is NeedsHistory."""
     what = "cannot read the published index"
     try:
         files = gitcmd.tree_files(root, LOCAL_REF, FILE, what=what)
@@ -168,6 +175,8 @@ def read(root: Path, head: str) -> idx.Index:
     if not idx.SHA_RE.fullmatch(commit):
         raise Unusable("it does not name the commit it describes")
     described = names_at_head
+    if commit != head and not history:
+        raise NeedsHistory(f"it describes {commit[:8]}, not the clone's {head[:8]}")
     if commit != head:
         try:
             behind = gitcmd.is_ancestor(root, commit, head)

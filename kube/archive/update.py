@@ -331,12 +331,13 @@ def _published_base(root: Path, state: _Checkout, notes: list[str]) -> idx.Index
     from kube.archive import published
 
     try:
-        return published.read(root, state.head)
+        return published.read(root, state.head, history=not gitcmd.shallow_commits(root))
+    except published.NeedsHistory:
+        # An index of an older commit is checked against the history, and brought up to date
+        # from it: fetch it, and look again.
+        _unshallow(root, state)
+        return _published_base(root, state, notes)
     except published.Unusable as why:
-        # A shallow clone lacks the commit an index of an older commit describes: look again
-        # with the history (needed anyway, to build the index here).
-        if _unshallow(root, state):
-            return _published_base(root, state, notes)
         notes.append(f"the archive's published search index was not used ({why}); built it here")
         return None
 
