@@ -227,10 +227,14 @@ def write(index: idx.Index, source: Path | None = None) -> None:
         raise
 
 
-#: What ``LookupIndex._ranked`` reads, by the column it returns (never built from input).
+#: What ``LookupIndex._ranked`` reads, by the column it returns and by whether the searched
+#: texts are needed to check a candidate (never built from input). Without them ``NULL``
+#: stands in: the texts (a JSON list as long as the details) are not read or decoded.
 _SELECT = {
-    "entry": "SELECT name, texts, entry FROM entries",
-    "summary": "SELECT name, texts, name, version, description, valid FROM entries",
+    ("entry", True): "SELECT name, texts, entry FROM entries",
+    ("entry", False): "SELECT name, NULL, entry FROM entries",
+    ("summary", True): "SELECT name, texts, name, version, description, valid FROM entries",
+    ("summary", False): "SELECT name, NULL, name, version, description, valid FROM entries",
 }
 
 
@@ -267,7 +271,11 @@ class LookupIndex:
         """The ``column`` values (``entry``, or the ``summary`` columns) of every match: the
         exact name first, then name matches, then text matches."""
         hit = idx.matcher(pattern, regex)  # a bad regex is a UsageError before any query
-        select = _SELECT[column]
+        # A literal without a newline that instr found in fold lies inside one field (fold joins
+        # them with newlines): a text match already, so the texts are not even read. Anything
+        # else is checked field by field.
+        found_in_fold = not regex and "\n" not in pattern.casefold()
+        select = _SELECT[column, not found_in_fold]
         if regex:  # every row, checked field by field below
             rows = self._db.execute(select + " ORDER BY name")
         else:
@@ -284,19 +292,18 @@ class LookupIndex:
                 query = select + " WHERE instr(name, ?1) OR instr(fold, ?1) ORDER BY name"
                 args = (needle,)
             rows = self._db.execute(query, args)
-        # A literal without a newline that instr found in fold lies inside one field (fold joins
-        # them with newlines): a text match already. Anything else is checked field by field.
-        found_in_fold = not regex and "\n" not in pattern.casefold()
+        lowered = pattern.lower()
         exact: list[tuple[Any, ...]] = []
         by_name: list[tuple[Any, ...]] = []
         by_text: list[tuple[Any, ...]] = []
-        for name, texts, *value in rows:
-            if name == pattern.lower():
-                exact.append(tuple(value))
+        for row in rows:
+            name = row[0]
+            if name == lowered:
+                exact.append(row[2:])
             elif hit(name):
-                by_name.append(tuple(value))
-            elif found_in_fold or any(hit(text) for text in json.loads(texts)):
-                by_text.append(tuple(value))
+                by_name.append(row[2:])
+            elif found_in_fold or any(hit(text) for text in json.loads(row[1])):
+                by_text.append(row[2:])
         return [*exact, *by_name, *by_text]
 
     def close_matches(self, name: str, limit: int = 5) -> list[str]:
