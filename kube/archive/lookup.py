@@ -35,12 +35,9 @@ renamed into place.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -119,14 +116,17 @@ def _reusable(db: sqlite3.Connection) -> bool:
     return meta.get("schema") == str(SCHEMA) and _has_grams(db) == _fts_available(db)
 
 
-def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
-
-
 def _fill(
     db: sqlite3.Connection, header: idx.Header, lines: dict[str, bytes], source: os.stat_result
 ) -> None:
     """Make ``db`` hold ``lines``: rows whose entry differs are deleted and inserted again."""
+    # Imported here, as tempfile and shutil in write: search and info, which only read, do
+    # not load them (~3 ms of their start-up).
+    from hashlib import blake2b
+
+    def _digest(data: bytes) -> bytes:
+        return blake2b(data, digest_size=16).digest()
+
     grams = _has_grams(db)
     old = {
         name: (rowid, _digest(bytes(entry)))
@@ -193,6 +193,9 @@ def write(index: idx.Index, source: Path | None = None) -> None:
     changed are written again: one changed formula costs a comparison of the others' digests,
     not a new file's worth of parsing and full-text indexing), on disk, not in memory, and
     renames it into place when it is complete."""
+    import shutil
+    import tempfile
+
     where = source or paths.index_file()
     stamp = where.stat()
     lines = {n: line for n in index.names() if (line := index.line(n)) is not None}
