@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import io
 import sys
+from collections.abc import Sequence
 
 import pytest
 
@@ -61,3 +63,68 @@ def test_every_bidi_control_and_invisible_format_character_is_escaped() -> None:
     assert console.safe("tab\tnewline\né ü 日本 ✓") == "tab\tnewline\né ü 日本 ✓", (
         "ordinary text is left alone"
     )
+
+
+def test_every_character_safe_line_changes_is_unprintable() -> None:
+    """Tables skip safe_line when all their cells joined are printable: sound only while no
+    printable character is one that safe_line escapes or folds."""
+    printable = "".join(c for c in map(chr, range(0x110000)) if c.isprintable())
+    assert console.safe_line(printable) == printable
+    changed = [c for c in map(chr, range(0x110000)) if console.safe_line(c) != c]
+    assert len(changed) > 200 and not any(c.isprintable() for c in changed)
+
+
+class _Mixed(str, enum.Enum):  # noqa: UP042 (on purpose: str() is "_Mixed.OK", its characters "ok")
+    OK = "ok"
+
+
+def _slow_table(columns: Sequence[str], rows: Sequence[Sequence[object]], title: str | None) -> str:
+    """The plain table one cell at a time: safe_line, then ljust, then rstrip of each line."""
+    cells = [[console.safe_line(cell) for cell in row] for row in rows]
+    widths = [len(column) for column in columns]
+    for row in cells:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=False)]
+    lines = [title] if title else []
+    for row in [list(columns), *cells]:
+        lines.append("   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("columns", "rows", "title"),
+    [
+        (
+            ("NAME", "VERSION", "DESCRIPTION"),
+            [("a", "1.0", "plain"), ("bbbbbbbbbbbb", "10.20.30", "x")],
+            None,
+        ),
+        (
+            ("NAME", "VERSION", "DESCRIPTION"),
+            [("a", "1", "trailing   "), ("b", "2", ""), ("c", "", "")],
+            None,
+        ),
+        (
+            ("NAME", "DESCRIPTION"),
+            [("tab\there", "no-break\u00a0space\u00a0"), ("日本", "ends\t")],
+            "A title",
+        ),
+        (("NAME", "DESCRIPTION"), [("a\u202eb", "x\x1b[31my\r\nz"), ("ok", "fine")], None),
+        (("NAME", "DESCRIPTION"), [("lone\ud800", "\u2028line"), ("w", "\x9b\x7f\x00")], None),
+        (("NAME", "STATUS"), [(_Mixed.OK, "up"), ("b", _Mixed.OK)], None),
+        (("NAME", "COUNT", "WHEN"), [("a", 3, None), ("b", 10.5, True)], None),
+        (("A", "B", "C"), [("short",), ("x", "y", "z", "extra"), ("p", "q")], None),  # ragged
+        (("ONLY",), [("one",), ("three  ",)], None),
+        (("NAME", "VERSION"), [], None),
+        (("NAME", "VERSION"), [], "empty"),
+    ],
+)
+def test_plain_table_is_the_cell_by_cell_table(
+    columns: Sequence[str], rows: list[Sequence[object]], title: str | None
+) -> None:
+    buffer = io.StringIO()
+    real, sys.stdout = sys.stdout, buffer
+    try:
+        console.print_table(columns, iter(rows), title=title)  # any iterable, read once
+    finally:
+        sys.stdout = real
+    assert buffer.getvalue() == _slow_table(columns, rows, title)

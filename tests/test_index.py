@@ -387,3 +387,26 @@ def test_close_matches_are_difflib_over_every_name() -> None:
     ]
     assert [d for d in differ if d[1] != d[2]] == []
     assert sum(1 for d in differ if d[2]) > len(queries) // 2  # most queries have suggestions to compare
+
+
+def test_lookup_rows_skip_instr_only_where_their_trigrams_are_exact(
+    small_index: index.Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``plain`` rows (ASCII, no capitals) are taken on their trigram match alone; every other
+    row is still checked by instr, and a table of results is read through the small index."""
+    from kube.archive import lookup
+
+    fast = lookup_of(tmp_path, small_index, monkeypatch)
+    plain = dict(fast._db.execute("SELECT name, plain FROM entries"))
+    assert plain == {"nginx": 1, "ponycorn": 1, "nginx-standard": 1, "redis": 0, "etcd": 1}
+    assert lookup._plain("a", "x y") and not lookup._plain("a", "café") and not lookup._plain("A", "x")
+    assert not lookup._plain("a", "K\u212a")  # the Kelvin sign: not ASCII
+    plan = " ".join(
+        str(row)
+        for row in fast._db.execute(
+            "EXPLAIN QUERY PLAN " + lookup._SELECT["summary", False] + " INDEXED BY shown WHERE id = 1"
+        )
+    )
+    assert "COVERING INDEX shown" in plan
+    for pattern in ("cafe", "café", "grade", "nginx", "store"):
+        assert fast.search_rows(pattern) == small_index.search_rows(pattern), pattern

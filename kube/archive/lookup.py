@@ -25,7 +25,11 @@ SQLite's ``instr`` over the same columns (a C scan, no Python per row); a
 regular expression by Python's ``re`` over ``name`` and ``texts``, the entries
 decoded only for the hits. Every candidate is then ranked and checked exactly
 as ``Index.search`` does (exact name, name matches, text matches), so the
-results are the same rows in the same order.
+results are the same rows in the same order. A table of results is read
+through the index ``shown`` (id, name, version, description, valid, plain):
+a row whose name and fold are ASCII without capitals (``plain``) is a
+substring match on its trigrams alone, so its large record (fold, texts,
+entry) is not read at all; other candidates are checked by ``instr``.
 
 An update changes only the rows whose index line changed, in a copy of the
 previous lookup file on disk (never the whole file in memory), which is then
@@ -35,19 +39,16 @@ renamed into place.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from kube.archive import index as idx
 from kube.core import paths
 
-SCHEMA = 3
+SCHEMA = 4
 
 
 def lookup_file() -> Path:
@@ -58,23 +59,34 @@ def _stamp(source: os.stat_result) -> str:
     return f"{source.st_size}:{source.st_mtime_ns}:{source.st_ino}"
 
 
-def _row(name: str, line: bytes) -> tuple[str, str, str, str, str, int, bytes]:
-    """``(name, fold, texts, version, description, valid, entry)``: the searched texts
+def _row(name: str, line: bytes) -> tuple[str, str, str, str, str, int, int, bytes]:
+    """``(name, fold, texts, version, description, valid, plain, entry)``: the searched texts
     case-folded (for a literal search) and as written (a JSON list, for checking field by
-    field), what a table of results shows, and the index line itself."""
+    field), what a table of results shows, whether the trigrams of name and fold are exact
+    (``plain``), and the index line itself."""
     raw = json.loads(line)
     texts = list(idx.searched_texts(raw))
     # fold joins with a newline (FTS5 stops at a NUL), so a match may span two fields: search
     # checks every candidate field by field afterwards, in texts.
+    fold = "\n".join(t.casefold() for t in texts)
     return (
         name,
-        "\n".join(t.casefold() for t in texts),
+        fold,
         json.dumps(texts, ensure_ascii=False),
         str(raw.get("version", "")),
         str(raw.get("description", "")),
         int(bool(raw.get("valid", False))),
+        int(_plain(name, fold)),
         line,
     )
+
+
+def _plain(name: str, fold: str) -> bool:
+    """Whether a trigram match of an ASCII pattern in ``name`` or ``fold`` is a substring match
+    (instr's): both ASCII and without capitals, which the trigram tokenizer folds (it folds
+    nothing else of ASCII), so the pattern's trigrams at consecutive positions are its
+    characters there. Other rows are checked by instr."""
+    return name.isascii() and fold.isascii() and name == name.lower() and fold == fold.lower()
 
 
 def _fts_available(db: sqlite3.Connection) -> bool:
@@ -92,8 +104,11 @@ def _fresh(db: sqlite3.Connection) -> None:
     db.execute(
         "CREATE TABLE entries (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, fold TEXT NOT NULL,"
         " texts TEXT NOT NULL, version TEXT NOT NULL, description TEXT NOT NULL, valid INTEGER NOT NULL,"
-        " entry BLOB NOT NULL)"
+        " plain INTEGER NOT NULL, entry BLOB NOT NULL)"
     )
+    # What a table of results shows, by id: a search with many hits reads these small rows
+    # (SQLite seeks the large row only for the instr check, which a plain row does not need).
+    db.execute("CREATE INDEX shown ON entries (id, name, version, description, valid, plain)")
     if _fts_available(db):
         # Trigrams of name and fold: a literal pattern of 3 or more characters finds its
         # candidate rows without reading the others. Its content is the entries table's.
@@ -112,21 +127,26 @@ def _reusable(db: sqlite3.Connection) -> bool:
     """Whether ``db`` (a copy of the current lookup file) is of this schema, to change only what changed."""
     try:
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        db.execute("SELECT id, name, fold, texts, version, description, valid, entry FROM entries LIMIT 1")
+        db.execute(
+            "SELECT id, name, fold, texts, version, description, valid, plain, entry FROM entries LIMIT 1"
+        )
     except sqlite3.Error:
         return False
     # A file written without trigrams (another SQLite) is built again where they are available.
     return meta.get("schema") == str(SCHEMA) and _has_grams(db) == _fts_available(db)
 
 
-def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
-
-
 def _fill(
     db: sqlite3.Connection, header: idx.Header, lines: dict[str, bytes], source: os.stat_result
 ) -> None:
     """Make ``db`` hold ``lines``: rows whose entry differs are deleted and inserted again."""
+    # Imported here, as tempfile and shutil in write: search and info, which only read, do
+    # not load them (~3 ms of their start-up).
+    from hashlib import blake2b
+
+    def _digest(data: bytes) -> bytes:
+        return blake2b(data, digest_size=16).digest()
+
     grams = _has_grams(db)
     old = {
         name: (rowid, _digest(bytes(entry)))
@@ -148,8 +168,8 @@ def _fill(
     changed = {name for name, _ in gone}
     fresh = [name for name in lines if name not in old or name in changed]
     db.executemany(
-        "INSERT INTO entries (name, fold, texts, version, description, valid, entry)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO entries (name, fold, texts, version, description, valid, plain, entry)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (_row(name, lines[name]) for name in fresh),
     )
     if grams and fresh:
@@ -193,6 +213,9 @@ def write(index: idx.Index, source: Path | None = None) -> None:
     changed are written again: one changed formula costs a comparison of the others' digests,
     not a new file's worth of parsing and full-text indexing), on disk, not in memory, and
     renames it into place when it is complete."""
+    import shutil
+    import tempfile
+
     where = source or paths.index_file()
     stamp = where.stat()
     lines = {n: line for n in index.names() if (line := index.line(n)) is not None}
@@ -227,10 +250,14 @@ def write(index: idx.Index, source: Path | None = None) -> None:
         raise
 
 
-#: What ``LookupIndex._ranked`` reads, by the column it returns (never built from input).
+#: What ``LookupIndex._ranked`` reads, by the column it returns and by whether the searched
+#: texts are needed to check a candidate (never built from input). Without them ``NULL``
+#: stands in: the texts (a JSON list as long as the details) are not read or decoded.
 _SELECT = {
-    "entry": "SELECT name, texts, entry FROM entries",
-    "summary": "SELECT name, texts, name, version, description, valid FROM entries",
+    ("entry", True): "SELECT name, texts, entry FROM entries",
+    ("entry", False): "SELECT name, NULL, entry FROM entries",
+    ("summary", True): "SELECT name, texts, name, version, description, valid FROM entries",
+    ("summary", False): "SELECT name, NULL, name, version, description, valid FROM entries",
 }
 
 
@@ -267,36 +294,41 @@ class LookupIndex:
         """The ``column`` values (``entry``, or the ``summary`` columns) of every match: the
         exact name first, then name matches, then text matches."""
         hit = idx.matcher(pattern, regex)  # a bad regex is a UsageError before any query
-        select = _SELECT[column]
+        # A literal without a newline that instr found in fold lies inside one field (fold joins
+        # them with newlines): a text match already, so the texts are not even read. Anything
+        # else is checked field by field.
+        found_in_fold = not regex and "\n" not in pattern.casefold()
+        select = _SELECT[column, not found_in_fold]
         if regex:  # every row, checked field by field below
             rows = self._db.execute(select + " ORDER BY name")
         else:
             needle = pattern.casefold()
             if len(needle) >= 3 and needle.isascii() and self._grams:
                 # Trigram candidates (a superset: SQLite folds each character the same way on both
-                # sides), checked by instr and then by the exact rule below.
+                # sides), checked by instr, unless plain (then they are exact), and then by the
+                # exact rule below. Read through the shown index: a plain row's large record
+                # (fold, texts, entry) is not even read for a table of results.
                 query = (
-                    select + " WHERE id IN (SELECT rowid FROM grams WHERE grams MATCH ?2)"  # noqa: S608 (constants only)
-                    " AND (instr(name, ?1) OR instr(fold, ?1)) ORDER BY name"
+                    select + " INDEXED BY shown WHERE id IN (SELECT rowid FROM grams WHERE grams MATCH ?2)"  # noqa: S608 (constants only)
+                    " AND (plain OR instr(name, ?1) OR instr(fold, ?1)) ORDER BY name"
                 )
                 args: tuple[str, ...] = (needle, '"' + needle.replace('"', '""') + '"')
             else:
                 query = select + " WHERE instr(name, ?1) OR instr(fold, ?1) ORDER BY name"
                 args = (needle,)
             rows = self._db.execute(query, args)
-        # A literal without a newline that instr found in fold lies inside one field (fold joins
-        # them with newlines): a text match already. Anything else is checked field by field.
-        found_in_fold = not regex and "\n" not in pattern.casefold()
+        lowered = pattern.lower()
         exact: list[tuple[Any, ...]] = []
         by_name: list[tuple[Any, ...]] = []
         by_text: list[tuple[Any, ...]] = []
-        for name, texts, *value in rows:
-            if name == pattern.lower():
-                exact.append(tuple(value))
+        for row in rows:
+            name = row[0]
+            if name == lowered:
+                exact.append(row[2:])
             elif hit(name):
-                by_name.append(tuple(value))
-            elif found_in_fold or any(hit(text) for text in json.loads(texts)):
-                by_text.append(tuple(value))
+                by_name.append(row[2:])
+            elif found_in_fold or any(hit(text) for text in json.loads(row[1])):
+                by_text.append(row[2:])
         return [*exact, *by_name, *by_text]
 
     def close_matches(self, name: str, limit: int = 5) -> list[str]:

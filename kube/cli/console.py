@@ -9,10 +9,11 @@ now (the test runner swaps it).
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from kube.core.text import is_safe, safe, safe_line
 
@@ -98,7 +99,7 @@ def print_table(
     column that keeps room (36 characters at least) when a terminal is narrow.
     Short columns (statuses, rule ids) are never folded.
     """
-    cells = [[safe_line(cell) for cell in row] for row in rows]
+    cells = _safe_cells(rows)
     if not _is_terminal(sys.stdout):
         _plain_table(columns, cells, title)
         return
@@ -122,11 +123,37 @@ def print_table(
     _console(sys.stdout).print(table)
 
 
-def _plain_table(columns: Sequence[str], cells: list[list[str]], title: str | None) -> None:
+def _safe_cells(rows: Iterable[Sequence[object]]) -> list[Sequence[str]]:
+    """Every cell through ``safe_line``. When every cell is a ``str`` and not one holds a
+    character that would change (one scan of them all, in C), the rows as they are: thousands
+    of rows (a search with many hits) then cost no Python step per cell."""
+    rows = list(rows)
+    # Exactly str: the str() of a subclass (an Enum mixin) may differ from its characters.
+    if set(map(type, itertools.chain.from_iterable(rows))) <= {str}:
+        cells = cast("list[Sequence[str]]", rows)
+        # What safe_line changes are single characters (a class of them, CR and LF): a cell
+        # holds one exactly when the cells joined by a space do. None is printable
+        # (tests/test_console.py checks every code point), so a printable whole is safe in one
+        # step; one with a tab, a no-break space... is checked by the pattern itself.
+        whole = " ".join(itertools.chain.from_iterable(cells))
+        if whole.isprintable() or (is_safe(whole) and "\n" not in whole and "\r" not in whole):
+            return cells
+    return [[safe_line(cell) for cell in row] for row in rows]
+
+
+def _plain_table(columns: Sequence[str], cells: Sequence[Sequence[str]], title: str | None) -> None:
+    lines = [title] if title else []
+    if columns and set(map(len, cells)) <= {len(columns)}:
+        # Every row as wide as the header: one format string pads a row's cells (all but the
+        # last, whose padding rstrip would take off again).
+        widths = [max(map(len, column)) for column in zip(columns, *cells, strict=True)]
+        form = "".join(f"%-{width}s{_COLUMN_GAP}" for width in widths[:-1]) + "%s"
+        lines += [(form % tuple(row)).rstrip() for row in [columns, *cells]]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
     widths = [len(column) for column in columns]
     for row in cells:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=False)]
-    lines = [title] if title else []
     for row in [list(columns), *cells]:
         padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         lines.append(_COLUMN_GAP.join(padded).rstrip())

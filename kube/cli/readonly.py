@@ -37,7 +37,9 @@ def search(pattern: str, *, regex: bool, as_json: bool) -> None:
     else:
         found = index.search_rows(pattern, regex=regex)
         if found:
-            console.print_table(("NAME", "VERSION", "DESCRIPTION"), [_row(*row) for row in found])
+            # A valid row's first three columns as they are (no call per row: ~10,000 at 50,000 kubes).
+            rows = [row[:3] if row[3] else _invalid(row[0]) for row in found]
+            console.print_table(("NAME", "VERSION", "DESCRIPTION"), rows)
     if not found:
         close = index.close_matches(pattern)
         maybe = f"; similar names: {', '.join(close)}" if close else ""
@@ -46,10 +48,8 @@ def search(pattern: str, *, regex: bool, as_json: bool) -> None:
         )
 
 
-def _row(name: str, version: str, description: str, valid: bool) -> tuple[str, str, str]:
-    if not valid:
-        return (name, "-", "(invalid K3.yaml: see `kube info " + name + "`)")
-    return (name, version, description)
+def _invalid(name: str) -> tuple[str, str, str]:
+    return (name, "-", "(invalid K3.yaml: see `kube info " + name + "`)")
 
 
 @dataclass(frozen=True)
