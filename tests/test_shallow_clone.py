@@ -161,6 +161,26 @@ def test_an_index_rebuilt_in_a_shallow_clone_does_not_make_up_dates(source: Path
     assert "Built:       unknown" in shown.output
 
 
+def test_a_source_that_is_a_shallow_clone_itself_is_dated_as_far_as_it_can_be(
+    source: Path, tmp_path: Path
+) -> None:
+    """A CI checkout is often a shallow clone, and kube's default archive may be one: it has no
+    history to send past its own edge, so the formulas seen only there are not dated."""
+    shallow_source = tmp_path / "ci-checkout"
+    git(tmp_path, "clone", "-q", "--depth=2", "--no-local", f"file://{source}", str(shallow_source))
+    git(shallow_source, "config", "uploadpack.allowFilter", "true")
+    report = archive.update(f"file://{shallow_source}")
+    assert report.rebuilt == "full"
+    assert f"file://{shallow_source} sent only part of its history (it is a shallow clone itself)" in (
+        " ".join(report.notes)
+    )
+    assert _built("redis") == _last_change(source, "redis")  # the newest commit: dated
+    # The edge commit looks to git as if it added every file: what it changed is not known.
+    assert _built("memcached") == ("", "")
+    assert _built("nginx") == ("", "")
+    assert sorted(archive.read_index().names()) == ["memcached", "nginx", "redis"]
+
+
 @pytest.fixture
 def dumb_https(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
     """A bare archive served by a static web server over TLS (git's dumb HTTP protocol: no

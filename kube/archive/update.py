@@ -311,8 +311,21 @@ def _index_of_clone(root: Path, state: _Checkout, notes: list[str]) -> Changes:
     it and brought up to date from it."""
     from kube.archive import published
 
+    have_history = not gitcmd.shallow_commits(root)
+    base = None
     try:
-        base = _published_base(root, state, notes) if published.fetch(root) else None
+        if published.fetch(root):
+            try:
+                try:
+                    base = published.read(root, state.head, history=have_history)
+                except published.NeedsHistory:
+                    # An index of an older commit is checked against the history, and brought
+                    # up to date from it: fetch it, and look again.
+                    _unshallow(root, state, notes)
+                    have_history = True
+                    base = published.read(root, state.head)
+            except published.Unusable as why:
+                notes.append(f"the archive's published search index was not used ({why}); built it here")
     finally:
         published.remove(root)
     if base is not None:
@@ -322,33 +335,22 @@ def _index_of_clone(root: Path, state: _Checkout, notes: list[str]) -> Changes:
         since = "" if base.header.commit == state.head else ", and read what changed since"
         notes.append(f"used the search index the archive published for {base.header.commit[:8]}{since}")
         return changes
-    _unshallow(root, state)
+    if not have_history:
+        _unshallow(root, state, notes)
     return _build_index(root, state, None)
 
 
-def _published_base(root: Path, state: _Checkout, notes: list[str]) -> idx.Index | None:
-    """The fetched published index when kube can use it; None (and a note) otherwise."""
-    from kube.archive import published
-
-    try:
-        return published.read(root, state.head, history=not gitcmd.shallow_commits(root))
-    except published.NeedsHistory:
-        # An index of an older commit is checked against the history, and brought up to date
-        # from it: fetch it, and look again.
-        _unshallow(root, state)
-        return _published_base(root, state, notes)
-    except published.Unusable as why:
-        notes.append(f"the archive's published search index was not used ({why}); built it here")
-        return None
-
-
-def _unshallow(root: Path, state: _Checkout) -> bool:
-    """Fetch the history a shallow clone lacks; False when the clone already has it all."""
-    if not gitcmd.shallow_commits(root):
-        return False
+def _unshallow(root: Path, state: _Checkout, notes: list[str]) -> None:
+    """Fetch the history a shallow clone lacks. A source that is itself a shallow
+    clone has none to send: the clone stays shallow, and the formulas last changed before its
+    oldest commit are dated unknown (``changes.build_index``), which the notes say."""
     shown = gitcmd.display_url(state.url)
     gitcmd.unshallow(root, state.branch, what=f"cannot fetch the history of {shown}", hint=_FETCH_HINT)
-    return True
+    if gitcmd.shallow_commits(root):
+        notes.append(
+            f"{shown} sent only part of its history (it is a shallow clone itself): "
+            "`kube info` shows the formulas it does not date as built at an unknown date"
+        )
 
 
 def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: list[str]) -> UpdateReport:
