@@ -506,16 +506,6 @@ def shallow_commits(root: Path) -> set[str]:
     return set(text.split())
 
 
-def unshallow(root: Path, branch: str, *, what: str, hint: str) -> None:
-    """Fetch the rest of a shallow clone's history (commits and trees: the clone's filter still
-    leaves blobs to be fetched on use), under the guard."""
-    refspec = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
-    with failures(what, hint=hint, where=root), opened(root) as repo, guarded():
-        repo.remote("origin").fetch(
-            refspec, no_tags=True, unshallow=True, allow_unsafe_protocols=False, allow_unsafe_options=False
-        )
-
-
 def is_sparse(root: Path) -> bool:
     """Whether the clone at ``root`` has a sparse checkout (``core.sparseCheckout``; git keeps it
     in ``config.worktree``, which only git itself reads with the rest)."""
@@ -572,12 +562,20 @@ def remote_head(root: Path, branch: str) -> str | None:
     return None
 
 
-def fetch(root: Path, refspec: str, *, what: str, hint: str) -> None:
-    """Fetch ``refspec`` from origin (under the guard), GitPython's checks on."""
+def fetch(root: Path, refspec: str, *, what: str, hint: str, unshallow: bool = False) -> None:
+    """Fetch ``refspec`` from origin (under the guard), GitPython's checks on. ``unshallow``
+    also fetches the rest of a shallow clone's history (commits and trees: the clone's filter
+    still leaves blobs to be fetched on use)."""
+    more = {"unshallow": True} if unshallow else {}
     with failures(what, hint=hint, where=root), opened(root) as repo, guarded():
         repo.remote("origin").fetch(
-            refspec, no_tags=True, allow_unsafe_protocols=False, allow_unsafe_options=False
+            refspec, no_tags=True, allow_unsafe_protocols=False, allow_unsafe_options=False, **more
         )
+
+
+def branch_refspec(branch: str) -> str:
+    """The refspec that fetches origin's ``branch`` into its tracking ref."""
+    return f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
 
 
 def state(root: Path) -> tuple[str, str, str] | None:

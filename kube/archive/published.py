@@ -175,9 +175,9 @@ def read(root: Path, head: str, *, history: bool = True) -> idx.Index:
     if not idx.SHA_RE.fullmatch(commit):
         raise Unusable("it does not name the commit it describes")
     described = names_at_head
-    if commit != head and not history:
-        raise NeedsHistory(f"it describes {commit[:8]}, not the clone's {head[:8]}")
     if commit != head:
+        if not history:
+            raise NeedsHistory(f"it describes {commit[:8]}, not the clone's {head[:8]}")
         try:
             behind = gitcmd.is_ancestor(root, commit, head)
             described = _names_at(root, commit) if behind else set()

@@ -345,7 +345,8 @@ def _unshallow(root: Path, state: _Checkout, notes: list[str]) -> None:
     clone has none to send: the clone stays shallow, and the formulas last changed before its
     oldest commit are dated unknown (``changes.build_index``), which the notes say."""
     shown = gitcmd.display_url(state.url)
-    gitcmd.unshallow(root, state.branch, what=f"cannot fetch the history of {shown}", hint=_FETCH_HINT)
+    refspec = gitcmd.branch_refspec(state.branch)
+    gitcmd.fetch(root, refspec, what=f"cannot fetch the history of {shown}", hint=_FETCH_HINT, unshallow=True)
     if gitcmd.shallow_commits(root):
         notes.append(
             f"{shown} sent only part of its history (it is a shallow clone itself): "
@@ -355,7 +356,7 @@ def _unshallow(root: Path, state: _Checkout, notes: list[str]) -> None:
 
 def _fast_forward(source: ArchiveSource, state: _Checkout, reset: bool, notes: list[str]) -> UpdateReport:
     shown = gitcmd.display_url(source.url)
-    refspec = f"+refs/heads/{state.branch}:refs/remotes/origin/{state.branch}"
+    refspec = gitcmd.branch_refspec(state.branch)
     hint = _FETCH_HINT
     try:
         gitcmd.fetch(_archive(), refspec, what=f"cannot fetch {shown}", hint=hint)
