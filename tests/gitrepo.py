@@ -80,6 +80,17 @@ def k3(name: str, version: str = "1.0.0", **extra: object) -> str:
     return "\n".join(f"{key}: {json.dumps(value)}" for key, value in fields.items()) + "\n"
 
 
+def replace_history(repo: Path, files: Mapping[str, str | bytes | None], message: str) -> str:
+    """Point ``main`` at a new root commit: the work tree with ``files`` applied, and none of
+    the old history (as a force-push of another history does). Returns its sha."""
+    git(repo, "checkout", "-q", "--orphan", "other")
+    made = commit(repo, files, message)
+    git(repo, "branch", "-f", "main", "HEAD")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-D", "other")
+    return made
+
+
 def formula_files(
     name: str, version: str = "1.0.0", *, manifests: Mapping[str, str] | None = None, **extra: object
 ) -> dict[str, str]:

@@ -20,7 +20,7 @@ import pytest
 from kube.archive import index, published
 from kube.archive import update as archive
 from kube.core.errors import UsageError
-from tests.gitrepo import GIT_ENV, commit, formula_files, git, make_repo
+from tests.gitrepo import GIT_ENV, commit, formula_files, git, make_repo, replace_history
 
 
 def _files() -> dict[str, str | bytes | None]:
@@ -168,11 +168,7 @@ def test_an_index_of_an_ancestor_is_used_and_what_changed_since_is_read(source: 
 def test_an_index_of_another_history_is_not_used(source: Path) -> None:
     published.publish(source)
     head = git(source, "rev-parse", "HEAD").strip()
-    git(source, "checkout", "-q", "--orphan", "other")
-    commit(source, formula_files("nginx", "9.0.0"), "another history")
-    git(source, "branch", "-f", "main", "HEAD")
-    git(source, "checkout", "-q", "main")
-    git(source, "branch", "-D", "other")
+    replace_history(source, formula_files("nginx", "9.0.0"), "another history")
 
     report = archive.update(f"file://{source}")
     assert report.rebuilt == "full"

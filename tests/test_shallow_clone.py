@@ -24,7 +24,7 @@ import pytest
 from kube.archive import index, published
 from kube.archive import update as archive
 from kube.core.errors import ArchiveError
-from tests.gitrepo import commit, formula_files, git, make_repo
+from tests.gitrepo import commit, formula_files, git, make_repo, replace_history
 
 
 def _files() -> dict[str, str | bytes | None]:
@@ -126,11 +126,8 @@ def test_an_index_of_an_older_commit_fetches_the_history_it_is_checked_against(s
 
 def test_an_unusable_published_index_is_said_once_and_the_history_fetched(source: Path) -> None:
     published.publish(source)
-    git(source, "checkout", "-q", "--orphan", "other")  # the index now describes another history
-    commit(source, formula_files("nginx", "9.0.0"), "another history")
-    git(source, "branch", "-f", "main", "HEAD")
-    git(source, "checkout", "-q", "main")
-    git(source, "branch", "-D", "other")
+    # The index now describes another history.
+    replace_history(source, formula_files("nginx", "9.0.0"), "another history")
     report = archive.update(f"file://{source}")
     assert report.rebuilt == "full"
     notes = [n for n in report.notes if n.startswith("the archive's published search index was not used")]
