@@ -217,6 +217,39 @@ def test_help_search_and_info_stay_light(tmp_path: Path) -> None:
     assert not {m for m in info if m.startswith("kube.k8s")}  # no kubeconfig: no cluster client
 
 
+def test_a_dry_run_loads_the_template_engine_and_hook_runner_only_for_a_formula_that_needs_them(
+    tmp_path: Path,
+) -> None:
+    """Plain YAML renders without Jinja, the hook runner or the patch engine; a template, a hook
+    and a --patch each load theirs. KUBE_KUBECTL=false answers the one read a dry run makes."""
+    shop = tmp_path / "shop"
+    (shop / "manifests").mkdir(parents=True)
+    (shop / "K3.yaml").write_text(
+        'name: shop\nversion: "1.0.0"\nhome: https://example.com/shop\ndescription: A shop\n'
+        "maintainers: [Jane Doe <jane@example.com>]\n"
+    )
+    (shop / "manifests" / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    extra = {"KUBE_KUBECTL": "false"}
+    later = ("jinja2", "kube.formula.templating", "kube.install.hooks", "kube.formula.patches")
+
+    def loaded(*args: str) -> set[str]:
+        argv = ("install", str(shop), "-n", "default", "--dry-run", *args)
+        found = _imported(*argv, home=tmp_path, extra=extra)
+        assert "kube.install.pipeline" in found  # the install ran
+        return {m for m in later if m in found}
+
+    assert loaded() == set()
+    (shop / "manifests" / "b.yaml.tmpl").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ kube.release }}-b}\n"
+    )
+    assert loaded() == {"jinja2", "kube.formula.templating"}
+    (shop / "scripts").mkdir()
+    (shop / "scripts" / "pre-install.py").write_text("print('hook ran')\n")
+    patch = tmp_path / "patch.yaml"
+    patch.write_text("- target: {kind: ConfigMap, name: a}\n  merge: {data: {x: '1'}}\n")
+    assert loaded("--patch", str(patch)) == set(later)
+
+
 def test_info_with_a_kubeconfig_starts_no_kubectl_unless_asked(tmp_path: Path) -> None:
     """A kubeconfig in play is not a question about the cluster: plain `kube info` reads only the
     local index. The kubectl on PATH is a script that logs each call and fails (no cluster needed):

@@ -11,7 +11,7 @@ from kube.formula import hook_needs, render, templating, values, versions
 from kube.formula import load as formula
 from kube.formula import yaml_strict as yamlsafe
 from kube.formula.versions import Version, VersionRange
-from kube.install import hooks
+from kube.install import hooks, staging
 from kube.install import pipeline as install
 from kube.lint import files as lint_files
 from kube.lint import rules
@@ -132,7 +132,7 @@ MIB = 1024 * 1024
         ("a manifest or template file", f"{render.MANIFEST_LIMIT // MIB} MiB"),
         ("files in a formula", f"{formula.MAX_FILES:,} (`formula-size`)"),
         ("all files of a formula together", f"{render.FORMULA_LIMIT // MIB} MiB (`file-too-large`)"),
-        ("a formula copied for the hook", f"{hooks.STAGE_LIMIT // MIB} MiB"),
+        ("a formula copied for the hook", f"{staging.STAGE_LIMIT // MIB} MiB"),
         ("a range", f"{versions.MAX_TEXT} characters"),
         ("YAML aliases", f"{yamlsafe.MAX_EXTRA_NODES:,} extra nodes per document"),
         ("YAML nesting", f"{yamlsafe.MAX_DEPTH} levels"),

@@ -16,7 +16,8 @@ import pytest
 from kube.core.errors import ExitCode, FormulaError, HookError
 from kube.formula.hook_needs import HookNeed, HookNeeds
 from kube.formula.load import _fast_fields, check_formula, load_formula
-from kube.install.hooks import run_pre_install, stage_formula
+from kube.install.hooks import run_pre_install
+from kube.install.staging import stage_formula
 from kube.lint import run as lint
 from tests.gitrepo import write_tree
 

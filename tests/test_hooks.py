@@ -19,7 +19,8 @@ from kube.core.errors import ExitCode, FormulaError, HookError
 from kube.formula.load import Formula, load_formula
 from kube.formula.render import render_manifests
 from kube.install import hooks
-from kube.install.hooks import HookResult, SandboxUnavailable, run_pre_install, stage_formula
+from kube.install.hooks import HookResult, SandboxUnavailable, run_pre_install
+from kube.install.staging import stage_formula
 from tests.gitrepo import k3, write_tree
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"

@@ -552,7 +552,7 @@ def test_render_accepts_a_relative_formula_directory(tmp_path: Path, monkeypatch
 
 
 def test_one_template_text_in_two_files_names_each_file_in_its_errors() -> None:
-    from kube.formula.render import KubeInfo
+    from kube.formula.templating import KubeInfo
 
     source = "a: 1\n{% if a %}\nb: {{ a.missing }}\n{% endif %}\n"
     kube = KubeInfo("shop", "1.2.3", "prod")
@@ -568,7 +568,7 @@ def test_one_template_text_in_two_files_names_each_file_in_its_errors() -> None:
 
 
 def test_a_render_after_one_past_its_budget_gets_a_whole_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kube.formula.render import KubeInfo
+    from kube.formula.templating import KubeInfo
 
     monkeypatch.setattr(templating, "STEP_LIMIT", 50)
     kube = KubeInfo("shop", "1.2.3", "prod")

@@ -32,11 +32,11 @@ from kube.cli.options import (
 )
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json, status_text
 from kube.core.errors import ClusterError, DependencyError, HookError, KubeError
+from kube.formula.hook_needs import HOOK
 from kube.formula.load import Formula
 from kube.install import deps
 from kube.install import pipeline as install
 from kube.install.deps import MAY_NOT_FUNCTION
-from kube.install.hooks import HOOK
 from kube.install.pipeline import InstallOptions, InstallResult, Plan, Reach
 from kube.k8s.kubectl import Kubectl, validate_namespace
 from kube.k8s.objects import redact_secrets
@@ -50,7 +50,10 @@ ENV_INTERACTIVE = "KUBE_INTERACTIVE"
 ENV_DEPENDENCIES_CONFIRMED = "KUBE_DEPENDENCIES_CONFIRMED"
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from kube.clusters.registry import Cluster
+    from kube.formula.patches import PatchSet
 
 app = command_app()
 
@@ -60,6 +63,14 @@ def show_hook_output(output: str) -> None:
     ``hook: `` and with control characters escaped (a hook is a stranger's code)."""
     for text in output.rstrip("\n").splitlines():
         console.line(f"hook: {console.safe_line(text)}", stderr=True)
+
+
+def _patches(files: list[Path] | None) -> tuple[PatchSet, ...]:
+    if not files:
+        return ()  # the patch engine is not loaded for an install without --patch
+    from kube.formula.patches import read_patch_files
+
+    return read_patch_files(files)
 
 
 def _interactive() -> bool:
@@ -152,10 +163,8 @@ def install_command(
     dry_run = dry_run or server_dry_run
     machine = (OutputFormat.json, OutputFormat.yaml) if dry_run else (OutputFormat.json,)
     fmt = choose(output, *machine, default=OutputFormat.yaml if dry_run else OutputFormat.table)
-    from kube.formula.patches import read_patch_files
-
     options = install.InstallOptions(
-        patches=read_patch_files(patch or ()),
+        patches=_patches(patch),
         capabilities=capabilities_option(kube_version, dry_run=dry_run),
         value_files=tuple(values or ()),
         sets=tuple(set_ or ()),

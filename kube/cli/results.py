@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from kube.cli import console
 from kube.install.pipeline import InstallResult, ObjectStatus
-from kube.install.uninstall import UninstallResult
 from kube.k8s.kubectl import Kubectl
-from kube.k8s.releases import Revision
 
 if TYPE_CHECKING:
     from kube.install.depends import Event
+    from kube.install.uninstall import UninstallResult
+    from kube.k8s.releases import Revision
 
 
 def kubectl_for(context: str | None, kubeconfig: str | None, namespace: str | None) -> Kubectl:

@@ -14,6 +14,7 @@ in the functions below.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from kube.core.text import quote
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
 
+#: The hook's place in a formula: the one script kube runs.
+HOOK = PurePosixPath("scripts") / "pre-install.py"
 PYTHON_EXAMPLE = '">=3.9"'
 REQUIRES_EXAMPLE = '"cryptography>=41"'
 

@@ -31,7 +31,6 @@ from typing import Any
 
 from kube.core.errors import FormulaError, RenderError
 from kube.core.findings import Finding
-from kube.formula.templating import render_error
 from kube.formula.values import MASK
 from kube.k8s.objects import KubeObject
 
@@ -292,3 +291,9 @@ def what(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def render_error(path: str, line: int, rule: str, message: str) -> RenderError:
+    """A RenderError holding one Finding."""
+    finding = Finding(path, line, rule, message)
+    return RenderError(str(finding), findings=[finding])

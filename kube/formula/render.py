@@ -35,24 +35,23 @@ from kube.core.findings import Finding
 from kube.formula import manifests
 from kube.formula import shards as shard_rules
 from kube.formula.manifests import FORMULA_LIMIT, MANIFEST_LIMIT, Redact
-from kube.formula.patches import PatchSet, apply_patches, read_patch_file
-from kube.formula.templating import OUTPUT_LIMIT, KubeInfo, render_template
-from kube.formula.templating import render_error as _render_error
+from kube.formula.manifests import render_error as _render_error
 from kube.formula.values import merge_values, secret_masker
 from kube.k8s.objects import KubeObject
 
+# Jinja (kube.formula.templating) and the patch engine are imported where a template or a
+# patch is met: a formula of plain YAML renders without loading either.
 if TYPE_CHECKING:
     from kube.formula.load import Formula
+    from kube.formula.patches import PatchSet
+    from kube.formula.templating import KubeInfo
     from kube.k8s.capabilities import Capabilities
 
 __all__ = [
     "FORMULA_LIMIT",
     "MANIFEST_LIMIT",
-    "OUTPUT_LIMIT",
-    "KubeInfo",
     "merge_values",
     "render_manifests",
-    "render_template",
 ]
 
 
@@ -88,6 +87,8 @@ def render_manifests(
         """The ``kube`` object of a template. The cluster's capabilities are read once, before the
         first template that names them renders: templates render under a memory limit that
         kubectl, started from inside one, would inherit. No other template makes kube ask."""
+        from kube.formula.templating import KubeInfo
+
         found = capabilities
         if callable(found):
             if CAPABILITIES_WORD not in text:
@@ -114,6 +115,8 @@ def render_manifests(
         raise RenderError(f"{findings[0]}{more}", findings=findings)
     own = [formula_patch_set(directory, rel) for rel in formula.patches]
     if own or patches:
+        from kube.formula.patches import apply_patches
+
         objects = apply_patches(objects, [*own, *patches], namespace=namespace)
     return objects
 
@@ -141,6 +144,8 @@ def formula_patch_set(directory: Path, rel: str, *, shown: str | None = None) ->
             raise _render_error(display, 0, "patch-file", "is reached through a symbolic link")
     if not path.resolve().is_relative_to(here):
         raise _render_error(display, 0, "patch-file", "lies outside the formula")
+    from kube.formula.patches import read_patch_file
+
     return read_patch_file(path, display)
 
 
@@ -207,6 +212,8 @@ def _load_file(
     text = manifests.read(path, display)
     template = display.endswith(".tmpl")
     if template:
+        from kube.formula.templating import render_template
+
         text = render_template(text, display=display, values=values, kube=kube(text), redact=redact)
     if sizes is not None:
         sizes.append(len(text))

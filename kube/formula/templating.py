@@ -55,7 +55,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Namespace, _PassArg
 
 from kube.core.errors import ClusterError, RenderError
-from kube.core.findings import Finding
+from kube.formula.manifests import render_error
 
 if TYPE_CHECKING:
     from jinja2.environment import Environment
@@ -850,9 +850,3 @@ def _runtime_error(display: str, exc: BaseException, redact: Callable[[str], str
     if isinstance(exc, TemplateError):
         return render_error(display, line, "template-error", redact(str(exc)))
     return render_error(display, line, "template-error", redact(f"{type(exc).__name__}: {exc}"))
-
-
-def render_error(path: str, line: int, rule: str, message: str) -> RenderError:
-    """A RenderError holding one Finding."""
-    finding = Finding(path, line, rule, message)
-    return RenderError(str(finding), findings=[finding])

@@ -244,12 +244,12 @@ def render(
     """The objects as install would send them: rendered from a staged copy, checked, labelled,
     in wave order, with the install namespace filled in."""
     from kube.formula.render import render_manifests
-    from kube.install import hooks, pipeline
+    from kube.install import pipeline, staging
     from kube.k8s.objects import Scopes, as_sent
 
     formula = source.formula
     with tempfile.TemporaryDirectory(prefix="kube-diff-") as tmp:
-        staged = hooks.stage_formula(source.directory, Path(tmp))
+        staged = staging.stage_formula(source.directory, Path(tmp))
         found = pipeline.capabilities_for(kubectl, None, dry_run=False) if kubectl is not None else None
         rendered: list[KubeObject] = render_manifests(
             formula, staged, values, namespace=namespace, release=release, patches=patches, capabilities=found
@@ -268,8 +268,8 @@ def diff_release(
 ) -> DiffResult:
     """See the module docstring. ``ref`` is the formula or path to render (default: the formula
     the release was installed from, from the archive or the ``kube get`` copy)."""
+    from kube.formula.hook_needs import HOOK
     from kube.install import pipeline
-    from kube.install.hooks import HOOK
     from kube.k8s.kubectl import validate_namespace
     from kube.k8s.releases import validate_release_name
 

@@ -1,4 +1,4 @@
-"""Stage a private copy of a formula and run its ``scripts/pre-install.py`` there.
+"""Run a formula's ``scripts/pre-install.py`` in its staged copy (``kube.install.staging``).
 
 The hook runs as ``<kube's python> -I scripts/pre-install.py`` (isolated mode:
 no PYTHON* variables, no user site-packages, the script's directory not on
@@ -86,7 +86,7 @@ from kube.core.errors import FormulaError, HookError, ProcessError, ProcessTimeo
 from kube.core.findings import Finding, Severity
 from kube.core.text import safe
 from kube.formula import hook_needs
-from kube.formula.manifests import FORMULA_LIMIT
+from kube.formula.hook_needs import HOOK
 from kube.formula.values import deep_merge
 
 if TYPE_CHECKING:
@@ -94,9 +94,7 @@ if TYPE_CHECKING:
 
     from kube.formula.load import Formula
 
-HOOK = Path("scripts") / "pre-install.py"
-#: Largest formula copied to staging, and largest JSON a hook may return.
-STAGE_LIMIT = FORMULA_LIMIT
+#: Largest JSON a hook may return.
 VALUES_OUT_LIMIT = 1024 * 1024
 #: Deepest nesting of the values a hook returns (deeper is a mistake or an attack on kube's
 #: recursive merge and render), and the most bytes of each output stream kept.
@@ -134,38 +132,6 @@ class HookResult:
     output: str = ""
     sandbox: str = ""
     containment: str = ""
-
-
-def stage_formula(src: Path, dest_parent: Path) -> Path:
-    """Copy the formula at ``src`` into a new private (0700) directory under
-    ``dest_parent`` and return it. Symlinks, special files and anything that
-    escapes the formula are refused (``FormulaError``)."""
-    from kube.formula.load import formula_files
-
-    files = formula_files(src)
-    total = 0
-    for path in files:
-        total += path.lstat().st_size
-        if total > STAGE_LIMIT:
-            raise FormulaError(f"{src}: the formula is larger than {STAGE_LIMIT // (1024 * 1024)} MiB")
-    dest_parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f"{src.name}-", dir=dest_parent))
-    for path in files:
-        rel = path.relative_to(src)
-        target = staged / rel
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _copy_nofollow(src / rel, target)
-    return staged
-
-
-def _copy_nofollow(src: Path, dest: Path) -> None:
-    fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as reader:
-        if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
-            raise FormulaError(f"{src}: is not a regular file")
-        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        with os.fdopen(out, "wb") as writer:
-            shutil.copyfileobj(reader, writer)
 
 
 def run_pre_install(

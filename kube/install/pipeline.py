@@ -290,11 +290,12 @@ def capabilities_for(
     """What templates see as ``kube.capabilities``: ``given`` (``--kube-version``), else the
     cluster's, read the first time a template asks (and once per process); a dry run that cannot
     reach the cluster uses the defaults."""
-    from kube.k8s import capabilities
 
     def find() -> Capabilities:
         if given is not None:
             return given
+        from kube.k8s import capabilities
+
         try:
             return capabilities.read(kubectl)
         except ClusterError:
@@ -309,15 +310,17 @@ def _render(
     the_plan: Plan, options: InstallOptions, kubectl: Kubectl
 ) -> tuple[list[KubeObject], bool, Inputs]:
     from kube.formula import render
-    from kube.install import hooks
+    from kube.install import staging
 
     formula, ns = the_plan.source.formula, the_plan.namespace
     values = _given_values(the_plan, options)
     given = values
     hook_ran = False
     with tempfile.TemporaryDirectory(prefix="kube-install-") as tmp:
-        staged = hooks.stage_formula(the_plan.source.directory, Path(tmp))
-        if options.hooks:
+        staged = staging.stage_formula(the_plan.source.directory, Path(tmp))
+        if options.hooks and staging.has_hook(staged):
+            from kube.install import hooks
+
             hook = hooks.run_pre_install(
                 staged, formula=formula, namespace=ns, values=values, timeout=options.hook_timeout,
                 sandbox=options.sandbox, interactive=options.interactive,

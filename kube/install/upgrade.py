@@ -321,14 +321,14 @@ def _render(
     revision's hook values: {} when the formula has no hook) and whether the hook ran."""
     from kube.formula import render
     from kube.formula.values import deep_merge
-    from kube.install import hooks
+    from kube.install import hooks, staging
 
     formula = source.formula
     previous = dict(current.hook_values or {})
     after: dict[str, Any] = {}
     hook_ran = False
     with tempfile.TemporaryDirectory(prefix="kube-upgrade-") as tmp:
-        staged = hooks.stage_formula(source.directory, Path(tmp))
+        staged = staging.stage_formula(source.directory, Path(tmp))
         if options.hooks:
             hook = hooks.run_pre_install(
                 staged, formula=formula, namespace=ns, values=values, timeout=options.hook_timeout,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 SIZE_LIMIT = FILE_LIMIT  # the reader's, so a file lint passes is one install reads
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.tmpl", ".json.tmpl")
 TEST_SUFFIXES = (".yaml", ".yml", ".json")
-HOOK = "scripts/pre-install.py"
+HOOK = hook_needs.HOOK.as_posix()
 _LAYOUT_FILES = {"K3.yaml", "README.md"}
 _LAYOUT_DIRS = {"manifests", "patches", "scripts", "tests"}
 

@@ -122,7 +122,8 @@ def check_template(
     """Render one template with the default values (and ``shard``, for a file of manifests/shards/),
     for Kubernetes ``kube_version`` (what ``kube.capabilities`` says offline); its objects (lines
     mapped back) and findings."""
-    from kube.formula import manifests, render
+    from kube.formula import manifests, templating
+    from kube.formula.values import merge_values
     from kube.k8s import capabilities
 
     try:
@@ -132,18 +133,18 @@ def check_template(
     findings = check_includes(source, shown)
     if formula is None:
         return [], findings  # K3.yaml is broken (reported there): no values to render with
-    kube = render.KubeInfo(
+    kube = templating.KubeInfo(
         formula.name,
         str(formula.version),
         LINT_NAMESPACE,
         capabilities_from=capabilities.offline(kube_version),
         shards=lint_shards(formula),
     )
-    values = render.merge_values(formula.values)
+    values = merge_values(formula.values)
     if shard is not None:
         values["shard"] = shard
     try:
-        output = render.render_template(source, display=shown, values=values, kube=kube)
+        output = templating.render_template(source, display=shown, values=values, kube=kube)
     except KubeError as exc:
         inner = list(getattr(exc, "findings", ()))
         findings += [finding("template-render", shown, f.line, f.message) for f in inner] or [
