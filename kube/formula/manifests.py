@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,7 @@ def parse(
     *,
     template: bool = False,
     redact: Redact = same,
-    remap: dict[int, int] | None = None,
+    remap: Mapping[int, int] | None = None,
     nodes: bool = False,
     fast: bool = False,
 ) -> tuple[list[KubeObject], list[Refused]]:
@@ -221,7 +221,7 @@ def _expand(
     objects: list[KubeObject],
     refused: list[Refused],
     redact: Redact,
-    remap: dict[int, int] | None,
+    remap: Mapping[int, int] | None,
     nodes: bool,
     *,
     nested: bool = False,

@@ -219,7 +219,7 @@ class KubeObject:
     source: str
     line: int = field(default=0, compare=False)
     node: Any = field(default=None, compare=False, hash=False, repr=False)
-    remap: dict[int, int] | None = field(default=None, compare=False, hash=False, repr=False)
+    remap: Mapping[int, int] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def api_version(self) -> str:

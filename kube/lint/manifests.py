@@ -11,7 +11,7 @@ document's line in the template.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def load_file(path: Path, shown: str) -> tuple[list[KubeObject], list[Finding]]:
 
 
 def parse_text(
-    text: str, shown: str, *, template: bool = False, remap: dict[int, int] | None = None
+    text: str, shown: str, *, template: bool = False, remap: Mapping[int, int] | None = None
 ) -> tuple[list[KubeObject], list[Finding]]:
     """Objects of a manifest's text (``template``: a template's output), read by the reader
     ``kube install`` uses, so both agree on what parses and say the same when it does not."""
@@ -73,7 +73,7 @@ def parse_text(
     return docs, [_refused(r, remap) for r in refused]
 
 
-def _refused(refused: Refused, remap: dict[int, int] | None) -> Finding:
+def _refused(refused: Refused, remap: Mapping[int, int] | None) -> Finding:
     obj = KubeObject({}, refused.display, line=refused.line, node=refused.node, remap=remap)
     return finding(_REFUSED_RULES[refused.check], refused.display, obj.line_of(refused.field), refused.text)
 
