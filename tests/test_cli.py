@@ -42,6 +42,38 @@ def test_help_command_explains_one_command_or_says_it_does_not_exist() -> None:
     assert missing.stderr == "Error: no such command `instal` (hint: run `kube help` for the list)\n"
 
 
+def _commands(command: click.Command, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], click.Command]]:
+    ctx = click.Context(command)
+    if not isinstance(command, click.Group):
+        return [(path, command)]
+    found: list[tuple[tuple[str, ...], click.Command]] = []
+    for name in command.list_commands(ctx):
+        sub = command.get_command(ctx, name)
+        assert sub is not None, name
+        found += _commands(sub, (*path, name))
+    return found
+
+
+def test_every_positional_argument_has_its_help_in_help() -> None:
+    """Each command's ``--help`` explains its arguments, not only their metavar (click 8.5 with
+    typer 0.25 dropped every argument's help)."""
+    runner = CliRunner()
+    checked = 0
+    for path, command in _commands(kube_group(), ()):
+        shown = runner.invoke(app, [*path, "--help"])
+        assert shown.exit_code == 0, path
+        rows = shown.stdout.split("\nArguments:\n", 1)[-1].split("\n\n", 1)[0].splitlines()
+        for param in command.params:
+            if not isinstance(param, click.Argument):
+                continue
+            checked += 1
+            metavar = param.make_metavar(click.Context(command))
+            row = next((r for r in rows if r.strip().startswith(metavar)), "")
+            text = row.strip().removeprefix(metavar).split("[")[0].strip()
+            assert text, f"kube {' '.join(path)}: {metavar} has no help in:\n{shown.stdout}"
+    assert checked > 10  # install, get, info, search, uninstall ... all take one
+
+
 def test_user_error_is_one_line_with_its_exit_code(remote_archive: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["update", "--repo", str(remote_archive)]).exit_code == 0
