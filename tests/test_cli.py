@@ -155,10 +155,11 @@ def test_fast_help_is_what_click_prints(columns: int) -> None:
         assert _help_text(columns) == root.get_help(ctx) + "\n"
 
 
-def _kube(*args: str, home: Path, fast: bool) -> tuple[int, str, str]:
+def _kube(*args: str, home: Path, fast: bool, extra: dict[str, str] | None = None) -> tuple[int, str, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "KUBE_HOME": str(home / "kube"), "HOME": str(home)}
     env.pop("KUBECONFIG", None)
     env.pop("KUBE_NO_FAST_PATH", None)
+    env.update(extra or {})
     if not fast:
         env["KUBE_NO_FAST_PATH"] = "1"
     done = subprocess.run(
@@ -188,6 +189,56 @@ def test_fast_path_prints_what_the_full_cli_prints(tmp_path: Path, args: list[st
     remote = make_repo(tmp_path / "remote", formula_files("nginx", "1.10.1"))
     assert _kube("update", "--repo", str(remote), home=tmp_path, fast=False)[0] == 0
     assert _kube(*args, home=tmp_path, fast=True) == _kube(*args, home=tmp_path, fast=False)
+
+
+def _formula(directory: Path) -> Path:
+    """A formula of one ConfigMap and one template, at ``directory``."""
+    (directory / "manifests").mkdir(parents=True)
+    (directory / "K3.yaml").write_text(
+        'name: shop\nversion: "1.0.0"\nhome: https://example.com/shop\ndescription: A shop\n'
+        "maintainers: [Jane Doe <jane@example.com>]\n"
+    )
+    (directory / "manifests" / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    (directory / "manifests" / "b.yaml.tmpl").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ kube.release }}-b}\n"
+    )
+    return directory
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--dry-run"],
+        ["--dry-run", "-n", "shop"],
+        ["-n", "shop", "--dry-run", "-o", "JSON"],
+        ["--dry-run", "--output", "yaml", "--name", "second"],
+        ["--dry-run", "-o", "github"],  # refused by the command: the same usage line
+        ["--dry-run", "-o", "nothing"],  # refused by Click: the fast path leaves it to Click
+        ["--dry-run", "-n", "Not_A_Namespace"],
+        ["--dry-run", "--name", "Bad.Name"],
+        ["--dry-run", "-n", "a", "-n", "b"],  # twice: Click's
+        ["--dry-run", "-n"],  # no value: Click's error
+        ["--dry-run", "--wait", "-n", "shop"],
+        ["--dry-run", "--namespace=shop"],
+    ],
+)
+def test_the_install_fast_path_prints_what_the_full_cli_prints(tmp_path: Path, args: list[str]) -> None:
+    """KUBE_KUBECTL=false answers the one read a dry run makes (no cluster needed), the same way
+    both times. A formula that does not exist is the same one line too."""
+    shop = str(_formula(tmp_path / "shop"))
+    for formula in (shop, str(tmp_path / "missing")):
+        fast = _kube("install", formula, *args, home=tmp_path, fast=True, extra={"KUBE_KUBECTL": "false"})
+        full = _kube("install", formula, *args, home=tmp_path, fast=False, extra={"KUBE_KUBECTL": "false"})
+        assert fast == full, args
+
+
+def test_a_plain_install_runs_without_click(tmp_path: Path) -> None:
+    shop = str(_formula(tmp_path / "shop"))
+    extra = {"KUBE_KUBECTL": "false"}
+    plain = _imported("install", shop, "-n", "shop", "--dry-run", "-o", "json", home=tmp_path, extra=extra)
+    assert "kube.cli.installing" in plain and not {m for m in plain if m in ("click", "typer")}
+    other = _imported("install", shop, "--dry-run", "--set", "a=1", home=tmp_path, extra=extra)
+    assert "click" in other and "kube.cli.install" in other  # any other option: the full CLI
 
 
 def _imported(*args: str, home: Path, extra: dict[str, str] | None = None) -> set[str]:

@@ -139,7 +139,7 @@ def test_lint_findings_escape_bidi_overrides(tmp_path: Path) -> None:
 def test_dry_run_yaml_keeps_values_and_prints_no_raw_override(capsys: pytest.CaptureFixture[str]) -> None:
     from ruamel.yaml import YAML
 
-    from kube.cli.install import _print_yaml
+    from kube.cli.installing import _print_yaml
 
     documents = [{"kind": "ConfigMap", "data": {f"k{HOSTILE}": f"v{HOSTILE}", "plain": "é", "multi": "a\nb"}}]
     _print_yaml(documents)

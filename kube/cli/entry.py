@@ -1,25 +1,42 @@
-"""The ``kube`` console entry point: a fast path for the read-only commands, else the full CLI.
+"""The ``kube`` console entry point: a fast path for the commands run most, else the full CLI.
 
 ``kube --help``, ``kube search``, ``kube info`` and ``kube update`` are run more
 than anything else and must answer in well under a tenth of a second (an update
 with nothing new in a little more); importing Click and Typer and building the
-command tree costs most of that. So the plain forms (``--help``/``-h``; ``search
-PATTERN [-r] [-o table|text|json]``; ``info NAME [--installed] [-o
-table|text|json]``; ``update [-o table|text|json]``) are recognised here and run without them, through the
-same functions the Typer commands call (``kube.cli.readonly``), with the same
-error boundary: a ``KubeError`` is one line and its exit code, a closed pipe
-141, Ctrl-C 130. Anything else (another option, ``--`` or an option spelled
+command tree costs most of that (about 40 ms), which an install pays too. So the
+plain forms (``--help``/``-h``; ``search PATTERN [-r] [-o table|text|json]``;
+``info NAME [--installed] [-o table|text|json]``; ``update [-o table|text|json]``;
+``install FORMULA`` with any of ``-n NS``, ``--name RELEASE``, ``-o FORMAT``,
+``--dry-run`` and ``--wait``) are recognised here and run without them, through
+the same functions the Typer commands call (``kube.cli.readonly``,
+``kube.cli.updating``, ``kube.cli.installing``), with the same error boundary: a
+``KubeError`` is one line and its exit code, a closed pipe 141, Ctrl-C 130.
+Anything else (another option, an option given twice, ``--`` or an option spelled
 another way, a bad value) goes to ``kube.cli.app``, which parses it with Click
 exactly as before, errors and all.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 
 #: What ``-o`` may say on the fast path (any case); everything else is Click's to refuse.
 _FORMATS = ("table", "text", "json")
+#: What ``kube install``'s ``-o`` may say there (``kube.cli.choices.OutputFormat``): the
+#: command itself refuses those it cannot print, as it does under Click.
+_INSTALL_FORMATS = ("table", "text", "json", "yaml", "github")
+#: The install options the fast path takes, by the parameter of ``installing.run`` they set.
+_INSTALL_VALUED = {
+    "-n": "namespace",
+    "--namespace": "namespace",
+    "--name": "name",
+    "-o": "output",
+    "--output": "output",
+}
+_INSTALL_FLAGS = {"--dry-run": "dry_run", "--wait": "wait"}
 
 
 def _help_text(columns: int | None = None) -> str:
@@ -87,6 +104,34 @@ def _parse(argv: list[str]) -> tuple[str, str, bool, bool] | None:
     return command, positional[0], flag, fmt == "json"
 
 
+def _parse_install(rest: list[str]) -> dict[str, str | bool] | None:
+    """The parameters of ``installing.run`` for a plain install; None for anything else."""
+    given: dict[str, str | bool] = {}
+    positional: list[str] = []
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        key = _INSTALL_VALUED.get(arg) or _INSTALL_FLAGS.get(arg)
+        if key is None:
+            if arg.startswith("-"):
+                return None  # another option, --opt=value, -nNS, --, --help: Click's
+            positional.append(arg)
+        elif key in given:
+            return None  # given twice: Click says what that means
+        elif arg in _INSTALL_FLAGS:
+            given[key] = True
+        elif i + 1 < len(rest) and not rest[i + 1].startswith("-"):
+            given[key] = rest[i + 1]
+            i += 1
+        else:
+            return None  # no value, or one that looks like an option: Click's error
+        i += 1
+    output = given.get("output")
+    if len(positional) != 1 or (isinstance(output, str) and output.lower() not in _INSTALL_FORMATS):
+        return None
+    return {"formula": positional[0], **given}
+
+
 def _parse_update(rest: list[str]) -> tuple[str, str, bool, bool] | None:
     """A plain ``kube update`` (``-o``/``--output`` aside: its default is text there, json
     nowhere); its ``--repo``, ``--branch`` and ``--reset`` forms are Click's."""
@@ -97,18 +142,50 @@ def _parse_update(rest: list[str]) -> tuple[str, str, bool, bool] | None:
     return None
 
 
-def _run(command: str, argument: str, flag: bool, as_json: bool) -> int:
+def _work(argv: list[str]) -> Callable[[], None] | None:
+    """What the fast path runs for ``argv``; None when it is the full CLI's."""
+    if argv[:1] == ["install"]:
+        given = _parse_install(argv[1:])
+        return None if given is None else functools.partial(_install, given)
+    plain = _parse(argv)
+    return None if plain is None else functools.partial(_read_only, *plain)
+
+
+def _install(given: dict[str, str | bool]) -> None:
+    from kube.cli import installing
+    from kube.cli.choices import OutputFormat
+
+    output = given.get("output")
+    installing.run(
+        str(given["formula"]),
+        namespace=_text(given.get("namespace")),
+        name=_text(given.get("name")),
+        output=OutputFormat(output.lower()) if isinstance(output, str) else None,
+        dry_run=given.get("dry_run") is True,
+        wait=given.get("wait") is True,
+    )
+
+
+def _text(value: str | bool | None) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _read_only(command: str, argument: str, flag: bool, as_json: bool) -> None:
     from kube.cli import readonly
 
-    try:
-        if command == "update":
-            from kube.cli.updating import run_update
+    if command == "update":
+        from kube.cli.updating import run_update
 
-            run_update(None, None, reset=False, as_json=as_json)
-        elif command == "search":
-            readonly.search(argument, regex=flag, as_json=as_json)
-        else:
-            readonly.info(argument, as_json=as_json, installed=flag)
+        run_update(None, None, reset=False, as_json=as_json)
+    elif command == "search":
+        readonly.search(argument, regex=flag, as_json=as_json)
+    else:
+        readonly.info(argument, as_json=as_json, installed=flag)
+
+
+def _run(work: Callable[[], None]) -> int:
+    try:
+        work()
         sys.stdout.flush()
         return 0
     except BrokenPipeError:
@@ -128,8 +205,8 @@ def main() -> None:
         sys.stdout.write(_help_text())
         sys.stdout.flush()
         return
-    plain = None if os.environ.get("KUBE_NO_FAST_PATH") else _parse(argv)
-    if plain is None:
+    work = None if os.environ.get("KUBE_NO_FAST_PATH") else _work(argv)
+    if work is None:
         from kube.cli.app import main as full
 
         full()
@@ -139,7 +216,7 @@ def main() -> None:
 
     signals.install()
     try:
-        code = _run(*plain)
+        code = _run(work)
     finally:
         if signals.received() is not None:
             sys.exit(signals.exit_code(ExitCode.INTERRUPTED))

@@ -1,18 +1,16 @@
-"""Command: install (a formula into the cluster, with --with-deps its dependencies first)."""
+"""Command: install (a formula into the cluster, with --with-deps its dependencies first).
+
+The command's options; what it does is ``kube.cli.installing.run``."""
 
 from __future__ import annotations
 
-import importlib
-import os
-import re
-import sys
-from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from kube.cli import completers, console, fanout
+from kube.cli import completers, installing
 from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
+from kube.cli.installing import HOOK_TIMEOUT, TIMEOUT
 from kube.cli.options import (
     Context,
     Kubeconfig,
@@ -25,59 +23,11 @@ from kube.cli.options import (
     Timeout,
     ValuesFiles,
     Wait,
-    capabilities_option,
-    choose,
     command_app,
     output_option,
 )
-from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json, status_text
-from kube.core.errors import ClusterError, DependencyError, HookError, KubeError
-from kube.formula.hook_needs import HOOK
-from kube.formula.load import Formula
-from kube.install import deps
-from kube.install import pipeline as install
-from kube.install.deps import MAY_NOT_FUNCTION
-from kube.install.pipeline import InstallOptions, InstallResult, Plan, Reach
-from kube.k8s.kubectl import Kubectl, validate_namespace
-from kube.k8s.objects import redact_secrets
-from kube.k8s.release_format import validate_release_name
-from kube.k8s.wait import parse_duration
-
-#: "1" forces prompts even without a terminal (answers are read from stdin); "0" never prompts.
-ENV_INTERACTIVE = "KUBE_INTERACTIVE"
-#: Set by an install on many clusters for its children once the user accepted unsatisfied
-#: dependencies for all of them (the question is asked once).
-ENV_DEPENDENCIES_CONFIRMED = "KUBE_DEPENDENCIES_CONFIRMED"
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from kube.clusters.registry import Cluster
-    from kube.formula.patches import PatchSet
 
 app = command_app()
-
-
-def show_hook_output(output: str) -> None:
-    """What a hook printed, when it did not have the terminal: each line on stderr, prefixed
-    ``hook: `` and with control characters escaped (a hook is a stranger's code)."""
-    for text in output.rstrip("\n").splitlines():
-        console.line(f"hook: {console.safe_line(text)}", stderr=True)
-
-
-def _patches(files: list[Path] | None) -> tuple[PatchSet, ...]:
-    if not files:
-        return ()  # the patch engine is not loaded for an install without --patch
-    from kube.formula.patches import read_patch_files
-
-    return read_patch_files(files)
-
-
-def _interactive() -> bool:
-    forced = os.environ.get(ENV_INTERACTIVE, "")
-    if forced in ("0", "1"):
-        return forced == "1"
-    return console.is_interactive()
 
 
 @app.command("install")
@@ -135,7 +85,7 @@ def install_command(
     no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py.")] = False,
     hook_timeout: Annotated[
         str, typer.Option("--hook-timeout", metavar="DURATION", help="Time limit of the hook.")
-    ] = "300s",
+    ] = HOOK_TIMEOUT,
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="Run the hook without network and with a throw-away HOME.")
     ] = False,
@@ -151,7 +101,7 @@ def install_command(
         ),
     ] = False,
     wait: Wait = False,
-    timeout: Timeout = "5m",
+    timeout: Timeout = TIMEOUT,
     atomic: Annotated[
         bool, typer.Option("--atomic", help="On failure, delete what this install created.")
     ] = False,
@@ -160,301 +110,31 @@ def install_command(
     ] = False,
 ) -> None:
     """Install a formula into the cluster: dependencies, hook, templates, kubectl create, install record."""
-    dry_run = dry_run or server_dry_run
-    machine = (OutputFormat.json, OutputFormat.yaml) if dry_run else (OutputFormat.json,)
-    fmt = choose(output, *machine, default=OutputFormat.yaml if dry_run else OutputFormat.table)
-    options = install.InstallOptions(
-        patches=_patches(patch),
-        capabilities=capabilities_option(kube_version, dry_run=dry_run),
-        value_files=tuple(values or ()),
-        sets=tuple(set_ or ()),
-        set_strings=tuple(set_string or ()),
-        hooks=not no_hooks,
-        hook_timeout=parse_duration(hook_timeout, "--hook-timeout"),
+    installing.run(
+        formula,
+        namespace=namespace,
+        name=name,
+        context=context,
+        kubeconfig=kubeconfig,
+        cluster=cluster,
+        all_clusters=all_clusters,
+        cluster_selector=cluster_selector,
+        output=output,
+        force=force,
+        allow_namespace=allow_namespace,
+        with_deps=with_deps,
+        values=values,
+        set_=set_,
+        set_string=set_string,
+        patch=patch,
+        kube_version=kube_version,
+        no_hooks=no_hooks,
+        hook_timeout=hook_timeout,
         sandbox=sandbox,
-        interactive=_interactive(),
         dry_run=dry_run,
-        wait=parse_duration(timeout) if wait else None,
-        atomic=atomic,
-        allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
-        timeout=parse_duration(timeout),
-        on_event=progress_printer() if fmt is OutputFormat.table else None,
         server_dry_run=server_dry_run,
-        on_hook_output=show_hook_output,
+        wait=wait,
+        timeout=timeout,
+        atomic=atomic,
+        show_secrets=show_secrets,
     )
-    if name is not None:
-        validate_release_name(name)
-    chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
-    if chosen.many:
-        env = _confirm_dependencies_everywhere(
-            chosen.many, formula, namespace, name, force=force or with_deps, dry_run=dry_run
-        )
-        outcomes = fanout.run_on(chosen.many, env=env)
-        fanout.report(
-            outcomes,
-            verb="install",
-            release=name or os.path.basename(formula.rstrip("/")),
-            as_json=fmt is OutputFormat.json,
-            success="installed",
-        )
-        return
-    context, kubeconfig = chosen.context, chosen.kubeconfig
-    kubectl = kubectl_for(context, kubeconfig, namespace)
-    source = install.resolve(formula)
-    _announce(source.notes, source.warnings)
-    the_plan = install.plan(source, kubectl, namespace=namespace, dry_run=dry_run, release=name)
-    installed_deps: list[InstallResult] = []
-    if with_deps and the_plan.unsatisfied:
-        installed_deps = _install_dependencies(the_plan, kubectl, options, fmt, force=force)
-        if not dry_run:
-            the_plan = install.plan(source, kubectl, namespace=the_plan.namespace, release=name)
-    _confirm_dependencies(the_plan, force=force, dry_run=dry_run)
-    result = _run_install(the_plan, kubectl, options, force=force)
-    _show(result, fmt, installed_deps, show_secrets=show_secrets)
-    _raise_for(result)
-
-
-def _confirm_dependencies_everywhere(
-    clusters: tuple[Cluster, ...],
-    formula: str,
-    namespace: str | None,
-    release: str | None,
-    *,
-    force: bool,
-    dry_run: bool,
-) -> dict[str, str]:
-    """Ask once whether to install where dependencies are missing, for every cluster at once:
-    the plans are read in parallel, the warnings name their cluster. The children are told the
-    answer (``ENV_DEPENDENCIES_CONFIRMED``); a cluster that cannot be read is left to its child."""
-    if force or dry_run:
-        return {}
-    from kube.clusters.inspect import kubectl_of, parallel
-
-    source = install.resolve(formula)
-    _announce(source.notes, source.warnings)
-
-    def unsatisfied(cluster: Cluster) -> tuple[str, ...]:
-        kubectl = kubectl_of(cluster, namespace=namespace)
-        try:
-            found = install.plan(source, kubectl, namespace=namespace, release=release).unsatisfied
-        except KubeError:
-            return ()
-        return tuple(f"{m.name} ({m.range}): {m.detail}" for m in found)
-
-    missing = dict(zip((c.name for c in clusters), parallel(clusters, unsatisfied), strict=True))
-    if not any(missing.values()):
-        return {}
-    for cluster, lines in missing.items():
-        for line in lines:
-            console.line(f"!!-> WARNING: cluster {cluster}: {line}", stderr=True)
-    console.line(f"!!-> {MAY_NOT_FUNCTION}", stderr=True)
-    names = "; ".join(f"{c}: {', '.join(lines)}" for c, lines in missing.items() if lines)
-    hint = "install them first (add --with-deps to take them from the archive), or pass --force"
-    if not _interactive():
-        raise DependencyError(f"unsatisfied dependencies, and no terminal to ask: {names}", hint=hint)
-    if not console.confirm("Continue on every cluster?"):
-        raise DependencyError(f"installation cancelled: {names}", hint=hint)
-    return {ENV_DEPENDENCIES_CONFIRMED: "1"}
-
-
-def _announce(notes: tuple[str, ...], warnings: tuple[str, ...]) -> None:
-    for note in notes:
-        console.info(note)
-    for warning in warnings:
-        console.warn(warning)
-
-
-def _install_dependencies(
-    the_plan: Plan, kubectl: Kubectl, options: InstallOptions, fmt: OutputFormat, *, force: bool
-) -> list[InstallResult]:
-
-    from kube.formula.values import merge_values
-
-    def plan(formula: Formula, namespace: str) -> Plan:
-        source = install.Source(formula, formula.path, "archive")
-        return install.plan(source, kubectl, namespace=namespace)
-
-    def show(result: InstallResult) -> None:
-        if fmt is OutputFormat.table:
-            print_objects(result.formula, result.version, result.objects)
-            _summary(result)
-
-    # What the user gave reaches a dependency only under its name (--set mongodb.database=chat):
-    # its values are already in the dependency's formula, so no --set is given to it again. A
-    # dependency is waited for (within --timeout) even without --wait: it counts once it is ready.
-    user = merge_values(
-        {}, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
-    )
-    own = replace(options, value_files=(), sets=(), set_strings=(), wait=options.wait or options.timeout)
-
-    def _dependency_options(dep_plan: Plan) -> InstallOptions:
-        # A dependency gets the patches its dependents declare for it, never the user's --patch.
-        declared = deps.declared_patches(
-            the_plan.source.formula, dep_plan.source.formula.name, install.load_from_archive
-        )
-        return replace(own, patches=declared)
-
-    results = deps.install_dependencies(
-        the_plan.source.formula,
-        the_plan.records,
-        install.load_from_archive,
-        namespace=the_plan.namespace,
-        plan=plan,
-        install=lambda dep_plan: _run_install(dep_plan, kubectl, _dependency_options(dep_plan), force=force),
-        user_values=user,
-        dry_run=options.dry_run,
-        progress=console.info,
-        installed=show,
-    )
-    for result in results:
-        _raise_for(result)
-    return results
-
-
-def _confirm_dependencies(the_plan: Plan, *, force: bool, dry_run: bool) -> None:
-    if not the_plan.unsatisfied:
-        for note in the_plan.notes:
-            console.warn(note)
-        return
-    for missing in the_plan.unsatisfied:
-        console.line(f"!!-> WARNING: {missing.warning}", stderr=True)
-    console.line(f"!!-> {MAY_NOT_FUNCTION}", stderr=True)
-    if dry_run or force or os.environ.get(ENV_DEPENDENCIES_CONFIRMED) == "1":
-        return
-    names = ", ".join(f"{m.name} ({m.range}): {m.detail}" for m in the_plan.unsatisfied)
-    hint = "install them first (add --with-deps to take them from the archive), or pass --force"
-    if not _interactive():
-        raise DependencyError(f"unsatisfied dependencies, and no terminal to ask: {names}", hint=hint)
-    if not console.confirm("Continue?"):
-        raise DependencyError(f"installation cancelled: {names}", hint=hint)
-
-
-def _run_install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions, *, force: bool) -> InstallResult:
-    hook = the_plan.source.directory / HOOK
-    if options.dry_run and options.hooks and not options.sandbox and hook.is_file():
-        # A dry run still runs the hook (it may generate values the manifests use), with the
-        # same rights as a real install: say so rather than let "dry run" suggest otherwise.
-        console.info(
-            f"Dry run: running {HOOK.as_posix()} of {the_plan.source.formula.name} on this machine, "
-            "outside any sandbox (--sandbox contains it, --no-hooks skips it)"
-        )
-    try:
-        result = install.install(
-            the_plan, kubectl, options, lambda reach: _confirm_reach(reach, the_plan, force=force)
-        )
-    except HookError as exc:
-        if exc.output:
-            console.line(exc.output, stderr=True)
-        raise
-    if result.outcome == "dry run" and result.reach is not None:
-        _describe_reach(result.reach, result.formula, would=True)
-    return result
-
-
-def _describe_reach(reach: Reach, formula: str, *, would: bool) -> None:
-    verb = "would create" if would else "creates"
-    if reach.cluster_scoped or reach.elsewhere:
-        console.info(f"{formula} {verb} objects outside namespace {reach.namespace}:")
-    if reach.cluster_scoped:
-        console.line("  cluster-scoped: " + ", ".join(r.display for r in reach.cluster_scoped), stderr=True)
-    for ns in reach.namespaces[1:]:
-        names = ", ".join(r.display for r in reach.elsewhere if r.namespace == ns)
-        console.line(f"  in namespace {ns} (--allow-namespace): {names}", stderr=True)
-
-
-def _confirm_reach(reach: Reach, the_plan: Plan, *, force: bool) -> None:
-    """List what goes outside the namespace the user chose. Cluster-scoped objects need consent:
-    asked on a terminal, --force without one. Raises to stop before anything is created."""
-    formula = the_plan.source.formula.name
-    _describe_reach(reach, formula, would=False)
-    if force or not reach.cluster_scoped:
-        return  # objects in other namespaces were allowed by name with --allow-namespace
-    what = ", ".join(r.display for r in reach.cluster_scoped[:3])
-    more = f" and {len(reach.cluster_scoped) - 3} more" if len(reach.cluster_scoped) > 3 else ""
-    hint = "review them (`kube install --dry-run`), then pass --force to create them"
-    if not _interactive():
-        raise DependencyError(
-            f"{formula} creates cluster-scoped objects ({what}{more}), and there is no terminal to ask",
-            hint=hint,
-        )
-    if not console.confirm("Continue?"):
-        raise DependencyError(f"installation cancelled: {formula} creates {what}{more}", hint=hint)
-
-
-def _show(
-    result: InstallResult, fmt: OutputFormat, dependencies: list[InstallResult], *, show_secrets: bool
-) -> None:
-    rendered = [o.data if show_secrets else redact_secrets(o.data) for o in result.rendered]
-    if fmt is OutputFormat.json:
-        data = result_json(result)
-        if dependencies:
-            data["dependencies"] = [result_json(d) for d in dependencies]
-        if result.outcome == "dry run":
-            data["items"] = rendered
-        console.print_json(data)
-    elif fmt is OutputFormat.yaml and (rendered or not result.objects):
-        _print_yaml(rendered)
-        console.info(result.summary)
-    else:
-        if result.cause:
-            # Why, before the rollback's rows: they say only what was undone.
-            console.line(f"==> {result.release or result.formula}: {result.cause}; rolling back (--atomic)")
-        print_objects(result.release or result.formula, result.version, result.objects)
-        _summary(result)
-
-
-def _summary(result: InstallResult) -> None:
-    console.line(result.summary)
-
-
-def _print_yaml(documents: list[dict[str, Any]]) -> None:
-    # libyaml's emitter: ruamel's pure-Python one took 2 s for 500 objects. Key order is kept
-    # (sort_keys=False), and kubectl reads YAML 1.1, where a bare `no` or `on` is a boolean:
-    # such strings are written quoted (_represent_str).
-    yaml: Any = importlib.import_module("yaml")  # PyYAML (it ships no type stubs)
-    dumper: Any = type("Dumper", (getattr(yaml, "CSafeDumper", yaml.SafeDumper),), {})
-    dumper.add_representer(str, _represent_str)
-    text = yaml.dump_all(
-        documents, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True
-    )
-    # Strings holding control or bidi characters were written double-quoted, where
-    # console.safe's \xXX / \uXXXX escapes are YAML's own: same value, harmless text.
-    sys.stdout.write(console.safe(text))
-
-
-_YAML11_SPECIAL = re.compile(
-    r"""^(?:y|n|yes|no|on|off|true|false|null|~|[-+]?(?:\d[\d_]*)?\.?[\d_]*(?:[eE][-+]?\d+)?"""
-    r"""|[-+]?0[box]?[\d_a-fA-F]+|[-+]?\d[\d_]*(?::[0-5]?\d)+(?:\.\d*)?|[-+]?\.(?:inf|nan)|<<|=)$""",
-    re.IGNORECASE,
-)
-
-
-def _represent_str(representer: Any, value: str) -> Any:
-    style = '"' if value == "" or _YAML11_SPECIAL.match(value) or not console.is_safe(value) else None
-    if style is None and "\n" in value:
-        style = "|"
-    return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-def _raise_for(result: InstallResult) -> None:
-    if result.outcome == "rolled back" and result.wait is not None and not result.wait.ready:
-        # The exit status of the cause: 9 when an object was not ready in time, 8 when one failed.
-        try:
-            result.wait.raise_for_status()
-        except ClusterError as exc:
-            message = f"install of {result.formula} rolled back: {exc.message}"
-            raise type(exc)(message, hint=exc.hint) from None
-    if result.outcome in ("partial", "failed", "rolled back"):
-        failed = [o for o in result.objects if o.status == "failed"]
-        first = f"{failed[0].ref.display} {status_text(failed[0])}" if failed else "see above"
-        if len(failed) > 1:
-            first += f" and {len(failed) - 1} more"
-        hint = (
-            "fix the formula and run `kube install` again, or remove what exists with "
-            f"`kube uninstall {result.formula} -n {result.namespace}`"
-            if result.outcome == "partial"
-            else "fix the formula and run `kube install` again"
-        )
-        raise ClusterError(f"install of {result.formula} failed: {first}", hint=hint)
-    if result.wait is not None:
-        result.wait.raise_for_status()

@@ -10,14 +10,18 @@ line (exit 2) that lists those it can.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from kube.cli import completers
-from kube.core.errors import UsageError
+
+# Defined where the start-up fast path (kube.cli.entry) can import them without Typer.
+from kube.cli.choices import HUMAN as HUMAN
+from kube.cli.choices import OutputFormat as OutputFormat
+from kube.cli.choices import capabilities_option as capabilities_option
+from kube.cli.choices import choose as choose
 
 
 def command_app() -> typer.Typer:
@@ -26,37 +30,12 @@ def command_app() -> typer.Typer:
     return typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    text = "text"
-    json = "json"
-    yaml = "yaml"
-    github = "github"
-
-
-#: The two names of the output for people.
-HUMAN = (OutputFormat.table, OutputFormat.text)
-
-
 def output_option(*machine: OutputFormat, note: str = "") -> Any:
     """``-o/--output``, its help naming what this command takes: table or text, then ``machine``."""
     names = ", ".join(["table", "text", *machine[:-1]]) + (f" or {machine[-1]}" if machine else "")
     return typer.Option(
         "-o", "--output", metavar="FORMAT", case_sensitive=False, help=f"{names}{note}.", show_default=False
     )
-
-
-def choose(
-    value: OutputFormat | None, *machine: OutputFormat, default: OutputFormat = OutputFormat.table
-) -> OutputFormat:
-    """The format to print: ``table`` for either human name, else one of ``machine``."""
-    chosen = value or default
-    if chosen in HUMAN:
-        return OutputFormat.table
-    if chosen in machine:
-        return chosen
-    allowed = ", ".join(["table", "text", *machine])
-    raise UsageError(f"-o {chosen}: choose one of {allowed}")
 
 
 Output = Annotated[OutputFormat | None, output_option(OutputFormat.json)]
@@ -117,18 +96,3 @@ KubeVersion = Annotated[
         "asking the cluster.",
     ),
 ]
-
-
-def capabilities_option(kube_version: str | None, *, dry_run: bool) -> Any:
-    """The ``kube.capabilities`` ``--kube-version`` names (None: ask the cluster); only a dry run
-    may pretend the cluster is another version."""
-    if kube_version is None:
-        return None
-    if not dry_run:
-        raise UsageError(
-            "--kube-version is for dry runs: a real install renders for the cluster it installs into",
-            hint="add --dry-run, or drop --kube-version",
-        )
-    from kube.k8s import capabilities
-
-    return capabilities.offline(kube_version)

@@ -212,7 +212,7 @@ def _confirm_dependents(release: Release, others: list[Release], *, force: bool)
     dependents = deps.dependents(release, others)
     if not dependents:
         return
-    from kube.cli.install import _interactive  # the install command's modules: only when asking
+    from kube.cli.installing import _interactive  # the install command's modules: only when asking
 
     for line in dependents:
         console.line(f"!!-> WARNING: {line}", stderr=True)

@@ -103,7 +103,7 @@ def upgrade_command(
     history_max: Annotated[int, _HISTORY_MAX] = 10,
 ) -> None:
     """Upgrade a release: render the new version with its values, apply server-side, prune what left it."""
-    from kube.cli.install import _interactive, show_hook_output
+    from kube.cli.installing import _interactive, show_hook_output
     from kube.formula.patches import read_patch_files
 
     fmt = choose(output, OutputFormat.json)
