@@ -31,11 +31,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 FILES = 20
 GROUP = "bench.example.com"
-# Runs kube's CLI with the object limit raised to the size measured (argv[1]).
+# Runs kube's CLI with the object limit raised to the size measured (argv[1]), through the
+# console script's entry point (kube.cli.entry), as `kube` itself does.
 LAUNCH = (
     "import sys, kube.install.pipeline as p; "
     "p.MAX_OBJECTS = max(getattr(p, 'MAX_OBJECTS', 0), int(sys.argv.pop(1))); "
-    "from kube.cli.app import main; sys.argv[0] = 'kube'; main()"
+    "from kube.cli.entry import main; sys.argv[0] = 'kube'; main()"
 )
 
 
