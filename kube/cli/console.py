@@ -189,11 +189,12 @@ def _long_terminal_table(columns: Sequence[str], cells: Sequence[Sequence[str]],
     indent = " " * (sum(widths[:-1]) + len(_COLUMN_GAP) * (len(widths) - 1))
     room = terminal - len(indent)
     # Rich's choice: its box characters unless the stream's encoding is not a UTF one.
-    rule = "\u2500" if (getattr(sys.stdout, "encoding", None) or "utf-8").lower().startswith("utf") else "-"
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
+    underline = "\u2500" if encoding.startswith("utf") else "-"
     lines = [title] if title else []
     lines += [
         (form % tuple(columns[:-1]) + columns[-1]).rstrip(),
-        rule * min(terminal, len(indent) + widths[-1]),
+        underline * min(terminal, len(indent) + widths[-1]),
     ]
     for row in cells:
         last = row[-1]
