@@ -191,18 +191,23 @@ def test_fast_path_prints_what_the_full_cli_prints(tmp_path: Path, args: list[st
     assert _kube(*args, home=tmp_path, fast=True) == _kube(*args, home=tmp_path, fast=False)
 
 
-def _formula(directory: Path) -> Path:
-    """A formula of one ConfigMap and one template, at ``directory``."""
+def _formula(directory: Path, *, template: bool = True) -> Path:
+    """A formula of one ConfigMap, and (``template``) one template, at ``directory``."""
     (directory / "manifests").mkdir(parents=True)
     (directory / "K3.yaml").write_text(
         'name: shop\nversion: "1.0.0"\nhome: https://example.com/shop\ndescription: A shop\n'
         "maintainers: [Jane Doe <jane@example.com>]\n"
     )
     (directory / "manifests" / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    if template:
+        _add_template(directory)
+    return directory
+
+
+def _add_template(directory: Path) -> None:
     (directory / "manifests" / "b.yaml.tmpl").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ kube.release }}-b}\n"
     )
-    return directory
 
 
 @pytest.mark.parametrize(
@@ -305,13 +310,7 @@ def test_a_dry_run_loads_the_template_engine_and_hook_runner_only_for_a_formula_
 ) -> None:
     """Plain YAML renders without Jinja, the hook runner or the patch engine; a template, a hook
     and a --patch each load theirs. KUBE_KUBECTL=false answers the one read a dry run makes."""
-    shop = tmp_path / "shop"
-    (shop / "manifests").mkdir(parents=True)
-    (shop / "K3.yaml").write_text(
-        'name: shop\nversion: "1.0.0"\nhome: https://example.com/shop\ndescription: A shop\n'
-        "maintainers: [Jane Doe <jane@example.com>]\n"
-    )
-    (shop / "manifests" / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    shop = _formula(tmp_path / "shop", template=False)
     extra = {"KUBE_KUBECTL": "false"}
     later = ("jinja2", "kube.formula.templating", "kube.install.hooks", "kube.formula.patches")
 
@@ -322,9 +321,7 @@ def test_a_dry_run_loads_the_template_engine_and_hook_runner_only_for_a_formula_
         return {m for m in later if m in found}
 
     assert loaded() == set()
-    (shop / "manifests" / "b.yaml.tmpl").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ kube.release }}-b}\n"
-    )
+    _add_template(shop)
     assert loaded() == {"jinja2", "kube.formula.templating"}
     (shop / "scripts").mkdir()
     (shop / "scripts" / "pre-install.py").write_text("print('hook ran')\n")
