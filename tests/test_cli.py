@@ -237,6 +237,26 @@ def test_the_install_fast_path_prints_what_the_full_cli_prints(tmp_path: Path, a
         assert fast == full, args
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["shop"],
+        ["shop", "-n", "shop", "-o", "JSON", "--wait"],
+        ["shop", "-o", "yaml"],  # refused by the command
+        ["Bad.Name", "-n", "shop"],
+        ["shop", "-n", "Not_A_Namespace"],
+        ["shop", "--wait", "--wait"],  # twice: Click's
+        ["shop", "--force"],  # not a fast-path option: Click's
+    ],
+)
+def test_the_uninstall_fast_path_prints_what_the_full_cli_prints(tmp_path: Path, args: list[str]) -> None:
+    """Without a cluster (KUBE_KUBECTL=false fails every read) the errors must be the same lines."""
+    extra = {"KUBE_KUBECTL": "false"}
+    fast = _kube("uninstall", *args, home=tmp_path, fast=True, extra=extra)
+    assert fast == _kube("uninstall", *args, home=tmp_path, fast=False, extra=extra), args
+    assert fast[0] != 0
+
+
 def test_a_plain_install_runs_without_click(tmp_path: Path) -> None:
     shop = str(_formula(tmp_path / "shop"))
     extra = {"KUBE_KUBECTL": "false"}

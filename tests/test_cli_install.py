@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -603,3 +606,46 @@ def test_ctrl_c_while_kubectl_runs_records_what_exists(
     assert [o["name"] for o in listed["record"]["objects"]] == ["a", "b", "c"]
     assert kube("uninstall", "plain", "-n", namespace).exit_code == 0
     assert managed(kubectl, namespace) == []
+
+
+def _kube_process(*args: str, fast: bool) -> tuple[int, str, str]:
+    """``kube ARGS`` as a user runs it (a process, the console script's entry point); ``fast``
+    False forces the full CLI (``KUBE_NO_FAST_PATH``)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.pop("KUBE_NO_FAST_PATH", None)
+    if not fast:
+        env["KUBE_NO_FAST_PATH"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "kube", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_a_plain_install_and_uninstall_print_on_the_fast_path_what_the_full_cli_prints(
+    tmp_path: Path, kubectl: KubectlFixture, namespace: str
+) -> None:
+    """The same formula installed and uninstalled twice in the namespace: by the entry point's
+    fast path (no Click) and by the full CLI. Each step exits 0 and prints the same, and
+    nothing of the release is left after either uninstall."""
+    directory = write_formula(
+        tmp_path,
+        "shop",
+        manifests={"a.yaml": json.dumps(configmap("shop-a")), "b.yaml": json.dumps(configmap("shop-b"))},
+    )
+    shown: dict[bool, list[tuple[int, str, str]]] = {}
+    for fast in (True, False):
+        steps = [
+            _kube_process("install", str(directory), "-n", namespace, "--wait", fast=fast),
+            _kube_process("uninstall", "shop", "-n", namespace, "-o", "json", fast=fast),
+        ]
+        assert [code for code, _, _ in steps] == [0, 0], steps
+        removed = json.loads(steps[1][1])
+        assert {o["status"] for o in removed["objects"]} == {"deleted"}, removed
+        assert managed(kubectl, namespace) == []
+        shown[fast] = steps
+    assert shown[True] == shown[False]

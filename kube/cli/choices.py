@@ -8,6 +8,9 @@ from typing import Any
 
 from kube.core.errors import UsageError
 
+#: The default of ``--timeout`` (how long ``--wait`` waits) on install, upgrade and uninstall.
+TIMEOUT = "5m"
+
 
 class OutputFormat(StrEnum):
     table = "table"

@@ -7,9 +7,11 @@ command tree costs most of that (about 40 ms), which an install pays too. So the
 plain forms (``--help``/``-h``; ``search PATTERN [-r] [-o table|text|json]``;
 ``info NAME [--installed] [-o table|text|json]``; ``update [-o table|text|json]``;
 ``install FORMULA`` with any of ``-n NS``, ``--name RELEASE``, ``-o FORMAT``,
-``--dry-run`` and ``--wait``) are recognised here and run without them, through
-the same functions the Typer commands call (``kube.cli.readonly``,
-``kube.cli.updating``, ``kube.cli.installing``), with the same error boundary: a
+``--dry-run`` and ``--wait``; ``uninstall RELEASE`` with any of ``-n NS``, ``-o
+FORMAT`` and ``--wait``) are recognised here and run without them, through the
+same functions the Typer commands call (``kube.cli.readonly``,
+``kube.cli.updating``, ``kube.cli.installing``, ``kube.cli.uninstalling``), with
+the same error boundary: a
 ``KubeError`` is one line and its exit code, a closed pipe 141, Ctrl-C 130.
 Anything else (another option, an option given twice, ``--`` or an option spelled
 another way, a bad value) goes to ``kube.cli.app``, which parses it with Click
@@ -22,21 +24,29 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kube.cli.choices import OutputFormat
 
 #: What ``-o`` may say on the fast path (any case); everything else is Click's to refuse.
 _FORMATS = ("table", "text", "json")
-#: What ``kube install``'s ``-o`` may say there (``kube.cli.choices.OutputFormat``): the
+#: What ``-o`` of install and uninstall may say there (``kube.cli.choices.OutputFormat``): the
 #: command itself refuses those it cannot print, as it does under Click.
-_INSTALL_FORMATS = ("table", "text", "json", "yaml", "github")
-#: The install options the fast path takes, by the parameter of ``installing.run`` they set.
-_INSTALL_VALUED = {
-    "-n": "namespace",
-    "--namespace": "namespace",
-    "--name": "name",
-    "-o": "output",
-    "--output": "output",
+_CHANGING_FORMATS = ("table", "text", "json", "yaml", "github")
+#: The options the fast path takes, by command, each by the parameter of the command's ``run``
+#: it sets: those that take a value, then the flags.
+_VALUED = {
+    "install": {
+        "-n": "namespace",
+        "--namespace": "namespace",
+        "--name": "name",
+        "-o": "output",
+        "--output": "output",
+    },
+    "uninstall": {"-n": "namespace", "--namespace": "namespace", "-o": "output", "--output": "output"},
 }
-_INSTALL_FLAGS = {"--dry-run": "dry_run", "--wait": "wait"}
+_FLAGS = {"install": {"--dry-run": "dry_run", "--wait": "wait"}, "uninstall": {"--wait": "wait"}}
 
 
 def _help_text(columns: int | None = None) -> str:
@@ -104,21 +114,23 @@ def _parse(argv: list[str]) -> tuple[str, str, bool, bool] | None:
     return command, positional[0], flag, fmt == "json"
 
 
-def _parse_install(rest: list[str]) -> dict[str, str | bool] | None:
-    """The parameters of ``installing.run`` for a plain install; None for anything else."""
+def _parse_changing(command: str, rest: list[str]) -> dict[str, str | bool] | None:
+    """The parameters of ``installing.run`` or ``uninstalling.run`` for a plain install or
+    uninstall (``command``); None for anything else."""
+    valued, flags = _VALUED[command], _FLAGS[command]
     given: dict[str, str | bool] = {}
     positional: list[str] = []
     i = 0
     while i < len(rest):
         arg = rest[i]
-        key = _INSTALL_VALUED.get(arg) or _INSTALL_FLAGS.get(arg)
+        key = valued.get(arg) or flags.get(arg)
         if key is None:
             if arg.startswith("-"):
                 return None  # another option, --opt=value, -nNS, --, --help: Click's
             positional.append(arg)
         elif key in given:
             return None  # given twice: Click says what that means
-        elif arg in _INSTALL_FLAGS:
+        elif arg in flags:
             given[key] = True
         elif i + 1 < len(rest) and not rest[i + 1].startswith("-"):
             given[key] = rest[i + 1]
@@ -127,9 +139,9 @@ def _parse_install(rest: list[str]) -> dict[str, str | bool] | None:
             return None  # no value, or one that looks like an option: Click's error
         i += 1
     output = given.get("output")
-    if len(positional) != 1 or (isinstance(output, str) and output.lower() not in _INSTALL_FORMATS):
+    if len(positional) != 1 or (isinstance(output, str) and output.lower() not in _CHANGING_FORMATS):
         return None
-    return {"formula": positional[0], **given}
+    return {"argument": positional[0], **given}
 
 
 def _parse_update(rest: list[str]) -> tuple[str, str, bool, bool] | None:
@@ -144,30 +156,47 @@ def _parse_update(rest: list[str]) -> tuple[str, str, bool, bool] | None:
 
 def _work(argv: list[str]) -> Callable[[], None] | None:
     """What the fast path runs for ``argv``; None when it is the full CLI's."""
-    if argv[:1] == ["install"]:
-        given = _parse_install(argv[1:])
-        return None if given is None else functools.partial(_install, given)
+    if argv[:1] in (["install"], ["uninstall"]):
+        given = _parse_changing(argv[0], argv[1:])
+        if given is None:
+            return None
+        return functools.partial(_install if argv[0] == "install" else _uninstall, given)
     plain = _parse(argv)
     return None if plain is None else functools.partial(_read_only, *plain)
 
 
 def _install(given: dict[str, str | bool]) -> None:
     from kube.cli import installing
-    from kube.cli.choices import OutputFormat
 
-    output = given.get("output")
     installing.run(
-        str(given["formula"]),
+        str(given["argument"]),
         namespace=_text(given.get("namespace")),
         name=_text(given.get("name")),
-        output=OutputFormat(output.lower()) if isinstance(output, str) else None,
+        output=_format(given.get("output")),
         dry_run=given.get("dry_run") is True,
+        wait=given.get("wait") is True,
+    )
+
+
+def _uninstall(given: dict[str, str | bool]) -> None:
+    from kube.cli import uninstalling
+
+    uninstalling.run(
+        str(given["argument"]),
+        namespace=_text(given.get("namespace")),
+        output=_format(given.get("output")),
         wait=given.get("wait") is True,
     )
 
 
 def _text(value: str | bool | None) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _format(value: str | bool | None) -> OutputFormat | None:
+    from kube.cli.choices import OutputFormat
+
+    return OutputFormat(value.lower()) if isinstance(value, str) else None
 
 
 def _read_only(command: str, argument: str, flag: bool, as_json: bool) -> None:

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from kube.cli import completers, installing
+from kube.cli.choices import TIMEOUT
 from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
-from kube.cli.installing import HOOK_TIMEOUT, TIMEOUT
+from kube.cli.installing import HOOK_TIMEOUT
 from kube.cli.options import (
     Context,
     Kubeconfig,

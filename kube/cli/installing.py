@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kube.cli import console
-from kube.cli.choices import OutputFormat, capabilities_option, choose
+from kube.cli.choices import TIMEOUT, OutputFormat, capabilities_option, choose
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json, status_text
 from kube.core.errors import ClusterError, DependencyError, HookError, KubeError
 from kube.formula.hook_needs import HOOK
@@ -30,9 +30,8 @@ ENV_INTERACTIVE = "KUBE_INTERACTIVE"
 #: Set by an install on many clusters for its children once the user accepted unsatisfied
 #: dependencies for all of them (the question is asked once).
 ENV_DEPENDENCIES_CONFIRMED = "KUBE_DEPENDENCIES_CONFIRMED"
-#: The defaults of --hook-timeout and --timeout.
+#: The default of --hook-timeout.
 HOOK_TIMEOUT = "300s"
-TIMEOUT = "5m"
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,22 +7,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kube.cli import completers, console, fanout
+from kube.cli import completers, console, fanout, uninstalling
+from kube.cli.choices import TIMEOUT
 from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, Timeout, Wait, choose, command_app
 from kube.cli.results import (
     kubectl_for,
-    print_objects,
-    progress_printer,
     record_json,
     record_row,
-    result_json,
 )
-from kube.core.errors import ClusterError, DependencyError, UsageError, WaitTimeoutError
-from kube.install import uninstall
+from kube.core.errors import UsageError
 from kube.k8s import releases
 from kube.k8s import status as kstatus
-from kube.k8s.wait import format_duration, parse_duration
 
 app = command_app()
 
@@ -149,81 +145,23 @@ def uninstall_command(
     all_clusters: AllClusters = False,
     cluster_selector: ClusterSelector = None,
     wait: Wait = False,
-    timeout: Timeout = "5m",
+    timeout: Timeout = TIMEOUT,
     output: Output = None,
     force: Annotated[
         bool, typer.Option("--force", help="Uninstall even when other releases depend on this one.")
     ] = False,
 ) -> None:
     """Delete exactly what a release's records list, newest first, then every revision record."""
-    fmt = choose(output, OutputFormat.json)
-    limit = parse_duration(timeout)
-    chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
-    if chosen.many:
-        outcomes = fanout.run_on(chosen.many)
-        fanout.report(
-            outcomes, verb="uninstall", release=name, as_json=fmt is OutputFormat.json, success="uninstalled"
-        )
-        return
-    context, kubeconfig = chosen.context, chosen.kubeconfig
-    kubectl = kubectl_for(context, kubeconfig, namespace)
-    # One read for both: the release, and the releases that may depend on it.
-    release, others = releases.find_release_and_others(kubectl, name, namespace)
-    _confirm_dependents(release, others, force=force)
-    on_event = progress_printer() if fmt is not OutputFormat.json else None
-    result = uninstall.uninstall(kubectl, release, wait=wait, timeout=limit, on_event=on_event)
-    if fmt is OutputFormat.json:
-        console.print_json(
-            {
-                **result_json(result),
-                "namespaceDeleted": result.namespace_deleted,
-                "namespaceState": result.namespace_state,
-                "recordRemoved": result.record_removed,
-            }
-        )
-    else:
-        print_objects(result.formula, result.version, result.objects)
-        if result.namespace_note:
-            console.info(result.namespace_note)
-        console.line(result.summary)
-    if not result.ok:
-        again = f"run `kube uninstall {name} -n {result.namespace}` again"
-        if result.stuck:
-            # Out of time: exit 9, naming what the API server still holds and why.
-            stuck = next((o for o in result.objects if o.status == "stuck"), None)
-            what = f"{stuck.ref.display} stuck: {stuck.detail}" if stuck else (
-                f"namespace {result.namespace} still Terminating"
-            )  # fmt: skip
-            raise WaitTimeoutError(
-                f"uninstall of {name} incomplete after {format_duration(result.timeout)}: {what}",
-                hint=f"see what holds it with `kubectl get -o yaml`; once it is released, {again}",
-            )
-        failed = next((o for o in result.objects if o.status in ("failed", "not attempted")), None)
-        detail = f"{failed.ref.display}: {failed.detail}" if failed else "see the table above"
-        raise ClusterError(f"uninstall of {name} incomplete: {detail}", hint=f"fix the cause and {again}")
-
-
-def _confirm_dependents(release: Release, others: list[Release], *, force: bool) -> None:
-    """Warn when other releases in the cluster (``others``: every release the user may list)
-    depend on this one, as install warns of unsatisfied dependencies: ask on a terminal,
-    ``--force`` skips, no terminal and no --force stops (exit 6)."""
-    from kube.install import deps
-
-    dependents = deps.dependents(release, others)
-    if not dependents:
-        return
-    from kube.cli.installing import _interactive  # the install command's modules: only when asking
-
-    for line in dependents:
-        console.line(f"!!-> WARNING: {line}", stderr=True)
-    console.line(f"!!-> {deps.MAY_NOT_FUNCTION_AFTER}", stderr=True)
-    if force:
-        return
-    names = "; ".join(dependents)
-    hint = "uninstall them first, or pass --force"
-    if not _interactive():
-        raise DependencyError(
-            f"other releases depend on {release.name}, and no terminal to ask: {names}", hint=hint
-        )
-    if not console.confirm("Continue?"):
-        raise DependencyError(f"uninstall cancelled: {names}", hint=hint)
+    uninstalling.run(
+        name,
+        namespace=namespace,
+        context=context,
+        kubeconfig=kubeconfig,
+        cluster=cluster,
+        all_clusters=all_clusters,
+        cluster_selector=cluster_selector,
+        wait=wait,
+        timeout=timeout,
+        output=output,
+        force=force,
+    )

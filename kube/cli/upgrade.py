@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from kube.cli import completers, console, fanout
+from kube.cli.choices import TIMEOUT
 from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.options import (
     Context,
@@ -96,7 +97,7 @@ def upgrade_command(
         typer.Option("--dry-run", help="Say what would change (the API server's dry run); change nothing."),
     ] = False,
     wait: Wait = False,
-    timeout: Timeout = "5m",
+    timeout: Timeout = TIMEOUT,
     atomic: Annotated[
         bool, typer.Option("--atomic", help="On failure, go back to the previous revision's objects.")
     ] = False,
@@ -168,7 +169,7 @@ def rollback_command(
         typer.Option("--dry-run", help="Say what would change (the API server's dry run); change nothing."),
     ] = False,
     wait: Wait = False,
-    timeout: Timeout = "5m",
+    timeout: Timeout = TIMEOUT,
     history_max: Annotated[int, _HISTORY_MAX] = 10,
 ) -> None:
     """Roll a release back: apply a stored revision's manifest again as a new revision, prune the rest."""
