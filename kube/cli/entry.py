@@ -34,19 +34,20 @@ _FORMATS = ("table", "text", "json")
 #: What ``-o`` of install and uninstall may say there (``kube.cli.choices.OutputFormat``): the
 #: command itself refuses those it cannot print, as it does under Click.
 _CHANGING_FORMATS = ("table", "text", "json", "yaml", "github")
-#: The options the fast path takes, by command, each by the parameter of the command's ``run``
-#: it sets: those that take a value, then the flags.
-_VALUED = {
-    "install": {
-        "-n": "namespace",
-        "--namespace": "namespace",
-        "--name": "name",
-        "-o": "output",
-        "--output": "output",
-    },
-    "uninstall": {"-n": "namespace", "--namespace": "namespace", "-o": "output", "--output": "output"},
+_OUTPUT = {"-o": "output", "--output": "output"}
+_NAMESPACE = {"-n": "namespace", "--namespace": "namespace"}
+#: The options the fast path takes, by command: those that take a value and the flags, each
+#: by the parameter it sets, and what ``-o`` may say.
+_OPTIONS: dict[str, tuple[dict[str, str], dict[str, str], tuple[str, ...]]] = {
+    "search": (_OUTPUT, {"-r": "regex", "--regex": "regex"}, _FORMATS),
+    "info": (_OUTPUT, {"--installed": "installed"}, _FORMATS),
+    "install": (
+        {**_NAMESPACE, "--name": "name", **_OUTPUT},
+        {"--dry-run": "dry_run", "--wait": "wait"},
+        _CHANGING_FORMATS,
+    ),
+    "uninstall": ({**_NAMESPACE, **_OUTPUT}, {"--wait": "wait"}, _CHANGING_FORMATS),
 }
-_FLAGS = {"install": {"--dry-run": "dry_run", "--wait": "wait"}, "uninstall": {"--wait": "wait"}}
 
 
 def _help_text(columns: int | None = None) -> str:
@@ -85,39 +86,10 @@ def _short_help(text: str, limit: int) -> str:
     return textwrap.shorten(joined, limit, placeholder="...", break_on_hyphens=False)
 
 
-def _parse(argv: list[str]) -> tuple[str, str, bool, bool] | None:
-    """``(command, argument, flag, as_json)`` for a plain search, info or update; None for
-    anything else. ``flag`` is ``-r`` for search and ``--installed`` for info."""
-    if argv[:1] == ["update"]:
-        return _parse_update(argv[1:])
-    if len(argv) < 2 or argv[0] not in ("search", "info"):
-        return None
-    command, rest = argv[0], argv[1:]
-    positional: list[str] = []
-    flag = False
-    fmt = "table"
-    i = 0
-    while i < len(rest):
-        arg = rest[i]
-        if (command, arg) in (("search", "-r"), ("search", "--regex"), ("info", "--installed")):
-            flag = True
-        elif arg in ("-o", "--output") and i + 1 < len(rest):
-            fmt = rest[i + 1].lower()
-            i += 1
-        elif arg.startswith("-"):
-            return None  # --output=x, -ojson, --help, -n, --context, --: Click's
-        else:
-            positional.append(arg)
-        i += 1
-    if len(positional) != 1 or fmt not in _FORMATS:
-        return None
-    return command, positional[0], flag, fmt == "json"
-
-
-def _parse_changing(command: str, rest: list[str]) -> dict[str, str | bool] | None:
-    """The parameters of ``installing.run`` or ``uninstalling.run`` for a plain install or
-    uninstall (``command``); None for anything else."""
-    valued, flags = _VALUED[command], _FLAGS[command]
+def _parse(command: str, rest: list[str]) -> dict[str, str | bool] | None:
+    """The parameters of a plain search, info, install or uninstall (``command``, ``_OPTIONS``):
+    ``argument``, the one positional argument, and each option given; None for anything else."""
+    valued, flags, formats = _OPTIONS[command]
     given: dict[str, str | bool] = {}
     positional: list[str] = []
     i = 0
@@ -139,30 +111,49 @@ def _parse_changing(command: str, rest: list[str]) -> dict[str, str | bool] | No
             return None  # no value, or one that looks like an option: Click's error
         i += 1
     output = given.get("output")
-    if len(positional) != 1 or (isinstance(output, str) and output.lower() not in _CHANGING_FORMATS):
+    if len(positional) != 1 or (isinstance(output, str) and output.lower() not in formats):
         return None
     return {"argument": positional[0], **given}
 
 
-def _parse_update(rest: list[str]) -> tuple[str, str, bool, bool] | None:
+def _parse_update(rest: list[str]) -> dict[str, str | bool] | None:
     """A plain ``kube update`` (``-o``/``--output`` aside: its default is text there, json
     nowhere); its ``--repo``, ``--branch`` and ``--reset`` forms are Click's."""
     if not rest:
-        return "update", "", False, False
-    if len(rest) == 2 and rest[0] in ("-o", "--output") and rest[1].lower() in _FORMATS:
-        return "update", "", False, rest[1].lower() == "json"
+        return {}
+    if len(rest) == 2 and rest[0] in _OUTPUT and rest[1].lower() in _FORMATS:
+        return {"output": rest[1]}
     return None
 
 
 def _work(argv: list[str]) -> Callable[[], None] | None:
     """What the fast path runs for ``argv``; None when it is the full CLI's."""
-    if argv[:1] in (["install"], ["uninstall"]):
-        given = _parse_changing(argv[0], argv[1:])
-        if given is None:
-            return None
-        return functools.partial(_install if argv[0] == "install" else _uninstall, given)
-    plain = _parse(argv)
-    return None if plain is None else functools.partial(_read_only, *plain)
+    command = argv[0] if argv else ""
+    if command == "update":
+        given = _parse_update(argv[1:])
+    elif command in _OPTIONS:
+        given = _parse(command, argv[1:])
+    else:
+        return None
+    return None if given is None else functools.partial(_RUNS[command], given)
+
+
+def _search(given: dict[str, str | bool]) -> None:
+    from kube.cli import readonly
+
+    readonly.search(str(given["argument"]), regex=given.get("regex") is True, as_json=_is_json(given))
+
+
+def _info(given: dict[str, str | bool]) -> None:
+    from kube.cli import readonly
+
+    readonly.info(str(given["argument"]), as_json=_is_json(given), installed=given.get("installed") is True)
+
+
+def _update(given: dict[str, str | bool]) -> None:
+    from kube.cli.updating import run_update
+
+    run_update(None, None, reset=False, as_json=_is_json(given))
 
 
 def _install(given: dict[str, str | bool]) -> None:
@@ -189,27 +180,28 @@ def _uninstall(given: dict[str, str | bool]) -> None:
     )
 
 
+_RUNS: dict[str, Callable[[dict[str, str | bool]], None]] = {
+    "search": _search,
+    "info": _info,
+    "update": _update,
+    "install": _install,
+    "uninstall": _uninstall,
+}
+
+
 def _text(value: str | bool | None) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _is_json(given: dict[str, str | bool]) -> bool:
+    output = _text(given.get("output"))
+    return output is not None and output.lower() == "json"
 
 
 def _format(value: str | bool | None) -> OutputFormat | None:
     from kube.cli.choices import OutputFormat
 
     return OutputFormat(value.lower()) if isinstance(value, str) else None
-
-
-def _read_only(command: str, argument: str, flag: bool, as_json: bool) -> None:
-    from kube.cli import readonly
-
-    if command == "update":
-        from kube.cli.updating import run_update
-
-        run_update(None, None, reset=False, as_json=as_json)
-    elif command == "search":
-        readonly.search(argument, regex=flag, as_json=as_json)
-    else:
-        readonly.info(argument, as_json=as_json, installed=flag)
 
 
 def _run(work: Callable[[], None]) -> int:
