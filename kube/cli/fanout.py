@@ -17,33 +17,12 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import click
-import typer
-
-from kube.cli import completers, console
-from kube.cli.app import ARGS_KEY
+from kube.cli import console
 from kube.core import process
 from kube.core.errors import ExitCode, KubeError, UsageError
 from kube.core.text import safe_line
-
-ClusterNames = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--cluster",
-        metavar="NAME",
-        help="A registered cluster (repeatable: runs on each), in place of a kubeconfig and context.",
-        autocompletion=completers.clusters,
-    ),
-]
-AllClusters = Annotated[bool, typer.Option("--all-clusters", help="Run on every registered cluster.")]
-ClusterSelector = Annotated[
-    str | None,
-    typer.Option(
-        "--cluster-selector", metavar="K=V[,K=V]", help="Run on the registered clusters with these labels."
-    ),
-]
 
 if TYPE_CHECKING:
     from kube.clusters.registry import Cluster
@@ -138,6 +117,9 @@ def child_args(args: Sequence[str], cluster: Cluster) -> list[str]:
 
 def run_on(clusters: Sequence[Cluster], *, env: Mapping[str, str] | None = None) -> list[Outcome]:
     """This command, once per cluster, in parallel; each result in the order of ``clusters``."""
+    import click  # the command line as Click was given it: only a command on many clusters asks
+
+    from kube.cli.app import ARGS_KEY
     from kube.clusters.inspect import MAX_WORKERS, parallel
 
     args = click.get_current_context().find_root().meta.get(ARGS_KEY)

@@ -10,9 +10,11 @@ import typer
 
 from kube.cli import completers, installing
 from kube.cli.choices import TIMEOUT
-from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.installing import HOOK_TIMEOUT
 from kube.cli.options import (
+    AllClusters,
+    ClusterNames,
+    ClusterSelector,
     Context,
     Kubeconfig,
     KubeVersion,

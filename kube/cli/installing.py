@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from kube.cli import console
+from kube.cli import console, fanout
 from kube.cli.choices import TIMEOUT, OutputFormat, capabilities_option, choose
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json, status_text
 from kube.core.errors import ClusterError, DependencyError, HookError, KubeError
@@ -95,24 +95,21 @@ def run(
     )
     if name is not None:
         validate_release_name(name)
-    if cluster or all_clusters or cluster_selector:  # else the registry of clusters is not read
-        from kube.cli import fanout
-
-        chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
-        if chosen.many:
-            env = _confirm_dependencies_everywhere(
-                chosen.many, formula, namespace, name, force=force or with_deps, dry_run=dry_run
-            )
-            outcomes = fanout.run_on(chosen.many, env=env)
-            fanout.report(
-                outcomes,
-                verb="install",
-                release=name or os.path.basename(formula.rstrip("/")),
-                as_json=fmt is OutputFormat.json,
-                success="installed",
-            )
-            return
-        context, kubeconfig = chosen.context, chosen.kubeconfig
+    chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
+    if chosen.many:
+        env = _confirm_dependencies_everywhere(
+            chosen.many, formula, namespace, name, force=force or with_deps, dry_run=dry_run
+        )
+        outcomes = fanout.run_on(chosen.many, env=env)
+        fanout.report(
+            outcomes,
+            verb="install",
+            release=name or os.path.basename(formula.rstrip("/")),
+            as_json=fmt is OutputFormat.json,
+            success="installed",
+        )
+        return
+    context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
     source = install.resolve(formula)
     _announce(source.notes, source.warnings)

@@ -38,6 +38,24 @@ def output_option(*machine: OutputFormat, note: str = "") -> Any:
     )
 
 
+# Where a command runs (kube.cli.fanout): one registered cluster, several, or all of them.
+ClusterNames = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cluster",
+        metavar="NAME",
+        help="A registered cluster (repeatable: runs on each), in place of a kubeconfig and context.",
+        autocompletion=completers.clusters,
+    ),
+]
+AllClusters = Annotated[bool, typer.Option("--all-clusters", help="Run on every registered cluster.")]
+ClusterSelector = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster-selector", metavar="K=V[,K=V]", help="Run on the registered clusters with these labels."
+    ),
+]
+
 Output = Annotated[OutputFormat | None, output_option(OutputFormat.json)]
 Namespace = Annotated[
     str | None,

@@ -7,8 +7,17 @@ from typing import Annotated
 import typer
 
 from kube.cli import completers, console, fanout
-from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
-from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
+from kube.cli.options import (
+    AllClusters,
+    ClusterNames,
+    ClusterSelector,
+    Context,
+    Kubeconfig,
+    Output,
+    OutputFormat,
+    choose,
+    command_app,
+)
 from kube.cli.results import kubectl_for
 from kube.core.errors import WaitTimeoutError
 from kube.k8s import status as kstatus

@@ -9,8 +9,19 @@ import typer
 
 from kube.cli import completers, console, fanout, uninstalling
 from kube.cli.choices import TIMEOUT
-from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
-from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, Timeout, Wait, choose, command_app
+from kube.cli.options import (
+    AllClusters,
+    ClusterNames,
+    ClusterSelector,
+    Context,
+    Kubeconfig,
+    Output,
+    OutputFormat,
+    Timeout,
+    Wait,
+    choose,
+    command_app,
+)
 from kube.cli.results import (
     kubectl_for,
     record_json,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kube.cli import console
+from kube.cli import console, fanout
 from kube.cli.choices import TIMEOUT, OutputFormat, choose
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json
 from kube.core.errors import ClusterError, DependencyError, WaitTimeoutError
@@ -36,21 +36,18 @@ def run(
     """``kube uninstall``, its options as the command's (see ``kube.cli.uninstall``)."""
     fmt = choose(output, OutputFormat.json)
     limit = parse_duration(timeout)
-    if cluster or all_clusters or cluster_selector:  # else the registry of clusters is not read
-        from kube.cli import fanout
-
-        chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
-        if chosen.many:
-            outcomes = fanout.run_on(chosen.many)
-            fanout.report(
-                outcomes,
-                verb="uninstall",
-                release=name,
-                as_json=fmt is OutputFormat.json,
-                success="uninstalled",
-            )
-            return
-        context, kubeconfig = chosen.context, chosen.kubeconfig
+    chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
+    if chosen.many:
+        outcomes = fanout.run_on(chosen.many)
+        fanout.report(
+            outcomes,
+            verb="uninstall",
+            release=name,
+            as_json=fmt is OutputFormat.json,
+            success="uninstalled",
+        )
+        return
+    context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
     # One read for both: the release, and the releases that may depend on it.
     release, others = releases.find_release_and_others(kubectl, name, namespace)

@@ -8,8 +8,10 @@ import typer
 
 from kube.cli import completers, console, fanout
 from kube.cli.choices import TIMEOUT
-from kube.cli.fanout import AllClusters, ClusterNames, ClusterSelector
 from kube.cli.options import (
+    AllClusters,
+    ClusterNames,
+    ClusterSelector,
     Context,
     Kubeconfig,
     KubeVersion,
