@@ -88,6 +88,7 @@ from kube.core.text import safe
 from kube.formula import hook_needs
 from kube.formula.hook_needs import HOOK
 from kube.formula.values import deep_merge
+from kube.install.staging import has_hook
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -148,7 +149,7 @@ def run_pre_install(
     """Run the staged formula's pre-install hook, if it has one; see the module docstring.
     ``previous_values`` (an upgrade): the previous revision's values after its hook."""
     hook = staged_dir / HOOK
-    if not hook.exists() and not hook.is_symlink():
+    if not has_hook(staged_dir):
         return HookResult(ran=False, values=deep_merge({}, values))
     who = f"pre-install hook of {formula.name}"
     if hook.is_symlink() or not hook.is_file():
