@@ -252,3 +252,84 @@ def test_an_imported_formula_installs_into_any_namespace(
     assert done.exit_code == 0, done.output
     gone = kubectl("get", "clusterrolebinding", "kube-state-metrics", check=False)
     assert gone.returncode != 0 and "NotFound" in gone.stderr
+
+
+def _write(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_one_object_in_two_files_is_refused_naming_both_and_nothing_is_written(tmp_path: Path) -> None:
+    # kubectl apply -f keeps whichever comes last; kube install would refuse the formula.
+    source = _write(
+        tmp_path / "src",
+        {
+            "gce.yaml": "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: slow}\n"
+            "provisioner: kubernetes.io/gce-pd\n",
+            "aws.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep}\n---\n"
+            "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: slow}\n"
+            "provisioner: kubernetes.io/aws-ebs\n",
+        },
+    )
+    out = tmp_path / "out"
+    result = kube("import", str(source), "--into", str(out), "--name", "storage", *OWNER)
+    assert result.exit_code == 4, result.output
+    assert (
+        f"{source / 'gce.yaml'}:1 StorageClass/slow is also defined at {source / 'aws.yaml'}:5"
+        in result.output
+    )
+    assert "import only the files you want" in result.output
+    assert not out.exists()
+
+
+def test_one_name_in_two_namespaces_is_two_objects_but_the_release_namespace_is_the_install_one(
+    tmp_path: Path,
+) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings{ns}}}\n"
+    two = _write(
+        tmp_path / "two",
+        {"a.yaml": cm.format(ns=", namespace: one"), "b.yaml": cm.format(ns=", namespace: two")},
+    )
+    assert kube("import", str(two), "--into", str(tmp_path / "o1"), "--name", "two", *OWNER).exit_code == 0
+    # The release namespace is taken out, so an object in it and one with none become one object.
+    same = _write(
+        tmp_path / "same",
+        {
+            "a.yaml": cm.format(ns=", namespace: app"),
+            "b.yaml": cm.format(ns=""),
+            "c.yaml": cm.format(ns=", namespace: app").replace("settings", "other"),
+        },
+    )
+    result = kube("import", str(same), "--into", str(tmp_path / "o2"), "--name", "same", *OWNER)
+    assert result.exit_code == 4, result.output
+    assert "ConfigMap/settings is also defined at" in result.output
+
+
+def test_folders_inside_a_folder_are_read_only_with_recursive_as_kubectl_does(tmp_path: Path) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n"
+    source = _write(
+        tmp_path / "guestbook",
+        {
+            "frontend.yaml": cm.format(name="frontend"),
+            "all-in-one/frontend.yaml": cm.format(name="frontend"),
+            "extra/deeper/more.yaml": cm.format(name="more"),
+            "docs/README.md": "no manifests here\n",
+        },
+    )
+    plain = kube("import", str(source), "--into", str(tmp_path / "o1"), "--name", "gb", *OWNER)
+    assert plain.exit_code == 0, plain.output
+    assert f"skipped {source / 'all-in-one'}: a folder inside a folder (kube import -R" in plain.output
+    assert f"{source / 'extra'}: a folder inside a folder" in plain.output
+    assert "docs" not in plain.output  # nothing to read there: no note
+    assert [p.name for p in (tmp_path / "o1" / "gb" / "manifests").iterdir()] == ["configmap-frontend.yaml"]
+    nested = kube(
+        "import", "-R", str(source / "extra"), "--into", str(tmp_path / "o2"), "--name", "more", *OWNER
+    )
+    assert nested.exit_code == 0, nested.output
+    assert [p.name for p in (tmp_path / "o2" / "more" / "manifests").iterdir()] == ["configmap-more.yaml"]
+    # -R over the whole folder meets the alternative in all-in-one/.
+    both = kube("import", "-R", str(source), "--into", str(tmp_path / "o3"), "--name", "gb", *OWNER)
+    assert both.exit_code == 4, both.output
+    assert "ConfigMap/frontend is also defined at" in both.output

@@ -2,7 +2,8 @@
 
 Exit status: 0 the formula was written (lint findings are the author's to-do list, not a
 failure); 2 a bad option or the output directory exists; 3 a source is missing; 4 a source is
-not plain Kubernetes objects (a Helm chart, a kustomization, broken YAML).
+not plain Kubernetes objects (a Helm chart, a kustomization, broken YAML) or two files define one
+object.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def import_command(
         Path | None,
         typer.Option("--into", metavar="DIR", help="Write the formula to DIR/NAME (default: ./NAME)."),
     ] = None,
+    recursive: Annotated[
+        bool,
+        typer.Option(
+            "--recursive", "-R", help="Read the folders inside the given folders too, as kubectl -R does."
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
     ] = False,
@@ -59,7 +66,13 @@ def import_command(
     """Turn plain upstream manifests into a formula: one object per file, images as values, linted."""
     fmt = choose(output, OutputFormat.json)
     plan = importer.plan(
-        sources, name=name, version=version, home=home, description=description, maintainers=maintainers or ()
+        sources,
+        name=name,
+        version=version,
+        home=home,
+        description=description,
+        maintainers=maintainers or (),
+        recursive=recursive,
     )
     target = (into or Path.cwd()) / plan.name
     report = None

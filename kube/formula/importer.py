@@ -144,8 +144,11 @@ class ImportPlan:
 # --------------------------------------------------------------------------- reading
 
 
-def _source_files(paths: Sequence[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
-    """Every manifest file under ``paths`` (sorted, as displayed), and the files passed over."""
+def _source_files(
+    paths: Sequence[Path], *, recursive: bool = False
+) -> tuple[list[tuple[Path, str]], list[str]]:
+    """Every manifest file in ``paths`` (in folders inside them too when ``recursive``), sorted,
+    as displayed; and what was passed over."""
     found: list[tuple[Path, str]] = []
     skipped: list[str] = []
     for root in paths:
@@ -163,7 +166,7 @@ def _source_files(paths: Sequence[Path]) -> tuple[list[tuple[Path, str]], list[s
                 f"{root}: not a regular file or a directory",
                 hint="give a manifest file or a directory of them",
             )
-        for path in _walk(root, skipped):
+        for path in _walk(root, skipped, recursive=recursive):
             found.append((path, str(path)))
             if len(found) > FILE_LIMIT:
                 raise UsageError(
@@ -172,10 +175,20 @@ def _source_files(paths: Sequence[Path]) -> tuple[list[tuple[Path, str]], list[s
     return found, skipped
 
 
-def _walk(root: Path, skipped: list[str]) -> Iterator[Path]:
-    """Manifest files under ``root`` in name order; symbolic links are not followed."""
+def _walk(root: Path, skipped: list[str], *, recursive: bool) -> Iterator[Path]:
+    """Manifest files in ``root`` in name order; symbolic links are not followed. As with
+    ``kubectl apply -f DIR``, the folders inside are read only when ``recursive`` (``-R``): an
+    upstream folder often keeps alternatives of its manifests in one (``all-in-one/``, ``legacy/``)."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if not recursive:
+            skipped.extend(
+                f"{Path(dirpath) / d}: a folder inside a folder "
+                "(kube import -R reads those, as kubectl -R does)"
+                for d in dirnames
+                if _holds_manifests(Path(dirpath) / d)
+            )
+            dirnames[:] = []
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if name.startswith(".") or not name.endswith(_MANIFEST_SUFFIXES):
@@ -189,6 +202,15 @@ def _walk(root: Path, skipped: list[str]) -> Iterator[Path]:
                 skipped.append(f"{path}: not a regular file (symbolic links are not followed)")
                 continue
             yield path
+
+
+def _holds_manifests(folder: Path) -> bool:
+    """Whether a manifest file is anywhere under ``folder`` (worth a note that it was not read)."""
+    for _, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        if any(name.endswith(_MANIFEST_SUFFIXES) and not name.startswith(".") for name in filenames):
+            return True
+    return False
 
 
 _PLAIN_ONLY = "kube import reads plain Kubernetes objects; render Helm charts or kustomizations first"
@@ -468,9 +490,10 @@ def plan(
     home: str | None = None,
     description: str | None = None,
     maintainers: Sequence[str] = (),
+    recursive: bool = False,
 ) -> ImportPlan:
     """Read ``sources`` and work out the formula; nothing is written."""
-    files, skipped = _source_files(sources)
+    files, skipped = _source_files(sources, recursive=recursive)
     objects = _read_objects(files)
     scopes = Scopes(objects)
     source_names = tuple(display for _, display in files)
@@ -496,6 +519,7 @@ def plan(
         skipped=skipped,
     )
     result.namespace = _main_namespace(objects, scopes)
+    _refuse_duplicates(objects, scopes, result.namespace)
     images = _Images()
     used_names: set[str] = set()
     # ServiceAccounts the release ships that land in the install namespace.
@@ -544,6 +568,31 @@ def plan(
     if description is None:
         result.to_decide.append("description: one line on what it runs (K3.yaml)")
     return result
+
+
+def _refuse_duplicates(objects: Sequence[KubeObject], scopes: Scopes, main: str | None) -> None:
+    """Two files that define one object are upstream alternatives (a StorageClass per cloud, a
+    Pod per volume type): ``kubectl apply -f`` keeps whichever comes last, ``kube install`` refuses
+    the formula. Only the user knows which one they want, so the import asks before writing."""
+    seen: dict[tuple[str, str, str, str], KubeObject] = {}
+    problems: list[Finding] = []
+    for obj in objects:
+        # The release's own namespace is taken out below: an object in it and one with no
+        # namespace both land in the install namespace.
+        ns = obj.namespace if scopes.namespaced(obj) and obj.namespace not in (None, main) else ""
+        key = (obj.group, obj.kind, ns or "", obj.name)
+        first = seen.setdefault(key, obj)
+        if first is not obj:
+            message = f"{obj.display} is also defined at {first.source}"
+            problems.append(Finding(obj.path, obj.line, "manifest-duplicate", message))
+    if problems:
+        first_problem = problems[0]
+        raise FormulaError(
+            f"{first_problem.location} {first_problem.message}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            hint="these look like alternatives: import only the files you want (kube import FILE...)",
+            findings=problems,
+        )
 
 
 def _replace_tokens(text: str, expressions: dict[str, str]) -> str:
