@@ -318,18 +318,24 @@ def test_folders_inside_a_folder_are_read_only_with_recursive_as_kubectl_does(tm
             "docs/README.md": "no manifests here\n",
         },
     )
+    elsewhere = _write(tmp_path / "elsewhere", {"secret.yaml": cm.format(name="outside")})
+    (source / "linked").symlink_to(elsewhere, target_is_directory=True)
     plain = kube("import", str(source), "--into", str(tmp_path / "o1"), "--name", "gb", *OWNER)
     assert plain.exit_code == 0, plain.output
     assert f"skipped {source / 'all-in-one'}: a folder inside a folder (kube import -R" in plain.output
     assert f"{source / 'extra'}: a folder inside a folder" in plain.output
     assert "docs" not in plain.output  # nothing to read there: no note
+    assert "linked" not in plain.output  # a symbolic link is not looked through, even for a note
     assert [p.name for p in (tmp_path / "o1" / "gb" / "manifests").iterdir()] == ["configmap-frontend.yaml"]
+    (source / "extra" / "linked").symlink_to(elsewhere, target_is_directory=True)
     nested = kube(
         "import", "-R", str(source / "extra"), "--into", str(tmp_path / "o2"), "--name", "more", *OWNER
     )
     assert nested.exit_code == 0, nested.output
+    assert f"skipped {source / 'extra' / 'linked'}: not a regular folder" in nested.output
     assert [p.name for p in (tmp_path / "o2" / "more" / "manifests").iterdir()] == ["configmap-more.yaml"]
-    # -R over the whole folder meets the alternative in all-in-one/.
+    # -R over the whole folder meets the alternative in all-in-one/, and passes over the link.
     both = kube("import", "-R", str(source), "--into", str(tmp_path / "o3"), "--name", "gb", *OWNER)
     assert both.exit_code == 4, both.output
+    assert "outside" not in both.output
     assert "ConfigMap/frontend is also defined at" in both.output

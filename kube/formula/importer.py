@@ -189,6 +189,11 @@ def _walk(root: Path, skipped: list[str], *, recursive: bool) -> Iterator[Path]:
                 if _holds_manifests(Path(dirpath) / d)
             )
             dirnames[:] = []
+        for linked in [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+            skipped.append(
+                f"{Path(dirpath) / linked}: not a regular folder (symbolic links are not followed)"
+            )
+            dirnames.remove(linked)
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if name.startswith(".") or not name.endswith(_MANIFEST_SUFFIXES):
@@ -205,7 +210,10 @@ def _walk(root: Path, skipped: list[str], *, recursive: bool) -> Iterator[Path]:
 
 
 def _holds_manifests(folder: Path) -> bool:
-    """Whether a manifest file is anywhere under ``folder`` (worth a note that it was not read)."""
+    """Whether a manifest file is anywhere under ``folder`` (worth a note that it was not read);
+    a symbolic link is not looked through."""
+    if folder.is_symlink():
+        return False
     for _, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         if any(name.endswith(_MANIFEST_SUFFIXES) and not name.startswith(".") for name in filenames):
