@@ -10,6 +10,8 @@ from kube.core.errors import UsageError
 
 #: The default of ``--timeout`` (how long ``--wait`` waits) on install, upgrade and uninstall.
 TIMEOUT = "5m"
+#: The default of --hook-timeout (install, upgrade, template).
+HOOK_TIMEOUT = "300s"
 
 
 class OutputFormat(StrEnum):

@@ -43,6 +43,10 @@ COMMANDS: dict[str, Command] = {
         "kube.cli.install",
         "Install a formula into the cluster: dependencies, hook, templates, kubectl create, install record.",
     ),
+    "template": Command(
+        "kube.cli.template",
+        "Render a formula as kube install would send it, with no cluster: no kubectl, no kubeconfig.",
+    ),
     "list": Command(
         "kube.cli.uninstall", "List the releases kube installed in the cluster (the latest revision of each)."
     ),

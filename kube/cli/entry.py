@@ -8,7 +8,8 @@ plain forms (``--help``/``-h``; ``search PATTERN [-r] [-o table|text|json]``;
 ``info NAME [--installed] [-o table|text|json]``; ``update [-o table|text|json]``;
 ``install FORMULA`` with any of ``-n NS``, ``--name RELEASE``, ``-o FORMAT``,
 ``--dry-run`` and ``--wait``; ``uninstall RELEASE`` with any of ``-n NS``, ``-o
-FORMAT`` and ``--wait``) are recognised here and run without them, through the
+FORMAT`` and ``--wait``; ``template FORMULA`` with any of ``-n NS``, ``--name
+RELEASE`` and ``-o FORMAT``) are recognised here and run without them, through the
 same functions the Typer commands call (``kube.cli.readonly``,
 ``kube.cli.updating``, ``kube.cli.installing``, ``kube.cli.uninstalling``), with
 the same error boundary: a
@@ -47,6 +48,7 @@ _OPTIONS: dict[str, tuple[dict[str, str], dict[str, str], tuple[str, ...]]] = {
         _CHANGING_FORMATS,
     ),
     "uninstall": ({**_NAMESPACE, **_OUTPUT}, {"--wait": "wait"}, _CHANGING_FORMATS),
+    "template": ({**_NAMESPACE, "--name": "name", **_OUTPUT}, {}, _CHANGING_FORMATS),
 }
 
 
@@ -87,7 +89,7 @@ def _short_help(text: str, limit: int) -> str:
 
 
 def _parse(command: str, rest: list[str]) -> dict[str, str | bool] | None:
-    """The parameters of a plain search, info, install or uninstall (``command``, ``_OPTIONS``):
+    """The parameters of a plain search, info, install, uninstall or template (``_OPTIONS``):
     ``argument``, the one positional argument, and each option given; None for anything else."""
     valued, flags, formats = _OPTIONS[command]
     given: dict[str, str | bool] = {}
@@ -169,6 +171,17 @@ def _install(given: dict[str, str | bool]) -> None:
     )
 
 
+def _template(given: dict[str, str | bool]) -> None:
+    from kube.cli import installing
+
+    installing.template(
+        str(given["argument"]),
+        namespace=_text(given.get("namespace")),
+        name=_text(given.get("name")),
+        output=_format(given.get("output")),
+    )
+
+
 def _uninstall(given: dict[str, str | bool]) -> None:
     from kube.cli import uninstalling
 
@@ -186,6 +199,7 @@ _RUNS: dict[str, Callable[[dict[str, str | bool]], None]] = {
     "update": _update,
     "install": _install,
     "uninstall": _uninstall,
+    "template": _template,
 }
 
 

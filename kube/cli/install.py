@@ -9,18 +9,20 @@ from typing import Annotated
 import typer
 
 from kube.cli import completers, installing
-from kube.cli.choices import TIMEOUT
-from kube.cli.installing import HOOK_TIMEOUT
+from kube.cli.choices import HOOK_TIMEOUT, TIMEOUT
 from kube.cli.options import (
     AllClusters,
+    AllowNamespaces,
     ClusterNames,
     ClusterSelector,
     Context,
+    HookTimeout,
     Kubeconfig,
     KubeVersion,
     Namespace,
     OutputFormat,
     Patches,
+    Sandbox,
     SetStrings,
     SetValues,
     Timeout,
@@ -69,14 +71,7 @@ def install_command(
             "without asking.",
         ),
     ] = False,
-    allow_namespace: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-namespace",
-            metavar="NS",
-            help="Let the formula create objects in NS too, besides -n (repeatable).",
-        ),
-    ] = None,
+    allow_namespace: AllowNamespaces = None,
     with_deps: Annotated[
         bool, typer.Option("--with-deps", help="Install missing dependencies from the archive first.")
     ] = False,
@@ -86,12 +81,8 @@ def install_command(
     patch: Patches = None,
     kube_version: KubeVersion = None,
     no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py.")] = False,
-    hook_timeout: Annotated[
-        str, typer.Option("--hook-timeout", metavar="DURATION", help="Time limit of the hook.")
-    ] = HOOK_TIMEOUT,
-    sandbox: Annotated[
-        bool, typer.Option("--sandbox", help="Run the hook without network and with a throw-away HOME.")
-    ] = False,
+    hook_timeout: HookTimeout = HOOK_TIMEOUT,
+    sandbox: Sandbox = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be created; change nothing in the cluster.")
     ] = False,

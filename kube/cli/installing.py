@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kube.cli import console, fanout
-from kube.cli.choices import TIMEOUT, OutputFormat, capabilities_option, choose
+from kube.cli.choices import HOOK_TIMEOUT, TIMEOUT, OutputFormat, capabilities_option, choose
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json, status_text
 from kube.core.errors import ClusterError, DependencyError, HookError, KubeError
 from kube.formula.hook_needs import HOOK
@@ -30,8 +30,6 @@ ENV_INTERACTIVE = "KUBE_INTERACTIVE"
 #: Set by an install on many clusters for its children once the user accepted unsatisfied
 #: dependencies for all of them (the question is asked once).
 ENV_DEPENDENCIES_CONFIRMED = "KUBE_DEPENDENCIES_CONFIRMED"
-#: The default of --hook-timeout.
-HOOK_TIMEOUT = "300s"
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -123,6 +121,61 @@ def run(
     result = _run_install(the_plan, kubectl, options, force=force)
     _show(result, fmt, installed_deps, show_secrets=show_secrets)
     _raise_for(result)
+
+
+def template(
+    formula: str,
+    *,
+    namespace: str | None = None,
+    name: str | None = None,
+    output: OutputFormat | None = None,
+    allow_namespace: Sequence[str] | None = None,
+    values: Sequence[Path] | None = None,
+    set_: Sequence[str] | None = None,
+    set_string: Sequence[str] | None = None,
+    patch: Sequence[Path] | None = None,
+    kube_version: str | None = None,
+    no_hooks: bool = False,
+    hook_timeout: str = HOOK_TIMEOUT,
+    sandbox: bool = False,
+    show_secrets: bool = False,
+) -> None:
+    """``kube template``: what ``kube install --dry-run`` prints, rendered on this machine alone:
+    no kubectl runs and no kubeconfig is read (``kube.cli.template``)."""
+    # YAML is what people read here too: table and text name it.
+    fmt = choose(output, OutputFormat.json, OutputFormat.yaml, default=OutputFormat.yaml)
+    options = install.InstallOptions(
+        patches=_patches(patch),
+        capabilities=capabilities_option(kube_version, dry_run=True),
+        value_files=tuple(values or ()),
+        sets=tuple(set_ or ()),
+        set_strings=tuple(set_string or ()),
+        hooks=not no_hooks,
+        hook_timeout=parse_duration(hook_timeout, "--hook-timeout"),
+        sandbox=sandbox,
+        interactive=_interactive(),
+        dry_run=True,
+        allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
+        on_hook_output=show_hook_output,
+        offline=True,
+    )
+    source = install.resolve(formula)
+    _announce(source.notes, source.warnings)
+    the_plan = install.offline_plan(source, namespace=namespace, release=name)
+    if source.formula.dependencies:
+        console.warn(f"dependencies not checked: kube template does not read the cluster ({_NO_CLUSTER})")
+    # Never called: the plan reads nothing and capabilities are offline (a test runs kubectl as a trap).
+    kubectl = kubectl_for(None, None, the_plan.namespace)
+    result = _run_install(the_plan, kubectl, options, force=True, describe=False)
+    rendered = [o.data if show_secrets else redact_secrets(o.data) for o in result.rendered]
+    if fmt is OutputFormat.json:
+        # kubectl's own shape for many objects: `kubectl apply -f -` reads it back.
+        console.print_json({"apiVersion": "v1", "kind": "List", "items": rendered})
+    else:
+        _print_yaml(rendered)  # -o table and text too: a template's output for people is YAML
+
+
+_NO_CLUSTER = "kube install --dry-run checks them"
 
 
 def show_hook_output(output: str) -> None:
@@ -262,7 +315,9 @@ def _confirm_dependencies(the_plan: Plan, *, force: bool, dry_run: bool) -> None
         raise DependencyError(f"installation cancelled: {names}", hint=hint)
 
 
-def _run_install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions, *, force: bool) -> InstallResult:
+def _run_install(
+    the_plan: Plan, kubectl: Kubectl, options: InstallOptions, *, force: bool, describe: bool = True
+) -> InstallResult:
     hook = the_plan.source.directory / HOOK
     if options.dry_run and options.hooks and not options.sandbox and hook.is_file():
         # A dry run still runs the hook (it may generate values the manifests use), with the
@@ -279,7 +334,7 @@ def _run_install(the_plan: Plan, kubectl: Kubectl, options: InstallOptions, *, f
         if exc.output:
             console.line(exc.output, stderr=True)
         raise
-    if result.outcome == "dry run" and result.reach is not None:
+    if describe and result.outcome == "dry run" and result.reach is not None:
         _describe_reach(result.reach, result.formula, would=True)
     return result
 

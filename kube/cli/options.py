@@ -114,3 +114,18 @@ KubeVersion = Annotated[
         "asking the cluster.",
     ),
 ]
+# The hook's options and the namespaces besides -n, the same on install, upgrade and template.
+AllowNamespaces = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-namespace",
+        metavar="NS",
+        help="Let the formula create objects in NS too, besides -n (repeatable).",
+    ),
+]
+HookTimeout = Annotated[
+    str, typer.Option("--hook-timeout", metavar="DURATION", help="Time limit of the hook.")
+]
+Sandbox = Annotated[
+    bool, typer.Option("--sandbox", help="Run the hook without network and with a throw-away HOME.")
+]

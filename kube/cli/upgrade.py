@@ -7,12 +7,14 @@ from typing import Annotated, Any
 import typer
 
 from kube.cli import completers, console, fanout
-from kube.cli.choices import TIMEOUT
+from kube.cli.choices import HOOK_TIMEOUT, TIMEOUT
 from kube.cli.options import (
     AllClusters,
+    AllowNamespaces,
     ClusterNames,
     ClusterSelector,
     Context,
+    HookTimeout,
     Kubeconfig,
     KubeVersion,
     Namespace,
@@ -20,6 +22,7 @@ from kube.cli.options import (
     OutputFormat,
     Patches,
     ResetPatches,
+    Sandbox,
     SetStrings,
     SetValues,
     Timeout,
@@ -79,21 +82,12 @@ def upgrade_command(
         str | None,
         typer.Option("--version", metavar="V", help="Refuse unless the formula found is version V."),
     ] = None,
-    allow_namespace: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-namespace", metavar="NS", help="Let the formula create objects in NS too (repeatable)."
-        ),
-    ] = None,
+    allow_namespace: AllowNamespaces = None,
     no_hooks: Annotated[
         bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py (its last values are kept).")
     ] = False,
-    hook_timeout: Annotated[
-        str, typer.Option("--hook-timeout", metavar="DURATION", help="Time limit of the hook.")
-    ] = "300s",
-    sandbox: Annotated[
-        bool, typer.Option("--sandbox", help="Run the hook without network and with a throw-away HOME.")
-    ] = False,
+    hook_timeout: HookTimeout = HOOK_TIMEOUT,
+    sandbox: Sandbox = False,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Say what would change (the API server's dry run); change nothing."),

@@ -205,6 +205,18 @@ def plan(
     return Plan(source, ns, existing, tuple(found), unsatisfied, release=name)
 
 
+def offline_plan(source: Source, *, namespace: str | None = None, release: str | None = None) -> Plan:
+    """``plan`` for ``kube template``: nothing is read, neither the cluster nor the kubeconfig,
+    so one formula and its values render the same on every machine (``namespace`` defaults to
+    ``default``); an install's checks of existing releases and dependencies are not made."""
+    from kube.k8s import releases
+    from kube.k8s.kubectl import validate_namespace
+
+    name = releases.validate_release_name(release or source.formula.name)
+    ns = validate_namespace(namespace) if namespace else "default"
+    return Plan(source, ns, None, (), (), release=name)
+
+
 # -- install ------------------------------------------------------------------------------------
 
 
@@ -285,17 +297,19 @@ def reach_of(objs: Sequence[KubeObject], ns: str, scopes: Scopes) -> Reach:
 
 
 def capabilities_for(
-    kubectl: Kubectl, given: Capabilities | None, *, dry_run: bool
+    kubectl: Kubectl, given: Capabilities | None, *, dry_run: bool, offline: bool = False
 ) -> Callable[[], Capabilities]:
     """What templates see as ``kube.capabilities``: ``given`` (``--kube-version``), else the
     cluster's, read the first time a template asks (and once per process); a dry run that cannot
-    reach the cluster uses the defaults."""
+    reach the cluster uses the defaults, and so does an ``offline`` one without asking."""
 
     def find() -> Capabilities:
         if given is not None:
             return given
         from kube.k8s import capabilities
 
+        if offline:
+            return capabilities.offline()
         try:
             return capabilities.read(kubectl)
         except ClusterError:
@@ -330,7 +344,9 @@ def _render(
                 options.on_hook_output(hook.output)
         objs = render.render_manifests(
             formula, staged, values, namespace=ns, release=the_plan.release_name, patches=options.patches,
-            capabilities=capabilities_for(kubectl, options.capabilities, dry_run=options.dry_run),
+            capabilities=capabilities_for(
+                kubectl, options.capabilities, dry_run=options.dry_run, offline=options.offline
+            ),
         )  # fmt: skip
     patches = tuple(p.to_json() for p in options.patches)
     return objs, hook_ran, Inputs(given, values if hook_ran else {}, patches=patches)

@@ -155,6 +155,8 @@ class InstallOptions:
     patches: tuple[PatchSet, ...] = field(default=(), hash=False)
     # --kube-version: what templates see as kube.capabilities, instead of asking the cluster.
     capabilities: Capabilities | None = field(default=None, hash=False)
+    # kube template: a dry run that never asks the cluster (capabilities: the defaults).
+    offline: bool = False
 
 
 @dataclass(frozen=True)
