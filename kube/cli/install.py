@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kube.cli import completers, installing
+from kube.cli import installing
 from kube.cli.choices import HOOK_TIMEOUT, TIMEOUT
 from kube.cli.options import (
     AllClusters,
@@ -16,10 +16,12 @@ from kube.cli.options import (
     ClusterNames,
     ClusterSelector,
     Context,
+    FormulaArgument,
     HookTimeout,
     Kubeconfig,
     KubeVersion,
     Namespace,
+    NoHooks,
     OutputFormat,
     Patches,
     Sandbox,
@@ -37,14 +39,7 @@ app = command_app()
 
 @app.command("install")
 def install_command(
-    formula: Annotated[
-        str,
-        typer.Argument(
-            metavar="FORMULA",
-            help="A formula name, or a path to a formula directory.",
-            autocompletion=completers.formulas,
-        ),
-    ],
+    formula: FormulaArgument,
     namespace: Namespace = None,
     name: Annotated[
         str | None,
@@ -80,7 +75,7 @@ def install_command(
     set_string: SetStrings = None,
     patch: Patches = None,
     kube_version: KubeVersion = None,
-    no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py.")] = False,
+    no_hooks: NoHooks = False,
     hook_timeout: HookTimeout = HOOK_TIMEOUT,
     sandbox: Sandbox = False,
     dry_run: Annotated[

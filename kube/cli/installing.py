@@ -72,25 +72,17 @@ def run(
     dry_run = dry_run or server_dry_run
     machine = (OutputFormat.json, OutputFormat.yaml) if dry_run else (OutputFormat.json,)
     fmt = choose(output, *machine, default=OutputFormat.yaml if dry_run else OutputFormat.table)
-    options = install.InstallOptions(
-        patches=_patches(patch),
-        capabilities=capabilities_option(kube_version, dry_run=dry_run),
-        value_files=tuple(values or ()),
-        sets=tuple(set_ or ()),
-        set_strings=tuple(set_string or ()),
-        hooks=not no_hooks,
-        hook_timeout=parse_duration(hook_timeout, "--hook-timeout"),
-        sandbox=sandbox,
-        interactive=_interactive(),
-        dry_run=dry_run,
+    options = replace(
+        _render_options(
+            values, set_, set_string, patch, allow_namespace, kube_version, no_hooks, hook_timeout, sandbox,
+            dry_run=dry_run,
+        ),
         wait=parse_duration(timeout) if wait else None,
         atomic=atomic,
-        allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
         timeout=parse_duration(timeout),
         on_event=progress_printer() if fmt is OutputFormat.table else None,
         server_dry_run=server_dry_run,
-        on_hook_output=show_hook_output,
-    )
+    )  # fmt: skip
     if name is not None:
         validate_release_name(name)
     chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
@@ -144,21 +136,13 @@ def template(
     no kubectl runs and no kubeconfig is read (``kube.cli.template``)."""
     # YAML is what people read here too: table and text name it.
     fmt = choose(output, OutputFormat.json, OutputFormat.yaml, default=OutputFormat.yaml)
-    options = install.InstallOptions(
-        patches=_patches(patch),
-        capabilities=capabilities_option(kube_version, dry_run=True),
-        value_files=tuple(values or ()),
-        sets=tuple(set_ or ()),
-        set_strings=tuple(set_string or ()),
-        hooks=not no_hooks,
-        hook_timeout=parse_duration(hook_timeout, "--hook-timeout"),
-        sandbox=sandbox,
-        interactive=_interactive(),
-        dry_run=True,
-        allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
-        on_hook_output=show_hook_output,
+    options = replace(
+        _render_options(
+            values, set_, set_string, patch, allow_namespace, kube_version, no_hooks, hook_timeout, sandbox,
+            dry_run=True,
+        ),
         offline=True,
-    )
+    )  # fmt: skip
     source = install.resolve(formula)
     _announce(source.notes, source.warnings)
     the_plan = install.offline_plan(source, namespace=namespace, release=name)
@@ -176,6 +160,36 @@ def template(
 
 
 _NO_CLUSTER = "kube install --dry-run checks them"
+
+
+def _render_options(
+    values: Sequence[Path] | None,
+    set_: Sequence[str] | None,
+    set_string: Sequence[str] | None,
+    patch: Sequence[Path] | None,
+    allow_namespace: Sequence[str] | None,
+    kube_version: str | None,
+    no_hooks: bool,
+    hook_timeout: str,
+    sandbox: bool,
+    *,
+    dry_run: bool,
+) -> InstallOptions:
+    """What decides the objects, from the options install and template share."""
+    return install.InstallOptions(
+        patches=_patches(patch),
+        capabilities=capabilities_option(kube_version, dry_run=dry_run),
+        value_files=tuple(values or ()),
+        sets=tuple(set_ or ()),
+        set_strings=tuple(set_string or ()),
+        hooks=not no_hooks,
+        hook_timeout=parse_duration(hook_timeout, "--hook-timeout"),
+        sandbox=sandbox,
+        interactive=_interactive(),
+        dry_run=dry_run,
+        allow_namespaces=tuple(validate_namespace(n) for n in allow_namespace or ()),
+        on_hook_output=show_hook_output,
+    )
 
 
 def show_hook_output(output: str) -> None:

@@ -129,3 +129,13 @@ HookTimeout = Annotated[
 Sandbox = Annotated[
     bool, typer.Option("--sandbox", help="Run the hook without network and with a throw-away HOME.")
 ]
+#: The formula of install and template: a name in the archive, or a folder.
+FormulaArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="FORMULA",
+        help="A formula name, or a path to a formula directory.",
+        autocompletion=completers.formulas,
+    ),
+]
+NoHooks = Annotated[bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py.")]

@@ -10,11 +10,13 @@ from typing import Annotated
 
 import typer
 
-from kube.cli import completers, installing
+from kube.cli import installing
 from kube.cli.choices import HOOK_TIMEOUT
 from kube.cli.options import (
     AllowNamespaces,
+    FormulaArgument,
     HookTimeout,
+    NoHooks,
     OutputFormat,
     Patches,
     Sandbox,
@@ -29,14 +31,7 @@ app = command_app()
 
 @app.command("template")
 def template_command(
-    formula: Annotated[
-        str,
-        typer.Argument(
-            metavar="FORMULA",
-            help="A formula name, or a path to a formula directory.",
-            autocompletion=completers.formulas,
-        ),
-    ],
+    formula: FormulaArgument,
     namespace: Annotated[
         str | None,
         typer.Option("-n", "--namespace", metavar="NS", help="The install namespace (default: default)."),
@@ -64,7 +59,7 @@ def template_command(
             help="The Kubernetes version templates see as kube.capabilities (default: kube's default).",
         ),
     ] = None,
-    no_hooks: Annotated[bool, typer.Option("--no-hooks", help="Do not run scripts/pre-install.py.")] = False,
+    no_hooks: NoHooks = False,
     hook_timeout: HookTimeout = HOOK_TIMEOUT,
     sandbox: Sandbox = False,
     show_secrets: Annotated[
