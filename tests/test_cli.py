@@ -350,6 +350,25 @@ def test_a_dry_run_loads_the_template_engine_and_hook_runner_only_for_a_formula_
     assert loaded("--patch", str(patch)) == set(later)
 
 
+def test_a_template_loads_neither_the_record_format_nor_the_cluster_machinery(tmp_path: Path) -> None:
+    """kube template reads no record and runs no kubectl: the record codecs, the readiness
+    waits, the create step, dependencies, the cluster fan-out and the subprocess helper stay
+    unloaded (a dry run reads the release, so it loads the record format)."""
+    shop = _formula(tmp_path / "shop", template=False)
+    unused = (
+        "kube.k8s.release_format", "kube.k8s.records", "kube.k8s.releases", "kube.k8s.wait",
+        "kube.install.create", "kube.install.deps", "kube.install.depends", "kube.cli.fanout",
+        "kube.core.process", "subprocess", "click", "typer", "jinja2",
+    )  # fmt: skip
+    template = _imported("template", str(shop), home=tmp_path)
+    assert "kube.install.pipeline" in template  # it rendered
+    assert {m for m in unused if m in template} == set()
+    dry = _imported(
+        "install", str(shop), "-n", "default", "--dry-run", home=tmp_path, extra={"KUBE_KUBECTL": "false"}
+    )
+    assert {"kube.k8s.release_format", "kube.core.process"} <= dry
+
+
 def test_info_with_a_kubeconfig_starts_no_kubectl_unless_asked(tmp_path: Path) -> None:
     """A kubeconfig in play is not a question about the cluster: plain `kube info` reads only the
     local index. The kubectl on PATH is a script that logs each call and fails (no cluster needed):

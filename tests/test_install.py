@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from kube.core.durations import parse_duration
 from kube.core.errors import ClusterError, UsageError
 from kube.install import pipeline as install
 from kube.k8s import wait
@@ -78,13 +79,13 @@ def logging_kubectl(directory: Path) -> tuple[Path, Path]:
     ("text", "seconds"), [("300", 300), ("90s", 90), ("5m", 300), ("1h30m", 5400), ("1.5m", 90)]
 )
 def test_durations_accept_the_usual_forms(text: str, seconds: float) -> None:
-    assert wait.parse_duration(text) == seconds
+    assert parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "5 minutes", "-1s", "0", "m5"])
 def test_durations_refuse_anything_else(text: str) -> None:
     with pytest.raises(UsageError, match="--timeout"):
-        wait.parse_duration(text)
+        parse_duration(text)
 
 
 def _deploy(generation: int = 2, observed: int = 2, **status: int) -> dict[str, Any]:

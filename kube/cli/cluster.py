@@ -16,8 +16,8 @@ from kube.cli import completers, console
 from kube.cli.options import Output, OutputFormat, choose, command_app
 from kube.clusters import inspect, provisioners, registry
 from kube.clusters.registry import Cluster
+from kube.core.durations import parse_duration
 from kube.core.errors import ClusterError, KubeError, UsageError
-from kube.k8s.wait import parse_duration
 
 app = command_app()
 cluster_app = command_app()

@@ -11,19 +11,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from kube.cli import console, fanout
+from kube.cli import console
 from kube.cli.choices import HOOK_TIMEOUT, TIMEOUT, OutputFormat, capabilities_option, choose
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json, status_text
+from kube.core.durations import parse_duration
 from kube.core.errors import ClusterError, DependencyError, HookError, KubeError
 from kube.formula.hook_needs import HOOK
-from kube.install import deps
 from kube.install import pipeline as install
-from kube.install.deps import MAY_NOT_FUNCTION
 from kube.install.pipeline import InstallOptions, InstallResult, Plan, Reach
 from kube.k8s.kubectl import Kubectl, validate_namespace
 from kube.k8s.objects import redact_secrets
-from kube.k8s.release_format import validate_release_name
-from kube.k8s.wait import parse_duration
+from kube.k8s.release_names import validate_release_name
 
 #: "1" forces prompts even without a terminal (answers are read from stdin); "0" never prompts.
 ENV_INTERACTIVE = "KUBE_INTERACTIVE"
@@ -85,6 +83,8 @@ def run(
     )  # fmt: skip
     if name is not None:
         validate_release_name(name)
+    from kube.cli import fanout  # not for kube template, which runs nowhere else
+
     chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
     if chosen.many:
         env = _confirm_dependencies_everywhere(
@@ -244,6 +244,8 @@ def _confirm_dependencies_everywhere(
     missing = dict(zip((c.name for c in clusters), parallel(clusters, unsatisfied), strict=True))
     if not any(missing.values()):
         return {}
+    from kube.install.deps import MAY_NOT_FUNCTION
+
     for cluster, lines in missing.items():
         for line in lines:
             console.line(f"!!-> WARNING: cluster {cluster}: {line}", stderr=True)
@@ -267,8 +269,8 @@ def _announce(notes: tuple[str, ...], warnings: tuple[str, ...]) -> None:
 def _install_dependencies(
     the_plan: Plan, kubectl: Kubectl, options: InstallOptions, fmt: OutputFormat, *, force: bool
 ) -> list[InstallResult]:
-
     from kube.formula.values import merge_values
+    from kube.install import deps
 
     def plan(formula: Formula, namespace: str) -> Plan:
         source = install.Source(formula, formula.path, "archive")
@@ -316,6 +318,8 @@ def _confirm_dependencies(the_plan: Plan, *, force: bool, dry_run: bool) -> None
         for note in the_plan.notes:
             console.warn(note)
         return
+    from kube.install.deps import MAY_NOT_FUNCTION
+
     for missing in the_plan.unsatisfied:
         console.line(f"!!-> WARNING: {missing.warning}", stderr=True)
     console.line(f"!!-> {MAY_NOT_FUNCTION}", stderr=True)

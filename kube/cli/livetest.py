@@ -8,7 +8,7 @@ import typer
 
 from kube.cli import completers, console
 from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
-from kube.k8s.wait import parse_duration
+from kube.core.durations import parse_duration
 from kube.livetest import run as testing
 from kube.livetest.steps import EXIT_TESTS_NOT_RUN, TestReport
 

@@ -19,10 +19,10 @@ from kube.cli.options import (
     command_app,
 )
 from kube.cli.results import kubectl_for
+from kube.core.durations import format_duration, parse_duration
 from kube.core.errors import WaitTimeoutError
 from kube.k8s import status as kstatus
 from kube.k8s.status import NotCurrentError, ObjectStatus, ReleaseStatus
-from kube.k8s.wait import format_duration, parse_duration
 
 app = command_app()
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from kube.cli import console, fanout
 from kube.cli.choices import TIMEOUT, OutputFormat, choose
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json
+from kube.core.durations import format_duration, parse_duration
 from kube.core.errors import ClusterError, DependencyError, WaitTimeoutError
 from kube.install import uninstall
 from kube.k8s import releases
-from kube.k8s.wait import format_duration, parse_duration
 
 if TYPE_CHECKING:
     from kube.k8s.releases import Release

@@ -33,12 +33,12 @@ from kube.cli.options import (
     command_app,
 )
 from kube.cli.results import kubectl_for, print_objects
+from kube.core.durations import parse_duration
 from kube.core.errors import ClusterError, HookError, UsageError, WaitTimeoutError
 from kube.install.deps import MAY_NOT_FUNCTION
 from kube.install.results import ObjectStatus
 from kube.install.upgrade import UpgradeOptions, UpgradeOutcome, UpgradeResult
 from kube.k8s.kubectl import validate_namespace
-from kube.k8s.wait import parse_duration
 
 app = command_app()
 

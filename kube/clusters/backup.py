@@ -28,7 +28,8 @@ from kube.core.errors import ClusterError, KubeError, NotFoundError, UsageError
 from kube.k8s import releases
 from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
 from kube.k8s.objects import redact_secrets
-from kube.k8s.release_format import SELECTOR, document, utc_now, validate_release_name
+from kube.k8s.release_format import SELECTOR, document, utc_now
+from kube.k8s.release_names import validate_release_name
 from kube.k8s.release_read import from_secret, is_record
 from kube.k8s.releases import RecordedObject, Release, Revision, Unreadable
 

@@ -246,7 +246,7 @@ def _foreign(
     ``shareable`` (the release's namespace), a cluster-scoped object of the same formula is not
     foreign: the release joins its users."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-    from kube.k8s.release_format import RELEASE_LABEL
+    from kube.k8s.release_names import RELEASE_LABEL
 
     known = {key_of(p.ref) for p in previous}
     found: dict[Key, str] = {}
@@ -273,7 +273,7 @@ def _foreign(
 def owned_by(live: Mapping[str, Any], release: str, formula: str, uid: str) -> str:
     """Why ``live`` is no longer this release's ("" when it is): kpt's ownership rule."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-    from kube.k8s.release_format import RELEASE_LABEL
+    from kube.k8s.release_names import RELEASE_LABEL
 
     labels = _meta(live).get("labels") or {}
     if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or labels.get(FORMULA_LABEL) != label_value(formula):

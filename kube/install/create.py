@@ -113,7 +113,7 @@ def create(
     from kube.k8s.objects import Scopes
 
     formula, ns = the_plan.source.formula, the_plan.namespace
-    previous = resumable(the_plan)
+    previous = the_plan.resumable
     among = [o for w in waves for o in w]
     scopes = scopes or Scopes(among)
     before = previous.objects if previous else ()
@@ -214,22 +214,13 @@ def _create_wave(
         return [Outcome(ObjectRef.of(p), False, None, Reason.INTERRUPTED, "interrupted") for p in payload]
 
 
-def resumable(the_plan: Plan) -> Revision | None:
-    """The latest revision of the release when it is an unfinished install (pending or partial):
-    a new attempt carries its objects over instead of starting another release."""
-    latest = the_plan.latest
-    if latest is None or latest.outcome not in (ReleaseOutcome.PENDING, ReleaseOutcome.PARTIAL):
-        return None
-    return latest
-
-
 def _adopt(kubectl: Kubectl, outcomes: list[Outcome], the_plan: Plan, progress: _Progress) -> list[Outcome]:
     """Objects in the install namespace that exist already with this release's labels, and are not in
     its record, were made by an attempt that stopped before writing the record (Ctrl-C, a crash):
     they are this install's. Cluster-scoped objects are never taken over this way, since another
     namespace's install of the same formula may own them; nor is an object of another release."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-    from kube.k8s.release_format import RELEASE_LABEL
+    from kube.k8s.release_names import RELEASE_LABEL
 
     formula, ns, release = the_plan.source.formula.name, the_plan.namespace, the_plan.release_name
 
@@ -384,7 +375,7 @@ def _finish(
 
 def revision_number(the_plan: Plan) -> int:
     """The revision this install writes: the unfinished one it takes over, else the next one."""
-    previous = resumable(the_plan)
+    previous = the_plan.resumable
     if previous is not None and previous.format_version == 2:
         return previous.revision
     return the_plan.existing.next_revision if the_plan.existing is not None else 1
@@ -404,7 +395,7 @@ def _record(
     from kube import __version__
 
     formula = the_plan.source.formula
-    previous = resumable(the_plan)
+    previous = the_plan.resumable
     ns = the_plan.namespace
     elsewhere = {r.namespace for r in refs} | {o.ref.namespace for o in objects}
     allowed = set(previous.allowed_namespaces if previous else ()) | (elsewhere - {ns, ""})
@@ -500,7 +491,7 @@ def _wait(
 
 def _not_ready(report: wait_module.WaitReport) -> str:
     """``Deployment/web not ready after 5s: 0 of 1 replicas available``; a failure first."""
-    from kube.k8s.wait import format_duration
+    from kube.core.durations import format_duration
 
     first = report.failed[0] if report.failed else report.not_ready[0]
     more = len(report.failed if report.failed else report.not_ready) - 1

@@ -93,7 +93,7 @@ class Blocked:
     def error(self, timeout: float) -> ClusterError:
         """A target that failed is the cluster's verdict (exit 8, as ``--wait`` reports it); one
         that was still in progress ran out of time (exit 9)."""
-        from kube.k8s.wait import format_duration
+        from kube.core.durations import format_duration
 
         where = f" -n {self.target.namespace}" if self.target.namespace else ""
         hint = f"look at it with `kubectl describe {self.target.kind.lower()} {self.target.name}{where}`"

@@ -515,7 +515,7 @@ def not_owned(live: Mapping[str, Any], release: str, formula: str, uid: str) -> 
     """Why an upgrade would leave ``live`` alone ("" when it would prune it): kpt's ownership rule,
     kube's managed-by and formula labels, this release's label when it has one, the recorded uid."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-    from kube.k8s.release_format import RELEASE_LABEL
+    from kube.k8s.release_names import RELEASE_LABEL
 
     meta = live.get("metadata") or {}
     labels = meta.get("labels") or {}

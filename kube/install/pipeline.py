@@ -66,8 +66,8 @@ from kube.install.results import (
     Source,
 )
 from kube.k8s.kubectl import Kubectl, ObjectRef, check_object_name
-from kube.k8s.objects import as_sent, ref_of
-from kube.k8s.release_format import ReleaseStatus
+from kube.k8s.objects import RECORD_NAME_PREFIX, as_sent, ref_of
+from kube.k8s.release_names import NAME_PREFIX
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
@@ -209,10 +209,10 @@ def offline_plan(source: Source, *, namespace: str | None = None, release: str |
     """``plan`` for ``kube template``: nothing is read, neither the cluster nor the kubeconfig,
     so one formula and its values render the same on every machine (``namespace`` defaults to
     ``default``); an install's checks of existing releases and dependencies are not made."""
-    from kube.k8s import releases
     from kube.k8s.kubectl import validate_namespace
+    from kube.k8s.release_names import validate_release_name
 
-    name = releases.validate_release_name(release or source.formula.name)
+    name = validate_release_name(release or source.formula.name)
     ns = validate_namespace(namespace) if namespace else "default"
     return Plan(source, ns, None, (), (), release=name)
 
@@ -230,19 +230,25 @@ def install(
 
     ``confirm`` is shown, before anything reaches the cluster, the objects outside the install
     namespace when there are any; it raises to stop the install."""
-    from kube.install import create
     from kube.k8s.objects import Scopes
 
     formula, ns = the_plan.source.formula, the_plan.namespace
     latest = the_plan.latest
-    if latest is not None and latest.status == ReleaseStatus.UNINSTALLING:
-        from kube.install.results import uninstalling_error
+    if latest is not None:
+        # The record format loads only when there is a release to look at (never for a
+        # template), the create step only when something is sent.
+        from kube.k8s.release_format import ReleaseStatus
 
-        raise uninstalling_error(latest)
-    if the_plan.already_installed:
-        # Same version and values: nothing is rendered and no hook runs; drift is repaired from
-        # the revision's own manifest. Anything else is an upgrade's business.
-        return create.reinstall(the_plan, kubectl, options, _given_values(the_plan, options))
+        if latest.status == ReleaseStatus.UNINSTALLING:
+            from kube.install.results import uninstalling_error
+
+            raise uninstalling_error(latest)
+        if the_plan.already_installed:
+            from kube.install import create
+
+            # Same version and values: nothing is rendered and no hook runs; drift is repaired
+            # from the revision's own manifest. Anything else is an upgrade's business.
+            return create.reinstall(the_plan, kubectl, options, _given_values(the_plan, options))
     rendered, hook_ran, inputs = _render(the_plan, options, kubectl)
     scopes = Scopes(rendered)
     waves = _waves(rendered, formula, ns, scopes, options.allow_namespaces, the_plan.release_name)
@@ -251,7 +257,7 @@ def install(
     if options.dry_run and not options.server_dry_run:
         statuses = tuple(ObjectStatus(ref_of(o, ns, scopes), WOULD_CREATE, source=o.source) for o in among)
         flat = tuple(replace(o, data=as_sent(o, ns, scopes)) for o in among)
-        resumed = create.resumable(the_plan)
+        resumed = the_plan.resumable
         note = (
             f"would resume the unfinished install (revision {resumed.revision}, {resumed.outcome})"
             if resumed is not None
@@ -261,6 +267,8 @@ def install(
             formula.name, str(formula.version), ns, InstallOutcome.DRY_RUN, statuses, rendered=flat,
             hook_ran=hook_ran, reach=reach, release=the_plan.release_name, note=note,
         )  # fmt: skip
+    from kube.install import create
+
     if options.server_dry_run:
         result = create.server_dry_run(the_plan, waves, kubectl, scopes)
         flat = tuple(replace(o, data=as_sent(o, ns, scopes)) for o in among)
@@ -361,7 +369,7 @@ def _waves(
     release: str = "",
 ) -> list[list[KubeObject]]:
     from kube.k8s import objects
-    from kube.k8s.release_format import RELEASE_LABEL
+    from kube.k8s.release_names import RELEASE_LABEL
     from kube.k8s.releases_drift import annotate
 
     if len(rendered) > MAX_OBJECTS:
@@ -391,23 +399,27 @@ def _waves(
     return objects.order_waves(labelled, namespace=ns, scopes=scopes)
 
 
+#: The names of install records: format 1 (``kube.install.``) and format 2 (``kube.release.``).
+_RECORD_PREFIXES = (RECORD_NAME_PREFIX, NAME_PREFIX)
+
+
 def check_trusted(obj: KubeObject, ns: str, scopes: Scopes, allowed: Sequence[str] = ()) -> None:
     """Refuse what a formula may never create: anything shaped like kube's own install record
     (it would make `kube list` and `kube uninstall` trust it), and a namespaced object in another
     namespace than the install's unless the user allowed that namespace."""
-    from kube.k8s import objects, records
-    from kube.k8s.release_format import NAME_PREFIX
+    from kube.k8s import objects
+    from kube.k8s.release_names import RECORD_LABEL
 
     why = ""
     secret_type = obj.data.get("type") if (obj.group, obj.kind) == ("", "Secret") else None
     if isinstance(secret_type, str) and secret_type.startswith(objects.RESERVED_PREFIX):
         why = f"type {secret_type}"
-    elif reserved := next((p for p in (records.NAME_PREFIX, NAME_PREFIX) if obj.name.startswith(p)), ""):
+    elif reserved := next((p for p in _RECORD_PREFIXES if obj.name.startswith(p)), ""):
         why = f"a name starting with {reserved}"
     else:
         labels = obj.metadata.get("labels")
-        if isinstance(labels, dict) and records.RECORD_LABEL in labels:
-            why = f"the label {records.RECORD_LABEL}"
+        if isinstance(labels, dict) and RECORD_LABEL in labels:
+            why = f"the label {RECORD_LABEL}"
     if why:
         raise RenderError(
             f"{obj.source}: {obj.display} looks like a kube install record ({why}); "

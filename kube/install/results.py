@@ -18,18 +18,19 @@ from typing import TYPE_CHECKING, Any
 from kube.core.errors import KubeError
 from kube.core.text import plural
 from kube.k8s.kubectl_output import ObjectRef
-from kube.k8s.release_format import ReleaseOutcome, Revision
-from kube.k8s.wait import ReadyState
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from kube.formula.load import Formula
     from kube.formula.patches import PatchSet
     from kube.install.depends import OnEvent
     from kube.install.deps import Unsatisfied
     from kube.k8s.capabilities import Capabilities
     from kube.k8s.objects import KubeObject
+    from kube.k8s.release_format import Revision
     from kube.k8s.releases import Release
-    from kube.k8s.wait import WaitReport
+    from kube.k8s.wait import ReadyState, WaitReport
 
 
 class ObjectState(StrEnum):
@@ -92,8 +93,10 @@ class ApplyState(StrEnum):
     WOULD_PRUNE = "would prune"
 
 
-# An install object's status; after --wait, created objects carry their readiness instead.
-Status = ObjectState | ReadyState | RemovalState | ApplyState
+if TYPE_CHECKING:
+    # An install object's status; after --wait, created objects carry their readiness instead.
+    # For the type checker only: the readiness types (kube.k8s.wait) load when a wait begins.
+    Status: TypeAlias = ObjectState | ReadyState | RemovalState | ApplyState
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,24 @@ class Plan:
         return self.existing.latest if self.existing is not None else None
 
     @property
+    def resumable(self) -> Revision | None:
+        """The latest revision when it is an unfinished install (pending or partial): a new
+        attempt carries its objects over instead of starting another release."""
+        latest = self.latest
+        if latest is None:
+            return None
+        from kube.k8s.release_format import ReleaseOutcome
+
+        return latest if latest.outcome in (ReleaseOutcome.PENDING, ReleaseOutcome.PARTIAL) else None
+
+    @property
     def already_installed(self) -> bool:
         latest = self.latest
-        return latest is not None and latest.outcome == ReleaseOutcome.COMPLETE
+        if latest is None:
+            return False
+        from kube.k8s.release_format import ReleaseOutcome
+
+        return latest.outcome == ReleaseOutcome.COMPLETE
 
 
 @dataclass(frozen=True)

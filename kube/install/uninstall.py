@@ -327,7 +327,7 @@ class _Sharing:
 def _labelled_for(obj: Mapping[str, Any], record: Revision) -> bool:
     """kube's labels for ``record``'s release; a round-one install's objects carry no release label."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
-    from kube.k8s.release_format import RELEASE_LABEL
+    from kube.k8s.release_names import RELEASE_LABEL
 
     labels = _meta(obj).get("labels") or {}
     if record.format_version != 1 and labels.get(RELEASE_LABEL) != record.release:

@@ -362,6 +362,7 @@ def _carry_out(
     base: UpgradeResult,
 ) -> UpgradeResult:
     """Write ``pending``, apply ``sent`` over ``current``, prune, and complete or fail the revision."""
+    from kube.core.durations import format_duration
     from kube.k8s import wait
 
     releases.check_size(pending)
@@ -387,7 +388,7 @@ def _carry_out(
         waited = wait.wait_ready(kubectl, [r.ref for r in applied], timeout=options.wait)
         result = replace(result, objects=_with_readiness(result.objects, waited), wait=waited)
         if not waited.ready and options.atomic:
-            verb = f"not ready after {wait.format_duration(waited.timeout)}" if waited.timed_out else "failed"
+            verb = f"not ready after {format_duration(waited.timeout)}" if waited.timed_out else "failed"
             failure = f"{verb}: " + ", ".join(f"{s.ref.display} ({s.message})" for s in waited.not_ready[:3])
         else:
             kept = {key_of(r.ref) for r in applied}

@@ -46,12 +46,12 @@ from kube.core.errors import ClusterError, FormulaError, UsageError
 from kube.k8s.kubectl import Kubectl, ObjectRef, is_dns_label, validate_namespace
 from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import FORMULA_LABEL, LABEL_PREFIX, MANAGED_BY, MANAGED_BY_LABEL, RECORD_NAME_PREFIX
+from kube.k8s.release_names import RECORD_LABEL
 
 RECORD_TYPE = f"{LABEL_PREFIX}/install.v1"
 FORMAT_VERSION = 1
 NAME_PREFIX = RECORD_NAME_PREFIX
 DATA_KEY = "record.json"
-RECORD_LABEL = f"{LABEL_PREFIX}/record"
 SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{RECORD_LABEL}=true"
 
 # The API server refuses a Secret whose data passes 1 MiB; keep room for the failures added later.

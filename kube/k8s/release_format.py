@@ -63,22 +63,18 @@ from typing import Any
 from kube.core.errors import FormulaError, UsageError
 from kube.core.text import plural
 from kube.k8s import records
-from kube.k8s.kubectl import ObjectRef, is_dns_label
+from kube.k8s.kubectl import ObjectRef
 from kube.k8s.objects import FORMULA_LABEL, LABEL_PREFIX, MANAGED_BY_LABEL
-from kube.k8s.records import RECORD_LABEL
+from kube.k8s.release_names import NAME_PREFIX, RECORD_LABEL, RELEASE_LABEL, validate_release_name
 
 RELEASE_TYPE = "kube.sh/release.v2"
 FORMAT_VERSION = 2
-NAME_PREFIX = "kube.release."
 DATA_KEY = "release.json.gz"
-RELEASE_LABEL = f"{LABEL_PREFIX}/release"
 REVISION_LABEL = f"{LABEL_PREFIX}/revision"
 STATUS_LABEL = f"{LABEL_PREFIX}/status"
 #: Every record, of either format: what ``kube list`` asks the API server for.
 SELECTOR = records.SELECTOR
 
-#: Helm's limit too: object names are built from the release name plus a suffix.
-MAX_NAME = 53
 #: The API server refuses a Secret whose data passes 1 MiB.
 SECRET_LIMIT = 1024 * 1024
 #: What one revision may take, leaving room for what completing it adds (uids, failures).
@@ -217,16 +213,6 @@ class Unreadable:
 
 def utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def validate_release_name(name: str) -> str:
-    if len(name) > MAX_NAME or not is_dns_label(name):
-        raise UsageError(
-            f"invalid release name {name!r}: use lower-case letters, digits and '-', "
-            f"starting and ending with a letter or digit, at most {MAX_NAME} characters",
-            hint="choose another with --name",
-        )
-    return name
 
 
 def secret_name(release: str, revision: int) -> str:

@@ -17,15 +17,11 @@ from kube.core.text import is_safe
 from kube.k8s import records
 from kube.k8s.kubectl import ObjectRef, is_dns_label
 from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY_LABEL
-from kube.k8s.records import RECORD_LABEL
 from kube.k8s.release_format import (
     DATA_KEY,
     FORMAT_VERSION,
     INFLATED_LIMIT,
-    MAX_NAME,
     MAX_REVISION,
-    NAME_PREFIX,
-    RELEASE_LABEL,
     RELEASE_TYPE,
     REVISION_LABEL,
     SECRET_LIMIT,
@@ -37,6 +33,7 @@ from kube.k8s.release_format import (
     Revision,
     Unreadable,
 )
+from kube.k8s.release_names import MAX_NAME, NAME_PREFIX, RECORD_LABEL, RELEASE_LABEL
 
 _SECRET_NAME = re.compile(r"kube\.release\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.v([1-9][0-9]{0,9})")
 _MAX_LINE = 512

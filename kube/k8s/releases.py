@@ -23,8 +23,7 @@ from kube.k8s import records
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome, validate_namespace
 from kube.k8s.release_format import DATA_LIMIT as DATA_LIMIT
 from kube.k8s.release_format import FORMAT_VERSION as FORMAT_VERSION
-from kube.k8s.release_format import MAX_NAME as MAX_NAME
-from kube.k8s.release_format import RELEASE_LABEL, SELECTOR, STATUS_LABEL
+from kube.k8s.release_format import SELECTOR, STATUS_LABEL
 from kube.k8s.release_format import Failure as Failure
 from kube.k8s.release_format import RecordedObject as RecordedObject
 from kube.k8s.release_format import ReleaseOutcome as ReleaseOutcome
@@ -35,7 +34,9 @@ from kube.k8s.release_format import check_size as check_size
 from kube.k8s.release_format import secret_name as secret_name
 from kube.k8s.release_format import to_secret as to_secret
 from kube.k8s.release_format import utc_now as utc_now
-from kube.k8s.release_format import validate_release_name as validate_release_name
+from kube.k8s.release_names import MAX_NAME as MAX_NAME
+from kube.k8s.release_names import RELEASE_LABEL
+from kube.k8s.release_names import validate_release_name as validate_release_name
 from kube.k8s.release_read import from_secret as from_secret
 from kube.k8s.release_read import is_record
 

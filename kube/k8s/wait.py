@@ -21,14 +21,14 @@ one ``kubectl get`` per round.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from kube.core.errors import ClusterError, UsageError, WaitTimeoutError
+from kube.core.durations import format_duration
+from kube.core.errors import ClusterError, WaitTimeoutError
 from kube.k8s.kubectl import Kubectl, ObjectRef
 
 
@@ -42,27 +42,6 @@ class ReadyState(StrEnum):
 
 READY, PENDING, FAILED, MISSING = ReadyState.READY, ReadyState.PENDING, ReadyState.FAILED, ReadyState.MISSING
 TERMINATING = ReadyState.TERMINATING
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(text: str, option: str = "--timeout") -> float:
-    """``300``, ``300s``, ``5m``, ``1h30m``, ``1.5m`` -> seconds (more than zero)."""
-    cleaned = text.strip().lower()
-    parts = list(_DURATION.finditer(cleaned))
-    if not cleaned or "".join(p.group(0) for p in parts) != cleaned:
-        raise UsageError(f"{option} {text!r}: expected a duration like 90s, 5m or 1h30m")
-    seconds = sum(float(p.group(1)) * _UNITS[p.group(2)] for p in parts)
-    if seconds <= 0:
-        raise UsageError(f"{option} {text!r}: the duration must be more than zero")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 60 or seconds % 60:
-        return f"{seconds:g}s"
-    return f"{seconds / 60:g}m"
 
 
 @dataclass(frozen=True)
