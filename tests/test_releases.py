@@ -503,3 +503,26 @@ def test_a_revision_of_500_objects_is_stored_by_the_real_api_server(
     print(f"\n500 objects: the API server holds {size} bytes of Secret data")
     assert size == release_format.check_size(rev) < release_format.DATA_LIMIT
     assert releases.read_latest(kube, "sessions", namespace) == written
+
+
+def test_a_failure_message_is_kept_to_its_first_characters_in_the_record() -> None:
+    # One refused CRD can come back with a 100 KB explanation (every invalid field of its schema).
+    long = 'spec.validation: Invalid value: "null", ' * 2500
+    failed = _revision(
+        outcome=ReleaseOutcome.PARTIAL,
+        failures=(
+            Failure(
+                ObjectRef("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "", "a.b"),
+                "Invalid",
+                long,
+            ),
+        ),
+    )
+    [stored] = _document(release_format.to_secret(failed))["failures"]
+    assert stored["message"].startswith(long[: release_format.FAILURE_MESSAGE_LIMIT])
+    assert stored["message"].endswith(
+        f"... ({len(long) - release_format.FAILURE_MESSAGE_LIMIT:,} more characters)"
+    )
+    back = releases.from_secret(release_format.to_secret(failed))
+    assert isinstance(back, Revision)
+    assert [(f.reason, f.message) for f in back.failures] == [("Invalid", stored["message"])]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kube.install import pipeline as install
 from kube.install.results import (
     InstallOutcome,
+    InstallResult,
     ObjectState,
     ObjectStatus,
     RemovalState,
@@ -45,3 +48,21 @@ def test_a_record_reads_back_with_its_outcome_as_a_member() -> None:
     secret = to_secret(Record("demo", "1.0.0", "web", RecordOutcome.PARTIAL))
     secret["metadata"]["namespace"] = "web"
     assert from_secret(secret).outcome is RecordOutcome.PARTIAL
+
+
+def test_a_long_reason_under_the_table_is_cut_and_json_keeps_it_whole(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kube.cli.results import DETAIL_LIMIT, print_objects, result_json
+
+    long = "Invalid: " + "spec.validation.openAPIV3Schema.properties[x].default: Invalid value, " * 1500
+    ref = ObjectRef("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "", "a.example.org")
+    failed = ObjectStatus(ref, "failed", long)
+    print_objects("crds", "1.0.0", (failed,))
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("  CustomResourceDefinition/")]
+    assert line == (
+        f"  CustomResourceDefinition/a.example.org: {long[:DETAIL_LIMIT]}... "
+        f"({len(long) - DETAIL_LIMIT:,} more characters; -o json prints them all)"
+    )
+    result = InstallResult("crds", "1.0.0", "default", InstallOutcome.PARTIAL, (failed,))
+    assert result_json(result)["objects"][0]["detail"] == long

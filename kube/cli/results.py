@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kube.cli import console
+from kube.core.text import clip
 from kube.install.pipeline import InstallResult, ObjectStatus
 from kube.k8s.kubectl import Kubectl
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 def kubectl_for(context: str | None, kubeconfig: str | None, namespace: str | None) -> Kubectl:
     return Kubectl(context=context, kubeconfig=kubeconfig, namespace=namespace)
 
+
+#: Characters of an object's reason shown under the table (``-o json`` has the whole text).
+DETAIL_LIMIT = 500
 
 _QUIET = ("created", "exists", "ready", "deleted", "already gone", "would create", "rolled back", "ok",
           "admitted", "would upgrade", "would re-create")  # fmt: skip
@@ -42,7 +46,7 @@ def print_objects(formula: str, version: str, objects: tuple[ObjectStatus, ...])
         # Which releases share a cluster-scoped object is worth a line even when all is well.
         shared_note = o.detail.startswith("shared")
         if o.detail and ((o.status not in _QUIET and o.status != "stuck") or shared_note):
-            console.line(f"  {o.ref.display}: {o.detail}")
+            console.line(f"  {o.ref.display}: {clip(o.detail, DETAIL_LIMIT, '-o json prints them all')}")
 
 
 def _object_json(status: ObjectStatus) -> dict[str, Any]:

@@ -58,3 +58,13 @@ def quote(value: object) -> str:
 def plural(n: int, word: str) -> str:
     """``1 object``, ``2 objects``."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def clip(text: str, limit: int, rest: str = "") -> str:
+    """``text`` cut at ``limit`` characters, saying how many more there were (and ``rest``:
+    where to find them). API servers explain a refused object in one message that can run to
+    100 KB (each invalid field of a large CRD's schema); its start says what is wrong."""
+    if len(text) <= limit:
+        return text
+    where = f"; {rest}" if rest else ""
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters{where})"

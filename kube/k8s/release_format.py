@@ -61,7 +61,7 @@ from enum import StrEnum
 from typing import Any
 
 from kube.core.errors import FormulaError, UsageError
-from kube.core.text import plural
+from kube.core.text import clip, plural
 from kube.k8s import records
 from kube.k8s.kubectl import ObjectRef
 from kube.k8s.objects import FORMULA_LABEL, LABEL_PREFIX, MANAGED_BY_LABEL
@@ -82,6 +82,9 @@ DATA_LIMIT = 900 * 1024
 #: What a document may inflate to: a reader refuses more (a decompression bomb).
 INFLATED_LIMIT = 16 * 1024 * 1024
 MAX_REVISION = 10**9
+#: Characters of an object's failure message a revision keeps: the API server can explain one
+#: refused object in 100 KB, which would fill the revision's room with one failure.
+FAILURE_MESSAGE_LIMIT = 2000
 
 
 class ReleaseStatus(StrEnum):
@@ -247,7 +250,10 @@ def document(rev: Revision) -> dict[str, Any]:
         "allowedNamespaces": list(rev.allowed_namespaces),
         "createdNamespace": rev.created_namespace,
         "outcome": str(rev.outcome),
-        "failures": [{**_ref_json(f.ref), "reason": f.reason, "message": f.message} for f in rev.failures],
+        "failures": [
+            {**_ref_json(f.ref), "reason": f.reason, "message": clip(f.message, FAILURE_MESSAGE_LIMIT)}
+            for f in rev.failures
+        ],
         "summary": rev.summary,
         "dependencies": list(rev.dependencies),
         "adopted": [_ref_json(r) for r in rev.adopted],
