@@ -10,6 +10,8 @@ one unmeasured run (bytecode written). Before the scope index, depends-on index 
 pairing, 2,000 objects took 22 s and 10,000 over five minutes: time that grows like n² shows as
 a ratio of about 4 per doubling, linear time as 2.
 
+`--command template` times `kube template` instead: the same render with no cluster to ask.
+
 The largest size is above kube's limit of objects per formula (kube.install.pipeline.MAX_OBJECTS); for
 this measurement only, the subprocess raises the limit to the size being measured.
 
@@ -79,15 +81,23 @@ def formula(root: Path, size: int) -> Path:
     return directory
 
 
-def measure(directory: Path, size: int, env: dict[str, str], output: str) -> float:
-    argv = [sys.executable, "-c", LAUNCH, str(size), "install", str(directory), "-n", "bench",
-            "--dry-run", "-o", output]  # fmt: skip
+#: What renders: ``install --dry-run`` (reads the release first) or ``template`` (no cluster).
+COMMANDS = {"dry-run": ["install", "--dry-run"], "template": ["template"]}
+
+
+def measure(directory: Path, size: int, env: dict[str, str], output: str, command: str = "dry-run") -> float:
+    first, *flags = COMMANDS[command]
+    argv = [sys.executable, "-c", LAUNCH, str(size), first, str(directory), "-n", "bench",
+            *flags, "-o", output]  # fmt: skip
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"kube install --dry-run of {size} objects failed: {done.stderr.strip()}")
-    count = len(json.loads(done.stdout)["objects"]) if output == "json" else done.stdout.count("\nkind: ")
+        raise SystemExit(
+            f"kube {' '.join(COMMANDS[command])} of {size} objects failed: {done.stderr.strip()}"
+        )
+    listed = "objects" if command == "dry-run" else "items"
+    count = len(json.loads(done.stdout)[listed]) if output == "json" else done.stdout.count("\nkind: ")
     if count != size:
         raise SystemExit(f"expected {size} objects, kube reported {count}")
     return elapsed
@@ -100,6 +110,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="500,2000,10000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--output", choices=("json", "yaml"), default="json", help="-o of the dry run")
+    parser.add_argument("--command", choices=tuple(COMMANDS), default="dry-run", help="what renders")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="kube-bench-scale-") as tmp:
@@ -115,8 +126,8 @@ def main() -> None:
         previous: tuple[int, float] | None = None
         for size in sizes:
             directory = formula(root, size)
-            measure(directory, size, env, args.output)  # bytecode written, files cached
-            times = [measure(directory, size, env, args.output) for _ in range(args.runs)]
+            measure(directory, size, env, args.output, args.command)  # bytecode written, files cached
+            times = [measure(directory, size, env, args.output, args.command) for _ in range(args.runs)]
             median = statistics.median(times)
             ratio = ""
             if previous:
