@@ -208,6 +208,46 @@ def test_list_kind_expands_into_its_items(tmp_path: Path) -> None:
     assert [o.display for o in objs] == ["ConfigMap/one", "Secret/two"]
 
 
+def test_a_typed_list_expands_into_its_items_as_kubectl_applies_it(tmp_path: Path) -> None:
+    # What `kubectl get -o yaml` writes and kube-prometheus ships (RoleList, ConfigMapList, ...).
+    objs = render(
+        tmp_path,
+        {
+            "roles.yaml": (
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleList\nitems:\n"
+                "- {apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: a}}\n"
+                "- {apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: b}}\n"
+            ),
+            "dashboards.json": (
+                '{"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": '
+                '[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}}]}'
+            ),
+            # A kind that only ends in List, without items, is an object like any other.
+            "allow.yaml": "apiVersion: example.org/v1\nkind: AllowList\nmetadata: {name: ips}\nspec: {}\n",
+        },
+    )
+    assert [(o.display, o.source) for o in objs] == [
+        ("AllowList/ips", "manifests/allow.yaml:1"),
+        ("ConfigMap/d", "manifests/dashboards.json:1"),
+        ("Role/a", "manifests/roles.yaml:1"),  # a render names the list's document, as for List
+        ("Role/b", "manifests/roles.yaml:1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("apiVersion: v1\nkind: ConfigMapList\nitems: {a: b}\n", "a ConfigMapList's items must be a list"),
+        (
+            "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: SecretList, items: []}\n",
+            "items[0]: a List cannot contain another List",
+        ),
+    ],
+)
+def test_a_typed_list_is_held_to_the_rules_of_a_list(tmp_path: Path, text: str, message: str) -> None:
+    assert message in render_error(tmp_path, {"list.yaml": text}).message
+
+
 def test_list_inside_a_list_is_refused(tmp_path: Path) -> None:
     err = render_error(
         tmp_path,

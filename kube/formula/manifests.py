@@ -230,13 +230,13 @@ def _expand(
     if doc is None and not nested:
         return
     check, field, problem = problem_of(doc)
-    if not check and nested and doc.get("kind") == "List":
+    if not check and nested and is_list(doc):
         check, field, problem = "list", ("kind",), "a List cannot contain another List"
     kept = node if nodes and hasattr(node, "lc") else None
     if check:
         refused.append(Refused(display, line, where, check, field, redact(problem), kept))
         return
-    if doc["kind"] != "List":
+    if not is_list(doc):
         objects.append(KubeObject(doc, source, line=line, node=kept, remap=remap))
         return
     from kube.formula import yaml_strict
@@ -250,6 +250,16 @@ def _expand(
                 remap, nodes, nested=True)  # fmt: skip
 
 
+def is_list(doc: Any) -> bool:
+    """Whether ``doc`` is a list of objects: ``kind: List``, or a typed list (``ConfigMapList``,
+    ``RoleList``: what ``kubectl get -o yaml`` writes, and what kubectl applies item by item)
+    with its ``items``."""
+    if not isinstance(doc, dict):
+        return False
+    kind = doc.get("kind")
+    return kind == "List" or (isinstance(kind, str) and kind.endswith("List") and "items" in doc)
+
+
 def problem_of(doc: Any) -> tuple[str, tuple[str | int, ...], str]:
     """(check, field, message) of a document that is not an object kube can create; ("", (), "")
     for one that is."""
@@ -259,9 +269,9 @@ def problem_of(doc: Any) -> tuple[str, tuple[str | int, ...], str]:
         if not isinstance(doc.get(key), str) or not doc[key]:
             return check, (key,), f"missing {key} (every object needs apiVersion, kind and metadata.name)"
     kind = doc["kind"]
-    if kind == "List":
+    if is_list(doc):
         ok = isinstance(doc.get("items", []), list | None)
-        return ("", (), "") if ok else ("list", ("items",), "a List's items must be a list")
+        return ("", (), "") if ok else ("list", ("items",), f"a {kind}'s items must be a list")
     metadata = doc.get("metadata")
     if not isinstance(metadata, dict):
         return "name", ("metadata",), f"{kind} has no metadata mapping (every object needs metadata.name)"

@@ -332,7 +332,7 @@ def apply_patches(
 def _apply_entry(
     obj: KubeObject, entry: PatchEntry, source: str, namespace_of: Callable[[KubeObject], str | None]
 ) -> KubeObject:
-    from kube.formula.manifests import problem_of
+    from kube.formula.manifests import is_list, problem_of
 
     shown = f"{obj.kind}/{obj.name}"
     where = f"[{entry.index}]"
@@ -346,7 +346,7 @@ def _apply_entry(
     else:
         data, where, line = _apply_operations(obj, entry, source, shown)
     check, _, problem = problem_of(data)
-    if check or data.get("kind") == "List":
+    if check or is_list(data):
         problem = problem or "a patch cannot turn an object into a List"
         raise _error(source, line, f"{where} on {shown}: the result is no longer an object: {problem}")
     patched = replace(obj, data=data, node=None, remap=None)
