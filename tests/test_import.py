@@ -339,3 +339,50 @@ def test_folders_inside_a_folder_are_read_only_with_recursive_as_kubectl_does(tm
     assert both.exit_code == 4, both.output
     assert "outside" not in both.output
     assert "ConfigMap/frontend is also defined at" in both.output
+
+
+def _deployment(name: str, image: str, labels: dict[str, str]) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"template": {"spec": {"containers": [{"name": name, "image": image}]}}},
+        }
+    )
+
+
+def test_a_release_of_several_components_is_named_after_the_application_they_are_part_of(
+    tmp_path: Path,
+) -> None:
+    # Argo CD's install.yaml: each component its own app.kubernetes.io/name, all part-of argocd,
+    # and the one image with a version tag is Dex's, another project's.
+    part = {"app.kubernetes.io/part-of": "argocd"}
+    source = _write(
+        tmp_path / "src",
+        {
+            "server.json": _deployment("argocd-server", "quay.io/argoproj/argocd:latest",
+                                       {**part, "app.kubernetes.io/name": "argocd-server"}),
+            "repo.json": _deployment("argocd-repo-server", "quay.io/argoproj/argocd:latest",
+                                     {**part, "app.kubernetes.io/name": "argocd-repo-server"}),
+            "dex.json": _deployment("argocd-dex-server", "ghcr.io/dexidp/dex:v2.45.1",
+                                    {**part, "app.kubernetes.io/name": "argocd-dex-server"}),
+        },
+    )  # fmt: skip
+    done = kube("import", str(source), "--dry-run", "-o", "json")
+    assert done.exit_code == 0, done.output
+    plan = json.loads(done.stdout)
+    assert (plan["name"], plan["version"]) == ("argocd", "0.1.0")
+    assert "version: 0.1.0 stands in; the manifests do not say theirs (K3.yaml)" in plan["to_decide"]
+    # The release's own image names its version; a name label on most objects names it.
+    (source / "server.json").write_text(
+        _deployment("argocd-server", "quay.io/argoproj/argocd:v3.1.0", {"app.kubernetes.io/name": "argocd"})
+    )
+    (source / "repo.json").write_text(
+        _deployment(
+            "argocd-repo-server", "quay.io/argoproj/argocd:v3.1.0", {"app.kubernetes.io/name": "argocd"}
+        )
+    )
+    plan = json.loads(kube("import", str(source), "--dry-run", "-o", "json").stdout)
+    assert (plan["name"], plan["version"]) == ("argocd", "3.1.0")
+    assert not [item for item in plan["to_decide"] if item.startswith("version")]

@@ -445,19 +445,12 @@ def _file_name(kind: str, name: str, used: set[str]) -> str:
 
 
 def _most_common_label(objects: Sequence[KubeObject], label: str) -> str | None:
-    counts = Counter(
-        value
-        for o in objects
-        for value in [
-            o.metadata.get("labels", {}).get(label) if isinstance(o.metadata.get("labels"), dict) else None
-        ]
-        if isinstance(value, str) and value
-    )
+    counts = Counter(value for o in objects if isinstance(value := _label(o, label), str) and value)
     return counts.most_common(1)[0][0] if counts else None
 
 
-def _image_tags(objects: Sequence[KubeObject]) -> Iterator[str]:
-    """The tags of the images the objects run, in order."""
+def _image_tags(objects: Sequence[KubeObject]) -> Iterator[tuple[str, str]]:
+    """(repository, tag) of the images the objects run, in order."""
     for obj in objects:
         for pod in _pod_specs(obj.data, obj.kind):
             for list_name in CONTAINER_LISTS:
@@ -465,15 +458,48 @@ def _image_tags(objects: Sequence[KubeObject]) -> Iterator[str]:
                     image = container.get("image") if isinstance(container, dict) else None
                     match = _IMAGE_RE.match(image) if isinstance(image, str) else None
                     if match and match["tag"]:
-                        yield match["tag"]
+                        yield match["repository"], match["tag"]
+
+
+def _image_version(objects: Sequence[KubeObject], name: str) -> str | None:
+    """The SemVer tag of the release's own image: the first whose repository is named like the
+    formula (``registry.k8s.io/metrics-server/metrics-server:v0.7.2``), else of the first image
+    when all of them are one repository. A release that runs other projects' images too (Argo
+    CD runs Dex and Redis) gets no version from them: theirs is not the release's."""
+    images = list(_image_tags(objects))
+    own = [tag for repository, tag in images if repository.rsplit("/", 1)[-1] == name]
+    if not own and len({repository for repository, _ in images}) == 1:
+        own = [tag for _, tag in images]
+    return next((v for v in map(semver_of, own) if v), None)
 
 
 def _name_label(objects: Sequence[KubeObject]) -> str | None:
-    for label in ("app.kubernetes.io/name", "app.kubernetes.io/part-of", "k8s-app", "app"):
+    """The application the objects belong to: the ``app.kubernetes.io/name`` most of them
+    carry, unless more of them carry one ``app.kubernetes.io/part-of`` (a release of several
+    components, each with its own name: Argo CD, kube-prometheus); then ``k8s-app``, ``app``."""
+
+    def coverage(label: str) -> tuple[str | None, int]:
+        value = _most_common_label(objects, label)
+        return value, sum(1 for o in objects if _label(o, label) == value) if value else 0
+
+    (name, named), (whole, part_of) = (
+        coverage("app.kubernetes.io/name"),
+        coverage("app.kubernetes.io/part-of"),
+    )
+    if whole and part_of > named:
+        return whole
+    if name:
+        return name
+    for label in ("k8s-app", "app"):
         found = _most_common_label(objects, label)
         if found:
             return found
     return None
+
+
+def _label(obj: KubeObject, label: str) -> object:
+    labels = obj.metadata.get("labels")
+    return labels.get(label) if isinstance(labels, dict) else None
 
 
 def semver_of(text: str | None) -> str | None:
@@ -516,10 +542,11 @@ def plan(
     if version is not None and semver_of(version) != version:
         raise UsageError(f"--version {version!r} is not a SemVer version like 1.2.3")
     app_version = _most_common_label(objects, "app.kubernetes.io/version")
-    image_versions = [semver_of(tag) for tag in _image_tags(objects)]
+    found_version = version or semver_of(app_version) or _image_version(objects, chosen)
+
     result = ImportPlan(
         name=chosen,
-        version=version or semver_of(app_version) or next((v for v in image_versions if v), None) or "0.1.0",
+        version=found_version or "0.1.0",
         home=home,
         description=description or f"{chosen}, imported from {Path(sources[0]).name}",
         maintainers=tuple(maintainers),
@@ -569,6 +596,8 @@ def plan(
     ]
     if not result.files:
         raise FormulaError("nothing to import: the only object is the release's Namespace")
+    if not found_version:
+        result.to_decide.append("version: 0.1.0 stands in; the manifests do not say theirs (K3.yaml)")
     if not home:
         result.to_decide.append("home: where the project lives (K3.yaml)")
     if not maintainers:
