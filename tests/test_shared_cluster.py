@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from kube.cli.app import app
 from kube.install.shared import SHARED_BY
-from tests.test_install import write_formula
+from tests.test_install import logging_kubectl, write_formula
 
 pytestmark = pytest.mark.cluster
 KubectlFixture = Callable[..., Any]
@@ -185,3 +185,32 @@ def test_an_upgrade_that_drops_a_shared_crd_leaves_it_to_the_other_release(
     out = kube("upgrade", "widgets", newer, "-n", second)
     assert out.exit_code == 0, out.output
     assert not _exists(kubectl, crd)
+
+
+def test_the_custom_resources_of_several_crds_are_read_in_one_call(
+    namespace: str, group: str, kubectl: KubectlFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gadgets = json.loads(json.dumps(_crd(group)).replace("widget", "gadget").replace("Widget", "Gadget"))
+    manifests = {"crd.yaml": json.dumps(_crd(group)), "gadgets.yaml": json.dumps(gadgets)}
+    formula = str(write_formula(tmp_path, "widgets", manifests=manifests))
+    assert kube("install", formula, "-n", namespace, "--force").exit_code == 0
+    kubectl("create", "-f", "-", input=json.dumps(
+        {"apiVersion": f"{group}/v1", "kind": "Gadget", "metadata": {"name": "mine", "namespace": namespace}}
+    ))  # fmt: skip
+    wrapper, log = logging_kubectl(tmp_path)  # the real kubectl, each call's arguments logged
+    monkeypatch.setenv("KUBE_KUBECTL", str(wrapper))
+    out = kube("uninstall", "widgets", "-n", namespace)
+    assert out.exit_code != 0
+    remain = f"1 custom resource of it remain ({namespace}/mine)"
+    assert f"CustomResourceDefinition/gadgets.{group}: not deleted: {remain}" in out.output
+    assert not _exists(kubectl, f"crd/widgets.{group}")  # nothing of it remained: deleted
+    reads = [line for line in log.read_text().splitlines() if f".{group}" in line and line.startswith("get ")]
+    assert len(reads) == 1 and f"widgets.{group}" in reads[0] and f"gadgets.{group}" in reads[0], reads
+    kubectl("delete", f"gadgets.{group}", "mine", "-n", namespace)
+    kubectl(
+        "delete",
+        f"customresourcedefinition/gadgets.{group}",
+        "--ignore-not-found",
+        "--wait=false",
+        check=False,
+    )

@@ -166,6 +166,30 @@ def test_uninstall_without_wait_reports_a_held_object_as_deleting(
 
 
 @pytest.mark.cluster
+def test_many_objects_that_go_at_once_are_read_back_by_kube_not_waited_for_one_by_one(
+    namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kubectl's own wait takes one object after another, a fifth of a second each past its
+    # client's burst: past SETTLE_OBJECTS, kube deletes without it and reads back itself.
+    from kube.install.uninstall import SETTLE_OBJECTS
+    from tests.test_install import logging_kubectl
+
+    count = SETTLE_OBJECTS + 5
+    docs = "---\n".join(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n" for i in range(count))
+    directory = write_formula(tmp_path, "many", manifests={"cms.yaml": docs})
+    assert kube("install", str(directory), "-n", namespace).exit_code == 0
+    wrapper, log = logging_kubectl(tmp_path)
+    monkeypatch.setenv("KUBE_KUBECTL", str(wrapper))
+    removed = kube("uninstall", "many", "-n", namespace, "-o", "json")
+    assert removed.exit_code == 0, removed.output
+    data = json.loads(removed.stdout)
+    assert [o["status"] for o in data["objects"]] == ["deleted"] * count and data["recordRemoved"] is True
+    deletes = [line for line in log.read_text().splitlines() if line.startswith("delete ")]
+    assert "--wait=false" in deletes[0] and "--wait=true" not in deletes[0], deletes
+    assert not Kubectl().list_objects("configmaps", namespace=namespace, selector="kube.sh/release=many")
+
+
+@pytest.mark.cluster
 def test_a_namespace_kube_created_is_deleted_only_once_the_api_server_no_longer_has_it(
     namespace: str, kubectl: KubectlFixture, tmp_path: Path
 ) -> None:

@@ -191,27 +191,56 @@ def leave(kubectl: Kubectl, ref: ObjectRef, live: Mapping[str, Any], me: str, st
     return f"shared: still used by {listing(list(still))}"
 
 
-def custom_resources(
-    kubectl: Kubectl, crd: Mapping[str, Any], spared: set[tuple[str, str, str, str]]
-) -> list[str]:
-    """The custom resources of ``crd`` that exist and are not in ``spared`` (group, kind,
-    namespace, name), as ``namespace/name`` (or ``name``); one entry saying so when kube may not
-    list them."""
+def _served(crd: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(group, plural, kind) a CRD serves; None when its spec does not say."""
     spec = crd.get("spec") if isinstance(crd.get("spec"), Mapping) else {}
     assert isinstance(spec, Mapping)
     names = spec.get("names") if isinstance(spec.get("names"), Mapping) else {}
     assert isinstance(names, Mapping)
     group, plural, kind = spec.get("group"), names.get("plural"), names.get("kind")
     if not (isinstance(group, str) and isinstance(plural, str) and isinstance(kind, str)):
-        return []
+        return None
+    return group, plural, kind
+
+
+def custom_resources(
+    kubectl: Kubectl, crd: Mapping[str, Any], spared: set[tuple[str, str, str, str]]
+) -> list[str]:
+    """The custom resources of ``crd`` that exist and are not in ``spared`` (group, kind,
+    namespace, name), as ``namespace/name`` (or ``name``); one entry saying so when kube may not
+    list them."""
+    [found] = custom_resources_of(kubectl, [crd], spared)
+    return found
+
+
+def custom_resources_of(
+    kubectl: Kubectl, crds: Sequence[Mapping[str, Any]], spared: set[tuple[str, str, str, str]]
+) -> list[list[str]]:
+    """``custom_resources`` of each of ``crds``, read in one ``kubectl get`` of all their
+    resources; when that read fails (RBAC may refuse one kind), each is read alone, so the
+    error lands on the CRD it belongs to."""
+    served = [_served(crd) for crd in crds]
+    kinds = [s for s in served if s is not None]
+    if not kinds:
+        return [[] for _ in crds]
     try:
-        items = kubectl.list_objects(f"{plural}.{group}", namespace=None)
+        items = kubectl.list_objects(
+            ",".join(f"{plural}.{group}" for group, plural, _ in kinds), namespace=None
+        )
     except ClusterError as exc:
-        return [f"unknown ({exc.message})"]  # not listed is not none: the CRD stays
-    found = []
+        if len(kinds) == 1:
+            return [[f"unknown ({exc.message})"] if s else [] for s in served]  # not listed is not none
+        return [custom_resources(kubectl, crd, spared) for crd in crds]
+    by_kind: dict[tuple[str, str], list[str]] = {}
     for item in items:
         meta = _meta(item)
-        key = (group, kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        group = str(item.get("apiVersion", "")).rpartition("/")[0]
+        key = (
+            group,
+            str(item.get("kind", "")),
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+        )
         if key not in spared and not meta.get("deletionTimestamp"):
-            found.append(f"{key[2]}/{key[3]}" if key[2] else key[3])
-    return found
+            by_kind.setdefault(key[:2], []).append(f"{key[2]}/{key[3]}" if key[2] else key[3])
+    return [by_kind.get((s[0], s[2]), []) if s else [] for s in served]
