@@ -175,6 +175,9 @@ def _source_files(
     return found, skipped
 
 
+_FOLDER_NOTE = "a folder inside a folder (kube import -R reads those, as kubectl -R does)"
+
+
 def _walk(root: Path, skipped: list[str], *, recursive: bool) -> Iterator[Path]:
     """Manifest files in ``root`` in name order; symbolic links are not followed. As with
     ``kubectl apply -f DIR``, the folders inside are read only when ``recursive`` (``-R``): an
@@ -183,8 +186,7 @@ def _walk(root: Path, skipped: list[str], *, recursive: bool) -> Iterator[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         if not recursive:
             skipped.extend(
-                f"{Path(dirpath) / d}: a folder inside a folder "
-                "(kube import -R reads those, as kubectl -R does)"
+                f"{Path(dirpath) / d}: {_FOLDER_NOTE}"
                 for d in dirnames
                 if _holds_manifests(Path(dirpath) / d)
             )
@@ -224,7 +226,7 @@ def _holds_manifests(folder: Path) -> bool:
 _PLAIN_ONLY = "kube import reads plain Kubernetes objects; render Helm charts or kustomizations first"
 
 
-def _read_objects(files: Sequence[tuple[Path, str]]) -> list[KubeObject]:
+def _read_objects(files: Sequence[tuple[Path, str]], skipped: Sequence[str] = ()) -> list[KubeObject]:
     objects: list[KubeObject] = []
     problems: list[Finding] = []
     for path, display in files:
@@ -247,9 +249,12 @@ def _read_objects(files: Sequence[tuple[Path, str]]) -> list[KubeObject]:
         )
     if not objects:
         where = ", ".join(display for _, display in files) or "the given paths"
+        folders = [note.split(": ", 1)[0] for note in skipped if note.endswith(_FOLDER_NOTE)]
         raise FormulaError(
             f"no Kubernetes objects in {where}",
-            hint="give the folder or file you would pass to kubectl apply -f",
+            hint=f"the manifests are in folders inside it ({', '.join(folders[:3])}): add -R"
+            if folders
+            else "give the folder or file you would pass to kubectl apply -f",
         )
     return objects
 
@@ -528,7 +533,7 @@ def plan(
 ) -> ImportPlan:
     """Read ``sources`` and work out the formula; nothing is written."""
     files, skipped = _source_files(sources, recursive=recursive)
-    objects = _read_objects(files)
+    objects = _read_objects(files, skipped)
     scopes = Scopes(objects)
     source_names = tuple(display for _, display in files)
 
