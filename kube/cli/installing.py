@@ -147,19 +147,19 @@ def template(
     _announce(source.notes, source.warnings)
     the_plan = install.offline_plan(source, namespace=namespace, release=name)
     if source.formula.dependencies:
-        console.warn(f"dependencies not checked: kube template does not read the cluster ({_NO_CLUSTER})")
+        console.warn(
+            "dependencies not checked: kube template does not read the cluster "
+            "(kube install --dry-run checks them)"
+        )
     # Never called: the plan reads nothing and capabilities are offline (a test runs kubectl as a trap).
     kubectl = kubectl_for(None, None, the_plan.namespace)
     result = _run_install(the_plan, kubectl, options, force=True, describe=False)
-    rendered = [o.data if show_secrets else redact_secrets(o.data) for o in result.rendered]
+    rendered = _rendered(result, show_secrets=show_secrets)
     if fmt is OutputFormat.json:
         # kubectl's own shape for many objects: `kubectl apply -f -` reads it back.
         console.print_json({"apiVersion": "v1", "kind": "List", "items": rendered})
     else:
         _print_yaml(rendered)  # -o table and text too: a template's output for people is YAML
-
-
-_NO_CLUSTER = "kube install --dry-run checks them"
 
 
 def _render_options(
@@ -390,7 +390,7 @@ def _confirm_reach(reach: Reach, the_plan: Plan, *, force: bool) -> None:
 def _show(
     result: InstallResult, fmt: OutputFormat, dependencies: list[InstallResult], *, show_secrets: bool
 ) -> None:
-    rendered = [o.data if show_secrets else redact_secrets(o.data) for o in result.rendered]
+    rendered = _rendered(result, show_secrets=show_secrets)
     if fmt is OutputFormat.json:
         data = result_json(result)
         if dependencies:
@@ -407,6 +407,11 @@ def _show(
             console.line(f"==> {result.release or result.formula}: {result.cause}; rolling back (--atomic)")
         print_objects(result.release or result.formula, result.version, result.objects)
         _summary(result)
+
+
+def _rendered(result: InstallResult, *, show_secrets: bool) -> list[dict[str, Any]]:
+    """The objects a dry run or template prints: Secrets masked unless ``--show-secrets``."""
+    return [o.data if show_secrets else redact_secrets(o.data) for o in result.rendered]
 
 
 def _summary(result: InstallResult) -> None:

@@ -249,7 +249,8 @@ def _read_objects(files: Sequence[tuple[Path, str]], skipped: Sequence[str] = ()
         )
     if not objects:
         where = ", ".join(display for _, display in files) or "the given paths"
-        folders = [note.split(": ", 1)[0] for note in skipped if note.endswith(_FOLDER_NOTE)]
+        folder_note = f": {_FOLDER_NOTE}"
+        folders = [note.removesuffix(folder_note) for note in skipped if note.endswith(folder_note)]
         raise FormulaError(
             f"no Kubernetes objects in {where}",
             hint=f"the manifests are in folders inside it ({', '.join(folders[:3])}): add -R"
@@ -450,8 +451,13 @@ def _file_name(kind: str, name: str, used: set[str]) -> str:
 
 
 def _most_common_label(objects: Sequence[KubeObject], label: str) -> str | None:
+    return _label_count(objects, label)[0]
+
+
+def _label_count(objects: Sequence[KubeObject], label: str) -> tuple[str | None, int]:
+    """The value of ``label`` most objects carry, and how many carry it."""
     counts = Counter(value for o in objects if isinstance(value := _label(o, label), str) and value)
-    return counts.most_common(1)[0][0] if counts else None
+    return counts.most_common(1)[0] if counts else (None, 0)
 
 
 def _image_tags(objects: Sequence[KubeObject]) -> Iterator[tuple[str, str]]:
@@ -482,15 +488,8 @@ def _name_label(objects: Sequence[KubeObject]) -> str | None:
     """The application the objects belong to: the ``app.kubernetes.io/name`` most of them
     carry, unless more of them carry one ``app.kubernetes.io/part-of`` (a release of several
     components, each with its own name: Argo CD, kube-prometheus); then ``k8s-app``, ``app``."""
-
-    def coverage(label: str) -> tuple[str | None, int]:
-        value = _most_common_label(objects, label)
-        return value, sum(1 for o in objects if _label(o, label) == value) if value else 0
-
-    (name, named), (whole, part_of) = (
-        coverage("app.kubernetes.io/name"),
-        coverage("app.kubernetes.io/part-of"),
-    )
+    name, named = _label_count(objects, "app.kubernetes.io/name")
+    whole, part_of = _label_count(objects, "app.kubernetes.io/part-of")
     if whole and part_of > named:
         return whole
     if name:
@@ -622,7 +621,7 @@ def _refuse_duplicates(objects: Sequence[KubeObject], scopes: Scopes, main: str 
         # The release's own namespace is taken out below: an object in it and one with no
         # namespace both land in the install namespace.
         ns = obj.namespace if scopes.namespaced(obj) and obj.namespace not in (None, main) else ""
-        key = (obj.group, obj.kind, ns or "", obj.name)
+        key = (obj.group, obj.kind, ns, obj.name)
         first = seen.setdefault(key, obj)
         if first is not obj:
             message = f"{obj.display} is also defined at {first.source}"

@@ -67,7 +67,7 @@ from kube.install.results import (
 )
 from kube.k8s.kubectl import Kubectl, ObjectRef, check_object_name
 from kube.k8s.objects import RECORD_NAME_PREFIX, as_sent, ref_of
-from kube.k8s.release_names import NAME_PREFIX
+from kube.k8s.release_names import NAME_PREFIX, RECORD_LABEL
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
@@ -408,7 +408,6 @@ def check_trusted(obj: KubeObject, ns: str, scopes: Scopes, allowed: Sequence[st
     (it would make `kube list` and `kube uninstall` trust it), and a namespaced object in another
     namespace than the install's unless the user allowed that namespace."""
     from kube.k8s import objects
-    from kube.k8s.release_names import RECORD_LABEL
 
     why = ""
     secret_type = obj.data.get("type") if (obj.group, obj.kind) == ("", "Secret") else None
