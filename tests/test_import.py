@@ -391,9 +391,14 @@ def test_a_release_of_several_components_is_named_after_the_application_they_are
 def test_a_folder_whose_manifests_are_all_in_folders_inside_it_says_to_add_recursive(tmp_path: Path) -> None:
     source = _write(
         tmp_path / "release",
-        {"crds/crd.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n", "README.md": "docs\n"},
+        {
+            "crds/crd.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+            "v1: old/crd.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
+            "README.md": "docs\n",
+        },
     )
     done = kube("import", str(source), "--into", str(tmp_path / "out"), "--name", "rel", *OWNER)
     assert done.exit_code == 4, done.output
-    assert f"the manifests are in folders inside it ({source / 'crds'}): add -R" in done.output
+    folders = f"{source / 'crds'}, {source / 'v1: old'}"
+    assert f"the manifests are in folders inside it ({folders}): add -R" in " ".join(done.output.split())
     assert not (tmp_path / "out").exists()
