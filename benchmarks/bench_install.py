@@ -13,9 +13,10 @@ Deployments, one of them from a template), each run:
    objects, then `helm uninstall` (Helm leaves the namespace: it is deleted, untimed, after).
 
 Before the runs, `kube install --dry-run` (-o yaml, the default, and -o json) is timed on its
-own. Every kubectl process is counted with a wrapper that logs each call and its duration
-(`KUBE_KUBECTL` for kube, first on PATH for the bare runs); kube's own share is its wall time
-minus the time spent in kubectl. The first run warms kubectl's discovery cache and is not
+own. Every kubectl process is counted with a wrapper that logs when each call started and ended
+(`KUBE_KUBECTL` for kube, first on PATH for the bare runs); "in kubectl" is the wall time
+during which at least one kubectl ran (calls kube overlaps count once), and kube's own share is
+its wall time minus that. The first run warms kubectl's discovery cache and is not
 counted. Medians are printed, with the load average before and after.
 
 Usage: source /tmp/kube-shared.env (or eval "$(scripts/dev-cluster env)");
@@ -89,11 +90,12 @@ def logging_kubectl(root: Path, real: str) -> tuple[Path, Path]:
     bindir.mkdir()
     log = root / "kubectl.log"
     wrapper = bindir / "kubectl"
-    # Logs the time each call took and its arguments; stdin and stdout pass through.
+    # Logs when each call started and ended (ns) and its arguments; stdin and stdout pass
+    # through. Start and end, not a duration: kube runs some reads beside other calls.
     wrapper.write_text(
         "#!/bin/sh\nstart=$(date +%s%N)\n"
         f'"{real}" "$@"\nrc=$?\n'
-        f'echo "$(( ($(date +%s%N) - start) / 1000000 )) $*" >> "{log}"\nexit $rc\n'
+        f'echo "$start $(date +%s%N) $*" >> "{log}"\nexit $rc\n'
     )
     wrapper.chmod(0o755)
     return wrapper, log
@@ -112,7 +114,14 @@ class Calls:
 
     @staticmethod
     def seconds(lines: list[str]) -> float:
-        return sum(int(line.split()[0]) for line in lines) / 1000
+        """Wall time with at least one kubectl running: overlapping calls count once."""
+        spans = sorted((int(line.split()[0]), int(line.split()[1])) for line in lines)
+        total, reach = 0, 0
+        for start, end in spans:
+            if end > reach:
+                total += end - max(start, reach)
+                reach = end
+        return total / 1e9
 
     @staticmethod
     def verbs(lines: list[str]) -> list[str]:
@@ -120,7 +129,7 @@ class Calls:
         for line in lines:
             words = [
                 w
-                for w in line.split()[1:]
+                for w in line.split()[2:]
                 if not w.startswith("--kubeconfig") and not w.startswith("--context")
             ]
             shown.append(" ".join(w for w in words[:3] if not w.startswith("--request-timeout")))

@@ -101,6 +101,7 @@ def run(
         return
     context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
+    _read_ahead(kubectl, namespace)
     source = install.resolve(formula)
     _announce(source.notes, source.warnings)
     the_plan = install.plan(source, kubectl, namespace=namespace, dry_run=dry_run, release=name)
@@ -113,6 +114,17 @@ def run(
     result = _run_install(the_plan, kubectl, options, force=force)
     _show(result, fmt, installed_deps, show_secrets=show_secrets)
     _raise_for(result)
+
+
+def _read_ahead(kubectl: Kubectl, namespace: str | None) -> None:
+    """The plan's first read, started while the formula is found and loaded (the fast path of
+    ``kube.cli.entry`` started it earlier still; then this finds it under way)."""
+    from kube.k8s.release_names import read_records_ahead
+
+    if namespace is None:
+        kubectl.current_namespace_ahead()
+    else:
+        read_records_ahead(kubectl, namespace)
 
 
 def template(

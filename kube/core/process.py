@@ -124,12 +124,87 @@ def run(
     """
     argv = tuple(str(a) for a in argv)
     pipe = subprocess.PIPE if capture else None
+    stdin = subprocess.PIPE if input is not None else (subprocess.DEVNULL if capture else None)
+    proc = _spawn(argv, stdin=stdin, stdout=pipe, cwd=cwd, env=env, umask=umask)
+    deadline = _deadline(timeout)
     try:
-        proc = subprocess.Popen(
+        out, err, state = _communicate(proc, None if input is None else _encode(input), deadline, keep)
+    except BaseException:
+        # KeyboardInterrupt and friends: never leave the child's group running.
+        _kill_group(proc)
+        _close(proc)
+        raise
+    return _finish(proc, argv, out, err, state, deadline, timeout, check)
+
+
+class Started:
+    """A child started now and collected later (``start``): a read kube will need, begun while
+    kube does other work. A thread reads its output meanwhile, so it never waits on a full pipe."""
+
+    def __init__(self, argv: tuple[str, ...], proc: subprocess.Popen[bytes], timeout: float | None) -> None:
+        import threading
+
+        self.argv = argv
+        self._proc = proc
+        self._timeout = timeout
+        self._deadline = _deadline(timeout)
+        self._read: tuple[bytes, bytes, str] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._communicate, name="kube-start", daemon=True)
+        self._thread.start()
+
+    def _communicate(self) -> None:
+        try:
+            self._read = _communicate(self._proc, None, self._deadline, None)
+        except BaseException as exc:  # handed to the thread that asks for the result
+            self._error = exc
+
+    def result(self, *, check: bool = True) -> Completed:
+        """Wait for the child (within the timeout given to ``start``), as ``run`` would have."""
+        try:
+            self._thread.join()
+        except BaseException:
+            self.cancel()
+            raise
+        if self._error is not None or self._read is None:
+            _kill_group(self._proc)
+            _close(self._proc)
+            what = f"cannot read {safe(self.argv[0])}: {self._error}"
+            raise ProcessError(what, argv=self.argv, returncode=None)
+        out, err, state = self._read
+        return _finish(self._proc, self.argv, out, err, state, self._deadline, self._timeout, check)
+
+    def cancel(self) -> None:
+        """Stop the child and its group, if still running: its answer is not wanted."""
+        if self._proc.poll() is None:
+            _kill_group(self._proc)
+        # The reading thread then sees the pipes end; they are closed once it has let go of them.
+        self._thread.join(timeout=_GRACE_SECONDS)
+        _close(self._proc)
+
+
+def start(
+    argv: Sequence[str], *, timeout: float | None = None, env: Mapping[str, str] | None = None
+) -> Started:
+    """Start ``argv`` now, with no input and its output captured, and return at once;
+    ``Started.result()`` waits for it as ``run`` does (same errors, same deadline, counted from
+    now). Raises ``ProcessError`` when the program is missing or cannot be started."""
+    argv = tuple(str(a) for a in argv)
+    proc = _spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=None, env=env, umask=-1)
+    return Started(argv, proc, timeout)
+
+
+def _spawn(
+    argv: tuple[str, ...], *, stdin: int | None, stdout: int | None, cwd: Path | None,
+    env: Mapping[str, str] | None, umask: int,
+) -> subprocess.Popen[bytes]:  # fmt: skip
+    """The child, in a session of its own; ``stdout`` is also stderr's mode (both piped or neither)."""
+    try:
+        return subprocess.Popen(
             argv,
-            stdin=subprocess.PIPE if input is not None else (subprocess.DEVNULL if capture else None),
-            stdout=pipe,
-            stderr=pipe,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stdout,
             cwd=cwd,
             env=dict(env) if env is not None else None,
             start_new_session=True,
@@ -147,16 +222,20 @@ def run(
     except (ValueError, UnicodeError) as exc:
         # A NUL byte or an unencodable character in an argument or the environment.
         raise ProcessError(f"cannot run {safe(argv[0])}: {exc}", argv=argv, returncode=None) from exc
-    deadline = _deadline(timeout)
+
+
+def _finish(
+    proc: subprocess.Popen[bytes], argv: tuple[str, ...], out: bytes, err: bytes, state: str,
+    deadline: float | None, timeout: float | None, check: bool,
+) -> Completed:  # fmt: skip
+    """Wait for the child whose output was read (``_communicate``), and judge it."""
     try:
-        out, err, state = _communicate(proc, None if input is None else _encode(input), deadline, keep)
         if state == _HELD:
             # The child exited but something it started still holds its output: that belongs to
             # the child and goes with it (a new session escapes the group; kube.hooks covers that).
             _kill_group(proc)
         finished = state != _EXPIRED and _wait(proc, deadline)
     except BaseException:
-        # KeyboardInterrupt and friends: never leave the child's group running.
         _kill_group(proc)
         _close(proc)
         raise

@@ -113,6 +113,13 @@ def uninstall(
     ns_ref = ObjectRef("", "v1", "Namespace", "", record.namespace)
     extra = [ns_ref] if _may_delete_namespace(release) and ns_ref not in {o.ref for o in objects} else []
     reads = [o.ref for o in objects] + extra
+    created = any(r.created_namespace for r in release.revisions)
+    # Before kube deletes the namespace it created, it asks every type the server lists what else
+    # lives there. With no CRD in the release, neither answer depends on the objects' deletion
+    # (the release's own objects are told apart by uid): both can be read while kube works.
+    early = bool(extra) and created and not any(o.ref.kind == "CustomResourceDefinition" for o in objects)
+    if early:
+        kubectl.namespaced_resources_ahead()
     found_all = kubectl.get(reads, timeout=_left(deadline, clock)) if reads else []
     live, ns_read = found_all[: len(objects)], found_all[len(objects) :]
     statuses: dict[ObjectRef, ObjectStatus] = {}
@@ -145,12 +152,17 @@ def uninstall(
             doomed.append(ref)
     requested: list[ObjectRef] = list(held)
     found = {o.ref: o.live for o in live if o.live is not None}
+    residents = _Residents(kubectl, record.namespace, {str(_meta(found[r]).get("uid", "")) for r in doomed})
     emit = on_event or (lambda event: None)
     # Dependents first, waiting until they are gone before what they depend on (kube.install.depends).
     # When nothing doomed can outlive its delete request (no finalizer, no grace period), kubectl
     # waits, briefly, until a read says each is gone: the read back below is then not needed.
     at_once = bool(doomed) and all(_goes_at_once(ref, found[ref]) for ref in doomed)
     settle = at_once and len(doomed) <= SETTLE_OBJECTS
+    if early and settle and not held and ns_read and ns_read[0].live is not None:
+        # Only when the delete ends within seconds: a snapshot older than that could miss what
+        # someone put in the namespace meanwhile.
+        residents.read_ahead()
     for outcome in depends.delete_in_order(
         kubectl, doomed, found, wait=False, timeout=_left(deadline, clock), on_event=on_event,
         clock=clock, sleep=sleep, settle=min(SETTLE, _left(deadline, clock)) if settle else 0.0,
@@ -198,7 +210,7 @@ def uninstall(
     if remaining:
         _mark_uninstalling(kubectl, record, remaining)
         return UninstallResult(*what, record_removed=False, release=record.release, timeout=timeout)
-    delete_namespace, note = _namespace_verdict(kubectl, release, ns_read[0] if ns_read else None)
+    delete_namespace, note = _namespace_verdict(kubectl, release, ns_read[0] if ns_read else None, residents)
     ns_state = ""
     if delete_namespace:
         # The records and then the namespace, in one call.
@@ -366,7 +378,9 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return meta if isinstance(meta, Mapping) else {}
 
 
-def _namespace_verdict(kubectl: Kubectl, release: Release, read: Outcome | None) -> tuple[bool, str]:
+def _namespace_verdict(
+    kubectl: Kubectl, release: Release, read: Outcome | None, residents: _Residents
+) -> tuple[bool, str]:
     """Whether to delete the install namespace, and why not when that is worth saying. ``read``:
     the namespace as read before the objects were deleted (None: read it now)."""
     from kube.k8s.objects import MANAGED_BY, MANAGED_BY_LABEL
@@ -383,32 +397,48 @@ def _namespace_verdict(kubectl: Kubectl, release: Release, read: Outcome | None)
     labels = _meta(live).get("labels") or {}
     if not created and labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
         return False, ""
-    residents = namespace_residents(kubectl, ns, ignore=set(release.secret_names))
-    if residents:
-        more = f" and {len(residents) - 3} more" if len(residents) > 3 else ""
-        verb = "lives" if len(residents) == 1 else "live"
-        return False, f"namespace {ns} was kept: {', '.join(residents[:3])}{more} still {verb} in it"
+    living = residents.names(ignore=set(release.secret_names))
+    if living:
+        more = f" and {len(living) - 3} more" if len(living) > 3 else ""
+        verb = "lives" if len(living) == 1 else "live"
+        return False, f"namespace {ns} was kept: {', '.join(living[:3])}{more} still {verb} in it"
     return True, ""
 
 
 def namespace_residents(kubectl: Kubectl, ns: str, *, ignore: Collection[str]) -> list[str]:
     """What lives in ``ns`` besides what Kubernetes puts in every namespace, objects on their way
     out and objects owned by another object (``Kind/name``); Secrets named in ``ignore`` do not count."""
-    return [
-        f"{obj.get('kind')}/{_meta(obj).get('name')}"
-        for obj in kubectl.list_many(_listable(kubectl), ns)
-        if not _incidental(obj, ignore)
-    ]
+    return _Residents(kubectl, ns, set()).names(ignore=ignore)
 
 
-def _listable(kubectl: Kubectl) -> list[str]:
-    skip_groups = ("events.k8s.io", "metrics.k8s.io")
-    # Events and Endpoints are always incidental (_incidental): listing them would change nothing.
-    return [
-        r
-        for r in kubectl.namespaced_resources()
-        if r not in ("events", "endpoints") and not r.endswith(skip_groups)
-    ]
+class _Residents:
+    """What lives in one namespace (``namespace_residents``), read now or started early: then the
+    objects whose deletion kube requested meanwhile (``deleted``: their uids) do not count."""
+
+    def __init__(self, kubectl: Kubectl, ns: str, deleted: set[str]) -> None:
+        self.kubectl, self.ns, self.deleted = kubectl, ns, deleted - {""}
+        self._types: list[str] | None = None
+
+    def types(self) -> list[str]:
+        if self._types is None:
+            skip_groups = ("events.k8s.io", "metrics.k8s.io")
+            # Events and Endpoints are always incidental (_incidental): listing them changes nothing.
+            self._types = [
+                r
+                for r in self.kubectl.namespaced_resources()
+                if r not in ("events", "endpoints") and not r.endswith(skip_groups)
+            ]
+        return self._types
+
+    def read_ahead(self) -> None:
+        self.kubectl.list_many_ahead(self.types(), self.ns)
+
+    def names(self, *, ignore: Collection[str]) -> list[str]:
+        return [
+            f"{obj.get('kind')}/{_meta(obj).get('name')}"
+            for obj in self.kubectl.list_many(self.types(), self.ns)
+            if not _incidental(obj, ignore) and _meta(obj).get("uid") not in self.deleted
+        ]
 
 
 def _incidental(obj: Mapping[str, Any], ignore: Collection[str]) -> bool:

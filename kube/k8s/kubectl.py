@@ -17,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError, ProcessError, ProcessTimeout, UsageError
 from kube.k8s.kubectl_output import ObjectRef as ObjectRef
@@ -34,6 +34,9 @@ from kube.k8s.kubectl_output import (
     pair_live,
     without_warnings,
 )
+
+if TYPE_CHECKING:
+    from kube.core.process import Started
 
 ENV_BINARY = "KUBE_KUBECTL"
 #: Seconds one kubectl call may take before kube gives up on it.
@@ -94,6 +97,47 @@ def check_object_name(name: str, where: str) -> None:
         raise UsageError(f"{where}: invalid object name {name!r}")
 
 
+_NAMESPACED_RESOURCES = ("api-resources", "--verbs=list", "--namespaced=true", "--output=name")
+_CONTEXT_NAMESPACE = ("config", "view", "--minify", "--output=jsonpath={..namespace}")
+
+
+def _list_args(resource: str, namespace: str | None, selector: str) -> list[str]:
+    args = ["get", resource, "--output=json"]
+    args.append(f"--namespace={validate_namespace(namespace)}" if namespace else "--all-namespaces")
+    if selector:
+        args.append(f"--selector={selector}")
+    return args
+
+
+def _many_args(resources: Sequence[str], namespace: str) -> list[str]:
+    return [
+        "get", ",".join(resources), "--ignore-not-found", "--output=json",
+        f"--namespace={validate_namespace(namespace)}", request_flag(),
+    ]  # fmt: skip
+
+
+#: Reads started ahead (``Kubectl.read_ahead``), by argv: the environment they run in, the process.
+_AHEAD: dict[tuple[str, ...], tuple[dict[str, str], Started]] = {}
+
+
+def _take_ahead(argv: Sequence[str], environment: Mapping[str, str]) -> Started | None:
+    """The read started ahead with this argv and environment, now taken; None when there is none."""
+    entry = _AHEAD.pop(tuple(argv), None)
+    if entry is None:
+        return None
+    started_env, started = entry
+    if started_env != environment:
+        started.cancel()
+        return None
+    return started
+
+
+def _cancel_ahead() -> None:
+    while _AHEAD:
+        _, (_, started) = _AHEAD.popitem()
+        started.cancel()
+
+
 class Kubectl:
     """One cluster, as named by a kubeconfig and a context."""
 
@@ -144,17 +188,17 @@ class Kubectl:
     ) -> tuple[int, str, str]:
         """``read``: a read of one request, bounded as a whole by ``request_timeout()``.
         (Reads of many objects or types pass ``request_flag()``: each request is bounded.)
-        ``env``: variables added to kubectl's environment."""
+        ``env``: variables added to kubectl's environment. A call that ``read_ahead`` started
+        takes that process's answer instead of starting another."""
         from kube.core import process
 
-        limit = timeout if timeout is not None else self.timeout
-        if read:
-            args = (*args, request_flag())
-            limit = min(limit, request_timeout() + 3)
-        argv = self.argv(*args)
+        argv, limit, environment = self._call(args, timeout, read, env)
         try:
-            environment = {**self.environment(), **(env or {})}
-            done = process.run(argv, input=input, timeout=limit, check=False, env=environment)
+            started = _take_ahead(argv, environment) if input is None else None
+            if started is not None:
+                done = started.result(check=False)
+            else:
+                done = process.run(argv, input=input, timeout=limit, check=False, env=environment)
         except ProcessTimeout as exc:
             raise ClusterError(
                 f"kubectl {args[0]} did not answer within {limit:g}s ({self.describe()})", hint=CLUSTER_HINT
@@ -165,6 +209,40 @@ class Kubectl:
                 hint=f"install kubectl, or point {ENV_BINARY} at it",
             ) from exc
         return done.returncode, done.stdout, done.stderr
+
+    def read_ahead(self, *args: str, timeout: float | None = None, read: bool = False) -> None:
+        """Start the read ``run(*args, timeout=..., read=...)`` now, in the background, so that
+        its answer is ready when kube asks (kube renders while kubectl starts and reads). The
+        first identical call takes it, from this or any other ``Kubectl`` of the same cluster; a
+        read nobody took is stopped when kube exits. Only reads: nothing that changes the cluster
+        runs before kube decided to run it. A kubectl that cannot start is left for that call
+        to report."""
+        from kube.core import process
+
+        argv, limit, environment = self._call(args, timeout, read, None)
+        if tuple(argv) in _AHEAD:
+            return
+        try:
+            started = process.start(argv, timeout=limit, env=environment)
+        except ProcessError:
+            return
+        if not _AHEAD:
+            import atexit
+
+            # Registering twice is harmless: the second call finds nothing left to stop.
+            atexit.unregister(_cancel_ahead)
+            atexit.register(_cancel_ahead)
+        _AHEAD[tuple(argv)] = (environment, started)
+
+    def _call(
+        self, args: tuple[str, ...], timeout: float | None, read: bool, env: Mapping[str, str] | None
+    ) -> tuple[list[str], float, dict[str, str]]:
+        """The argv, time limit and environment of one kubectl call (``run``)."""
+        limit = timeout if timeout is not None else self.timeout
+        if read:
+            args = (*args, request_flag())
+            limit = min(limit, request_timeout() + 3)
+        return self.argv(*args), limit, {**self.environment(), **(env or {})}
 
     def describe(self) -> str:
         """``server URL, context NAME`` of this cluster, read from the kubeconfig alone (no network)."""
@@ -202,9 +280,14 @@ class Kubectl:
         """The namespace of the kubeconfig context in use, or ``default``. Reads only the kubeconfig."""
         if self.namespace:
             return self.namespace
-        code, out, _ = self.run("config", "view", "--minify", "--output=jsonpath={..namespace}", timeout=30)
+        code, out, _ = self.run(*_CONTEXT_NAMESPACE, timeout=30)
         namespace = out.strip() if code == 0 else ""
         return namespace if namespace and _DNS_LABEL.fullmatch(namespace) else "default"
+
+    def current_namespace_ahead(self) -> None:
+        """Start ``current_namespace``'s read of the kubeconfig now, when it will need one."""
+        if not self.namespace:
+            self.read_ahead(*_CONTEXT_NAMESPACE, timeout=30)
 
     def server_version(self) -> dict[str, Any]:
         """The API server's ``/version`` (``gitVersion``, ``platform``...), in one bounded read."""
@@ -260,14 +343,14 @@ class Kubectl:
 
         Raises ``ClusterError`` (reason ``Forbidden`` in the message) when RBAC refuses.
         """
-        args = ["get", resource, "--output=json"]
-        args.append(f"--namespace={validate_namespace(namespace)}" if namespace else "--all-namespaces")
-        if selector:
-            args.append(f"--selector={selector}")
-        code, out, err = self.run(*args, read=True)
+        code, out, err = self.run(*_list_args(resource, namespace, selector), read=True)
         if code != 0:
             raise self._fail("get", err, out)
         return json_objects(out)
+
+    def list_objects_ahead(self, resource: str, *, namespace: str | None, selector: str = "") -> None:
+        """Start ``list_objects`` with these arguments now (``read_ahead``)."""
+        self.read_ahead(*_list_args(resource, namespace, selector), read=True)
 
     def get(self, refs: Sequence[ObjectRef], *, timeout: float | None = None) -> list[Outcome]:
         """The live state of ``refs`` in one call; a missing object comes back with ``ok=False``."""
@@ -298,25 +381,29 @@ class Kubectl:
 
     def namespaced_resources(self) -> list[str]:
         """Every namespaced resource type the server can list (``configmaps``, ``deployments.apps``...)."""
-        code, out, err = self.run(
-            "api-resources", "--verbs=list", "--namespaced=true", "--output=name", read=True
-        )
+        code, out, err = self.run(*_NAMESPACED_RESOURCES, read=True)
         if code != 0 and not out.strip():
             raise self._fail("api-resources", err, out)
         return [line.strip() for line in out.splitlines() if line.strip()]
+
+    def namespaced_resources_ahead(self) -> None:
+        """Start ``namespaced_resources`` now (``read_ahead``)."""
+        self.read_ahead(*_NAMESPACED_RESOURCES, read=True)
 
     def list_many(self, resources: Sequence[str], namespace: str) -> list[dict[str, Any]]:
         """Everything of the given types in one namespace, in one call; unlistable types are skipped."""
         if not resources:
             return []
-        code, out, err = self.run(
-            "get", ",".join(resources), "--ignore-not-found", "--output=json",
-            f"--namespace={validate_namespace(namespace)}", request_flag(),
-        )  # fmt: skip
+        code, out, err = self.run(*_many_args(resources, namespace))
         items = json_objects(out)
         if code != 0 and not items and is_unreachable(err):
             raise self._fail("get", err, out)
         return items
+
+    def list_many_ahead(self, resources: Sequence[str], namespace: str) -> None:
+        """Start ``list_many`` with these arguments now (``read_ahead``)."""
+        if resources:
+            self.read_ahead(*_many_args(resources, namespace))
 
     def diff_server_side(
         self, objects: Sequence[Mapping[str, Any]], *, program: str, field_manager: str

@@ -46,13 +46,13 @@ from kube.core.errors import ClusterError, FormulaError, UsageError
 from kube.k8s.kubectl import Kubectl, ObjectRef, is_dns_label, validate_namespace
 from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import FORMULA_LABEL, LABEL_PREFIX, MANAGED_BY, MANAGED_BY_LABEL, RECORD_NAME_PREFIX
-from kube.k8s.release_names import RECORD_LABEL
+from kube.k8s.release_names import RECORD_LABEL, RECORDS_SELECTOR
 
 RECORD_TYPE = f"{LABEL_PREFIX}/install.v1"
 FORMAT_VERSION = 1
 NAME_PREFIX = RECORD_NAME_PREFIX
 DATA_KEY = "record.json"
-SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{RECORD_LABEL}=true"
+SELECTOR = RECORDS_SELECTOR
 
 # The API server refuses a Secret whose data passes 1 MiB; keep room for the failures added later.
 RECORD_LIMIT = 1024 * 1024 - 64 * 1024

@@ -1,4 +1,4 @@
-"""What a release is called: its name's rules, its records' name prefix and its label.
+"""What a release is called: its name's rules, its records' name prefix, labels and selector.
 
 Apart from ``kube.k8s.release_format`` (the record documents): rendering labels every object
 with its release and checks the name, and a render with no cluster (``kube template``, a dry
@@ -6,15 +6,22 @@ run) reads no record, so it does not load the record format, its dataclasses and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kube.core.errors import UsageError
-from kube.k8s.kubectl import is_dns_label
-from kube.k8s.objects import LABEL_PREFIX
+from kube.k8s.kubectl import is_dns_label, validate_namespace
+from kube.k8s.objects import LABEL_PREFIX, MANAGED_BY, MANAGED_BY_LABEL
+
+if TYPE_CHECKING:
+    from kube.k8s.kubectl import Kubectl
 
 #: Records are ``kube.release.<release>.v<N>`` (``kube.k8s.release_format``).
 NAME_PREFIX = "kube.release."
 RELEASE_LABEL = f"{LABEL_PREFIX}/release"
 #: On every record of either format (``kube.k8s.records`` is format 1).
 RECORD_LABEL = f"{LABEL_PREFIX}/record"
+#: Selects every record of either format, and nothing else.
+RECORDS_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{RECORD_LABEL}=true"
 #: Helm's limit too: object names are built from the release name plus a suffix.
 MAX_NAME = 53
 
@@ -27,3 +34,14 @@ def validate_release_name(name: str) -> str:
             hint="choose another with --name",
         )
     return name
+
+
+def read_records_ahead(kubectl: Kubectl, namespace: str | None) -> None:
+    """Start reading every record in ``namespace`` (the whole cluster: None) now, the read
+    ``kube.k8s.releases`` makes first (``Kubectl.read_ahead``): kubectl starts and asks while
+    kube loads and renders the formula. An invalid namespace starts nothing (the command refuses it)."""
+    if namespace is not None and not is_dns_label(namespace):
+        return
+    kubectl.list_objects_ahead(
+        "secrets", namespace=validate_namespace(namespace) if namespace else None, selector=RECORDS_SELECTOR
+    )
