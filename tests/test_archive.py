@@ -712,12 +712,25 @@ def test_update_killed_at_arbitrary_moments_is_repaired(kube_home: Path, tmp_pat
     )
     archive.update(str(remote))
     commit(remote, {k: v for i in range(300) for k, v in big_formula(f"f{i:03d}", "2.0.0").items()})
+
+    def back_to_the_old_commit() -> None:
+        git(kube_home / "archive", "reset", "-q", "--hard", "HEAD~1")
+        git(kube_home / "archive", "update-ref", "refs/remotes/origin/main", "HEAD")
+        (kube_home / "index.json").unlink()
+        archive.read_index()
+
+    # Kill times are fractions of one whole update timed here, so that they fall inside an
+    # update on a fast machine and on a loaded one alike.
+    started = time.monotonic()
+    assert run_kube("update").returncode == 0
+    whole = time.monotonic() - started
+    back_to_the_old_commit()
     interrupted = []
-    for delay in (0.35, 0.5, 0.65, 0.8, 1.0, 1.3, 1.8):
+    for fraction in (0.15, 0.25, 0.35, 0.5, 0.65, 0.8, 0.95):
         proc = subprocess.Popen(
             [sys.executable, "-m", "kube", "update"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(delay)
+        time.sleep(fraction * whole)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # In the middle: the new commit was fetched, but the index was not yet written for it.
@@ -725,18 +738,14 @@ def test_update_killed_at_arbitrary_moments_is_repaired(kube_home: Path, tmp_pat
         header = index.read_header()
         interrupted.append(fetched and (header is None or header.commit != head(remote)))
         result = run_kube("update")
-        assert result.returncode == 0, (delay, result.stderr)
+        assert result.returncode == 0, (fraction, result.stderr)
         assert_consistent(kube_home, remote)
         if Path("/proc/self/environ").exists():
             assert leftover_processes(kube_home) == [], "a killed kube left processes behind"
         loaded = index.load_index()
         assert {loaded.raw[name]["version"] for name in loaded.names()} == {"2.0.0"}
-        # Back to the old commit (and an index for it) for the next round.
-        git(kube_home / "archive", "reset", "-q", "--hard", "HEAD~1")
-        git(kube_home / "archive", "update-ref", "refs/remotes/origin/main", "HEAD")
-        (kube_home / "index.json").unlink()
-        archive.read_index()
-    assert any(interrupted), "no kill landed in the middle of an update, so this proved nothing"
+        back_to_the_old_commit()  # and an index for it, for the next round
+    assert any(interrupted), f"no kill landed in the middle of a {whole:.2f}s update: this proved nothing"
 
 
 def test_default_archive_of_a_source_checkout_is_the_checkout_with_its_formulas() -> None:
