@@ -60,14 +60,19 @@ def deployment(name: str, replicas: int = 1, **pod_spec: Any) -> str:
 
 
 def logging_kubectl(directory: Path) -> tuple[Path, Path]:
-    """A wrapper that logs each invocation, then runs the real kubectl (found on PATH now)."""
+    """A wrapper that logs each call when kube makes it, then runs the real kubectl (found on
+    PATH now). A call is made once its input has arrived: one that kube started waiting for its
+    input (``Kubectl.start_waiting``) is logged when it gets it, and not at all when it never does."""
     import shutil
 
     real = shutil.which("kubectl")
     assert real, "kubectl is not on PATH"
     log = directory / "kubectl.log"
     wrapper = directory / "kubectl-logged"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\nin=$(mktemp)\ncat > "$in"\necho "$*" >> "{log}"\n'
+        f'"{real}" "$@" < "$in"\nrc=$?\nrm -f "$in"\nexit $rc\n'
+    )
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     return wrapper, log
 

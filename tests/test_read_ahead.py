@@ -1,5 +1,7 @@
-"""Reads started ahead (``kube.core.process.start``, ``Kubectl.read_ahead``): the same answer as
-the call made in turn, one process for both, nothing left running when nobody takes it.
+"""Reads started ahead (``kube.core.process.start``, ``Kubectl.read_ahead``) and calls started
+waiting for their input (``start_waiting``, ``Kubectl.start_waiting``): the same answer as the
+call made in turn, one process for both, nothing left running when nobody takes it, and nothing
+sent to a waiting call before kube makes it.
 
 The kubectl here is a script that logs each call and answers from a file: these tests count
 processes and order, which the real kubectl cannot be made to report. The install and uninstall
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,7 +44,7 @@ def _calls(log: Path) -> list[str]:
 @pytest.fixture(autouse=True)
 def _nothing_left_ahead() -> object:
     yield
-    kubectl_module._cancel_ahead()
+    kubectl_module.stop_early()
 
 
 def test_a_started_child_answers_as_run_does(tmp_path: Path) -> None:
@@ -198,6 +201,19 @@ def _assert_gone(pid: int) -> None:
     raise AssertionError(f"process {pid} is still running")
 
 
+def _input_logging_kubectl(tmp_path: Path, real: str, log: Path) -> Path:
+    """A kubectl that logs, when it ends, the moment its whole input had arrived (for a call
+    started waiting: when kube made the call), its end, and its arguments; a process stopped
+    before its input came logs nothing."""
+    wrapper = tmp_path / "kubectl"
+    wrapper.write_text(
+        f'#!/bin/sh\nin=$(mktemp)\ncat > "$in"\ns=$(date +%s%N)\n"{real}" "$@" < "$in"\nrc=$?\n'
+        f'rm -f "$in"\necho "$s $(date +%s%N) $*" >> "{log}"\nexit $rc\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
 @pytest.mark.cluster
 def test_install_and_uninstall_start_their_first_read_ahead(cluster: Cluster, tmp_path: Path) -> None:
     """On the control plane, through the console entry point: an install still makes three
@@ -209,11 +225,7 @@ def test_install_and_uninstall_start_their_first_read_ahead(cluster: Cluster, tm
     real = shutil.which("kubectl", path=cluster.env["PATH"])
     assert real is not None
     log = tmp_path / "calls.log"
-    wrapper = tmp_path / "kubectl"
-    wrapper.write_text(
-        f'#!/bin/sh\ns=$(date +%s%N)\n"{real}" "$@"\nrc=$?\necho "$s $(date +%s%N) $*" >> "{log}"\nexit $rc\n'
-    )
-    wrapper.chmod(0o755)
+    wrapper = _input_logging_kubectl(tmp_path, real, log)
     formula = tmp_path / "ahead"
     (formula / "manifests").mkdir(parents=True)
     (formula / "K3.yaml").write_text(
@@ -256,5 +268,186 @@ def test_install_and_uninstall_start_their_first_read_ahead(cluster: Cluster, tm
         assert span("delete", "--wait=false")[0] >= residents[1]
         phase = cluster.kubectl("get", "namespace", ns, "-o", "jsonpath={.status.phase}", check=False)
         assert phase.returncode != 0 or phase.stdout == "Terminating"
+    finally:
+        cluster.kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False)
+
+
+# -- calls started waiting for their input ----------------------------------------------------
+
+
+def test_a_waiting_child_answers_as_run_does() -> None:
+    argv = ["sh", "-c", "cat; echo err >&2; exit 3"]
+    waited = process.start_waiting(argv).run("in\n", timeout=10, check=False)
+    ran = process.run(argv, input="in\n", timeout=10, check=False)
+    assert (waited.returncode, waited.stdout, waited.stderr) == (3, "in\n", "err\n")
+    assert (ran.returncode, ran.stdout, ran.stderr) == (waited.returncode, waited.stdout, waited.stderr)
+    with pytest.raises(ProcessError, match="exit code 3"):
+        process.start_waiting(argv).run("in\n", timeout=10)
+
+
+def test_a_waiting_child_gets_nothing_before_its_input_and_its_deadline_counts_from_it(
+    tmp_path: Path,
+) -> None:
+    ready, got = tmp_path / "ready", tmp_path / "got"
+    waiting = process.start_waiting(["sh", "-c", f"echo up > {ready}; cat > {got}; sleep 0.3; echo ok"])
+    _wait_for(ready)
+    time.sleep(1.0)
+    assert got.read_bytes() == b"", "the child read input nobody gave it"
+    assert waiting._proc.poll() is None, "the child should still be waiting on its stdin"
+    # Started 1 s ago: a deadline counted from the start would have passed already.
+    done = waiting.run("payload", timeout=0.9)
+    assert (done.stdout, got.read_text()) == ("ok\n", "payload")
+
+
+def test_a_waiting_child_past_its_timeout_is_killed_with_its_group(tmp_path: Path) -> None:
+    pid_file = tmp_path / "sleeper.pid"
+    waiting = process.start_waiting(["sh", "-c", f"cat >/dev/null; sleep 30 & echo $! > {pid_file}; wait"])
+    with pytest.raises(ProcessTimeout):
+        waiting.run("x", timeout=0.5)
+    _assert_gone(int(pid_file.read_text()))
+
+
+def test_a_waiting_child_that_died_early_reports_what_it_said(tmp_path: Path) -> None:
+    # kubectl that cannot load its kubeconfig exits before reading its input: its error is the answer.
+    waiting = process.start_waiting(["sh", "-c", "echo 'error: no configuration' >&2; exit 1"])
+    time.sleep(0.3)
+    done = waiting.run("x" * 1_000_000, timeout=10, check=False)
+    assert (done.returncode, done.stderr) == (1, "error: no configuration\n")
+
+
+def test_the_identical_call_hands_its_input_to_the_waiting_kubectl(tmp_path: Path) -> None:
+    got = tmp_path / "stdin"
+    live = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "apps", "uid": "u1"},
+    }
+    script, log = _fake_kubectl(tmp_path, body=f"cat > {got}; echo '{json.dumps(live)}'")
+    kubectl = Kubectl(binary=str(script))
+    kubectl.create_waiting()
+    _wait_until(lambda: len(_calls(log)) == 1)
+    [outcome] = kubectl.create(
+        [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "apps"}}]
+    )
+    assert outcome.ok and outcome.live is not None and outcome.live["metadata"]["uid"] == "u1"
+    assert _calls(log) == ["create --filename=- --output=json"], "one process for both"
+    assert json.loads(got.read_text())["metadata"]["name"] == "c"
+    assert not kubectl_module._WAITING
+
+
+def test_another_call_or_environment_does_not_take_the_waiting_kubectl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script, log = _fake_kubectl(tmp_path, body="cat >/dev/null; echo '{}'")
+    kubectl = Kubectl(binary=str(script))
+    kubectl.replace_waiting(validate=False)
+    kubectl.replace({"kind": "Secret", "metadata": {"name": "s"}})  # validated: another argv
+    assert kubectl_module._WAITING, "a validated replace must not take the unvalidated one"
+    monkeypatch.setenv("KUBE_EXAMPLE_CHANGED", "1")
+    kubectl.replace({"kind": "Secret", "metadata": {"name": "s"}}, validate=False)
+    assert not kubectl_module._WAITING
+    assert len(_calls(log)) == 3, "the waiting kubectl was started in another environment: not used"
+
+
+def test_a_hook_stops_the_waiting_calls(tmp_path: Path) -> None:
+    """A hook may add types to the API server (a CRD): a kubectl that loaded the server's schema
+    before it ran is stopped, so the create that follows validates against what the server serves."""
+    pid_file = tmp_path / "kubectl.pid"
+    script, _ = _fake_kubectl(
+        tmp_path,
+        body=f'case "$1" in create) echo $$ > {pid_file}; exec cat;; '
+        f'*) echo \'{{"kind":"List","items":[]}}\';; esac',
+    )
+    kubectl = Kubectl(binary=str(script))
+    kubectl.create_waiting()
+    _wait_for(pid_file)
+    formula = tmp_path / "hooked"
+    (formula / "manifests").mkdir(parents=True)
+    (formula / "scripts").mkdir()
+    (formula / "K3.yaml").write_text(
+        "name: hooked\nversion: 1.0.0\nhome: https://example.com\ndescription: a hook\n"
+        "maintainers: [Jane Doe <jane@example.com>]\n"
+    )
+    (formula / "manifests" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    (formula / "scripts" / "pre-install.py").write_text("print('hook ran')\n")
+    from kube.install import pipeline
+
+    the_plan = pipeline.plan(pipeline.resolve(str(formula)), kubectl, namespace="apps", dry_run=True)
+    assert kubectl_module._WAITING, "the plan's reads leave the waiting create alone"
+    pipeline._render(the_plan, pipeline.InstallOptions(dry_run=True, offline=True), kubectl)
+    assert not kubectl_module._WAITING
+    _assert_gone(int(pid_file.read_text()))
+
+
+def test_an_unclaimed_waiting_call_is_stopped_at_exit_and_reads_nothing_if_kube_dies(tmp_path: Path) -> None:
+    for ending in ("", "os._exit(0)"):
+        pid_file, got, eof = tmp_path / "kubectl.pid", tmp_path / "stdin", tmp_path / "eof"
+        pid_file.unlink(missing_ok=True)
+        script, _ = _fake_kubectl(
+            tmp_path, body=f"echo $$ > {pid_file}; cat > {got}; echo eof > {eof}; exec sleep 60"
+        )
+        code = textwrap.dedent(
+            f"""
+            import os, time
+            from kube.k8s.kubectl import Kubectl
+            Kubectl(binary={str(script)!r}).create_waiting()
+            deadline = time.monotonic() + 10
+            while not os.path.exists({str(pid_file)!r}) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            {ending}
+            """
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+        _wait_for(pid_file)
+        pid = int(pid_file.read_text())
+        if not ending:
+            assert not eof.exists(), "stopped at exit, before any input"
+        else:
+            # kube died without its exit handlers: the kubectl reads an empty input, no objects.
+            _wait_until(eof.exists)
+            assert got.read_bytes() == b""
+            os.kill(pid, 9)
+        _assert_gone(pid)
+
+
+def _wait_until(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.mark.cluster
+def test_a_waiting_create_on_the_control_plane_creates_only_once_given_its_objects(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The real kubectl, started before its input: it fetched the server's schema meanwhile and
+    still refuses what the schema refuses; and until given objects it creates nothing."""
+    import uuid
+
+    ns = f"waiting-{uuid.uuid4().hex[:8]}"
+    kubectl = Kubectl(kubeconfig=cluster.env["KUBECONFIG"])
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": ns}}
+    try:
+        kubectl.create([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}])
+        kubectl.create_waiting()
+        time.sleep(1.0)
+        assert kubectl.get_named("configmaps", "c", ns) is None
+        [outcome] = kubectl.create([cm])
+        assert outcome.ok, outcome
+        assert not kubectl_module._WAITING
+        kubectl.create_waiting()
+        bad = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "d", "namespace": ns},
+            "dataa": {},
+        }
+        [refused] = kubectl.create([bad])
+        assert not refused.ok and "dataa" in refused.message, refused
+        kubectl.create_waiting()
+        kubectl_module.stop_early()
+        assert not kubectl_module._WAITING
+        assert kubectl.get_named("configmaps", "d", ns) is None
     finally:
         cluster.kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False)

@@ -111,6 +111,11 @@ class KubeGroup(click.Group):
             # A KubeError is the user's; Ctrl-C, SIGTERM and SIGHUP (signals.Terminated) end kube;
             # anything else is a bug: the last line of defence.
             ctx.exit(report(exc))
+        finally:
+            # kubectl calls started early for this command and not taken end with it, not at exit:
+            # a later command in the same process (tests, a caller of the CLI) must not take them.
+            if (kubectl_module := sys.modules.get("kube.k8s.kubectl")) is not None:
+                kubectl_module.stop_early()
 
 
 def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:

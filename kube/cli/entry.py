@@ -158,25 +158,25 @@ def _update(given: dict[str, str | bool]) -> None:
     run_update(None, None, reset=False, as_json=_is_json(given))
 
 
-def _read_ahead(given: dict[str, str | bool], *, whole_cluster: bool) -> None:
-    """Start the cluster read the command makes first, before the rest of kube is imported
-    (``Kubectl.read_ahead``): the records of the install namespace, or of the whole cluster for
-    an uninstall; without ``-n``, an install first reads the kubeconfig's namespace."""
+def _install_ahead(given: dict[str, str | bool]) -> None:
+    """Start the cluster read an install makes first, before the rest of kube is imported
+    (``Kubectl.read_ahead``): the records of the install namespace; without ``-n``, the
+    kubeconfig's namespace first. And, unless it is a dry run, its first wave waiting."""
     from kube.k8s.kubectl import Kubectl
-    from kube.k8s.release_names import read_records_ahead
+    from kube.k8s.release_names import install_writes_waiting, read_records_ahead
 
     kubectl = Kubectl()
     namespace = _text(given.get("namespace"))
-    if whole_cluster:
-        read_records_ahead(kubectl, None)
-    elif namespace is None:
+    if namespace is None:
         kubectl.current_namespace_ahead()
     else:
         read_records_ahead(kubectl, namespace)
+    if given.get("dry_run") is not True:
+        install_writes_waiting(kubectl)
 
 
 def _install(given: dict[str, str | bool]) -> None:
-    _read_ahead(given, whole_cluster=False)
+    _install_ahead(given)
     from kube.cli import installing
 
     installing.run(
@@ -201,7 +201,10 @@ def _template(given: dict[str, str | bool]) -> None:
 
 
 def _uninstall(given: dict[str, str | bool]) -> None:
-    _read_ahead(given, whole_cluster=True)
+    from kube.k8s.kubectl import Kubectl
+    from kube.k8s.release_names import uninstall_reads_ahead
+
+    uninstall_reads_ahead(Kubectl(), _text(given.get("namespace")))
     from kube.cli import uninstalling
 
     uninstalling.run(

@@ -101,7 +101,7 @@ def run(
         return
     context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
-    _read_ahead(kubectl, namespace)
+    _read_ahead(kubectl, namespace, dry_run=dry_run)
     source = install.resolve(formula)
     _announce(source.notes, source.warnings)
     the_plan = install.plan(source, kubectl, namespace=namespace, dry_run=dry_run, release=name)
@@ -116,15 +116,18 @@ def run(
     _raise_for(result)
 
 
-def _read_ahead(kubectl: Kubectl, namespace: str | None) -> None:
-    """The plan's first read, started while the formula is found and loaded (the fast path of
-    ``kube.cli.entry`` started it earlier still; then this finds it under way)."""
-    from kube.k8s.release_names import read_records_ahead
+def _read_ahead(kubectl: Kubectl, namespace: str | None, *, dry_run: bool) -> None:
+    """The plan's first read, started while the formula is found and loaded, and an install's
+    two writes started waiting for their input (the fast path of ``kube.cli.entry`` started
+    them earlier still; then this finds them under way)."""
+    from kube.k8s.release_names import install_writes_waiting, read_records_ahead
 
     if namespace is None:
         kubectl.current_namespace_ahead()
     else:
         read_records_ahead(kubectl, namespace)
+    if not dry_run:
+        install_writes_waiting(kubectl)
 
 
 def template(

@@ -14,6 +14,7 @@ from kube.core.durations import format_duration, parse_duration
 from kube.core.errors import ClusterError, DependencyError, WaitTimeoutError
 from kube.install import uninstall
 from kube.k8s import releases
+from kube.k8s.release_names import uninstall_reads_ahead
 
 if TYPE_CHECKING:
     from kube.k8s.releases import Release
@@ -49,6 +50,7 @@ def run(
         return
     context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
+    uninstall_reads_ahead(kubectl, namespace)
     # One read for both: the release, and the releases that may depend on it.
     release, others = releases.find_release_and_others(kubectl, name, namespace)
     _confirm_dependents(release, others, force=force)

@@ -126,9 +126,17 @@ def run(
     pipe = subprocess.PIPE if capture else None
     stdin = subprocess.PIPE if input is not None else (subprocess.DEVNULL if capture else None)
     proc = _spawn(argv, stdin=stdin, stdout=pipe, cwd=cwd, env=env, umask=umask)
+    return _exchange(proc, argv, None if input is None else _encode(input), timeout, keep, check)
+
+
+def _exchange(
+    proc: subprocess.Popen[bytes], argv: tuple[str, ...], data: bytes | None, timeout: float | None,
+    keep: int | None, check: bool,
+) -> Completed:  # fmt: skip
+    """Feed ``data`` to a started child, read its output and judge it, within ``timeout`` from now."""
     deadline = _deadline(timeout)
     try:
-        out, err, state = _communicate(proc, None if input is None else _encode(input), deadline, keep)
+        out, err, state = _communicate(proc, data, deadline, keep)
     except BaseException:
         # KeyboardInterrupt and friends: never leave the child's group running.
         _kill_group(proc)
@@ -192,6 +200,37 @@ def start(
     argv = tuple(str(a) for a in argv)
     proc = _spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=None, env=env, umask=-1)
     return Started(argv, proc, timeout)
+
+
+class Waiting:
+    """A child started before its input is known (``start_waiting``): it loads, reads its
+    configuration and connects while kube works, then blocks on its stdin until ``run`` hands it
+    the input. Until then it has been told nothing to do; one never given its input is stopped
+    with ``cancel`` (and if kube itself dies, the child reads an empty input)."""
+
+    def __init__(self, argv: tuple[str, ...], proc: subprocess.Popen[bytes]) -> None:
+        self.argv = argv
+        self._proc = proc
+
+    def run(self, input: str, *, timeout: float | None = None, check: bool = True) -> Completed:
+        """``run(argv, input=input, timeout=timeout, check=check)`` of this child: the same
+        errors, the deadline counted from now."""
+        return _exchange(self._proc, self.argv, _encode(input), timeout, None, check)
+
+    def cancel(self) -> None:
+        """Stop the child and its group, if still running: the call is not going to be made."""
+        if self._proc.poll() is None:
+            _kill_group(self._proc)
+        _close(self._proc)
+
+
+def start_waiting(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Waiting:
+    """Start ``argv`` now with its stdin a pipe kept empty and open, its output captured, and
+    return at once (``Waiting``). Raises ``ProcessError`` when the program is missing or cannot
+    be started. The pipe is kube's alone: no other child inherits it (pipes are made non-inheritable)."""
+    argv = tuple(str(a) for a in argv)
+    proc = _spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=None, env=env, umask=-1)
+    return Waiting(argv, proc)
 
 
 def _spawn(

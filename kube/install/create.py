@@ -149,6 +149,10 @@ def create(
         if carry_record:
             # kubectl creates in order: the record exists before the first object does.
             prefix.append(releases.to_secret(replace(pending, resource_version="")))
+        if index == 0:
+            # The closing record write starts loading while the first wave is created (started
+            # with the wave's own kubectl, both would slow the render on a small machine).
+            releases.record_write_waiting(kubectl)
         outcomes = _create_wave(kubectl, prefix + payload, first=index == 0, progress=progress)
         if carry_record:
             sent = outcomes.pop(len(prefix) - 1)

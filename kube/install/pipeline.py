@@ -348,6 +348,12 @@ def _render(
                 sandbox=options.sandbox, interactive=options.interactive,
             )  # fmt: skip
             values, hook_ran = hook.values, hook.ran
+            if hook_ran:
+                from kube.k8s.kubectl import cancel_waiting
+
+                # A kubectl started before the hook knows the types the API server served then;
+                # the hook may have added some (CRDs) that the create must validate against.
+                cancel_waiting()
             if hook.output and options.on_hook_output is not None:
                 options.on_hook_output(hook.output)
         objs = render.render_manifests(

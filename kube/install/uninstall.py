@@ -49,6 +49,7 @@ from kube.install.results import ObjectStatus, RemovalState, UninstallResult
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import KEEP_ANNOTATION
+from kube.k8s.release_names import PROTECTED_NAMESPACES
 from kube.k8s.releases import RecordedObject, Release, ReleaseStatus, Revision
 
 __all__ = [
@@ -60,7 +61,6 @@ DELETED, GONE, KEPT, NOT_OURS, FAILED, DELETING, STUCK, NOT_ATTEMPTED = (
     RemovalState.DELETED, RemovalState.GONE, RemovalState.KEPT, RemovalState.NOT_OURS, RemovalState.FAILED,
     RemovalState.DELETING, RemovalState.STUCK, RemovalState.NOT_ATTEMPTED,
 )  # fmt: skip
-_PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 def find_release(kubectl: Kubectl, name: str, namespace: str | None) -> Release:
@@ -120,6 +120,11 @@ def uninstall(
     early = bool(extra) and created and not any(o.ref.kind == "CustomResourceDefinition" for o in objects)
     if early:
         kubectl.namespaced_resources_ahead()
+    if objects:
+        # The objects' delete loads while they are read (``Kubectl.start_waiting``): as kubectl
+        # waits for the few that go at once (below), else without waiting.
+        few = len(objects) <= SETTLE_OBJECTS
+        kubectl.delete_waiting(wait=few, wait_for=min(SETTLE, _left(deadline, clock)))
     found_all = kubectl.get(reads, timeout=_left(deadline, clock)) if reads else []
     live, ns_read = found_all[: len(objects)], found_all[len(objects) :]
     statuses: dict[ObjectRef, ObjectStatus] = {}
@@ -163,6 +168,12 @@ def uninstall(
         # Only when the delete ends within seconds: a snapshot older than that could miss what
         # someone put in the namespace meanwhile.
         residents.read_ahead()
+    if doomed:
+        # What comes after the objects' delete, loading while it runs: the records' delete (with
+        # the namespace), and the read that says whether the namespace is gone.
+        kubectl.delete_waiting()
+        if extra:
+            kubectl.get_waiting()
     for outcome in depends.delete_in_order(
         kubectl, doomed, found, wait=False, timeout=_left(deadline, clock), on_event=on_event,
         clock=clock, sleep=sleep, settle=min(SETTLE, _left(deadline, clock)) if settle else 0.0,
@@ -267,7 +278,7 @@ def _may_delete_namespace(release: Release) -> bool:
     """Whether uninstall may delete the install namespace at all (``_namespace_verdict`` decides)."""
     ns = release.namespace
     adopted = any(a.kind == "Namespace" and a.name == ns for r in release.revisions for a in r.adopted)
-    return ns not in _PROTECTED_NAMESPACES and not adopted
+    return ns not in PROTECTED_NAMESPACES and not adopted
 
 
 def _namespace_gone(

@@ -36,7 +36,12 @@ from kube.k8s.kubectl_output import (
 )
 
 if TYPE_CHECKING:
-    from kube.core.process import Started
+    from typing import TypeVar
+
+    from kube.core.process import Started, Waiting
+
+    #: A process started before kube asked for it: a read ahead, or a call waiting for its input.
+    _Early = TypeVar("_Early", Started, Waiting)
 
 ENV_BINARY = "KUBE_KUBECTL"
 #: Seconds one kubectl call may take before kube gives up on it.
@@ -118,11 +123,16 @@ def _many_args(resources: Sequence[str], namespace: str) -> list[str]:
 
 #: Reads started ahead (``Kubectl.read_ahead``), by argv: the environment they run in, the process.
 _AHEAD: dict[tuple[str, ...], tuple[dict[str, str], Started]] = {}
+#: Calls started before their input was known (``Kubectl.start_waiting``), by argv, the same way.
+_WAITING: dict[tuple[str, ...], tuple[dict[str, str], Waiting]] = {}
 
 
-def _take_ahead(argv: Sequence[str], environment: Mapping[str, str]) -> Started | None:
-    """The read started ahead with this argv and environment, now taken; None when there is none."""
-    entry = _AHEAD.pop(tuple(argv), None)
+def _take(
+    registry: dict[tuple[str, ...], tuple[dict[str, str], _Early]], argv: Sequence[str],
+    environment: Mapping[str, str],
+) -> _Early | None:  # fmt: skip
+    """The process started early with this argv and environment, now taken; None when there is none."""
+    entry = registry.pop(tuple(argv), None)
     if entry is None:
         return None
     started_env, started = entry
@@ -132,10 +142,56 @@ def _take_ahead(argv: Sequence[str], environment: Mapping[str, str]) -> Started 
     return started
 
 
-def _cancel_ahead() -> None:
-    while _AHEAD:
-        _, (_, started) = _AHEAD.popitem()
-        started.cancel()
+def stop_early() -> None:
+    """Stop every process started early that nobody took: when a command ends (its answer would
+    be stale for the next one in the same process), and at exit."""
+    for registry in (_AHEAD, _WAITING):
+        while registry:
+            _, (_, started) = registry.popitem()
+            started.cancel()
+
+
+def _remember(registry: dict[tuple[str, ...], tuple[dict[str, str], _Early]], argv: Sequence[str],
+              environment: dict[str, str], started: _Early) -> None:  # fmt: skip
+    if not _AHEAD and not _WAITING:
+        import atexit
+
+        # Registering twice is harmless: the second call finds nothing left to stop.
+        atexit.unregister(stop_early)
+        atexit.register(stop_early)
+    registry[tuple(argv)] = (environment, started)
+
+
+def cancel_waiting() -> None:
+    """Stop every call started before its input was known: what they loaded may be out of date
+    (a hook ran, and may have added types the API server now serves)."""
+    while _WAITING:
+        _, (_, waiting) = _WAITING.popitem()
+        waiting.cancel()
+
+
+def _create_args(*, server_dry_run: bool, validate: bool) -> tuple[str, ...]:
+    dry = ("--dry-run=server",) if server_dry_run else ()
+    return ("create", "--filename=-", "--output=json", *dry, *_validation(validate))
+
+
+def _replace_args(*, validate: bool) -> tuple[str, ...]:
+    return ("replace", "--filename=-", "--output=json", *_validation(validate))
+
+
+def _get_args() -> tuple[str, ...]:
+    return ("get", "--filename=-", "--ignore-not-found", "--output=json", request_flag())
+
+
+def _delete_args(*, wait: bool, wait_for: float) -> tuple[str, ...]:
+    args = (
+        "delete",
+        "--filename=-",
+        "--ignore-not-found",
+        "--output=name",
+        f"--wait={'true' if wait else 'false'}",
+    )
+    return (*args, f"--timeout={max(1, int(wait_for))}s") if wait else args
 
 
 class Kubectl:
@@ -194,9 +250,10 @@ class Kubectl:
 
         argv, limit, environment = self._call(args, timeout, read, env)
         try:
-            started = _take_ahead(argv, environment) if input is None else None
-            if started is not None:
+            if input is None and (started := _take(_AHEAD, argv, environment)) is not None:
                 done = started.result(check=False)
+            elif input is not None and (waiting := _take(_WAITING, argv, environment)) is not None:
+                done = waiting.run(input, timeout=limit, check=False)
             else:
                 done = process.run(argv, input=input, timeout=limit, check=False, env=environment)
         except ProcessTimeout as exc:
@@ -226,13 +283,44 @@ class Kubectl:
             started = process.start(argv, timeout=limit, env=environment)
         except ProcessError:
             return
-        if not _AHEAD:
-            import atexit
+        _remember(_AHEAD, argv, environment, started)
 
-            # Registering twice is harmless: the second call finds nothing left to stop.
-            atexit.unregister(_cancel_ahead)
-            atexit.register(_cancel_ahead)
-        _AHEAD[tuple(argv)] = (environment, started)
+    def start_waiting(self, *args: str, env: Mapping[str, str] | None = None) -> None:
+        """Start the call ``run(*args, input=..., env=env)`` now, before its input is known:
+        kubectl loads, reads the kubeconfig and fetches what it fetches before reading its input
+        (for a validated create, the server's OpenAPI document: most of its time) while kube
+        renders, then waits on its stdin. The first identical call with input hands it that input
+        instead of starting another kubectl. Nothing is sent to it before kube decided to make
+        the call, so nothing in the cluster changes earlier than it would have; one never given
+        its input is stopped when kube exits (and reads an empty input, no objects, if kube dies)."""
+        from kube.core import process
+
+        argv, _, environment = self._call(args, None, False, env)
+        if tuple(argv) in _WAITING:
+            return
+        try:
+            waiting = process.start_waiting(argv, env=environment)
+        except ProcessError:
+            return
+        _remember(_WAITING, argv, environment, waiting)
+
+    def create_waiting(self, *, validate: bool = True) -> None:
+        """Start ``create`` (``start_waiting``) with these options."""
+        self.start_waiting(*_create_args(server_dry_run=False, validate=validate))
+
+    def replace_waiting(self, *, validate: bool = True) -> None:
+        """Start ``replace`` (``start_waiting``) with these options."""
+        self.start_waiting(*_replace_args(validate=validate))
+
+    def get_waiting(self) -> None:
+        """Start ``get`` (``start_waiting``)."""
+        self.start_waiting(*_get_args())
+
+    def delete_waiting(self, *, wait: bool = False, wait_for: float | None = None) -> None:
+        """Start ``delete`` (``start_waiting``) with these options."""
+        self.start_waiting(
+            *_delete_args(wait=wait, wait_for=wait_for if wait_for is not None else self.timeout)
+        )
 
     def _call(
         self, args: tuple[str, ...], timeout: float | None, read: bool, env: Mapping[str, str] | None
@@ -356,15 +444,7 @@ class Kubectl:
         """The live state of ``refs`` in one call; a missing object comes back with ``ok=False``."""
         if not refs:
             return []
-        code, out, err = self.run(
-            "get",
-            "--filename=-",
-            "--ignore-not-found",
-            "--output=json",
-            request_flag(),
-            input=json_stream(refs),
-            timeout=timeout,
-        )
+        code, out, err = self.run(*_get_args(), input=json_stream(refs), timeout=timeout)
         live = json_objects(out)
         if code != 0 and not live and is_unreachable(err):
             raise self._fail("get", err, out)
@@ -441,11 +521,9 @@ class Kubectl:
             return []
         refs = [ObjectRef.of(o) for o in objects]
         payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
-        dry = ("--dry-run=server",) if server_dry_run else ()
         code, out, err = self.run(
-            "create", "--filename=-", "--output=json", *dry, *_validation(validate), input=payload,
-            timeout=timeout,
-        )  # fmt: skip
+            *_create_args(server_dry_run=server_dry_run, validate=validate), input=payload, timeout=timeout
+        )
         created = json_objects(out)
         if code != 0 and not created and is_unreachable(err):
             raise self._fail("create", err, out)
@@ -501,9 +579,7 @@ class Kubectl:
     def replace(self, obj: Mapping[str, Any], *, validate: bool = True) -> dict[str, Any]:
         """Replace one object (optimistic: a ``resourceVersion`` in ``obj`` must still be current).
         ``validate``: as for ``create``."""
-        code, out, err = self.run(
-            "replace", "--filename=-", "--output=json", *_validation(validate), input=json.dumps(obj)
-        )
+        code, out, err = self.run(*_replace_args(validate=validate), input=json.dumps(obj))
         if code != 0:
             raise self._fail("replace", err, out)
         items = json_objects(out)
@@ -541,15 +617,7 @@ class Kubectl:
         if not refs:
             return []
         limit = timeout if timeout is not None else self.timeout
-        args = [
-            "delete",
-            "--filename=-",
-            "--ignore-not-found",
-            "--output=name",
-            f"--wait={'true' if wait else 'false'}",
-        ]
-        if wait:
-            args.append(f"--timeout={max(1, int(wait_for if wait_for is not None else limit))}s")
+        args = _delete_args(wait=wait, wait_for=wait_for if wait_for is not None else limit)
         code, out, err = self.run(*args, input=json_stream(refs), timeout=limit + 15)
         if code != 0 and not out.strip() and is_unreachable(err):
             raise self._fail("delete", err, out)

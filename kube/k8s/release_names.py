@@ -24,6 +24,8 @@ RECORD_LABEL = f"{LABEL_PREFIX}/record"
 RECORDS_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{RECORD_LABEL}=true"
 #: Helm's limit too: object names are built from the release name plus a suffix.
 MAX_NAME = 53
+#: Namespaces an uninstall never deletes, whoever created them.
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 def validate_release_name(name: str) -> str:
@@ -45,3 +47,21 @@ def read_records_ahead(kubectl: Kubectl, namespace: str | None) -> None:
     kubectl.list_objects_ahead(
         "secrets", namespace=validate_namespace(namespace) if namespace else None, selector=RECORDS_SELECTOR
     )
+
+
+def install_writes_waiting(kubectl: Kubectl) -> None:
+    """Start an install's first wave, a validated ``create``, waiting for its input
+    (``Kubectl.start_waiting``): it fetches the server's OpenAPI document while kube renders.
+    (The record's closing ``replace`` starts when that wave is sent: ``kube.install.create``.)"""
+    kubectl.create_waiting()
+
+
+def uninstall_reads_ahead(kubectl: Kubectl, namespace: str | None) -> None:
+    """Start an uninstall's reads that need nothing it learns first: every record of the cluster
+    (``read_records_ahead``), the read of the objects they list, waiting for that list
+    (``Kubectl.start_waiting``), and, with a namespace it may delete, the types to ask what
+    else lives there (``kube.install.uninstall``)."""
+    read_records_ahead(kubectl, None)
+    kubectl.get_waiting()
+    if namespace is not None and is_dns_label(namespace) and namespace not in PROTECTED_NAMESPACES:
+        kubectl.namespaced_resources_ahead()

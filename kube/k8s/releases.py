@@ -285,6 +285,12 @@ def list_releases_visible(kubectl: Kubectl, namespace: str) -> list[Release]:
 # -- writes -----------------------------------------------------------------------------------
 
 
+def record_write_waiting(kubectl: Kubectl) -> None:
+    """Start the ``replace`` that ``write_revision(..., replace_existing=True)`` makes, waiting for
+    its input (``Kubectl.start_waiting``)."""
+    kubectl.replace_waiting(validate=False)
+
+
 def write_revision(kubectl: Kubectl, rev: Revision, *, replace_existing: bool = False) -> Revision:
     """Create the record of ``rev`` (refused, before any request, when it is too large), or with
     ``replace_existing`` replace the one read earlier (pending -> complete: its ``resource_version``
