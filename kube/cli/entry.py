@@ -158,25 +158,12 @@ def _update(given: dict[str, str | bool]) -> None:
     run_update(None, None, reset=False, as_json=_is_json(given))
 
 
-def _install_ahead(given: dict[str, str | bool]) -> None:
-    """Start the cluster read an install makes first, before the rest of kube is imported
-    (``Kubectl.read_ahead``): the records of the install namespace; without ``-n``, the
-    kubeconfig's namespace first. And, unless it is a dry run, its first wave waiting."""
-    from kube.k8s.kubectl import Kubectl
-    from kube.k8s.release_names import install_writes_waiting, read_records_ahead
-
-    kubectl = Kubectl()
-    namespace = _text(given.get("namespace"))
-    if namespace is None:
-        kubectl.current_namespace_ahead()
-    else:
-        read_records_ahead(kubectl, namespace)
-    if given.get("dry_run") is not True:
-        install_writes_waiting(kubectl)
-
-
 def _install(given: dict[str, str | bool]) -> None:
-    _install_ahead(given)
+    # The install's first read, and its first wave waiting, before the rest of kube is imported.
+    from kube.k8s.kubectl import Kubectl
+    from kube.k8s.release_names import install_calls_ahead
+
+    install_calls_ahead(Kubectl(), _text(given.get("namespace")), dry_run=given.get("dry_run") is True)
     from kube.cli import installing
 
     installing.run(

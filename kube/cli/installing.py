@@ -21,7 +21,7 @@ from kube.install import pipeline as install
 from kube.install.pipeline import InstallOptions, InstallResult, Plan, Reach
 from kube.k8s.kubectl import Kubectl, validate_namespace
 from kube.k8s.objects import redact_secrets
-from kube.k8s.release_names import validate_release_name
+from kube.k8s.release_names import install_calls_ahead, validate_release_name
 
 #: "1" forces prompts even without a terminal (answers are read from stdin); "0" never prompts.
 ENV_INTERACTIVE = "KUBE_INTERACTIVE"
@@ -101,7 +101,9 @@ def run(
         return
     context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
-    _read_ahead(kubectl, namespace, dry_run=dry_run)
+    # Started while the formula is found and loaded (the entry point's fast path started them
+    # earlier still: then they are found under way).
+    install_calls_ahead(kubectl, namespace, dry_run=dry_run)
     source = install.resolve(formula)
     _announce(source.notes, source.warnings)
     the_plan = install.plan(source, kubectl, namespace=namespace, dry_run=dry_run, release=name)
@@ -114,20 +116,6 @@ def run(
     result = _run_install(the_plan, kubectl, options, force=force)
     _show(result, fmt, installed_deps, show_secrets=show_secrets)
     _raise_for(result)
-
-
-def _read_ahead(kubectl: Kubectl, namespace: str | None, *, dry_run: bool) -> None:
-    """The plan's first read, started while the formula is found and loaded, and an install's
-    two writes started waiting for their input (the fast path of ``kube.cli.entry`` started
-    them earlier still; then this finds them under way)."""
-    from kube.k8s.release_names import install_writes_waiting, read_records_ahead
-
-    if namespace is None:
-        kubectl.current_namespace_ahead()
-    else:
-        read_records_ahead(kubectl, namespace)
-    if not dry_run:
-        install_writes_waiting(kubectl)
 
 
 def template(

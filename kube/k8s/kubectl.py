@@ -145,10 +145,14 @@ def _take(
 def stop_early() -> None:
     """Stop every process started early that nobody took: when a command ends (its answer would
     be stale for the next one in the same process), and at exit."""
-    for registry in (_AHEAD, _WAITING):
-        while registry:
-            _, (_, started) = registry.popitem()
-            started.cancel()
+    _stop(_AHEAD)
+    _stop(_WAITING)
+
+
+def _stop(registry: dict[tuple[str, ...], tuple[dict[str, str], _Early]]) -> None:
+    while registry:
+        _, (_, started) = registry.popitem()
+        started.cancel()
 
 
 def _remember(registry: dict[tuple[str, ...], tuple[dict[str, str], _Early]], argv: Sequence[str],
@@ -165,9 +169,7 @@ def _remember(registry: dict[tuple[str, ...], tuple[dict[str, str], _Early]], ar
 def cancel_waiting() -> None:
     """Stop every call started before its input was known: what they loaded may be out of date
     (a hook ran, and may have added types the API server now serves)."""
-    while _WAITING:
-        _, (_, waiting) = _WAITING.popitem()
-        waiting.cancel()
+    _stop(_WAITING)
 
 
 def _create_args(*, server_dry_run: bool, validate: bool) -> tuple[str, ...]:

@@ -49,11 +49,18 @@ def read_records_ahead(kubectl: Kubectl, namespace: str | None) -> None:
     )
 
 
-def install_writes_waiting(kubectl: Kubectl) -> None:
-    """Start an install's first wave, a validated ``create``, waiting for its input
+def install_calls_ahead(kubectl: Kubectl, namespace: str | None, *, dry_run: bool) -> None:
+    """Start an install's first read (``Kubectl.read_ahead``): the records of the install
+    namespace, or without one the kubeconfig's namespace, which that read needs. And, unless
+    it is a dry run, its first wave, a validated ``create``, waiting for its input
     (``Kubectl.start_waiting``): it fetches the server's OpenAPI document while kube renders.
     (The record's closing ``replace`` starts when that wave is sent: ``kube.install.create``.)"""
-    kubectl.create_waiting()
+    if namespace is None:
+        kubectl.current_namespace_ahead()
+    else:
+        read_records_ahead(kubectl, namespace)
+    if not dry_run:
+        kubectl.create_waiting()
 
 
 def uninstall_reads_ahead(kubectl: Kubectl, namespace: str | None) -> None:
