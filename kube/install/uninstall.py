@@ -118,8 +118,9 @@ def uninstall(
     # lives there. With no CRD in the release, neither answer depends on the objects' deletion
     # (the release's own objects are told apart by uid): both can be read while kube works.
     early = bool(extra) and created and not any(o.ref.kind == "CustomResourceDefinition" for o in objects)
+    residents = _Residents(kubectl, record.namespace)
     if early:
-        kubectl.namespaced_resources_ahead()
+        residents.start()
     if objects:
         # The objects' delete loads while they are read (``Kubectl.start_waiting``): as kubectl
         # waits for the few that go at once (below), else without waiting.
@@ -157,7 +158,7 @@ def uninstall(
             doomed.append(ref)
     requested: list[ObjectRef] = list(held)
     found = {o.ref: o.live for o in live if o.live is not None}
-    residents = _Residents(kubectl, record.namespace, {str(_meta(found[r]).get("uid", "")) for r in doomed})
+    residents.deleted = {uid for r in doomed if (uid := str(_meta(found[r]).get("uid", "")))}
     emit = on_event or (lambda event: None)
     # Dependents first, waiting until they are gone before what they depend on (kube.install.depends).
     # When nothing doomed can outlive its delete request (no finalizer, no grace period), kubectl
@@ -419,37 +420,65 @@ def _namespace_verdict(
 def namespace_residents(kubectl: Kubectl, ns: str, *, ignore: Collection[str]) -> list[str]:
     """What lives in ``ns`` besides what Kubernetes puts in every namespace, objects on their way
     out and objects owned by another object (``Kind/name``); Secrets named in ``ignore`` do not count."""
-    return _Residents(kubectl, ns, set()).names(ignore=ignore)
+    return _Residents(kubectl, ns).names(ignore=ignore)
 
 
 class _Residents:
     """What lives in one namespace (``namespace_residents``), read now or started early: then the
-    objects whose deletion kube requested meanwhile (``deleted``: their uids) do not count."""
+    objects whose deletion kube requested meanwhile (``deleted``: their uids) do not count.
 
-    def __init__(self, kubectl: Kubectl, ns: str, deleted: set[str]) -> None:
-        self.kubectl, self.ns, self.deleted = kubectl, ns, deleted - {""}
+    ``start`` begins reading the server's types and, with the types this cluster listed last time
+    (``kube.k8s.type_cache``), the read of what lives there; if ``read_ahead`` then finds that
+    snapshot recent enough to use, the server's fresh list adds what the hint lacked."""
+
+    def __init__(self, kubectl: Kubectl, ns: str) -> None:
+        from kube.k8s import type_cache
+
+        self.kubectl, self.ns = kubectl, ns
+        self.deleted: set[str] = set()
         self._types: list[str] | None = None
+        self._hinted = type_cache.resident_types(type_cache.hinted(kubectl))
+        self._use_hinted = False
+
+    def start(self) -> None:
+        self.kubectl.namespaced_resources_ahead()
+        self.kubectl.list_many_ahead(self._hinted, self.ns)
 
     def types(self) -> list[str]:
         if self._types is None:
-            skip_groups = ("events.k8s.io", "metrics.k8s.io")
-            # Events and Endpoints are always incidental (_incidental): listing them changes nothing.
-            self._types = [
-                r
-                for r in self.kubectl.namespaced_resources()
-                if r not in ("events", "endpoints") and not r.endswith(skip_groups)
-            ]
+            from kube.k8s import type_cache
+
+            listed = self.kubectl.namespaced_resources()
+            type_cache.remember(self.kubectl, listed)
+            self._types = type_cache.resident_types(listed)
         return self._types
 
     def read_ahead(self) -> None:
-        self.kubectl.list_many_ahead(self.types(), self.ns)
+        """Let ``names`` use the snapshot ``start`` began, or begin one now."""
+        if self.kubectl.list_many_ahead_started(self._hinted, self.ns):
+            self._use_hinted = True
+        else:
+            self.kubectl.list_many_ahead(self.types(), self.ns)
 
     def names(self, *, ignore: Collection[str]) -> list[str]:
-        return [
-            f"{obj.get('kind')}/{_meta(obj).get('name')}"
-            for obj in self.kubectl.list_many(self.types(), self.ns)
-            if not _incidental(obj, ignore) and _meta(obj).get("uid") not in self.deleted
-        ]
+        fresh = self.types()
+        items = None
+        if self._use_hinted:
+            items = self.kubectl.list_many_or_none(self._hinted, self.ns)  # None: a type gone since
+            if items is not None:
+                known = set(self._hinted)
+                items += self.kubectl.list_many([t for t in fresh if t not in known], self.ns)
+        else:
+            # Not read_ahead's to use: a snapshot taken that early may be too old.
+            self.kubectl.drop_list_many_ahead(self._hinted, self.ns)
+        if items is None:
+            items = self.kubectl.list_many(fresh, self.ns)
+        found: dict[object, str] = {}  # by uid: a type served by two groups lists its objects twice
+        for obj in items:
+            uid = _meta(obj).get("uid")
+            if not _incidental(obj, ignore) and uid not in self.deleted:
+                found.setdefault(uid or len(found), f"{obj.get('kind')}/{_meta(obj).get('name')}")
+        return list(found.values())
 
 
 def _incidental(obj: Mapping[str, Any], ignore: Collection[str]) -> bool:

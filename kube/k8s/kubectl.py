@@ -102,8 +102,46 @@ def check_object_name(name: str, where: str) -> None:
         raise UsageError(f"{where}: invalid object name {name!r}")
 
 
-_NAMESPACED_RESOURCES = ("api-resources", "--verbs=list", "--namespaced=true", "--output=name")
+#: The table, not ``--output=name``: its API version lets kube name each type in full (below).
+_NAMESPACED_RESOURCES = ("api-resources", "--verbs=list", "--namespaced=true")
 _CONTEXT_NAMESPACE = ("config", "view", "--minify", "--output=jsonpath={..namespace}")
+
+
+def resource_names(table: str) -> list[str]:
+    """The types in ``kubectl api-resources``' table, as ``get`` takes them without a second look.
+
+    ``get leases.coordination.k8s.io`` first reads the name as resource ``leases``, version
+    ``coordination``, group ``k8s.io``; finding no such type, kubectl drops its cached discovery
+    and reads every API group from the server again before it tries the group ``coordination.k8s.io``
+    (about 50 ms, once per call). ``leases.v1.coordination.k8s.io`` matches at once. A core type
+    keeps its bare name; a table without an API version column (older kubectl: ``APIGROUP``)
+    gives ``resource.group``."""
+    lines = [line for line in table.splitlines() if line.strip()]
+    if not lines:
+        return []
+    header = lines[0]
+    columns = {m.group(): m.start() for m in re.finditer(r"\S+", header)}
+    if "NAME" not in columns:
+        return [line.split()[0] for line in lines]  # --output=name
+    starts = sorted(columns.values())
+
+    def cell(line: str, word: str) -> str:
+        if word not in columns:
+            return ""
+        start = columns[word]
+        end = next((s for s in starts if s > start), None)
+        return line[start:end].strip()
+
+    names = []
+    for line in lines[1:]:
+        name = cell(line, "NAME")
+        if "APIVERSION" in columns:
+            group, _, version = cell(line, "APIVERSION").rpartition("/")
+            names.append(f"{name}.{version}.{group}" if group else name)
+        else:
+            group = cell(line, "APIGROUP")
+            names.append(f"{name}.{group}" if group else name)
+    return [n for n in names if n]
 
 
 def _list_args(resource: str, namespace: str | None, selector: str) -> list[str]:
@@ -462,11 +500,12 @@ class Kubectl:
         return outcomes
 
     def namespaced_resources(self) -> list[str]:
-        """Every namespaced resource type the server can list (``configmaps``, ``deployments.apps``...)."""
+        """Every namespaced resource type the server can list, named in full (``configmaps``,
+        ``deployments.v1.apps``, ``leases.v1.coordination.k8s.io``...): see ``resource_names``."""
         code, out, err = self.run(*_NAMESPACED_RESOURCES, read=True)
         if code != 0 and not out.strip():
             raise self._fail("api-resources", err, out)
-        return [line.strip() for line in out.splitlines() if line.strip()]
+        return resource_names(out)
 
     def namespaced_resources_ahead(self) -> None:
         """Start ``namespaced_resources`` now (``read_ahead``)."""
@@ -474,18 +513,43 @@ class Kubectl:
 
     def list_many(self, resources: Sequence[str], namespace: str) -> list[dict[str, Any]]:
         """Everything of the given types in one namespace, in one call; unlistable types are skipped."""
+        return self._list_many(resources, namespace)[1]
+
+    def list_many_or_none(self, resources: Sequence[str], namespace: str) -> list[dict[str, Any]] | None:
+        """``list_many``, or None when kubectl failed and listed nothing: a type the server does
+        not have makes it refuse the whole read before it asks for any."""
+        code, items = self._list_many(resources, namespace)
+        return None if code != 0 and not items else items
+
+    def _list_many(self, resources: Sequence[str], namespace: str) -> tuple[int, list[dict[str, Any]]]:
         if not resources:
-            return []
+            return 0, []
         code, out, err = self.run(*_many_args(resources, namespace))
         items = json_objects(out)
         if code != 0 and not items and is_unreachable(err):
             raise self._fail("get", err, out)
-        return items
+        return code, items
 
     def list_many_ahead(self, resources: Sequence[str], namespace: str) -> None:
         """Start ``list_many`` with these arguments now (``read_ahead``)."""
         if resources:
             self.read_ahead(*_many_args(resources, namespace))
+
+    def list_many_ahead_started(self, resources: Sequence[str], namespace: str) -> bool:
+        """Whether ``list_many_ahead`` with these arguments started a read nobody took yet."""
+        if not resources:
+            return False
+        argv, _, environment = self._call(tuple(_many_args(resources, namespace)), None, False, None)
+        entry = _AHEAD.get(tuple(argv))
+        return entry is not None and entry[0] == environment
+
+    def drop_list_many_ahead(self, resources: Sequence[str], namespace: str) -> None:
+        """Stop the read ``list_many_ahead`` started with these arguments, if nobody took it: its
+        answer is older than the caller may use."""
+        if resources:
+            argv, _, environment = self._call(tuple(_many_args(resources, namespace)), None, False, None)
+            if (started := _take(_AHEAD, argv, environment)) is not None:
+                started.cancel()
 
     def diff_server_side(
         self, objects: Sequence[Mapping[str, Any]], *, program: str, field_manager: str
