@@ -9,12 +9,14 @@ times, as medians: loading the JSON-lines index and reading one entry (what
 ``kube info`` did), a literal search with many hits and with none, a regex
 search; the same through the SQLite lookup file (``kube.archive.lookup``);
 and, for comparison, an SQLite FTS5 table with the trigram tokenizer (built
-here, not used by kube). Also the size of each file and the time to write it.
+here, not used by kube). Also the size of each file, the time to write it, and
+the time to write the lookup file again after one formula changed (an update's share).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
 import statistics
@@ -117,6 +119,22 @@ def main() -> None:
         found = lookup.open_lookup()
         assert found is not None
         return found
+
+    # What an update after one changed formula does to the lookup file: the index written again
+    # with that entry changed (the others copied as bytes), then lookup.write.
+    changed_ms = []
+    for i in range(3):
+        current = idx.load_index(source)
+        entries: dict[str, Any] = {n: current.line(n) for n in current.names()}
+        entries[name] = {**json.loads(current.line(name) or b"{}"), "description": f"changed {i}"}
+        head = current.header
+        source.write_bytes(idx.encode(url=head.url, branch=head.branch, commit=head.commit, entries=entries))
+        current = idx.load_index(source)
+        started = time.perf_counter()
+        lookup.write(current, source)
+        changed_ms.append((time.perf_counter() - started) * 1000)
+        assert fast().get(name).description == f"changed {i}"  # type: ignore[union-attr]
+    rows.append(("sqlite: write after one formula changed", statistics.median(changed_ms)))
 
     rows.append(("sqlite: open + get(name)", timed(args.repeat, lambda: fast().get(name))))
     rows.append(("sqlite: open + search database", timed(args.repeat, lambda: fast().search("database"))))

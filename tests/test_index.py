@@ -331,6 +331,62 @@ def test_lookup_index_written_over_an_older_one_changes_only_what_changed(
     assert fast.get("nginx") == newer.get("nginx")
 
 
+def test_a_lookup_write_changes_the_file_in_place(
+    small_index: index.Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One changed formula rewrites its rows, not a copy of the whole file (250 MB at 50,000)."""
+    from kube.archive import lookup
+
+    lookup_of(tmp_path, small_index, monkeypatch)
+    before = lookup.lookup_file().stat().st_ino
+    entries = {name: small_index.raw[name] for name in small_index.names()}
+    entries["nginx"] = entry("nginx", version="2.0.0", keywords=["gateway"])
+    newer = index.load_index(write_index(tmp_path / "index.json", entries))
+    lookup.write(newer)
+    assert lookup.lookup_file().stat().st_ino == before
+    fast = lookup.open_lookup()
+    assert fast is not None and fast.get("nginx") == newer.get("nginx")
+    assert fast.search("gateway") == newer.search("gateway") != []
+    assert not list(tmp_path.glob(".index.sqlite.*"))
+
+
+def test_a_lookup_write_killed_in_its_transaction_shows_no_half_change(
+    small_index: index.Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer killed after changing rows, before its commit, leaves a hot journal: readers then
+    see the old rows or read index.json (never half a change), and the next write rolls it back
+    and completes."""
+    import subprocess
+    import sys
+
+    from kube.archive import lookup
+
+    lookup_of(tmp_path, small_index, monkeypatch)
+    target = lookup.lookup_file()
+    # Rows deleted in a transaction, the cache spilled to the file, then the process dies.
+    killed = (
+        "import os, sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        "db.execute('PRAGMA cache_size = 1')\n"
+        "db.execute('DELETE FROM entries')\n"
+        "db.execute(\"UPDATE meta SET value = 'x' WHERE key = 'commit'\")\n"
+        "os._exit(9)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", killed, str(target)], check=False).returncode == 9
+    assert Path(f"{target}-journal").exists()
+    seen = lookup.open_lookup()
+    if seen is not None:  # a reader that could roll it back sees the old rows
+        assert seen.names() == small_index.names()
+        assert seen.header.commit == small_index.header.commit
+    entries = {name: small_index.raw[name] for name in small_index.names() if name != "redis"}
+    newer = index.load_index(write_index(tmp_path / "index.json", entries))
+    lookup.write(newer)
+    fast = lookup.open_lookup()
+    assert fast is not None
+    assert fast.names() == newer.names()
+    assert fast.search("e") == newer.search("e")
+
+
 def test_a_lookup_write_killed_half_way_leaves_a_temporary_that_a_later_update_removes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -31,9 +31,11 @@ a row whose name and fold are ASCII without capitals (``plain``) is a
 substring match on its trigrams alone, so its large record (fold, texts,
 entry) is not read at all; other candidates are checked by ``instr``.
 
-An update changes only the rows whose index line changed, in a copy of the
-previous lookup file on disk (never the whole file in memory), which is then
-renamed into place.
+An update changes only the rows whose index line changed, in the lookup file
+itself, in one transaction (a rollback journal: a reader sees the rows before
+or after, and a write killed half way is undone by the next one); a file of
+another schema, or one that cannot be changed, is built again on disk (never
+in memory) and renamed into place.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ from kube.archive import index as idx
 from kube.core import paths
 
 SCHEMA = 4
+#: How long a write waits for a search that is reading the lookup file (then it builds a new one).
+_BUSY_SECONDS = 2.0
 
 
 def lookup_file() -> Path:
@@ -124,7 +128,7 @@ def _has_grams(db: sqlite3.Connection) -> bool:
 
 
 def _reusable(db: sqlite3.Connection) -> bool:
-    """Whether ``db`` (a copy of the current lookup file) is of this schema, to change only what changed."""
+    """Whether ``db`` (the current lookup file) is of this schema, to change only what changed."""
     try:
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         db.execute(
@@ -195,7 +199,8 @@ def _fill(
     db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
     db.commit()
     if old and len(gone) > len(old) // 4:
-        db.execute("VACUUM")
+        with contextlib.suppress(sqlite3.Error):  # the rows are in; a larger file is only slower
+            db.execute("VACUUM")
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -209,36 +214,68 @@ def _connect(path: str) -> sqlite3.Connection:
 def write(index: idx.Index, source: Path | None = None) -> None:
     """Write the lookup file for ``index``, which was read from (or just written to) ``source``.
 
-    Works on a copy of the current lookup file when there is one (only the rows whose entry
-    changed are written again: one changed formula costs a comparison of the others' digests,
-    not a new file's worth of parsing and full-text indexing), on disk, not in memory, and
-    renames it into place when it is complete."""
-    import shutil
-    import tempfile
-
+    Changes the current lookup file in place when it is of this schema: only the rows whose
+    entry changed are written again (one changed formula costs a comparison of the others'
+    digests, not a new file's worth of parsing and full-text indexing, nor a copy of the file),
+    in one SQLite transaction, so a reader sees the old rows or the new ones and a write killed
+    half way is rolled back by the next. Otherwise, or when that fails, a new file is built
+    on disk, not in memory, and renamed into place when it is complete."""
     where = source or paths.index_file()
     stamp = where.stat()
     lines = {n: line for n in index.names() if (line := index.line(n)) is not None}
     target = lookup_file()
     target.parent.mkdir(parents=True, exist_ok=True)
+    if _change_in_place(target, index.header, lines, stamp):
+        return
+    _build(target, index.header, lines, stamp)
+
+
+def _change_in_place(
+    target: Path, header: idx.Header, lines: dict[str, bytes], source: os.stat_result
+) -> bool:
+    """``_fill`` the lookup file where it is, in one transaction; False when it is not there, of
+    another schema or damaged, or cannot be changed (a reader holding it past the busy timeout)."""
+    try:
+        if not _regular_file(target):
+            return False
+        db = sqlite3.connect(target, timeout=_BUSY_SECONDS)
+    except (OSError, sqlite3.Error):
+        return False
+    try:
+        db.execute("PRAGMA journal_mode = DELETE")  # a rollback journal: the change is atomic
+        if not _reusable(db):
+            return False
+        _fill(db, header, lines, source)
+    except sqlite3.Error:
+        with contextlib.suppress(sqlite3.Error):
+            db.rollback()
+        return False
+    finally:
+        db.close()
+    return True
+
+
+def _regular_file(path: Path) -> bool:
+    """A regular file, not a symlink (the lookup file is kube's own, written only by rename)."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _build(target: Path, header: idx.Header, lines: dict[str, bytes], source: os.stat_result) -> None:
+    """A new lookup file for ``lines``, renamed over ``target`` once complete."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
-        reuse = True
-        try:
-            shutil.copyfile(target, tmp)
-        except OSError:
-            reuse = False
         db = _connect(tmp)
         try:
-            if reuse and not _reusable(db):
-                db.close()
-                os.truncate(tmp, 0)
-                db = _connect(tmp)
-                reuse = False
-            if not reuse:
-                _fresh(db)
-            _fill(db, index.header, lines, stamp)
+            _fresh(db)
+            _fill(db, header, lines, source)
         finally:
             db.close()
         with open(tmp, "rb+") as handle:
@@ -342,7 +379,9 @@ def open_lookup() -> LookupIndex | None:
         source = paths.index_file().stat()
         if not where.is_file():
             return None
-        db = sqlite3.connect(f"{where.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        # Read-only, not immutable: an update changes the file in place, in a transaction that
+        # SQLite's locks keep a reader out of (it waits, or reads index.json after the timeout).
+        db = sqlite3.connect(f"{where.resolve().as_uri()}?mode=ro", uri=True, timeout=_BUSY_SECONDS)
         db.execute("PRAGMA query_only = 1")
     except (OSError, sqlite3.Error):
         return None
