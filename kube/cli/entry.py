@@ -191,7 +191,7 @@ def _uninstall(given: dict[str, str | bool]) -> None:
     from kube.k8s.kubectl import Kubectl
     from kube.k8s.release_names import uninstall_reads_ahead
 
-    uninstall_reads_ahead(Kubectl(), _text(given.get("namespace")))
+    uninstall_reads_ahead(Kubectl())
     from kube.cli import uninstalling
 
     uninstalling.run(

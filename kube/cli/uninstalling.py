@@ -50,7 +50,7 @@ def run(
         return
     context, kubeconfig = chosen.context, chosen.kubeconfig
     kubectl = kubectl_for(context, kubeconfig, namespace)
-    uninstall_reads_ahead(kubectl, namespace)
+    uninstall_reads_ahead(kubectl)
     # One read for both: the release, and the releases that may depend on it.
     release, others = releases.find_release_and_others(kubectl, name, namespace)
     _confirm_dependents(release, others, force=force)

@@ -432,15 +432,16 @@ class _Residents:
     snapshot recent enough to use, the server's fresh list adds what the hint lacked."""
 
     def __init__(self, kubectl: Kubectl, ns: str) -> None:
-        from kube.k8s import type_cache
-
         self.kubectl, self.ns = kubectl, ns
         self.deleted: set[str] = set()
         self._types: list[str] | None = None
-        self._hinted = type_cache.resident_types(type_cache.hinted(kubectl))
+        self._hinted: list[str] = []  # the types ``start`` read with
         self._use_hinted = False
 
     def start(self) -> None:
+        from kube.k8s import type_cache
+
+        self._hinted = type_cache.resident_types(type_cache.hinted(self.kubectl))
         self.kubectl.namespaced_resources_ahead()
         self.kubectl.list_many_ahead(self._hinted, self.ns)
 

@@ -325,6 +325,19 @@ class Kubectl:
             return
         _remember(_AHEAD, argv, environment, started)
 
+    def started_ahead(self, *args: str, read: bool = False) -> bool:
+        """Whether ``read_ahead`` with these arguments started a read nobody took yet."""
+        argv, _, environment = self._call(args, None, read, None)
+        entry = _AHEAD.get(tuple(argv))
+        return entry is not None and entry[0] == environment
+
+    def drop_ahead(self, *args: str, read: bool = False) -> None:
+        """Stop the read ``read_ahead`` started with these arguments, if nobody took it: its
+        answer is older than the caller may use."""
+        argv, _, environment = self._call(args, None, read, None)
+        if (started := _take(_AHEAD, argv, environment)) is not None:
+            started.cancel()
+
     def start_waiting(self, *args: str, env: Mapping[str, str] | None = None) -> None:
         """Start the call ``run(*args, input=..., env=env)`` now, before its input is known:
         kubectl loads, reads the kubeconfig and fetches what it fetches before reading its input
@@ -537,19 +550,12 @@ class Kubectl:
 
     def list_many_ahead_started(self, resources: Sequence[str], namespace: str) -> bool:
         """Whether ``list_many_ahead`` with these arguments started a read nobody took yet."""
-        if not resources:
-            return False
-        argv, _, environment = self._call(tuple(_many_args(resources, namespace)), None, False, None)
-        entry = _AHEAD.get(tuple(argv))
-        return entry is not None and entry[0] == environment
+        return bool(resources) and self.started_ahead(*_many_args(resources, namespace))
 
     def drop_list_many_ahead(self, resources: Sequence[str], namespace: str) -> None:
-        """Stop the read ``list_many_ahead`` started with these arguments, if nobody took it: its
-        answer is older than the caller may use."""
+        """Stop the read ``list_many_ahead`` started with these arguments (``drop_ahead``)."""
         if resources:
-            argv, _, environment = self._call(tuple(_many_args(resources, namespace)), None, False, None)
-            if (started := _take(_AHEAD, argv, environment)) is not None:
-                started.cancel()
+            self.drop_ahead(*_many_args(resources, namespace))
 
     def diff_server_side(
         self, objects: Sequence[Mapping[str, Any]], *, program: str, field_manager: str

@@ -63,7 +63,7 @@ def install_calls_ahead(kubectl: Kubectl, namespace: str | None, *, dry_run: boo
         kubectl.create_waiting()
 
 
-def uninstall_reads_ahead(kubectl: Kubectl, namespace: str | None) -> None:
+def uninstall_reads_ahead(kubectl: Kubectl) -> None:
     """Start an uninstall's reads that need nothing it learns first: every record of the cluster
     (``read_records_ahead``) and the read of the objects they list, waiting for that list
     (``Kubectl.start_waiting``). What else lives in the namespace is read once the records say
