@@ -108,8 +108,17 @@ def test_the_servers_types_are_all_accepted_by_one_get(cluster: Cluster) -> None
 
 
 def _logging_kubectl(tmp_path: Path, real: str, log: Path) -> Path:
+    """Logs each call as it starts, but a ``delete`` once kube has sent it its objects: one
+    started waiting for its input (``Kubectl.start_waiting``) is sent only after a read whose
+    answer it needs, so the order logged is the order of kube's steps, not of two processes
+    that started a millisecond apart."""
     wrapper = tmp_path / "kubectl"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" != delete ]; then echo "$*" >> "{log}"; exec "{real}" "$@"; fi\n'
+        f'in=$(mktemp)\ncat > "$in"\necho "$*" >> "{log}"\n'
+        f'"{real}" "$@" < "$in"\nrc=$?\nrm -f "$in"\nexit $rc\n'
+    )
     wrapper.chmod(0o755)
     return wrapper
 
@@ -163,8 +172,8 @@ def test_an_uninstall_started_from_a_hint_still_sees_every_resident(
         assert cluster.kubectl("get", "namespace", kept).returncode == 0
         calls = log.read_text().splitlines()
         started = [i for i, c in enumerate(calls) if c.startswith(hinted_read)]
-        # Started before the objects' delete is (which starts ahead of the read that decides
-        # it). Without a hint it waits for the server's list, and starts after the delete.
+        # Started before the objects' delete is sent (after the read that decides it). Without
+        # a hint it waits for the server's list, and starts after the delete.
         deletes = [i for i, c in enumerate(calls) if c.startswith("delete ")]
         assert started and deletes and started[0] < deletes[0], calls
         assert type_cache.hinted(Kubectl()) == fresh
