@@ -676,3 +676,77 @@ def test_a_plain_install_and_uninstall_print_on_the_fast_path_what_the_full_cli_
         assert managed(kubectl, namespace) == []
         shown[fast] = steps
     assert shown[True] == shown[False]
+
+
+def _overlap_kubectl(tmp_path: Path) -> tuple[Path, Path]:
+    """A wrapper around the real kubectl whose read of the records (``get secrets``) waits, for up
+    to five seconds, until a template has asked for the server's version (``get --raw /version``,
+    made while the formula renders), and leaves a file behind when it saw that happen. Waiting on a
+    file, not a clock: under any load the read ends only once the render has begun, or never saw it."""
+    import shutil
+
+    real = shutil.which("kubectl")
+    rendering, overlapped = tmp_path / "rendering", tmp_path / "overlapped"
+    wrapper = tmp_path / "kubectl-overlap"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'case "$*" in\n'
+        f'  "get --raw /version"*) touch "{rendering}" ;;\n'
+        f'  "get secrets"*) i=0\n'
+        f'    while [ ! -e "{rendering}" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done\n'
+        f'    [ -e "{rendering}" ] && touch "{overlapped}" ;;\n'
+        "esac\n"
+        f'exec "{real}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper, overlapped
+
+
+CAPABILITIES_TEMPLATE = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: seen}\n"
+    'data: {minor: "{{ kube.capabilities.kube_version.minor }}"}\n'
+)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_the_formula_renders_while_the_release_is_read(
+    dry_run: bool, namespace: str, kubectl: KubectlFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A formula without a hook renders while the read of its release, started first, is under way:
+    the first wave goes out as soon as that read is back, instead of after a render that waited."""
+    directory = write_formula(tmp_path, "ahead", manifests={"seen.yaml.tmpl": CAPABILITIES_TEMPLATE})
+    wrapper, overlapped = _overlap_kubectl(tmp_path)
+    monkeypatch.setenv("KUBE_KUBECTL", str(wrapper))
+    result = kube("install", str(directory), "-n", namespace, *(["--dry-run"] if dry_run else []))
+    assert result.exit_code == 0, result.output
+    assert overlapped.exists(), "the render waited for the release read"
+    if not dry_run:
+        minor = kubectl("get", "configmap", "seen", "-n", namespace, "-o", "jsonpath={.data.minor}").stdout
+        assert minor and minor.isdigit(), minor
+        assert kube("uninstall", "ahead", "-n", namespace).exit_code == 0
+
+
+def test_a_hook_still_runs_only_after_the_release_was_read(
+    namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A formula with a hook is not rendered ahead: the hook runs once the plan allowed the install,
+    so a release already installed under that name never runs it."""
+    counter = tmp_path / "runs"
+    hook = (
+        "import json, os\n"
+        'values = json.load(open(os.environ["KUBE_VALUES_FILE"]))\n'
+        'open(values["counter"], "a").write("ran\\n")\n'
+    )
+    directory = write_formula(
+        tmp_path, "hooked", manifests={"seen.yaml.tmpl": CAPABILITIES_TEMPLATE}, hook=hook,
+        values={"counter": str(counter)},
+    )  # fmt: skip
+    assert kube("install", str(directory), "-n", namespace).exit_code == 0
+    assert counter.read_text() == "ran\n"
+    wrapper, overlapped = _overlap_kubectl(tmp_path)
+    monkeypatch.setenv("KUBE_KUBECTL", str(wrapper))
+    again = kube("install", str(directory), "-n", namespace, "--set", "other=1")
+    assert again.exit_code == 11, again.output  # installed already, with other values: kube upgrade
+    assert counter.read_text() == "ran\n", "the hook ran for a release that was already installed"
+    assert not overlapped.exists()
+    assert kube("uninstall", "hooked", "-n", namespace).exit_code == 0

@@ -106,14 +106,19 @@ def run(
     install_calls_ahead(kubectl, namespace, dry_run=dry_run)
     source = install.resolve(formula)
     _announce(source.notes, source.warnings)
+    # Rendered while the release read started above is still under way (for a formula whose
+    # hook would run: once the plan allowed the install, as before).
+    ahead = install.render_ahead(source, kubectl, options, namespace=namespace, release=name)
     the_plan = install.plan(source, kubectl, namespace=namespace, dry_run=dry_run, release=name)
     installed_deps: list[InstallResult] = []
     if with_deps and the_plan.unsatisfied:
         installed_deps = _install_dependencies(the_plan, kubectl, options, fmt, force=force)
+        # The dependencies may have added API types a template asks about: render again.
+        ahead = None
         if not dry_run:
             the_plan = install.plan(source, kubectl, namespace=the_plan.namespace, release=name)
     _confirm_dependencies(the_plan, force=force, dry_run=dry_run)
-    result = _run_install(the_plan, kubectl, options, force=force)
+    result = _run_install(the_plan, kubectl, options, force=force, ahead=ahead)
     _show(result, fmt, installed_deps, show_secrets=show_secrets)
     _raise_for(result)
 
@@ -337,7 +342,13 @@ def _confirm_dependencies(the_plan: Plan, *, force: bool, dry_run: bool) -> None
 
 
 def _run_install(
-    the_plan: Plan, kubectl: Kubectl, options: InstallOptions, *, force: bool, describe: bool = True
+    the_plan: Plan,
+    kubectl: Kubectl,
+    options: InstallOptions,
+    *,
+    force: bool,
+    describe: bool = True,
+    ahead: install.RenderedAhead | None = None,
 ) -> InstallResult:
     hook = the_plan.source.directory / HOOK
     if options.dry_run and options.hooks and not options.sandbox and hook.is_file():
@@ -349,7 +360,7 @@ def _run_install(
         )
     try:
         result = install.install(
-            the_plan, kubectl, options, lambda reach: _confirm_reach(reach, the_plan, force=force)
+            the_plan, kubectl, options, lambda reach: _confirm_reach(reach, the_plan, force=force), ahead
         )
     except HookError as exc:
         if exc.output:

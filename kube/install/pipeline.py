@@ -17,6 +17,8 @@ or a dependent formula's, recorded in the revision), labels and orders the objec
 waves, and hands them to ``kube.install.create``. The values digest in the record is taken from the values the
 user gave (K3.yaml, ``--values``, ``--set``), before the hook adds generated
 secrets, so that two installs with the same inputs record the same digest.
+``render_ahead`` makes that render before ``plan``, while the release read is under way, for a
+formula with no hook to run; ``install`` then uses it for the same plan.
 
 Before anything reaches the cluster, what a formula may not do is refused
 (``check_trusted``, exit 4): an object shaped like kube's install record (a
@@ -53,7 +55,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kube.core.errors import ClusterError, NotFoundError, RenderError, UsageError
+from kube.core.errors import ClusterError, KubeError, NotFoundError, RenderError, UsageError
 from kube.install.results import (
     Inputs,
     InstallOptions,
@@ -77,8 +79,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CREATED", "EXISTS", "FAILED", "MAX_OBJECTS", "ROLLED_BACK", "SKIPPED", "WOULD_CREATE",
     "InstallOptions", "InstallOutcome", "InstallResult", "ObjectState", "ObjectStatus", "Plan", "Reach",
+    "RenderedAhead",
     "Source", "as_sent", "check_trusted", "install", "is_path", "load_from_archive", "plan", "reach_of",
-    "ref_of", "resolve",
+    "ref_of", "render_ahead", "resolve",
 ]  # fmt: skip
 
 CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK, WOULD_CREATE = (
@@ -177,11 +180,10 @@ def plan(
     installed" or "would upgrade"; an unreachable cluster then only means nothing was checked."""
     from kube.install import deps
     from kube.k8s import releases
-    from kube.k8s.kubectl import validate_namespace
 
     formula = source.formula
     name = releases.validate_release_name(release or formula.name)
-    ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
+    ns = _namespace(kubectl, namespace)
     try:
         existing = releases.read_release(kubectl, name, ns)
         found: list[releases.Revision] = []
@@ -205,6 +207,69 @@ def plan(
     return Plan(source, ns, existing, tuple(found), unsatisfied, release=name)
 
 
+def _namespace(kubectl: Kubectl, namespace: str | None) -> str:
+    from kube.k8s.kubectl import validate_namespace
+
+    return validate_namespace(namespace) if namespace else kubectl.current_namespace()
+
+
+class RenderedAhead:
+    """A render made before the cluster was read (``render_ahead``), for ``install`` to use when
+    its plan has the same formula, namespace, release name and options. What the render raised
+    is kept too, and raised where ``install`` would have rendered: never, when the plan finds
+    the release installed already, exactly as without a render ahead."""
+
+    __slots__ = ("error", "namespace", "options", "release", "rendered", "source")
+
+    def __init__(self, source: Source, namespace: str, release: str, options: InstallOptions) -> None:
+        self.source, self.namespace, self.release, self.options = source, namespace, release, options
+        self.rendered: tuple[list[KubeObject], bool, Inputs] | None = None
+        self.error: Exception | None = None
+
+    def fits(self, the_plan: Plan, options: InstallOptions) -> bool:
+        return (
+            the_plan.source is self.source
+            and the_plan.namespace == self.namespace
+            and the_plan.release_name == self.release
+            and options is self.options
+        )
+
+    def take(self) -> tuple[list[KubeObject], bool, Inputs]:
+        if self.error is not None:
+            raise self.error
+        assert self.rendered is not None
+        return self.rendered
+
+
+class _HookAhead(Exception):
+    """The formula has a hook to run: it runs only once the plan allowed the install."""
+
+
+def render_ahead(
+    source: Source, kubectl: Kubectl, options: InstallOptions, *, namespace: str | None, release: str | None
+) -> RenderedAhead | None:
+    """Render ``source`` now, while the release read started ahead (``install_calls_ahead``) is
+    still under way, so that the install's first wave can be sent once that read is back. Not
+    for a formula whose hook would run (a hook runs only after the plan allowed the install,
+    and may change what the server serves); None then, and ``install`` renders as before.
+
+    Rendering changes nothing outside a private temporary directory: a template's
+    ``kube.capabilities`` is read from the cluster, as it would be a moment later."""
+    try:
+        ns = _namespace(kubectl, namespace)
+    except KubeError:  # the plan reads the namespace again, and reports it
+        return None
+    ahead = RenderedAhead(source, ns, release or source.formula.name, options)
+    the_plan = Plan(source, ns, None, (), (), release=ahead.release)
+    try:
+        ahead.rendered = _render(the_plan, options, kubectl, hook_allowed=False)
+    except _HookAhead:
+        return None
+    except Exception as exc:  # raised where install renders, if it does
+        ahead.error = exc
+    return ahead
+
+
 def offline_plan(source: Source, *, namespace: str | None = None, release: str | None = None) -> Plan:
     """``plan`` for ``kube template``: nothing is read, neither the cluster nor the kubeconfig,
     so one formula and its values render the same on every machine (``namespace`` defaults to
@@ -225,11 +290,13 @@ def install(
     kubectl: Kubectl,
     options: InstallOptions,
     confirm: Callable[[Reach], None] | None = None,
+    ahead: RenderedAhead | None = None,
 ) -> InstallResult:
     """Stage, hook, render and (unless a dry run) create; see the module docstring.
 
     ``confirm`` is shown, before anything reaches the cluster, the objects outside the install
-    namespace when there are any; it raises to stop the install."""
+    namespace when there are any; it raises to stop the install. ``ahead`` is a render made
+    before the plan (``render_ahead``), used when it is of the same plan."""
     from kube.k8s.objects import Scopes
 
     formula, ns = the_plan.source.formula, the_plan.namespace
@@ -249,7 +316,10 @@ def install(
             # Same version and values: nothing is rendered and no hook runs; drift is repaired
             # from the revision's own manifest. Anything else is an upgrade's business.
             return create.reinstall(the_plan, kubectl, options, _given_values(the_plan, options))
-    rendered, hook_ran, inputs = _render(the_plan, options, kubectl)
+    if ahead is not None and ahead.fits(the_plan, options):
+        rendered, hook_ran, inputs = ahead.take()
+    else:
+        rendered, hook_ran, inputs = _render(the_plan, options, kubectl)
     scopes = Scopes(rendered)
     waves = _waves(rendered, formula, ns, scopes, options.allow_namespaces, the_plan.release_name)
     among = [o for w in waves for o in w]
@@ -329,7 +399,7 @@ def capabilities_for(
 
 
 def _render(
-    the_plan: Plan, options: InstallOptions, kubectl: Kubectl
+    the_plan: Plan, options: InstallOptions, kubectl: Kubectl, *, hook_allowed: bool = True
 ) -> tuple[list[KubeObject], bool, Inputs]:
     from kube.formula import render
     from kube.install import staging
@@ -341,6 +411,8 @@ def _render(
     with tempfile.TemporaryDirectory(prefix="kube-install-") as tmp:
         staged = staging.stage_formula(the_plan.source.directory, Path(tmp))
         if options.hooks and staging.has_hook(staged):
+            if not hook_allowed:
+                raise _HookAhead
             from kube.install import hooks
 
             hook = hooks.run_pre_install(
