@@ -445,6 +445,41 @@ def test_close_matches_are_difflib_over_every_name() -> None:
     assert sum(1 for d in differ if d[2]) > len(queries) // 2  # most queries have suggestions to compare
 
 
+def test_close_matches_stop_scoring_where_no_name_left_could_enter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of names of one shape (``<word>-operator``, many of one length, so many ratios
+    tie): the suggestions, ties broken by name as difflib breaks them, are difflib's over every
+    name, and difflib scores only the names whose bound could still enter the best five."""
+    import difflib
+    import random
+
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    names = sorted(
+        {"".join(rng.choice(letters) for _ in range(rng.randint(3, 6))) + "-operator" for _ in range(3000)}
+    )
+    queries = ["databse-operator", "redis-operatr", "operator", "-operator", "xx-operator", "opera-tor"]
+    queries += [rng.choice(names)[:-1] for _ in range(20)] + [
+        rng.choice(names).replace("-", "") for _ in range(20)
+    ]
+    differ = [(q, index.close_matches(names, q), _close_matches_over_every_name(names, q)) for q in queries]
+    assert [d for d in differ if d[1] != d[2]] == []
+    assert all(len(d[2]) == 5 for d in differ)
+
+    scored = []
+    ratio = difflib.SequenceMatcher.ratio
+
+    def counted(self: difflib.SequenceMatcher[str]) -> float:
+        scored.append(self.a)
+        return ratio(self)
+
+    monkeypatch.setattr(difflib.SequenceMatcher, "ratio", counted)
+    index.close_matches(names, "databse-operator")
+    bounded = len(scored)
+    scored.clear()
+    _close_matches_over_every_name(names, "databse-operator")
+    assert 0 < bounded < len(scored) // 10, (bounded, len(scored))
+
+
 def test_lookup_rows_skip_instr_only_where_their_trigrams_are_exact(
     small_index: index.Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -176,32 +176,54 @@ def close_matches(names: list[str], name: str, limit: int = 5) -> list[str]:
     """Names like ``name`` (for a "did you mean"), the most similar first, then names that
     contain it: ``difflib.get_close_matches`` over every name, then the substring matches.
 
-    difflib is scored only on the names two bounds of its ratio (2·M/T, M characters matched,
-    T both lengths together) let through, checked without a Python step per character of
-    every name: a length window (its ``real_quick_ratio``), then M ≤ Σ over the pattern's
-    characters of min(its count there, its count in the name) (its ``quick_ratio``), where a
-    character the pattern holds once counts 1 if the name has it (one set intersection, in C)
-    and only repeated ones are counted with ``str.count``. Both are upper bounds, so no
-    name difflib would keep is dropped, and its ranking does not depend on which other names
-    it saw: the suggestions are exactly difflib's over every name (tests/test_index.py compares
-    them on thousands of queries), at a fraction of the cost at 20,000 names."""
+    difflib's ratio (2·M/T, M characters matched, T both lengths together) is bounded from
+    above without a Python step per character of every name: a length window (its
+    ``real_quick_ratio``), then M ≤ Σ over the pattern's characters of min(its count there, its
+    count in the name) (its ``quick_ratio``), where a character the pattern holds once counts 1
+    if the name has it (one set intersection, in C) and only repeated ones are counted with
+    ``str.count``. The names are then scored in order of that bound, highest first, and the
+    scoring stops once the bound falls below the ``limit``-th best ratio found: no name left
+    could reach it, nor tie it (a tie is broken by the name, as difflib's ``nlargest`` does).
+    So the suggestions are exactly difflib's over every name (tests/test_index.py compares them
+    on thousands of queries), and a long pattern close to thousands of names (``-operator``)
+    is scored against dozens of them, not all of them."""
     import difflib
+    import heapq
 
+    if limit < 1:
+        return []
     word = name.lower()
     size = len(word)
     once = frozenset(c for c in word if word.count(c) == 1)
     repeated = [(c, word.count(c)) for c in set(word) if c not in once]
-    scored: list[str] = []
+    bounded: list[tuple[float, str]] = []
     for candidate in names:
-        need = CLOSE_CUTOFF * (len(candidate) + size) - 1e-9  # slack: difflib's float rounding
+        total = len(candidate) + size
+        need = CLOSE_CUTOFF * total - 1e-9  # slack: difflib's float rounding
         if 2 * min(len(candidate), size) < need:
             continue
         shared = len(once.intersection(candidate))
         for char, times in repeated:
             shared += min(times, candidate.count(char))
         if 2 * shared >= need:
-            scored.append(candidate)
-    close = difflib.get_close_matches(word, scored, n=limit, cutoff=CLOSE_CUTOFF)
+            # The same float expression as difflib's ratio, with M's bound: never below it.
+            bounded.append((2.0 * shared / total, candidate))
+    bounded.sort(reverse=True)
+    scorer = difflib.SequenceMatcher()
+    scorer.set_seq2(word)
+    best: list[tuple[float, str]] = []  # the `limit` best (ratio, name), smallest first
+    for bound, candidate in bounded:
+        if len(best) == limit and bound < best[0][0]:
+            break
+        scorer.set_seq1(candidate)
+        if scorer.real_quick_ratio() >= CLOSE_CUTOFF and scorer.quick_ratio() >= CLOSE_CUTOFF:
+            score = scorer.ratio()
+            if score >= CLOSE_CUTOFF:
+                if len(best) < limit:
+                    heapq.heappush(best, (score, candidate))
+                else:
+                    heapq.heappushpop(best, (score, candidate))
+    close = [candidate for _, candidate in sorted(best, reverse=True)]
     for candidate in names:
         if len(close) >= limit:
             break
