@@ -750,3 +750,25 @@ def test_a_hook_still_runs_only_after_the_release_was_read(
     assert counter.read_text() == "ran\n", "the hook ran for a release that was already installed"
     assert not overlapped.exists()
     assert kube("uninstall", "hooked", "-n", namespace).exit_code == 0
+
+
+def test_an_install_without_a_namespace_reads_the_kubeconfigs_once(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``-n`` the install goes to the kubeconfig context's namespace, read with one
+    kubectl, though the render made ahead and the plan both ask for it."""
+    import shutil
+
+    config = tmp_path / "kubeconfig"
+    shutil.copyfile(os.environ["KUBECONFIG"], config)
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    kubectl("config", "set-context", "--current", f"--namespace={namespace}", f"--kubeconfig={config}")
+    wrapper, log = logging_kubectl(tmp_path)
+    monkeypatch.setenv("KUBE_KUBECTL", str(wrapper))
+    directory = write_formula(tmp_path, "where", manifests={"seen.yaml.tmpl": CAPABILITIES_TEMPLATE})
+    result = kube("install", str(directory))
+    assert result.exit_code == 0, result.output
+    assert f"installed in namespace {namespace}" in result.stdout, result.stdout
+    reads = [c for c in log.read_text().splitlines() if c.startswith("config view")]
+    assert len(reads) == 1, reads
+    assert kube("uninstall", "where", "-n", namespace).exit_code == 0

@@ -251,6 +251,7 @@ class Kubectl:
         self.namespace = validate_namespace(namespace) if namespace else None
         self.binary = binary or os.environ.get(ENV_BINARY) or "kubectl"
         self.timeout = timeout
+        self._context_namespace: str | None = None  # the kubeconfig's, once read
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -421,9 +422,13 @@ class Kubectl:
         """The namespace of the kubeconfig context in use, or ``default``. Reads only the kubeconfig."""
         if self.namespace:
             return self.namespace
-        code, out, _ = self.run(*_CONTEXT_NAMESPACE, timeout=30)
-        namespace = out.strip() if code == 0 else ""
-        return namespace if namespace and _DNS_LABEL.fullmatch(namespace) else "default"
+        if self._context_namespace is None:
+            # Read once: an install asks for it when it renders and again when it plans.
+            code, out, _ = self.run(*_CONTEXT_NAMESPACE, timeout=30)
+            namespace = out.strip() if code == 0 else ""
+            valid = namespace and _DNS_LABEL.fullmatch(namespace)
+            self._context_namespace = namespace if valid else "default"
+        return self._context_namespace
 
     def current_namespace_ahead(self) -> None:
         """Start ``current_namespace``'s read of the kubeconfig now, when it will need one."""
