@@ -12,7 +12,6 @@ YAML style is read with ruamel's safe loader. Writes are atomic.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -130,24 +129,6 @@ def read_config(path: Path | None = None) -> Config:
     return Config(repo=values["repo"], branch=values["branch"])
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: a reader sees the old file or the new one."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_config(config: Config, path: Path | None = None) -> None:
     lines = ["# kube settings; written by `kube update --repo/--branch`."]
     for key in _KEYS:
@@ -155,6 +136,6 @@ def write_config(config: Config, path: Path | None = None) -> None:
         if value is not None:
             lines.append(f"{key}: {json.dumps(value)}")
     try:
-        atomic_write(path or paths.config_file(), ("\n".join(lines) + "\n").encode("utf-8"))
+        paths.atomic_write(path or paths.config_file(), ("\n".join(lines) + "\n").encode("utf-8"))
     except OSError as exc:
         raise KubeError(f"cannot write {path or paths.config_file()}: {exc.strerror}") from exc

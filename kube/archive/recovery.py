@@ -46,9 +46,7 @@ def journal_file() -> Path:
 
 
 def write_journal(data: dict[str, str]) -> None:
-    from kube.archive.config import atomic_write
-
-    atomic_write(journal_file(), json.dumps(data).encode())
+    paths.atomic_write(journal_file(), json.dumps(data).encode())
 
 
 def read_journal() -> dict[str, Any] | None:

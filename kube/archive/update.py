@@ -476,10 +476,8 @@ def _discard_local_changes(notes: list[str]) -> None:
 def _write_index(data: bytes) -> None:
     """Replace the index; on failure the old one stays, and since its commit is no longer the
     clone's HEAD, search and info rebuild it before they read it (``_healthy``)."""
-    from kube.archive.config import atomic_write
-
     try:
-        atomic_write(paths.index_file(), data)
+        paths.atomic_write(paths.index_file(), data)
     except OSError as exc:
         raise _os_error(exc, "the search index could not be written") from exc
     _write_lookup(idx.parse(data, paths.index_file()))

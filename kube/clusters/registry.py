@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kube.archive.config import atomic_write
 from kube.archive.lock import locked
 from kube.core import paths
 from kube.core.errors import KubeError, NotFoundError, UsageError
@@ -147,7 +146,7 @@ def _save(clusters: Mapping[str, Cluster]) -> None:
     data += json.dumps(doc, indent=2) + "\n"
     path = registry_file()
     try:
-        atomic_write(path, data.encode("utf-8"))
+        paths.atomic_write(path, data.encode("utf-8"))
     except OSError as exc:
         raise KubeError(f"cannot write {path}: {exc.strerror}") from exc
 

@@ -63,12 +63,6 @@ def remember(kubectl: Kubectl, types: Sequence[str]) -> None:
     """Keep ``types`` (the server's fresh list) as this cluster's hint, when it changed."""
     if list(types) == hinted(kubectl):
         return
-    target = _file(kubectl)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text("".join(f"{t}\n" for t in types), "utf-8")
-        os.replace(tmp, target)
-    except OSError:  # a read-only or full home: the hint is only an optimisation
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    # A read-only or full home: the hint is only an optimisation.
+    with contextlib.suppress(OSError):
+        paths.atomic_write(_file(kubectl), "".join(f"{t}\n" for t in types).encode("utf-8"))
