@@ -305,12 +305,12 @@ def _update_copy(name: str, files: dict[str, Path], target: Path, *, force: bool
     record_files = {**owned, **{rel: _digest(files[rel].read_bytes()) for rel in unchanged}}
     if writes or record is None or record.get("complete") is not True:
         # Marked incomplete until the last file is written: a stop half way is never used.
-        _replace(target / MANIFEST, _manifest_bytes(name, record_files, complete=False), 0o644)
+        paths.atomic_write(target / MANIFEST, _manifest_bytes(name, record_files, complete=False), 0o644)
         for rel in writes:
             data = files[rel].read_bytes()
-            _replace(target / rel, data, _mode(files[rel]))
+            paths.atomic_write(target / rel, data, _mode(files[rel]))
             record_files[rel] = _digest(data)
-        _replace(target / MANIFEST, _manifest_bytes(name, record_files, complete=True), 0o644)
+        paths.atomic_write(target / MANIFEST, _manifest_bytes(name, record_files, complete=True), 0o644)
     return GetResult(target, tuple(copied), tuple(conflicts), tuple(unchanged))
 
 
@@ -332,23 +332,6 @@ def _entry_kind(root: Path, rel: str) -> str:
     except FileNotFoundError:
         return "missing"
     return "file" if stat.S_ISREG(mode) else "other"
-
-
-def _replace(dest: Path, data: bytes, mode: int) -> None:
-    """Write ``dest`` atomically (a temporary file beside it, renamed over it)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _shown(files: list[str]) -> str:

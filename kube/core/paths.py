@@ -110,9 +110,10 @@ def log_dir() -> Path:
     return kube_home() / "log"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Replace ``path`` with ``data``: a reader sees the old file or the new one (a temporary
-    file beside it, flushed to disk, then renamed over it)."""
+    file beside it, flushed to disk, then renamed over it). The file is the user's alone
+    (0600) unless ``mode`` says otherwise."""
     import contextlib
     import tempfile
 
@@ -123,6 +124,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
