@@ -270,14 +270,13 @@ def diff_release(
     the release was installed from, from the archive or the ``kube get`` copy)."""
     from kube.formula.hook_needs import HOOK
     from kube.install import pipeline
-    from kube.k8s.kubectl import validate_namespace
     from kube.k8s.releases import validate_release_name
 
     try:
         validate_release_name(name)
     except UsageError as exc:
         raise UsageError(exc.message, hint="run `kube list` to see the release names") from None
-    ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
+    ns = kubectl.namespace_or_current(namespace)
     release, start = find_release(kubectl, name, ns)
     source = pipeline.resolve(ref or start.formula)
     has_hook = (source.directory / HOOK).exists()

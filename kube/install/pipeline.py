@@ -183,7 +183,7 @@ def plan(
 
     formula = source.formula
     name = releases.validate_release_name(release or formula.name)
-    ns = _namespace(kubectl, namespace)
+    ns = kubectl.namespace_or_current(namespace)
     try:
         existing = releases.read_release(kubectl, name, ns)
         found: list[releases.Revision] = []
@@ -205,12 +205,6 @@ def plan(
         )
     unsatisfied = tuple(deps.check(formula, found, ns))
     return Plan(source, ns, existing, tuple(found), unsatisfied, release=name)
-
-
-def _namespace(kubectl: Kubectl, namespace: str | None) -> str:
-    from kube.k8s.kubectl import validate_namespace
-
-    return validate_namespace(namespace) if namespace else kubectl.current_namespace()
 
 
 class RenderedAhead:
@@ -256,7 +250,7 @@ def render_ahead(
     Rendering changes nothing outside a private temporary directory: a template's
     ``kube.capabilities`` is read from the cluster, as it would be a moment later."""
     try:
-        ns = _namespace(kubectl, namespace)
+        ns = kubectl.namespace_or_current(namespace)
     except KubeError:  # the plan reads the namespace again, and reports it
         return None
     ahead = RenderedAhead(source, ns, release or source.formula.name, options)

@@ -41,7 +41,7 @@ from kube.core.errors import ClusterError, NotFoundError, UsageError
 from kube.install.apply import ApplyReport, Key, apply_release, as_applied, key_of, with_default_protocols
 from kube.install.results import ApplyState, ObjectStatus
 from kube.k8s import releases
-from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
+from kube.k8s.kubectl import Kubectl, ObjectRef
 from kube.k8s.releases import RecordedObject, Release, ReleaseOutcome, ReleaseStatus, Revision
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class UpgradeResult:
 
 def read(kubectl: Kubectl, name: str, namespace: str | None) -> tuple[Release, Revision]:
     """The release ``name`` and the revision an upgrade starts from (its deployed one)."""
-    ns = validate_namespace(namespace) if namespace else kubectl.current_namespace()
+    ns = kubectl.namespace_or_current(namespace)
     release = releases.read_release(kubectl, releases.validate_release_name(name), ns)
     if release is None:
         raise NotFoundError(

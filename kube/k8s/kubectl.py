@@ -430,6 +430,10 @@ class Kubectl:
             self._context_namespace = namespace if valid else "default"
         return self._context_namespace
 
+    def namespace_or_current(self, namespace: str | None) -> str:
+        """``namespace`` (``-n``), checked, or without one ``current_namespace``."""
+        return validate_namespace(namespace) if namespace else self.current_namespace()
+
     def current_namespace_ahead(self) -> None:
         """Start ``current_namespace``'s read of the kubeconfig now, when it will need one."""
         if not self.namespace:

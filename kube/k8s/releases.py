@@ -225,7 +225,7 @@ def find_release_and_others(
     except ClusterError as exc:
         if "forbidden" not in exc.message.lower():
             raise
-        scoped = validate_namespace(namespace or kubectl.current_namespace())
+        scoped = kubectl.namespace_or_current(namespace)
         secrets = kubectl.list_objects("secrets", namespace=scoped, selector=SELECTOR)
     everyone = assemble([from_secret(s) for s in secrets if is_record(s)])
     where = namespace if namespace is not None else scoped
