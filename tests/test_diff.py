@@ -129,6 +129,23 @@ def test_a_secret_change_is_masked_and_shown_with_show_secrets(namespace: str, t
 
 
 @cluster
+def test_a_long_value_changes_on_one_line_of_the_diff(namespace: str, tmp_path: Path) -> None:
+    # kubectl prints a long string on one line; a diff that folded it (or moved it to the next
+    # line after "key: ") would show lines that are not in either object.
+    long_word = "sha256:" + "a" * 90
+    name, directory = installed(tmp_path, namespace)
+
+    sentence = " ".join(["word"] * 40)
+    result = kube("diff", name, str(directory), "-n", namespace, "--set", f"greeting={long_word} {sentence}")
+
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert "-  greeting: hello" in lines
+    assert f"+  greeting: {long_word} {sentence}" in lines
+    assert not [line for line in lines if line != line.rstrip()]
+
+
+@cluster
 def test_an_object_the_new_version_drops_would_be_pruned(
     namespace: str, kubectl: KubectlFixture, tmp_path: Path
 ) -> None:

@@ -3,9 +3,7 @@ the start-up fast path (``kube.cli.entry``, for the plain forms of an install) b
 
 from __future__ import annotations
 
-import importlib
 import os
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from kube.cli import console
 from kube.cli.choices import HOOK_TIMEOUT, TIMEOUT, OutputFormat, capabilities_option, choose
 from kube.cli.results import kubectl_for, print_objects, progress_printer, result_json, status_text
+from kube.core import yaml_text
 from kube.core.durations import parse_duration
 from kube.core.errors import ClusterError, DependencyError, HookError, KubeError
 from kube.formula.hook_needs import HOOK
@@ -433,32 +432,9 @@ def _summary(result: InstallResult) -> None:
 
 
 def _print_yaml(documents: list[dict[str, Any]]) -> None:
-    # libyaml's emitter: ruamel's pure-Python one took 2 s for 500 objects. Key order is kept
-    # (sort_keys=False), and kubectl reads YAML 1.1, where a bare `no` or `on` is a boolean:
-    # such strings are written quoted (_represent_str).
-    yaml: Any = importlib.import_module("yaml")  # PyYAML (it ships no type stubs)
-    dumper: Any = type("Dumper", (getattr(yaml, "CSafeDumper", yaml.SafeDumper),), {})
-    dumper.add_representer(str, _represent_str)
-    text = yaml.dump_all(
-        documents, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True
-    )
-    # Strings holding control or bidi characters were written double-quoted, where
-    # console.safe's \xXX / \uXXXX escapes are YAML's own: same value, harmless text.
-    sys.stdout.write(console.safe(text))
-
-
-_YAML11_SPECIAL = re.compile(
-    r"""^(?:y|n|yes|no|on|off|true|false|null|~|[-+]?(?:\d[\d_]*)?\.?[\d_]*(?:[eE][-+]?\d+)?"""
-    r"""|[-+]?0[box]?[\d_a-fA-F]+|[-+]?\d[\d_]*(?::[0-5]?\d)+(?:\.\d*)?|[-+]?\.(?:inf|nan)|<<|=)$""",
-    re.IGNORECASE,
-)
-
-
-def _represent_str(representer: Any, value: str) -> Any:
-    style = '"' if value == "" or _YAML11_SPECIAL.match(value) or not console.is_safe(value) else None
-    if style is None and "\n" in value:
-        style = "|"
-    return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    # Strings holding control or bidi characters were written double-quoted (kube.core.yaml_text),
+    # where console.safe's \xXX / \uXXXX escapes are YAML's own: same value, harmless text.
+    sys.stdout.write(console.safe(yaml_text.dump_all(documents)))
 
 
 def _raise_for(result: InstallResult) -> None:
