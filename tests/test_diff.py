@@ -391,6 +391,12 @@ def test_a_service_port_without_protocol_is_no_change(namespace: str, tmp_path: 
 
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().endswith("no changes (3 objects unchanged)")
+    # And the upgrade the diff foretold changes nothing either: install hashed the Service as an
+    # upgrade sends it (kube.sh/content-hash), so no annotation is rewritten.
+    upgrade = kube("upgrade", name, str(directory), "-n", namespace, "-o", "json")
+    assert upgrade.exit_code == 0, upgrade.output
+    statuses = {o["kind"]: o["status"] for o in json.loads(upgrade.stdout)["objects"]}
+    assert statuses == {"ConfigMap": "unchanged", "Secret": "unchanged", "Service": "unchanged"}
 
 
 @cluster

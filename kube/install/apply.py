@@ -45,6 +45,9 @@ or Pod template whose ``ports`` entry omits ``protocol`` ("associative list with
 element that omits key field protocol"), though ``kubectl create`` takes it and the API server
 defaults it to ``TCP``. ``with_default_protocols`` writes that same default into the objects
 before they are recorded and sent, so the formulas ``kube install`` accepts can be upgraded.
+Install fills it in too, before the content hash is taken (``pipeline._waves``): an upgrade
+that changes nothing then rewrites no annotation. ``as_applied`` takes the hash again for a
+release installed before that.
 
 Dry run: each wave goes to ``kubectl apply --dry-run=server`` instead, and the object the API
 server would store is compared with the live one (as above): equal is ``unchanged``, else

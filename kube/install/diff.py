@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from kube.core import yaml_text
 from kube.core.errors import ClusterError, NotFoundError, UsageError
 from kube.core.text import plural
-from kube.install.apply import with_default_protocols
+from kube.install.apply import as_applied
 from kube.k8s.kubectl import Kubectl, ObjectRef
 
 if TYPE_CHECKING:
@@ -258,7 +258,9 @@ def render(
     scopes = Scopes(rendered)
     # install's own check, labelling and order (as kube upgrade uses it): the same labels both sides.
     waves = pipeline._waves(rendered, formula, namespace, scopes, allowed, release)
-    return [dict(with_default_protocols(as_sent(o, namespace, scopes))) for wave in waves for o in wave]
+    # What upgrade sends (as_applied): a release installed before install filled in the ports'
+    # protocols has a content hash an upgrade takes again, and a diff must say so.
+    return [dict(as_applied(as_sent(o, namespace, scopes))) for wave in waves for o in wave]
 
 
 # -- the diff -----------------------------------------------------------------------------------
