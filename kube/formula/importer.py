@@ -223,7 +223,10 @@ def _holds_manifests(folder: Path) -> bool:
     return False
 
 
-_PLAIN_ONLY = "kube import reads plain Kubernetes objects; render Helm charts or kustomizations first"
+_PLAIN_ONLY = (
+    "kube import reads plain Kubernetes YAML or JSON: fix the file there, "
+    "or render Helm charts or kustomizations first"
+)
 
 
 def _read_objects(files: Sequence[tuple[Path, str]], skipped: Sequence[str] = ()) -> list[KubeObject]:
