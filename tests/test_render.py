@@ -359,6 +359,8 @@ def test_undefined_name_is_reported_with_template_file_and_line(tmp_path: Path) 
     )
     assert err.message == "manifests/deployment.yaml.tmpl:9 'replicas' is undefined"
     assert err.findings[0].rule == "template-undefined"
+    # What to run next: the values the formula takes.
+    assert err.hint is not None and "--values`" in err.hint and "kube info " in err.hint
 
 
 def test_undefined_attribute_of_a_value_names_its_line(tmp_path: Path) -> None:

@@ -112,7 +112,10 @@ def render_manifests(
         objects.extend(_render_shards(directory, files, values, kube, shards, findings, redact))
     if findings:
         more = f" (and {len(findings) - 1} more problems)" if len(findings) > 1 else ""
-        raise RenderError(f"{findings[0]}{more}", findings=findings)
+        # Most often a value: one given with --set or -f, or one the formula expects to be set.
+        name = formula.name
+        hint = f"check the values given with --set and -f against {name}'s own (`kube info {name} --values`)"
+        raise RenderError(f"{findings[0]}{more}", findings=findings, hint=hint)
     own = [formula_patch_set(directory, rel) for rel in formula.patches]
     if own or patches:
         from kube.formula.patches import apply_patches
