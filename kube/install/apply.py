@@ -45,9 +45,9 @@ or Pod template whose ``ports`` entry omits ``protocol`` ("associative list with
 element that omits key field protocol"), though ``kubectl create`` takes it and the API server
 defaults it to ``TCP``. ``with_default_protocols`` writes that same default into the objects
 before they are recorded and sent, so the formulas ``kube install`` accepts can be upgraded.
-Install fills it in too, before the content hash is taken (``pipeline._waves``): an upgrade
-that changes nothing then rewrites no annotation. ``as_applied`` takes the hash again for a
-release installed before that.
+It is filled in where install, diff and upgrade label and order what they send
+(``pipeline._waves``), before the content hash is taken: all three send, and hash, the same
+object, and an upgrade that changes nothing rewrites no annotation.
 
 Dry run: each wave goes to ``kubectl apply --dry-run=server`` instead, and the object the API
 server would store is compared with the live one (as above): equal is ``unchanged``, else
@@ -71,7 +71,6 @@ __all__ = [
     "ApplyReport",
     "Previous",
     "apply_release",
-    "as_applied",
     "key_of",
     "owned_by",
     "with_default_protocols",
@@ -122,16 +121,6 @@ class ApplyReport:
 
 
 _BUILTIN_PORTS = frozenset({"", "apps", "batch", "extensions"})
-
-
-def as_applied(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``data`` as upgrade sends it: its ports' protocols filled in, its content hash
-    (``kube.k8s.releases_drift``) taken again when that changed it: the hash must describe what
-    is sent."""
-    from kube.k8s.releases_drift import annotate
-
-    filled = with_default_protocols(data)
-    return filled if filled is data else annotate(filled)
 
 
 def with_default_protocols(obj: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -47,7 +47,6 @@ from typing import TYPE_CHECKING, Any
 from kube.core import yaml_text
 from kube.core.errors import ClusterError, NotFoundError, UsageError
 from kube.core.text import plural
-from kube.install.apply import as_applied
 from kube.k8s.kubectl import Kubectl, ObjectRef
 
 if TYPE_CHECKING:
@@ -258,9 +257,7 @@ def render(
     scopes = Scopes(rendered)
     # install's own check, labelling and order (as kube upgrade uses it): the same labels both sides.
     waves = pipeline._waves(rendered, formula, namespace, scopes, allowed, release)
-    # What upgrade sends (as_applied): a release installed before install filled in the ports'
-    # protocols has a content hash an upgrade takes again, and a diff must say so.
-    return [dict(as_applied(as_sent(o, namespace, scopes))) for wave in waves for o in wave]
+    return [dict(as_sent(o, namespace, scopes)) for wave in waves for o in wave]
 
 
 # -- the diff -----------------------------------------------------------------------------------
@@ -329,7 +326,7 @@ def _compare(kubectl: Kubectl, sent: Sequence[dict[str, Any]], show_secrets: boo
                 "", _yaml(new_clean), f"{ref.display} (not in the cluster)", f"{ref.display} (new)"
             )
             result.append(ObjectDiff(ref, Action.CREATE, text))
-        elif _canonical(old_clean) == _canonical(new_clean):
+        elif _digest(old_clean) == _digest(new_clean):
             # Most objects of an upgrade do not change: compared as data, they are never written
             # out as YAML (a release's CRDs can be megabytes of it).
             result.append(ObjectDiff(ref, Action.UNCHANGED))
@@ -445,11 +442,6 @@ def mask_secrets(
             same = _digest(annotations[LAST_APPLIED]) == _digest(theirs.get(LAST_APPLIED))
             annotations[LAST_APPLIED] = MASK_UNCHANGED if same else MASK_OLD
     return old_out, new_out
-
-
-def _canonical(data: Mapping[str, Any]) -> str:
-    """``data`` as one string that is equal only for equal data (``True`` is not ``1``)."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
 def _yaml(data: Mapping[str, Any]) -> str:

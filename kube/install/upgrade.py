@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError, NotFoundError, UsageError
-from kube.install.apply import ApplyReport, Key, apply_release, as_applied, key_of, with_default_protocols
+from kube.install.apply import ApplyReport, Key, apply_release, key_of, with_default_protocols
 from kube.install.results import ApplyState, ObjectStatus
 from kube.k8s import releases
 from kube.k8s.kubectl import Kubectl, ObjectRef
@@ -226,7 +226,7 @@ def upgrade(
     allowed = tuple(sorted({*current.allowed_namespaces, *options.allow_namespaces}))
     scopes = Scopes(rendered)
     waves = pipeline._waves(rendered, formula, ns, scopes, allowed, name)
-    sent = [[as_applied(as_sent(o, ns, scopes)) for o in w] for w in waves]
+    sent = [[as_sent(o, ns, scopes) for o in w] for w in waves]
     sources = {
         key_of(ObjectRef.of(d)): o.source
         for w, ws in zip(waves, sent, strict=True)
