@@ -240,6 +240,15 @@ def test_get_copies_the_formula_into_the_workspace_and_prints_the_path(
     assert (target / "manifests/configmap.yaml").is_file()
 
 
+def test_get_says_in_json_where_the_copy_is_and_what_it_wrote(updated: Path, kube_home: Path) -> None:
+    first = json.loads(kube("get", "ponycorn", "-o", "json").stdout)
+    target = kube_home / "workspace" / "ponycorn"
+    assert first["name"] == "ponycorn" and first["path"] == str(target)
+    assert "K3.yaml" in first["copied"] and first["overwritten"] == []
+    again = json.loads(kube("get", "ponycorn", "-o", "json").stdout)
+    assert again["copied"] == [] and sorted(again["unchanged"]) == sorted(first["copied"])
+
+
 def test_get_again_with_an_identical_copy_is_fine(updated: Path) -> None:
     assert kube("get", "nginx").exit_code == 0
     result = kube("get", "nginx")

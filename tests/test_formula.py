@@ -113,6 +113,14 @@ def test_dependency_without_a_version_accepts_any(tmp_path: Path) -> None:
     assert formula.dependencies[0].range.contains(Version(99, 0, 0))
 
 
+@pytest.mark.parametrize("written", ['""', "''", '"  "', "'*'"])
+def test_an_empty_dependency_range_accepts_any_like_a_star(tmp_path: Path, written: str) -> None:
+    text = GOOD_HEAD + f"dependencies:\n  - name: nginx\n    version: {written}\n"
+    formula = load_formula(make(tmp_path, text))
+    assert formula.dependencies[0].range.contains(Version(99, 0, 0))
+    assert formula.dependencies[0].range.contains(Version(0, 0, 1))
+
+
 def test_home_may_be_a_contact(tmp_path: Path) -> None:
     text = GOOD_HEAD.replace("https://example.com/ponycorn", "Ops Team <ops@example.com>")
     assert load_formula(make(tmp_path, text)).home == "Ops Team <ops@example.com>"

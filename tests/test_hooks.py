@@ -298,7 +298,18 @@ CONNECT = """
         s.sendall(b"hello from the hook")
 """
 
-needs_sandbox = pytest.mark.skipif(not hooks._sandbox_method(), reason="no working bubblewrap here")
+@pytest.fixture(params=hooks.SANDBOXES)
+def sandbox_method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each way kube sandboxes a hook in turn (bubblewrap, and unshare where bubblewrap is
+    missing): both are installed here, and choosing one is the only way to test the other."""
+    method = str(request.param)
+    if not hooks.sandbox_works(method):
+        pytest.skip(f"{method} does not work here")
+    monkeypatch.setattr(hooks, "_sandbox_method", lambda: method)
+    return method
+
+
+needs_sandbox = pytest.mark.usefixtures("sandbox_method")
 
 
 @needs_sandbox
@@ -334,8 +345,7 @@ HOME_WRITER = """
 """
 
 
-@needs_sandbox
-def test_sandboxed_hook_gets_a_throwaway_home(tmp_path: Path) -> None:
+def test_sandboxed_hook_gets_a_throwaway_home(tmp_path: Path, sandbox_method: str) -> None:
     real_home = Path(os.environ["HOME"])
     result, staged, _ = run(tmp_path, HOME_WRITER.format(real=str(real_home)), sandbox=True)
     outcome = json.loads(result.output)
@@ -343,7 +353,7 @@ def test_sandboxed_hook_gets_a_throwaway_home(tmp_path: Path) -> None:
     assert not (real_home / ".hook-was-here").exists()
     assert not Path(outcome["home"]).exists(), "the throw-away home is removed afterwards"
     assert (staged / "manifests" / "b.yaml").exists(), "the staged copy stays writable"
-    assert result.sandbox == "bwrap"
+    assert result.sandbox == sandbox_method
     assert outcome["direct"] == "OSError"
     assert not (real_home / ".direct-write").exists()
 
@@ -366,6 +376,45 @@ def test_sandboxed_hook_and_its_children_end_at_the_timeout(tmp_path: Path) -> N
         )
     time.sleep(3)
     assert not (staged / "survived").exists()
+
+
+READ_ONLY_PROBE = """
+    import json, os, pathlib, socket, tempfile
+    tried = {{}}
+    for path in {outside!r}:
+        try:
+            pathlib.Path(path).write_text("x")
+            tried[path] = "written"
+        except OSError as exc:
+            tried[path] = type(exc).__name__
+    pathlib.Path(tempfile.gettempdir(), "scratch").write_text("the hook's own TMPDIR")
+    print(json.dumps({{"tried": tried, "pid": os.getpid(), "host": socket.gethostname()}}))
+"""
+
+
+def test_sandboxed_hook_can_write_only_its_copy_and_its_tmp(tmp_path: Path, sandbox_method: str) -> None:
+    """Outside the staged copy and the hook's private directory every mount is read-only: the
+    root filesystem and /tmp alike; /dev/shm too (bubblewrap gives it a /dev of its own)."""
+    outside = [str(tmp_path / "beside-the-formula"), "/tmp/kube-hook-escape"]
+    shm = "/dev/shm/kube-hook-escape"
+    result, staged, _ = run(tmp_path, READ_ONLY_PROBE.format(outside=[*outside, shm]), sandbox=True)
+    report = json.loads(result.output)
+    assert {path: report["tried"][path] for path in outside} == {path: "OSError" for path in outside}
+    assert report["tried"][shm] == ("written" if sandbox_method == "bwrap" else "OSError")
+    assert not any(Path(path).exists() for path in [*outside, shm])
+    assert report["pid"] < 10, "a PID namespace of its own"
+    assert (staged / "manifests" / "a.yaml").exists()
+
+
+def test_sandbox_init_keeps_a_mounts_flags() -> None:
+    from kube.install import sandbox_init as init
+
+    flags = init.remount_flags(b"rw,nosuid,nodev,noexec,relatime")
+    assert flags & init.MS_RDONLY and flags & init.MS_NOSUID and flags & init.MS_NODEV
+    assert flags & init.MS_NOEXEC and flags & init.MS_RELATIME and not flags & init.MS_STRICTATIME
+    # No atime option shown is strictatime, which the kernel would otherwise turn into relatime.
+    assert init.remount_flags(b"rw") & init.MS_STRICTATIME
+    assert init._unescape(b"/mnt/with\\040space") == b"/mnt/with space"
 
 
 def test_no_sandbox_available_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

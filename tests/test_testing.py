@@ -350,8 +350,47 @@ def test_hook_runs_without_network(on_cluster: Cluster, tmp_path: Path) -> None:
     assert code == 1
     assert steps["install"]["status"] == FAILED
     assert "pre-install hook" in str(steps["install"]["detail"])
+    assert "no network" in str(steps["install"]["detail"]), "failed for its network, not the sandbox"
     assert steps["cleanup"]["status"] == PASSED
     assert not namespace_exists(on_cluster, str(report["namespace"]))
+
+
+@pytest.mark.cluster
+def test_a_namespace_given_with_n_is_made_and_deleted(on_cluster: Cluster, tmp_path: Path) -> None:
+    formula = make_formula(tmp_path, "kt-named")
+    code, report, _ = kube_test(str(formula), "-n", "kt-named-here", "--timeout", "60s", "--allow-simulated")
+    steps = steps_of(report)
+    assert code == 0, json.dumps(report, indent=2)
+    assert report["namespace"] == "kt-named-here"
+    assert steps["install"]["status"] == PASSED and steps["cleanup"]["status"] == PASSED
+    assert not namespace_exists(on_cluster, "kt-named-here")
+
+
+@pytest.mark.cluster
+def test_a_namespace_that_exists_is_used_and_kept(on_cluster: Cluster, tmp_path: Path) -> None:
+    """As for a user who may only work in a namespace of theirs: the release goes, the namespace stays."""
+    on_cluster.kubectl("create", "namespace", "kt-mine")
+    on_cluster.kubectl("create", "configmap", "theirs", "-n", "kt-mine")
+    try:
+        formula = make_formula(tmp_path, "kt-kept")
+        code, report, _ = kube_test(str(formula), "-n", "kt-mine", "--timeout", "60s", "--allow-simulated")
+        steps = steps_of(report)
+        assert code == 0, json.dumps(report, indent=2)
+        assert steps["namespace"]["detail"] == "kt-mine (it exists: used, and kept afterwards)"
+        assert steps["uninstall"]["status"] == PASSED and steps["leftovers"]["status"] == PASSED
+        assert steps["cleanup"] == {**steps["cleanup"], "status": SKIPPED}
+        assert "existed before the test: kept" in str(steps["cleanup"]["detail"])
+        assert labelled(on_cluster, "kt-kept") == []
+        theirs = on_cluster.kubectl("get", "configmap", "theirs", "-n", "kt-mine", "-o", "name").stdout
+        assert theirs.strip() == "configmap/theirs"
+    finally:
+        on_cluster.kubectl("delete", "namespace", "kt-mine", "--wait=false")
+
+
+def test_a_bad_namespace_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["test", "whatever", "-n", "Not_A_Label"])
+    assert result.exit_code == 2
+    assert "invalid namespace 'Not_A_Label'" in result.stderr
 
 
 @pytest.mark.cluster

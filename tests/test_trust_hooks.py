@@ -319,21 +319,29 @@ def test_deep_values_out_through_the_cli_exits_7(tmp_path: Path) -> None:
     assert "nested more than 64 levels deep" in errors[0]
 
 
-def test_sandbox_without_bubblewrap_is_refused_not_weakened(
+def test_sandbox_without_bubblewrap_is_unshare_with_a_read_only_filesystem(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """bubblewrap is installed here; hiding it (only it: unshare stays) is the only way to reach
-    this path. kube used to fall back to `unshare -rn`, which leaves the filesystem writable."""
+    this path. `unshare -rn` alone would leave the filesystem writable: kube's unshare sandbox
+    makes every mount read-only first, or refuses to run the hook."""
     from kube.install import hooks
 
     real_which = hooks.shutil.which
     monkeypatch.setattr(hooks.shutil, "which", lambda name: None if name == "bwrap" else real_which(name))
     hooks._sandbox_method.cache_clear()
+    target = Path("/tmp") / f"kube-never-{os.getpid()}"
     try:
-        with pytest.raises(hooks.SandboxUnavailable, match="bubblewrap") as err:
-            run(tmp_path, "open('/tmp/never', 'w')\n", sandbox=True)
-        assert "could write wherever you can" in err.value.message
+        if hooks._sandbox_method() != "unshare":
+            with pytest.raises(hooks.SandboxUnavailable, match="bubblewrap") as refused:
+                run(tmp_path, f"open({str(target)!r}, 'w')\n", sandbox=True)
+            assert "could write wherever you can" in refused.value.message
+            return
+        with pytest.raises(hooks.HookError, match="Read-only file system"):
+            run(tmp_path, f"open({str(target)!r}, 'w')\n", sandbox=True)
+        assert not target.exists()
     finally:
+        target.unlink(missing_ok=True)
         hooks._sandbox_method.cache_clear()
 
 

@@ -23,6 +23,15 @@ def test_command(
             metavar="NAME|PATH", help="A formula name or directory.", autocompletion=completers.formulas
         ),
     ],
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "-n",
+            "--namespace",
+            metavar="NS",
+            help="Test in NS (default: a fresh kube-test-NAME-XXXXXX); made and deleted unless it exists.",
+        ),
+    ] = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,
     timeout: Annotated[
@@ -62,6 +71,7 @@ def test_command(
         timeout=parse_duration(timeout),
         progress=_progress,
         allow_namespaces=tuple(allow_namespaces or ()),
+        namespace=namespace,
     )
     if fmt is OutputFormat.json:
         console.print_json(report.to_json())

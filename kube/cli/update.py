@@ -45,10 +45,23 @@ def get_command(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite files that differ from the archive.")
     ] = False,
+    output: Output = None,
 ) -> None:
     """Copy a kube out of the archive for editing, and print where it is."""
+    fmt = choose(output, OutputFormat.json)
     ensure_archive()
     result = workspace.get_formula(name, dest, force=force)
+    if fmt is OutputFormat.json:
+        console.print_json(
+            {
+                "name": name,
+                "path": str(result.path),
+                "copied": list(result.copied),
+                "overwritten": list(result.overwritten),
+                "unchanged": list(result.unchanged),
+            }
+        )
+        return
     if result.overwritten:
         console.warn(
             f"overwrote {len(result.overwritten)} file(s) that differed: {', '.join(result.overwritten)}"

@@ -287,7 +287,9 @@ def _check_dependencies(c: _Checker, doc: Any, own: str | None) -> tuple[Depende
             c.add(line, "k3-type", where, f"expected a mapping with name and version, got {_kind(item)}")
             continue
         name = _check_dependency(c, item, where, own, seen)
-        text = c.string(item, "version", f"{where}.version", required=False)
+        # FORMAT.md: an empty range, like `*`, admits any version.
+        blank = isinstance(item.get("version"), str) and not item["version"].strip()
+        text = None if blank else c.string(item, "version", f"{where}.version", required=False)
         vline, version_range = line_of(item, "version"), VersionRange.any()
         if text is not None:
             try:

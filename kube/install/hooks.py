@@ -56,10 +56,13 @@ left behind stops the install.
 
 Sandbox (``sandbox=True``): bubblewrap (no network, a new PID namespace that
 dies with kube, the whole filesystem read-only except the staged copy and the
-private directory, HOME a fresh empty directory inside that). Without a
-working bubblewrap ``SandboxUnavailable`` (a HookError) is raised: ``unshare
--rn`` alone would leave the filesystem writable, and a caller that asked for a
-sandbox never silently gets a weaker one.
+private directory, HOME a fresh empty directory inside that). Where bubblewrap
+is missing, util-linux's ``unshare`` gives the same: its user, network, mount, PID,
+IPC and UTS namespaces, then ``kube.install.sandbox_init`` makes every mount
+read-only but those two directories (``unshare -rn`` alone would leave the
+filesystem writable). A trial run shows which works, writing outside included.
+With neither, ``SandboxUnavailable`` (a HookError) is raised: a caller that asked
+for a sandbox never silently gets a weaker one.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ class SandboxUnavailable(HookError):
 class HookResult:
     """``ran``: whether the formula has a hook; ``values``: the values after it;
     ``output``: what it printed (only when run non-interactively);
-    ``sandbox``: ``"bwrap"`` or ``""`` for none; ``containment``: how its processes
+    ``sandbox``: ``"bwrap"``, ``"unshare"`` or ``""`` for none; ``containment``: how its processes
     were held (``"subreaper"``, or ``"process group"`` where a hook can escape)."""
 
     ran: bool
@@ -159,8 +162,8 @@ def run_pre_install(
     method = _sandbox_method() if sandbox else ""
     if sandbox and not method:
         raise SandboxUnavailable(
-            f"cannot sandbox the {who}: bubblewrap (bwrap) is not installed or does not work here,"
-            " and without it the hook could write wherever you can",
+            f"cannot sandbox the {who}: neither bubblewrap (bwrap) nor unshare with user namespaces"
+            " works here, and without them the hook could write wherever you can",
             hint="install bubblewrap (apt-get install bubblewrap), or run without --sandbox",
         )
     # Next to the staged copy: a caller that staged into its own private directory (kube
@@ -429,6 +432,8 @@ def _recheck(staged_dir: Path, who: str) -> None:
 
 
 def _wrap(method: str, argv: list[str], *, writable: list[Path]) -> list[str]:
+    if method == "unshare":
+        return _wrap_unshare(argv, writable=writable)
     wrapped = [
         "bwrap",
         "--die-with-parent",
@@ -450,15 +455,50 @@ def _wrap(method: str, argv: list[str], *, writable: list[Path]) -> list[str]:
     return [*wrapped, "--chdir", str(writable[0]), "--", *argv]
 
 
+# Passes only where it cannot write outside the sandbox's writable paths.
+_PROBE = """\
+import sys
+try:
+    open(sys.argv[1], "w")
+except OSError:
+    sys.exit(0)
+sys.exit(1)
+"""
+
+
+def _wrap_unshare(argv: list[str], *, writable: list[Path]) -> list[str]:
+    """The same sandbox from util-linux's ``unshare``: its namespaces, then ``sandbox_init``
+    makes every mount read-only but ``writable`` (``unshare -rn`` alone would not)."""
+    init = Path(__file__).with_name("sandbox_init.py")
+    namespaces = ["--user", "--map-root-user", "--net", "--mount", "--pid", "--ipc", "--uts"]
+    return [
+        "unshare", *namespaces, "--fork", "--kill-child", "--mount-proc",
+        sys.executable, "-I", "-S", str(init), *map(str, writable), "--", *argv,
+    ]  # fmt: skip
+
+
 @functools.cache
 def _sandbox_method() -> str:
-    """``bwrap`` if a trial run works, else ``""`` (checked once per process)."""
-    probe = [sys.executable, "-I", "-c", "pass"]
-    if shutil.which("bwrap"):
-        root = Path(tempfile.gettempdir()).resolve()
-        if _works(_wrap("bwrap", probe, writable=[root])):
-            return "bwrap"
-    return ""
+    """``bwrap``, else ``unshare``, whichever a trial run shows working first; ``""`` when
+    neither does (checked once per process). The trial checks that the read-only part holds."""
+    return next((method for method in SANDBOXES if sandbox_works(method)), "")
+
+
+#: The ways to sandbox a hook, best first.
+SANDBOXES = ("bwrap", "unshare")
+
+
+def sandbox_works(method: str) -> bool:
+    """Whether ``method`` is installed and a trial run in it cannot write outside."""
+    if not shutil.which(method):
+        return False
+    root = Path(tempfile.mkdtemp(prefix="kube-sandbox-probe-")).resolve()
+    outside = root.parent / f"{root.name}-outside"
+    try:
+        return _works(_wrap(method, [sys.executable, "-I", "-c", _PROBE, str(outside)], writable=[root]))
+    finally:
+        outside.unlink(missing_ok=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _works(argv: list[str]) -> bool:

@@ -43,7 +43,8 @@ from kube.install import deps, uninstall
 from kube.install import pipeline as install
 from kube.install.pipeline import InstallOptions, InstallResult, Plan, Source
 from kube.k8s import wait
-from kube.k8s.kubectl import Kubectl, ObjectRef
+from kube.k8s.kubectl import Kubectl, ObjectRef, validate_namespace
+from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
 from kube.lint.run import archive_root
 from kube.livetest import pods
@@ -114,8 +115,12 @@ def run_test(
     timeout: float = 300.0,
     progress: Callable[[str], None] | None = None,
     allow_namespaces: tuple[str, ...] = (),
+    namespace: str | None = None,
 ) -> TestReport:
-    """Install ``target`` into a scratch namespace, check it, remove it; see the module docstring."""
+    """Install ``target`` into a scratch namespace (``namespace`` when given), check it, remove
+    it; see the module docstring."""
+    if namespace is not None:
+        validate_namespace(namespace)
     run = _Run(progress or (lambda _: None))
     kubectl = Kubectl(context=context, kubeconfig=kubeconfig)
     source = run.step("resolve", lambda: _resolve(target))
@@ -123,10 +128,11 @@ def run_test(
         run.skip(STEPS[1:], "the formula was not found")
         return TestReport(target, "", "", tuple(run.steps))
     formula = source.formula
-    namespace = namespace_for(formula.name)
+    given = namespace is not None
+    namespace = namespace or namespace_for(formula.name)
     installed: list[InstallResult] = []
     try:
-        made = run.step("namespace", lambda: _create_namespace(kubectl, namespace, formula.name))
+        made = run.step("namespace", lambda: _create_namespace(kubectl, namespace, formula.name, given=given))
         run.step(
             "dependencies",
             lambda: _install_dependencies(kubectl, source, namespace, timeout, installed, allow_namespaces),
@@ -146,6 +152,8 @@ def run_test(
             run.skip(["uninstall", "leftovers"], "nothing was installed")
         if made:
             run.step("cleanup", lambda: _delete_namespace(kubectl, namespace, timeout), always=True)
+        elif made is False:
+            run.skip(["cleanup"], f"namespace {namespace} existed before the test: kept")
         else:
             run.skip(["cleanup"], "no namespace was created")
     return TestReport(formula.name, str(formula.version), namespace, tuple(run.steps))
@@ -167,14 +175,17 @@ def _resolve(target: str) -> tuple[str, Source]:
     return f"{source.formula.name} {source.formula.version} from {source.directory}", source
 
 
-def _create_namespace(kubectl: Kubectl, namespace: str, formula: str) -> tuple[str, bool]:
+def _create_namespace(kubectl: Kubectl, namespace: str, formula: str, *, given: bool) -> tuple[str, bool]:
+    """The test's namespace, made now (True: cleanup deletes it); a ``-n`` namespace that exists
+    already is used as it is and kept (False), as for a user who may not create namespaces."""
     manifest = {
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": {"name": namespace, "labels": {TEST_LABEL: formula}},
     }
     outcome = kubectl.create([manifest])[0]
-    if not outcome.ok:
+    existed = given and outcome.reason == Reason.ALREADY_EXISTS
+    if not outcome.ok and not existed:
         raise StepFailed(f"cannot create namespace {namespace}: {outcome.reason}: {outcome.message}")
     deadline = time.monotonic() + 30
     # The service account admission plugin refuses Pods until the namespace's default account exists.
@@ -182,6 +193,8 @@ def _create_namespace(kubectl: Kubectl, namespace: str, formula: str) -> tuple[s
         if time.monotonic() > deadline:
             raise StepFailed(f"namespace {namespace} has no default service account after 30s")
         time.sleep(0.3)
+    if existed:
+        return f"{namespace} (it exists: used, and kept afterwards)", False
     return namespace, True
 
 
