@@ -298,6 +298,7 @@ CONNECT = """
         s.sendall(b"hello from the hook")
 """
 
+
 @pytest.fixture(params=hooks.SANDBOXES)
 def sandbox_method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each way kube sandboxes a hook in turn (bubblewrap, and unshare where bubblewrap is
@@ -435,3 +436,14 @@ def test_stage_formula_accepts_relative_paths(tmp_path: Path, monkeypatch: pytes
     monkeypatch.chdir(tmp_path)
     staged = stage_formula(Path("src/shop"), Path("stage"))
     assert (staged / "manifests" / "a.yaml").read_text() == CONFIGMAP.format(name="a")
+
+
+def test_a_hook_that_returns_a_reserved_value_is_the_hooks_error(tmp_path: Path) -> None:
+    """`kube` is the templates' own object: a hook that returns it is refused as the hook's fault (exit 7)."""
+    hook = (
+        "import json, os\n"
+        "json.dump({'kube': {'namespace': 'kube-system'}}, open(os.environ['KUBE_VALUES_OUT'], 'w'))\n"
+    )
+    err = hook_error(tmp_path, hook)
+    assert "pre-install hook of shop wrote a value `kube` to KUBE_VALUES_OUT" in err.message
+    assert err.exit_code == ExitCode.HOOK

@@ -379,11 +379,19 @@ def test_template_syntax_error_names_its_line(tmp_path: Path) -> None:
     assert err.findings[0].rule == "template-syntax"
 
 
-def test_value_named_kube_is_refused(tmp_path: Path) -> None:
+def test_value_named_kube_is_refused_as_the_values_fault_not_the_templates(tmp_path: Path) -> None:
     formula, directory = make_formula(tmp_path, {"x.yaml.tmpl": "{{ kube.formula }}\n"})
     values = merge_values(formula.values, sets=["kube.formula=evil"])
-    with pytest.raises(RenderError, match="reserved kube object"):
+    with pytest.raises(UsageError) as err:
         render_manifests(formula, directory, values, namespace="prod")
+    # The value came with --set, -f or a hook: naming the template would send the user to the
+    # wrong file, and exit 4 would call the formula broken.
+    assert (
+        err.value.message
+        == "the values hold a top-level `kube`, a name reserved for the templates' kube object"
+    )
+    assert "x.yaml.tmpl" not in err.value.message
+    assert err.value.hint is not None and "--set" in err.value.hint
 
 
 @pytest.mark.parametrize(
@@ -621,3 +629,47 @@ def test_a_render_after_one_past_its_budget_gets_a_whole_budget(monkeypatch: pyt
     loop = "{% for i in range(20) %}{% endfor %}ok"  # 40 steps: three renders would make 120
     for _ in range(3):
         assert templating.render_template(loop, display="b", values={}, kube=kube) == "ok"
+
+
+# --- YAML 1.2 numbers: K3.yaml defaults, --set and manifests agree -----------------------------------
+
+# Texts YAML 1.1 reads as numbers and the YAML 1.2 core schema as strings (ruamel's 1.2 rules
+# still took the first five as numbers).
+YAML_1_1_NUMBERS = ["1_000", "0b101", "0x_1", "+0x1", "1_0.5", "1:20", "0o1_7"]
+
+
+@pytest.mark.parametrize("text", YAML_1_1_NUMBERS)
+def test_k3_default_that_only_yaml_1_1_reads_as_a_number_is_the_string_set_gives(
+    tmp_path: Path, text: str
+) -> None:
+    head = k3("shop", "1.2.3")
+    template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  s: {{ s | tojson }}\n"
+    write_tree(
+        tmp_path / "shop", {"K3.yaml": f"{head}values:\n  s: {text}\n", "manifests/c.yaml.tmpl": template}
+    )
+    formula = load_formula(tmp_path / "shop")
+    assert formula.values == {"s": text}
+    assert merge_values({}, sets=[f"s={text}"]) == {"s": text}  # what --set s=... gives
+    [obj] = render_manifests(formula, tmp_path / "shop", merge_values(formula.values), namespace="prod")
+    assert obj.data["data"]["s"] == text
+
+
+def test_k3_core_schema_numbers_stay_numbers(tmp_path: Path) -> None:
+    head = k3("shop", "1.2.3")
+    values = "values:\n  a: 1000\n  b: 0o17\n  c: 0x1F\n  d: -12\n  e: 1.5e3\n  f: .5\n  g: 0777\n"
+    write_tree(tmp_path / "shop", {"K3.yaml": head + values, "manifests/c.yaml": CONFIGMAP.format(name="c")})
+    assert load_formula(tmp_path / "shop").values == {
+        "a": 1000, "b": 15, "c": 31, "d": -12, "e": 1500.0, "f": 0.5, "g": 777,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["libyaml", "ruamel"])
+def test_manifest_reads_yaml_1_1_numbers_as_strings_on_both_readers(fast: bool) -> None:
+    from kube.formula import manifests
+
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations:\n"
+    text += "".join(f"    a{i}: {t}\n" for i, t in enumerate(YAML_1_1_NUMBERS))
+    [obj], refused = manifests.parse(text, "manifests/c.yaml", nodes=not fast, fast=fast)
+    assert refused == []
+    # Strings, as kube sends them: the dry run's output quotes them for kubectl's YAML 1.1.
+    assert list(obj.metadata["annotations"].values()) == YAML_1_1_NUMBERS

@@ -303,7 +303,8 @@ def what(value: Any) -> str:
     return type(value).__name__
 
 
-def render_error(path: str, line: int, rule: str, message: str) -> RenderError:
-    """A RenderError holding one Finding."""
-    finding = Finding(path, line, rule, message)
-    return RenderError(str(finding), findings=[finding])
+def render_error(path: str, line: int, rule: str, message: str, *, hint: str = "") -> RenderError:
+    """A RenderError holding one Finding; ``hint`` is the fix when the cause alone decides it
+    (a template the sandbox refuses: no value helps), else the caller picks one."""
+    finding = Finding(path, line, rule, message, hint=hint)
+    return RenderError(str(finding), findings=[finding], hint=hint or None)

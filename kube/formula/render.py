@@ -13,7 +13,8 @@ Every problem becomes a Finding with the file and line (rule ids:
 ``template-error``, ``template-output``, ``manifest-object``,
 ``manifest-json``, ``manifest-file``; YAML parse errors keep the rule of
 ``kube.yamlsafe``); all of them, across all files, are raised together as one
-``RenderError``. A template whose output is not valid YAML is reported against
+``RenderError``, whose hint fits the first one's cause (``render_hint``): the values only
+where a value can be at fault. A template whose output is not valid YAML is reported against
 the template, with the line of the rendered output and that line's text.
 Objects read from a template carry the template's name as their source (no
 line: a rendered line means nothing in the template). Messages never show a
@@ -78,7 +79,8 @@ def render_manifests(
     if total > FORMULA_LIMIT:
         size = f"{total / 1048576:.1f} MiB"
         message = f"the formula's files add up to {size}, over the {FORMULA_LIMIT // 1048576} MiB limit"
-        raise _render_error(".", 0, "file-too-large", message)
+        hint = "keep the formula small: fetch large data at run time, not from its files"
+        raise _render_error(".", 0, "file-too-large", message, hint=hint)
     release = release or formula.name
     shards = shard_rules.from_values(values, release) if formula.shards is not None else ()
     read: list[Capabilities] = []
@@ -112,9 +114,7 @@ def render_manifests(
         objects.extend(_render_shards(directory, files, values, kube, shards, findings, redact))
     if findings:
         more = f" (and {len(findings) - 1} more problems)" if len(findings) > 1 else ""
-        # Most often a value: one given with --set or -f, or one the formula expects to be set.
-        name = formula.name
-        hint = f"check the values given with --set and -f against {name}'s own (`kube info {name} --values`)"
+        hint = render_hint(findings[0], formula.name)
         raise RenderError(f"{findings[0]}{more}", findings=findings, hint=hint)
     own = [formula_patch_set(directory, rel) for rel in formula.patches]
     if own or patches:
@@ -122,6 +122,23 @@ def render_manifests(
 
         objects = apply_patches(objects, [*own, *patches], namespace=namespace)
     return objects
+
+
+#: What a template's output or expression can fail on because of a value (one given with --set
+#: or -f, or one the formula expects to be set): an undefined name, a type error, output that a
+#: value broke (a ": " or a newline written unquoted), a document a value left without a kind.
+_VALUE_RULES = frozenset({"template-undefined", "template-error", "template-output", "manifest-object"})
+
+
+def render_hint(first: Finding, name: str) -> str:
+    """What to do about the render error ``first`` of formula ``name``: the finding's own fix when
+    its cause decides it (the sandbox, an include, a budget), the values when a template may have
+    failed on one, else the file itself: a static manifest is the same whatever the values."""
+    if first.hint:
+        return first.hint
+    if first.path.endswith(".tmpl") and first.rule in _VALUE_RULES:
+        return f"check the values given with --set and -f against {name}'s own (`kube info {name} --values`)"
+    return f"fix {first.path}, a file no value changes; `kube lint {name}` lists every problem"
 
 
 CAPABILITIES_WORD = "capabilities"
@@ -185,7 +202,8 @@ def _render_shards(
             findings.extend(replace(f, message=f"shard {name}: {f.message}") for f in inner)
             stop = budget.spent(len(found), sum(sizes))
             if stop is not None:
-                findings.append(Finding(display, 0, "template-limit", f"shard {name}: {stop}"))
+                hint = f"ask for fewer shards (the `{shard_rules.VALUE}` value), or render less per shard"
+                findings.append(Finding(display, 0, "template-limit", f"shard {name}: {stop}", hint=hint))
                 return objects
             for obj in found:
                 key = shard_key(obj)
@@ -195,7 +213,8 @@ def _render_shards(
                         f"shard {name}: {obj.kind}/{obj.name} is also rendered for shard {other}; "
                         "name each shard's objects after shard.name"
                     )
-                    findings.append(Finding(display, 0, "shard-duplicate", message))
+                    hint = f"fix {display}: put {{{{ shard.name }}}} in the names of its objects"
+                    findings.append(Finding(display, 0, "shard-duplicate", message, hint=hint))
             objects.extend(found)
     return objects
 

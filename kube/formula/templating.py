@@ -54,7 +54,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Namespace, _PassArg
 
-from kube.core.errors import ClusterError, RenderError
+from kube.core.errors import ClusterError, RenderError, UsageError
 from kube.formula.manifests import render_error
 
 if TYPE_CHECKING:
@@ -461,9 +461,13 @@ def _sum(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 # -- the environment ------------------------------------------------------------------------------
 
 
+class _ImportRefused(TemplateError):
+    """An include, import or extends: refused whatever the values, so its hint is its own."""
+
+
 class _NoImports(BaseLoader):
     def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Any]:
-        raise TemplateError(
+        raise _ImportRefused(
             f"templates cannot include, import or extend other templates (tried {template!r})"
         )
 
@@ -772,11 +776,15 @@ def render_template(
     """Render one template; ``display`` names it in errors (``manifests/x.yaml.tmpl``).
 
     Raises ``RenderError`` with one Finding at ``display:line``; ``redact`` masks secret
-    values in the text of the message (see ``kube.values.secret_masker``).
+    values in the text of the message (see ``kube.values.secret_masker``). A value named
+    ``kube`` raises ``UsageError``: the values are wrong, not the template.
     """
     if "kube" in values:
-        raise render_error(
-            display, 0, "template-error", "a value named `kube` would hide the reserved kube object"
+        # Not the template's fault, nor K3.yaml's (the loader refuses a default named kube): the
+        # value came with --set, -f, the carried values of a release, or the pre-install hook.
+        raise UsageError(
+            "the values hold a top-level `kube`, a name reserved for the templates' kube object",
+            hint="remove `kube` from the values given with --set and -f, or from what the hook returns",
         )
     env = _take_environment()
     try:
@@ -817,7 +825,8 @@ def _render(
     if failure is not None:
         raise _runtime_error(display, failure, redact or _same) from None
     if size > OUTPUT_LIMIT:
-        raise render_error(display, 0, "template-output", f"output is larger than {OUTPUT_LIMIT} bytes")
+        message = f"output is larger than {OUTPUT_LIMIT} bytes"
+        raise render_error(display, 0, "template-output", message, hint=LIMIT_HINT)
     return "".join(chunks)
 
 
@@ -825,26 +834,46 @@ def _same(text: str) -> str:
     return text
 
 
+# Fixes for what a template does whatever the values: install and lint give them as they are.
+# An undefined value or a failing expression gets no hint here: install points at the values
+# given (kube.formula.render), lint at the K3.yaml defaults it renders with.
+SYNTAX_HINT = "correct the Jinja syntax of the template at that line"
+SANDBOX_HINT = (
+    "rewrite that expression of the template: the sandbox refuses it whatever the values; "
+    "templates format values and cannot reach Python internals such as __class__"
+)
+IMPORT_HINT = (
+    "copy what the template includes, imports or extends into it: "
+    "a template cannot read another, whatever the values"
+)
+LIMIT_HINT = (
+    "make the template do less: fewer loop steps, smaller strings and lists, less nesting; "
+    "or give smaller values, where a value sets how much"
+)
+
+
 def _runtime_error(display: str, exc: BaseException, redact: Callable[[str], str]) -> RenderError:
     if isinstance(exc, TemplateSyntaxError):
-        return render_error(display, exc.lineno, "template-syntax", redact(exc.message or "syntax error"))
+        message = redact(exc.message or "syntax error")
+        return render_error(display, exc.lineno, "template-syntax", message, hint=SYNTAX_HINT)
     line = 0
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == display and frame.lineno:
             line = frame.lineno
     if isinstance(exc, TemplateLimit):
-        return render_error(display, line, "template-limit", f"stopped: {exc}")
+        return render_error(display, line, "template-limit", f"stopped: {exc}", hint=LIMIT_HINT)
     if isinstance(exc, MemoryError):
         limit = f"{MEMORY_LIMIT // (1024 * 1024)} MiB"
-        return render_error(
-            display, line, "template-limit", f"stopped: the template needed more than {limit} of memory"
-        )
+        message = f"stopped: the template needed more than {limit} of memory"
+        return render_error(display, line, "template-limit", message, hint=LIMIT_HINT)
     if isinstance(exc, RecursionError):
-        return render_error(display, line, "template-limit", "stopped: the template nested too deep")
+        message = "stopped: the template nested too deep"
+        return render_error(display, line, "template-limit", message, hint=LIMIT_HINT)
     if isinstance(exc, SecurityError):
-        return render_error(
-            display, line, "template-sandbox", f"not allowed in a template: {redact(str(exc))}"
-        )
+        message = f"not allowed in a template: {redact(str(exc))}"
+        return render_error(display, line, "template-sandbox", message, hint=SANDBOX_HINT)
+    if isinstance(exc, _ImportRefused):
+        return render_error(display, line, "template-error", redact(str(exc)), hint=IMPORT_HINT)
     if isinstance(exc, UndefinedError):
         return render_error(display, line, "template-undefined", redact(str(exc)))
     if isinstance(exc, TemplateError):

@@ -51,6 +51,18 @@ _ALLOWED_TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "n
 # The YAML 1.2 core schema has no timestamps; ruamel resolves them anyway, and
 # "=" to a "value" tag its constructor cannot build. Both stay plain strings.
 _AS_STRING = {f"{_CORE}timestamp", f"{_CORE}value"}
+# The numbers of the YAML 1.2 core schema (spec 10.3.2), which ``--set`` types by too
+# (kube.formula.values). ruamel's 1.2 rules still take YAML 1.1 forms (``1_000``, ``0b101``,
+# ``0x_1``, ``+0x1``); those stay strings, so a K3.yaml default and ``--set s=1_000`` agree.
+CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+CORE_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+
+
+def _core_number(tag: str, value: str) -> bool:
+    """Whether ``value``, which ruamel tagged ``tag`` (int or float), is that in the core schema."""
+    return bool((CORE_INT if tag == f"{_CORE}int" else CORE_FLOAT).fullmatch(value))
 
 
 def _error(source: str, line: int, rule: str, message: str) -> FormulaError:
@@ -117,8 +129,9 @@ def _yaml_classes() -> tuple[type[Any], type[Any]]:
             tag = super().resolve(kind, value, implicit)
             if kind is ScalarNode and str(tag) in _AS_STRING:
                 return Tag(suffix=f"{_CORE}str")
-            if str(tag) in _NUMBERS and not any(c.isdigit() for c in value):
-                return Tag(suffix=f"{_CORE}str")  # ruamel reads "-_" as an int, then crashes on it
+            # "1_000" is YAML 1.1's; and ruamel reads "-_" as an int, then crashes on it.
+            if str(tag) in _NUMBERS and not _core_number(str(tag), value):
+                return Tag(suffix=f"{_CORE}str")
             return tag
 
     class StrictComposer(Composer):
@@ -394,10 +407,10 @@ def _rules() -> dict[str, list[tuple[str, Any]]]:
 
 def resolve_plain(value: str) -> str:
     """The tag ``load_one`` gives the plain scalar ``value``: ruamel's YAML 1.2 rules, then
-    ``StrictResolver``'s (timestamps and ``=`` stay strings, number rules need a digit)."""
+    ``StrictResolver``'s (timestamps and ``=`` stay strings, numbers are the core schema's)."""
     for tag, rule in _rules().get(value[:1], ()):
         if rule.match(value):
-            if tag in _AS_STRING or (tag in _NUMBERS and not any(c.isdigit() for c in value)):
+            if tag in _AS_STRING or (tag in _NUMBERS and not _core_number(tag, value)):
                 return f"{_CORE}str"
             return tag
     return f"{_CORE}str"
@@ -437,7 +450,7 @@ def _fast_scalar(event: Any, resolve: Any) -> Any:
             return int(value[2:], 16)
     if len(value) <= MAX_NUMBER and tag == f"{_CORE}float" and _FAST_FLOAT.fullmatch(value):
         return float(value)
-    raise NeedStrictLoad  # merge keys, underscores, binary, ".5", long numbers: leave to ruamel
+    raise NeedStrictLoad  # merge keys, ".5", "0777", long numbers: leave to ruamel
 
 
 def _fast_node(event: Any, get: Any, ev: Any, resolve: Any, depth: int, lines: bool) -> Any:

@@ -395,6 +395,13 @@ def _read_values_out(path: Path, who: str) -> dict[str, Any]:
         )
     if _depth(returned) > VALUES_DEPTH_LIMIT:
         raise _too_deep(who)
+    from kube.formula.load import RESERVED_VALUES
+
+    if reserved := next((k for k in RESERVED_VALUES if k in returned), None):
+        raise HookError(
+            f"{who} wrote a value `{reserved}` to KUBE_VALUES_OUT: that name is reserved for kube's own",
+            hint="rename that value in scripts/pre-install.py",
+        )
     return returned
 
 

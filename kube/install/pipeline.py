@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kube.core.errors import ClusterError, KubeError, NotFoundError, RenderError, UsageError
+from kube.formula.refusals import MAX_OBJECTS, record_lookalike, too_many
 from kube.install.results import (
     Inputs,
     InstallOptions,
@@ -68,8 +69,7 @@ from kube.install.results import (
     Source,
 )
 from kube.k8s.kubectl import Kubectl, ObjectRef, check_object_name
-from kube.k8s.objects import RECORD_NAME_PREFIX, as_sent, ref_of
-from kube.k8s.release_names import NAME_PREFIX, RECORD_LABEL
+from kube.k8s.objects import as_sent, ref_of
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
@@ -88,11 +88,6 @@ CREATED, EXISTS, FAILED, SKIPPED, ROLLED_BACK, WOULD_CREATE = (
     ObjectState.CREATED, ObjectState.EXISTS, ObjectState.FAILED, ObjectState.SKIPPED,
     ObjectState.ROLLED_BACK, ObjectState.WOULD_CREATE,
 )  # fmt: skip
-# Most objects one formula may render. The largest real packages stay far below: kube-prometheus-stack
-# renders about 200 objects, Istio about 300, a Crossplane provider with every CRD about 1,000. Past
-# that a formula is a mistake (a loop gone wrong) or an attack on the machine running kube; and the
-# install record, one Secret of at most 1 MiB, must still be able to list every object.
-MAX_OBJECTS = 5000
 
 
 # -- resolve ------------------------------------------------------------------------------------
@@ -445,11 +440,8 @@ def _waves(
     from kube.k8s.release_names import RELEASE_LABEL
     from kube.k8s.releases_drift import annotate
 
-    if len(rendered) > MAX_OBJECTS:
-        raise RenderError(
-            f"{formula.name} renders {len(rendered)} objects; a formula may have at most {MAX_OBJECTS}",
-            hint="check the templates' loops and the values that drive them",
-        )
+    if problem := too_many(formula.name, len(rendered)):
+        raise RenderError(problem, hint="check the templates' loops and the values that drive them")
     for obj in rendered:
         check_trusted(obj, ns, scopes, allowed)
     labelled = []
@@ -474,27 +466,11 @@ def _waves(
     return objects.order_waves(labelled, namespace=ns, scopes=scopes)
 
 
-#: The names of install records: format 1 (``kube.install.``) and format 2 (``kube.release.``).
-_RECORD_PREFIXES = (RECORD_NAME_PREFIX, NAME_PREFIX)
-
-
 def check_trusted(obj: KubeObject, ns: str, scopes: Scopes, allowed: Sequence[str] = ()) -> None:
     """Refuse what a formula may never create: anything shaped like kube's own install record
     (it would make `kube list` and `kube uninstall` trust it), and a namespaced object in another
     namespace than the install's unless the user allowed that namespace."""
-    from kube.k8s import objects
-
-    why = ""
-    secret_type = obj.data.get("type") if (obj.group, obj.kind) == ("", "Secret") else None
-    if isinstance(secret_type, str) and secret_type.startswith(objects.RESERVED_PREFIX):
-        why = f"type {secret_type}"
-    elif reserved := next((p for p in _RECORD_PREFIXES if obj.name.startswith(p)), ""):
-        why = f"a name starting with {reserved}"
-    else:
-        labels = obj.metadata.get("labels")
-        if isinstance(labels, dict) and RECORD_LABEL in labels:
-            why = f"the label {RECORD_LABEL}"
-    if why:
+    if why := record_lookalike(obj):
         raise RenderError(
             f"{obj.source}: {obj.display} looks like a kube install record ({why}); "
             "only kube writes install records",

@@ -166,8 +166,15 @@ def _identity(doc: KubeObject) -> Iterator[Finding]:
 
 
 def _name_format(doc: KubeObject) -> Iterator[Finding]:
+    from kube.core.errors import UsageError
+    from kube.k8s.kubectl import check_object_name
+
     name = str(doc.metadata["name"])
     problem = name_problem(doc.group, doc.kind, name, doc.data)
+    try:
+        check_object_name(name, doc.path)  # what install refuses for any kind, RBAC's included
+    except UsageError:
+        problem = problem or "is refused by kube install: it starts with '-', or is unprintable or too long"
     if problem:
         yield finding(
             "manifest-name-format",

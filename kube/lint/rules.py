@@ -53,6 +53,12 @@ _RULES: tuple[Rule, ...] = (
     ),
     Rule("manifest-parse", E, "a YAML/JSON document does not parse", "fix the syntax at that line"),
     Rule("manifest-empty", W, "a manifest file with no documents", "remove the file or add the objects"),
+    Rule(
+        "manifest-count",
+        E,
+        "a formula renders more than 5,000 objects (install refuses it)",
+        "check the templates' loops and the defaults that drive them; split the formula",
+    ),
     Rule("manifest-not-object", E, "a document is not a mapping", "each document is one Kubernetes object"),
     Rule(
         "manifest-api-version", E, "apiVersion missing or malformed", 'set apiVersion, e.g. "apps/v1" or "v1"'

@@ -31,6 +31,7 @@ from kube.core.errors import NotFoundError, UsageError
 from kube.core.findings import Finding, Severity
 from kube.core.paths import FORMULAS_DIR, METADATA_FILE
 from kube.core.text import quote
+from kube.formula.refusals import too_many
 from kube.lint import changed as lint_git
 from kube.lint import files as lint_files
 from kube.lint import manifests as lint_manifests
@@ -283,6 +284,8 @@ def lint_formula(
         root = archive_root(directory)
         archive = (archives if archives is not None else {}).setdefault(root, _Archive(root))
     dependency_crds = archive.crds_of(formula) if archive is not None and formula is not None else []
+    if formula is not None and (problem := too_many(formula.name, len(docs) + len(shard_docs))):
+        findings.append(finding("manifest-count", f"{base}/manifests", 0, problem))
     found = lint_manifests.check_objects(
         [*docs, *shard_docs], tests, kube_version, dependency_crds=dependency_crds
     )

@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from kube.core.findings import Finding
+from kube.formula.refusals import RECORD_PREFIXES, record_lookalike
 from kube.k8s.objects import (
     CONTAINER_LISTS,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     POD_SPEC_PATHS,
-    RECORD_NAME_PREFIX,
     RESERVED_PREFIX,
     KubeObject,
 )
@@ -120,6 +120,19 @@ def _get(data: Any, path: list[str | int]) -> Any:
 
 
 def _reserved(doc: KubeObject) -> Iterator[Finding]:
+    found = list(_reserved_fields(doc))
+    yield from found
+    # Install's own predicate has the last word: whatever it refuses, lint reports, in its words,
+    # even where the field checks above have not caught up with it.
+    why = record_lookalike(doc)
+    if why and not found:
+        message = f"{_label(doc)} looks like a kube install record ({why}); only kube writes install records"
+        yield finding("manifest-reserved", doc.path, doc.line_of(["metadata", "name"]), message)
+
+
+def _reserved_fields(doc: KubeObject) -> Iterator[Finding]:
+    """Each field that makes ``doc`` look like kube's own, at its line: a superset of what
+    install refuses (``record_lookalike``), since any ``kube.sh/`` label is kube's alone."""
     name = str(doc.metadata.get("name", ""))
     secret_type = doc.data.get("type") if (doc.group, doc.kind) == ("", "Secret") else None
     if isinstance(secret_type, str) and secret_type.startswith(RESERVED_PREFIX):
@@ -129,12 +142,12 @@ def _reserved(doc: KubeObject) -> Iterator[Finding]:
             doc.line_of(["type"]),
             f"{_label(doc)} has type `{secret_type}`: the kube.sh/ types are kube's own install records",
         )
-    if name.startswith(RECORD_NAME_PREFIX):
+    if prefix := next((p for p in RECORD_PREFIXES if name.startswith(p)), ""):
         yield finding(
             "manifest-reserved",
             doc.path,
             doc.line_of(["metadata", "name"]),
-            f"{_label(doc)}: names starting with `{RECORD_NAME_PREFIX}` are kube's own install records",
+            f"{_label(doc)}: names starting with `{prefix}` are kube's own install records",
         )
     labels = doc.metadata.get("labels")
     if not isinstance(labels, dict):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from kube.core.errors import FormulaError, KubeError
 from kube.core.findings import Finding
 from kube.lint.manifests import load_file, parse_text
-from kube.lint.rules import finding
+from kube.lint.rules import ALL_RULES, FORMAT_DOC, doc_anchor, finding
 
 if TYPE_CHECKING:
     from kube.formula.load import Formula
@@ -96,7 +96,8 @@ def check_shards(
                 found_docs, found = load_file(directory / rel, shown)
             stop = budget.spent(len(found_docs))
             if stop is not None:
-                findings.append(finding("template-render", shown, 0, f"shard {name}: {stop}"))
+                hint = f"lower the default of `{shards.VALUE}` in K3.yaml, or render less per shard"
+                findings.append(finding("template-render", shown, 0, f"shard {name}: {stop}", hint=hint))
                 return docs, findings
             for doc in found_docs:
                 other = first.setdefault(shard_key(doc), name)
@@ -130,7 +131,7 @@ def check_template(
     try:
         source = manifests.read(path, shown)
     except FormulaError as exc:
-        return [], [finding("template-render", f.path, f.line, f.message) for f in exc.findings]
+        return [], [render_finding(f) for f in exc.findings]
     findings = check_includes(source, shown)
     if formula is None:
         return [], findings  # K3.yaml is broken (reported there): no values to render with
@@ -148,8 +149,8 @@ def check_template(
         output = templating.render_template(source, display=shown, values=values, kube=kube)
     except KubeError as exc:
         inner = list(getattr(exc, "findings", ()))
-        findings += [finding("template-render", shown, f.line, f.message) for f in inner] or [
-            finding("template-render", shown, 0, exc.message)
+        findings += [render_finding(replace(f, path=shown)) for f in inner] or [
+            finding("template-render", shown, 0, exc.message, hint=exc.hint)
         ]
         return [], findings
     docs, problems = parse_text(output, shown, template=True, remap=_LineMap(source, output))
@@ -158,6 +159,16 @@ def check_template(
         rule = "template-render" if problem.rule == "manifest-parse" else problem.rule
         findings.append(finding(rule, shown, problem.line, problem.message, hint=problem.hint))
     return docs, findings
+
+
+def render_finding(inner: Finding) -> Finding:
+    """A finding of the renderer (or the reader under it) as lint's ``template-render``, with the
+    fix its cause calls for: the renderer's own when the cause decides it (the sandbox, an
+    include, a budget), else that of the renderer's rule (a default for an undefined value)."""
+    hint = inner.hint or (ALL_RULES[inner.rule].hint if inner.rule in ALL_RULES else None)
+    if inner.hint and (anchor := doc_anchor("template-render")):
+        hint = f"{inner.hint}; see {FORMAT_DOC}#{anchor}"
+    return finding("template-render", inner.path, inner.line, inner.message, hint=hint)
 
 
 class _LineMap(Mapping[int, int]):
