@@ -268,11 +268,27 @@ _DISCOVERY = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTOR
 @contextlib.contextmanager
 def guarded() -> Iterator[None]:
     """Every git started inside holds ``$KUBE_HOME/.lock-git`` for as long as it runs."""
+    if not _state.guarded:
+        _check_guard_file()
     before, _state.guarded = _state.guarded, True
     try:
         yield
     finally:
         _state.guarded = before
+
+
+def _check_guard_file() -> None:
+    """ArchiveError, one line naming it, when the guard file cannot be opened as the guard
+    opens it (a directory, no permission): the guard's own traceback would be git's "error"."""
+    path = guard_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise ArchiveError(
+            f"cannot use {path} (the lock git runs under): {exc.strerror}",
+            hint=f"remove {path} if no kube is running, then run `kube update` again",
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -296,10 +312,18 @@ def _kill_at_deadline(proc: subprocess.Popen[bytes], limit: float) -> None:
     timer.start()
 
 
+def require_git() -> None:
+    """ArchiveError, one line, when there is no ``git`` to run. GitPython's import looks for
+    git itself and, without one, fails with a many-line ImportError (an internal error)."""
+    if shutil.which("git", path=environment().get("PATH", os.defpath)) is None:
+        raise ArchiveError("cannot run git: not found on PATH", hint="install git")
+
+
 @functools.cache
 def _engine() -> tuple[Any, Any, Any]:
     """The ``Git`` and ``Repo`` classes kube uses (GitPython is imported here, on first use:
     ``import git`` costs ~60 ms that search, info and --help never pay)."""
+    require_git()
     import git as gp
 
     class KubeGitError(gp.GitCommandError):
@@ -410,6 +434,7 @@ def timed_out(what: str, hint: str | None = None) -> ArchiveError:
 @contextlib.contextmanager
 def failures(what: str, *, hint: str | None = None, where: Path | None = None) -> Iterator[None]:
     """Whatever git or GitPython raise inside, as one ArchiveError line saying ``what`` failed."""
+    require_git()
     import git as gp
     from gitdb.exc import ODBError  # type: ignore[import-untyped]
 
@@ -584,6 +609,7 @@ def state(root: Path) -> tuple[str, str, str] | None:
     a slow git is not a damaged clone."""
     if not (root / ".git").is_dir():
         return None
+    require_git()  # no git is not a damaged clone: it must not be cloned again
     try:
         with failures("cannot read the archive"), opened(root) as repo:
             head = repo.head.commit.hexsha
@@ -823,7 +849,8 @@ def formula_names_at(root: Path, commit: str, *, what: str) -> list[str]:
         return [str(t.name) for t in formulas.trees]
 
 
-_DISK_FULL = ("No space left on device", "Disk quota exceeded")
+# "Out of diskspace": git's own words when writing a pack fails with ENOSPC (a fetch's index-pack).
+_DISK_FULL = ("No space left on device", "Disk quota exceeded", "Out of diskspace")
 
 
 def is_disk_full(text: str) -> bool:

@@ -16,10 +16,11 @@ superset of the real matches, checked field by field afterwards).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,10 @@ class Index:
     def search(self, pattern: str, regex: bool = False) -> list[Entry]:
         """Case-insensitive match on name, description, keywords and details; name matches first."""
         hit = matcher(pattern, regex)
+        with regex_budget(pattern, regex):
+            return self._search(pattern, regex, hit)
+
+    def _search(self, pattern: str, regex: bool, hit: Callable[[str], bool]) -> list[Entry]:
         raw_needle = _byte_needle(pattern) if not regex else None
         exact: list[Entry] = []
         by_name: list[Entry] = []
@@ -230,6 +235,51 @@ def close_matches(names: list[str], name: str, limit: int = 5) -> list[str]:
         if len(name) >= 3 and word in candidate and candidate not in close:
             close.append(candidate)
     return close
+
+
+#: How long a ``-r`` search may run. Formula text comes from strangers, and Python's ``re``
+#: backtracks: ``(a+)+$`` over forty a's and a "!" would never end. A search of a large archive
+#: with a plain pattern takes a fraction of this.
+REGEX_SECONDS = 5.0
+
+
+class _RegexExpired(Exception):
+    """Raised by the alarm inside the ``re`` scan (``re`` checks for signals as it backtracks)."""
+
+
+@contextlib.contextmanager
+def regex_budget(pattern: str, regex: bool) -> Iterator[None]:
+    """A ``-r`` search inside runs for ``REGEX_SECONDS`` at most, then is a UsageError (exit 2).
+    The alarm works in the main thread only; elsewhere (no caller searches there) no budget."""
+    if not regex:
+        yield
+        return
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    armed = True
+
+    def expire(signum: int, frame: object) -> None:
+        if armed:  # not once the search is done: the alarm may ring as it is being turned off
+            raise _RegexExpired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, REGEX_SECONDS)
+    try:
+        yield
+        armed = False
+    except _RegexExpired:
+        raise UsageError(
+            f"regex {pattern!r} took longer than {REGEX_SECONDS:g}s: simplify it",
+            hint="avoid nested repetition such as (a+)+, or drop -r to search for the text literally",
+        ) from None
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def matcher(pattern: str, regex: bool) -> Callable[[str], bool]:

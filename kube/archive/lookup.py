@@ -45,10 +45,13 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kube.archive import index as idx
 from kube.core import paths
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SCHEMA = 4
 #: How long a write waits for a search that is reading the lookup file (then it builds a new one).
@@ -127,13 +130,15 @@ def _has_grams(db: sqlite3.Connection) -> bool:
     return found is not None
 
 
+#: Every column of ``entries``: a file that cannot run this is of another schema, or damaged.
+_COLUMNS = "SELECT id, name, fold, texts, version, description, valid, plain, entry FROM entries"
+
+
 def _reusable(db: sqlite3.Connection) -> bool:
     """Whether ``db`` (the current lookup file) is of this schema, to change only what changed."""
     try:
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        db.execute(
-            "SELECT id, name, fold, texts, version, description, valid, plain, entry FROM entries LIMIT 1"
-        )
+        db.execute(_COLUMNS + " LIMIT 1")
     except sqlite3.Error:
         return False
     # A file written without trigrams (another SQLite) is built again where they are available.
@@ -306,31 +311,67 @@ class LookupIndex:
         self.header = header
         self._db = db
         self._grams = _has_grams(db)
+        self._fallback: idx.Index | None = None
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+    def _damaged(self) -> idx.Index:
+        """``index.json``, once a query of the lookup file failed (a damaged page, a table that
+        went missing after it was opened): what it answers from, and writes the file again from.
+        The lookup file holds nothing the index does not, so a damaged one only costs time."""
+        if self._fallback is None:
+            self.close()
+            try:
+                self._fallback = idx.load_index()
+            except idx.IndexUnavailable as exc:
+                from kube.core.errors import ArchiveError
+
+                raise ArchiveError("the search index is damaged", hint="run `kube update`") from exc
+            with contextlib.suppress(OSError, sqlite3.Error):
+                write(self._fallback)
+        return self._fallback
 
     def names(self) -> list[str]:
-        return [row[0] for row in self._db.execute("SELECT name FROM entries ORDER BY name")]
-
-    def _line(self, name: str) -> bytes:
-        row = self._db.execute("SELECT entry FROM entries WHERE name = ?", (name,)).fetchone()
-        return bytes(row[0]) if row is not None else b"null"
+        if self._fallback is None:
+            with contextlib.suppress(sqlite3.Error):
+                return [row[0] for row in self._db.execute("SELECT name FROM entries ORDER BY name")]
+        return self._damaged().names()
 
     def get(self, name: str) -> idx.Entry | None:
-        row = self._db.execute("SELECT entry FROM entries WHERE name = ?", (name,)).fetchone()
-        return idx.Entry.from_raw(json.loads(row[0])) if row is not None else None
+        if self._fallback is None:
+            with contextlib.suppress(sqlite3.Error):
+                row = self._db.execute("SELECT entry FROM entries WHERE name = ?", (name,)).fetchone()
+                return idx.Entry.from_raw(json.loads(row[0])) if row is not None else None
+        return self._damaged().get(name)
 
     def search(self, pattern: str, regex: bool = False) -> list[idx.Entry]:
         """As ``Index.search``: case-insensitive, name matches first, ``re`` with ``regex``."""
-        return [idx.Entry.from_raw(json.loads(row[0])) for row in self._ranked(pattern, regex, "entry")]
+        if self._fallback is None:
+            with contextlib.suppress(sqlite3.Error):
+                rows = self._ranked(pattern, regex, "entry")
+                return [idx.Entry.from_raw(json.loads(row[0])) for row in rows]
+        return self._damaged().search(pattern, regex)
 
     def search_rows(self, pattern: str, regex: bool = False) -> list[tuple[str, str, str, bool]]:
         """``search``'s results as ``(name, version, description, valid)``, without decoding
         the entries (what a table of results shows)."""
-        return [(n, v, d, bool(ok)) for n, v, d, ok in self._ranked(pattern, regex, "summary")]
+        if self._fallback is None:
+            with contextlib.suppress(sqlite3.Error):
+                return [(n, v, d, bool(ok)) for n, v, d, ok in self._ranked(pattern, regex, "summary")]
+        return self._damaged().search_rows(pattern, regex)
 
     def _ranked(self, pattern: str, regex: bool, column: str) -> list[tuple[Any, ...]]:
         """The ``column`` values (``entry``, or the ``summary`` columns) of every match: the
         exact name first, then name matches, then text matches."""
         hit = idx.matcher(pattern, regex)  # a bad regex is a UsageError before any query
+        with idx.regex_budget(pattern, regex):
+            return self._matches(pattern, regex, column, hit)
+
+    def _matches(
+        self, pattern: str, regex: bool, column: str, hit: Callable[[str], bool]
+    ) -> list[tuple[Any, ...]]:
         # A literal without a newline that instr found in fold lies inside one field (fold joins
         # them with newlines): a text match already, so the texts are not even read. Anything
         # else is checked field by field.
@@ -402,6 +443,11 @@ def open_lookup() -> LookupIndex | None:
         if header.schema != idx.SCHEMA:
             db.close()
             return None
+        # Statements compiled, not run: a file whose meta is right but whose tables are not (one
+        # dropped, another tool's schema) fails here, not in the middle of a search.
+        db.execute(_COLUMNS + " LIMIT 0")
+        if _has_grams(db):
+            db.execute("SELECT rowid FROM grams WHERE grams MATCH 'abc' LIMIT 0")
     except (sqlite3.Error, KeyError, ValueError):
         db.close()
         return None

@@ -262,14 +262,42 @@ def _unchanged_upstream(source: ArchiveSource) -> UpdateReport | None:
         raise gitcmd.timed_out(f"cannot fetch {shown}", _FETCH_HINT) from None
     if upstream != head:
         return None
+    notes: list[str] = []
+    if not _lookup_usable(notes):
+        return None
     from kube.archive.changes import Changes
 
-    report = _report(gitcmd.display_url(source.url), branch, head, head, Changes({}), [])
+    report = _report(gitcmd.display_url(source.url), branch, head, head, Changes({}), notes)
     return replace(report, kube_warning=requires.check(root))
+
+
+def _lookup_usable(notes: list[str]) -> bool:
+    """Whether search and info can read the index with nothing to fetch: its lookup copy opens
+    and has every table (written again from ``index.json`` here, with a note, when it does not);
+    False when ``index.json`` itself cannot be read, which the full update rebuilds."""
+    import sqlite3  # loaded with the lookup module already
+
+    from kube.archive import lookup
+
+    found = lookup.open_lookup()
+    if found is not None:
+        found.close()
+        return True
+    try:
+        loaded = idx.load_index()
+    except idx.IndexUnavailable:
+        return False
+    try:
+        lookup.write(loaded)
+    except (OSError, sqlite3.Error):
+        return True  # a full disk, a read-only home: search and info read index.json meanwhile
+    notes.append("the search index's lookup copy (index.sqlite) was damaged or missing; wrote it again")
+    return True
 
 
 def _clone(source: ArchiveSource, notes: list[str], on_clone: Notify | None) -> UpdateReport:
     shown = gitcmd.display_url(source.url)
+    gitcmd.require_git()  # before "Cloning …" is announced
     new = recovery.new_dir()
     recovery.rmtree(new)
     new.parent.mkdir(parents=True, exist_ok=True)

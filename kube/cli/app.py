@@ -33,7 +33,7 @@ from kube.cli.commands import HELP as HELP
 from kube.cli.commands import Command as Command
 from kube.cli.commands import _silence_stdout, report
 from kube.core import signals
-from kube.core.errors import ExitCode
+from kube.core.errors import ExitCode, OutputError
 
 if TYPE_CHECKING:
     import typer
@@ -110,6 +110,8 @@ class KubeGroup(click.Group):
         except (Exception, KeyboardInterrupt) as exc:
             # A KubeError is the user's; Ctrl-C, SIGTERM and SIGHUP (signals.Terminated) end kube;
             # anything else is a bug: the last line of defence.
+            if isinstance(exc, OutputError):
+                _silence_stdout()  # what is still buffered would fail again at the last flush
             ctx.exit(report(exc))
         finally:
             # kubectl calls started early for this command and not taken end with it, not at exit:

@@ -62,6 +62,11 @@ def add_command(
     # Checked before it is registered: a kubeconfig that reaches nothing is not worth a name.
     summary = inspect.summarize(entry, timeout=limit)
     if not summary.reachable and not no_check:
+        if summary.answered:
+            raise ClusterError(
+                f"cluster {name}: {summary.reason}",
+                hint="check the context's user (`kubectl auth can-i get nodes`), or give another context",
+            )
         raise ClusterError(
             f"cluster {name} does not answer: {summary.reason}",
             hint="check the kubeconfig and context (`kubectl cluster-info`)",

@@ -9,8 +9,11 @@ now (the test runner swaps it).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, cast
@@ -208,7 +211,8 @@ def _long_terminal_table(columns: Sequence[str], cells: Sequence[Sequence[str]],
 
 
 def is_interactive() -> bool:
-    return sys.stdin.isatty()
+    # None when kube was started with stdin closed (`<&-`): no terminal, as when it is a pipe.
+    return sys.stdin is not None and _is_terminal(sys.stdin)
 
 
 def confirm(question: str, *, default: bool = False) -> bool:
@@ -216,10 +220,128 @@ def confirm(question: str, *, default: bool = False) -> bool:
     suffix = " [Y/n] " if default else " [y/N] "
     sys.stderr.write(safe_line(question) + suffix)
     sys.stderr.flush()
-    answer = sys.stdin.readline()
+    try:
+        # A closed stdin (`<&-`, with KUBE_INTERACTIVE=1) answers as an empty one does: the default.
+        answer = sys.stdin.readline() if sys.stdin is not None else ""
+    except (OSError, ValueError):
+        answer = ""
     if not answer:
         return default
     answer = answer.strip().lower()
     if not answer:
         return default
     return answer in ("y", "yes")
+
+
+# -- the streams themselves ----------------------------------------------------------------------
+#
+# The messages of kube and of formulas hold characters a locale's encoding may lack (kube's own
+# "→", a description in any script): under ISO-8859-1 a strict encoder made every such line an
+# internal error. Output degrades instead: a few of kube's own marks have ASCII spellings, any
+# other character becomes "?".
+_ASCII_SPELLINGS = {
+    "\u2192": "->", "\u2190": "<-", "\u2026": "...", "\u2014": "--", "\u2013": "-",
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2500": "-", "\u00a0": " ",
+}  # fmt: skip
+DEGRADE = "kube-degrade"
+
+
+def _degrade(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    lost = exc.object[exc.start : exc.end]
+    return "".join(_ASCII_SPELLINGS.get(ch, "?") for ch in lost), exc.end
+
+
+class _Output(io.TextIOWrapper):
+    """stdout on its buffer: a write that fails (a full disk, a descriptor not open for
+    writing) is an ``OutputError``, one line; a reader that went away stays a BrokenPipeError."""
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _output_error(exc) from None
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _output_error(exc) from None
+
+
+class _QuietOutput(io.TextIOWrapper):
+    """stderr: a message that cannot be written has nobody left to tell, and must not turn an
+    error already being reported into another."""
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except OSError:
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            super().flush()
+
+
+def _output_error(exc: OSError) -> Exception:
+    from kube.core.errors import OutputError
+
+    return OutputError(f"cannot write output: {exc.strerror or exc}")
+
+
+class _ClosedOutput(io.TextIOBase):
+    """What stdout is when kube was started with it closed (``>&-``): writing to it is writing
+    to a reader that has gone, so kube ends as it does for a closed pipe (141)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        import errno
+
+        raise BrokenPipeError(errno.EPIPE, "stdout is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def prepare_streams() -> None:
+    """Make stdout and stderr safe to write for the rest of the run (the console entry point
+    calls this once; tests swap streams of their own): a closed one replaced, an encoding that
+    cannot hold every character degraded, a full disk or a bad descriptor an ``OutputError``."""
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
+    else:
+        sys.stdout = _wrapped(sys.stdout, quiet=False)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (lives as long as kube)
+    else:
+        sys.stderr = _wrapped(sys.stderr, quiet=True)
+
+
+def _wrapped(stream: TextIO, *, quiet: bool) -> TextIO:
+    if type(stream) is not io.TextIOWrapper:
+        return stream  # not the interpreter's own stream: leave it be
+    import codecs
+
+    try:
+        codecs.lookup_error(DEGRADE)
+    except LookupError:
+        codecs.register_error(DEGRADE, _degrade)
+    name = codecs.lookup(stream.encoding).name
+    errors = stream.errors if name.startswith("utf") else DEGRADE
+    stream.flush()
+    kind = _QuietOutput if quiet else _Output
+    return kind(
+        stream.buffer,
+        encoding=stream.encoding,
+        errors=errors,
+        line_buffering=stream.line_buffering,
+        write_through=stream.write_through,
+    )

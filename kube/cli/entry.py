@@ -227,6 +227,27 @@ def _format(value: str | bool | None) -> OutputFormat | None:
     return OutputFormat(value.lower()) if isinstance(value, str) else None
 
 
+def _print_help() -> int:
+    """``kube --help`` without the console module (its import would cost the fast path): the
+    text is ASCII, so only a stdout that is closed or cannot be written needs a word."""
+    from kube.cli.commands import EXIT_BROKEN_PIPE, _silence_stdout
+
+    if sys.stdout is None:
+        return EXIT_BROKEN_PIPE  # started with stdout closed (`>&-`): as a reader that went away
+    try:
+        sys.stdout.write(_help_text())
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        _silence_stdout()
+        if sys.stderr is not None:
+            sys.stderr.write(f"Error: cannot write output: {exc.strerror or exc}\n")
+        return 1
+    return 0
+
+
 def _run(work: Callable[[], None]) -> int:
     try:
         work()
@@ -238,17 +259,22 @@ def _run(work: Callable[[], None]) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except (Exception, KeyboardInterrupt) as exc:  # worded as the full CLI words it
-        from kube.cli.commands import report
+        from kube.cli.commands import _silence_stdout, report
+        from kube.core.errors import OutputError
 
+        if isinstance(exc, OutputError):
+            # What is still buffered would fail again at the interpreter's last flush.
+            _silence_stdout()
         return report(exc)
 
 
 def main() -> None:
     argv = sys.argv[1:]
     if argv in (["--help"], ["-h"]) and not os.environ.get("KUBE_NO_FAST_PATH"):
-        sys.stdout.write(_help_text())
-        sys.stdout.flush()
-        return
+        sys.exit(_print_help())
+    from kube.cli import console
+
+    console.prepare_streams()
     work = None if os.environ.get("KUBE_NO_FAST_PATH") else _work(argv)
     if work is None:
         from kube.cli.app import main as full

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from kube.clusters.registry import Cluster
-from kube.core.errors import KubeError
+from kube.core.errors import KubeError, NotFoundError
 from kube.k8s import releases
 from kube.k8s.kubectl import Kubectl
 
@@ -133,6 +133,8 @@ class Summary:
     releases: int = 0
     reason: str = ""
     seconds: float = 0.0
+    #: Not reachable, yet the API server answered: it refused the credentials (401 or 403).
+    answered: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -153,8 +155,19 @@ def node_ready(node: Mapping[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
+#: What kubectl says when the API server answered and turned the credentials down (401, 403).
+_REFUSED = ("(Forbidden)", "(Unauthorized)", "must be logged in to the server")
+
+
 def summarize(cluster: Cluster, *, timeout: float = LIST_TIMEOUT) -> Summary:
-    """One cluster's line; never raises for a cluster that cannot be reached (it says why)."""
+    """One cluster's line; never raises for a cluster that cannot be reached (it says why).
+    A kubeconfig file that is not there is a NotFoundError naming it: there is nothing to
+    ask, and kubectl's own words for it ("current-context must exist") do not say so."""
+    path = os.path.expanduser(cluster.kubeconfig)
+    if not os.path.exists(path):
+        raise NotFoundError(
+            f"kubeconfig {path}: no such file", hint="give the path of an existing file to --kubeconfig"
+        )
     began = time.monotonic()
     kubectl = kubectl_of(cluster, timeout=timeout)
     endpoint = ""
@@ -165,7 +178,16 @@ def summarize(cluster: Cluster, *, timeout: float = LIST_TIMEOUT) -> Summary:
         nodes = kubectl.list_objects("nodes", namespace=None)
         found = releases.list_releases(kubectl)
     except KubeError as exc:
-        return Summary(cluster.name, endpoint, False, reason=exc.message, seconds=time.monotonic() - began)
+        answered = any(marker in exc.message for marker in _REFUSED)
+        at = f" at {endpoint}" if endpoint else ""
+        reason = (
+            f"the API server{at} answered and refused the credentials: {exc.message}"
+            if answered
+            else exc.message
+        )
+        return Summary(
+            cluster.name, endpoint, False, reason=reason, seconds=time.monotonic() - began, answered=answered
+        )
     return Summary(
         cluster.name,
         endpoint,
@@ -179,7 +201,15 @@ def summarize(cluster: Cluster, *, timeout: float = LIST_TIMEOUT) -> Summary:
 
 
 def summarize_all(clusters: Sequence[Cluster], *, timeout: float = LIST_TIMEOUT) -> list[Summary]:
-    return parallel(clusters, lambda c: summarize(c, timeout=timeout), workers=LIST_WORKERS)
+    return parallel(clusters, lambda c: _listed(c, timeout), workers=LIST_WORKERS)
+
+
+def _listed(cluster: Cluster, timeout: float) -> Summary:
+    """``summarize``, with a registered kubeconfig that has gone missing as that cluster's row."""
+    try:
+        return summarize(cluster, timeout=timeout)
+    except NotFoundError as exc:
+        return Summary(cluster.name, "", False, reason=exc.message)
 
 
 # -- quantities --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ do not lock. kube writes JSON, which is YAML too, and reads either.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -148,7 +149,17 @@ def _save(clusters: Mapping[str, Cluster]) -> None:
     try:
         paths.atomic_write(path, data.encode("utf-8"))
     except OSError as exc:
-        raise KubeError(f"cannot write {path}: {exc.strerror}") from exc
+        raise _write_error(exc, path, "nothing was registered") from exc
+
+
+def _write_error(exc: OSError, path: Path, outcome: str) -> KubeError:
+    """One line for a write under ``$KUBE_HOME`` that failed: a full disk is said as such."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return KubeError(
+            f"disk full at {path}: {outcome}",
+            hint="free some space on that disk, then run the command again",
+        )
+    return KubeError(f"cannot write {path}: {exc.strerror or exc}: {outcome}", hint=f"check {path.parent}")
 
 
 def update(change: Callable[[dict[str, Cluster]], None]) -> dict[str, Cluster]:
@@ -191,20 +202,38 @@ def add(cluster: Cluster, *, copy: bool = False, replace_existing: bool = False)
             )
         nonlocal entry
         if copy:
-            target = copies_dir() / cluster.name / "kubeconfig"
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            data = source.read_bytes()
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.fchmod(fd, 0o600)
-                os.write(fd, data)
-            finally:
-                os.close(fd)
+            target = _copy_kubeconfig(source, cluster.name, made)
             entry = replace(entry, kubeconfig=str(target), copied=True)
         clusters[cluster.name] = entry
 
-    update(change)
+    # The directories the copy creates: removed again if the cluster is not registered after all
+    # (a full disk), so that a failed add leaves nothing behind.
+    made: list[Path] = []
+    try:
+        update(change)
+    except BaseException:
+        for directory in reversed(made):
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
     return entry
+
+
+def _copy_kubeconfig(source: Path, name: str, made: list[Path]) -> Path:
+    """``source`` copied to ``clusters/NAME/kubeconfig`` (0600), whole or not at all; the
+    directories it had to create are added to ``made``."""
+    target = copies_dir() / name / "kubeconfig"
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise KubeError(f"cannot read --kubeconfig {source}: {exc.strerror or exc}") from exc
+    made += [d for d in (copies_dir(), target.parent) if not d.exists()]
+    try:
+        for directory in made:
+            directory.mkdir(mode=0o700)
+        paths.atomic_write(target, data, mode=0o600)
+    except OSError as exc:
+        raise _write_error(exc, target, "the kubeconfig was not copied and nothing was registered") from exc
+    return target
 
 
 def remove(name: str) -> Cluster:

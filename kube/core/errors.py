@@ -132,3 +132,8 @@ class ProcessError(KubeError):
 
 class ProcessTimeout(ProcessError):
     exit_code = ExitCode.TIMEOUT
+
+
+class OutputError(KubeError):
+    """stdout cannot be written (a full disk, a descriptor not open for writing); a reader that
+    went away is not one (kube ends quietly with 141)."""
