@@ -187,6 +187,27 @@ def test_an_object_deleted_by_hand_is_not_found(
 
 
 @cluster
+def test_a_partial_install_is_not_current_and_names_what_it_could_not_create(
+    namespace: str, tmp_path: Path
+) -> None:
+    name = unique(namespace, "part")
+    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
+           "spec": {"type": "Bogus", "ports": [{"port": 80, "protocol": "TCP"}]}}  # fmt: skip
+    manifests = {"a.json": json.dumps(configmap("part-a")), "svc.json": json.dumps(bad)}
+    directory = write_formula(tmp_path / name, name, manifests=manifests)
+    assert kube("install", str(directory), "-n", namespace).exit_code == 8
+
+    result = kube("status", name, "-n", namespace)
+
+    assert result.exit_code == 1, result.output
+    assert status_row(result, "ConfigMap", "part-a") == ("Current", "exists")
+    state, reason = status_row(result, "Service", "bad")
+    assert state == "NotFound" and reason.startswith("not created: Invalid:"), reason
+    assert "NotFound (1 of 2 objects not Current)" in result.stdout
+    assert f"kube upgrade {name}" in result.stderr
+
+
+@cluster
 def test_an_object_held_by_a_finalizer_after_its_deletion_is_terminating(
     namespace: str, kubectl: KubectlFixture, tmp_path: Path
 ) -> None:

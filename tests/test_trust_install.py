@@ -235,7 +235,69 @@ def test_cluster_scoped_objects_need_consent(
         kubectl("delete", "clusterrole", role, "--ignore-not-found", check=False)
 
 
+@pytest.mark.cluster
+def test_two_installs_of_one_release_at_once_leave_one_release_and_no_orphan(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    """The race, made deterministic: both plans are read before either install creates anything
+    (two `kube install --name race` started together), then one install runs, then the other."""
+    from kube.core.errors import ClusterError
+    from kube.install import pipeline
+    from kube.install.results import InstallOptions
+    from kube.k8s.kubectl import Kubectl
+
+    first = write_formula(tmp_path / "a", "race-a", manifests={"cm.json": json.dumps(configmap("cm-a"))})
+    second = write_formula(tmp_path / "b", "race-b", manifests={"cm.json": json.dumps(configmap("cm-b"))})
+    cluster = Kubectl()
+    options = InstallOptions(interactive=False)
+    plans = [
+        pipeline.plan(pipeline.resolve(str(d)), cluster, namespace=namespace, release="race")
+        for d in (first, second)
+    ]
+    assert pipeline.install(plans[0], cluster, options).outcome.value == "installed"
+    with pytest.raises(
+        ClusterError, match=r"another install of release race .* wrote its record first"
+    ) as lost:
+        pipeline.install(plans[1], cluster, options)
+    assert "1 object(s) it had created were deleted again" in lost.value.message
+    assert gone(kubectl, "configmap", "cm-b", "-n", namespace), "the loser's object is in no record"
+    listed = kube("list", "-n", namespace, "-o", "json")
+    assert [(r["name"], r["formula"]) for r in json.loads(listed.stdout)] == [("race", "race-a")]
+    assert kube("uninstall", "race", "-n", namespace).exit_code == 0
+    assert managed(kubectl, namespace) == []
+
+
 # -- 3. SIGKILL between waves ------------------------------------------------------------------
+
+
+@pytest.mark.cluster
+def test_an_upgrade_that_adds_a_cluster_scoped_object_needs_consent_too(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    role = unique(namespace, "admin")
+    name = unique(namespace, "grows")
+    v1 = write_formula(tmp_path / "v1", name, manifests={"a.json": json.dumps(configmap("here"))})
+    manifests = {"a.json": json.dumps(configmap("here")), "role.json": cluster_role(role)}
+    v2 = write_formula(tmp_path / "v2", name, "1.1.0", manifests=manifests)
+    assert kube("install", str(v1), "-n", namespace).exit_code == 0
+    try:
+        refused = kube("upgrade", name, str(v2), "-n", namespace)
+        assert refused.exit_code == ExitCode.DEPENDENCY, refused.output
+        assert f"cluster-scoped: ClusterRole/{role}" in refused.stderr
+        assert "no terminal to ask" in refused.stderr and "kube upgrade --dry-run" in refused.stderr
+        assert kubectl("get", "clusterrole", role, check=False).returncode != 0
+        history = json.loads(kube("history", name, "-n", namespace, "-o", "json").stdout)
+        assert len(history) == 1, "nothing was written"
+
+        forced = kube("upgrade", name, str(v2), "-n", namespace, "--force")
+        assert forced.exit_code == 0, forced.output
+        assert kubectl("get", "clusterrole", role, check=False).returncode == 0
+        # What the release lists already was agreed to: a later upgrade does not ask again.
+        again = kube("upgrade", name, str(v2), "-n", namespace, "--set", "x=1")
+        assert again.exit_code == 0, again.output
+    finally:
+        kube("uninstall", name, "-n", namespace)
+        kubectl("delete", "clusterrole", role, "--ignore-not-found", check=False)
 
 
 def crd_formula(root: Path, group: str) -> Path:

@@ -466,3 +466,33 @@ def test_a_hooks_output_is_shown_prefixed_when_stdout_is_not_a_terminal(
     assert result.exit_code == 0, result.output
     assert "hook: generated a password for the admin user" in result.stderr.splitlines()
     assert "\x1b" not in result.stderr  # a hook is a stranger's code: its escapes are shown, not run
+
+
+def test_output_that_is_not_json_is_an_error_not_no_objects() -> None:
+    from kube.core.errors import ClusterError
+    from kube.k8s.kubectl_output import json_objects
+
+    assert json_objects('{"kind": "ConfigMap"}\n{"kind": "Secret"}\n') == [
+        {"kind": "ConfigMap"},
+        {"kind": "Secret"},
+    ]
+    assert json_objects("  \n") == []
+    with pytest.raises(ClusterError, match="not JSON where kube asked for JSON: 'hello, not json'"):
+        json_objects("hello, not json\n")
+    with pytest.raises(ClusterError, match="not JSON"):
+        json_objects('{"kind": "ConfigMap"}\ntrailing words')
+
+
+def test_a_kubectl_that_prints_no_json_never_makes_a_release_not_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in for kubectl (a real one cannot be made to print this): exit 0, words on stdout.
+    Read as an empty list, kube said "nothing installed" and "not installed" (exit 3)."""
+    fake = tmp_path / "kubectl"
+    fake.write_text('#!/bin/sh\necho "hello, not json"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("KUBE_KUBECTL", str(fake))
+    for args in (["list", "-n", "any"], ["status", "app", "-n", "any"], ["uninstall", "app", "-n", "any"]):
+        result = kube(*args)
+        assert result.exit_code == 8, (args, result.output)
+        assert "kubectl printed something that is not JSON" in result.stderr

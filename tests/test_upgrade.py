@@ -179,8 +179,13 @@ def test_atomic_upgrade_that_fails_halfway_restores_the_exact_previous_objects(
     after = json.loads(kubectl("get", "configmap", "keep-a", "-n", namespace, "-o", "json").stdout)
     assert after["data"] == before["data"] == {"v": "1"}
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    # As Helm records its rollback: the failed attempt, then a revision of what runs again.
     statuses = releases_of(kubectl, namespace)
-    assert statuses[2] == "failed" and statuses.get(1, "deployed") == "deployed"
+    assert (statuses.get(1, "superseded"), statuses[2], statuses[3]) == ("superseded", "failed", "deployed")
+    [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
+    assert (listed["version"], listed["revision"], listed["objects"]) == ("1.0.0", 3, 3)
+    status = kube("status", "app", "-n", namespace)
+    assert "app 1.0.0" in status.output, status.output
 
 
 @cluster
@@ -351,6 +356,16 @@ def test_upgrade_never_takes_over_an_object_it_did_not_make(
     v2 = version_dir(tmp_path, "app", "2.0.0", V2)
     install(v1, namespace)
     kubectl("create", "configmap", "add-c", "-n", namespace, "--from-literal=mine=yes")
+    # The dry run and the diff say so too, with the real upgrade's code and a diff's "changes".
+    dry = kube("upgrade", "app", str(v2), "-n", namespace, "--dry-run")
+    assert dry.exit_code == 8, dry.output
+    assert "the upgrade of app would fail: ConfigMap/add-c: AlreadyExists" in dry.stderr
+    diff = kube("diff", "app", str(v2), "-n", namespace)
+    assert diff.exit_code == 1, diff.output
+    assert (
+        "ConfigMap/add-c: would be refused (AlreadyExists: it exists and is not made by kube" in diff.stdout
+    )
+    assert ": 1 would be refused (not this release's), " in diff.stdout
     result = kube("upgrade", "app", str(v2), "-n", namespace)
     assert result.exit_code == 8, result.output
     assert "ConfigMap/add-c: AlreadyExists: it exists and is not made by kube" in result.output
@@ -358,3 +373,83 @@ def test_upgrade_never_takes_over_an_object_it_did_not_make(
     assert mine == "yes"
     assert names(kubectl, namespace) == {"keep-a", "drop-b", "add-c"}
     assert releases_of(kubectl, namespace)[2] == "failed"
+
+
+@cluster
+def test_upgrade_never_takes_back_an_object_made_again_by_someone_else(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    """keep-a is in the record with the uid kube's install got; someone deletes it and makes
+    their own of that name: it is theirs now, as uninstall and status already say."""
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    v2 = version_dir(tmp_path, "app", "2.0.0", V2)
+    install(v1, namespace)
+    kubectl("delete", "configmap", "keep-a", "-n", namespace)
+    kubectl("create", "configmap", "keep-a", "-n", namespace, "--from-literal=theirs=yes")
+    result = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert result.exit_code == 8, result.output
+    assert "ConfigMap/keep-a: AlreadyExists: it was made again since the release recorded it" in result.output
+    live = json.loads(kubectl("get", "configmap", "keep-a", "-n", namespace, "-o", "json").stdout)
+    assert live["data"] == {"theirs": "yes"}
+    assert "app.kubernetes.io/managed-by" not in (live["metadata"].get("labels") or {})
+    # Edited by hand, same uid: still the release's, and the upgrade sets it back.
+    kubectl("delete", "configmap", "keep-a", "-n", namespace)
+    assert kube("install", str(v1), "-n", namespace).exit_code == 0  # makes it again, recorded
+    kubectl("label", "configmap", "keep-a", "-n", namespace, "app.kubernetes.io/managed-by-")
+    again = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert again.exit_code == 0, again.output
+
+
+@cluster
+def test_upgrade_never_takes_an_object_that_carries_another_releases_label(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    v2 = version_dir(tmp_path, "app", "2.0.0", V2)
+    install(v1, namespace)
+    kubectl("label", "configmap", "keep-a", "-n", namespace, "kube.sh/release=other", "--overwrite")
+    result = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert result.exit_code == 8, result.output
+    assert "ConfigMap/keep-a: AlreadyExists: it carries release other's label" in result.output
+
+
+BAD_SERVICE = json.dumps(
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
+     "spec": {"type": "Bogus", "ports": [{"port": 80, "protocol": "TCP"}]}}
+)  # fmt: skip
+
+
+@cluster
+def test_failed_upgrades_keep_every_object_of_the_release_in_its_record(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    """A refused Service in the same wave as the ConfigMaps: kubectl prints no object, and the
+    ConfigMaps it applied unchanged are confirmed by nothing. They are still the release's."""
+    v1 = version_dir(tmp_path, "app", "1.0.0", V1)
+    v2 = version_dir(tmp_path, "app", "2.0.0", {**V1, "svc.json": BAD_SERVICE})
+    install(v1, namespace)
+    for _ in range(2):
+        failed = kube("upgrade", "app", str(v2), "-n", namespace)
+        assert failed.exit_code == 8, failed.output
+        [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
+        assert listed["objects"] == 3, listed
+    assert kube("uninstall", "app", "-n", namespace).exit_code == 0
+    assert names(kubectl, namespace) == set()
+    assert "app-secret" not in names(kubectl, namespace, "secrets")
+
+
+@cluster
+def test_an_atomic_upgrade_to_another_formula_that_fails_leaves_the_first_uninstallable(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    one = write_formula(tmp_path / "one", "one", manifests={"a.json": cm("one-a", v="1")})
+    two = write_formula(tmp_path / "two", "two", manifests={"svc.json": BAD_SERVICE})
+    install(one, namespace, "--name", "rel")
+    result = kube("upgrade", "rel", str(two), "-n", namespace, "--atomic")
+    assert result.exit_code == 8, result.output
+    [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
+    assert (listed["formula"], listed["objects"], listed["status"]) == ("one", 1, "complete"), listed
+    gone = kube("uninstall", "rel", "-n", namespace)
+    assert gone.exit_code == 0, gone.output
+    assert "1 object deleted" in gone.output, gone.output
+    assert names(kubectl, namespace) == set()

@@ -359,7 +359,11 @@ def _run_install(
         )
     try:
         result = install.install(
-            the_plan, kubectl, options, lambda reach: _confirm_reach(reach, the_plan, force=force), ahead
+            the_plan,
+            kubectl,
+            options,
+            lambda reach: confirm_reach(reach, the_plan.source.formula.name, force=force),
+            ahead,
         )
     except HookError as exc:
         if exc.output:
@@ -381,23 +385,24 @@ def _describe_reach(reach: Reach, formula: str, *, would: bool) -> None:
         console.line(f"  in namespace {ns} (--allow-namespace): {names}", stderr=True)
 
 
-def _confirm_reach(reach: Reach, the_plan: Plan, *, force: bool) -> None:
+def confirm_reach(reach: Reach, formula: str, *, force: bool, command: str = "install") -> None:
     """List what goes outside the namespace the user chose. Cluster-scoped objects need consent:
-    asked on a terminal, --force without one. Raises to stop before anything is created."""
-    formula = the_plan.source.formula.name
+    asked on a terminal, --force without one. Raises to stop before anything is created.
+    An upgrade asks about the cluster-scoped objects its release did not have before."""
     _describe_reach(reach, formula, would=False)
     if force or not reach.cluster_scoped:
         return  # objects in other namespaces were allowed by name with --allow-namespace
     what = ", ".join(r.display for r in reach.cluster_scoped[:3])
     more = f" and {len(reach.cluster_scoped) - 3} more" if len(reach.cluster_scoped) > 3 else ""
-    hint = "review them (`kube install --dry-run`), then pass --force to create them"
+    hint = f"review them (`kube {command} --dry-run`), then pass --force to create them"
     if not _interactive():
         raise DependencyError(
             f"{formula} creates cluster-scoped objects ({what}{more}), and there is no terminal to ask",
             hint=hint,
         )
     if not console.confirm("Continue?"):
-        raise DependencyError(f"installation cancelled: {formula} creates {what}{more}", hint=hint)
+        cancelled = "installation" if command == "install" else command
+        raise DependencyError(f"{cancelled} cancelled: {formula} creates {what}{more}", hint=hint)
 
 
 def _show(

@@ -100,7 +100,12 @@ def status_command(
         raise NotCurrentError(
             f"{where}: {len(live.not_current)} of {len(live.objects)} objects not Current: "
             f"{live.describe_not_current(3)}",
-            hint=f"follow it with `kube status {found.name} -n {found.namespace} --watch`",
+            hint=(
+                f"what the install could not create needs a fixed formula: `kube upgrade {found.name} "
+                f"-n {found.namespace}` with it"
+                if found.not_created
+                else f"follow it with `kube status {found.name} -n {found.namespace} --watch`"
+            ),
         )
 
 

@@ -36,7 +36,7 @@ from kube.cli.results import kubectl_for, print_objects
 from kube.core.durations import parse_duration
 from kube.core.errors import ClusterError, HookError, UsageError, WaitTimeoutError
 from kube.install.deps import MAY_NOT_FUNCTION
-from kube.install.results import ObjectStatus
+from kube.install.results import ApplyState, ObjectStatus
 from kube.install.upgrade import UpgradeOptions, UpgradeOutcome, UpgradeResult
 from kube.k8s.kubectl import validate_namespace
 
@@ -98,9 +98,13 @@ def upgrade_command(
         bool, typer.Option("--atomic", help="On failure, go back to the previous revision's objects.")
     ] = False,
     history_max: Annotated[int, _HISTORY_MAX] = 10,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Create cluster-scoped objects new to the release without asking."),
+    ] = False,
 ) -> None:
     """Upgrade a release: render the new version with its values, apply server-side, prune what left it."""
-    from kube.cli.installing import _interactive, show_hook_output
+    from kube.cli.installing import _interactive, confirm_reach, show_hook_output
     from kube.formula.patches import read_patch_files
 
     fmt = choose(output, OutputFormat.json)
@@ -123,6 +127,7 @@ def upgrade_command(
         version=version or "",
         max_history=history_max,
         on_hook_output=show_hook_output,
+        confirm=lambda reach: confirm_reach(reach, release, force=force, command="upgrade"),
     )
     chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
     if chosen.many:
@@ -207,6 +212,15 @@ def _show(result: UpgradeResult, fmt: OutputFormat) -> None:
         if result.wait is not None and result.wait.timed_out:
             raise WaitTimeoutError(message, hint=hint)  # the cause's code: --wait ran past --timeout
         raise ClusterError(message, hint=hint)
+    refused = [o for o in result.objects if o.status is ApplyState.FAILED]
+    if result.outcome is UpgradeOutcome.DRY_RUN and refused:
+        # The API server's dry run refused what the real one would: the same code as the real one.
+        first = refused[0]
+        more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+        raise ClusterError(
+            f"the {result.action} of {result.release} would fail: {first.ref.display}: {first.detail}{more}",
+            hint="fix what is refused before running it for real",
+        )
     if result.wait is not None:
         result.wait.raise_for_status()
 

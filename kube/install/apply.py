@@ -30,7 +30,10 @@ attempted and nothing is pruned.
 An object the new revision adds that exists already and does not carry this release's labels
 (made by hand, or another release's) stops the whole apply before anything is sent (``failed``,
 ``AlreadyExists``): server-side apply would take it over silently, and a later revision would
-prune it. Helm refuses the same ("invalid ownership metadata").
+prune it. Helm refuses the same ("invalid ownership metadata"). So does an object the release
+recorded that now carries another release's label, or was made again (another uid) without
+this release's labels: it is someone else's now. One edited by hand keeps its uid, and the
+apply sets it back.
 
 Prune (kpt's ownership rule): an object of the previous revision that the new objects no longer
 have is deleted, newest first, only when it still carries kube's managed-by label and the
@@ -71,6 +74,7 @@ __all__ = [
     "ApplyReport",
     "Previous",
     "apply_release",
+    "foreign_objects",
     "key_of",
     "owned_by",
     "with_default_protocols",
@@ -184,7 +188,7 @@ def apply_release(
     read = kubectl.get([*new_refs, *(p.ref for p in leaving)])
     before = {key_of(o.ref): o.live for o in read if o.live is not None}
     me = shared.user(namespace, release) if namespace else ""
-    foreign = _foreign(new_refs, previous, before, release, formula, shareable=namespace)
+    foreign = foreign_objects(new_refs, previous, before, release, formula, shareable=namespace)
     if foreign:
         # Applying would take them over silently, and a later revision would prune them.
         refused = [
@@ -225,7 +229,7 @@ def apply_release(
     return ApplyReport(tuple(statuses), tuple(applied), failed)
 
 
-def _foreign(
+def foreign_objects(
     new_refs: Sequence[ObjectRef],
     previous: Sequence[Previous],
     before: Mapping[Key, Any],
@@ -240,13 +244,21 @@ def _foreign(
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
     from kube.k8s.release_names import RELEASE_LABEL
 
-    known = {key_of(p.ref) for p in previous}
+    known = {key_of(p.ref): p.uid for p in previous}
     found: dict[Key, str] = {}
     for ref in new_refs:
         live = before.get(key_of(ref))
-        if live is None or key_of(ref) in known:
+        if live is None:
             continue
         labels = _meta(live).get("labels") or {}
+        if key_of(ref) in known:
+            taken = _taken(ref, live, known[key_of(ref)], release, formula, shareable)
+            if taken:
+                found[key_of(ref)] = (
+                    f"AlreadyExists: {taken}, so it is not this release's any more; delete it "
+                    "(the upgrade then makes it again) or leave it out of the formula"
+                )
+            continue
         mine = labels.get(MANAGED_BY_LABEL) == MANAGED_BY and (
             labels.get(RELEASE_LABEL) == release
             or bool(
@@ -260,6 +272,27 @@ def _foreign(
             whose = f"release {owner}'s" if owner else "not made by kube for this release"
             found[key_of(ref)] = f"AlreadyExists: it exists and is {whose}; delete or rename it first"
     return found
+
+
+def _taken(
+    ref: ObjectRef, live: Mapping[str, Any], uid: str, release: str, formula: str, shareable: str
+) -> str:
+    """Why an object the release recorded is someone else's now ("" when it is still the
+    release's): it carries another release's label, or it was made again (another uid) without
+    this release's labels. One edited by hand (same uid) is the release's: the upgrade sets it back."""
+    from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
+    from kube.k8s.release_names import RELEASE_LABEL
+
+    labels = _meta(live).get("labels") or {}
+    if shareable and shared.is_shared(ref, shareable) and labels.get(FORMULA_LABEL) == label_value(formula):
+        return ""  # a cluster-scoped object its releases share carries the first one's label
+    owner = labels.get(RELEASE_LABEL)
+    if owner and owner != release:
+        return f"it carries release {owner}'s label"
+    ours = labels.get(MANAGED_BY_LABEL) == MANAGED_BY and owner == release
+    if uid and _meta(live).get("uid") != uid and not ours:
+        return "it was made again since the release recorded it (uid differs), not by kube"
+    return ""
 
 
 def owned_by(live: Mapping[str, Any], release: str, formula: str, uid: str) -> str:

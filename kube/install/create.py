@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from kube.core.errors import ClusterError
 from kube.install import depends, shared
 from kube.install.results import (
+    REMADE,
     Inputs,
     InstallOptions,
     InstallOutcome,
@@ -146,18 +147,25 @@ def create(
         if add_namespace:
             prefix.append(namespace_object(ns, formula.name))
         carry_record = index == 0 and carry
+        docs = prefix + payload
         if carry_record:
-            # kubectl creates in order: the record exists before the first object does.
-            prefix.append(releases.to_secret(replace(pending, resource_version="")))
+            # kubectl creates in order: the record exists before the first object does (after
+            # the install namespace, kube's or the formula's own, which must exist first).
+            at = len(prefix) + next(
+                (i + 1 for i, o in enumerate(wave) if (o.group, o.kind, o.name) == ("", "Namespace", ns)), 0
+            )
+            docs.insert(at, releases.to_secret(replace(pending, resource_version="")))
         if index == 0:
             # The closing record write starts loading while the first wave is created (started
             # with the wave's own kubectl, both would slow the render on a small machine).
             releases.record_write_waiting(kubectl)
-        outcomes = _create_wave(kubectl, prefix + payload, first=index == 0, progress=progress)
+        outcomes = _create_wave(kubectl, docs, first=index == 0, progress=progress)
         if carry_record:
-            sent = outcomes.pop(len(prefix) - 1)
+            sent = outcomes.pop(at)
             if sent.ok and sent.live is not None:
                 progress.record_version = str((sent.live.get("metadata") or {}).get("resourceVersion", ""))
+            elif sent.reason != Reason.INTERRUPTED:
+                _unrecorded(kubectl, the_plan, sent, outcomes, created_namespace=add_namespace)
         outcomes = _adopt(kubectl, outcomes, the_plan, progress)
         outcomes = shared.join(kubectl, outcomes, formula=formula.name, me=me, install_namespace=ns)
         if add_namespace:
@@ -180,6 +188,37 @@ def create(
         # The record says what exists (partial, or rolled back with --atomic); the error names the chain.
         raise blocked.error(options.timeout)
     return result
+
+
+def _unrecorded(
+    kubectl: Kubectl, the_plan: Plan, record: Outcome, outcomes: Sequence[Outcome], *, created_namespace: bool
+) -> None:
+    """The first wave's revision was refused, and the objects after it were created anyway
+    (kubectl goes on after an error): nothing may exist that no record lists. What this call
+    created is deleted again, and the install stops. AlreadyExists is another install of the
+    same release that wrote its revision first (two at once): the objects that were there
+    already are that install's, and so is the namespace."""
+    release, ns = the_plan.release_name, the_plan.namespace
+    racing = record.reason == Reason.ALREADY_EXISTS
+    made = [o.ref for o in outcomes if o.ok]
+    if racing or not created_namespace:
+        made = [r for r in made if not (r.group == "" and r.kind == "Namespace" and r.name == ns)]
+    left = [o.ref.display for o in kubectl.delete(list(reversed(made))) if not o.ok] if made else []
+    undone = f"; {len(made) - len(left)} object(s) it had created were deleted again" if made else ""
+    if left:
+        undone += f", {len(left)} could not be ({', '.join(left[:3])}): delete them by hand"
+    if racing:
+        raise ClusterError(
+            f"another install of release {release} in namespace {ns} wrote its record first "
+            f"(two installs at once?): this one stopped{undone}",
+            hint=f"see what that one installed with `kube list -n {ns}` and `kube status {release} -n {ns}`",
+        )
+    raise ClusterError(
+        f"cannot write the record of release {release} in namespace {ns} "
+        f"({record.reason}: {record.message}): the install stopped{undone}",
+        hint="kube records every install in a Secret of the install namespace: check that you may create "
+        f"Secrets there (`kubectl auth can-i create secrets -n {ns}`)",
+    )
 
 
 def _with_user(data: dict[str, Any], ns: str, me: str) -> dict[str, Any]:
@@ -591,7 +630,7 @@ def reinstall(
         elif found.live is None:
             statuses[_key(ref)] = ObjectStatus(ref, FAILED, f"{found.reason}: {found.message}")
         elif recorded.uid and (found.live.get("metadata") or {}).get("uid") != recorded.uid:
-            statuses[_key(ref)] = ObjectStatus(ref, CHANGED, "made again by someone else (uid differs)")
+            statuses[_key(ref)] = ObjectStatus(ref, CHANGED, f"{REMADE} (uid differs)")
         elif manifest is not None and edited(found.live, manifest):
             statuses[_key(ref)] = ObjectStatus(ref, CHANGED, "edited since kube sent it")
         else:

@@ -79,10 +79,11 @@ class Action(StrEnum):
     KEEP = "would be kept"
     NOT_OURS = "would not be pruned"
     GONE = "already gone"
+    REFUSED = "would be refused"  # it exists and is not the release's: the upgrade would stop
 
 
 #: The actions that make ``kube diff`` exit 1.
-CHANGES = frozenset({Action.CREATE, Action.CHANGE, Action.PRUNE})
+CHANGES = frozenset({Action.CREATE, Action.CHANGE, Action.PRUNE, Action.REFUSED})
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,9 @@ class DiffResult:
             f"{self.count(Action.UNCHANGED)} unchanged",
         ]
         parts += [f"{self.count(a)} {a}" for a in (Action.KEEP, Action.NOT_OURS) if self.count(a)]
+        if self.count(Action.REFUSED):
+            # First: the upgrade would stop there, whatever else it would do.
+            parts.insert(0, f"{self.count(Action.REFUSED)} {Action.REFUSED} (not this release's)")
         return ", ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -285,8 +289,9 @@ def diff_release(
 
     patch_sets = carried(start.patches, options.patches, reset=options.reset_patches)
     sent = render(source, ns, values, start.allowed_namespaces, name, patch_sets, kubectl)
-    objects = _compare(kubectl, sent, options.show_secrets)
     managed = managed_objects(release, start)
+    owner = _Owner(managed, name, start.formula, ns)
+    objects = _compare(kubectl, sent, options.show_secrets, owner)
     objects += _prunes(kubectl, start, managed, [ObjectRef.of(o) for o in sent], ns, options.show_secrets)
     return DiffResult(
         name, ns, source.formula.name, str(source.formula.version), start.version, start.revision,
@@ -294,16 +299,40 @@ def diff_release(
     )  # fmt: skip
 
 
-def _compare(kubectl: Kubectl, sent: Sequence[dict[str, Any]], show_secrets: bool) -> list[ObjectDiff]:
+@dataclass(frozen=True)
+class _Owner:
+    """Whose objects the upgrade may apply: what the release manages, by its name and formula."""
+
+    managed: Sequence[RecordedObject]
+    release: str
+    formula: str
+    namespace: str
+
+    def refused(
+        self, refs: Sequence[ObjectRef], live: Mapping[tuple[str, str, str, str], Any]
+    ) -> dict[tuple[str, str, str, str], str]:
+        """The objects an upgrade would refuse to apply (``kube.install.apply``'s own rule)."""
+        from kube.install.apply import foreign_objects
+
+        return foreign_objects(refs, self.managed, live, self.release, self.formula, shareable=self.namespace)
+
+
+def _compare(
+    kubectl: Kubectl, sent: Sequence[dict[str, Any]], show_secrets: bool, owner: _Owner | None = None
+) -> list[ObjectDiff]:
     new_kinds = _new_custom_kinds(kubectl, sent)
     # The API server cannot dry-run an object whose kind its new CRD would define (no such kind
     # yet): those go by the render alone; an upgrade creates them after their CRD.
     unknown = {id(o) for o in sent if (ObjectRef.of(o).group, ObjectRef.of(o).kind) in new_kinds}
     live, merged = _server_view(kubectl, [o for o in sent if id(o) not in unknown])
+    refused = owner.refused([ObjectRef.of(o) for o in sent], live) if owner is not None else {}
     result = []
     for obj in sent:
         ref = ObjectRef.of(obj)
         key = _key(ref)
+        if key in refused:
+            result.append(ObjectDiff(ref, Action.REFUSED, "", refused[key]))
+            continue
         if id(obj) in unknown:
             new_clean = _clean(obj)
             if not show_secrets and _is_secret(ref):

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from kube.k8s.wait import ReadyState, WaitReport
 
 
+#: How a re-run of ``kube install`` details a recorded object that was made again (another uid).
+REMADE = "made again by someone else"
+
+
 class ObjectState(StrEnum):
     """What an install did with one object."""
 
@@ -265,12 +269,20 @@ class InstallResult:
             return f"{what} would create {count} in {where} (dry run: nothing was sent)"
         if self.outcome == InstallOutcome.UNCHANGED:
             recreated = self.count(ObjectState.RECREATED)
-            changed = self.count(ObjectState.CHANGED)
+            remade = sum(
+                1 for o in self.objects if o.status == ObjectState.CHANGED and o.detail.startswith(REMADE)
+            )
+            changed = self.count(ObjectState.CHANGED) - remade
             text = f"{what} is already installed in {where}: {plural(len(self.objects), 'object')}"
             if recreated:
                 text += f", {recreated} re-created"
             if changed:
                 text += f", {changed} changed by hand (left as they are; `kube upgrade` sets them back)"
+            if remade:
+                text += (
+                    f", {remade} made again by someone else (not this release's now: delete them, "
+                    "and `kube install` makes them again)"
+                )
             would = self.count(ObjectState.WOULD_RECREATE)
             if would:
                 text += f", {would} would be re-created"

@@ -132,6 +132,8 @@ def uninstall(
     doomed: list[ObjectRef] = []
     held: dict[ObjectRef, Mapping[str, Any]] = {}  # deleted earlier, still there: waited for below
     me = shared.user(record.namespace, record.release)
+    # An upgrade may have moved the release to another formula: its objects carry either label.
+    formulas = {r.formula for r in release.revisions}
     sharing = _Sharing(kubectl, me, {_key(o.ref) for o in objects})
     sharing.read_crds([(o.ref, o.live) for o in live if o.live is not None])
     for recorded, outcome in zip(objects, live, strict=True):
@@ -142,7 +144,9 @@ def uninstall(
             # A revision marked uninstalling lists only what an earlier run asked to delete.
             state = (DELETED if resuming else GONE) if gone else FAILED
             statuses[ref] = ObjectStatus(ref, state, detail)
-        elif not (_labelled_for(outcome.live, record) or sharing.uses(ref, outcome.live, record.namespace)):
+        elif not (
+            _labelled_for(outcome.live, record, formulas) or sharing.uses(ref, outcome.live, record.namespace)
+        ):
             statuses[ref] = ObjectStatus(ref, NOT_OURS, f"does not carry the labels of {record.release}")
         elif recorded.uid and _meta(outcome.live).get("uid") != recorded.uid:
             statuses[ref] = ObjectStatus(ref, NOT_OURS, "made again since the install (uid differs)")
@@ -371,18 +375,17 @@ class _Sharing:
         )
 
 
-def _labelled_for(obj: Mapping[str, Any], record: Revision) -> bool:
-    """kube's labels for ``record``'s release; a round-one install's objects carry no release label."""
+def _labelled_for(obj: Mapping[str, Any], record: Revision, formulas: Collection[str] = ()) -> bool:
+    """kube's labels for ``record``'s release, with the label of its formula or of one of
+    ``formulas`` (those of its revisions); a round-one install's objects carry no release label."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
     from kube.k8s.release_names import RELEASE_LABEL
 
     labels = _meta(obj).get("labels") or {}
     if record.format_version != 1 and labels.get(RELEASE_LABEL) != record.release:
         return False
-    return bool(
-        labels.get(MANAGED_BY_LABEL) == MANAGED_BY
-        and labels.get(FORMULA_LABEL) == label_value(record.formula)
-    )
+    allowed = {label_value(f) for f in (record.formula, *formulas)}
+    return bool(labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(FORMULA_LABEL) in allowed)
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:

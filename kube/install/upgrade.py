@@ -47,6 +47,7 @@ from kube.k8s.releases import RecordedObject, Release, ReleaseOutcome, ReleaseSt
 if TYPE_CHECKING:
     from kube.formula.patches import PatchSet
     from kube.install.deps import Unsatisfied
+    from kube.install.results import Reach
     from kube.k8s.capabilities import Capabilities
     from kube.k8s.wait import WaitReport
 
@@ -81,6 +82,9 @@ class UpgradeOptions:
     patches: tuple[PatchSet, ...] = field(default=(), hash=False)  # --patch files, after the recorded ones
     reset_patches: bool = False  # --reset-patches: drop the patches the deployed revision recorded
     capabilities: Capabilities | None = field(default=None, hash=False)  # --kube-version (dry runs)
+    # Shown the cluster-scoped objects the release did not list before; raises to stop the
+    # upgrade before anything is written (the consent kube install asks for).
+    confirm: Callable[[Reach], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ class UpgradeResult:
             (ApplyState.UNCHANGED, "unchanged"), (ApplyState.PRUNED, "pruned"), (ApplyState.KEPT, "kept"),
             (ApplyState.TAKEN_OVER, "not pruned (taken over)"), (ApplyState.WOULD_CREATE, "would be created"),
             (ApplyState.WOULD_CHANGE, "would be applied"), (ApplyState.WOULD_PRUNE, "would be pruned"),
+            (ApplyState.FAILED, "failed"), (ApplyState.SKIPPED, "not attempted"),
         ]  # fmt: skip
         text = ", ".join(f"{self.count(state)} {word}" for state, word in parts if self.count(state))
         return text or "no objects"
@@ -239,6 +244,8 @@ def upgrade(
         r for r in current.adopted if any(key_of(ObjectRef.of(d)) == key_of(r) for w in sent for d in w)
     )
     sent = [kept for w in sent if (kept := [d for d in w if key_of(ObjectRef.of(d)) not in adopted_keys])]
+    if options.confirm is not None and not options.dry_run:
+        _confirm_new_cluster_scoped(options.confirm, release, current, sent)
     unsatisfied: tuple[Unsatisfied, ...] = ()
     if formula.dependencies:
         unsatisfied = pipeline.plan(
@@ -273,6 +280,27 @@ def upgrade(
         dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies), adopted=adopted,
     )  # fmt: skip
     return _carry_out(kubectl, release, current, pending, sent, sources, options, base)
+
+
+def _confirm_new_cluster_scoped(
+    confirm: Callable[[Reach], None],
+    release: Release,
+    current: Revision,
+    sent: Sequence[Sequence[Mapping[str, Any]]],
+) -> None:
+    """A new version that adds a cluster-scoped object (a ClusterRoleBinding to cluster-admin)
+    gets the question its install would have: what the release lists already was agreed to."""
+    from kube.install.results import Reach
+
+    had = {key_of(o.ref) for o in managed(release, current)}
+    new = []
+    for data in (d for w in sent for d in w):
+        ref = ObjectRef.of(data)
+        own_namespace = ref.group == "" and ref.kind == "Namespace" and ref.name == release.namespace
+        if not ref.namespace and not own_namespace and key_of(ref) not in had:
+            new.append(ref)
+    if new:
+        confirm(Reach(release.namespace, tuple(new), ()))
 
 
 def _user_values(
@@ -399,7 +427,7 @@ def _carry_out(
             result = replace(result, objects=(*result.objects, *pruned.statuses))
             failure = _failure(pruned)
     if failure and (report.failed or options.atomic):
-        return _fail(kubectl, release, current, pending, applied, report, options, result, failure)
+        return _fail(kubectl, release, current, pending, applied, report, options, result, failure, previous)
     done = replace(pending, status=ReleaseStatus.DEPLOYED, outcome=ReleaseOutcome.COMPLETE, objects=applied)
     done = releases.write_revision(kubectl, done, replace_existing=True)
     history = release.with_revision(done)
@@ -427,6 +455,7 @@ def _fail(
     options: UpgradeOptions,
     result: UpgradeResult,
     failure: str,
+    previous: Sequence[RecordedObject] = (),
 ) -> UpgradeResult:
     from kube.k8s.releases import Failure
 
@@ -436,12 +465,21 @@ def _fail(
         if s.status is ApplyState.FAILED
     )
     result = replace(result, failure=failure, outcome=UpgradeOutcome.FAILED)
-    restored: tuple[ObjectStatus, ...] = ()
     if options.atomic:
-        restored = _restore(kubectl, current, applied, release.name, pending.formula)
+        restore = _restore(kubectl, current, applied, release.name, pending.formula)
+        restored = _as_rolled_back(restore.statuses)
         result = replace(result, restored=restored, outcome=UpgradeOutcome.ROLLED_BACK)
-    # What the failed revision left in the cluster: nothing after a rollback, else what it applied.
-    kept = () if options.atomic else applied
+        failed = replace(
+            pending, status=ReleaseStatus.FAILED, outcome=ReleaseOutcome.FAILED, objects=(), failures=failures
+        )
+        failed = releases.write_revision(kubectl, failed, replace_existing=True)
+        if not restore.failed and current.manifest is not None:
+            _record_restored(kubectl, release, current, failed, restore)
+        return result
+    # Nothing was pruned: what the release had is there still, beside what this attempt applied
+    # (an object a failed wave left as it was is confirmed by no answer, yet it is the release's).
+    done = {key_of(o.ref) for o in applied}
+    kept = (*applied, *(o for o in previous if key_of(o.ref) not in done))
     failed = replace(
         pending, status=ReleaseStatus.FAILED, outcome=ReleaseOutcome.FAILED, objects=kept, failures=failures
     )
@@ -449,25 +487,42 @@ def _fail(
     return result
 
 
+def _record_restored(
+    kubectl: Kubectl, release: Release, current: Revision, failed: Revision, restore: ApplyReport
+) -> None:
+    """After ``--atomic`` put ``current``'s objects back, that is what the release runs: a new
+    revision says so (as Helm's rollback does), so ``kube list``, ``status`` and ``uninstall``
+    read it from the newest revision, and the failed attempt stays in the history before it."""
+    from kube import __version__
+
+    uids = {key_of(ref): uid for ref, uid in restore.applied}
+    objects = tuple(replace(o, uid=uids.get(key_of(o.ref), o.uid)) for o in current.objects)
+    back = replace(
+        current, revision=failed.revision + 1, status=ReleaseStatus.DEPLOYED, outcome=ReleaseOutcome.COMPLETE,
+        time=releases.utc_now(), objects=objects, failures=(), resource_version="", kube_version=__version__,
+        summary=f"rollback to revision {current.revision}: the upgrade of revision {failed.revision} failed",
+    )  # fmt: skip
+    releases.write_revision(kubectl, back)
+    if current.status is ReleaseStatus.DEPLOYED:
+        releases.supersede(kubectl, current)
+
+
 def _restore(
     kubectl: Kubectl, target: Revision, attempted: Sequence[RecordedObject], name: str, formula: str
-) -> tuple[ObjectStatus, ...]:
+) -> ApplyReport:
     """Apply ``target``'s stored manifest again and prune what ``attempted`` has beyond it."""
     if target.manifest is None:
         # A round-one record holds no manifest: undo what the attempt created, nothing more.
         keys = {key_of(o.ref) for o in target.objects}
         extra = [o for o in attempted if key_of(o.ref) not in keys]
-        return apply_release(
-            kubectl, extra, [], release=name, formula=formula, namespace=target.namespace
-        ).statuses
+        return apply_release(kubectl, extra, [], release=name, formula=formula, namespace=target.namespace)
     waves, _ = manifest_waves(target)
-    report = apply_release(
-        kubectl, attempted, waves, release=name, formula=formula, namespace=target.namespace
-    )
-    return tuple(
-        replace(s, status=ApplyState.ROLLED_BACK) if s.status is ApplyState.PRUNED else s
-        for s in report.statuses
-    )
+    return apply_release(kubectl, attempted, waves, release=name, formula=formula, namespace=target.namespace)
+
+
+def _as_rolled_back(statuses: Sequence[ObjectStatus]) -> tuple[ObjectStatus, ...]:
+    back = ApplyState.ROLLED_BACK
+    return tuple(replace(s, status=back) if s.status is ApplyState.PRUNED else s for s in statuses)
 
 
 def _with_readiness(objects: Sequence[ObjectStatus], waited: WaitReport) -> tuple[ObjectStatus, ...]:

@@ -92,7 +92,9 @@ def json_stream(refs: Iterable[ObjectRef]) -> str:
 
 
 def json_objects(text: str) -> list[dict[str, Any]]:
-    """Objects in kubectl's ``-o json`` output: one object, a List, or several objects in a row."""
+    """Objects in kubectl's ``-o json`` output: one object, a List, or several objects in a row.
+    Anything else there is a ``ClusterError``: read as "no objects", it would let kube report a
+    release "not installed" when the program it ran was no kubectl it can trust."""
     decoder = json.JSONDecoder()
     items: list[dict[str, Any]] = []
     pos, end = 0, len(text)
@@ -104,7 +106,7 @@ def json_objects(text: str) -> list[dict[str, Any]]:
         try:
             value, pos = decoder.raw_decode(text, pos)
         except ValueError:
-            return items
+            raise _not_json(text, pos) from None
         if (
             isinstance(value, dict)
             and isinstance(value.get("items"), list)
@@ -113,6 +115,18 @@ def json_objects(text: str) -> list[dict[str, Any]]:
             items.extend(i for i in value["items"] if isinstance(i, dict))
         elif isinstance(value, dict):
             items.append(value)
+
+
+def _not_json(text: str, pos: int) -> Exception:
+    from kube.core.errors import ClusterError
+    from kube.core.text import safe
+
+    seen = safe(text[pos : pos + 60].splitlines()[0] if text[pos:].strip() else "")
+    return ClusterError(
+        f"kubectl printed something that is not JSON where kube asked for JSON: {seen!r}",
+        hint="check which kubectl kube runs (`KUBE_KUBECTL`, `command -v kubectl`) and that "
+        "`kubectl get namespaces -o json` prints JSON",
+    )
 
 
 def name_key(line: str) -> tuple[str, str, str]:

@@ -93,6 +93,9 @@ class Release:
     namespace: str
     version: str
     objects: tuple[RecordedObject, ...]
+    # Objects its latest revision meant to have and the API server refused (a partial install):
+    # never in the cluster, so never Current; with why.
+    not_created: tuple[tuple[ObjectRef, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,13 @@ def release_of(release: releases.Release) -> Release:
     deployed = release.deployed
     if deployed is not None and deployed is not latest:
         objects += [RecordedObject(o.ref, o.uid) for o in deployed.objects if o.ref not in seen]
-    return Release(release.name, release.namespace, latest.version, tuple(objects))
+    listed = {o.ref for o in objects}
+    refused = tuple(
+        (f.ref, f"not created: {f.reason}: {f.message}" if f.message else f"not created: {f.reason}")
+        for f in latest.failures
+        if f.ref not in listed
+    )
+    return Release(release.name, release.namespace, latest.version, tuple(objects), refused)
 
 
 def find_release(kubectl: Kubectl, name: str, namespace: str | None) -> Release:
@@ -203,6 +212,7 @@ def read_status(
             if obj is not None and _needs_pods(status) and (why := pod_reason(obj, pods)):
                 status = ObjectStatus(status.ref, status.status, f"{status.reason}; {why}")
             objects.append(status)
+        objects += [ObjectStatus(ref, NOT_FOUND, why) for ref, why in release.not_created]
         result.append(ReleaseStatus(release, tuple(objects)))
     return result
 
