@@ -105,6 +105,11 @@ def releases_of(kubectl: KubectlFixture, namespace: str) -> dict[int, str]:
 
 V1 = {"secret.yaml.tmpl": SECRET, "a.json": cm("keep-a", v="1"), "b.json": cm("drop-b", v="1")}
 V2 = {"secret.yaml.tmpl": SECRET, "a.json": cm("keep-a", v="2"), "c.json": cm("add-c", v="2")}
+# A Service the API server refuses: an upgrade that adds it fails in its wave.
+BAD_SERVICE = json.dumps(
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
+     "spec": {"type": "Bogus", "ports": [{"port": 80, "protocol": "TCP"}]}}
+)  # fmt: skip
 
 
 @cluster
@@ -161,13 +166,9 @@ def test_an_object_taken_over_by_hand_is_not_pruned_and_keep_is_kept(
 def test_atomic_upgrade_that_fails_halfway_restores_the_exact_previous_objects(
     tmp_path: Path, namespace: str, kubectl: KubectlFixture
 ) -> None:
-    bad = json.dumps(
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
-         "spec": {"type": "Bogus", "ports": [{"port": 80, "protocol": "TCP"}]}}
-    )  # fmt: skip
     v1 = version_dir(tmp_path, "app", "1.0.0", V1)
     # The ConfigMaps go in the first wave, the Service (refused by the API server) in a later one.
-    v2 = version_dir(tmp_path, "app", "2.0.0", {**V2, "svc.json": bad})
+    v2 = version_dir(tmp_path, "app", "2.0.0", {**V2, "svc.json": BAD_SERVICE})
     install(v1, namespace)
     before = json.loads(kubectl("get", "configmap", "keep-a", "-n", namespace, "-o", "json").stdout)
     result = kube("upgrade", "app", str(v2), "-n", namespace, "--atomic")
@@ -411,12 +412,6 @@ def test_upgrade_never_takes_an_object_that_carries_another_releases_label(
     result = kube("upgrade", "app", str(v2), "-n", namespace)
     assert result.exit_code == 8, result.output
     assert "ConfigMap/keep-a: AlreadyExists: it carries release other's label" in result.output
-
-
-BAD_SERVICE = json.dumps(
-    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
-     "spec": {"type": "Bogus", "ports": [{"port": 80, "protocol": "TCP"}]}}
-)  # fmt: skip
 
 
 @cluster

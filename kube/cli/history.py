@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kube.cli import completers, console
-from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
+from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app, namespace_option
 from kube.cli.results import kubectl_for, record_json
 from kube.k8s import releases
 
@@ -25,14 +25,7 @@ def history_command(
         ),
     ],
     namespace: Annotated[
-        str | None,
-        typer.Option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            help="Its namespace (default: where its only release is).",
-            autocompletion=completers.namespaces,
-        ),
+        str | None, namespace_option("Its namespace (default: where its only release is).")
     ] = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,

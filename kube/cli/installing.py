@@ -385,11 +385,12 @@ def _describe_reach(reach: Reach, formula: str, *, would: bool) -> None:
         console.line(f"  in namespace {ns} (--allow-namespace): {names}", stderr=True)
 
 
-def confirm_reach(reach: Reach, formula: str, *, force: bool, command: str = "install") -> None:
+def confirm_reach(reach: Reach, who: str, *, force: bool, command: str = "install") -> None:
     """List what goes outside the namespace the user chose. Cluster-scoped objects need consent:
     asked on a terminal, --force without one. Raises to stop before anything is created.
-    An upgrade asks about the cluster-scoped objects its release did not have before."""
-    _describe_reach(reach, formula, would=False)
+    ``who``: the formula an install creates, the release an upgrade changes (which asks about
+    the cluster-scoped objects the release did not have before)."""
+    _describe_reach(reach, who, would=False)
     if force or not reach.cluster_scoped:
         return  # objects in other namespaces were allowed by name with --allow-namespace
     what = ", ".join(r.display for r in reach.cluster_scoped[:3])
@@ -397,12 +398,12 @@ def confirm_reach(reach: Reach, formula: str, *, force: bool, command: str = "in
     hint = f"review them (`kube {command} --dry-run`), then pass --force to create them"
     if not _interactive():
         raise DependencyError(
-            f"{formula} creates cluster-scoped objects ({what}{more}), and there is no terminal to ask",
+            f"{who} creates cluster-scoped objects ({what}{more}), and there is no terminal to ask",
             hint=hint,
         )
     if not console.confirm("Continue?"):
         cancelled = "installation" if command == "install" else command
-        raise DependencyError(f"{cancelled} cancelled: {formula} creates {what}{more}", hint=hint)
+        raise DependencyError(f"{cancelled} cancelled: {who} creates {what}{more}", hint=hint)
 
 
 def _show(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kube.cli import completers, console
-from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app
+from kube.cli.options import Context, Kubeconfig, Output, OutputFormat, choose, command_app, namespace_option
 from kube.core.durations import parse_duration
 from kube.livetest import run as testing
 from kube.livetest.steps import EXIT_TESTS_NOT_RUN, TestReport
@@ -25,11 +25,8 @@ def test_command(
     ],
     namespace: Annotated[
         str | None,
-        typer.Option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            help="Test in NS (default: a fresh kube-test-NAME-XXXXXX); made and deleted unless it exists.",
+        namespace_option(
+            "Test in NS (default: a fresh kube-test-NAME-XXXXXX); made and deleted unless it exists."
         ),
     ] = None,
     context: Context = None,

@@ -38,6 +38,11 @@ def output_option(*machine: OutputFormat, note: str = "") -> Any:
     )
 
 
+def namespace_option(help: str) -> Any:
+    """``-n/--namespace``, with what it means for this command (its default) in ``help``."""
+    return typer.Option("-n", "--namespace", metavar="NS", help=help, autocompletion=completers.namespaces)
+
+
 # Where a command runs (kube.cli.fanout): one registered cluster, several, or all of them.
 ClusterNames = Annotated[
     list[str] | None,
@@ -58,14 +63,7 @@ ClusterSelector = Annotated[
 
 Output = Annotated[OutputFormat | None, output_option(OutputFormat.json)]
 Namespace = Annotated[
-    str | None,
-    typer.Option(
-        "-n",
-        "--namespace",
-        metavar="NS",
-        help="Namespace (default: the kubeconfig context's, or default).",
-        autocompletion=completers.namespaces,
-    ),
+    str | None, namespace_option("Namespace (default: the kubeconfig context's, or default).")
 ]
 Context = Annotated[
     str | None, typer.Option("--context", metavar="NAME", help="The kubeconfig context to use.")

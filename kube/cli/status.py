@@ -17,6 +17,7 @@ from kube.cli.options import (
     OutputFormat,
     choose,
     command_app,
+    namespace_option,
 )
 from kube.cli.results import kubectl_for
 from kube.core.durations import format_duration, parse_duration
@@ -41,14 +42,7 @@ def status_command(
         ),
     ],
     namespace: Annotated[
-        str | None,
-        typer.Option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            help="Its namespace (default: where its only record is).",
-            autocompletion=completers.namespaces,
-        ),
+        str | None, namespace_option("Its namespace (default: where its only record is).")
     ] = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,

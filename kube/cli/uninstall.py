@@ -21,6 +21,7 @@ from kube.cli.options import (
     Wait,
     choose,
     command_app,
+    namespace_option,
 )
 from kube.cli.results import (
     kubectl_for,
@@ -40,16 +41,7 @@ if TYPE_CHECKING:
 
 @app.command("list")
 def list_command(
-    namespace: Annotated[
-        str | None,
-        typer.Option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            help="Only this namespace.",
-            autocompletion=completers.namespaces,
-        ),
-    ] = None,
+    namespace: Annotated[str | None, namespace_option("Only this namespace.")] = None,
     all_namespaces: Annotated[
         bool, typer.Option("-A", "--all-namespaces", help="Every namespace (the default).")
     ] = False,
@@ -141,14 +133,7 @@ def uninstall_command(
         ),
     ],
     namespace: Annotated[
-        str | None,
-        typer.Option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            help="Its namespace (default: where its only record is).",
-            autocompletion=completers.namespaces,
-        ),
+        str | None, namespace_option("Its namespace (default: where its only record is).")
     ] = None,
     context: Context = None,
     kubeconfig: Kubeconfig = None,

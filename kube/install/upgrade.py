@@ -245,7 +245,11 @@ def upgrade(
     )
     sent = [kept for w in sent if (kept := [d for d in w if key_of(ObjectRef.of(d)) not in adopted_keys])]
     if options.confirm is not None and not options.dry_run:
-        _confirm_new_cluster_scoped(options.confirm, release, current, sent)
+        # What install's consent covers (pipeline.reach_of), less what the release had: agreed to then.
+        had = adopted_keys | {key_of(o.ref) for o in managed(release, current)}
+        reach = pipeline.reach_of([o for w in waves for o in w], ns, scopes)
+        if new := tuple(r for r in reach.cluster_scoped if key_of(r) not in had):
+            options.confirm(replace(reach, cluster_scoped=new, elsewhere=()))
     unsatisfied: tuple[Unsatisfied, ...] = ()
     if formula.dependencies:
         unsatisfied = pipeline.plan(
@@ -280,27 +284,6 @@ def upgrade(
         dependencies=tuple(f"{d.name} {d.range}" for d in formula.dependencies), adopted=adopted,
     )  # fmt: skip
     return _carry_out(kubectl, release, current, pending, sent, sources, options, base)
-
-
-def _confirm_new_cluster_scoped(
-    confirm: Callable[[Reach], None],
-    release: Release,
-    current: Revision,
-    sent: Sequence[Sequence[Mapping[str, Any]]],
-) -> None:
-    """A new version that adds a cluster-scoped object (a ClusterRoleBinding to cluster-admin)
-    gets the question its install would have: what the release lists already was agreed to."""
-    from kube.install.results import Reach
-
-    had = {key_of(o.ref) for o in managed(release, current)}
-    new = []
-    for data in (d for w in sent for d in w):
-        ref = ObjectRef.of(data)
-        own_namespace = ref.group == "" and ref.kind == "Namespace" and ref.name == release.namespace
-        if not ref.namespace and not own_namespace and key_of(ref) not in had:
-            new.append(ref)
-    if new:
-        confirm(Reach(release.namespace, tuple(new), ()))
 
 
 def _user_values(
