@@ -418,3 +418,37 @@ def test_a_named_second_release_is_diffed_on_its_own_objects(namespace: str, tmp
     result = kube("diff", "second", str(directory), "-n", namespace, "--reset-values", "-o", "json")
     assert result.exit_code == 0, result.output
     assert [o["name"] for o in json.loads(result.stdout)["objects"]] == ["second-named"]
+
+
+@cluster
+def test_objects_of_types_the_cluster_does_not_serve_would_fail_and_the_rest_is_still_diffed(
+    namespace: str, tmp_path: Path
+) -> None:
+    name, _ = installed(tmp_path, namespace)
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"
+    gadget = "apiVersion: example.org/v2\nkind: Gadget\nmetadata:\n  name: g\n"
+    newer = formula(tmp_path, name, "1.1.0", **{"widget.yaml": widget, "gadget.yaml": gadget})
+
+    result = kube("diff", name, str(newer), "-n", namespace, "--set", "greeting=bye")
+
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert (
+        "Widget/w: would fail (the cluster serves no example.com/v1 Widget: install the kube or the "
+        "CustomResourceDefinition that defines it first)" in lines
+    )
+    assert any(
+        line.startswith("Gadget/g: would fail (the cluster serves no example.org/v2 Gadget") for line in lines
+    )
+    assert "+  greeting: bye" in lines  # the served objects are diffed as before (and relabelled)
+    assert lines[-1].endswith(
+        "2 would fail (type not served by the cluster), 2 to change, 0 to create, 0 to prune, 0 unchanged"
+    )
+    as_json = json.loads(kube("diff", name, str(newer), "-n", namespace, "-o", "json").stdout)
+    actions = {o["kind"]: o["action"] for o in as_json["objects"]}
+    assert actions == {
+        "ConfigMap": "change",
+        "Secret": "change",
+        "Widget": "unserved",
+        "Gadget": "unserved",
+    }

@@ -496,3 +496,80 @@ def test_a_kubectl_that_prints_no_json_never_makes_a_release_not_installed(
         result = kube(*args)
         assert result.exit_code == 8, (args, result.output)
         assert "kubectl printed something that is not JSON" in result.stderr
+
+
+@pytest.mark.cluster
+def test_an_install_into_a_namespace_being_deleted_says_to_wait_and_creates_nothing(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    # A finalizer keeps the namespace Terminating for as long as the test needs.
+    kubectl("create", "configmap", "hold", "-n", namespace)
+    kubectl(
+        "patch", "configmap", "hold", "-n", namespace, "-p", json.dumps({"metadata": {"finalizers": [HOLD]}})
+    )
+    kubectl("delete", "namespace", namespace, "--wait=false")
+    directory = write_formula(tmp_path, "late", manifests={"cm.yaml": HELD.split("---\n")[1]})
+    try:
+        result = kube("install", str(directory), "-n", namespace)
+        assert result.exit_code == 8, result.output
+        assert f"namespace {namespace} is being deleted (Terminating)" in result.stderr
+        assert f"wait until `kubectl get namespace {namespace}` says NotFound" in result.stderr
+        assert not exists(kubectl, "configmap", "free", "-n", namespace)
+    finally:
+        kubectl("patch", "configmap", "hold", "-n", namespace, "-p", RELEASE_HOLD, check=False)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["install", "nginx", "-n", ""],
+        ["uninstall", "app", "--namespace", " "],
+        ["list", "-n", ""],
+        ["template", "nginx", "-n", ""],
+        ["status", "app", "-n", ""],
+    ],
+)
+def test_an_empty_namespace_is_refused_not_taken_for_the_context_s(args: list[str]) -> None:
+    result = kube(*args)
+    assert result.exit_code == 2, result.output
+    assert "empty namespace: name one, or leave -n out" in result.output
+
+
+def test_a_create_error_that_names_no_object_is_quoted_for_each_object_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in for kubectl (a real API server cannot be made to fail a batch this way on
+    demand): exit 1, nothing created, one error line naming no object."""
+    fake = tmp_path / "kubectl"
+    fake.write_text(
+        '#!/bin/sh\ncat >/dev/null\necho "error: admission plugin said no to everything" >&2\nexit 1\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("KUBE_KUBECTL", str(fake))
+    objects = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"}}
+        for name in ("a", "b")
+    ]
+    outcomes = Kubectl().create(objects)
+    assert [o.ok for o in outcomes] == [False, False]
+    assert {o.message for o in outcomes} == {
+        "not created; kubectl's error names no object: error: admission plugin said no to everything"
+    }
+
+
+@pytest.mark.cluster
+def test_an_object_of_a_type_the_cluster_lacks_points_at_its_definition_not_only_the_formula(
+    namespace: str, tmp_path: Path
+) -> None:
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"
+    directory = write_formula(
+        tmp_path, "needs-crd", manifests={"cm.yaml": HELD.split("---\n")[1], "w.yaml": widget}
+    )
+    result = kube("install", str(directory), "-n", namespace)
+    assert result.exit_code == 8, result.output
+    assert "install of needs-crd failed: Widget/w failed (NoMatch)" in result.stderr
+    assert (
+        "the cluster serves no example.com/v1 Widget: install the kube or CustomResourceDefinition that "
+        "defines it (or fix the apiVersion), then run `kube install` again, or remove what exists with "
+        f"`kube uninstall needs-crd -n {namespace}`" in " ".join(result.stderr.split())
+    )

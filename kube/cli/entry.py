@@ -106,11 +106,11 @@ def _parse(command: str, rest: list[str]) -> dict[str, str | bool] | None:
             return None  # given twice: Click says what that means
         elif arg in flags:
             given[key] = True
-        elif i + 1 < len(rest) and not rest[i + 1].startswith("-"):
+        elif i + 1 < len(rest) and rest[i + 1].strip() and not rest[i + 1].startswith("-"):
             given[key] = rest[i + 1]
             i += 1
         else:
-            return None  # no value, or one that looks like an option: Click's error
+            return None  # no value, an empty one, or one like an option: Click's error
         i += 1
     output = given.get("output")
     if len(positional) != 1 or (isinstance(output, str) and output.lower() not in formats):

@@ -19,6 +19,7 @@ from kube.formula.hook_needs import HOOK
 from kube.install import pipeline as install
 from kube.install.pipeline import InstallOptions, InstallResult, Plan, Reach
 from kube.k8s.kubectl import Kubectl, validate_namespace
+from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import redact_secrets
 from kube.k8s.release_names import install_calls_ahead, validate_release_name
 
@@ -456,11 +457,19 @@ def _raise_for(result: InstallResult) -> None:
         first = f"{failed[0].ref.display} {status_text(failed[0])}" if failed else "see above"
         if len(failed) > 1:
             first += f" and {len(failed) - 1} more"
-        hint = (
-            "fix the formula and run `kube install` again, or remove what exists with "
-            f"`kube uninstall {result.formula} -n {result.namespace}`"
-            if result.outcome == "partial"
+        unserved = [o for o in failed if o.detail.startswith(f"{Reason.NO_MATCH}:")]
+        fix = (
+            # The formula may be right and the cluster lack the type (its CRD, or an old server).
+            f"the cluster serves no {unserved[0].ref.api_version} {unserved[0].ref.kind}: install the "
+            "kube or CustomResourceDefinition that defines it (or fix the apiVersion), then run "
+            "`kube install` again"
+            if unserved
             else "fix the formula and run `kube install` again"
+        )
+        hint = (
+            f"{fix}, or remove what exists with `kube uninstall {result.formula} -n {result.namespace}`"
+            if result.outcome == "partial"
+            else fix
         )
         raise ClusterError(f"install of {result.formula} failed: {first}", hint=hint)
     if result.wait is not None:

@@ -40,7 +40,22 @@ def output_option(*machine: OutputFormat, note: str = "") -> Any:
 
 def namespace_option(help: str) -> Any:
     """``-n/--namespace``, with what it means for this command (its default) in ``help``."""
-    return typer.Option("-n", "--namespace", metavar="NS", help=help, autocompletion=completers.namespaces)
+    return typer.Option(
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help=help,
+        autocompletion=completers.namespaces,
+        callback=named_namespace,
+    )
+
+
+def named_namespace(value: str | None) -> str | None:
+    """``-n ""`` is refused rather than read as "no -n": kubectl takes it for the context's
+    namespace, so a script's unset ``-n "$NS"`` would silently act on another namespace."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("empty namespace: name one, or leave -n out for the context's namespace")
+    return value
 
 
 # Where a command runs (kube.cli.fanout): one registered cluster, several, or all of them.

@@ -24,6 +24,7 @@ from kube.cli.options import (
     SetValues,
     ValuesFiles,
     command_app,
+    named_namespace,
 )
 
 app = command_app()
@@ -34,7 +35,13 @@ def template_command(
     formula: FormulaArgument,
     namespace: Annotated[
         str | None,
-        typer.Option("-n", "--namespace", metavar="NS", help="The install namespace (default: default)."),
+        typer.Option(
+            "-n",
+            "--namespace",
+            metavar="NS",
+            help="The install namespace (default: default).",
+            callback=named_namespace,
+        ),
     ] = None,
     name: Annotated[
         str | None,

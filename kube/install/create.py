@@ -57,6 +57,8 @@ OK, CHANGED, RECREATED = ObjectState.OK, ObjectState.CHANGED, ObjectState.RECREA
 ADOPTED = ObjectState.ADOPTED
 # How long a CRD may take to be established before the wave that uses it.
 CRD_TIMEOUT = 60.0
+#: The API server's words (its NamespaceLifecycle admission) for a create in a namespace being deleted.
+TERMINATING_NAMESPACE = "because it is being terminated"
 # An object of this formula that kubectl said exists, or never said anything about, may be adopted.
 _ADOPTABLE = (Reason.ALREADY_EXISTS, Reason.INTERRUPTED)
 
@@ -212,6 +214,14 @@ def _unrecorded(
             f"another install of release {release} in namespace {ns} wrote its record first "
             f"(two installs at once?): this one stopped{undone}",
             hint=f"see what that one installed with `kube list -n {ns}` and `kube status {release} -n {ns}`",
+        )
+    if record.reason == Reason.FORBIDDEN and TERMINATING_NAMESPACE in record.message:
+        # An uninstall (or kubectl delete) of the namespace is still under way.
+        raise ClusterError(
+            f"namespace {ns} is being deleted (Terminating), so nothing can be created in it: "
+            f"the install stopped{undone}",
+            hint=f"wait until `kubectl get namespace {ns}` says NotFound and install again, "
+            "or install into another namespace with -n",
         )
     raise ClusterError(
         f"cannot write the record of release {release} in namespace {ns} "

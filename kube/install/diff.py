@@ -80,10 +80,11 @@ class Action(StrEnum):
     NOT_OURS = "would not be pruned"
     GONE = "already gone"
     REFUSED = "would be refused"  # it exists and is not the release's: the upgrade would stop
+    UNSERVED = "would fail"  # the API server serves no such type: the upgrade would stop
 
 
 #: The actions that make ``kube diff`` exit 1.
-CHANGES = frozenset({Action.CREATE, Action.CHANGE, Action.PRUNE, Action.REFUSED})
+CHANGES = frozenset({Action.CREATE, Action.CHANGE, Action.PRUNE, Action.REFUSED, Action.UNSERVED})
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,13 @@ class DiffResult:
             f"{self.count(Action.UNCHANGED)} unchanged",
         ]
         parts += [f"{self.count(a)} {a}" for a in (Action.KEEP, Action.NOT_OURS) if self.count(a)]
+        # First: the upgrade would stop there, whatever else it would do.
         if self.count(Action.REFUSED):
-            # First: the upgrade would stop there, whatever else it would do.
             parts.insert(0, f"{self.count(Action.REFUSED)} {Action.REFUSED} (not this release's)")
+        if self.count(Action.UNSERVED):
+            parts.insert(
+                0, f"{self.count(Action.UNSERVED)} {Action.UNSERVED} (type not served by the cluster)"
+            )
         return ", ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -324,12 +329,19 @@ def _compare(
     # The API server cannot dry-run an object whose kind its new CRD would define (no such kind
     # yet): those go by the render alone; an upgrade creates them after their CRD.
     unknown = {id(o) for o in sent if (ObjectRef.of(o).group, ObjectRef.of(o).kind) in new_kinds}
-    live, merged = _server_view(kubectl, [o for o in sent if id(o) not in unknown])
+    live, merged, unserved = _served_view(kubectl, [o for o in sent if id(o) not in unknown])
     refused = owner.refused([ObjectRef.of(o) for o in sent], live) if owner is not None else {}
     result = []
     for obj in sent:
         ref = ObjectRef.of(obj)
         key = _key(ref)
+        if (ref.kind, ref.api_version) in unserved:
+            detail = (
+                f"the cluster serves no {ref.api_version} {ref.kind}: install the kube or the "
+                "CustomResourceDefinition that defines it first"
+            )
+            result.append(ObjectDiff(ref, Action.UNSERVED, "", detail))
+            continue
         if key in refused:
             result.append(ObjectDiff(ref, Action.REFUSED, "", refused[key]))
             continue
@@ -379,6 +391,30 @@ def _new_custom_kinds(kubectl: Kubectl, sent: Sequence[dict[str, Any]]) -> set[t
         if not outcome.ok:
             kinds.add((str(spec.get("group", "")), str(names.get("kind", ""))))
     return kinds
+
+
+def _served_view(
+    kubectl: Kubectl, sent: Sequence[dict[str, Any]]
+) -> tuple[
+    dict[tuple[str, str, str, str], dict[str, Any]],
+    dict[tuple[str, str, str, str], dict[str, Any]],
+    frozenset[tuple[str, str]],
+]:
+    """``_server_view`` of the objects whose types the API server serves, and the (kind,
+    apiVersion) of those it does not: kubectl's diff stops at them, so they are left out and the
+    diff run again (once per round of types it names)."""
+    from kube.k8s.kubectl import UnservedTypesError
+
+    unserved: frozenset[tuple[str, str]] = frozenset()
+    while True:
+        served = [o for o in sent if (ObjectRef.of(o).kind, ObjectRef.of(o).api_version) not in unserved]
+        try:
+            return (*_server_view(kubectl, served), unserved)
+        except UnservedTypesError as exc:
+            named = {(r.kind, r.api_version) for r in map(ObjectRef.of, served)} & exc.types
+            if not named:
+                raise  # types none of these objects has: kubectl's own error stands
+            unserved |= named
 
 
 def _server_view(

@@ -32,6 +32,7 @@ from kube.k8s.kubectl_output import (
     json_stream,
     name_key,
     pair_live,
+    unserved_types,
     without_warnings,
 )
 
@@ -61,6 +62,15 @@ CLUSTER_HINT = (
 def is_dns_label(text: str) -> bool:
     """A DNS-1123 label: what namespaces and formula names must be."""
     return len(text) <= 63 and _DNS_LABEL.fullmatch(text) is not None
+
+
+class UnservedTypesError(ClusterError):
+    """kubectl refused objects of types the API server does not serve (no CRD, or an apiVersion
+    it lacks): ``types`` holds each as (kind, apiVersion)."""
+
+    def __init__(self, message: str, *, types: frozenset[tuple[str, str]]) -> None:
+        super().__init__(message, hint="install the types' CustomResourceDefinitions first")
+        self.types = types
 
 
 def validate_namespace(namespace: str) -> str:
@@ -582,6 +592,8 @@ class Kubectl:
             "--filename=-", request_flag(), input=payload, env={"KUBECTL_EXTERNAL_DIFF": program},
         )  # fmt: skip
         if code != 0:
+            if types := unserved_types(err):
+                raise UnservedTypesError(f"kubectl diff failed: {error_summary(err)}", types=types)
             raise self._fail("diff", err, out)
 
     # -- writes ---------------------------------------------------------------------------------
@@ -616,11 +628,14 @@ class Kubectl:
             if obj is not None:
                 outcomes.append(Outcome(ObjectRef.of(obj), True, obj))
             else:
-                # Another object's error is never this one's: only a lone failure takes kubectl's last line.
-                alone = error_summary(err) if len(missing) == 1 else ""
-                reason, message = errors.get(
-                    ref, ("Unknown", alone or "not created; no error of kubectl names it")
-                )
+                # Another object's error is never this one's: only a lone failure takes kubectl's
+                # last line as its own; the others quote it as what kubectl said last.
+                said = error_summary(err)
+                alone = said if len(missing) == 1 else ""
+                unnamed = f"not created; kubectl's error names no object: {said}" if said else (
+                    "not created; no error of kubectl names it"
+                )  # fmt: skip
+                reason, message = errors.get(ref, ("Unknown", alone or unnamed))
                 outcomes.append(Outcome(ref, False, None, reason, message))
         return outcomes
 

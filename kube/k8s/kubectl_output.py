@@ -283,6 +283,12 @@ def assign_batch_errors(refs: Sequence[ObjectRef], stderr: str) -> dict[ObjectRe
 _QUOTED_NAME = re.compile(r'name: "([^"]+)"')
 
 
+def unserved_types(stderr: str) -> frozenset[tuple[str, str]]:
+    """(kind, apiVersion) of every type kubectl's errors say the server does not serve
+    (``no matches for kind "Widget" in version "example.com/v1"``)."""
+    return frozenset((kind, version) for kind, version in _NO_MATCH.findall(stderr))
+
+
 def _named_in(
     line: str,
     by_name: Mapping[str, Mapping[ObjectRef, None]],
