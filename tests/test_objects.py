@@ -234,3 +234,37 @@ def test_label_value_is_valid_for_long_and_odd_text() -> None:
 def test_split_source() -> None:
     assert split_source("manifests/a.yaml:12") == ("manifests/a.yaml", 12)
     assert split_source("manifests/a.yaml.tmpl") == ("manifests/a.yaml.tmpl", 0)
+
+
+def test_numbers_where_built_in_kinds_hold_quantities_are_sent_as_strings_and_nothing_else() -> None:
+    from kube.install.apply import with_string_quantities
+
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "spec": {
+            "containers": [{"name": "c",
+                            "resources": {"requests": {"cpu": 0.5, "memory": "1Gi"}, "limits": {"cpu": 2}},
+                            "ports": [{"containerPort": 80}]}],
+            "volumes": [{"name": "v", "emptyDir": {"sizeLimit": 1}}],
+            "overhead": {"cpu": 1},
+            "priority": 5,
+        },
+    }  # fmt: skip
+    fixed = with_string_quantities(pod)
+    spec = fixed["spec"]
+    assert spec["containers"][0]["resources"] == {
+        "requests": {"cpu": "0.5", "memory": "1Gi"},
+        "limits": {"cpu": "2"},
+    }
+    assert spec["volumes"][0]["emptyDir"] == {"sizeLimit": "1"}
+    assert spec["overhead"] == {"cpu": "1"} and spec["priority"] == 5
+    assert spec["containers"][0]["ports"] == [{"containerPort": 80}]
+    assert pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == 0.5  # a copy was changed
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "spec": {"hard": {"pods": 10, "requests.cpu": 4}}}
+    assert with_string_quantities(quota)["spec"]["hard"] == {"pods": "10", "requests.cpu": "4"}
+    # A custom resource's numbers are its own schema's business.
+    custom = {"apiVersion": "example.com/v1", "kind": "Job", "spec": {"resources": {"limits": {"gpus": 2}}}}
+    assert with_string_quantities(custom) is custom
+    plain = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 3}}
+    assert with_string_quantities(plain) is plain

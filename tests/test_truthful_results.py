@@ -573,3 +573,21 @@ def test_an_object_of_a_type_the_cluster_lacks_points_at_its_definition_not_only
         "defines it (or fix the apiVersion), then run `kube install` again, or remove what exists with "
         f"`kube uninstall needs-crd -n {namespace}`" in " ".join(result.stderr.split())
     )
+
+
+def test_a_go_value_in_an_invalid_error_is_cut_to_its_type_and_the_reason_stays() -> None:
+    from kube.k8s.kubectl_output import assign_errors
+
+    ref = ObjectRef("batch", "v1", "Job", "ns", "migrate")
+    dump = (
+        'core.PodTemplateSpec{ObjectMeta:v1.ObjectMeta{Name:"", Labels:map[string]string{'
+        + "x" * 3000
+        + "}}}"
+    )
+    line = f'The Job "migrate" is invalid: spec.template: Invalid value: {dump}: field is immutable'
+    [(reason, message)] = assign_errors([ref], f"Error from server (Invalid): {line}\n").values()
+    assert reason == "Invalid"
+    assert message.endswith("...}: field is immutable") and len(message) < 200, message
+    assert message.startswith(
+        'The Job "migrate" is invalid: spec.template: Invalid value: core.PodTemplateSpec{'
+    )

@@ -448,3 +448,38 @@ def test_an_atomic_upgrade_to_another_formula_that_fails_leaves_the_first_uninst
     assert gone.exit_code == 0, gone.output
     assert "1 object deleted" in gone.output, gone.output
     assert names(kubectl, namespace) == set()
+
+
+def job(image: str) -> str:
+    return json.dumps({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                       "containers": [{"name": "m", "image": image}]}}},
+    })  # fmt: skip
+
+
+@cluster
+def test_a_refused_object_of_a_wave_is_the_only_one_failed_and_the_hint_says_to_remake_it(
+    namespace: str, tmp_path: Path
+) -> None:
+    def release(version: str, image: str) -> Path:
+        manifests = {"cm.json": cm("settings", a="1"), "sa.json": json.dumps(
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "worker"}}
+        ), "job.json": job(image)}  # fmt: skip
+        return write_formula(tmp_path / version, "jobs", version, manifests=manifests)
+
+    assert kube("install", str(release("1.0.0", "busybox:1.35")), "-n", namespace).exit_code == 0
+    # After one upgrade kube owns the fields, so the next apply of an unchanged object writes nothing.
+    assert kube("upgrade", "jobs", str(release("1.0.0", "busybox:1.35")), "-n", namespace).exit_code == 0
+    result = kube("upgrade", "jobs", str(release("1.0.0", "busybox:1.36")), "-n", namespace)
+
+    assert result.exit_code == 8, result.output
+    assert row(result, "Job", "migrate").startswith("failed")
+    assert row(result, "ConfigMap", "settings") == "unchanged"
+    assert row(result, "ServiceAccount", "worker") == "unchanged"
+    assert "field is immutable" in result.output
+    assert "core.PodTemplateSpec{ObjectMeta" not in result.output or len(result.output) < 3000
+    assert "the API server never changes that field of an existing Job: delete it " in " ".join(
+        result.stderr.split()
+    )
+    assert f"`kubectl delete job migrate -n {namespace}`" in result.stderr

@@ -208,6 +208,19 @@ def _show(result: UpgradeResult, fmt: OutputFormat) -> None:
         console.line(result.summary)
     if result.outcome in (UpgradeOutcome.FAILED, UpgradeOutcome.ROLLED_BACK):
         hint = f"see `kube history {result.release} -n {result.namespace}`"
+        immutable = next(
+            (o for o in result.objects if o.status is ApplyState.FAILED and "field is immutable" in o.detail),
+            None,
+        )
+        if immutable is not None:
+            # Helm's --force answer, said rather than done: the object must be made again.
+            ref = immutable.ref
+            where = f" -n {ref.namespace}" if ref.namespace else ""
+            hint = (
+                f"the API server never changes that field of an existing {ref.kind}: delete it "
+                f"(`kubectl delete {ref.kind.lower()} {ref.name}{where}`) and run the {result.action} "
+                f"again, which creates it anew; {hint}"
+            )
         message = f"{result.action} of {result.release} failed: {result.failure}"
         if result.wait is not None and result.wait.timed_out:
             raise WaitTimeoutError(message, hint=hint)  # the cause's code: --wait ran past --timeout

@@ -23,9 +23,11 @@ set stay with whoever set them (an autoscaler's ``replicas``).
 
 When kubectl fails part way through a wave it prints no object, so the wave is read back once:
 an object that exists now and did not before, or whose resourceVersion moved, was applied; one
-an error line names failed with that error; any other is reported failed ("not confirmed"),
-since kubectl does not say which object an unnamed error belongs to. Later waves are not
-attempted and nothing is pruned.
+an error line names failed with that error. When every error line names an object, kubectl
+(which goes on past an object it cannot apply) refused none of the others: they were applied,
+``unchanged`` when their resourceVersion did not move. Otherwise any other is reported failed
+("not confirmed"), since kubectl does not say which object an unnamed error belongs to. Later
+waves are not attempted and nothing is pruned.
 
 An object the new revision adds that exists already and does not carry this release's labels
 (made by hand, or another release's) stops the whole apply before anything is sent (``failed``,
@@ -138,6 +140,58 @@ def with_default_protocols(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     filled = copy.deepcopy(dict(obj))
     _fill_protocol(filled)
     return filled
+
+
+#: Where built-in kinds hold maps of Quantities (``resources.requests``, a ResourceQuota's ``hard``,
+#: a LimitRange's bounds, a PersistentVolume's ``capacity``, a Pod's ``overhead``).
+_QUANTITY_MAPS = frozenset(
+    {"requests", "limits", "hard", "capacity", "overhead", "max", "min", "default", "defaultRequest",
+     "maxLimitRequestRatio"}
+)  # fmt: skip
+
+
+def with_string_quantities(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``obj`` with every number written where a built-in kind holds a Quantity (``cpu: 0.5``,
+    ``memory: 1000``, ``sizeLimit: 1``) as a string, ``obj`` itself when there is none. The API
+    server reads either, but a server-side apply before Kubernetes 1.27 refuses a number there
+    ("expected string, got &value.valueUnstructured{Value:0.5}"), which made every upgrade of such
+    a formula fail; install, diff and upgrade send, and hash, the same object."""
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    if group not in _BUILTIN_PORTS or not _numeric_quantity(obj):
+        return obj
+    import copy
+
+    fixed = copy.deepcopy(dict(obj))
+    _quote_quantities(fixed)
+    return fixed
+
+
+def _numeric_quantity(node: Any, parent: str = "") -> bool:
+    if isinstance(node, dict):
+        if parent in _QUANTITY_MAPS and any(_is_number(v) for v in node.values()):
+            return True
+        if parent == "emptyDir" and _is_number(node.get("sizeLimit")):
+            return True
+        return any(_numeric_quantity(v, k) for k, v in node.items())
+    if isinstance(node, list):
+        return any(_numeric_quantity(v, parent) for v in node)
+    return False
+
+
+def _quote_quantities(node: Any, parent: str = "") -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if (parent in _QUANTITY_MAPS or (parent == "emptyDir" and k == "sizeLimit")) and _is_number(v):
+                node[k] = str(v)
+            else:
+                _quote_quantities(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            _quote_quantities(v, parent)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _missing_protocol(node: Any, under_ports: bool = False) -> bool:
@@ -378,8 +432,9 @@ def _read_back(kubectl: Kubectl, outcomes: Sequence[Outcome], before: Mapping[Ke
     for sent, found in zip(outcomes, now, strict=True):
         live, old = found.live, before.get(key_of(sent.ref))
         moved = live is not None and (old is None or _version(live) != _version(old))
-        named = sent.reason != "Unknown"
-        if moved and not named:
+        named = sent.reason not in ("Unknown", Reason.NOT_REFUSED)
+        if (moved or (sent.reason == Reason.NOT_REFUSED and live is not None)) and not named:
+            # Applied: written, or (kubectl refused only other objects) left as it was.
             result.append(Outcome(sent.ref, True, live))
         elif named or live is None or old is None:
             result.append(sent)

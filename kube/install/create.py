@@ -631,6 +631,14 @@ def reinstall(
         raise ReleaseExistsError(what, hint=hint)
     sent = {_key(ObjectRef.of(m)): m for m in latest.manifest or ()}
     live = kubectl.get([o.ref for o in latest.objects]) if latest.objects else []
+    suspects = {
+        _key(recorded.ref): found.live
+        for recorded, found in zip(latest.objects, live, strict=True)
+        if found.live is not None
+        and (m := sent.get(_key(recorded.ref))) is not None
+        and edited(found.live, m)
+    }
+    edits = _confirmed_edits(kubectl, suspects, sent) if suspects else set()
     statuses: dict[tuple[str, str, str, str], ObjectStatus] = {}
     missing: list[RecordedObject] = []
     for recorded, found in zip(latest.objects, live, strict=True):
@@ -641,7 +649,7 @@ def reinstall(
             statuses[_key(ref)] = ObjectStatus(ref, FAILED, f"{found.reason}: {found.message}")
         elif recorded.uid and (found.live.get("metadata") or {}).get("uid") != recorded.uid:
             statuses[_key(ref)] = ObjectStatus(ref, CHANGED, f"{REMADE} (uid differs)")
-        elif manifest is not None and edited(found.live, manifest):
+        elif manifest is not None and _key(ref) in edits:
             statuses[_key(ref)] = ObjectStatus(ref, CHANGED, "edited since kube sent it")
         else:
             statuses[_key(ref)] = ObjectStatus(ref, OK)
@@ -658,6 +666,34 @@ def reinstall(
         record=record,
         note="nothing would change" if options.dry_run and not missing else "",
     )
+
+
+def _confirmed_edits(
+    kubectl: Kubectl,
+    suspects: Mapping[tuple[str, str, str, str], Mapping[str, Any]],
+    sent: Mapping[tuple[str, str, str, str], Mapping[str, Any]],
+) -> set[tuple[str, str, str, str]]:
+    """Which of ``suspects`` (live objects whose values at the fields kube sent differ from what
+    it sent) were edited: those a dry-run apply of what kube sent would change. The API server
+    keeps less than it is sent, and not always in the same words: it drops empty values
+    (``data: null``, ``minReadySeconds: 0``) and fields its version or feature gates lack, and
+    writes quantities its own way (``cpu: 0.5`` is ``500m``). Its own merge of the manifest
+    into the live object says what kube's values are once stored; one kubectl call for all."""
+    from kube.k8s.releases_drift import comparable, project
+
+    keys = list(suspects)
+    outcomes = kubectl.apply([sent[k] for k in keys], dry_run=True)
+    edits = set()
+    for key, outcome in zip(keys, outcomes, strict=True):
+        expected = comparable(sent[key])
+        # Refused (an immutable field edited, say): it is not as kube sent it.
+        if (
+            not outcome.ok
+            or outcome.live is None
+            or project(suspects[key], expected) != project(outcome.live, expected)
+        ):
+            edits.add(key)
+    return edits
 
 
 def _recreate(

@@ -435,7 +435,7 @@ def _waves(
     allowed: Sequence[str] = (),
     release: str = "",
 ) -> list[list[KubeObject]]:
-    from kube.install.apply import with_default_protocols
+    from kube.install.apply import with_default_protocols, with_string_quantities
     from kube.k8s import objects
     from kube.k8s.release_names import RELEASE_LABEL
     from kube.k8s.releases_drift import annotate
@@ -449,9 +449,10 @@ def _waves(
         # The release label tells two releases of one formula apart; the content hash is what kube
         # sent, so that a re-install can tell an object edited by hand (kube.k8s.releases_drift).
         # Ports get the protocol the API server would give them, as an upgrade must send them
-        # (kube.install.apply): install, diff and upgrade send, and hash, the same object.
+        # (kube.install.apply): install, diff and upgrade send, and hash, the same object; so
+        # are Quantities written as numbers, as strings.
         obj.data["metadata"]["labels"][RELEASE_LABEL] = release or formula.name
-        data = annotate(with_default_protocols(as_sent(obj, ns, scopes)))
+        data = annotate(with_string_quantities(with_default_protocols(as_sent(obj, ns, scopes))))
         labelled.append(replace(obj, data=data))
     seen: dict[tuple[str, str, str, str], str] = {}
     for obj in labelled:

@@ -27,6 +27,7 @@ from kube.k8s.kubectl_output import (
     assign_batch_errors,
     assign_errors,
     error_summary,
+    every_error_named,
     is_unreachable,
     json_objects,
     json_stream,
@@ -662,13 +663,21 @@ class Kubectl:
         if code != 0 and not applied and is_unreachable(err):
             raise self._fail("apply", err, out)
         found = pair_live(refs, applied)
-        errors = assign_errors([r for r, obj in zip(refs, found, strict=True) if obj is None], err)
+        missing = [r for r, obj in zip(refs, found, strict=True) if obj is None]
+        errors = assign_errors(missing, err)
+        # kubectl goes on past an object it cannot apply: when its errors all name other objects,
+        # it refused none of the rest (the caller reads them back to see them applied).
+        unnamed = (
+            (Reason.NOT_REFUSED, "kubectl's errors name other objects only")
+            if errors and every_error_named(missing, err)
+            else ("Unknown", error_summary(err) or "not applied")
+        )
         outcomes = []
         for ref, obj in zip(refs, found, strict=True):
             if obj is not None:
                 outcomes.append(Outcome(ObjectRef.of(obj), True, obj))
             else:
-                reason, message = errors.get(ref, ("Unknown", error_summary(err) or "not applied"))
+                reason, message = errors.get(ref, unnamed)
                 outcomes.append(Outcome(ref, False, None, reason, message))
         return outcomes
 

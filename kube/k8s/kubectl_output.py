@@ -70,6 +70,7 @@ class Reason(StrEnum):
     VALIDATION = "kubectl validation"  # kubectl's own schema check refused it, before any request
     NOT_ATTEMPTED = "NotAttempted"  # kubectl stopped before it (at an object its validation refused)
     GONE = "Gone"  # deleted, and kubectl waited until a read said the API server no longer has it
+    NOT_REFUSED = "NotRefused"  # kubectl printed it not, and its errors all name other objects
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,32 @@ def _parse_error(line: str) -> tuple[str, str]:
     message = re.sub(
         r'^error when (creating|deleting|retrieving current configuration of) "[^"]*": ', "", message
     )
-    return reason, message
+    return reason, _without_go_values(message)
+
+
+#: How much of a Go value the API server prints in an Invalid error is kept ("Invalid value:
+#: core.PodTemplateSpec{ObjectMeta:v1.ObjectMeta{...}}" runs to kilobytes for a Job's template).
+_GO_VALUE_KEPT = 80
+_GO_VALUE = re.compile(r"Invalid value: ([\w.*\[\]]+)\{")
+
+
+def _without_go_values(message: str) -> str:
+    """``message`` with each long Go value of an Invalid error cut to its type and a few fields."""
+    out, start = [], 0
+    for match in _GO_VALUE.finditer(message):
+        if match.start() < start:
+            continue
+        depth, end = 0, None
+        for i in range(match.end() - 1, len(message)):
+            depth += {"{": 1, "}": -1}.get(message[i], 0)
+            if depth == 0:
+                end = i + 1
+                break
+        if end is None or end - match.start() <= _GO_VALUE_KEPT:
+            continue
+        out.append(message[start : match.start() + _GO_VALUE_KEPT] + "...}")
+        start = end
+    return "".join(out) + message[start:] if out else message
 
 
 def _kind_matches(word: str, ref: ObjectRef) -> bool:
@@ -224,6 +250,16 @@ def assign_errors(refs: Sequence[ObjectRef], stderr: str) -> dict[ObjectRef, tup
     reports each failure once. Refs are looked up by name and by type (ordered dicts, so taking
     one out is constant time): thousands of failures cost no more than thousands of lines.
     """
+    return _assign(refs, stderr)[0]
+
+
+def every_error_named(refs: Sequence[ObjectRef], stderr: str) -> bool:
+    """Whether each of kubectl's error lines went to one of ``refs`` (``assign_errors``): then
+    kubectl refused no other object, and a call that goes on past errors (apply) sent the rest."""
+    return _assign(refs, stderr)[1]
+
+
+def _assign(refs: Sequence[ObjectRef], stderr: str) -> tuple[dict[ObjectRef, tuple[str, str]], bool]:
     assigned: dict[ObjectRef, tuple[str, str]] = {}
     leftovers: list[tuple[str, str]] = []
     by_name: dict[str, dict[ObjectRef, None]] = {}
@@ -243,7 +279,8 @@ def assign_errors(refs: Sequence[ObjectRef], stderr: str) -> dict[ObjectRef, tup
     rest = [r for r in refs if r not in assigned]
     if len(rest) == len(leftovers):
         assigned.update(zip(rest, leftovers, strict=True))
-    return assigned
+        return assigned, True
+    return assigned, not leftovers
 
 
 def assign_batch_errors(refs: Sequence[ObjectRef], stderr: str) -> dict[ObjectRef, tuple[str, str]]:

@@ -17,6 +17,11 @@ not fields kube sent, so they never count; a field kube sent that someone change
 does. A Secret's ``stringData`` is never returned by the API server: it is compared as the
 ``data`` it became (base64). Labels and annotations kube sent count like any other field; ones
 added by hand or by controllers do not.
+
+The hash is a quick first test: the API server does not store every object in the words it was
+sent (it omits empty values, drops fields its version or feature gates lack, writes ``cpu: 0.5``
+as ``500m``). A re-install therefore confirms each object the hash calls edited with the server
+itself (``kube.install.create``: a dry-run apply of what kube sent, compared at the same fields).
 """
 
 from __future__ import annotations
