@@ -15,6 +15,8 @@ from typer.testing import CliRunner, Result
 
 from kube.cli.app import app
 from kube.install.shared import SHARED_BY
+from kube.k8s import releases
+from kube.k8s.kubectl import Kubectl
 from tests.test_install import logging_kubectl, write_formula
 
 pytestmark = pytest.mark.cluster
@@ -70,6 +72,7 @@ def group(kubectl: KubectlFixture) -> Iterator[str]:
     for obj in (
         f"customresourcedefinition/widgets.{name}",
         f"clusterrole/widget-reader-{name.split('.')[0]}",
+        f"clusterrolebinding/widget-reader-{name.split('.')[0]}",
     ):
         kubectl("delete", obj, "--ignore-not-found", "--wait=false", check=False)
 
@@ -85,6 +88,42 @@ def second(namespace: str, kubectl: KubectlFixture) -> Iterator[str]:
 def _operator(tmp_path: Path, group: str) -> Path:
     manifests = {"crd.yaml": json.dumps(_crd(group)), "role.yaml": json.dumps(_role(group))}
     return write_formula(tmp_path, "widgets", manifests=manifests)
+
+
+def _binding(group: str) -> dict[str, Any]:
+    """A ClusterRoleBinding of the install namespace's ServiceAccount, as the kubernetes dashboard
+    formula ships one: its subject is rendered from ``kube.namespace``, its name is not."""
+    name = f"widget-reader-{group.split('.')[0]}"
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        # An empty apiGroup is what the API server drops (omitempty): not a difference.
+        "subjects": [
+            {"kind": "ServiceAccount", "name": "widgets", "namespace": "{{ kube.namespace }}", "apiGroup": ""}
+        ],
+    }
+
+
+def _dashboard(tmp_path: Path, group: str) -> Path:
+    """A ServiceAccount, a ClusterRole every namespace renders the same (with an empty
+    ``resourceNames``, which the API server drops) and a ClusterRoleBinding naming the
+    ServiceAccount of the namespace it is installed in."""
+    role = _role(group)
+    role["rules"][0]["resourceNames"] = []
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "widgets"}}
+    manifests = {
+        "account.yaml": json.dumps(account),
+        "role.yaml": json.dumps(role),
+        "binding.json.tmpl": json.dumps(_binding(group)),
+    }
+    return write_formula(tmp_path, "widgets", manifests=manifests)
+
+
+def _subject_namespace(kubectl: KubectlFixture, group: str) -> str:
+    binding = f"clusterrolebinding/widget-reader-{group.split('.')[0]}"
+    return str(json.loads(kubectl("get", binding, "-o", "json").stdout)["subjects"][0]["namespace"])
 
 
 def _users(kubectl: KubectlFixture, what: str) -> list[str]:
@@ -214,3 +253,94 @@ def test_the_custom_resources_of_several_crds_are_read_in_one_call(
         "--wait=false",
         check=False,
     )
+
+
+def _refused_binding(group: str, first: str, second: str) -> str:
+    name = f"widget-reader-{group.split('.')[0]}"
+    return (
+        f"ClusterRoleBinding/{name}: AlreadyExists: it exists (shared by {first}/widgets) and differs "
+        f'from this release\'s: subjects[0].namespace is "{first}", this release renders "{second}"; '
+        "make its name unique per install (template it with {{ kube.namespace }}), "
+        f"or install into namespace {first}, which has it"
+    )
+
+
+def test_a_cluster_object_rendered_otherwise_in_another_namespace_is_not_joined(
+    namespace: str, second: str, group: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    formula = str(_dashboard(tmp_path, group))
+    short = group.split(".")[0]
+    binding, role = f"clusterrolebinding/widget-reader-{short}", f"clusterrole/widget-reader-{short}"
+    one = kube("install", formula, "-n", namespace, "--force")
+    assert one.exit_code == 0, one.output
+    two = kube("install", formula, "-n", second, "--force")
+    assert two.exit_code == 8, two.output
+    assert _refused_binding(group, namespace, second) in two.output
+    assert f"ClusterRole/widget-reader-{short}: shared with {namespace}/widgets" in two.output
+    # The binding is the first release's, as it was; the role, the same for both, is shared.
+    assert _subject_namespace(kubectl, group) == namespace
+    assert _users(kubectl, binding) == [f"{namespace}/widgets"]
+    assert _users(kubectl, role) == sorted([f"{namespace}/widgets", f"{second}/widgets"])
+    # The second release's record is partial: it lists what exists and the binding as a failure.
+    release = releases.read_release(Kubectl(namespace=second), "widgets", second)
+    assert release is not None and release.latest is not None
+    latest = release.latest
+    assert latest.outcome == "partial"
+    assert sorted(o.ref.kind for o in latest.objects) == ["ClusterRole", "ServiceAccount"]
+    assert [(f.ref.kind, f.reason) for f in latest.failures] == [("ClusterRoleBinding", "AlreadyExists")]
+    # Its uninstall leaves the first release's binding (and the role it still uses) alone.
+    out = kube("uninstall", "widgets", "-n", second)
+    assert out.exit_code == 0, out.output
+    assert _exists(kubectl, binding) and _subject_namespace(kubectl, group) == namespace
+    assert _users(kubectl, binding) == [f"{namespace}/widgets"] == _users(kubectl, role)
+
+
+def test_an_atomic_install_refused_a_cluster_object_leaves_nothing_behind(
+    namespace: str, second: str, group: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    formula = str(_dashboard(tmp_path, group))
+    short = group.split(".")[0]
+    binding, role = f"clusterrolebinding/widget-reader-{short}", f"clusterrole/widget-reader-{short}"
+    assert kube("install", formula, "-n", namespace, "--force").exit_code == 0
+    two = kube("install", formula, "-n", second, "--force", "--atomic")
+    assert two.exit_code == 8, two.output
+    assert _refused_binding(group, namespace, second) in two.output
+    assert "rolling back (--atomic)" in two.output
+    assert releases.read_release(Kubectl(namespace=second), "widgets", second) is None
+    assert kubectl("get", "serviceaccount", "widgets", "-n", second, check=False).returncode != 0
+    assert _subject_namespace(kubectl, group) == namespace
+    assert _users(kubectl, binding) == [f"{namespace}/widgets"]
+    # The first release is the last that exists: its uninstall deletes both.
+    out = kube("uninstall", "widgets", "-n", namespace)
+    assert out.exit_code == 0, out.output
+    assert not _exists(kubectl, binding) and not _exists(kubectl, role)
+
+
+@pytest.mark.parametrize("schema", ["the same", "changed"])
+def test_another_version_of_the_formula_joins_a_crd_only_when_it_renders_it_the_same(
+    schema: str, namespace: str, second: str, group: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    crd = f"crd/widgets.{group}"
+    assert kube("install", str(_operator(tmp_path, group)), "-n", namespace, "--force").exit_code == 0
+    newer = _crd(group)
+    if schema == "changed":
+        newer["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"] = "widgets v2"
+    manifests = {"crd.yaml": json.dumps(newer), "role.yaml": json.dumps(_role(group))}
+    v2 = str(write_formula(tmp_path / "v2", "widgets", "2.0.0", manifests=manifests))
+    out = kube("install", v2, "-n", second, "--force")
+    if schema == "the same":
+        assert out.exit_code == 0, out.output
+        assert f"CustomResourceDefinition/widgets.{group}: shared with {namespace}/widgets" in out.output
+        assert _users(kubectl, crd) == sorted([f"{namespace}/widgets", f"{second}/widgets"])
+        return
+    assert out.exit_code == 8, out.output
+    assert (
+        f"CustomResourceDefinition/widgets.{group}: AlreadyExists: it exists (shared by {namespace}/widgets) "
+        "and differs from this release's (widgets 2.0.0; it was made by widgets 1.0.0): "
+        "spec.versions[0].schema.openAPIV3Schema.description is not set, this release renders "
+        '"widgets v2"; a CustomResourceDefinition is one per cluster, and an install does not change it '
+        f"under another release: install widgets 1.0.0 here, or upgrade {namespace}/widgets to 2.0.0 first"
+    ) in out.output
+    live = json.loads(kubectl("get", crd, "-o", "json").stdout)
+    assert "description" not in live["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert _users(kubectl, crd) == [f"{namespace}/widgets"]

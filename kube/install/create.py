@@ -169,7 +169,7 @@ def create(
             elif sent.reason != Reason.INTERRUPTED:
                 _unrecorded(kubectl, the_plan, sent, outcomes, created_namespace=add_namespace)
         outcomes = _adopt(kubectl, outcomes, the_plan, progress)
-        outcomes = shared.join(kubectl, outcomes, formula=formula.name, me=me, install_namespace=ns)
+        outcomes = shared.join(kubectl, outcomes, payload, formula=formula.name, me=me, install_namespace=ns)
         if add_namespace:
             _namespace_outcome(outcomes.pop(0), progress)
         for obj, outcome in zip(wave, outcomes, strict=True):

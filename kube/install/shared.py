@@ -9,11 +9,26 @@ separated. Each user's revision lists the object too (with its uid), so ``kube s
 
 - Install. The first release creates the object with itself in the annotation. A later release
   of the *same formula* whose create meets ``AlreadyExists`` joins it: when the object carries
-  kube's managed-by label and that formula's label, the release adds itself to the annotation
-  (a merge patch conditional on the resourceVersion read, retried once) and reports it
-  ``exists`` ("shared with ..."). Any other object of that name (made by hand, by another tool,
-  by another formula) is never adopted: the install fails on it as before (``AlreadyExists``,
-  exit 8), with a line saying whose it is.
+  kube's managed-by label and that formula's label, and is what this release renders, the
+  release adds itself to the annotation (a merge patch conditional on the resourceVersion read,
+  retried once) and reports it ``exists`` ("shared with ..."). Any other object of that name
+  (made by hand, by another tool, by another formula) is never adopted: the install fails on it
+  as before (``AlreadyExists``, exit 8), with a line saying whose it is.
+- "What this release renders" is read as the drift check reads an object
+  (``kube.k8s.releases_drift``): the live values at exactly the fields the release would send,
+  ``metadata`` (name, labels, annotations) and ``status`` aside, an empty value sent ("", [],
+  {}, null) matching a field the API server left out. An object that differs (a
+  ClusterRoleBinding whose subject is the first release's ServiceAccount, rendered from
+  ``kube.namespace``) is not joined: the second release would run without what it declared,
+  and changing it would take it from the first. The create fails (``AlreadyExists``, exit 8)
+  with the first field that differs, both values and whose it is, and is rolled back or
+  recorded as any failed create is; the fix is a name unique per install, or the namespace
+  that has it.
+- The same holds for a CustomResourceDefinition, which cannot be renamed: a release of another
+  version of the formula joins the CRD when that version renders it the same; when the schema
+  changed between versions, the install is refused with both versions named (install the
+  version that made it, or upgrade its users first), since an install never changes what
+  another release uses.
 - Uninstall and prune. A shared object whose annotation names other releases that still exist
   is not deleted: the release takes itself off the annotation (``kept``, "still used by ...").
   The last user deletes it, unless it is annotated ``kube.sh/resource-policy: keep`` or
@@ -30,18 +45,23 @@ kube sent) does not see it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kube.core.errors import ClusterError
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.kubectl_output import Reason
-from kube.k8s.objects import LABEL_PREFIX
+from kube.k8s.objects import LABEL_PREFIX, VERSION_LABEL
+from kube.k8s.release_names import RELEASE_LABEL
+from kube.k8s.releases_drift import _ABSENT, comparable, project
 
 SHARED_BY = f"{LABEL_PREFIX}/shared-by"
 SHARED = "Shared"  # the reason of a create outcome: AlreadyExists, and joined as a user
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 _SHOWN = 3
+_NOT_CONTENT = ("metadata", "status")  # name, labels, annotations; what the API server reports
+_LONGEST = 60  # characters of a value a refusal shows
 
 
 def user(namespace: str, release: str) -> str:
@@ -115,8 +135,9 @@ def _drop(me: str) -> Any:
     return lambda users: [u for u in users if u != me]
 
 
-def refusal(live: Mapping[str, Any], formula: str) -> str:
-    """Why a release of ``formula`` may not share ``live`` ("" when it may)."""
+def refusal(live: Mapping[str, Any], formula: str, sent: Mapping[str, Any] | None = None) -> str:
+    """Why a release of ``formula`` may not share ``live`` ("" when it may); with ``sent`` (the
+    object as this release renders it), also when the two differ."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
 
     labels = _meta(live).get("labels") or {}
@@ -124,15 +145,113 @@ def refusal(live: Mapping[str, Any], formula: str) -> str:
         return "it exists and was not created by kube, which does not adopt it: delete it first"
     if labels.get(FORMULA_LABEL) != label_value(formula):
         return f"it exists and belongs to the formula {labels.get(FORMULA_LABEL)}, not {formula}"
-    return ""
+    if sent is None or (found := difference(live, sent)) is None:
+        return ""
+    return _differs(live, sent, formula, found)
+
+
+def difference(live: Mapping[str, Any], sent: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
+    """The first field ``sent`` sets whose value ``live`` does not have, as (path, live value,
+    sent value); None when ``live`` is what ``sent`` renders (the module docstring's rule)."""
+    expected = {k: v for k, v in comparable(sent).items() if k not in _NOT_CONTENT}
+    now = project(live, expected)
+    return None if now == expected else _first(now, expected, "")
+
+
+def _first(now: Any, want: Any, path: str) -> tuple[str, Any, Any] | None:
+    """Walk ``now`` (``project``'s view of live) and ``want`` together, to the first difference."""
+    if now is _ABSENT:
+        # The API server drops empty fields (omitempty): a formula that writes `rules: []` or
+        # `apiGroup: ""` sends what the live object stores as nothing.
+        return None if _empty(want) else (path, now, want)
+    if isinstance(want, Mapping) and isinstance(now, Mapping):
+        return next((f for k, v in want.items() if (f := _first(now[k], v, _dotted(path, k)))), None)
+    if isinstance(want, list) and isinstance(now, list) and len(now) == len(want):
+        pairs = enumerate(zip(now, want, strict=True))
+        return next((f for i, (n, w) in pairs if (f := _first(n, w, f"{path}[{i}]"))), None)
+    return None if now == want else (path, now, want)
+
+
+def _dotted(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return all(_empty(v) for v in value.values())
+    return value is None or value == "" or value == []
+
+
+def _shown(value: Any) -> str:
+    if value is _ABSENT:
+        return "not set"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…"
+
+
+def _differs(
+    live: Mapping[str, Any], sent: Mapping[str, Any], formula: str, found: tuple[str, Any, Any]
+) -> str:
+    """The refusal of an object this release renders otherwise: the first field that differs,
+    whose the live object is, and what to do."""
+    path, now, want = found
+    if isinstance(now, list) and isinstance(want, list):
+        what = f"{path} has {_items(len(now))}, this release renders {len(want)}"
+    else:
+        what = f"{path} is {_shown(now)}, this release renders {_shown(want)}"
+    users = users_of(live)
+    made = (_meta(live).get("labels") or {}).get(RELEASE_LABEL)
+    whose = f"shared by {listing(users)}" if users else f"release {made}'s" if made else "made by kube"
+    theirs = str((_meta(live).get("labels") or {}).get(VERSION_LABEL) or "(unknown version)")
+    mine = str((_meta(sent).get("labels") or {}).get(VERSION_LABEL) or "(unknown version)")
+    versions = f" ({formula} {mine}; it was made by {formula} {theirs})" if theirs != mine else ""
+    hint = _hint(ObjectRef.of(sent), users, formula, (theirs, mine) if versions else None)
+    return f"it exists ({whose}) and differs from this release's{versions}: {what}; {hint}"
+
+
+def _hint(ref: ObjectRef, users: Sequence[str], formula: str, versions: tuple[str, str] | None) -> str:
+    """What to do about an object another release renders otherwise (``versions``: theirs and
+    mine, when the formula's versions differ)."""
+    namespaces = sorted({u.split("/")[0] for u in users})
+    there = "the namespace that has it"
+    if namespaces:
+        there = f"namespace {' or '.join(namespaces)}, which has it"
+    if (ref.group, ref.kind) != CRD:
+        return (
+            "make its name unique per install (template it with {{ kube.namespace }}), "
+            f"or install into {there}"
+        )
+    if versions is None:
+        return (
+            "a CustomResourceDefinition is one per cluster: install with values that render it "
+            f"the same, or into {there}"
+        )
+    theirs, mine = versions
+    who = listing(list(users)) or "its release"
+    return (
+        "a CustomResourceDefinition is one per cluster, and an install does not change it under "
+        f"another release: install {formula} {theirs} here, or upgrade {who} to {mine} first "
+        "(`kube upgrade RELEASE -n NAMESPACE`)"
+    )
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
 
 
 def join(
-    kubectl: Kubectl, outcomes: Sequence[Outcome], *, formula: str, me: str, install_namespace: str
+    kubectl: Kubectl,
+    outcomes: Sequence[Outcome],
+    sent: Sequence[Mapping[str, Any]],
+    *,
+    formula: str,
+    me: str,
+    install_namespace: str,
 ) -> list[Outcome]:
-    """``outcomes`` of a create, with each cluster-scoped ``AlreadyExists`` that is this formula's
-    object joined (ok, reason ``Shared``); any other keeps failing, with whose it is (one ``kubectl
-    get`` for all of them, one patch per object joined)."""
+    """``outcomes`` of a create of ``sent`` (the objects as this release renders them), with each
+    cluster-scoped ``AlreadyExists`` that is this formula's object, and what ``sent`` renders,
+    joined (ok, reason ``Shared``); any other keeps failing, with whose it is (one ``kubectl get``
+    for all of them, one patch per object joined)."""
     candidates = [
         i
         for i, o in enumerate(outcomes)
@@ -140,6 +259,7 @@ def join(
     ]
     if not candidates:
         return list(outcomes)
+    rendered = {_key(ObjectRef.of(s)): s for s in sent}
     result = list(outcomes)
     for i, found in zip(
         candidates, kubectl.get([outcomes[i].ref for i in candidates], timeout=15), strict=True
@@ -147,7 +267,7 @@ def join(
         ref, live = outcomes[i].ref, found.live
         if live is None:
             continue
-        if message := refusal(live, formula):
+        if message := refusal(live, formula, rendered.get(_key(ref))):
             result[i] = Outcome(ref, False, None, Reason.ALREADY_EXISTS, message)
         else:
             try:
@@ -160,6 +280,11 @@ def join(
             others = [u for u in users_of(joined) if u != me]
             result[i] = Outcome(ref, True, joined or dict(live), SHARED, listing(others))
     return result
+
+
+def _key(ref: ObjectRef) -> tuple[str, str, str, str]:
+    # Not the version: kubectl names an object by the version it read, the formula by its own.
+    return ref.group, ref.kind, ref.namespace, ref.name
 
 
 def ensure_user(kubectl: Kubectl, ref: ObjectRef, live: Mapping[str, Any], me: str) -> None:
