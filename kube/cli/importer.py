@@ -92,7 +92,16 @@ def import_command(
                 "images": {i.key: i.reference for i in plan.images},
                 "namespace_removed": plan.namespace,
                 "kept_namespaces": [{"object": o, "namespace": n} for o, n in plan.other_namespaces],
-                "dropped": plan.dropped,
+                "dropped": [
+                    {
+                        "reason": left.why.value,
+                        "message": left.message(),
+                        "count": len(left.objects),
+                        "objects": list(left.objects),
+                        "fields": list(left.fields),
+                    }
+                    for left in plan.dropped
+                ],
                 "skipped": plan.skipped,
                 "to_decide": plan.to_decide,
                 "lint": None
@@ -111,15 +120,16 @@ def import_command(
         return
     for skipped in plan.skipped:
         console.warn(f"skipped {skipped}")
-    for dropped in plan.dropped:
-        console.info(f"left out {dropped}")
+    for left in plan.dropped:
+        console.info(f"left out {left.message()}")
     if plan.namespace:
         console.info(f"namespace {plan.namespace} taken out of the objects: kube install -n chooses it")
     console.print_table(
         ["FILE", "OBJECT"], [(f.path, ", ".join(f.objects)) for f in plan.files], title=None, wide_column=1
     )
     for image in plan.images:
-        console.line(f"value images.{image.key} = {image.reference}")
+        note = "  (no tag upstream: latest is what it pulls)" if image.tag_defaulted else ""
+        console.line(f"value images.{image.key} = {image.reference}{note}")
     verb = "would write" if dry_run else "wrote"
     console.info(
         f"{verb} {target}: {len(plan.files)} manifest file(s), {len(plan.images)} image value(s), "

@@ -5,14 +5,17 @@ multi-document release file. ``plan`` reads them through THE manifest reader (so
 refuses exactly what install would), and ``write`` turns them into a formula:
 
 - one object per file under ``manifests/``, named ``<kind>-<name>.yaml``;
-- what a cluster wrote into an exported object (``status``, ``uid``, ``resourceVersion``,
-  ``managedFields``, kubectl's last-applied annotation...) is dropped;
+- what a cluster wrote into an export of live objects is left out (``live_export``): objects
+  its controllers make (ReplicaSets, Pods, Endpoints, tokens, Events, the namespace's own
+  ``default`` ServiceAccount) and fields it chose (``status``, ``uid``, a Service's address, a
+  claim's volume), one ``Left`` entry per reason;
 - the namespace the release was written for (its own Namespace object, or the one most of
   its objects name) is taken out, so ``kube install -n`` decides it; references to it that
   must stay spelled out (RBAC subjects, webhook and APIService services) become
   ``{{ kube.namespace }}``; objects in any other namespace keep it, and lint says so;
 - every container image becomes a value (``images.<name>.repository``/``tag``/``digest``),
-  so an upgrade of the image is a ``--set``;
+  so an upgrade of the image is a ``--set``; an image with neither tag nor digest gets the tag
+  it pulls, ``latest``, listed as to decide;
 - K3.yaml gets what the manifests tell (name and version from the recommended
   ``app.kubernetes.io/*`` labels); what they cannot tell (home, maintainers) is left for
   the author and ``kube lint`` names it.
@@ -25,7 +28,6 @@ directory.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -41,6 +43,8 @@ from typing import Any
 from kube.core.errors import FormulaError, NotFoundError, UsageError
 from kube.core.findings import Finding
 from kube.formula import manifests
+from kube.formula.left_out import Left, Tally, Why
+from kube.formula.live_export import TEMPLATE_POD_SPEC, Export
 from kube.formula.load import is_valid_name
 from kube.formula.versions import Version, VersionError
 from kube.k8s.objects import CONTAINER_LISTS, POD_SPEC_PATHS, KubeObject, Scopes
@@ -53,26 +57,6 @@ OBJECT_LIMIT = 5_000
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 #: kustomize's own files: not Kubernetes objects (``kubectl kustomize`` renders them first).
 _KUSTOMIZE_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
-
-#: Fields the API server writes; an exported object carries them, a formula must not.
-_SERVER_METADATA = (
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "managedFields",
-    "selfLink",
-    "ownerReferences",
-)
-_SERVER_ANNOTATIONS = (
-    "kubectl.kubernetes.io/last-applied-configuration",
-    "deployment.kubernetes.io/revision",
-)
-
-# A kind the table does not know (a custom resource) is looked at where the workloads keep theirs.
-_TEMPLATE_POD_SPEC = ("spec", "template", "spec")
 
 # `registry:5000/org/app:tag@sha256:...` -> repository, tag, digest
 _IMAGE_RE = re.compile(
@@ -91,6 +75,7 @@ class Image:
     tag: str | None
     digest: str | None
     used_by: tuple[str, ...]  # "Deployment/metrics-server container metrics-server"
+    tag_defaulted: bool = False  # upstream named no tag; ``tag`` is the ``latest`` it pulls
 
     @property
     def reference(self) -> str:
@@ -109,6 +94,19 @@ class Image:
         if self.digest:
             parts.append(f'"@" ~ images.{self.key}.digest')
         return "{{ (" + " ~ ".join(parts) + ") | quote }}"
+
+
+def _image_parts(reference: str) -> tuple[str, str | None, str | None, bool] | None:
+    """(repository, tag, digest, whether the tag is the ``latest`` a reference without one
+    pulls); None when ``reference`` is no image name. A digest alone names one image: it gets
+    no tag."""
+    match = _IMAGE_RE.match(reference)
+    if match is None:
+        return None
+    repository, tag, digest = match["repository"], match["tag"], match["digest"]
+    if tag is None and digest is None:
+        return repository, "latest", None, True
+    return repository, tag, digest, False
 
 
 @dataclass(frozen=True)
@@ -132,7 +130,7 @@ class ImportPlan:
     images: list[Image] = field(default_factory=list)
     namespace: str | None = None  # the upstream namespace taken out of the objects
     other_namespaces: list[tuple[str, str]] = field(default_factory=list)  # (object, namespace) kept
-    dropped: list[str] = field(default_factory=list)  # objects left out, with the reason
+    dropped: list[Left] = field(default_factory=list)  # what was left out, one entry per reason
     skipped: list[str] = field(default_factory=list)  # source files not read, with the reason
     to_decide: list[str] = field(default_factory=list)  # what the author must fill in
 
@@ -266,23 +264,6 @@ def _read_objects(files: Sequence[tuple[Path, str]], skipped: Sequence[str] = ()
 # --------------------------------------------------------------------------- cleaning
 
 
-def _cleaned(data: dict[str, Any]) -> dict[str, Any]:
-    """The object without what the API server wrote into it."""
-    data = copy.deepcopy(data)
-    data.pop("status", None)
-    meta = data.get("metadata")
-    if isinstance(meta, dict):
-        for key in _SERVER_METADATA:
-            meta.pop(key, None)
-        annotations = meta.get("annotations")
-        if isinstance(annotations, dict):
-            for key in _SERVER_ANNOTATIONS:
-                annotations.pop(key, None)
-            if not annotations:
-                meta.pop("annotations", None)
-    return data
-
-
 def _main_namespace(objects: Sequence[KubeObject], scopes: Scopes) -> str | None:
     """The namespace the release was written for: its own Namespace object when it ships one
     (and only one), else the namespace most of its namespaced objects name."""
@@ -350,6 +331,8 @@ def _namespace_references(data: dict[str, Any], kind: str) -> Iterator[dict[str,
         found += [_dig(h, "clientConfig", "service") for h in hooks] if isinstance(hooks, list) else []
     elif kind == "CustomResourceDefinition":
         found.append(_dig(data, "spec", "conversion", "webhook", "clientConfig", "service"))
+    elif kind == "PersistentVolume":
+        found.append(_dig(data, "spec", "claimRef"))  # a volume kept for a claim of the release
     yield from (item for item in found if isinstance(item, dict))
 
 
@@ -357,7 +340,7 @@ def _namespace_references(data: dict[str, Any], kind: str) -> Iterator[dict[str,
 
 
 def _pod_specs(data: dict[str, Any], kind: str) -> Iterator[dict[str, Any]]:
-    path = POD_SPEC_PATHS.get(kind, _TEMPLATE_POD_SPEC)
+    path = POD_SPEC_PATHS.get(kind, TEMPLATE_POD_SPEC)
     node: Any = data
     for step in path:
         node = node.get(step) if isinstance(node, dict) else None
@@ -373,36 +356,39 @@ def _value_key(text: str) -> str:
 
 
 class _Images:
-    """Assigns one value per distinct image reference; keys from the image's last path part."""
+    """Assigns one value per distinct image; keys from the image's last path part. ``nginx`` and
+    ``nginx:latest`` are one image."""
 
     def __init__(self) -> None:
-        self.by_reference: dict[str, str] = {}
-        self.parts: dict[str, tuple[str, str | None, str | None]] = {}
+        self.by_reference: dict[tuple[str, str | None, str | None], str] = {}
+        self.parts: dict[str, tuple[str, str | None, str | None, bool]] = {}
         self.used_by: dict[str, list[str]] = {}
 
     def token(self, reference: str, user: str, container: str) -> str | None:
-        match = _IMAGE_RE.match(reference)
-        if match is None:
+        parts = _image_parts(reference)
+        if parts is None:
             return None
-        key = self.by_reference.get(reference)
+        repository, tag, digest, defaulted = parts
+        key = self.by_reference.get((repository, tag, digest))
         if key is None:
-            repository = match["repository"]
             key = base = _value_key(repository.rsplit("/", 1)[-1])
             if key in self.parts:
                 key = base = _value_key(f"{base}_{container}")
             number = 2
             while key in self.parts:
                 key, number = f"{base}_{number}", number + 1
-            self.by_reference[reference] = key
-            self.parts[key] = (repository, match["tag"], match["digest"])
+            self.by_reference[(repository, tag, digest)] = key
+            self.parts[key] = parts
             self.used_by[key] = []
+        elif not defaulted and self.parts[key][3]:
+            self.parts[key] = (*self.parts[key][:3], False)  # some container names the tag
         self.used_by[key].append(user)
         return f"kube-import-image-{key}-6f1d3a"
 
     def images(self) -> list[Image]:
         return [
-            Image(key, repo, tag, digest, tuple(self.used_by[key]))
-            for key, (repo, tag, digest) in self.parts.items()
+            Image(key, repo, tag, digest, tuple(self.used_by[key]), defaulted)
+            for key, (repo, tag, digest, defaulted) in self.parts.items()
         ]
 
 
@@ -464,15 +450,16 @@ def _label_count(objects: Sequence[KubeObject], label: str) -> tuple[str | None,
 
 
 def _image_tags(objects: Sequence[KubeObject]) -> Iterator[tuple[str, str]]:
-    """(repository, tag) of the images the objects run, in order."""
+    """(repository, tag) of the images the objects run, in order; ``latest`` for one named
+    without a tag."""
     for obj in objects:
         for pod in _pod_specs(obj.data, obj.kind):
             for list_name in CONTAINER_LISTS:
                 for container in pod.get(list_name) or ():
                     image = container.get("image") if isinstance(container, dict) else None
-                    match = _IMAGE_RE.match(image) if isinstance(image, str) else None
-                    if match and match["tag"]:
-                        yield match["repository"], match["tag"]
+                    parts = _image_parts(image) if isinstance(image, str) else None
+                    if parts and parts[1]:
+                        yield parts[0], parts[1]
 
 
 def _image_version(objects: Sequence[KubeObject], name: str) -> str | None:
@@ -535,7 +522,9 @@ def plan(
 ) -> ImportPlan:
     """Read ``sources`` and work out the formula; nothing is written."""
     files, skipped = _source_files(sources, recursive=recursive)
-    objects = _read_objects(files, skipped)
+    read = _read_objects(files, skipped)
+    export, tally = Export.of(read), Tally()
+    objects = [obj for obj in read if not export.leave_out(obj, tally)]
     scopes = Scopes(objects)
     source_names = tuple(display for _, display in files)
 
@@ -571,10 +560,10 @@ def plan(
         if o.group == "" and o.kind == "ServiceAccount" and o.namespace in (None, result.namespace)
     }
     for obj in objects:
-        data = _cleaned(obj.data)
         if obj.group == "" and obj.kind == "Namespace" and obj.name == result.namespace:
-            result.dropped.append(f"Namespace/{obj.name}: kube install -n decides the namespace")
+            tally.leave_out(Why.RELEASE_NAMESPACE, obj.display)
             continue
+        data = export.cleaned(obj, tally)
         meta = data.setdefault("metadata", {})
         templated = False
         if scopes.namespaced(obj) and obj.namespace:
@@ -593,6 +582,7 @@ def plan(
         stem = _file_name(obj.kind, obj.name, used_names)
         path = f"manifests/{stem}.yaml" + (".tmpl" if templated else "")
         result.files.append(PlannedFile(path, (obj.display,), text))
+    result.dropped = tally.entries()
     result.images = images.images()
     expressions = {f"kube-import-image-{image.key}-6f1d3a": image.expression() for image in result.images}
     result.files = [
@@ -602,7 +592,18 @@ def plan(
         for f in result.files
     ]
     if not result.files:
-        raise FormulaError("nothing to import: the only object is the release's Namespace")
+        raise FormulaError(
+            "nothing to import: every object was left out ("
+            + "; ".join(left.message() for left in result.dropped if left.whole)
+            + ")"
+        )
+    result.to_decide.extend(tally.to_decide)
+    result.to_decide.extend(
+        f"images.{image.key}.tag: latest stands in; `{image.repository}` names no tag, so it runs "
+        "whatever latest is when a node pulls it (set a version)"
+        for image in result.images
+        if image.tag_defaulted
+    )
     if not found_version:
         result.to_decide.append("version: 0.1.0 stands in; the manifests do not say theirs (K3.yaml)")
     if not home:
@@ -686,6 +687,8 @@ def k3_text(p: ImportPlan) -> str:
             lines.append(f"    # {'; '.join(image.used_by[:3])}{' ...' if len(image.used_by) > 3 else ''}")
             lines.append(f"    {image.key}:")
             lines.append(f"      repository: {_q(image.repository)}")
+            if image.tag_defaulted:
+                lines.append("      # Upstream names no tag: latest is what it pulls. Set a version.")
             if image.tag:
                 lines.append(f"      tag: {_q(image.tag)}")
             if image.digest:
@@ -715,6 +718,11 @@ def readme_text(p: ImportPlan) -> str:
         out.append("These objects keep the namespace upstream gave them:")
         out.append("")
         out.extend(f"- {obj} in `{ns}`" for obj, ns in p.other_namespaces)
+        out.append("")
+    if p.dropped:
+        out.append("## Left out of the source")
+        out.append("")
+        out.extend(f"- {left.message()}" for left in p.dropped)
         out.append("")
     out += ["## Source", ""]
     out.extend(f"- `{s}`" for s in p.sources)
