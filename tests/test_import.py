@@ -68,7 +68,11 @@ def test_metrics_server_release_file_becomes_a_formula_that_renders_back(tmp_pat
     formula = load_formula(directory)
     assert (formula.name, str(formula.version)) == ("metrics-server", "0.7.2")  # from the image tag
     assert formula.values["images"] == {
-        "metrics_server": {"repository": "registry.k8s.io/metrics-server/metrics-server", "tag": "v0.7.2"}
+        "metrics_server": {
+            "repository": "registry.k8s.io/metrics-server/metrics-server",
+            "tag": "v0.7.2",
+            "digest": "",
+        }
     }
     files = sorted(p.name for p in (directory / "manifests").iterdir())
     assert len(files) == 9  # one object per file
@@ -110,6 +114,7 @@ def test_operator_install_yaml_leaves_the_human_decisions_to_lint(tmp_path: Path
     assert formula.values["images"]["redis_operator"] == {
         "repository": "quay.io/spotahome/redis-operator",
         "tag": "latest",
+        "digest": "",
     }
     rules = {f.rule for f in lint.lint([str(directory)]).findings}
     # Wildcard RBAC, Prometheus' custom resources and the `latest` image are the author's call, not import's.
@@ -163,6 +168,91 @@ def test_what_a_cluster_wrote_into_an_export_is_left_out(tmp_path: Path) -> None
     assert kube("import", str(source), "--into", str(tmp_path), "--name", "settings", *OWNER).exit_code == 0
     text = (tmp_path / "settings" / "manifests" / "configmap-settings.yaml").read_text()
     assert text == "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n"
+
+
+FLANNEL_NAMESPACE = """\
+kind: Namespace
+apiVersion: v1
+metadata:
+  name: kube-flannel
+  labels:
+    k8s-app: flannel
+    pod-security.kubernetes.io/enforce: privileged
+    kubernetes.io/metadata.name: kube-flannel
+  annotations:
+    scheduler.alpha.kubernetes.io/node-selector: "role=net ops"
+    kubectl.kubernetes.io/last-applied-configuration: '{}'
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: flannel
+  namespace: kube-flannel
+"""
+
+
+def test_the_labels_of_the_release_namespace_left_out_are_named_and_left_to_decide(tmp_path: Path) -> None:
+    """flannel's Namespace carries ``pod-security.kubernetes.io/enforce: privileged``; without it
+    on the install namespace a cluster enforcing Pod Security refuses its DaemonSet's Pods."""
+    source = tmp_path / "kube-flannel.yml"
+    source.write_text(FLANNEL_NAMESPACE)
+    result = kube("import", str(source), "--into", str(tmp_path / "out"), "--name", "flannel", *OWNER)
+    assert result.exit_code == 0, result.output
+    marks = (
+        "Namespace/kube-flannel with its labels k8s-app=flannel, "
+        "pod-security.kubernetes.io/enforce=privileged and annotations "
+        "scheduler.alpha.kubernetes.io/node-selector=role=net ops"
+    )
+    left = f"{marks}: kube install -n decides the namespace; set them on that namespace (see to decide)"
+    assert f"==> left out {left}\n" in result.output
+    decide = (
+        "the install namespace: Namespace/kube-flannel was left out with its labels k8s-app=flannel, "
+        "pod-security.kubernetes.io/enforce=privileged and annotations "
+        "scheduler.alpha.kubernetes.io/node-selector=role=net ops, and kube install creates a missing "
+        "namespace without them (a pod-security.kubernetes.io label decides which Pods the namespace "
+        "admits); create and label and annotate the one you install into before kube install -n NS: "
+        "kubectl create namespace NS; "
+        "kubectl label namespace NS k8s-app=flannel pod-security.kubernetes.io/enforce=privileged; "
+        "kubectl annotate namespace NS 'scheduler.alpha.kubernetes.io/node-selector=role=net ops'"
+    )
+    assert f"  to decide: {decide}\n" in result.output
+    readme = (tmp_path / "out" / "flannel" / "README.md").read_text()
+    assert f"## To decide\n\n- {decide}\n" in readme
+    assert f"## Left out of the source\n\n- {left}\n" in readme
+
+    plan = json.loads(
+        kube("import", str(source), "--name", "flannel", "--dry-run", "-o", "json", *OWNER).stdout
+    )
+    assert plan["dropped"] == [
+        {
+            "reason": "release-namespace",
+            "message": left,
+            "count": 1,
+            "objects": ["Namespace/kube-flannel"],
+            "fields": [
+                "labels.k8s-app=flannel",
+                "labels.pod-security.kubernetes.io/enforce=privileged",
+                "annotations.scheduler.alpha.kubernetes.io/node-selector=role=net ops",
+            ],
+        }
+    ]
+    assert decide in plan["to_decide"]
+
+
+def test_a_release_namespace_without_labels_is_left_out_with_the_one_line_it_always_had(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "app.yaml"
+    source.write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n"
+        "  labels: {kubernetes.io/metadata.name: app}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: app}\n"
+    )
+    result = kube("import", str(source), "--into", str(tmp_path / "out"), "--name", "app", *OWNER)
+    assert result.exit_code == 0, result.output
+    assert "==> left out Namespace/app: kube install -n decides the namespace\n" in result.output
+    assert "install namespace" not in result.output
+    assert "install namespace" not in (tmp_path / "out" / "app" / "README.md").read_text()
 
 
 def test_a_helm_chart_template_is_refused_with_its_line_and_nothing_is_written(tmp_path: Path) -> None:

@@ -156,8 +156,8 @@ def test_an_image_without_a_tag_gets_a_tag_value_of_the_latest_it_pulls_and_says
     result, directory = imported(tmp_path, WEB, name="web")
     formula = load_formula(directory)
     assert formula.values["images"] == {
-        "nginx": {"repository": "nginx", "tag": "latest"},
-        "busybox": {"repository": "busybox", "tag": "1.36"},
+        "nginx": {"repository": "nginx", "tag": "latest", "digest": ""},
+        "busybox": {"repository": "busybox", "tag": "1.36", "digest": ""},
     }
     assert "value images.nginx = nginx:latest  (no tag upstream: latest is what it pulls)" in result.output
     assert "value images.busybox = busybox:1.36\n" in result.output
@@ -199,8 +199,8 @@ def test_nginx_and_nginx_latest_are_one_value_and_a_digest_alone_gets_no_tag(tmp
     )
     result, directory = imported(tmp_path / "out", source, name="app")
     assert load_formula(directory).values["images"] == {
-        "nginx": {"repository": "nginx", "tag": "latest"},
-        "tool": {"repository": "registry.example.org/tool", "digest": digest},
+        "nginx": {"repository": "nginx", "tag": "latest", "digest": ""},
+        "tool": {"repository": "registry.example.org/tool", "tag": "", "digest": digest},
     }
     # One container names the tag, so `latest` is upstream's, not a stand-in.
     assert "to decide: images." not in result.output
@@ -210,6 +210,94 @@ def test_nginx_and_nginx_latest_are_one_value_and_a_digest_alone_gets_no_tag(tmp
         "nginx:latest",
         f"registry.example.org/tool@{digest}",
     ]
+
+
+PINNED = "sha256:" + "594ceea7" * 8
+NEW_DIGEST = "sha256:" + "0123abcd" * 8
+
+
+def test_every_image_form_renders_back_and_an_emptied_tag_or_digest_leaves_no_separator(
+    tmp_path: Path,
+) -> None:
+    """ingress-nginx pins its controller as ``repo:tag@digest``: a node pulls by digest, so a new
+    tag alone runs the old image. The import says so, and emptying the digest (or the tag) must
+    give a valid reference, never ``repo:tag@``."""
+    upstream = {
+        "controller": f"registry.k8s.io/ingress-nginx/controller:v1.15.1@{PINNED}",
+        "local": "localhost:5000/team/app:1.2",
+        "tool": f"registry.example.org/tool@{PINNED}",
+        "busybox": "busybox:1.36",
+        "nginx": "nginx",
+    }
+    containers = [{"name": name, "image": image} for name, image in upstream.items()]
+    source = tmp_path / "app.json"
+    source.write_text(
+        json.dumps(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "app"},
+                "spec": {"template": {"spec": {"containers": containers}}},
+            }
+        )
+    )
+    result, directory = imported(tmp_path / "out", source, name="app")
+    formula = load_formula(directory)
+    assert formula.values["images"]["controller"] == {
+        "repository": "registry.k8s.io/ingress-nginx/controller",
+        "tag": "v1.15.1",
+        "digest": PINNED,
+    }
+    assert formula.values["images"]["app"] == {
+        "repository": "localhost:5000/team/app",
+        "tag": "1.2",
+        "digest": "",
+    }
+
+    def images(**changes: dict[str, str]) -> dict[str, str]:
+        values = copy.deepcopy(dict(formula.values))
+        for key, change in changes.items():
+            values["images"][key].update(change)
+        spec = rendered(directory, "x", values)["Deployment/app"]["spec"]["template"]["spec"]
+        return {c["name"]: c["image"] for c in spec["containers"]}
+
+    assert images() == {**upstream, "nginx": "nginx:latest"}
+    changed = images(
+        controller={"tag": "v1.16.0", "digest": ""},  # a new tag: the digest emptied with it
+        tool={"tag": "2.0", "digest": ""},  # a digest alone replaced by a tag
+        app={"digest": NEW_DIGEST},  # a tagged image pinned
+        busybox={"tag": ""},  # no tag: what the node pulls as latest
+        nginx={"tag": "", "digest": NEW_DIGEST},  # a digest alone
+    )
+    assert changed == {
+        "controller": "registry.k8s.io/ingress-nginx/controller:v1.16.0",
+        "local": f"localhost:5000/team/app:1.2@{NEW_DIGEST}",
+        "tool": "registry.example.org/tool:2.0",
+        "busybox": "busybox",
+        "nginx": f"nginx@{NEW_DIGEST}",
+    }
+    assert images(controller={"tag": ""}, tool={"digest": ""})["controller"] == (
+        f"registry.k8s.io/ingress-nginx/controller@{PINNED}"
+    )
+    assert images(tool={"digest": ""})["tool"] == "registry.example.org/tool"
+    # Where a digest pins the image, the import, K3.yaml and README say it wins over the tag.
+    assert (
+        "value images.controller = registry.k8s.io/ingress-nginx/controller:v1.15.1@"
+        f"{PINNED}  (the digest wins over the tag: change or empty images.controller.digest with it)"
+    ) in result.output
+    assert "value images.busybox = busybox:1.36\n" in result.output
+    k3 = (directory / "K3.yaml").read_text()
+    assert (
+        '      tag: "v1.15.1"\n'
+        "      # The digest wins over the tag: a node pulls by digest, whatever the tag says.\n"
+    ) in k3
+    assert k3.count("The digest wins over the tag") == 2  # controller and tool, not the tagged ones
+    readme = (directory / "README.md").read_text()
+    assert (
+        "`images.controller`, `images.tool` are pinned by digest, and the digest wins over the tag: a node "
+        "pulls by digest, so a new tag alone still runs the old image. Change the digest with the tag, or "
+        "empty it: `--set-string images.controller.tag=NEW --set-string images.controller.digest=`."
+    ) in readme
 
 
 def test_a_statefulset_export_leaves_claims_revisions_endpoints_and_events_to_the_cluster(

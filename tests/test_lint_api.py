@@ -404,6 +404,70 @@ def test_kube_version_1_20_is_served_from_a_cached_cluster_openapi(
     assert unknown.hint == "did you mean `port`?"
 
 
+NULL_FIELDS = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+  labels: null
+data: null
+"""
+
+
+def test_a_null_field_is_left_out_under_the_cluster_openapi_as_the_api_server_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upstream ingress-nginx ships ``data: null``: the API server reads it as no data. A 1.20
+    cluster's OpenAPI has no null types, the bundled schemas have them: both pass it."""
+    from kube.lint import openapi
+
+    _repo(tmp_path, monkeypatch, _files("web", {"configmap.yaml": NULL_FIELDS}))
+    openapi.cache_dir().mkdir(parents=True)
+    shutil.copy(UPSTREAM / "kubernetes" / "openapi-v1.20.json", openapi.cache_file("1.20"))
+    assert lint.lint(["formulas/web"], kube_version="1.20").findings == ()
+    assert lint.lint(["formulas/web"]).findings == ()
+    result = CliRunner().invoke(app, ["lint", "--kube-version", "1.20", "formulas/web"])
+    assert result.exit_code == 0, result.output
+
+
+_OPENAPI_1_20 = schema.Schemas("1.20", UPSTREAM / "kubernetes" / "openapi-v1.20.json")
+_SERVICE_OBJ = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}}
+_CONFIGMAP_OBJ = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}
+
+
+@pytest.mark.parametrize("schemas", [_OPENAPI_1_20, *schema.bundled_versions()], ids=str)
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        # A null on an optional field: the field left out.
+        ({**_CONFIGMAP_OBJ, "data": None, "binaryData": None}, []),
+        ({**_CONFIGMAP_OBJ, "metadata": {"name": "cfg", "labels": None, "annotations": None}}, []),
+        ({**_SERVICE_OBJ, "spec": {"ports": [{"port": 80, "targetPort": None, "name": None}]}}, []),
+        # A null on a required field: the field missing, as the API server says.
+        ({**_SERVICE_OBJ, "spec": {"ports": [{"port": None}]}}, ["`spec.ports[0].port` is required"]),
+        # Real type errors and unknown fields stay errors, null or not.
+        ({**_CONFIGMAP_OBJ, "data": "x"}, ['`data` must be an object, not a string ("x")']),
+        ({**_CONFIGMAP_OBJ, "data": []}, ["`data` must be an object, not an array ([])"]),
+        (
+            {**_SERVICE_OBJ, "spec": {"ports": [{"port": "80"}]}},
+            ['`spec.ports[0].port` must be an integer, not a string ("80")'],
+        ),
+        ({**_CONFIGMAP_OBJ, "dat": None}, ["unknown field `dat`"]),
+    ],
+)
+def test_null_is_absent_on_a_field_for_every_schema_version(
+    schemas: schema.Schemas | str, obj: dict[str, object], expected: list[str]
+) -> None:
+    assert [p.message for p in schema.validate(obj, schemas)] == expected
+
+
+def test_a_null_in_a_map_or_a_list_stays_an_error_under_the_cluster_openapi() -> None:
+    """kubectl's validation refuses ``data: {a: null}`` ("unknown object type nil"); only a
+    field's null means absent."""
+    problems = schema.validate({**_CONFIGMAP_OBJ, "data": {"a": None}}, _OPENAPI_1_20)
+    assert [p.message for p in problems] == ["`data.a` must be a string, not a null (None)"]
+
+
 @pytest.mark.cluster
 def test_lint_cluster_validates_against_the_live_api_server(
     cluster: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

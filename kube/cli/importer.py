@@ -129,6 +129,8 @@ def import_command(
     )
     for image in plan.images:
         note = "  (no tag upstream: latest is what it pulls)" if image.tag_defaulted else ""
+        if image.digest:
+            note = f"  (the digest wins over the tag: change or empty images.{image.key}.digest with it)"
         console.line(f"value images.{image.key} = {image.reference}{note}")
     verb = "would write" if dry_run else "wrote"
     console.info(

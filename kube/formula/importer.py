@@ -12,10 +12,14 @@ refuses exactly what install would), and ``write`` turns them into a formula:
 - the namespace the release was written for (its own Namespace object, or the one most of
   its objects name) is taken out, so ``kube install -n`` decides it; references to it that
   must stay spelled out (RBAC subjects, webhook and APIService services) become
-  ``{{ kube.namespace }}``; objects in any other namespace keep it, and lint says so;
-- every container image becomes a value (``images.<name>.repository``/``tag``/``digest``),
-  so an upgrade of the image is a ``--set``; an image with neither tag nor digest gets the tag
-  it pulls, ``latest``, listed as to decide;
+  ``{{ kube.namespace }}``; objects in any other namespace keep it, and lint says so; the
+  labels and annotations its Namespace carried (a Pod Security level) are named, and setting
+  them on the install namespace is listed as to decide;
+- every container image becomes a value (``images.<name>.repository``/``tag``/``digest``,
+  all three always, written back as ``repository:tag@digest`` with an empty tag or digest left
+  out), so an upgrade of the image is a ``--set``; a digest wins over the tag, which K3.yaml
+  and the README say where one is set; an image with neither tag nor digest gets the tag it
+  pulls, ``latest``, listed as to decide;
 - K3.yaml gets what the manifests tell (name and version from the recommended
   ``app.kubernetes.io/*`` labels); what they cannot tell (home, maintainers) is left for
   the author and ``kube lint`` names it.
@@ -43,7 +47,7 @@ from typing import Any
 from kube.core.errors import FormulaError, NotFoundError, UsageError
 from kube.core.findings import Finding
 from kube.formula import manifests
-from kube.formula.left_out import Left, Tally, Why
+from kube.formula.left_out import Left, Tally, Why, namespace_to_decide
 from kube.formula.live_export import TEMPLATE_POD_SPEC, Export
 from kube.formula.load import is_valid_name
 from kube.formula.versions import Version, VersionError
@@ -87,13 +91,14 @@ class Image:
         return text
 
     def expression(self) -> str:
-        """The template expression that writes this image back, quoted for YAML."""
-        parts = [f"images.{self.key}.repository"]
-        if self.tag:
-            parts.append(f'":" ~ images.{self.key}.tag')
-        if self.digest:
-            parts.append(f'"@" ~ images.{self.key}.digest')
-        return "{{ (" + " ~ ".join(parts) + ") | quote }}"
+        """The template expression that writes this image back, quoted for YAML:
+        ``repository:tag@digest``, an empty tag or digest left out with its ``:`` or ``@``
+        (``repo:tag@`` is no image reference). Every image has all three values, so a digest can
+        be added to a tagged image, or emptied for a new tag, with ``--set``."""
+        value = f"images.{self.key}"
+        tag = f'((":" ~ {value}.tag) if {value}.tag else "")'
+        digest = f'(("@" ~ {value}.digest) if {value}.digest else "")'
+        return "{{ (" + f"{value}.repository ~ {tag} ~ {digest}" + ") | quote }}"
 
 
 def _image_parts(reference: str) -> tuple[str, str | None, str | None, bool] | None:
@@ -561,7 +566,13 @@ def plan(
     }
     for obj in objects:
         if obj.group == "" and obj.kind == "Namespace" and obj.name == result.namespace:
+            # Its labels (a Pod Security level) go with it: said, and left to decide.
             tally.leave_out(Why.RELEASE_NAMESPACE, obj.display)
+            marks = export.namespace_marks(obj)
+            tally.left_fields(Why.RELEASE_NAMESPACE, obj.display, marks)
+            decide = namespace_to_decide(obj.display, marks)
+            if decide:
+                tally.to_decide.append(decide)
             continue
         data = export.cleaned(obj, tally)
         meta = data.setdefault("metadata", {})
@@ -681,7 +692,8 @@ def k3_text(p: ImportPlan) -> str:
     lines.append(f"  {p.object_count} objects: {summary}.")
     if p.images:
         lines.append("values:")
-        lines.append("  # Container images, one value per image the upstream manifests run.")
+        lines.append("  # Container images, one value per image the upstream manifests run, written as")
+        lines.append("  # repository:tag@digest; an empty tag or digest is left out.")
         lines.append("  images:")
         for image in p.images:
             lines.append(f"    # {'; '.join(image.used_by[:3])}{' ...' if len(image.used_by) > 3 else ''}")
@@ -689,11 +701,38 @@ def k3_text(p: ImportPlan) -> str:
             lines.append(f"      repository: {_q(image.repository)}")
             if image.tag_defaulted:
                 lines.append("      # Upstream names no tag: latest is what it pulls. Set a version.")
-            if image.tag:
-                lines.append(f"      tag: {_q(image.tag)}")
+            lines.append(f"      tag: {_q(image.tag or '')}")
             if image.digest:
-                lines.append(f"      digest: {_q(image.digest)}")
+                lines.append(
+                    "      # The digest wins over the tag: a node pulls by digest, whatever the tag says."
+                )
+                lines.append(
+                    f"      # Change it with the tag, or empty it for the tag to count "
+                    f"(--set-string images.{image.key}.digest=)."
+                )
+            lines.append(f"      digest: {_q(image.digest or '')}")
     return "\n".join(lines) + "\n"
+
+
+def _image_notes(images: Sequence[Image]) -> list[str]:
+    """What the README says on changing the images: how a value is written, and that a
+    digest wins over the tag."""
+    first = images[0].key
+    notes = [
+        f"Each image is `repository:tag@digest`, an empty tag or digest left out: `--set-string "
+        f"images.{first}.tag=NEW` changes the tag."
+    ]
+    pinned = [i for i in images if i.digest]
+    if pinned:
+        keys = ", ".join(f"`images.{i.key}`" for i in pinned)
+        key = pinned[0].key
+        notes.append(
+            f"{keys} {'is' if len(pinned) == 1 else 'are'} pinned by digest, and the digest wins over "
+            "the tag: a node pulls by digest, so a new tag alone still runs the old image. Change the "
+            f"digest with the tag, or empty it: `--set-string images.{key}.tag=NEW "
+            f"--set-string images.{key}.digest=`."
+        )
+    return notes
 
 
 def readme_text(p: ImportPlan) -> str:
@@ -706,6 +745,8 @@ def readme_text(p: ImportPlan) -> str:
         out.append("| value | default |")
         out.append("| --- | --- |")
         out.extend(f"| `images.{i.key}` | `{i.reference}` |" for i in p.images)
+        for note in _image_notes(p.images):
+            out += ["", note]
     else:
         out.append("None yet.")
     out += ["", "## Install", "", "```sh", f"kube install {p.name} -n {p.namespace or p.name}", "```", ""]
@@ -718,6 +759,11 @@ def readme_text(p: ImportPlan) -> str:
         out.append("These objects keep the namespace upstream gave them:")
         out.append("")
         out.extend(f"- {obj} in `{ns}`" for obj, ns in p.other_namespaces)
+        out.append("")
+    if p.to_decide:
+        out.append("## To decide")
+        out.append("")
+        out.extend(f"- {item}" for item in p.to_decide)
         out.append("")
     if p.dropped:
         out.append("## Left out of the source")

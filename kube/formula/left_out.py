@@ -6,6 +6,7 @@ the reasons (``Why``) are what a script compares.
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -132,6 +133,62 @@ def _kinds(displays: Sequence[str]) -> str:
     return ", ".join(_plural(count, kind) for kind, count in kinds.items())
 
 
+#: How ``Left.fields`` names a label or an annotation that went with an object left out whole.
+LABEL, ANNOTATION = "labels.", "annotations."
+
+
+def marks(labels: dict[str, str], annotations: dict[str, str]) -> list[str]:
+    """``labels.KEY=VALUE`` and ``annotations.KEY=VALUE``: what ``Left.fields`` lists of the
+    labels and annotations that went with an object left out whole."""
+    return [f"{LABEL}{k}={v}" for k, v in labels.items()] + [
+        f"{ANNOTATION}{k}={v}" for k, v in annotations.items()
+    ]
+
+
+def _marks_of(fields: Sequence[str], prefix: str) -> list[str]:
+    return [name.removeprefix(prefix) for name in fields if name.startswith(prefix)]
+
+
+def _shown(mark: str) -> str:
+    """``KEY=VALUE`` on one line (a value of several lines has its line breaks escaped)."""
+    return mark.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _with_marks(fields: Sequence[str]) -> str:
+    """`` with its labels a=b, c=d and annotations e=f``; empty when it had none."""
+    parts = [
+        f"{noun} {', '.join(map(_shown, found))}"
+        for noun, prefix in (("labels", LABEL), ("annotations", ANNOTATION))
+        if (found := _marks_of(fields, prefix))
+    ]
+    return f" with its {' and '.join(parts)}" if parts else ""
+
+
+def namespace_to_decide(display: str, fields: Sequence[str]) -> str | None:
+    """What to decide on the labels and annotations of the release's Namespace, left out:
+    kube install creates a missing namespace without them, and a Pod Security label decides
+    which Pods the namespace admits (flannel's DaemonSet needs ``enforce=privileged``)."""
+    labels, annotations = _marks_of(fields, LABEL), _marks_of(fields, ANNOTATION)
+    if not labels and not annotations:
+        return None
+    commands = ["kubectl create namespace NS"]
+    if labels:
+        commands.append(f"kubectl label namespace NS {' '.join(map(shlex.quote, labels))}")
+    if annotations:
+        commands.append(f"kubectl annotate namespace NS {' '.join(map(shlex.quote, annotations))}")
+    why = (
+        " (a pod-security.kubernetes.io label decides which Pods the namespace admits)"
+        if any(label.startswith("pod-security.kubernetes.io/") for label in labels)
+        else ""
+    )
+    verbs = " and ".join(v for v, found in (("label", labels), ("annotate", annotations)) if found)
+    return (
+        f"the install namespace: {display} was left out{_with_marks(fields)}, and kube install "
+        f"creates a missing namespace without them{why}; create and {verbs} the one you install "
+        f"into before kube install -n NS: {'; '.join(_shown(c) for c in commands)}"
+    )
+
+
 @dataclass(frozen=True)
 class Left:
     """One reason an import left something out, and the objects it left out (or left fields
@@ -139,7 +196,10 @@ class Left:
 
     why: Why
     objects: tuple[str, ...]  # Kind/name
-    fields: tuple[str, ...] = ()  # empty when the objects themselves were left out
+    # The fields left out of the objects kept; for objects left out whole, the labels and
+    # annotations that went with them (``labels.KEY=VALUE``, ``annotations.KEY=VALUE``), which
+    # someone must set elsewhere (a Namespace's: on the install namespace).
+    fields: tuple[str, ...] = ()
 
     @property
     def whole(self) -> bool:
@@ -154,8 +214,11 @@ class Left:
             kinds=_kinds(self.objects),
             names=", ".join(dict.fromkeys(self.objects)),
             fields=", ".join(self.fields),
-        )
-        return f"{text.replace('(s)', '' if count == 1 else 's')}: {reason}"
+        ).replace("(s)", "" if count == 1 else "s")
+        if self.whole and self.fields:
+            text += _with_marks(self.fields)
+            reason += "; set them on that namespace (see to decide)"
+        return f"{text}: {reason}"
 
 
 @dataclass
@@ -174,11 +237,16 @@ class Tally:
             self.fields.setdefault(why, {}).setdefault(name, []).append(display)
 
     def entries(self) -> list[Left]:
-        """One entry per reason: objects first, then fields, in ``Why``'s order."""
-        found = [Left(why, tuple(self.objects[why])) for why in Why if why in self.objects]
+        """One entry per reason: objects first, then fields, in ``Why``'s order. What went with
+        the objects of a whole reason (a Namespace's labels) is in that reason's entry."""
+        found = [
+            Left(why, tuple(self.objects[why]), tuple(self.fields.get(why, {})))
+            for why in Why
+            if why in self.objects
+        ]
         for why in Why:
             by_field = self.fields.get(why)
-            if by_field:
+            if by_field and why not in self.objects:
                 displays = dict.fromkeys(d for users in by_field.values() for d in users)
                 found.append(Left(why, tuple(displays), tuple(by_field)))
         return found

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kube.formula.left_out import Tally, Why
+from kube.formula.left_out import Tally, Why, marks
 from kube.formula.live_fields import (
     BINDING_PREFIX,
     account_fields,
@@ -50,6 +50,8 @@ from kube.k8s.releases_drift import CONTENT_HASH_ANNOTATION
 TEMPLATE_POD_SPEC = ("spec", "template", "spec")
 
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+#: The label the API server puts on every Namespace: its name.
+_NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 #: What the API server records about every object.
 _SERVER_METADATA = (
@@ -218,6 +220,22 @@ class Export:
         for why, name in list(found):
             tally.left_fields(why, display, [name])
         return data
+
+    def namespace_marks(self, obj: KubeObject) -> list[str]:
+        """The labels and annotations of a Namespace left out that someone wrote, as
+        ``Left.fields`` names them (``labels.pod-security.kubernetes.io/enforce=privileged``):
+        not what the cluster, kubectl or an installer wrote on it."""
+        meta = self.cleaned(obj, Tally()).get("metadata")
+        labels, annotations = (_strings(dig(meta, part)) for part in ("labels", "annotations"))
+        labels.pop(_NAMESPACE_NAME_LABEL, None)
+        return marks(labels, annotations)
+
+
+def _strings(mapping: Any) -> dict[str, str]:
+    """A label or annotation map as text (a null value is the empty string the API stores)."""
+    if not isinstance(mapping, dict):
+        return {}
+    return {str(k): "" if v is None else str(v) for k, v in mapping.items()}
 
 
 def _helm_record(obj: KubeObject) -> bool:

@@ -11,7 +11,9 @@ run. The schemas are strict (unknown fields are errors), as ``kubectl create``
 with server-side field validation is. Older minors come from a cluster's own
 OpenAPI (``kube.lint.openapi``, ``kube lint --cluster``), cached by minor; the
 same repair loop (``collect``) reports every error of either, and of custom
-resources against their CRD (``kube.lint.crds``).
+resources against their CRD (``kube.lint.crds``). In all of them an explicit null on a
+field is the field left out, as the API server reads it (the bundled schemas allow null on
+most optional fields, a cluster's OpenAPI on none).
 """
 
 from __future__ import annotations
@@ -242,6 +244,14 @@ def collect(
             return problems
         except jsonschema.ValidationError as exc:
             path = tuple(exc.path)
+            if _null_field(exc, path):
+                # The API server reads an explicit null on a field as the field left out (a
+                # required one is then reported missing on the next run); the bundled schemas
+                # allow it on most optional fields, a cluster's OpenAPI on none.
+                if work is obj:
+                    work = copy.deepcopy(obj)
+                if _drop(work, path):
+                    continue
             if (path, str(exc.validator)) in seen:
                 return problems  # the repair did not take; stop rather than loop
             seen.add((path, str(exc.validator)))
@@ -251,6 +261,44 @@ def collect(
             if not _repair(work, exc, path):
                 return problems
     return problems
+
+
+#: Schema keywords whose next step is a name or an index, not a keyword.
+_NAMED = frozenset(
+    {"properties", "patternProperties", "dependencies", "dependentSchemas", "$defs", "definitions"}
+)
+_INDEXED = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+#: Keywords that step into a member of a map or a list, not into a named field.
+_MEMBER = frozenset({"additionalProperties", "patternProperties", "items", "additionalItems", "prefixItems"})
+
+
+def _null_field(exc: Any, path: tuple[str | int, ...]) -> bool:
+    """Whether ``exc`` is about a null written on a named field (``data: null``), not on a
+    member of a map (``data: {a: null}``) or a list (``args: [null]``): kubectl's own
+    validation refuses those, and the API server reads them as the empty value, not as absent."""
+    if exc.instance is not None or not path or not isinstance(path[-1], str):
+        return False
+    steps, last, at = list(exc.absolute_schema_path), "", 0
+    while at < len(steps):
+        step = steps[at]
+        if step in _MEMBER or step == "properties":
+            last = str(step)
+        at += 2 if step in _NAMED or step in _INDEXED else 1
+    return last == "properties"
+
+
+def _drop(work: dict[str, Any], path: tuple[str | int, ...]) -> bool:
+    """Take the null at ``path`` out of the private copy; False when it is not there."""
+    parent: Any = work
+    try:
+        for step in path[:-1]:
+            parent = parent[step]
+    except (KeyError, IndexError, TypeError):
+        return False
+    if not isinstance(parent, dict) or path[-1] not in parent or parent[path[-1]] is not None:
+        return False
+    del parent[path[-1]]
+    return True
 
 
 def _repair(work: dict[str, Any], exc: Any, path: tuple[str | int, ...]) -> bool:
