@@ -301,8 +301,10 @@ def test_rejected_object_leaves_a_partial_record_that_uninstall_cleans_up(
     assert row(result, "ConfigMap", "second")[-1] == "created"
     assert row(result, "Service", "bad")[-1] == "failed (Invalid)"
     assert row(result, "ConfigMap", "later")[-1] == "not attempted"
-    assert "Service/bad: Invalid:" in result.stdout and "99999" in result.stdout
-    assert "Error: install of broken failed: Service/bad failed (Invalid)" in result.stderr
+    # The failure names the manifest it came from.
+    assert "Service/bad (manifests/b-bad.yaml:1): Invalid:" in result.stdout and "99999" in result.stdout
+    failed = "Error: install of broken failed: Service/bad (manifests/b-bad.yaml:1) failed (Invalid)"
+    assert failed in result.stderr
     [listed] = json.loads(kube("list", "-n", namespace, "-o", "json").stdout)
     assert listed["status"] == "partial" and listed["objects"] == 2
     assert listed["record"]["failed"][0]["reason"] == "Invalid"

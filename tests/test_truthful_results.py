@@ -261,8 +261,8 @@ def test_objects_after_one_kubectl_validation_refuses_are_not_attempted(
     assert row(result, "ConfigMap", "three")[-1] == "not attempted"
     assert row(result, "Service", "four")[-1] == "not attempted"
     assert (
-        'ConfigMap/two: kubectl validation: ValidationError(ConfigMap): unknown field "bogus"'
-        in result.stdout
+        "ConfigMap/two (manifests/all.yaml:6): kubectl validation: "
+        'ValidationError(ConfigMap): unknown field "bogus"' in result.stdout
     )
     assert "Unknown" not in result.stdout
     assert "1 object exists, 1 failed, 2 not attempted" in result.stdout
@@ -565,9 +565,15 @@ def test_an_object_of_a_type_the_cluster_lacks_points_at_its_definition_not_only
     directory = write_formula(
         tmp_path, "needs-crd", manifests={"cm.yaml": HELD.split("---\n")[1], "w.yaml": widget}
     )
+    # A hint from an earlier run says the cluster serves example.com/v1 (a CRD deleted since):
+    # kube spares its read of the server's versions, and kubectl's create meets the missing type.
+    from kube.k8s import type_cache
+
+    type_cache.remember(Kubectl(), ["v1", "example.com/v1"], type_cache.GROUP_VERSIONS)
     result = kube("install", str(directory), "-n", namespace)
     assert result.exit_code == 8, result.output
-    assert "install of needs-crd failed: Widget/w failed (NoMatch)" in result.stderr
+    assert "install of needs-crd failed: Widget/w (manifests/w.yaml:1) failed (NoMatch)" in result.stderr
+    assert 'unable to recognize: no matches for kind "Widget"' in result.stdout  # not kubectl's "STDIN"
     assert (
         "the cluster serves no example.com/v1 Widget: install the kube or CustomResourceDefinition that "
         "defines it (or fix the apiVersion), then run `kube install` again, or remove what exists with "
@@ -591,3 +597,39 @@ def test_a_go_value_in_an_invalid_error_is_cut_to_its_type_and_the_reason_stays(
     assert message.startswith(
         'The Job "migrate" is invalid: spec.template: Invalid value: core.PodTemplateSpec{'
     )
+
+
+@pytest.mark.cluster
+def test_objects_of_api_versions_the_cluster_lacks_are_refused_before_anything_is_created(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"
+    future = "apiVersion: apps/v9\nkind: Deployment\nmetadata:\n  name: later\n"
+    crd = json.dumps({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.org"},
+        "spec": {"group": "example.org", "scope": "Namespaced",
+                 "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                 "versions": [{"name": "v1", "served": True, "storage": True,
+                               "schema": {"openAPIV3Schema": {"type": "object"}}}]},
+    })  # fmt: skip
+    gadget = "apiVersion: example.org/v1\nkind: Gadget\nmetadata:\n  name: g\n"
+    manifests = {"cm.yaml": HELD.split("---\n")[1], "w.yaml": widget, "d.yaml": future,
+                 "crd.json": crd, "g.yaml": gadget}  # fmt: skip
+    directory = write_formula(tmp_path, "too-new", manifests=manifests)
+    target = f"{namespace}-new"  # kube would create it: nothing may be
+    result = kube("install", str(directory), "-n", target, "--force")
+    assert result.exit_code == 8, result.output
+    said = " ".join(result.stderr.split())
+    assert (
+        "Error: the cluster serves no apps/v9 (Deployment/later at manifests/d.yaml:1); no example.com/v1 "
+        "(Widget/w at manifests/w.yaml:1): nothing was created" in said
+    )
+    assert "the cluster serves apps/v1: change the apiVersion to one it serves" in said
+    assert "example.org" not in said  # defined by the formula's own CRD
+    assert not exists(kubectl, "namespace", target)
+    assert not exists(kubectl, "customresourcedefinition", "gadgets.example.org")
+    # The served list is kept: the next install of served versions asks nothing more.
+    from kube.k8s import type_cache
+
+    assert "apps/v1" in type_cache.hinted(Kubectl(), type_cache.GROUP_VERSIONS)

@@ -454,7 +454,8 @@ def _raise_for(result: InstallResult) -> None:
             raise type(exc)(message, hint=exc.hint) from None
     if result.outcome in ("partial", "failed", "rolled back"):
         failed = [o for o in result.objects if o.status == "failed"]
-        first = f"{failed[0].ref.display} {status_text(failed[0])}" if failed else "see above"
+        where = f" ({failed[0].source})" if failed and failed[0].source else ""
+        first = f"{failed[0].ref.display}{where} {status_text(failed[0])}" if failed else "see above"
         if len(failed) > 1:
             first += f" and {len(failed) - 1} more"
         unserved = [o for o in failed if o.detail.startswith(f"{Reason.NO_MATCH}:")]

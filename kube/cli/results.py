@@ -46,7 +46,10 @@ def print_objects(formula: str, version: str, objects: tuple[ObjectStatus, ...])
         # Which releases share a cluster-scoped object is worth a line even when all is well.
         shared_note = o.detail.startswith("shared")
         if o.detail and ((o.status not in _QUIET and o.status != "stuck") or shared_note):
-            console.line(f"  {o.ref.display}: {clip(o.detail, DETAIL_LIMIT, '-o json prints them all')}")
+            # A failure names the manifest it came from: that is where the fix goes.
+            where = f" ({o.source})" if o.status == "failed" and o.source else ""
+            detail = clip(o.detail, DETAIL_LIMIT, "-o json prints them all")
+            console.line(f"  {o.ref.display}{where}: {detail}")
 
 
 def _object_json(status: ObjectStatus) -> dict[str, Any]:

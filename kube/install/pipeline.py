@@ -332,6 +332,11 @@ def install(
         result = create.server_dry_run(the_plan, waves, kubectl, scopes)
         flat = tuple(replace(o, data=as_sent(o, ns, scopes)) for o in among)
         return replace(result, reach=reach, rendered=flat, hook_ran=hook_ran)
+    from kube.install.served import refuse_unserved
+
+    # Before the question and before the first object: kubectl would stop at such an object
+    # only after creating the ones before it.
+    refuse_unserved(kubectl, among)
     if confirm is not None and (reach.cluster_scoped or reach.elsewhere):
         confirm(reach)
 

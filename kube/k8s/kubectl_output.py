@@ -207,7 +207,8 @@ def _parse_error(line: str) -> tuple[str, str]:
     message = re.sub(
         r'^error when (creating|deleting|retrieving current configuration of) "[^"]*": ', "", message
     )
-    return reason, _without_go_values(message)
+    # kube sends every object on stdin: kubectl's "STDIN" names no file the user has.
+    return reason, _without_go_values(message.replace(' "STDIN": ', ": "))
 
 
 #: How much of a Go value the API server prints in an Invalid error is kept ("Invalid value:

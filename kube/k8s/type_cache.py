@@ -9,9 +9,11 @@ read too, and a hint naming a type the server no longer has makes kubectl refuse
 which is then made again with the fresh list. So a stale, foreign or damaged hint costs one
 read, never a missed resident.
 
-One file per kubeconfig and context (``$KUBE_HOME/cache/namespaced-types-<key>``), one type
-per line, replaced by rename, written without the home's lock: two kubes racing leave one
-complete list.
+The same holds the group/versions the cluster served last time (``kube.install.served``).
+
+One file per kubeconfig, context and list (``$KUBE_HOME/cache/namespaced-types-<key>``,
+``group-versions-<key>``), one entry per line, replaced by rename, written without the home's
+lock: two kubes racing leave one complete list.
 """
 
 from __future__ import annotations
@@ -40,16 +42,21 @@ def resident_types(types: Sequence[str]) -> list[str]:
     return [t for t in types if t not in _SKIPPED and not t.endswith(_SKIPPED_GROUPS)]
 
 
-def _file(kubectl: Kubectl) -> Path:
+#: The lists kept: the namespaced types (uninstall), the group/versions served (install).
+NAMESPACED_TYPES = "namespaced-types"
+GROUP_VERSIONS = "group-versions"
+
+
+def _file(kubectl: Kubectl, what: str) -> Path:
     chosen = kubectl.kubeconfig or os.environ.get("KUBECONFIG", "")
     key = hashlib.sha256(f"{chosen}\0{kubectl.context or ''}".encode("utf-8", "surrogateescape"))
-    return paths.kube_home() / "cache" / f"namespaced-types-{key.hexdigest()[:16]}"
+    return paths.kube_home() / "cache" / f"{what}-{key.hexdigest()[:16]}"
 
 
-def hinted(kubectl: Kubectl) -> list[str]:
-    """The namespaced types this cluster listed last time (empty when unknown)."""
+def hinted(kubectl: Kubectl, what: str = NAMESPACED_TYPES) -> list[str]:
+    """The namespaced types (or ``what``) this cluster listed last time (empty when unknown)."""
     try:
-        text = _file(kubectl).read_text("utf-8")
+        text = _file(kubectl, what).read_text("utf-8")
     except (OSError, UnicodeDecodeError):
         return []
     types = text.split()
@@ -59,10 +66,10 @@ def hinted(kubectl: Kubectl) -> list[str]:
     return types
 
 
-def remember(kubectl: Kubectl, types: Sequence[str]) -> None:
+def remember(kubectl: Kubectl, types: Sequence[str], what: str = NAMESPACED_TYPES) -> None:
     """Keep ``types`` (the server's fresh list) as this cluster's hint, when it changed."""
-    if list(types) == hinted(kubectl):
+    if list(types) == hinted(kubectl, what):
         return
     # A read-only or full home: the hint is only an optimisation.
     with contextlib.suppress(OSError):
-        paths.atomic_write(_file(kubectl), "".join(f"{t}\n" for t in types).encode("utf-8"))
+        paths.atomic_write(_file(kubectl, what), "".join(f"{t}\n" for t in types).encode("utf-8"))
