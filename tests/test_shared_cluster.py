@@ -258,7 +258,8 @@ def test_the_custom_resources_of_several_crds_are_read_in_one_call(
 def _refused_binding(group: str, first: str, second: str) -> str:
     name = f"widget-reader-{group.split('.')[0]}"
     return (
-        f"ClusterRoleBinding/{name}: AlreadyExists: it exists (shared by {first}/widgets) and differs "
+        f"ClusterRoleBinding/{name} (manifests/binding.json.tmpl): AlreadyExists: it exists (shared by "
+        f"{first}/widgets) and differs "
         f'from this release\'s: subjects[0].namespace is "{first}", this release renders "{second}"; '
         "make its name unique per install (template it with {{ kube.namespace }}), "
         f"or install into namespace {first}, which has it"
@@ -273,6 +274,14 @@ def test_a_cluster_object_rendered_otherwise_in_another_namespace_is_not_joined(
     binding, role = f"clusterrolebinding/widget-reader-{short}", f"clusterrole/widget-reader-{short}"
     one = kube("install", formula, "-n", namespace, "--force")
     assert one.exit_code == 0, one.output
+    # The server dry run says what the install does: the binding is refused, the role joined.
+    checked = kube("install", formula, "-n", second, "--server-dry-run", "-o", "json")
+    assert checked.exit_code == 8, checked.output
+    details = {o["kind"]: o["detail"] for o in json.loads(checked.stdout)["objects"]}
+    refused = _refused_binding(group, namespace, second).partition("(manifests/binding.json.tmpl): ")[2]
+    assert details["ClusterRoleBinding"] == refused
+    assert details["ClusterRole"] == f"shared: would join {namespace}/widgets"
+    assert _users(kubectl, binding) == [f"{namespace}/widgets"] == _users(kubectl, role)
     two = kube("install", formula, "-n", second, "--force")
     assert two.exit_code == 8, two.output
     assert _refused_binding(group, namespace, second) in two.output
@@ -309,7 +318,9 @@ def test_an_atomic_install_refused_a_cluster_object_leaves_nothing_behind(
     assert releases.read_release(Kubectl(namespace=second), "widgets", second) is None
     assert kubectl("get", "serviceaccount", "widgets", "-n", second, check=False).returncode != 0
     assert _subject_namespace(kubectl, group) == namespace
-    assert _users(kubectl, binding) == [f"{namespace}/widgets"]
+    # The role it had joined is the first release's alone again.
+    assert _users(kubectl, binding) == [f"{namespace}/widgets"] == _users(kubectl, role)
+    assert f"ClusterRole/widget-reader-{short}: shared: left to {namespace}/widgets" in two.output
     # The first release is the last that exists: its uninstall deletes both.
     out = kube("uninstall", "widgets", "-n", namespace)
     assert out.exit_code == 0, out.output
@@ -335,8 +346,9 @@ def test_another_version_of_the_formula_joins_a_crd_only_when_it_renders_it_the_
         return
     assert out.exit_code == 8, out.output
     assert (
-        f"CustomResourceDefinition/widgets.{group}: AlreadyExists: it exists (shared by {namespace}/widgets) "
-        "and differs from this release's (widgets 2.0.0; it was made by widgets 1.0.0): "
+        f"CustomResourceDefinition/widgets.{group} (manifests/crd.yaml:1): AlreadyExists: it exists "
+        f"(shared by {namespace}/widgets) and differs from this release's "
+        "(widgets 2.0.0; it was made by widgets 1.0.0): "
         "spec.versions[0].schema.openAPIV3Schema.description is not set, this release renders "
         '"widgets v2"; a CustomResourceDefinition is one per cluster, and an install does not change it '
         f"under another release: install widgets 1.0.0 here, or upgrade {namespace}/widgets to 2.0.0 first"
@@ -344,3 +356,111 @@ def test_another_version_of_the_formula_joins_a_crd_only_when_it_renders_it_the_
     live = json.loads(kubectl("get", crd, "-o", "json").stdout)
     assert "description" not in live["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     assert _users(kubectl, crd) == [f"{namespace}/widgets"]
+
+
+def _bound_in(tmp_path: Path, group: str, version: str, subject_namespace: str) -> str:
+    """The dashboard formula at ``version``, its ClusterRoleBinding's subject in
+    ``subject_namespace`` whatever namespace it is installed in (the same in every one)."""
+    binding = json.dumps(_binding(group)).replace("{{ kube.namespace }}", subject_namespace)
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "widgets", "labels": {"v": version}},
+    }
+    manifests = {"binding.json": binding, "account.yaml": json.dumps(account)}
+    return str(write_formula(tmp_path / version, "widgets", version, manifests=manifests))
+
+
+def _rebound(tmp_path: Path, group: str) -> str:
+    """Version 2.0.0 of the dashboard formula: the subject is each install namespace's own."""
+    manifests = {"binding.json.tmpl": json.dumps(_binding(group))}
+    return str(write_formula(tmp_path / "2.0.0", "widgets", "2.0.0", manifests=manifests))
+
+
+def test_an_upgrade_does_not_change_a_shared_object_for_the_other_releases_unless_forced(
+    namespace: str, second: str, group: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    short = group.split(".")[0]
+    binding = f"clusterrolebinding/widget-reader-{short}"
+    v1 = _bound_in(tmp_path, group, "1.0.0", namespace)
+    for ns in (namespace, second):
+        assert kube("install", v1, "-n", ns, "--force").exit_code == 0
+    both = sorted([f"{namespace}/widgets", f"{second}/widgets"])
+    assert _users(kubectl, binding) == both
+    # A new version that renders the binding the same upgrades as before.
+    same = kube("upgrade", "widgets", _bound_in(tmp_path, group, "1.1.0", namespace), "-n", second)
+    assert same.exit_code == 0, same.output
+    v2 = _rebound(tmp_path, group)
+    changes = (
+        f"ClusterRoleBinding/widget-reader-{short}: AlreadyExists: shared with {namespace}/widgets; the "
+        f'upgrade would change it for them: subjects[0].namespace is "{namespace}", this release renders '
+        f'"{second}"; `kube upgrade --force` changes it for them too'
+    )
+    diff = kube("diff", "widgets", v2, "-n", second)
+    assert diff.exit_code == 1, diff.output
+    assert f"{changes.replace(': AlreadyExists', ': would be refused (AlreadyExists', 1)})" in diff.stdout
+    dry = kube("upgrade", "widgets", v2, "-n", second, "--dry-run")
+    assert dry.exit_code == 8, dry.output
+    assert changes in " ".join(dry.stderr.split())
+    refused = kube("upgrade", "widgets", v2, "-n", second)
+    assert refused.exit_code == 8, refused.output
+    assert f"upgrade failed: {changes}" in refused.output
+    assert _subject_namespace(kubectl, group) == namespace
+    # --force: applied, and said to have changed for the first release too.
+    forced = kube("upgrade", "widgets", v2, "-n", second, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (
+        f"ClusterRoleBinding/widget-reader-{short}: shared: changed for {namespace}/widgets too"
+        in forced.output
+    )
+    assert _subject_namespace(kubectl, group) == second
+    assert _users(kubectl, binding) == both
+
+
+def test_the_last_release_that_still_exists_upgrades_a_shared_object_as_before(
+    namespace: str, second: str, group: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    binding = f"clusterrolebinding/widget-reader-{group.split('.')[0]}"
+    v1 = _bound_in(tmp_path, group, "1.0.0", namespace)
+    for ns in (namespace, second):
+        assert kube("install", v1, "-n", ns, "--force").exit_code == 0
+    assert kube("uninstall", "widgets", "-n", namespace).exit_code == 0
+    # A user named on the object whose release is gone (deleted by hand) does not count.
+    kubectl(
+        "annotate", binding, f"{SHARED_BY}={second}/widgets,nowhere-{namespace[:40]}/widgets", "--overwrite"
+    )
+    out = kube("upgrade", "widgets", _rebound(tmp_path, group), "-n", second)
+    assert out.exit_code == 0, out.output
+    assert _subject_namespace(kubectl, group) == second
+
+
+def test_a_rollback_does_not_change_a_shared_crd_under_another_release(
+    namespace: str, second: str, group: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    crd = f"crd/widgets.{group}"
+
+    def version(number: str) -> str:
+        described = _crd(group)
+        described["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"] = f"widgets {number}"
+        return str(
+            write_formula(tmp_path / number, "widgets", number, manifests={"crd.yaml": json.dumps(described)})
+        )
+
+    def description() -> str:
+        live = json.loads(kubectl("get", crd, "-o", "json").stdout)
+        return str(live["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"])
+
+    assert kube("install", version("1.0.0"), "-n", namespace, "--force").exit_code == 0
+    # Its only user: the upgrade changes the schema as it always did.
+    up = kube("upgrade", "widgets", version("2.0.0"), "-n", namespace)
+    assert up.exit_code == 0, up.output
+    assert kube("install", version("2.0.0"), "-n", second, "--force").exit_code == 0
+    assert _users(kubectl, crd) == sorted([f"{namespace}/widgets", f"{second}/widgets"])
+    back = kube("rollback", "widgets", "-n", namespace)
+    assert back.exit_code == 8, back.output
+    assert (
+        f"CustomResourceDefinition/widgets.{group}: AlreadyExists: shared with {second}/widgets; the upgrade "
+        "would change it for them: spec.versions[0].schema.openAPIV3Schema.description is "
+        '"widgets 2.0.0", this release renders "widgets 1.0.0"'
+    ) in back.output
+    assert description() == "widgets 2.0.0"

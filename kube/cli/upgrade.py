@@ -100,7 +100,11 @@ def upgrade_command(
     history_max: Annotated[int, _HISTORY_MAX] = 10,
     force: Annotated[
         bool,
-        typer.Option("--force", help="Create cluster-scoped objects new to the release without asking."),
+        typer.Option(
+            "--force",
+            help="Create cluster-scoped objects new to the release without asking; change shared ones "
+            "for the other releases that use them too.",
+        ),
     ] = False,
 ) -> None:
     """Upgrade a release: render the new version with its values, apply server-side, prune what left it."""
@@ -128,6 +132,7 @@ def upgrade_command(
         max_history=history_max,
         on_hook_output=show_hook_output,
         confirm=lambda reach: confirm_reach(reach, release, force=force, command="upgrade"),
+        change_shared=force,
     )
     chosen = fanout.choose(cluster, all_clusters, cluster_selector, context, kubeconfig)
     if chosen.many:

@@ -37,6 +37,13 @@ recorded that now carries another release's label, or was made again (another ui
 this release's labels: it is someone else's now. One edited by hand keeps its uid, and the
 apply sets it back.
 
+A cluster-scoped object the release shares with releases in other namespaces
+(``kube.install.shared``) that it renders otherwise than it is stops the apply the same way
+("shared with ...; the upgrade would change it for them", with the first field that differs):
+server-side apply would change it under every other user (a ClusterRoleBinding rebound to this
+namespace's ServiceAccount, a CRD's schema). ``--force`` applies it, and its status says it
+changed for them too. When the release is its last user that still exists, it is applied.
+
 Prune (kpt's ownership rule): an object of the previous revision that the new objects no longer
 have is deleted, newest first, only when it still carries kube's managed-by label and the
 formula's label (and, when it has one, the ``kube.sh/release`` label of this release), and its
@@ -63,7 +70,7 @@ server would store is compared with the live one (as above): equal is ``unchange
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from kube.install import shared
@@ -75,10 +82,12 @@ __all__ = [
     "KEEP",
     "ApplyReport",
     "Previous",
+    "SharedChange",
     "apply_release",
     "foreign_objects",
     "key_of",
     "owned_by",
+    "shared_changes",
     "with_default_protocols",
 ]
 
@@ -230,11 +239,14 @@ def apply_release(
     dry_run: bool = False,
     prune: bool = True,
     namespace: str = "",
+    change_shared: bool = False,
 ) -> ApplyReport:
     """Apply ``waves`` (objects as sent, namespaces set) and prune what ``previous`` had and they
     do not; see the module docstring. ``formula`` is the previous revision's formula (its label
     marks the objects this release may prune); ``namespace`` the release's, which names it among
-    the users of shared cluster-scoped objects (``kube.install.shared``; none when empty)."""
+    the users of shared cluster-scoped objects (``kube.install.shared``; none when empty).
+    ``change_shared`` (``kube upgrade --force``): apply a shared object even when that changes
+    it for the other releases that use it."""
     sources = sources or {}
     new_refs = [ObjectRef.of(o) for w in waves for o in w]
     new_keys = {key_of(r) for r in new_refs}
@@ -242,7 +254,11 @@ def apply_release(
     read = kubectl.get([*new_refs, *(p.ref for p in leaving)])
     before = {key_of(o.ref): o.live for o in read if o.live is not None}
     me = shared.user(namespace, release) if namespace else ""
-    foreign = foreign_objects(new_refs, previous, before, release, formula, shareable=namespace)
+    changes = shared_changes(kubectl, [o for w in waves for o in w], before, me, namespace)
+    foreign = foreign_objects(
+        new_refs, previous, before, release, formula, shareable=namespace,
+        shared_changes={} if change_shared else changes,
+    )  # fmt: skip
     if foreign:
         # Applying would take them over silently, and a later revision would prune them.
         refused = [
@@ -276,11 +292,52 @@ def apply_release(
                 failed = True
         if not failed and index + 1 < len(waves):
             failed = _await_crds(kubectl, wave, statuses)
+    statuses = [_for_others_too(s, changes) for s in statuses]
     if prune and not failed:
         statuses += _prune(
             kubectl, leaving, before, release=release, formula=formula, dry_run=dry_run, namespace=namespace
         )
     return ApplyReport(tuple(statuses), tuple(applied), failed)
+
+
+@dataclass(frozen=True)
+class SharedChange:
+    """A shared cluster-scoped object the apply would change for other releases that use it."""
+
+    users: str  # those releases, listed
+    why: str  # ``shared.changed_for``: who they are and the first field that differs
+
+
+def shared_changes(
+    kubectl: Kubectl, sent: Sequence[Mapping[str, Any]], before: Mapping[Key, Any], me: str, namespace: str
+) -> dict[Key, SharedChange]:
+    """The objects of ``sent`` that ``me`` shares with other releases that still exist, and that
+    it renders otherwise than they are (``kube.install.shared``): applying them would change them
+    for those releases too. The releases are listed (one call) only once such an object is found."""
+    found: dict[Key, SharedChange] = {}
+    existing: set[str] | None = None
+    listed = False
+    for obj in sent:
+        ref = ObjectRef.of(obj)
+        live = before.get(key_of(ref))
+        if not me or live is None or not shared.is_shared(ref, namespace):
+            continue
+        if shared.difference(live, obj) is None or not [u for u in shared.users_of(live) if u != me]:
+            continue
+        if not listed:
+            existing, listed = shared.existing_releases(kubectl), True
+        if others := shared.remaining_users(live, me, existing):
+            found[key_of(ref)] = SharedChange(shared.listing(others), shared.changed_for(live, obj, others))
+    return found
+
+
+def _for_others_too(status: ObjectStatus, changes: Mapping[Key, SharedChange]) -> ObjectStatus:
+    """``status`` of an object applied with ``--force`` over its other users: says so."""
+    change = changes.get(key_of(status.ref))
+    if change is None or status.status not in (ApplyState.CHANGED, ApplyState.WOULD_CHANGE):
+        return status
+    verb = "changed" if status.status is ApplyState.CHANGED else "would change"
+    return replace(status, detail=f"shared: {verb} for {change.users} too")
 
 
 def foreign_objects(
@@ -291,10 +348,12 @@ def foreign_objects(
     formula: str,
     *,
     shareable: str = "",
+    shared_changes: Mapping[Key, SharedChange] | None = None,
 ) -> dict[Key, str]:
     """New objects (not in ``previous``) that exist already and are not this release's. With
     ``shareable`` (the release's namespace), a cluster-scoped object of the same formula is not
-    foreign: the release joins its users."""
+    foreign: the release joins its users, unless it is one of ``shared_changes`` (an upgrade
+    never changes what other releases use without ``--force``)."""
     from kube.k8s.objects import FORMULA_LABEL, MANAGED_BY, MANAGED_BY_LABEL, label_value
     from kube.k8s.release_names import RELEASE_LABEL
 
@@ -325,6 +384,8 @@ def foreign_objects(
             owner = labels.get(RELEASE_LABEL)
             whose = f"release {owner}'s" if owner else "not made by kube for this release"
             found[key_of(ref)] = f"AlreadyExists: it exists and is {whose}; delete or rename it first"
+    for key, change in (shared_changes or {}).items():
+        found.setdefault(key, f"AlreadyExists: {change.why}; `kube upgrade --force` changes it for them too")
     return found
 
 

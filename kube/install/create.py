@@ -555,12 +555,14 @@ def _not_ready(report: wait_module.WaitReport) -> str:
 
 
 def _roll_back(result: InstallResult, kubectl: Kubectl, progress: _Progress) -> InstallResult:
-    """Delete what this attempt created, newest first; an earlier attempt's objects and record stay."""
+    """Delete what this attempt created, newest first, and take the release off the users of the
+    shared objects it joined; an earlier attempt's objects and record stay."""
     import time
 
     from kube.install.results import RemovalState
     from kube.k8s.wait import await_gone, holding
 
+    left_to = _leave_joined(kubectl, result, progress)
     deleted = kubectl.delete(list(reversed(progress.new)))
     requested = [o.ref for o in deleted if o.ok]
     # Rolled back means gone: one read back; what the API server still holds is said so.
@@ -570,6 +572,8 @@ def _roll_back(result: InstallResult, kubectl: Kubectl, progress: _Progress) -> 
         (replace(s, status=RemovalState.DELETING, detail=held[s.ref]) if s.ref in held
          else replace(s, status=ROLLED_BACK))
         if s.status == CREATED and s.ref in requested
+        else replace(s, status=left_to[s.ref][0], detail=left_to[s.ref][1])
+        if s.ref in left_to
         else s
         for s in progress.statuses
     ]  # fmt: skip
@@ -585,6 +589,35 @@ def _roll_back(result: InstallResult, kubectl: Kubectl, progress: _Progress) -> 
     return replace(
         result, outcome=InstallOutcome.ROLLED_BACK, objects=tuple(statuses), created_namespace=False
     )
+
+
+def _leave_joined(
+    kubectl: Kubectl, result: InstallResult, progress: _Progress
+) -> dict[ObjectRef, tuple[ObjectState, str]]:
+    """Take the release off the users of the shared objects this attempt joined (one read, one
+    patch each); the status and detail of each."""
+    me = shared.user(result.namespace, result.release)
+    # A joined object's status is the only trace of the join (it is recorded like any other); one
+    # an earlier attempt recorded stays the release's, as that attempt's record does.
+    joined = [
+        s.ref
+        for s in progress.statuses
+        if s.status == EXISTS and s.detail.startswith("shared") and not progress.was_recorded(s.ref)
+    ]
+    if not joined:
+        return {}
+    left: dict[ObjectRef, tuple[ObjectState, str]] = {}
+    for ref, found in zip(joined, kubectl.get(joined), strict=True):
+        if found.live is None:
+            continue
+        try:
+            shared.drop_user(kubectl, ref, found.live, me)
+        except ClusterError as exc:
+            left[ref] = (EXISTS, f"shared: could not take {me} off its users: {exc.message}")
+            continue
+        others = [u for u in shared.users_of(found.live) if u != me]
+        left[ref] = (ROLLED_BACK, f"shared: left to {shared.listing(others)}" if others else "shared: left")
+    return left
 
 
 # -- a release that exists: re-install and drift ------------------------------------------------
@@ -752,16 +785,17 @@ def server_dry_run(
         for o in among
         if (o.group, o.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition")
     }
-    outcomes = kubectl.create([as_sent(o, ns, scopes) for o in among], server_dry_run=True)
+    sent = [as_sent(o, ns, scopes) for o in among]
+    outcomes = kubectl.create(sent, server_dry_run=True)
     statuses = []
     existing = [o.ref for o in outcomes if o.reason == Reason.ALREADY_EXISTS and shared.is_shared(o.ref, ns)]
     found = {_key(o.ref): o.live for o in kubectl.get(existing)} if existing else {}
-    for obj, outcome in zip(among, outcomes, strict=True):
+    for obj, data, outcome in zip(among, sent, outcomes, strict=True):
         ref = ref_of(obj, ns, scopes)
         live = found.get(_key(outcome.ref))
         if outcome.ok:
             statuses.append(ObjectStatus(ref, ObjectState.ADMITTED, source=obj.source))
-        elif live is not None and not (why := shared.refusal(live, formula.name)):
+        elif live is not None and not (why := shared.refusal(live, formula.name, data)):
             users = shared.listing(shared.users_of(live)) or "another release"
             statuses.append(ObjectStatus(ref, EXISTS, f"shared: would join {users}", obj.source))
         elif live is not None:

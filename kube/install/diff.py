@@ -314,12 +314,23 @@ class _Owner:
     namespace: str
 
     def refused(
-        self, refs: Sequence[ObjectRef], live: Mapping[tuple[str, str, str, str], Any]
+        self,
+        kubectl: Kubectl,
+        sent: Sequence[Mapping[str, Any]],
+        live: Mapping[tuple[str, str, str, str], Any],
     ) -> dict[tuple[str, str, str, str], str]:
-        """The objects an upgrade would refuse to apply (``kube.install.apply``'s own rule)."""
-        from kube.install.apply import foreign_objects
+        """The objects an upgrade would refuse to apply (``kube.install.apply``'s own rule), a
+        shared one it would change for other releases among them (``kube upgrade --force``)."""
+        from kube.install import shared
+        from kube.install.apply import foreign_objects, shared_changes
 
-        return foreign_objects(refs, self.managed, live, self.release, self.formula, shareable=self.namespace)
+        me = shared.user(self.namespace, self.release)
+        changes = shared_changes(kubectl, sent, live, me, self.namespace)
+        refs = [ObjectRef.of(o) for o in sent]
+        return foreign_objects(
+            refs, self.managed, live, self.release, self.formula, shareable=self.namespace,
+            shared_changes=changes,
+        )  # fmt: skip
 
 
 def _compare(
@@ -330,7 +341,7 @@ def _compare(
     # yet): those go by the render alone; an upgrade creates them after their CRD.
     unknown = {id(o) for o in sent if (ObjectRef.of(o).group, ObjectRef.of(o).kind) in new_kinds}
     live, merged, unserved = _served_view(kubectl, [o for o in sent if id(o) not in unknown])
-    refused = owner.refused([ObjectRef.of(o) for o in sent], live) if owner is not None else {}
+    refused = owner.refused(kubectl, sent, live) if owner is not None else {}
     result = []
     for obj in sent:
         ref = ObjectRef.of(obj)

@@ -22,13 +22,17 @@ separated. Each user's revision lists the object too (with its uid), so ``kube s
   ``kube.namespace``) is not joined: the second release would run without what it declared,
   and changing it would take it from the first. The create fails (``AlreadyExists``, exit 8)
   with the first field that differs, both values and whose it is, and is rolled back or
-  recorded as any failed create is; the fix is a name unique per install, or the namespace
-  that has it.
+  recorded as any failed create is (an ``--atomic`` roll back also takes the release off the
+  objects it had joined); the fix is a name unique per install, or the namespace that has it.
 - The same holds for a CustomResourceDefinition, which cannot be renamed: a release of another
   version of the formula joins the CRD when that version renders it the same; when the schema
   changed between versions, the install is refused with both versions named (install the
   version that made it, or upgrade its users first), since an install never changes what
   another release uses.
+- Upgrade and rollback. The same rule: a release applies a shared object it renders otherwise
+  only when it is its last user that still exists. While other releases use it, the apply is
+  refused before anything is sent (``kube.install.apply``: which releases, the first field that
+  differs), unless ``kube upgrade --force``, which changes it for them and says so.
 - Uninstall and prune. A shared object whose annotation names other releases that still exist
   is not deleted: the release takes itself off the annotation (``kept``, "still used by ...").
   The last user deletes it, unless it is annotated ``kube.sh/resource-policy: keep`` or
@@ -194,11 +198,7 @@ def _differs(
 ) -> str:
     """The refusal of an object this release renders otherwise: the first field that differs,
     whose the live object is, and what to do."""
-    path, now, want = found
-    if isinstance(now, list) and isinstance(want, list):
-        what = f"{path} has {_items(len(now))}, this release renders {len(want)}"
-    else:
-        what = f"{path} is {_shown(now)}, this release renders {_shown(want)}"
+    what = _field(found)
     users = users_of(live)
     made = (_meta(live).get("labels") or {}).get(RELEASE_LABEL)
     whose = f"shared by {listing(users)}" if users else f"release {made}'s" if made else "made by kube"
@@ -207,6 +207,22 @@ def _differs(
     versions = f" ({formula} {mine}; it was made by {formula} {theirs})" if theirs != mine else ""
     hint = _hint(ObjectRef.of(sent), users, formula, (theirs, mine) if versions else None)
     return f"it exists ({whose}) and differs from this release's{versions}: {what}; {hint}"
+
+
+def _field(found: tuple[str, Any, Any]) -> str:
+    path, now, want = found
+    if isinstance(now, list) and isinstance(want, list):
+        return f"{path} has {_items(len(now))}, this release renders {len(want)}"
+    return f"{path} is {_shown(now)}, this release renders {_shown(want)}"
+
+
+def changed_for(live: Mapping[str, Any], sent: Mapping[str, Any], others: Sequence[str]) -> str:
+    """Why applying ``sent`` over ``live`` changes the object for ``others`` (its other users
+    that still exist): who they are and the first field that differs; "" when it renders the same."""
+    found = difference(live, sent)
+    if found is None or not others:
+        return ""
+    return f"shared with {listing(list(others))}; the upgrade would change it for them: {_field(found)}"
 
 
 def _hint(ref: ObjectRef, users: Sequence[str], formula: str, versions: tuple[str, str] | None) -> str:
@@ -291,6 +307,12 @@ def ensure_user(kubectl: Kubectl, ref: ObjectRef, live: Mapping[str, Any], me: s
     """Add ``me`` to the users of ``live`` (an object an upgrade applied) when it is not one yet."""
     if me not in users_of(live):
         _set_users(kubectl, ref, live, _add(me))
+
+
+def drop_user(kubectl: Kubectl, ref: ObjectRef, live: Mapping[str, Any], me: str) -> None:
+    """Take ``me`` off the users of ``live`` (an object a rolled back install had joined)."""
+    if me in users_of(live):
+        _set_users(kubectl, ref, live, _drop(me))
 
 
 def remaining_users(live: Mapping[str, Any], me: str, existing: set[str] | None) -> list[str]:

@@ -85,6 +85,9 @@ class UpgradeOptions:
     # Shown the cluster-scoped objects the release did not list before; raises to stop the
     # upgrade before anything is written (the consent kube install asks for).
     confirm: Callable[[Reach], None] | None = field(default=None, compare=False)
+    # --force: apply a shared cluster-scoped object even when that changes it for the other
+    # releases that use it (``kube.install.apply``); without it the upgrade is refused.
+    change_shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,7 @@ def upgrade(
             sources=sources,
             dry_run=True,
             namespace=ns,
+            change_shared=options.change_shared,
         )
         return replace(base, objects=report.statuses)
     pending = Revision(
@@ -391,6 +395,7 @@ def _carry_out(
         sources=sources,
         prune=not waiting,
         namespace=release.namespace,
+        change_shared=options.change_shared,
     )
     applied = tuple(RecordedObject(ref, uid) for ref, uid in report.applied)
     result = replace(base, objects=report.statuses)
@@ -449,7 +454,7 @@ def _fail(
     )
     result = replace(result, failure=failure, outcome=UpgradeOutcome.FAILED)
     if options.atomic:
-        restore = _restore(kubectl, current, applied, release.name, pending.formula)
+        restore = _restore(kubectl, current, applied, release.name, pending.formula, options.change_shared)
         restored = _as_rolled_back(restore.statuses)
         result = replace(result, restored=restored, outcome=UpgradeOutcome.ROLLED_BACK)
         failed = replace(
@@ -491,16 +496,25 @@ def _record_restored(
 
 
 def _restore(
-    kubectl: Kubectl, target: Revision, attempted: Sequence[RecordedObject], name: str, formula: str
+    kubectl: Kubectl,
+    target: Revision,
+    attempted: Sequence[RecordedObject],
+    name: str,
+    formula: str,
+    change_shared: bool = False,
 ) -> ApplyReport:
-    """Apply ``target``'s stored manifest again and prune what ``attempted`` has beyond it."""
+    """Apply ``target``'s stored manifest again and prune what ``attempted`` has beyond it; a
+    shared object the attempt changed with ``change_shared`` is changed back the same way."""
     if target.manifest is None:
         # A round-one record holds no manifest: undo what the attempt created, nothing more.
         keys = {key_of(o.ref) for o in target.objects}
         extra = [o for o in attempted if key_of(o.ref) not in keys]
         return apply_release(kubectl, extra, [], release=name, formula=formula, namespace=target.namespace)
     waves, _ = manifest_waves(target)
-    return apply_release(kubectl, attempted, waves, release=name, formula=formula, namespace=target.namespace)
+    return apply_release(
+        kubectl, attempted, waves, release=name, formula=formula, namespace=target.namespace,
+        change_shared=change_shared,
+    )  # fmt: skip
 
 
 def _as_rolled_back(statuses: Sequence[ObjectStatus]) -> tuple[ObjectStatus, ...]:
