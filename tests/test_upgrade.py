@@ -483,3 +483,22 @@ def test_a_refused_object_of_a_wave_is_the_only_one_failed_and_the_hint_says_to_
         result.stderr.split()
     )
     assert f"`kubectl delete job migrate -n {namespace}`" in result.stderr
+
+
+@cluster
+def test_an_upgrade_to_api_versions_the_cluster_lacks_changes_nothing(namespace: str, tmp_path: Path) -> None:
+    first = write_formula(tmp_path / "1", "newer-apis", "1.0.0", manifests={"cm.json": cm("settings", a="1")})
+    assert kube("install", str(first), "-n", namespace).exit_code == 0
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"
+    second = write_formula(
+        tmp_path / "2", "newer-apis", "2.0.0", manifests={"cm.json": cm("settings", a="2"), "w.yaml": widget}
+    )
+    result = kube("upgrade", "newer-apis", str(second), "-n", namespace)
+    assert result.exit_code == 8, result.output
+    assert "the cluster serves no example.com/v1 (Widget/w at manifests/w.yaml:1): nothing was changed" in (
+        " ".join(result.stderr.split())
+    )
+    history = json.loads(kube("history", "newer-apis", "-n", namespace, "-o", "json").stdout)
+    assert [r["revision"] for r in history] == [1]  # no failed revision: nothing was sent
+    status = kube("status", "newer-apis", "-n", namespace, "-o", "json")
+    assert json.loads(status.stdout)["version"] == "1.0.0", status.output

@@ -29,9 +29,10 @@ _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 _SHOWN = 3
 
 
-def refuse_unserved(kubectl: Kubectl, objects: Sequence[KubeObject]) -> None:
+def refuse_unserved(kubectl: Kubectl, objects: Sequence[KubeObject], *, untouched: str = "created") -> None:
     """Raise ``ClusterError`` (exit 8) naming the objects whose group/version the cluster does
-    not serve; see the module docstring. An unreachable cluster is left to the create to report."""
+    not serve, and that nothing was ``untouched`` (created, changed); see the module docstring.
+    An unreachable cluster is left to the create to report."""
     from kube.k8s import capabilities, type_cache
 
     defined = _defined_by_crds(o.data for o in objects if (o.group, o.kind) == _CRD)
@@ -45,7 +46,7 @@ def refuse_unserved(kubectl: Kubectl, objects: Sequence[KubeObject]) -> None:
     type_cache.remember(kubectl, sorted(served), type_cache.GROUP_VERSIONS)
     missing = [o for o in objects if o.api_version in needed and o.api_version not in served]
     if missing:
-        raise ClusterError(_message(missing), hint=_hint(missing, served))
+        raise ClusterError(f"{_message(missing)}: nothing was {untouched}", hint=_hint(missing, served))
 
 
 def _defined_by_crds(crds: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -72,7 +73,7 @@ def _message(missing: Sequence[KubeObject]) -> str:
         shown = ", ".join(f"{o.display} at {o.source}" for o in objs[:_SHOWN])
         more = f" and {len(objs) - _SHOWN} more" if len(objs) > _SHOWN else ""
         parts.append(f"{version} ({shown}{more})")
-    return f"the cluster serves no {'; no '.join(parts)}: nothing was created"
+    return f"the cluster serves no {'; no '.join(parts)}"
 
 
 def _hint(missing: Sequence[KubeObject], served: Iterable[str]) -> str:

@@ -234,6 +234,11 @@ def upgrade(
     allowed = tuple(sorted({*current.allowed_namespaces, *options.allow_namespaces}))
     scopes = Scopes(rendered)
     waves = pipeline._waves(rendered, formula, ns, scopes, allowed, name)
+    if not options.dry_run:
+        from kube.install.served import refuse_unserved
+
+        # As install: kubectl would stop there only after the waves before it were applied.
+        refuse_unserved(kubectl, [o for w in waves for o in w], untouched="changed")
     sent = [[as_sent(o, ns, scopes) for o in w] for w in waves]
     sources = {
         key_of(ObjectRef.of(d)): o.source
