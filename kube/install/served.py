@@ -36,7 +36,13 @@ def refuse_unserved(kubectl: Kubectl, objects: Sequence[KubeObject], *, untouche
     from kube.k8s import capabilities, type_cache
 
     defined = _defined_by_crds(o.data for o in objects if (o.group, o.kind) == _CRD)
-    needed = {o.api_version for o in objects} - defined
+    # What every Kubernetes kube knows serves (v1, apps/v1...) needs no asking.
+    always = {gv for gv, (_, until) in capabilities.SERVED.items() if until is None}
+    needed = (
+        {o.api_version for o in objects}
+        - defined
+        - {gv for gv in always if capabilities.SERVED[gv][0] <= capabilities.OLDEST_MINOR}
+    )
     if needed <= set(type_cache.hinted(kubectl, type_cache.GROUP_VERSIONS)):
         return
     try:
