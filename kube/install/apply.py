@@ -177,11 +177,7 @@ def with_string_quantities(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _numeric_quantity(node: Any, parent: str = "") -> bool:
     if isinstance(node, dict):
-        if parent in _QUANTITY_MAPS and any(_is_number(v) for v in node.values()):
-            return True
-        if parent == "emptyDir" and _is_number(node.get("sizeLimit")):
-            return True
-        return any(_numeric_quantity(v, k) for k, v in node.items())
+        return any(_is_numeric_quantity(parent, k, v) or _numeric_quantity(v, k) for k, v in node.items())
     if isinstance(node, list):
         return any(_numeric_quantity(v, parent) for v in node)
     return False
@@ -190,7 +186,7 @@ def _numeric_quantity(node: Any, parent: str = "") -> bool:
 def _quote_quantities(node: Any, parent: str = "") -> None:
     if isinstance(node, dict):
         for k, v in node.items():
-            if (parent in _QUANTITY_MAPS or (parent == "emptyDir" and k == "sizeLimit")) and _is_number(v):
+            if _is_numeric_quantity(parent, k, v):
                 node[k] = str(v)
             else:
                 _quote_quantities(v, k)
@@ -199,8 +195,10 @@ def _quote_quantities(node: Any, parent: str = "") -> None:
             _quote_quantities(v, parent)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _is_numeric_quantity(parent: str, key: str, value: Any) -> bool:
+    """Whether ``value``, at ``key`` of a map at ``parent``, is a Quantity written as a number."""
+    where = parent in _QUANTITY_MAPS or (parent == "emptyDir" and key == "sizeLimit")
+    return where and isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _missing_protocol(node: Any, under_ports: bool = False) -> bool:

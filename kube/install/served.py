@@ -37,12 +37,12 @@ def refuse_unserved(kubectl: Kubectl, objects: Sequence[KubeObject], *, untouche
 
     defined = _defined_by_crds(o.data for o in objects if (o.group, o.kind) == _CRD)
     # What every Kubernetes kube knows serves (v1, apps/v1...) needs no asking.
-    always = {gv for gv, (_, until) in capabilities.SERVED.items() if until is None}
-    needed = (
-        {o.api_version for o in objects}
-        - defined
-        - {gv for gv in always if capabilities.SERVED[gv][0] <= capabilities.OLDEST_MINOR}
-    )
+    always = {
+        gv
+        for gv, (since, until) in capabilities.SERVED.items()
+        if since <= capabilities.OLDEST_MINOR and until is None
+    }
+    needed = {o.api_version for o in objects} - defined - always
     if needed <= set(type_cache.hinted(kubectl, type_cache.GROUP_VERSIONS)):
         return
     try:

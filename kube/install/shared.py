@@ -58,7 +58,7 @@ from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.kubectl_output import Reason
 from kube.k8s.objects import LABEL_PREFIX, VERSION_LABEL
 from kube.k8s.release_names import RELEASE_LABEL
-from kube.k8s.releases_drift import _ABSENT, comparable, project
+from kube.k8s.releases_drift import ABSENT, comparable, project
 
 SHARED_BY = f"{LABEL_PREFIX}/shared-by"
 SHARED = "Shared"  # the reason of a create outcome: AlreadyExists, and joined as a user
@@ -164,7 +164,7 @@ def difference(live: Mapping[str, Any], sent: Mapping[str, Any]) -> tuple[str, A
 
 def _first(now: Any, want: Any, path: str) -> tuple[str, Any, Any] | None:
     """Walk ``now`` (``project``'s view of live) and ``want`` together, to the first difference."""
-    if now is _ABSENT:
+    if now is ABSENT:
         # The API server drops empty fields (omitempty): a formula that writes `rules: []` or
         # `apiGroup: ""` sends what the live object stores as nothing.
         return None if _empty(want) else (path, now, want)
@@ -187,7 +187,7 @@ def _empty(value: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    if value is _ABSENT:
+    if value is ABSENT:
         return "not set"
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…"

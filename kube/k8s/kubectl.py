@@ -26,8 +26,8 @@ from kube.k8s.kubectl_output import (
     Reason,
     assign_batch_errors,
     assign_errors,
+    assign_every_error,
     error_summary,
-    every_error_named,
     is_unreachable,
     json_objects,
     json_stream,
@@ -664,12 +664,12 @@ class Kubectl:
             raise self._fail("apply", err, out)
         found = pair_live(refs, applied)
         missing = [r for r, obj in zip(refs, found, strict=True) if obj is None]
-        errors = assign_errors(missing, err)
+        errors, every_named = assign_every_error(missing, err)
         # kubectl goes on past an object it cannot apply: when its errors all name other objects,
         # it refused none of the rest (the caller reads them back to see them applied).
         unnamed = (
             (Reason.NOT_REFUSED, "kubectl's errors name other objects only")
-            if errors and every_error_named(missing, err)
+            if errors and every_named
             else ("Unknown", error_summary(err) or "not applied")
         )
         outcomes = []

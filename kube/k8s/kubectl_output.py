@@ -251,16 +251,14 @@ def assign_errors(refs: Sequence[ObjectRef], stderr: str) -> dict[ObjectRef, tup
     reports each failure once. Refs are looked up by name and by type (ordered dicts, so taking
     one out is constant time): thousands of failures cost no more than thousands of lines.
     """
-    return _assign(refs, stderr)[0]
+    return assign_every_error(refs, stderr)[0]
 
 
-def every_error_named(refs: Sequence[ObjectRef], stderr: str) -> bool:
-    """Whether each of kubectl's error lines went to one of ``refs`` (``assign_errors``): then
+def assign_every_error(
+    refs: Sequence[ObjectRef], stderr: str
+) -> tuple[dict[ObjectRef, tuple[str, str]], bool]:
+    """``assign_errors``, and whether each of kubectl's error lines went to one of ``refs``: then
     kubectl refused no other object, and a call that goes on past errors (apply) sent the rest."""
-    return _assign(refs, stderr)[1]
-
-
-def _assign(refs: Sequence[ObjectRef], stderr: str) -> tuple[dict[ObjectRef, tuple[str, str]], bool]:
     assigned: dict[ObjectRef, tuple[str, str]] = {}
     leftovers: list[tuple[str, str]] = []
     by_name: dict[str, dict[ObjectRef, None]] = {}

@@ -35,7 +35,7 @@ from typing import Any
 from kube.k8s.objects import LABEL_PREFIX, copy_data
 
 CONTENT_HASH_ANNOTATION = f"{LABEL_PREFIX}/content-hash"
-_ABSENT = {"kube.sh/absent": True}  # stands for a field kube sent that the live object lacks
+ABSENT = {"kube.sh/absent": True}  # stands for a field kube sent that the live object lacks
 
 
 def comparable(sent: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def project(live: Any, sent: Any) -> Any:
     if isinstance(sent, Mapping):
         if not isinstance(live, Mapping):
             return live
-        return {k: project(live[k], v) if k in live else _ABSENT for k, v in sent.items()}
+        return {k: project(live[k], v) if k in live else ABSENT for k, v in sent.items()}
     if isinstance(sent, list):
         if not isinstance(live, list) or len(live) != len(sent):
             return live
