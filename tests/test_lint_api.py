@@ -498,6 +498,8 @@ spec:
     assert "against Kubernetes 1.20 (the cluster's OpenAPI)" in result.stderr
     # A 1.20 API server serves CronJob in batch/v1beta1 only; the bundled 1.30 schemas would pass it.
     assert "formulas/web/manifests/cronjob.yaml:1" in result.stdout and "serves no CronJob" in result.stdout
+    # The fix names the apiVersion this cluster serves, from its own OpenAPI: older, not newer.
+    assert "this cluster serves CronJob in `batch/v1beta1`: use it" in result.stdout
     assert "formulas/web/manifests/service.yaml:10" in result.stdout
     from kube.lint import openapi
 

@@ -266,12 +266,26 @@ def _schema(doc: KubeObject, kube_version: lint_schema.Schemas | str, crds: _Crd
         api = doc.data["apiVersion"]
         crd = crds.by_kind.get((doc.group, doc.kind))
         if doc.group == "" or doc.group in BUILTIN_GROUPS:
+            served = lint_schema.served_api_versions(doc.kind, kube_version)
+            on_cluster = isinstance(kube_version, lint_schema.Schemas) and kube_version.openapi is not None
+            target = "this cluster" if on_cluster else f"Kubernetes {kube_version}"
+            listing = ", ".join(f"`{a}`" for a in served)
+            where = (
+                f"{target} serves {doc.kind} in {listing}: use {'it' if len(served) == 1 else 'one of them'}"
+                if served
+                else f"{target} serves no {doc.kind} at all"
+            )
+            other = (
+                ""
+                if on_cluster
+                else "; for a cluster of another version, lint with --kube-version or --cluster"
+            )
             yield finding(
                 "manifest-unknown-api",
                 doc.path,
                 doc.line_of(["apiVersion"]),
                 f"{label}: Kubernetes {kube_version} serves no {doc.kind} in `{api}`",
-                hint="use a current apiVersion (`kubectl api-resources` lists them), or pick --kube-version",
+                hint=where + other,
             )
         elif crd is None:
             yield finding(

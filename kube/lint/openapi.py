@@ -168,6 +168,12 @@ def _checker(path: Path, name: str) -> Any:
     return jsonschema.Draft4Validator({"$ref": f"#/definitions/{name}", "definitions": definitions})
 
 
+def api_versions_of(path: Path, kind: str) -> list[str]:
+    """The apiVersions in which the cluster's document serves ``kind`` ("policy/v1beta1")."""
+    kinds = _load(path)[1]
+    return sorted(f"{g}/{v}" if g else v for g, v, k in kinds if k == kind)
+
+
 def validator(path: Path, obj: dict[str, Any]) -> Callable[[dict[str, Any]], None] | None:
     """A check of ``obj``'s kind against the cluster's document (``kube.lint.schema.collect``
     runs it); None when the server serves no such kind."""

@@ -161,7 +161,7 @@ _RULES: tuple[Rule, ...] = (
         "manifest-unknown-api",
         E,
         "a built-in kind/apiVersion that the target Kubernetes does not serve",
-        "use the current apiVersion (e.g. apps/v1)",
+        "use an apiVersion the target Kubernetes serves: the finding names them",
     ),
     Rule(
         "manifest-custom-resource",

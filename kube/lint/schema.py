@@ -144,6 +144,40 @@ def _minor(text: str) -> str:
     return f"{int(match.group(1))}.{int(match.group(2))}" if match else text
 
 
+def served_api_versions(kind: str, schemas: Schemas | str) -> list[str]:
+    """The apiVersions in which ``schemas`` define the built-in ``kind``: what to write instead
+    of one they do not serve (a cluster's OpenAPI, or the bundled files of that minor)."""
+    if isinstance(schemas, str):
+        schemas = Schemas(schemas)
+    if schemas.openapi is not None:
+        from kube.lint import openapi
+
+        return openapi.api_versions_of(schemas.openapi, kind)
+    from importlib import resources
+
+    from kube.k8s.objects import BUILTIN_GROUPS
+
+    by_prefix = {group.split(".")[0]: group for group in BUILTIN_GROUPS}
+    try:
+        folder = resources.files("kubernetes_validate") / "kubernetes-json-schema"
+        names = [entry.name for entry in (folder / _schema_dir(schemas.version + ".0")).iterdir()]
+    except (OSError, ImportError, KubeError, ValueError, LookupError):
+        return []
+    # Files are named kind-groupprefix-version.json ("cronjob-batch-v1.json", "pod-v1.json").
+    pattern = re.compile(rf"^{re.escape(kind.lower())}-(?:([a-z0-9]+)-)?(v\d+(?:(?:alpha|beta)\d+)?)\.json$")
+    served = []
+    for name in names:
+        match = pattern.match(name)
+        if match is None:
+            continue
+        prefix, version = match.groups()
+        if prefix is None:
+            served.append(version)
+        elif prefix in by_prefix:
+            served.append(f"{by_prefix[prefix]}/{version}")
+    return sorted(served)
+
+
 def validate(obj: dict[str, Any], schemas: Schemas | str) -> list[SchemaProblem]:
     """Every schema problem of ``obj`` (up to ``MAX_ERRORS``); raises ``NoSchema``."""
     if isinstance(schemas, str):
