@@ -492,3 +492,57 @@ def test_a_folder_whose_manifests_are_all_in_folders_inside_it_says_to_add_recur
     folders = f"{source / 'crds'}, {source / 'v1: old'}"
     assert f"the manifests are in folders inside it ({folders}): add -R" in " ".join(done.output.split())
     assert not (tmp_path / "out").exists()
+
+
+# What `helm template web ./web` prints for a chart made by `helm create`, cut down: the chart's
+# objects, its test hook and a pre-install hook.
+HELM_RENDERED = """\
+---
+# Source: web/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  labels: {helm.sh/chart: web-0.1.0, app.kubernetes.io/name: web, app.kubernetes.io/version: "1.16.0"}
+spec:
+  ports: [{port: 80, targetPort: http, protocol: TCP, name: http}]
+  selector: {app.kubernetes.io/name: web}
+---
+# Source: web/templates/migrate.yaml
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: web-migrate
+  annotations: {"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-delete-policy": hook-succeeded}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: migrate, image: "nginx:1.16.0", command: ["true"]}]
+---
+# Source: web/templates/tests/test-connection.yaml
+apiVersion: v1
+kind: Pod
+metadata:
+  name: "web-test-connection"
+  annotations:
+    "helm.sh/hook": test
+spec:
+  containers: [{name: wget, image: busybox, command: ['wget'], args: ['web:80']}]
+  restartPolicy: Never
+"""
+
+
+def test_a_rendered_helm_chart_leaves_its_test_hook_out_and_names_the_other_hooks(tmp_path: Path) -> None:
+    source = tmp_path / "rendered.yaml"
+    source.write_text(HELM_RENDERED)
+    result = kube("import", str(source), "--into", str(tmp_path), "--name", "web", *OWNER)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "left out 1 Helm test hook (Pod/web-test-connection): `helm test` runs them" in said
+    assert "Job/web-migrate is a Helm pre-install, pre-upgrade hook: kube runs no Helm hooks" in said
+    written = sorted(p.name for p in (tmp_path / "web" / "manifests").iterdir())
+    assert written == ["job-web-migrate.yaml.tmpl", "service-web.yaml"]  # its image is a value
+    as_json = kube("import", str(source), "--into", str(tmp_path / "again"), "--dry-run", "-o", "json")
+    [left] = json.loads(as_json.stdout)["dropped"]
+    assert (left["reason"], left["objects"]) == ("helm-test-hook", ["Pod/web-test-connection"])

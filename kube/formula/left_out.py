@@ -25,6 +25,7 @@ class Why(StrEnum):
     INSTALL_RECORD = "install-record"
     EVENT = "event"
     PROVISIONED = "provisioned-volume"
+    HELM_TEST = "helm-test-hook"
     # fields of the objects kept
     SERVER_RECORD = "server-record"
     HISTORY = "history-annotations"
@@ -48,6 +49,7 @@ _WHOLE = (
     Why.INSTALL_RECORD,
     Why.EVENT,
     Why.PROVISIONED,
+    Why.HELM_TEST,
 )
 
 #: (what, why) per reason. ``{kinds}`` counts the objects by kind ("1 ReplicaSet, 2 Pods"; "9
@@ -76,6 +78,10 @@ _TEXT: dict[Why, tuple[str, str]] = {
     Why.PROVISIONED: (
         "{n} PersistentVolume(s) a provisioner made",
         "the new cluster provisions volumes for its own claims",
+    ),
+    Why.HELM_TEST: (
+        "{n} Helm test hook(s) ({names})",
+        "`helm test` runs them against a release; `kube test` checks an installed kube",
     ),
     Why.SERVER_RECORD: (
         "{fields} from {kinds}",

@@ -152,9 +152,18 @@ class Export:
         return cls(frozenset(tokens), frozenset(services), frozenset(claims))
 
     def leave_out(self, obj: KubeObject, tally: Tally) -> bool:
-        """Whether ``obj`` is the cluster's to make; counted in ``tally`` when it is."""
-        why = self.made_by_cluster(obj)
+        """Whether ``obj`` is the cluster's to make, or a Helm test; counted in ``tally`` when it
+        is. A Helm hook of another kind stays, with a line for the author to decide on."""
+        hooks = _helm_hooks(obj)
+        helm_test = bool(hooks) and all(h.startswith("test") for h in hooks)  # "test", "test-success"
+        why = Why.HELM_TEST if helm_test else self.made_by_cluster(obj)
         if why is None:
+            if hooks:
+                tally.to_decide.append(
+                    f"{obj.display} is a Helm {', '.join(hooks)} hook: kube runs no Helm hooks, and "
+                    "creates it once, with the other objects; keep it, or do its work in "
+                    "scripts/pre-install.py"
+                )
             return False
         tally.leave_out(why, obj.display)
         own = [key for key in ("imagePullSecrets", "automountServiceAccountToken") if key in obj.data]
@@ -236,6 +245,13 @@ def _strings(mapping: Any) -> dict[str, str]:
     if not isinstance(mapping, dict):
         return {}
     return {str(k): "" if v is None else str(v) for k, v in mapping.items()}
+
+
+def _helm_hooks(obj: KubeObject) -> list[str]:
+    """The Helm hooks ``obj`` is (``helm.sh/hook: pre-install,pre-upgrade``), as rendered by
+    ``helm template``; empty when it is an ordinary object of the chart."""
+    text = obj.annotations.get("helm.sh/hook")
+    return [h.strip() for h in text.split(",") if h.strip()] if isinstance(text, str) else []
 
 
 def _helm_record(obj: KubeObject) -> bool:
