@@ -502,3 +502,53 @@ def test_an_upgrade_to_api_versions_the_cluster_lacks_changes_nothing(namespace:
     assert [r["revision"] for r in history] == [1]  # no failed revision: nothing was sent
     status = kube("status", "newer-apis", "-n", namespace, "-o", "json")
     assert json.loads(status.stdout)["version"] == "1.0.0", status.output
+
+
+def _annotated_cm(name: str, annotations: dict[str, str], **data: str) -> str:
+    meta = {"name": name, "annotations": annotations}
+    return json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data})
+
+
+@cluster
+def test_a_field_the_next_version_drops_is_removed_on_the_first_upgrade_and_back_on_rollback(
+    tmp_path: Path, namespace: str, kubectl: KubectlFixture
+) -> None:
+    # Install writes with `kubectl create` (fields owned by kubectl-create); an upgrade applies as
+    # kube. Without the hand-over, the key and annotation v2 drops would stay for good.
+    v1 = version_dir(tmp_path, "app", "1.0.0", {"a.json": _annotated_cm("conf", {"team": "a"}, a="1", b="2")})
+    v2 = version_dir(tmp_path, "app", "2.0.0", {"a.json": _annotated_cm("conf", {}, a="1")})
+    install(v1, namespace)
+
+    def live() -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(
+            kubectl("get", "configmap", "conf", "-n", namespace, "-o", "json").stdout
+        )
+        return found
+
+    assert live()["data"] == {"a": "1", "b": "2"}
+    # The same version without the key: only the dropped fields differ. The dry runs write
+    # nothing, yet say what the upgrade would remove.
+    same_version = write_formula(
+        tmp_path / "1.0.0-less", "app", "1.0.0", manifests={"a.json": cm("conf", a="1")}
+    )
+    dry = kube("upgrade", "app", str(same_version), "-n", namespace, "--dry-run")
+    assert dry.exit_code == 0 and row(dry, "ConfigMap", "conf") == "would apply", dry.output
+    shown = kube("diff", "app", str(same_version), "-n", namespace)
+    assert shown.exit_code == 1, shown.output
+    assert '-  b: "2"' in shown.stdout and "-    team: a" in shown.stdout, shown.output
+    assert live()["data"] == {"a": "1", "b": "2"}
+    upgraded = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert row(upgraded, "ConfigMap", "conf") == "changed"
+    assert live()["data"] == {"a": "1"}
+    assert "team" not in (live()["metadata"].get("annotations") or {})
+    back = kube("rollback", "app", "-n", namespace)
+    assert back.exit_code == 0, back.output
+    assert live()["data"] == {"a": "1", "b": "2"} and live()["metadata"]["annotations"]["team"] == "a"
+    # Once kube applied it, dropping the key again needs no hand-over: the apply removes it.
+    again = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert again.exit_code == 0, again.output
+    assert live()["data"] == {"a": "1"}
+    # A second upgrade to what is there changes nothing.
+    same = kube("upgrade", "app", str(v2), "-n", namespace)
+    assert same.exit_code == 0 and row(same, "ConfigMap", "conf") == "unchanged", same.output

@@ -177,6 +177,12 @@ def rollback_command(
     wait: Wait = False,
     timeout: Timeout = TIMEOUT,
     history_max: Annotated[int, _HISTORY_MAX] = 10,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Change shared cluster-scoped objects for the other releases that use them too."
+        ),
+    ] = False,
 ) -> None:
     """Roll a release back: apply a stored revision's manifest again as a new revision, prune the rest."""
     fmt = choose(output, OutputFormat.json)
@@ -187,7 +193,7 @@ def rollback_command(
 
     result = upgrade.rollback(
         kubectl, release, revision, namespace=namespace, dry_run=dry_run,
-        wait=parse_duration(timeout) if wait else None, max_history=history_max,
+        wait=parse_duration(timeout) if wait else None, max_history=history_max, change_shared=force,
     )  # fmt: skip
     _show(result, fmt)
 

@@ -19,7 +19,9 @@ version ``changed``). ``--force-conflicts``: the release owns every field its
 manifest sets; without it, the first apply after ``kube install`` (whose objects belong to
 ``kubectl create``'s field manager) or after a ``kubectl edit`` would stop at the first field
 someone else last wrote, and the release could not be upgraded at all. Fields kube does not
-set stay with whoever set them (an autoscaler's ``replicas``).
+set stay with whoever set them (an autoscaler's ``replicas``). Before the first apply over
+objects ``kubectl create`` made, their fields are handed to kube's manager
+(``kube.install.field_owners``), so that a field the new manifest drops is removed.
 
 When kubectl fails part way through a wave it prints no object, so the wave is read back once:
 an object that exists now and did not before, or whose resourceVersion moved, was applied; one
@@ -249,7 +251,7 @@ def apply_release(
     new_refs = [ObjectRef.of(o) for w in waves for o in w]
     new_keys = {key_of(r) for r in new_refs}
     leaving = [p for p in previous if key_of(p.ref) not in new_keys]
-    read = kubectl.get([*new_refs, *(p.ref for p in leaving)])
+    read = kubectl.get([*new_refs, *(p.ref for p in leaving)], managed_fields=True)
     before = {key_of(o.ref): o.live for o in read if o.live is not None}
     me = shared.user(namespace, release) if namespace else ""
     changes = shared_changes(kubectl, [o for w in waves for o in w], before, me, namespace)
@@ -266,6 +268,8 @@ def apply_release(
             for r in new_refs
         ]
         return ApplyReport(tuple(refused), (), True)
+    if not dry_run:
+        _hand_over_created_fields(kubectl, previous, before, new_keys)
     statuses: list[ObjectStatus] = []
     applied: list[tuple[ObjectRef, str]] = []
     failed = False
@@ -275,7 +279,7 @@ def apply_release(
             continue
         outcomes = kubectl.apply(wave, dry_run=dry_run)
         if dry_run:
-            statuses += [_would(o, before, sources) for o in outcomes]
+            statuses += [_would(o, sent, before, sources) for o, sent in zip(outcomes, wave, strict=True)]
             continue
         if not all(o.ok for o in outcomes):
             outcomes = _read_back(kubectl, outcomes, before)
@@ -306,6 +310,27 @@ class SharedChange:
     why: str  # ``shared.changed_for``: who they are and the first field that differs
 
 
+def _hand_over_created_fields(
+    kubectl: Kubectl, previous: Sequence[Previous], before: dict[Key, Any], new_keys: set[Key]
+) -> None:
+    """Give ``kube``'s apply the fields ``kubectl create`` wrote into the release's objects at
+    install (``kube.install.field_owners``), so that the apply removes those the new manifest
+    drops; ``before`` then holds the objects as replaced (their resourceVersion moved)."""
+    from kube.install.field_owners import handed_over
+
+    recorded = {key_of(p.ref): p.uid for p in previous}
+    moving = {
+        key: moved
+        for key, live in before.items()
+        if key in new_keys and key in recorded
+        and (not recorded[key] or _meta(live).get("uid") == recorded[key])
+        and (moved := handed_over(live)) is not None
+    }  # fmt: skip
+    for outcome in kubectl.replace_many(list(moving.values())):
+        if outcome.ok and outcome.live is not None:
+            before[key_of(outcome.ref)] = outcome.live
+
+
 def shared_changes(
     kubectl: Kubectl, sent: Sequence[Mapping[str, Any]], before: Mapping[Key, Any], me: str, namespace: str
 ) -> dict[Key, SharedChange]:
@@ -320,7 +345,9 @@ def shared_changes(
         live = before.get(key_of(ref))
         if not me or live is None or not shared.is_shared(ref, namespace):
             continue
-        if shared.difference(live, obj) is None or not [u for u in shared.users_of(live) if u != me]:
+        if not [u for u in shared.users_of(live) if u != me]:
+            continue
+        if shared.difference(live, obj) is None and shared.removal(live, obj) is None:
             continue
         if not listed:
             existing, listed = shared.existing_releases(kubectl), True
@@ -383,7 +410,7 @@ def foreign_objects(
             whose = f"release {owner}'s" if owner else "not made by kube for this release"
             found[key_of(ref)] = f"AlreadyExists: it exists and is {whose}; delete or rename it first"
     for key, change in (shared_changes or {}).items():
-        found.setdefault(key, f"AlreadyExists: {change.why}; `kube upgrade --force` changes it for them too")
+        found.setdefault(key, f"AlreadyExists: {change.why}; --force changes it for them too")
     return found
 
 
@@ -514,13 +541,18 @@ def _state(outcome: Outcome, before: Mapping[Key, Any]) -> tuple[ApplyState, str
     return ApplyState.CHANGED, ""
 
 
-def _would(outcome: Outcome, before: Mapping[Key, Any], sources: Mapping[Key, str]) -> ObjectStatus:
+def _would(
+    outcome: Outcome, sent: Mapping[str, Any], before: Mapping[Key, Any], sources: Mapping[Key, str]
+) -> ObjectStatus:
+    from kube.install.field_owners import dropped, without
+
     if not outcome.ok or outcome.live is None:
         return _status(outcome.ref, ApplyState.FAILED, f"{outcome.reason}: {outcome.message}", sources)
     old = before.get(key_of(outcome.ref))
     if old is None:
         return _status(outcome.ref, ApplyState.WOULD_CREATE, "", sources)
-    same = _content(old) == _content(outcome.live)
+    # What the hand-over of kubectl create's fields would remove, which a dry run cannot show.
+    same = _content(old) == _content(without(outcome.live, dropped(old, sent)))
     return _status(outcome.ref, ApplyState.UNCHANGED if same else ApplyState.WOULD_CHANGE, "", sources)
 
 

@@ -370,6 +370,11 @@ def _compare(
         if new is None:  # kubectl wrote nothing for it: compare with what would be sent
             new = obj
         old = live.get(key)
+        if old is not None:
+            from kube.install.field_owners import dropped, without
+
+            # What the upgrade's hand-over of kubectl create's fields removes: a dry run keeps it.
+            new = without(new, dropped(old, obj))
         old_clean, new_clean = _clean(old) if old else None, _clean(new)
         if not show_secrets and _is_secret(ref):
             old_clean, new_clean = mask_secrets(old_clean, new_clean)

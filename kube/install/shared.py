@@ -162,6 +162,22 @@ def difference(live: Mapping[str, Any], sent: Mapping[str, Any]) -> tuple[str, A
     return None if now == expected else _first(now, expected, "")
 
 
+def removal(live: Mapping[str, Any], sent: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
+    """The first field an apply of ``sent`` would remove from ``live`` (``metadata`` and
+    ``status`` aside), as ``difference`` gives one; None when it removes none."""
+    from kube.install.field_owners import dropped
+
+    for path in dropped(live, sent):
+        if path[0] in _NOT_CONTENT:
+            continue
+        value: Any = live
+        for key in path:
+            value = value.get(key, ABSENT) if isinstance(value, Mapping) else ABSENT
+        if value is not ABSENT:
+            return ".".join(path), value, ABSENT
+    return None
+
+
 def _first(now: Any, want: Any, path: str) -> tuple[str, Any, Any] | None:
     """Walk ``now`` (``project``'s view of live) and ``want`` together, to the first difference."""
     if now is ABSENT:
@@ -218,8 +234,9 @@ def _field(found: tuple[str, Any, Any]) -> str:
 
 def changed_for(live: Mapping[str, Any], sent: Mapping[str, Any], others: Sequence[str]) -> str:
     """Why applying ``sent`` over ``live`` changes the object for ``others`` (its other users
-    that still exist): who they are and the first field that differs; "" when it renders the same."""
-    found = difference(live, sent)
+    that still exist): who they are and the first field that differs, or that the apply would
+    remove (``kube.install.field_owners.dropped``); "" when it renders the same."""
+    found = difference(live, sent) or removal(live, sent)
     if found is None or not others:
         return ""
     return f"shared with {listing(list(others))}; the upgrade would change it for them: {_field(found)}"

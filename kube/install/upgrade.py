@@ -562,8 +562,11 @@ def rollback(
     dry_run: bool = False,
     wait: float | None = None,
     max_history: int = releases.DEFAULT_MAX_HISTORY,
+    change_shared: bool = False,
 ) -> UpgradeResult:
-    """Apply a stored revision's manifest again as a new revision; see the module docstring."""
+    """Apply a stored revision's manifest again as a new revision; see the module docstring.
+    ``change_shared`` (``--force``): as for an upgrade, apply a shared object even when that
+    changes it for the other releases that use it."""
     from kube import __version__
 
     release, current = read(kubectl, name, namespace)
@@ -598,6 +601,7 @@ def rollback(
             sources=sources,
             dry_run=True,
             namespace=ns,
+            change_shared=change_shared,
         )
         return replace(base, objects=report.statuses)
     pending = replace(
@@ -606,5 +610,5 @@ def rollback(
         failures=(), summary=f"rollback to revision {number}", kube_version=__version__,
         created_namespace=current.created_namespace, resource_version="",
     )  # fmt: skip
-    options = UpgradeOptions(wait=wait, max_history=max_history)
+    options = UpgradeOptions(wait=wait, max_history=max_history, change_shared=change_shared)
     return _carry_out(kubectl, release, current, pending, sent, sources, options, base)

@@ -245,6 +245,12 @@ def _delete_args(*, wait: bool, wait_for: float) -> tuple[str, ...]:
     return (*args, f"--timeout={max(1, int(wait_for))}s") if wait else args
 
 
+#: The kubectl binaries that said they lack ``--show-managed-fields`` (older than 1.21).
+_OLDER_THAN_1_21: set[str] = set()
+#: An object a call did not print back, where no error line names it.
+_NOT_SAID = ("Unknown", "not confirmed: kubectl printed no error naming it")
+
+
 class Kubectl:
     """One cluster, as named by a kubeconfig and a context."""
 
@@ -513,11 +519,19 @@ class Kubectl:
         """Start ``list_objects`` with these arguments now (``read_ahead``)."""
         self.read_ahead(*_list_args(resource, namespace, selector), read=True)
 
-    def get(self, refs: Sequence[ObjectRef], *, timeout: float | None = None) -> list[Outcome]:
-        """The live state of ``refs`` in one call; a missing object comes back with ``ok=False``."""
+    def get(
+        self, refs: Sequence[ObjectRef], *, timeout: float | None = None, managed_fields: bool = False
+    ) -> list[Outcome]:
+        """The live state of ``refs`` in one call; a missing object comes back with ``ok=False``.
+        ``managed_fields``: with ``metadata.managedFields``, which kubectl 1.21 and later leave
+        out unless asked (``--show-managed-fields``); an older kubectl, which does not know the
+        flag, always prints them."""
         if not refs:
             return []
-        code, out, err = self.run(*_get_args(), input=json_stream(refs), timeout=timeout)
+        if managed_fields:
+            code, out, err = self._with_managed_fields(_get_args(), input=json_stream(refs), timeout=timeout)
+        else:
+            code, out, err = self.run(*_get_args(), input=json_stream(refs), timeout=timeout)
         live = json_objects(out)
         if code != 0 and not live and is_unreachable(err):
             raise self._fail("get", err, out)
@@ -531,6 +545,17 @@ class Kubectl:
                 reason, message = errors.get(ref, ("NotFound", "not found"))
                 outcomes.append(Outcome(ref, False, None, reason, message))
         return outcomes
+
+    def _with_managed_fields(self, args: Sequence[str], **options: Any) -> tuple[int, str, str]:
+        """``run(*args, "--show-managed-fields")``: kubectl 1.21 and later print
+        ``metadata.managedFields`` only when asked; an older one does not know the flag (and
+        always prints them), so it runs without it, then and for the rest of the process."""
+        if self.binary not in _OLDER_THAN_1_21:
+            code, out, err = self.run(*args, "--show-managed-fields", **options)
+            if not (code != 0 and "unknown flag: --show-managed-fields" in err):
+                return code, out, err
+            _OLDER_THAN_1_21.add(self.binary)
+        return self.run(*args, **options)
 
     def namespaced_resources(self) -> list[str]:
         """Every namespaced resource type the server can list, named in full (``configmaps``,
@@ -588,10 +613,15 @@ class Kubectl:
         if not objects:
             return
         payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
-        code, out, err = self.run(
-            "diff", "--server-side", "--force-conflicts", f"--field-manager={field_manager}",
-            "--filename=-", request_flag(), input=payload, env={"KUBECTL_EXTERNAL_DIFF": program},
-        )  # fmt: skip
+        args = (
+            "diff",
+            "--server-side",
+            "--force-conflicts",
+            f"--field-manager={field_manager}",
+            "--filename=-",
+        )
+        env = {"KUBECTL_EXTERNAL_DIFF": program}
+        code, out, err = self._with_managed_fields((*args, request_flag()), input=payload, env=env)
         if code != 0:
             if types := unserved_types(err):
                 raise UnservedTypesError(f"kubectl diff failed: {error_summary(err)}", types=types)
@@ -689,6 +719,26 @@ class Kubectl:
             raise self._fail("replace", err, out)
         items = json_objects(out)
         return items[0] if items else dict(obj)
+
+    def replace_many(self, objects: Sequence[Mapping[str, Any]]) -> list[Outcome]:
+        """Replace ``objects`` in one call, each only if its ``resourceVersion`` is still current;
+        one that kubectl did not print back was not replaced (``ok=False``, its error where a
+        line names it)."""
+        if not objects:
+            return []
+        refs = [ObjectRef.of(o) for o in objects]
+        payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
+        code, out, err = self.run(*_replace_args(validate=False), input=payload)
+        replaced = json_objects(out)
+        if code != 0 and not replaced and is_unreachable(err):
+            raise self._fail("replace", err, out)
+        found = pair_live(refs, replaced)
+        errors = assign_errors([r for r, obj in zip(refs, found, strict=True) if obj is None], err)
+        return [
+            Outcome(ref, True, obj) if obj is not None
+            else Outcome(ref, False, None, *errors.get(ref, _NOT_SAID))
+            for ref, obj in zip(refs, found, strict=True)
+        ]  # fmt: skip
 
     def patch_named(
         self, resource: str, name: str, namespace: str | None, patch: Mapping[str, Any]
