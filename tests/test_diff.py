@@ -76,6 +76,32 @@ def test_no_change_exits_0_and_says_no_changes(namespace: str, tmp_path: Path) -
     assert "---" not in result.stdout
 
 
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "nginx:1.27"}]
+"""
+
+
+@cluster
+def test_what_the_server_defaulted_at_install_is_no_change(namespace: str, tmp_path: Path) -> None:
+    # kubectl create's field manager owns the defaults too (strategy, dnsPolicy...): only what kube
+    # sent counts as kube's, or a diff and a dry run after install show the defaults going.
+    name, directory = installed(tmp_path, namespace, **{"deployment.yaml": DEPLOYMENT})
+    result = kube("diff", name, str(directory), "-n", namespace)
+    assert result.exit_code == 0, result.output
+    assert "no changes (3 objects unchanged)" in result.stdout
+    dry = kube("upgrade", name, str(directory), "-n", namespace, "--dry-run")
+    assert dry.exit_code == 0 and "would apply" not in dry.stdout, dry.output
+
+
 @cluster
 def test_a_changed_value_shows_the_configmap_diff_and_exits_1(
     namespace: str, kubectl: KubectlFixture, tmp_path: Path

@@ -89,7 +89,11 @@ def test_dropped_names_what_create_owns_and_the_manifest_no_longer_sets() -> Non
     from kube.install.field_owners import dropped, without
 
     # b and team go; c is kubectl-edit's, the label x is also kubectl-edit's, shared-by stays.
-    paths = dropped(live, sent)
+    before = {
+        "metadata": {"name": "c", "annotations": {"team": "a"}, "labels": {"x": "y"}},
+        "data": {"a": "1", "b": "2"},
+    }
+    paths = dropped(live, sent, before)
     assert sorted(paths) == [("data", "b"), ("metadata", "annotations", "team")]
     shown = without(live, paths)
     assert shown["data"] == {"a": "1", "c": "3"} and shown["metadata"]["annotations"] == {SHARED_BY: "ns/r"}
@@ -107,3 +111,46 @@ def test_dropped_also_names_what_kubes_own_apply_set_before() -> None:
     assert dropped(live, {"data": {"a": "1"}}) == [("data", "z")]
     # A whole map the manifest no longer has, none of it anyone else's: the map goes.
     assert dropped(live, {"metadata": {}}) == [("data",)]
+
+
+def test_only_what_kube_sent_moves_the_servers_defaults_stay_with_create() -> None:
+    from kube.install.field_owners import dropped
+
+    # kubectl create's entry also owns what the API server defaulted at create time.
+    fields = {
+        "f:spec": {
+            ".": {},
+            "f:replicas": {},
+            "f:strategy": {"f:type": {}, "f:rollingUpdate": {".": {}, "f:maxSurge": {}}},
+            "f:template": {"f:spec": {"f:dnsPolicy": {}, "f:containers": {'k:{"name":"web"}': {".": {}}}}},
+        }
+    }
+    live = created(fields)
+    live["kind"], live["apiVersion"] = "Deployment", "apps/v1"
+    live["spec"] = {
+        "replicas": 1,
+        "strategy": {"type": "RollingUpdate"},
+        "template": {"spec": {"dnsPolicy": "x"}},
+    }
+    before = {"spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "web"}]}}}}
+    moved = handed_over(live, before)
+    assert moved is not None
+    entries = {e["manager"]: e["fieldsV1"] for e in moved["metadata"]["managedFields"]}
+    assert entries["kube"] == {
+        "f:spec": {
+            ".": {},
+            "f:replicas": {},
+            "f:template": {"f:spec": {"f:containers": {'k:{"name":"web"}': {".": {}}}}},
+        }
+    }
+    assert entries["kubectl-create"] == {
+        "f:spec": {
+            "f:strategy": fields["f:spec"]["f:strategy"],
+            "f:template": {"f:spec": {"f:dnsPolicy": {}}},
+        }
+    }
+    # The same manifest again drops nothing: the defaults are not kube's to drop.
+    assert dropped(live, before, before) == []
+    # Without the previous manifest, nothing of create's counts as dropped.
+    assert dropped(live, {"spec": {}}) == []
+    assert dropped(live, {"spec": {"template": before["spec"]["template"]}}, before) == [("spec", "replicas")]

@@ -240,21 +240,24 @@ def apply_release(
     prune: bool = True,
     namespace: str = "",
     change_shared: bool = False,
+    sent_before: Mapping[Key, Mapping[str, Any]] | None = None,
 ) -> ApplyReport:
     """Apply ``waves`` (objects as sent, namespaces set) and prune what ``previous`` had and they
     do not; see the module docstring. ``formula`` is the previous revision's formula (its label
     marks the objects this release may prune); ``namespace`` the release's, which names it among
     the users of shared cluster-scoped objects (``kube.install.shared``; none when empty).
     ``change_shared`` (``kube upgrade --force``): apply a shared object even when that changes
-    it for the other releases that use it."""
+    it for the other releases that use it. ``sent_before``: the objects as the previous revision
+    sent them (its manifest), which say what ``kubectl create`` wrote (``field_owners``)."""
     sources = sources or {}
+    sent_before = sent_before or {}
     new_refs = [ObjectRef.of(o) for w in waves for o in w]
     new_keys = {key_of(r) for r in new_refs}
     leaving = [p for p in previous if key_of(p.ref) not in new_keys]
     read = kubectl.get([*new_refs, *(p.ref for p in leaving)], managed_fields=True)
     before = {key_of(o.ref): o.live for o in read if o.live is not None}
     me = shared.user(namespace, release) if namespace else ""
-    changes = shared_changes(kubectl, [o for w in waves for o in w], before, me, namespace)
+    changes = shared_changes(kubectl, [o for w in waves for o in w], before, me, namespace, sent_before)
     foreign = foreign_objects(
         new_refs, previous, before, release, formula, shareable=namespace,
         shared_changes={} if change_shared else changes,
@@ -269,7 +272,7 @@ def apply_release(
         ]
         return ApplyReport(tuple(refused), (), True)
     if not dry_run:
-        _hand_over_created_fields(kubectl, previous, before, new_keys)
+        _hand_over_created_fields(kubectl, previous, before, new_keys, sent_before)
     statuses: list[ObjectStatus] = []
     applied: list[tuple[ObjectRef, str]] = []
     failed = False
@@ -279,7 +282,9 @@ def apply_release(
             continue
         outcomes = kubectl.apply(wave, dry_run=dry_run)
         if dry_run:
-            statuses += [_would(o, sent, before, sources) for o, sent in zip(outcomes, wave, strict=True)]
+            statuses += [
+                _would(o, sent, before, sources, sent_before) for o, sent in zip(outcomes, wave, strict=True)
+            ]
             continue
         if not all(o.ok for o in outcomes):
             outcomes = _read_back(kubectl, outcomes, before)
@@ -311,7 +316,11 @@ class SharedChange:
 
 
 def _hand_over_created_fields(
-    kubectl: Kubectl, previous: Sequence[Previous], before: dict[Key, Any], new_keys: set[Key]
+    kubectl: Kubectl,
+    previous: Sequence[Previous],
+    before: dict[Key, Any],
+    new_keys: set[Key],
+    sent_before: Mapping[Key, Mapping[str, Any]],
 ) -> None:
     """Give ``kube``'s apply the fields ``kubectl create`` wrote into the release's objects at
     install (``kube.install.field_owners``), so that the apply removes those the new manifest
@@ -324,7 +333,7 @@ def _hand_over_created_fields(
         for key, live in before.items()
         if key in new_keys and key in recorded
         and (not recorded[key] or _meta(live).get("uid") == recorded[key])
-        and (moved := handed_over(live)) is not None
+        and (moved := handed_over(live, sent_before.get(key))) is not None
     }  # fmt: skip
     for outcome in kubectl.replace_many(list(moving.values())):
         if outcome.ok and outcome.live is not None:
@@ -332,7 +341,12 @@ def _hand_over_created_fields(
 
 
 def shared_changes(
-    kubectl: Kubectl, sent: Sequence[Mapping[str, Any]], before: Mapping[Key, Any], me: str, namespace: str
+    kubectl: Kubectl,
+    sent: Sequence[Mapping[str, Any]],
+    before: Mapping[Key, Any],
+    me: str,
+    namespace: str,
+    sent_before: Mapping[Key, Mapping[str, Any]] | None = None,
 ) -> dict[Key, SharedChange]:
     """The objects of ``sent`` that ``me`` shares with other releases that still exist, and that
     it renders otherwise than they are (``kube.install.shared``): applying them would change them
@@ -347,12 +361,15 @@ def shared_changes(
             continue
         if not [u for u in shared.users_of(live) if u != me]:
             continue
-        if shared.difference(live, obj) is None and shared.removal(live, obj) is None:
+        previously = (sent_before or {}).get(key_of(ref))
+        if shared.difference(live, obj) is None and shared.removal(live, obj, previously) is None:
             continue
         if not listed:
             existing, listed = shared.existing_releases(kubectl), True
         if others := shared.remaining_users(live, me, existing):
-            found[key_of(ref)] = SharedChange(shared.listing(others), shared.changed_for(live, obj, others))
+            found[key_of(ref)] = SharedChange(
+                shared.listing(others), shared.changed_for(live, obj, others, previously)
+            )
     return found
 
 
@@ -542,7 +559,11 @@ def _state(outcome: Outcome, before: Mapping[Key, Any]) -> tuple[ApplyState, str
 
 
 def _would(
-    outcome: Outcome, sent: Mapping[str, Any], before: Mapping[Key, Any], sources: Mapping[Key, str]
+    outcome: Outcome,
+    sent: Mapping[str, Any],
+    before: Mapping[Key, Any],
+    sources: Mapping[Key, str],
+    sent_before: Mapping[Key, Mapping[str, Any]],
 ) -> ObjectStatus:
     from kube.install.field_owners import dropped, without
 
@@ -552,7 +573,8 @@ def _would(
     if old is None:
         return _status(outcome.ref, ApplyState.WOULD_CREATE, "", sources)
     # What the hand-over of kubectl create's fields would remove, which a dry run cannot show.
-    same = _content(old) == _content(without(outcome.live, dropped(old, sent)))
+    gone = dropped(old, sent, sent_before.get(key_of(outcome.ref)))
+    same = _content(old) == _content(without(outcome.live, gone))
     return _status(outcome.ref, ApplyState.UNCHANGED if same else ApplyState.WOULD_CHANGE, "", sources)
 
 

@@ -291,11 +291,12 @@ def diff_release(
     has_hook = (source.directory / HOOK).exists()
     values, notes = values_for(source.formula, start, options, has_hook=has_hook)
     from kube.formula.patches import carried
+    from kube.install.upgrade import sent_by
 
     patch_sets = carried(start.patches, options.patches, reset=options.reset_patches)
     sent = render(source, ns, values, start.allowed_namespaces, name, patch_sets, kubectl)
     managed = managed_objects(release, start)
-    owner = _Owner(managed, name, start.formula, ns)
+    owner = _Owner(managed, name, start.formula, ns, sent_by(start))
     objects = _compare(kubectl, sent, options.show_secrets, owner)
     objects += _prunes(kubectl, start, managed, [ObjectRef.of(o) for o in sent], ns, options.show_secrets)
     return DiffResult(
@@ -312,6 +313,7 @@ class _Owner:
     release: str
     formula: str
     namespace: str
+    sent_before: Mapping[tuple[str, str, str, str], Mapping[str, Any]] = field(default_factory=dict)
 
     def refused(
         self,
@@ -325,7 +327,7 @@ class _Owner:
         from kube.install.apply import foreign_objects, shared_changes
 
         me = shared.user(self.namespace, self.release)
-        changes = shared_changes(kubectl, sent, live, me, self.namespace)
+        changes = shared_changes(kubectl, sent, live, me, self.namespace, self.sent_before)
         refs = [ObjectRef.of(o) for o in sent]
         return foreign_objects(
             refs, self.managed, live, self.release, self.formula, shareable=self.namespace,
@@ -374,7 +376,7 @@ def _compare(
             from kube.install.field_owners import dropped, without
 
             # What the upgrade's hand-over of kubectl create's fields removes: a dry run keeps it.
-            new = without(new, dropped(old, obj))
+            new = without(new, dropped(old, obj, owner.sent_before.get(key) if owner else None))
         old_clean, new_clean = _clean(old) if old else None, _clean(new)
         if not show_secrets and _is_secret(ref):
             old_clean, new_clean = mask_secrets(old_clean, new_clean)

@@ -39,16 +39,25 @@ _APPLY = (APPLY_MANAGER, "Apply")
 _KEPT = ("f:metadata", "f:annotations", f"f:{SHARED_BY}")
 
 
-def handed_over(live: Mapping[str, Any]) -> dict[str, Any] | None:
+def handed_over(
+    live: Mapping[str, Any], sent_before: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     """``live`` with the fields its ``kubectl-create`` entries own moved to ``kube``'s Apply entry
-    (see the module docstring); None when there is nothing to move, or it cannot be moved."""
+    (see the module docstring); None when there is nothing to move, or it cannot be moved.
+    ``sent_before``: the object as kube last sent it; only the fields it sets move. kubectl
+    create's entry also owns what the API server defaulted at create time (a Deployment's
+    ``strategy``, a Pod's ``dnsPolicy``), which must stay where it is: handed to kube, every
+    apply would drop and default it again, and a dry run would show it going."""
     meta = live.get("metadata")
     if not isinstance(meta, Mapping):
         return None
     entries = meta.get("managedFields")
     if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
         return None
-    created = [i for i, e in enumerate(entries) if _is_create(e) and _movable(e.get("fieldsV1"))]
+    created = [
+        i for i, e in enumerate(entries)
+        if _is_create(e) and isinstance(e.get("fieldsV1"), Mapping) and _parts(e["fieldsV1"], sent_before)[0]
+    ]  # fmt: skip
     if not created:
         return None
     applies = [i for i, e in enumerate(entries) if (e.get("manager"), e.get("operation")) == _APPLY]
@@ -58,7 +67,7 @@ def handed_over(live: Mapping[str, Any]) -> dict[str, Any] | None:
         entry = new[i]
         if target is not None and target.get("apiVersion") != entry.get("apiVersion"):
             return None
-        fields, kept = _split(entry["fieldsV1"])
+        fields, kept = _parts(entry["fieldsV1"], sent_before)
         if target is None:
             target = {
                 "manager": APPLY_MANAGER,
@@ -77,6 +86,48 @@ def handed_over(live: Mapping[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+def _parts(
+    fields: Mapping[str, Any], sent_before: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A create entry's fields as (what moves, what stays): what ``sent_before`` sets (all, when
+    it is not known), but kube's annotation of a shared object's users."""
+    moving, kept = _split(fields)
+    if sent_before is None:
+        return moving, kept
+    restricted = _restrict(moving, sent_before)
+    return restricted, _union(kept, _subtract(moving, restricted))
+
+
+def _restrict(fields: Mapping[str, Any], sent: Any) -> dict[str, Any]:
+    """The part of a FieldsV1 tree that the object ``sent`` sets: a map it sets is followed key
+    by key, a list or a value it sets is taken whole."""
+    out: dict[str, Any] = {}
+    if not isinstance(sent, Mapping):
+        return out
+    for key, child in fields.items():
+        if key == ".":
+            out[key] = {}
+        elif key.startswith("f:") and key[2:] in sent:
+            value = sent[key[2:]]
+            if isinstance(value, Mapping) and isinstance(child, Mapping) and child:
+                if sub := _restrict(child, value):
+                    out[key] = sub
+            else:
+                out[key] = copy.deepcopy(child)
+    return out if set(out) != {"."} else {}
+
+
+def _subtract(fields: Mapping[str, Any], taken: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` without what ``taken`` (a part of it, from ``_restrict``) holds."""
+    out: dict[str, Any] = {}
+    for key, child in fields.items():
+        if key not in taken:
+            out[key] = copy.deepcopy(child)
+        elif isinstance(child, Mapping) and child and taken[key] and (rest := _subtract(child, taken[key])):
+            out[key] = rest
+    return out
+
+
 def _is_create(entry: Mapping[str, Any]) -> bool:
     return (
         entry.get("manager") == CREATE_MANAGER
@@ -84,11 +135,6 @@ def _is_create(entry: Mapping[str, Any]) -> bool:
         and entry.get("fieldsType") == "FieldsV1"
         and not entry.get("subresource")
     )
-
-
-def _movable(fields: Any) -> bool:
-    """Whether a create entry owns anything besides the field that stays with it."""
-    return isinstance(fields, Mapping) and bool(_split(fields)[0])
 
 
 def _split(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -129,16 +175,19 @@ def _union(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def dropped(live: Mapping[str, Any], sent: Mapping[str, Any]) -> list[tuple[str, ...]]:
+def dropped(
+    live: Mapping[str, Any], sent: Mapping[str, Any], sent_before: Mapping[str, Any] | None = None
+) -> list[tuple[str, ...]]:
     """The fields of ``live`` an apply of ``sent`` would remove: those ``kube``'s apply owns, or
-    will own once ``kubectl create``'s are handed over, that ``sent`` does not set and no other
-    manager owns. Fields inside list items are left to the API server (their keys are the list's
-    own): a dry run shows what the server says of those."""
+    will own once ``kubectl create``'s are handed over (those ``sent_before`` set; none when it
+    is not known), that ``sent`` does not set and no other manager owns. Fields inside list
+    items are left to the API server (their keys are the list's own): a dry run shows what the
+    server says of those."""
     meta = live.get("metadata")
     entries = meta.get("managedFields") if isinstance(meta, Mapping) else None
     if not isinstance(entries, list):
         return []
-    handing = handed_over(live) is not None
+    handing = sent_before is not None and handed_over(live, sent_before) is not None
     mine: dict[str, Any] = {}
     others: dict[str, Any] = {}
     for entry in entries:
@@ -146,7 +195,7 @@ def dropped(live: Mapping[str, Any], sent: Mapping[str, Any]) -> list[tuple[str,
         if not isinstance(fields, Mapping):
             continue
         if handing and _is_create(entry):
-            move, stay = _split(fields)
+            move, stay = _parts(fields, sent_before)
             mine, others = _union(mine, move), _union(others, stay)
         elif (entry.get("manager"), entry.get("operation")) == _APPLY:
             mine = _union(mine, fields)

@@ -162,12 +162,15 @@ def difference(live: Mapping[str, Any], sent: Mapping[str, Any]) -> tuple[str, A
     return None if now == expected else _first(now, expected, "")
 
 
-def removal(live: Mapping[str, Any], sent: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
+def removal(
+    live: Mapping[str, Any], sent: Mapping[str, Any], sent_before: Mapping[str, Any] | None = None
+) -> tuple[str, Any, Any] | None:
     """The first field an apply of ``sent`` would remove from ``live`` (``metadata`` and
-    ``status`` aside), as ``difference`` gives one; None when it removes none."""
+    ``status`` aside), as ``difference`` gives one; None when it removes none. ``sent_before``:
+    the object as this release sent it last (``kube.install.field_owners.dropped``)."""
     from kube.install.field_owners import dropped
 
-    for path in dropped(live, sent):
+    for path in dropped(live, sent, sent_before):
         if path[0] in _NOT_CONTENT:
             continue
         value: Any = live
@@ -232,11 +235,16 @@ def _field(found: tuple[str, Any, Any]) -> str:
     return f"{path} is {_shown(now)}, this release renders {_shown(want)}"
 
 
-def changed_for(live: Mapping[str, Any], sent: Mapping[str, Any], others: Sequence[str]) -> str:
+def changed_for(
+    live: Mapping[str, Any],
+    sent: Mapping[str, Any],
+    others: Sequence[str],
+    sent_before: Mapping[str, Any] | None = None,
+) -> str:
     """Why applying ``sent`` over ``live`` changes the object for ``others`` (its other users
     that still exist): who they are and the first field that differs, or that the apply would
     remove (``kube.install.field_owners.dropped``); "" when it renders the same."""
-    found = difference(live, sent) or removal(live, sent)
+    found = difference(live, sent) or removal(live, sent, sent_before)
     if found is None or not others:
         return ""
     return f"shared with {listing(list(others))}; the upgrade would change it for them: {_field(found)}"

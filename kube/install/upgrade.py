@@ -279,6 +279,7 @@ def upgrade(
             dry_run=True,
             namespace=ns,
             change_shared=options.change_shared,
+            sent_before=sent_by(current),
         )
         return replace(base, objects=report.statuses)
     pending = Revision(
@@ -398,6 +399,7 @@ def _carry_out(
         release=release.name,
         formula=current.formula,
         sources=sources,
+        sent_before=sent_by(current),
         prune=not waiting,
         namespace=release.namespace,
         change_shared=options.change_shared,
@@ -538,6 +540,12 @@ def _with_readiness(objects: Sequence[ObjectStatus], waited: WaitReport) -> tupl
     return tuple(out)
 
 
+def sent_by(rev: Revision) -> dict[Key, Mapping[str, Any]]:
+    """The objects as ``rev`` sent them, by key (none for a round-one record, which keeps no
+    manifest): what ``kubectl create`` wrote of them, when ``rev`` created them."""
+    return {key_of(ObjectRef.of(m)): m for m in rev.manifest or ()}
+
+
 def manifest_waves(rev: Revision) -> tuple[list[list[Mapping[str, Any]]], dict[Key, str]]:
     """A stored manifest in waves (no render): the objects exactly as they were sent."""
     from kube.k8s.objects import KubeObject, Scopes, order_waves
@@ -602,6 +610,7 @@ def rollback(
             dry_run=True,
             namespace=ns,
             change_shared=change_shared,
+            sent_before=sent_by(current),
         )
         return replace(base, objects=report.statuses)
     pending = replace(
