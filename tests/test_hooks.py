@@ -407,6 +407,44 @@ def test_sandboxed_hook_can_write_only_its_copy_and_its_tmp(tmp_path: Path, sand
     assert (staged / "manifests" / "a.yaml").exists()
 
 
+ESCAPE_PROBE = """
+    import ctypes, json, os, pathlib
+    libc = ctypes.CDLL(None, use_errno=True)
+    status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+    remounted = libc.mount(None, b"/", None, ctypes.c_ulong(32 | 4096), None) == 0
+    tried = {{"caps": status["CapEff"].strip(), "remounted": remounted}}
+    try:
+        pathlib.Path({outside!r}).write_text("x")
+        tried["outside"] = "written"
+    except OSError as exc:
+        tried["outside"] = type(exc).__name__
+    try:
+        tried["secret"] = pathlib.Path({secret!r}).read_text()
+    except OSError as exc:
+        tried["secret"] = type(exc).__name__
+    print(json.dumps(tried))
+"""
+
+
+def test_a_sandboxed_hook_holds_no_capability_and_sees_no_home(tmp_path: Path, sandbox_method: str) -> None:
+    """As root, bubblewrap kept every capability and unshare's hook was root of its own user
+    namespace: either could remount / read-write and write anywhere. And the filesystem is
+    readable, so a hook could copy a kubeconfig or a key into a manifest: the homes are hidden."""
+    secret = Path(os.environ["HOME"]) / ".kube" / "config"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text("token: do-not-read")
+    outside = tmp_path / "escaped"
+    result, _, _ = run(tmp_path, ESCAPE_PROBE.format(outside=str(outside), secret=str(secret)), sandbox=True)
+    tried = json.loads(result.output)
+    assert tried == {
+        "caps": "0000000000000000",
+        "remounted": False,
+        "outside": "OSError",
+        "secret": "FileNotFoundError",
+    }
+    assert not outside.exists()
+
+
 def test_sandbox_init_keeps_a_mounts_flags() -> None:
     from kube.install import sandbox_init as init
 

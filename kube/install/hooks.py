@@ -54,13 +54,16 @@ stops the install with one line and the ``pip install`` that fixes it (a
 After the hook the staged tree is checked again: a symlink or special file it
 left behind stops the install.
 
-Sandbox (``sandbox=True``): bubblewrap (no network, a new PID namespace that
-dies with kube, the whole filesystem read-only except the staged copy and the
-private directory, HOME a fresh empty directory inside that). Where bubblewrap
-is missing, util-linux's ``unshare`` gives the same: its user, network, mount, PID,
-IPC and UTS namespaces, then ``kube.install.sandbox_init`` makes every mount
-read-only but those two directories (``unshare -rn`` alone would leave the
-filesystem writable). A trial run shows which works, writing outside included.
+Sandbox (``sandbox=True``): bubblewrap (no network, no capabilities, a new PID
+namespace that dies with kube, the whole filesystem read-only except the staged copy
+and the private directory, HOME a fresh empty directory inside that, the home
+directories hidden behind empty read-only ones but for the interpreter and packages
+the hook runs on). Where bubblewrap is missing, util-linux's ``unshare`` gives the
+same: its user, network, mount, PID, IPC and UTS namespaces, then
+``kube.install.sandbox_init`` hides the homes, makes every mount read-only but those
+two directories (``unshare -rn`` alone would leave the filesystem writable) and drops
+every capability of the namespace, which could otherwise remount them read-write. A
+trial run shows which works, a remount and writing outside included.
 With neither, ``SandboxUnavailable`` (a HookError) is raised: a caller that asked
 for a sandbox never silently gets a weaker one.
 """
@@ -79,7 +82,7 @@ import stat
 import sys
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -439,8 +442,9 @@ def _recheck(staged_dir: Path, who: str) -> None:
 
 
 def _wrap(method: str, argv: list[str], *, writable: list[Path]) -> list[str]:
+    hidden, shown = _hidden_homes(writable)
     if method == "unshare":
-        return _wrap_unshare(argv, writable=writable)
+        return _wrap_unshare(argv, writable=writable, hidden=hidden, shown=shown)
     wrapped = [
         "bwrap",
         "--die-with-parent",
@@ -449,6 +453,9 @@ def _wrap(method: str, argv: list[str], *, writable: list[Path]) -> list[str]:
         "--unshare-pid",
         "--unshare-ipc",
         "--unshare-uts",
+        # Run by root, bubblewrap keeps every capability: the hook could remount / read-write.
+        "--cap-drop",
+        "ALL",
         "--ro-bind",
         "/",
         "/",
@@ -457,14 +464,58 @@ def _wrap(method: str, argv: list[str], *, writable: list[Path]) -> list[str]:
         "--proc",
         "/proc",
     ]
+    for home in hidden:
+        wrapped += ["--tmpfs", home]
+    for needed in shown:
+        wrapped += ["--ro-bind", needed, needed]
     for path in writable:
         wrapped += ["--bind", str(path), str(path)]
+    for home in hidden:
+        wrapped += ["--remount-ro", home]  # empty and read-only, as the rest
     return [*wrapped, "--chdir", str(writable[0]), "--", *argv]
 
 
-# Passes only where it cannot write outside the sandbox's writable paths.
+def _hidden_homes(writable: Sequence[Path]) -> tuple[list[str], list[str]]:
+    """The home directories a sandboxed hook does not see (yours, by your account and by
+    ``HOME``; ``/root``; ``/home``: keys, kubeconfigs, tokens), and what it needs under them,
+    shown again read-only: the interpreter and the packages it imports (a Python installed in
+    a home, as pyenv does). The writable paths are bound over them in any case."""
+    import pwd
+
+    candidates = ["/root", "/home", os.environ.get("HOME", "")]
+    with contextlib.suppress(KeyError):
+        candidates.append(pwd.getpwuid(os.getuid()).pw_dir)
+    homes: list[str] = []
+    for text in candidates:
+        if not text or not os.path.isabs(text) or not os.path.isdir(text):
+            continue
+        home = os.path.realpath(text)
+        if home != "/" and home not in homes:
+            homes.append(home)
+    # Outermost first, each once: a home inside another (/home/me in /home) is hidden with it.
+    homes = sorted((h for h in homes if not any(_within(h, o) for o in homes if o != h)), key=len)
+    needed = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.executable)}
+    needed.add(os.path.dirname(os.path.realpath(sys.executable)))
+    needed.update(os.path.realpath(p) for p in _hook_path() if p)
+    kept = [str(w) for w in writable]
+    shown = sorted(
+        p for p in needed
+        if os.path.exists(p) and any(_within(p, h) for h in homes) and not any(_within(p, w) for w in kept)
+    )  # fmt: skip
+    # Outermost first: bound in that order, the inner ones are already there.
+    shown = [p for p in shown if not any(_within(p, o) for o in shown if o != p)]
+    return homes, shown
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+# Passes only where it cannot write outside the sandbox's writable paths, even after trying
+# to remount / read-write (what a process that kept CAP_SYS_ADMIN could do).
 _PROBE = """\
-import sys
+import ctypes, sys
+ctypes.CDLL(None, use_errno=True).mount(None, b"/", None, ctypes.c_ulong(32 | 4096), None)
 try:
     open(sys.argv[1], "w")
 except OSError:
@@ -473,14 +524,18 @@ sys.exit(1)
 """
 
 
-def _wrap_unshare(argv: list[str], *, writable: list[Path]) -> list[str]:
+def _wrap_unshare(
+    argv: list[str], *, writable: list[Path], hidden: Sequence[str] = (), shown: Sequence[str] = ()
+) -> list[str]:
     """The same sandbox from util-linux's ``unshare``: its namespaces, then ``sandbox_init``
-    makes every mount read-only but ``writable`` (``unshare -rn`` alone would not)."""
+    hides ``hidden`` but ``shown``, makes every mount read-only but ``writable`` (``unshare -rn``
+    alone would not) and gives up the capabilities that could undo it."""
     init = Path(__file__).with_name("sandbox_init.py")
     namespaces = ["--user", "--map-root-user", "--net", "--mount", "--pid", "--ipc", "--uts"]
+    options = [*(f"--hide={h}" for h in hidden), *(f"--show={s}" for s in shown)]
     return [
         "unshare", *namespaces, "--fork", "--kill-child", "--mount-proc",
-        sys.executable, "-I", "-S", str(init), *map(str, writable), "--", *argv,
+        sys.executable, "-I", "-S", str(init), *options, *map(str, writable), "--", *argv,
     ]  # fmt: skip
 
 

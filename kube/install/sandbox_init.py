@@ -1,8 +1,11 @@
 """The first program of a hook sandboxed with ``unshare`` (``kube.install.hooks``), where
 bubblewrap is missing: run inside new user, mount, network, PID, IPC and UTS namespaces, it
-makes every mount read-only but the writable paths it is given, then runs the hook.
+hides the home directories it is given (``--hide``) behind empty tmpfs mounts, putting back
+what the hook needs under them (``--show``: its interpreter; the writable paths), makes every
+mount read-only but the writable paths, gives up every capability of the user namespace (as
+its root the hook could remount them read-write), then runs the hook.
 
-    python -I -S sandbox_init.py WRITABLE... -- ARGV...
+    python -I -S sandbox_init.py [--hide=DIR]... [--show=PATH]... WRITABLE... -- ARGV...
 
 It runs before anything of the formula's, with the standard library only (``-S``: no site),
 and stops with one line on stderr (exit 1) when a mount cannot be made read-only: the hook
@@ -64,11 +67,19 @@ def remount_flags(options: bytes) -> int:
 
 def main(args: list[str]) -> int:
     if "--" not in args:
-        sys.stderr.write("sandbox: usage: sandbox_init.py WRITABLE... -- ARGV...\n")
+        sys.stderr.write(
+            "sandbox: usage: sandbox_init.py [--hide=DIR]... [--show=PATH]... WRITABLE... -- ARGV...\n"
+        )
         return 2
     split = args.index("--")
-    writable, argv = [os.fsencode(p) for p in args[:split]], args[split + 1 :]
+    given, argv = args[:split], args[split + 1 :]
+    hidden = [os.fsencode(o.removeprefix("--hide=")) for o in given if o.startswith("--hide=")]
+    shown = [os.fsencode(o.removeprefix("--show=")) for o in given if o.startswith("--show=")]
+    writable = [os.fsencode(o) for o in given if not o.startswith(("--hide=", "--show="))]
     libc = ctypes.CDLL(None, use_errno=True)
+    if hidden and (problem := _hide(libc, hidden, [*shown, *writable])):
+        sys.stderr.write(f"sandbox: {problem}\n")
+        return 1
     for path in writable:
         # Its own mount: the read-only remount of what holds it leaves it writable.
         if failed := _mount(libc, path, path, MS_BIND | MS_REC):
@@ -86,7 +97,63 @@ def main(args: list[str]) -> int:
             where = os.fsdecode(point)
             sys.stderr.write(f"sandbox: cannot make {where} read-only: {os.strerror(failed)}\n")
             return 1
+    if problem := _drop_capabilities(libc):
+        sys.stderr.write(f"sandbox: {problem}\n")
+        return 1
     return _supervise(argv, writable[0] if writable else b"/")
+
+
+# open_tree(2) and move_mount(2): one number on every architecture (Linux 5.2 and later).
+_OPEN_TREE, _MOVE_MOUNT = 428, 429
+_OPEN_TREE_CLONE, _AT_RECURSIVE, _AT_FDCWD, _MOVE_MOUNT_F_EMPTY_PATH = 1, 0x8000, -100, 4
+_PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
+
+
+def _hide(libc: ctypes.CDLL, hidden: list[bytes], keep: list[bytes]) -> str:
+    """An empty tmpfs over each of ``hidden``, with the paths of ``keep`` under them cloned
+    first and put back in place (open_tree, then move_mount); "" when done, else what failed."""
+    libc.syscall.restype = ctypes.c_long
+    clones: list[tuple[bytes, int, bool]] = []
+    for path in keep:
+        if not any(_below(path, h) for h in hidden):
+            continue
+        flags = _OPEN_TREE_CLONE | _AT_RECURSIVE | os.O_CLOEXEC
+        fd = libc.syscall(_OPEN_TREE, _AT_FDCWD, path, ctypes.c_uint(flags))
+        if fd < 0:
+            why = os.strerror(ctypes.get_errno())
+            return f"cannot keep {os.fsdecode(path)} while hiding the home directories: {why}"
+        clones.append((path, fd, os.path.isdir(path)))
+    for home in hidden:
+        if libc.mount(b"tmpfs", home, b"tmpfs", ctypes.c_ulong(MS_NOSUID | MS_NODEV), b"mode=0755") != 0:
+            return f"cannot hide {os.fsdecode(home)}: {os.strerror(ctypes.get_errno())}"
+    for path, fd, is_dir in clones:
+        try:
+            if is_dir:
+                os.makedirs(path, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                open(path, "ab").close()
+        except OSError as exc:
+            return f"cannot show {os.fsdecode(path)} again: {exc.strerror}"
+        if libc.syscall(_MOVE_MOUNT, fd, b"", _AT_FDCWD, path, ctypes.c_uint(_MOVE_MOUNT_F_EMPTY_PATH)) != 0:
+            return f"cannot show {os.fsdecode(path)} again: {os.strerror(ctypes.get_errno())}"
+        os.close(fd)
+    return ""
+
+
+def _drop_capabilities(libc: ctypes.CDLL) -> str:
+    """Give up, for the hook and all it starts, every capability of this user namespace: as its
+    root the hook could otherwise remount / read-write again. The bounding set goes (a program
+    it executes as uid 0 gets no capability back), and no program may gain privileges."""
+    for cap in range(64):
+        if libc.prctl(_PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0:
+            if ctypes.get_errno() == errno.EINVAL:
+                break  # past the last capability this kernel knows
+            return f"cannot drop capability {cap}: {os.strerror(ctypes.get_errno())}"
+    libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0)
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, ctypes.c_ulong(1), 0, 0, 0) != 0:
+        return f"cannot forbid new privileges: {os.strerror(ctypes.get_errno())}"
+    return ""
 
 
 def _supervise(argv: list[str], cwd: bytes) -> int:
