@@ -712,3 +712,23 @@ def test_libyaml_fast_path_gives_the_same_findings_as_ruamel(monkeypatch: pytest
     monkeypatch.setattr(formula_load, "load_one_fast", decline)
     assert fast == findings()
     assert fast  # the fixtures do have findings to compare
+
+
+def test_a_formula_directory_that_is_a_symlink_fails_and_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _formula_repo(tmp_path, "web")
+    outside = tmp_path / "outside"
+    (outside / "manifests").mkdir(parents=True)
+    (outside / "K3.yaml").write_text("name: Broken_Name\nversion: latest\n")
+    (repo / "formulas" / "evil").symlink_to(outside)
+    monkeypatch.chdir(repo)
+    result = invoke("lint", "--all")
+    assert result.exit_code == 1, result.output
+    [row] = [line.split() for line in result.stdout.splitlines() if line.startswith("formulas/evil")]
+    assert row[:6] == ["formulas/evil", "error", "formula-symlink", "is", "a", "symbolic"]
+    # Only the link's own finding: what it points to is never read (Broken_Name is not reported).
+    assert "Broken_Name" not in result.stdout and "formula-name" not in result.stdout
+    # An unreadable directory is a usage error, not an internal one.
+    unreadable = invoke("lint", "/proc/1")
+    assert unreadable.exit_code == 2, unreadable.output

@@ -244,7 +244,11 @@ def lint_formula(
     base = display(directory)
     files, findings = lint_files.check_files(directory, base)
     if directory.is_symlink():
-        return None, findings
+        # Never followed: kube update, get and install read a formula only as a real directory,
+        # so a link (to outside the archive, say) must fail here rather than pass unread.
+        message = f"is a symbolic link (to {quote(os.readlink(directory))}); a formula is a real directory"
+        fix = "make it the formula's own directory, not a link to one"
+        return None, [*findings, Finding(base, 0, "formula-symlink", message, Severity.ERROR, fix)]
     formula, k3 = check_formula(directory, display_root=_display_root(directory), fast=True)
     findings += k3
     if formula is None:
@@ -443,12 +447,25 @@ def _expand(text: str) -> list[Path]:
 
 def _formulas_in(container: Path) -> list[Path]:
     """Subdirectories of a directory of formulas (each one is linted, K3.yaml or not)."""
-    entries = sorted(
-        p for p in container.iterdir() if not p.name.startswith(".") and (p.is_dir() or p.is_symlink())
-    )
-    if not any((p / METADATA_FILE).exists() for p in entries):
-        return []
-    return entries
+    try:
+        entries = sorted(p for p in container.iterdir() if not p.name.startswith(".") and _is_dir_or_link(p))
+        return entries if any(_exists(p / METADATA_FILE) for p in entries) else []
+    except OSError as exc:
+        raise UsageError(f"{container}: cannot read it: {exc.strerror}") from None
+
+
+def _is_dir_or_link(path: Path) -> bool:
+    try:
+        return path.is_symlink() or path.is_dir()
+    except OSError:  # unreadable (/proc/1/cwd): not a formula kube could read either
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def _by_name(text: str) -> Path:
