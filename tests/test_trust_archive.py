@@ -491,3 +491,33 @@ def test_an_update_adding_an_oddly_named_file_reindexes_its_formula(
 
     info = json.loads(run_kube("info", "nginx", "-o", "json").stdout)
     assert info["valid"] is False and "not UTF-8" in info["problems"][0]
+
+
+def test_an_archive_folder_kube_did_not_make_is_never_deleted(remote_archive: Path, tmp_path: Path) -> None:
+    home = tmp_path / "mine"
+    photo = home / "archive" / "photos" / "2019.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_text("precious")
+    result = run_kube("update", "--repo", str(remote_archive), env={"KUBE_HOME": str(home)})
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert f"{home / 'archive'} exists and is not a clone kube made" in result.stderr
+    assert photo.read_text() == "precious"
+
+
+def test_kube_home_at_the_root_or_in_a_missing_home_is_refused(remote_archive: Path, tmp_path: Path) -> None:
+    root = run_kube("update", "--repo", str(remote_archive), env={"KUBE_HOME": "/"})
+    assert root.returncode == ExitCode.USAGE and "KUBE_HOME / is the filesystem's root" in root.stderr
+    assert not Path("/archive").exists()
+    missing = tmp_path / "nonexistent"
+    env = {"HOME": str(missing), "KUBE_HOME": "", "XDG_DATA_HOME": ""}
+    gone = run_kube("update", "--repo", str(remote_archive), env=env)
+    assert gone.returncode == ExitCode.USAGE, gone.stderr
+    assert f"your home directory {missing} does not exist" in gone.stderr and not missing.exists()
+
+
+def test_a_relative_kube_home_is_taken_from_where_kube_started(remote_archive: Path, tmp_path: Path) -> None:
+    result = run_kube("update", "--repo", str(remote_archive), env={"KUBE_HOME": "state"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "state" / "archive" / ".git").is_dir()
+    found = run_kube("search", "nginx", env={"KUBE_HOME": "state"}, cwd=tmp_path)
+    assert found.returncode == 0 and "nginx" in found.stdout, found.stderr

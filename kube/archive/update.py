@@ -222,7 +222,8 @@ def update(
             recovery.recover(notes)
             state = _checkout(_archive())
             if state is None:
-                if _archive().exists():
+                if _archive().exists() or _archive().is_symlink():
+                    _refuse_foreign(_archive())
                     notes.append("the archive clone was damaged; cloned it again")
                 report = _clone(source, notes, on_clone)
             elif state.url != source.url or (source.branch is not None and source.branch != state.branch):
@@ -235,6 +236,19 @@ def update(
     except OSError as exc:
         raise _os_error(exc, "the update could not finish") from exc
     return report
+
+
+def _refuse_foreign(root: Path) -> None:
+    """Stop before a clone replaces ``root`` when it is not a clone kube made (no ``.git``
+    directory in it): someone's folder that happens to be called archive/ under a KUBE_HOME
+    they chose. A damaged clone of kube's own is made again."""
+    from kube.core.errors import UsageError
+
+    if root.is_symlink() or not root.is_dir() or not (root / ".git").is_dir() or (root / ".git").is_symlink():
+        raise UsageError(
+            f"{root} exists and is not a clone kube made; kube does not delete what it did not make",
+            hint=f"move it away, or set KUBE_HOME to a directory of kube's own (it is {root.parent})",
+        )
 
 
 _FETCH_HINT = "check the URL (`kube update --repo URL`) and your network"

@@ -29,11 +29,15 @@ def default_repo() -> str:
 
 
 def kube_home() -> Path:
+    """``$KUBE_HOME`` (a relative one is taken from the directory kube started in, as git takes
+    ``GIT_DIR``: a clone made at a relative path would land elsewhere), else
+    ``$XDG_DATA_HOME/kube`` (a relative one is ignored, as the XDG spec says), else
+    ``~/.local/share/kube``."""
     explicit = os.environ.get("KUBE_HOME")
     if explicit:
-        return Path(explicit).expanduser()
+        return Path(os.path.abspath(Path(explicit).expanduser()))
     xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    base = Path(xdg).expanduser() if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
     return base / "kube"
 
 
@@ -55,6 +59,16 @@ def check_home() -> Path:
             f"{name} {text!r} holds bytes that are not UTF-8",
             hint="set KUBE_HOME to a directory with a UTF-8 name",
         ) from None
+    if home == Path(home.anchor):
+        raise UsageError(f"{name} {home} is the filesystem's root", hint="give kube a directory of its own")
+    if not os.environ.get("KUBE_HOME") and not os.environ.get("XDG_DATA_HOME"):
+        user_home = Path.home()
+        if not user_home.is_dir():
+            # HOME=/nonexistent is how daemon accounts say they have none: never made here.
+            raise UsageError(
+                f"your home directory {user_home} does not exist, and kube keeps its state in it",
+                hint="set KUBE_HOME to a directory for kube's state",
+            )
     probe = home
     while True:
         try:
