@@ -82,6 +82,7 @@ from kube.k8s.kubectl_output import Reason
 
 __all__ = [
     "KEEP",
+    "UPDATED_KINDS",
     "ApplyReport",
     "Previous",
     "SharedChange",
@@ -90,6 +91,8 @@ __all__ = [
     "key_of",
     "owned_by",
     "shared_changes",
+    "unmanaged",
+    "updated",
     "with_default_protocols",
 ]
 
@@ -280,7 +283,7 @@ def apply_release(
         if failed:
             statuses += [_status(ObjectRef.of(o), ApplyState.SKIPPED, "", sources) for o in wave]
             continue
-        outcomes = kubectl.apply(wave, dry_run=dry_run)
+        outcomes = _apply_wave(kubectl, wave, before, dry_run)
         if dry_run:
             statuses += [
                 _would(o, sent, before, sources, sent_before) for o, sent in zip(outcomes, wave, strict=True)
@@ -313,6 +316,58 @@ class SharedChange:
 
     users: str  # those releases, listed
     why: str  # ``shared.changed_for``: who they are and the first field that differs
+
+
+def _apply_wave(
+    kubectl: Kubectl, wave: Sequence[Mapping[str, Any]], before: Mapping[Key, Any], dry_run: bool
+) -> list[Outcome]:
+    """One wave: server-side applied in one call, but for objects the API server keeps no field
+    ownership of (``unmanaged``), which are updated instead (``updated``), in one more call."""
+    by_update = [i for i, o in enumerate(wave) if unmanaged(before.get(key_of(ObjectRef.of(o))))]
+    if not by_update:
+        return kubectl.apply(wave, dry_run=dry_run)
+    rest = [o for i, o in enumerate(wave) if i not in by_update]
+    applied = iter(kubectl.apply(rest, dry_run=dry_run))
+    bodies = [updated(wave[i], before[key_of(ObjectRef.of(wave[i]))]) for i in by_update]
+    answers = iter(kubectl.replace_many(bodies, dry_run=dry_run))
+    return [next(answers) if i in by_update else next(applied) for i in range(len(wave))]
+
+
+def unmanaged(live: Mapping[str, Any] | None) -> bool:
+    """Whether the API server keeps no field ownership of ``live``: every object of a server
+    that tracks it has ``managedFields`` (asked for when read), and a server-side apply of one
+    that has none fails. Kubernetes 1.20's aggregator does so for APIService objects: the apply
+    breaks off with an HTTP/2 INTERNAL_ERROR (its field manager is not installed)."""
+    if live is None or (ObjectRef.of(live).group, ObjectRef.of(live).kind) not in UPDATED_KINDS:
+        return False
+    meta = _meta(live)
+    return not meta.get("managedFields")
+
+
+#: The kinds an API server may keep no field ownership of (see ``unmanaged``).
+UPDATED_KINDS = frozenset({("apiregistration.k8s.io", "APIService")})
+
+
+def updated(sent: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+    """What an update writes for ``sent`` over ``live``: the manifest, as of ``live``'s
+    resourceVersion (a change meanwhile is a conflict, not overwritten), and a ``caBundle`` that
+    someone else injected (cert-manager's cainjector) when the manifest sets none; the users of
+    a shared object stay."""
+    body = dict(sent)
+    meta = {**(sent.get("metadata") or {}), "resourceVersion": _meta(live).get("resourceVersion")}
+    users = (_meta(live).get("annotations") or {}).get(shared.SHARED_BY)
+    if users:  # written by patches, never by a manifest (kube.install.shared)
+        meta["annotations"] = {**(meta.get("annotations") or {}), shared.SHARED_BY: users}
+    body["metadata"] = meta
+    spec, live_spec = sent.get("spec"), live.get("spec")
+    if (
+        isinstance(spec, Mapping)
+        and isinstance(live_spec, Mapping)
+        and "caBundle" not in spec
+        and live_spec.get("caBundle")
+    ):
+        body["spec"] = {**spec, "caBundle": live_spec["caBundle"]}
+    return body
 
 
 def _hand_over_created_fields(

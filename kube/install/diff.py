@@ -342,7 +342,21 @@ def _compare(
     # The API server cannot dry-run an object whose kind its new CRD would define (no such kind
     # yet): those go by the render alone; an upgrade creates them after their CRD.
     unknown = {id(o) for o in sent if (ObjectRef.of(o).group, ObjectRef.of(o).kind) in new_kinds}
-    live, merged, unserved = _served_view(kubectl, [o for o in sent if id(o) not in unknown])
+    # Objects the API server keeps no field ownership of cannot be dry-run applied (kubectl diff
+    # --server-side breaks off at them): the upgrade updates them, so its dry run does.
+    unmanaged = _unmanaged_live(kubectl, [o for o in sent if id(o) not in unknown])
+    live, merged, unserved = _served_view(
+        kubectl, [o for o in sent if id(o) not in unknown and id(o) not in unmanaged]
+    )
+    if unmanaged:
+        from kube.install.apply import updated
+
+        by_update = [o for o in sent if id(o) in unmanaged]
+        answers = kubectl.replace_many([updated(o, unmanaged[id(o)]) for o in by_update], dry_run=True)
+        for obj, answer in zip(by_update, answers, strict=True):
+            live[_key(ObjectRef.of(obj))] = unmanaged[id(obj)]
+            if answer.live is not None:
+                merged[_key(ObjectRef.of(obj))] = answer.live
     refused = owner.refused(kubectl, sent, live) if owner is not None else {}
     result = []
     for obj in sent:
@@ -395,6 +409,22 @@ def _compare(
             )
             result.append(ObjectDiff(ref, Action.CHANGE, text))
     return result
+
+
+def _unmanaged_live(kubectl: Kubectl, sent: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The live objects, by ``id`` of their manifest in ``sent``, that the upgrade would update
+    rather than apply (``kube.install.apply.unmanaged``); read only when the kind may be one."""
+    from kube.install.apply import UPDATED_KINDS, unmanaged
+
+    candidates = [o for o in sent if (ObjectRef.of(o).group, ObjectRef.of(o).kind) in UPDATED_KINDS]
+    if not candidates:
+        return {}
+    found = kubectl.get([ObjectRef.of(o) for o in candidates], managed_fields=True)
+    return {
+        id(o): out.live
+        for o, out in zip(candidates, found, strict=True)
+        if out.live is not None and unmanaged(out.live)
+    }
 
 
 def _new_custom_kinds(kubectl: Kubectl, sent: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:

@@ -720,15 +720,16 @@ class Kubectl:
         items = json_objects(out)
         return items[0] if items else dict(obj)
 
-    def replace_many(self, objects: Sequence[Mapping[str, Any]]) -> list[Outcome]:
+    def replace_many(self, objects: Sequence[Mapping[str, Any]], *, dry_run: bool = False) -> list[Outcome]:
         """Replace ``objects`` in one call, each only if its ``resourceVersion`` is still current;
         one that kubectl did not print back was not replaced (``ok=False``, its error where a
-        line names it)."""
+        line names it). ``dry_run``: ``--dry-run=server``, the objects as they would be stored."""
         if not objects:
             return []
         refs = [ObjectRef.of(o) for o in objects]
         payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
-        code, out, err = self.run(*_replace_args(validate=False), input=payload)
+        args = (*_replace_args(validate=False), *(["--dry-run=server"] if dry_run else []))
+        code, out, err = self.run(*args, input=payload)
         replaced = json_objects(out)
         if code != 0 and not replaced and is_unreachable(err):
             raise self._fail("replace", err, out)
