@@ -244,6 +244,17 @@ def test_kubectl_that_hangs_is_stopped_at_its_timeout(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
 
 
+def test_a_read_for_deleted_objects_that_never_answers_is_not_gone_and_not_a_failure(tmp_path: Path) -> None:
+    # A stand-in again: the read after an uninstall's delete that took over 5 s (kubectl reading the
+    # API groups again once a CRD went) made the whole uninstall exit 8 with every object deleted.
+    fake = tmp_path / "kubectl"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    ref = ObjectRef("", "v1", "ConfigMap", "default", "x")
+    left = wait.await_gone(Kubectl(binary=str(fake), timeout=1), [ref], deadline=time.monotonic())
+    assert left == {ref: {}}  # not known to be gone: the uninstall says deleting, and keeps the record
+
+
 def test_missing_kubectl_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(ClusterError, match="cannot run kubectl") as caught:
         Kubectl(binary=str(tmp_path / "nowhere" / "kubectl")).current_namespace()

@@ -171,7 +171,7 @@ def await_reconciled(
 ) -> Blocked | None:
     """Poll ``wanted`` (target -> its dependents) until all are Current; the first that fails or is
     not Current at ``deadline`` is returned. One ``kubectl get`` per round for all that are left."""
-    from kube.k8s.wait import FAILED, READY, assess
+    from kube.k8s.wait import FAILED, LAST_READ, READY, assess
 
     pending = list(wanted)
     last: dict[ObjectRef, str] = {}
@@ -180,7 +180,7 @@ def await_reconciled(
     interval = _FIRST_INTERVAL
     while pending:
         remaining = deadline - clock()
-        for outcome in kubectl.get(pending, timeout=min(kubectl.timeout, max(remaining, 5.0))):
+        for outcome in kubectl.get(pending, timeout=min(kubectl.timeout, max(remaining, LAST_READ))):
             state, message = assess(outcome.live) if outcome.live is not None else (None, "not found")
             if state == READY:
                 pending.remove(outcome.ref)
