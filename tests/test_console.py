@@ -202,3 +202,15 @@ def test_a_terminal_table_with_wide_characters_before_its_last_column_is_rich_s(
     from rich.cells import cell_len
 
     assert cell_len(wide[: wide.index("1.0.0")]) == version_at
+
+
+def test_json_output_never_holds_nan_or_infinity(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    console.print_json({"ratio": float("nan"), "limits": [float("inf"), -float("inf"), 1.5]})
+    text = capsys.readouterr().out
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not JSON: {constant}")
+
+    assert json.loads(text, parse_constant=refuse) == {"ratio": ".nan", "limits": [".inf", "-.inf", 1.5]}

@@ -28,6 +28,17 @@ BROKEN = [
     ("dup.yaml.tmpl", "a: 1\n{{ 'a' }}: 2\n", "rendered output is not valid YAML at line 2"),
     ("dup.json.tmpl", '{"a": 1, "{{ "a" }}": 2}', "rendered output is not valid JSON: duplicate key 'a'"),
     ("nokind.yaml.tmpl", "apiVersion: v1\nmetadata: {name: {{ 'x' }}}\n", "missing kind"),
+    # JSON has no infinity or NaN, so no Kubernetes object holds one: refused, never sent as Infinity.
+    (
+        "inf.yaml.tmpl",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: .inf}\n",
+        "ConfigMap/x: `data.a` is inf, a number JSON cannot hold",
+    ),
+    (
+        "nan.yaml.tmpl",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {x: [1, .nan]}\n",
+        "Pod/x: `spec.x.1` is nan",
+    ),
 ]
 
 

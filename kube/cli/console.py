@@ -13,6 +13,7 @@ import contextlib
 import io
 import itertools
 import json
+import math
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -55,7 +56,23 @@ def print_json(data: Any) -> None:
     """JSON on stdout. ``ensure_ascii`` writes every non-ASCII character (U+202E
     included) and every control character as a ``\\uXXXX`` escape: the output is
     plain ASCII, harmless on a terminal, and still decodes to the exact value."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str, ensure_ascii=True) + "\n")
+    try:
+        text = json.dumps(data, indent=2, default=str, ensure_ascii=True, allow_nan=False)
+    except ValueError:  # NaN or an infinity (a value from YAML's .nan, .inf): not JSON
+        text = json.dumps(_finite(data), indent=2, default=str, ensure_ascii=True, allow_nan=False)
+    sys.stdout.write(text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and the infinities written as YAML writes them (".nan", ".inf",
+    "-.inf"): strings, since JSON has no such number (jq, Go and JavaScript refuse them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _emit(parts: Sequence[tuple[str, str]], *, stderr: bool) -> None:

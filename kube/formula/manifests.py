@@ -23,6 +23,7 @@ line), with the same message.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -283,7 +284,35 @@ def problem_of(doc: Any) -> tuple[str, tuple[str | int, ...], str]:
     for key in ("labels", "annotations"):
         if metadata.get(key) is not None and not isinstance(metadata[key], dict):
             return "name", ("metadata", key), f"{kind}/{name}: metadata.{key} must be a mapping"
+    if (found := non_finite(doc)) is not None:
+        path, value = found
+        dotted = ".".join(str(p) for p in path)
+        return (
+            "number",
+            path,
+            (
+                f"{kind}/{name}: `{dotted}` is {value}, a number JSON cannot hold, so no Kubernetes object "
+                "can: quote it if it is text"
+            ),
+        )
     return "", (), ""
+
+
+def non_finite(node: Any, path: tuple[str | int, ...] = ()) -> tuple[tuple[str | int, ...], float] | None:
+    """The path and value of the first infinite or NaN number in ``node`` (YAML's ``.inf``, ``.nan``,
+    ``1e400``); None when there is none."""
+    if isinstance(node, float):
+        return None if math.isfinite(node) else (path, node)
+    if isinstance(node, dict):
+        items: Any = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return None
+    for key, value in items:
+        if isinstance(value, dict | list | float) and (found := non_finite(value, (*path, key))) is not None:
+            return found
+    return None
 
 
 def what(value: Any) -> str:

@@ -42,6 +42,7 @@ _REFUSED_RULES = {
     "kind": "manifest-kind",
     "name": "manifest-name",
     "list": "manifest-not-object",
+    "number": "manifest-schema",
 }
 
 
