@@ -633,3 +633,30 @@ def test_objects_of_api_versions_the_cluster_lacks_are_refused_before_anything_i
     from kube.k8s import type_cache
 
     assert "apps/v1" in type_cache.hinted(Kubectl(), type_cache.GROUP_VERSIONS)
+
+
+def test_a_kind_its_group_version_came_to_later_is_refused_before_anything_is_created(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    # batch/v1 is served from Kubernetes 1.2, its CronJob only from 1.21: the local control plane
+    # (1.20) serves batch/v1 Jobs but no batch/v1 CronJob.
+    from kube.k8s import capabilities
+
+    if capabilities.read(Kubectl()).kube_version.at_least("1.21"):
+        pytest.skip("the cluster serves batch/v1 CronJob")
+    cron = (
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: '0 3 * * *'\n"
+        "  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n"
+        "          containers: [{name: run, image: busybox}]\n"
+    )
+    manifests = {"cm.yaml": HELD.split("---\n")[1], "cron.yaml": cron}
+    directory = write_formula(tmp_path, "cron", manifests=manifests)
+    target = f"{namespace}-cron"
+    result = kube("install", str(directory), "-n", target)
+    assert result.exit_code == 8, result.output
+    said = " ".join(result.stderr.split())
+    assert (
+        "the cluster serves no CronJob in batch/v1 (CronJob/nightly at manifests/cron.yaml:1): nothing was "
+        "created" in said
+    )
+    assert not exists(kubectl, "namespace", target)

@@ -12,8 +12,13 @@ The group/versions this cluster served last time are kept (``kube.k8s.type_cache
 object's is among them, nothing is asked. Otherwise the server's own list is read (``kubectl get
 --raw /apis``, ``kube.k8s.capabilities``) and kept, and what it lacks stops the install. A hint
 can only spare a read, never refuse: a stale one that names a version the server dropped since
-leaves the object to kubectl, as before. A kind the server lacks within a group/version it
-serves (``batch/v1`` CronJob before 1.21) is kubectl's to report.
+leaves the object to kubectl, as before.
+
+A few built-in kinds came to a group/version later than the group/version itself (``batch/v1``
+served Jobs from 1.2, CronJobs only from 1.21; ``networking.k8s.io/v1`` NetworkPolicies from 1.7,
+Ingresses from 1.19): for an object of one of those, the server's own list of that
+group/version's kinds is read too (``kubectl get --raw /apis/batch/v1``, one read each, kept
+like the rest), and a kind it lacks stops the install the same way.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ def refuse_unserved(kubectl: Kubectl, objects: Sequence[KubeObject], *, untouche
         if since <= capabilities.OLDEST_MINOR and until is None
     }
     needed = {o.api_version for o in objects} - defined - always
+    later = [o for o in objects if (o.api_version, o.kind) in LATER_KINDS]
+    if later:
+        _refuse_unserved_kinds(kubectl, later, untouched)
     if needed <= set(type_cache.hinted(kubectl, type_cache.GROUP_VERSIONS)):
         return
     try:
@@ -53,6 +61,70 @@ def refuse_unserved(kubectl: Kubectl, objects: Sequence[KubeObject], *, untouche
     missing = [o for o in objects if o.api_version in needed and o.api_version not in served]
     if missing:
         raise ClusterError(f"{_message(missing)}: nothing was {untouched}", hint=_hint(missing, served))
+
+
+#: Built-in kinds a group/version served only from a later Kubernetes minor than the group/version
+#: itself (the minor in the comment): asked of the server by kind (see the module docstring).
+LATER_KINDS = frozenset({
+    ("batch/v1", "CronJob"),  # 1.21 (batch/v1beta1 before)
+    ("networking.k8s.io/v1", "Ingress"),  # 1.19 (networking.k8s.io/v1beta1, extensions/v1beta1)
+    ("networking.k8s.io/v1", "IngressClass"),  # 1.19
+    ("storage.k8s.io/v1", "CSIDriver"),  # 1.18
+    ("storage.k8s.io/v1", "CSINode"),  # 1.17
+    ("storage.k8s.io/v1", "CSIStorageCapacity"),  # 1.24
+})  # fmt: skip
+
+
+def _refuse_unserved_kinds(kubectl: Kubectl, objects: Sequence[KubeObject], untouched: str) -> None:
+    """Raise ``ClusterError`` for the objects of ``LATER_KINDS`` whose group/version the server
+    serves without their kind; an answer that cannot be read leaves them to kubectl."""
+    from kube.k8s import type_cache
+
+    missing: list[KubeObject] = []
+    for version in sorted({o.api_version for o in objects}):
+        what = type_cache.GROUP_VERSIONS + "-kinds-" + version.replace("/", "-")
+        kinds = set(type_cache.hinted(kubectl, what))
+        wanted = {o.kind for o in objects if o.api_version == version}
+        if not wanted <= kinds:
+            fresh = _kinds_served(kubectl, version)
+            if fresh is None:
+                continue
+            type_cache.remember(kubectl, sorted(fresh), what)
+            kinds = fresh
+        missing += [o for o in objects if o.api_version == version and o.kind not in kinds]
+    if missing:
+        by_kind = "; ".join(
+            f"{o.kind} in {o.api_version} ({o.display} at {o.source})" for o in missing[:_SHOWN]
+        )
+        more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
+        raise ClusterError(
+            f"the cluster serves no {by_kind}{more}: nothing was {untouched}",
+            hint="the cluster is older than the manifest: use the apiVersion it serves for that kind "
+            "(`kubectl api-resources` lists them; `kube lint --cluster` checks a formula against it), "
+            "then install again",
+        )
+
+
+def _kinds_served(kubectl: Kubectl, version: str) -> set[str] | None:
+    """The kinds the server lists in ``version`` (``batch/v1``); None when it cannot be read
+    (an unserved group/version is the group/version check's to report)."""
+    import json
+
+    code, out, _ = kubectl.run("get", "--raw", f"/apis/{version}", read=True)
+    if code != 0:
+        return None
+    try:
+        listed = json.loads(out)
+    except ValueError:
+        return None
+    resources = listed.get("resources") if isinstance(listed, dict) else None
+    if not isinstance(resources, list):
+        return None
+    return {
+        str(r["kind"])
+        for r in resources
+        if isinstance(r, dict) and "/" not in str(r.get("name", "")) and "kind" in r
+    }
 
 
 def _defined_by_crds(crds: Iterable[Mapping[str, Any]]) -> set[str]:
