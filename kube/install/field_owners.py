@@ -28,7 +28,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from kube.install.shared import SHARED_BY
+from kube.k8s.objects import SHARED_BY
 
 __all__ = ["APPLY_MANAGER", "CREATE_MANAGER", "dropped", "handed_over", "without"]
 

@@ -56,11 +56,11 @@ from typing import Any
 from kube.core.errors import ClusterError
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 from kube.k8s.kubectl_output import Reason
-from kube.k8s.objects import LABEL_PREFIX, VERSION_LABEL
+from kube.k8s.objects import SHARED_BY as SHARED_BY
+from kube.k8s.objects import VERSION_LABEL
 from kube.k8s.release_names import RELEASE_LABEL
 from kube.k8s.releases_drift import ABSENT, comparable, project
 
-SHARED_BY = f"{LABEL_PREFIX}/shared-by"
 SHARED = "Shared"  # the reason of a create outcome: AlreadyExists, and joined as a user
 CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 _SHOWN = 3

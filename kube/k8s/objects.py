@@ -57,6 +57,8 @@ DEPENDS_ON = "config.kubernetes.io/depends-on"
 # kube's own names: on the install namespace it made, on objects users mark, and its records.
 CREATED_FOR_ANNOTATION = f"{LABEL_PREFIX}/created-for"
 KEEP_ANNOTATION = f"{LABEL_PREFIX}/resource-policy"
+#: The releases that share a cluster-scoped object (``kube.install.shared``), comma separated.
+SHARED_BY = f"{LABEL_PREFIX}/shared-by"
 RESERVED_PREFIX = f"{LABEL_PREFIX}/"  # Secret types and labels only kube writes
 RECORD_NAME_PREFIX = "kube.install."
 
