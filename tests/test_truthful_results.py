@@ -267,6 +267,11 @@ def test_objects_after_one_kubectl_validation_refuses_are_not_attempted(
     assert "Unknown" not in result.stdout
     assert "1 object exists, 1 failed, 2 not attempted" in result.stdout
     assert not exists(kubectl, "configmap", "three", "-n", namespace)
+    # status tells of all four: what was never attempted is the release's too, and not there.
+    status = kube("status", "batch", "-n", namespace)
+    assert status.exit_code == 1, status.output
+    assert "(3 of 4 objects not Current)" in status.stdout, status.output
+    assert "not created: not attempted (the install stopped at an earlier object)" in status.stdout
     removed = kube("uninstall", "batch", "-n", namespace)
     assert removed.exit_code == 0, removed.output
     assert "1 object deleted" in removed.stdout

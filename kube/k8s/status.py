@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kube.core.errors import ClusterError, ExitCode, KubeError
-from kube.k8s import releases, wait
+from kube.k8s import release_format, releases, wait
 from kube.k8s.kubectl import Kubectl, ObjectRef, Outcome
 
 CURRENT = "Current"
@@ -181,6 +181,18 @@ def release_of(release: releases.Release) -> Release:
         for f in latest.failures
         if f.ref not in listed
     )
+    if (
+        latest.outcome in (release_format.ReleaseOutcome.PARTIAL, release_format.ReleaseOutcome.FAILED)
+        and latest.status is not release_format.ReleaseStatus.UNINSTALLING
+    ):
+        # What the install never got to (kubectl stopped at an earlier object) is the release's
+        # too: its manifest lists it, and the cluster has none of it.
+        failed = {ref for ref, _ in refused}
+        refused += tuple(
+            (ref, "not created: not attempted (the install stopped at an earlier object)")
+            for ref in dict.fromkeys(ObjectRef.of(m) for m in latest.manifest or ())
+            if ref not in listed and ref not in failed
+        )
     return Release(release.name, release.namespace, latest.version, tuple(objects), refused)
 
 
