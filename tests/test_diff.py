@@ -467,9 +467,7 @@ def test_objects_of_types_the_cluster_does_not_serve_would_fail_and_the_rest_is_
         line.startswith("Gadget/g: would fail (the cluster serves no example.org/v2 Gadget") for line in lines
     )
     assert "+  greeting: bye" in lines  # the served objects are diffed as before (and relabelled)
-    assert lines[-1].endswith(
-        "2 would fail (type not served by the cluster), 2 to change, 0 to create, 0 to prune, 0 unchanged"
-    )
+    assert lines[-1].endswith("2 would fail, 2 to change, 0 to create, 0 to prune, 0 unchanged")
     as_json = json.loads(kube("diff", name, str(newer), "-n", namespace, "-o", "json").stdout)
     actions = {o["kind"]: o["action"] for o in as_json["objects"]}
     assert actions == {
@@ -478,3 +476,37 @@ def test_objects_of_types_the_cluster_does_not_serve_would_fail_and_the_rest_is_
         "Widget": "unserved",
         "Gadget": "unserved",
     }
+
+
+STATEFUL = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "busybox:1.36"}]
+"""
+
+
+@cluster
+def test_an_object_the_server_would_refuse_is_named_and_the_rest_still_diffed(
+    namespace: str, tmp_path: Path
+) -> None:
+    name, _ = installed(tmp_path, namespace, **{"db.yaml": STATEFUL})
+    # A StatefulSet's serviceName cannot change: the API server refuses the dry run, as the upgrade.
+    moved = formula(
+        tmp_path, name, "2.0.0", **{"db.yaml": STATEFUL.replace("serviceName: db", "serviceName: other")}
+    )
+    result = kube("diff", name, str(moved), "-n", namespace)
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.stdout.split())
+    assert (
+        'StatefulSet/db: would fail (the API server refuses it: Invalid: The StatefulSet "db" is invalid'
+        in said
+    )
+    assert "1 would fail, 2 to change" in said  # the ConfigMap and Secret carry the new version label

@@ -80,7 +80,7 @@ class Action(StrEnum):
     NOT_OURS = "would not be pruned"
     GONE = "already gone"
     REFUSED = "would be refused"  # it exists and is not the release's: the upgrade would stop
-    UNSERVED = "would fail"  # the API server serves no such type: the upgrade would stop
+    UNSERVED = "would fail"  # the API server serves no such type, or refuses it: the upgrade would stop
 
 
 #: The actions that make ``kube diff`` exit 1.
@@ -146,9 +146,7 @@ class DiffResult:
         if self.count(Action.REFUSED):
             parts.insert(0, f"{self.count(Action.REFUSED)} {Action.REFUSED} (not this release's)")
         if self.count(Action.UNSERVED):
-            parts.insert(
-                0, f"{self.count(Action.UNSERVED)} {Action.UNSERVED} (type not served by the cluster)"
-            )
+            parts.insert(0, f"{self.count(Action.UNSERVED)} {Action.UNSERVED}")
         return ", ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -345,8 +343,9 @@ def _compare(
     # Objects the API server keeps no field ownership of cannot be dry-run applied (kubectl diff
     # --server-side breaks off at them): the upgrade updates them, so its dry run does.
     unmanaged = _unmanaged_live(kubectl, [o for o in sent if id(o) not in unknown])
+    invalid: dict[ObjectRef, str] = {}
     live, merged, unserved = _served_view(
-        kubectl, [o for o in sent if id(o) not in unknown and id(o) not in unmanaged]
+        kubectl, [o for o in sent if id(o) not in unknown and id(o) not in unmanaged], invalid
     )
     if unmanaged:
         from kube.install.apply import updated
@@ -371,6 +370,10 @@ def _compare(
             continue
         if key in refused:
             result.append(ObjectDiff(ref, Action.REFUSED, "", refused[key]))
+            continue
+        if ref in invalid:
+            # The API server's dry run refused it: the upgrade's apply would fail the same way.
+            result.append(ObjectDiff(ref, Action.UNSERVED, "", f"the API server refuses it: {invalid[ref]}"))
             continue
         if id(obj) in unknown:
             new_clean = _clean(obj)
@@ -442,7 +445,7 @@ def _new_custom_kinds(kubectl: Kubectl, sent: Sequence[dict[str, Any]]) -> set[t
 
 
 def _served_view(
-    kubectl: Kubectl, sent: Sequence[dict[str, Any]]
+    kubectl: Kubectl, sent: Sequence[dict[str, Any]], refused_by_server: dict[ObjectRef, str]
 ) -> tuple[
     dict[tuple[str, str, str, str], dict[str, Any]],
     dict[tuple[str, str, str, str], dict[str, Any]],
@@ -450,19 +453,32 @@ def _served_view(
 ]:
     """``_server_view`` of the objects whose types the API server serves, and the (kind,
     apiVersion) of those it does not: kubectl's diff stops at them, so they are left out and the
-    diff run again (once per round of types it names)."""
-    from kube.k8s.kubectl import UnservedTypesError
+    diff run again (once per round of types it names). An object the API server refuses (an
+    immutable field changed) stops it too: it is left out the same way, and its error is kept
+    in ``refused_by_server`` for ``_compare`` to show."""
+    from kube.k8s.kubectl import ObjectsRefusedError, UnservedTypesError
 
     unserved: frozenset[tuple[str, str]] = frozenset()
+    refused: dict[ObjectRef, str] = {}
     while True:
-        served = [o for o in sent if (ObjectRef.of(o).kind, ObjectRef.of(o).api_version) not in unserved]
+        served = [
+            o for o in sent
+            if (ObjectRef.of(o).kind, ObjectRef.of(o).api_version) not in unserved
+            and ObjectRef.of(o) not in refused
+        ]  # fmt: skip
         try:
-            return (*_server_view(kubectl, served), unserved)
+            live, merged = _server_view(kubectl, served)
+            refused_by_server.update(refused)
+            return live, merged, unserved
         except UnservedTypesError as exc:
             named = {(r.kind, r.api_version) for r in map(ObjectRef.of, served)} & exc.types
             if not named:
                 raise  # types none of these objects has: kubectl's own error stands
             unserved |= named
+        except ObjectsRefusedError as exc:
+            if not set(exc.refused) - set(refused):
+                raise
+            refused.update(exc.refused)
 
 
 def _server_view(

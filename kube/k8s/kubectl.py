@@ -74,6 +74,15 @@ class UnservedTypesError(ClusterError):
         self.types = types
 
 
+class ObjectsRefusedError(ClusterError):
+    """The API server refused objects of a dry run (an immutable field changed, an invalid
+    value): ``refused`` holds the error of each object an error line names."""
+
+    def __init__(self, message: str, *, refused: dict[ObjectRef, str]) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 def validate_namespace(namespace: str) -> str:
     if not is_dns_label(namespace):
         raise UsageError(
@@ -625,6 +634,10 @@ class Kubectl:
         if code != 0:
             if types := unserved_types(err):
                 raise UnservedTypesError(f"kubectl diff failed: {error_summary(err)}", types=types)
+            named = assign_errors([ObjectRef.of(o) for o in objects], err)
+            refused = {ref: f"{reason}: {message}" for ref, (reason, message) in named.items()}
+            if refused and not is_unreachable(err):
+                raise ObjectsRefusedError(f"kubectl diff failed: {error_summary(err)}", refused=refused)
             raise self._fail("diff", err, out)
 
     # -- writes ---------------------------------------------------------------------------------
