@@ -208,11 +208,17 @@ def values_for(
     values = merge_values(
         base, value_files=options.value_files, sets=options.sets, set_strings=options.set_strings
     )
+    # What a hook writes into manifests/ is unknown without running it: said, with where to look.
+    unseen = (
+        "; objects it would write into manifests/ are not in this diff (`kube upgrade --dry-run "
+        "--sandbox` runs it and shows them)"
+        if has_hook
+        else ""
+    )
     if has_hook or start.hook_values:
         if start.hook_values:
             given = deep_merge(deep_merge({}, formula.values), start.values or {})
             values = deep_merge(values, _changed_leaves(start.hook_values, given))
-            unseen = "; manifests it would write are not rendered" if has_hook else ""
             notes.append(
                 f"the pre-install hook is not run by diff: using the values it returned for revision "
                 f"{start.revision}{unseen}"
@@ -220,7 +226,7 @@ def values_for(
         else:
             notes.append(
                 f"the pre-install hook is not run by diff, and revision {start.revision} holds no values "
-                "from it: what it would generate may show as changes"
+                f"from it: what it would generate may show as changes{unseen}"
             )
     return values, notes
 
