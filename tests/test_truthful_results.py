@@ -277,6 +277,22 @@ def test_objects_after_one_kubectl_validation_refuses_are_not_attempted(
     assert "1 object deleted" in removed.stdout
 
 
+def test_a_first_object_kubectl_refuses_leaves_no_release_and_no_namespace(
+    namespace: str, kubectl: KubectlFixture, tmp_path: Path
+) -> None:
+    first = BATCH.split("---\n")[1]  # ConfigMap/two, with a field kubectl's validation refuses
+    directory = write_formula(tmp_path, "empty", manifests={"cm.yaml": first})
+    target = f"{namespace}-none"
+    result = kube("install", str(directory), "-n", target)
+    assert result.exit_code == 8, result.output
+    assert row(result, "Namespace", target)[-1] == "rolled back"
+    assert "nothing was created" in result.stdout
+    listed = kube("list", "-n", target)
+    assert "nothing installed" in listed.output, listed.output
+    gone = kubectl("get", "namespace", target, "-o", "jsonpath={.status.phase}", check=False)
+    assert gone.returncode != 0 or gone.stdout == "Terminating"
+
+
 def test_each_failure_of_a_stopped_batch_keeps_its_own_reason() -> None:
     """kubectl 1.20's own output (captured from the local control plane) for five objects: a
     exists, e is refused by the API server, d fails kubectl's validation, g was never sent."""

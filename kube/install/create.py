@@ -414,6 +414,21 @@ def _finish(
     if progress.failures and not recorded and not progress.created_namespace and previous is None:
         _drop_pending(kubectl, the_plan, progress)
         return replace(result, outcome=InstallOutcome.FAILED, objects=tuple(progress.statuses))
+    if progress.failures and not recorded and progress.namespace_is_new and previous is None:
+        # Nothing but the namespace kube made for it (the first object failed kubectl's
+        # validation): no release of nothing is left behind, and the namespace goes if it is empty.
+        _drop_pending(kubectl, the_plan, progress)
+        statuses = list(progress.statuses)
+        from kube.install import uninstall
+
+        if not uninstall.namespace_residents(kubectl, result.namespace, ignore=()):
+            kubectl.delete_named("namespaces", result.namespace, None)
+            statuses = [
+                replace(s, status=ROLLED_BACK) if s.ref.kind == "Namespace" and s.status == CREATED else s
+                for s in statuses
+            ]
+            result = replace(result, created_namespace=False)
+        return replace(result, outcome=InstallOutcome.FAILED, objects=tuple(statuses))
     record = _record(
         the_plan, inputs, recorded, failed=progress.failures, created_namespace=progress.created_namespace,
         refs=planned, adopted=progress.adopted,
