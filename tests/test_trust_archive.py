@@ -521,3 +521,16 @@ def test_a_relative_kube_home_is_taken_from_where_kube_started(remote_archive: P
     assert (tmp_path / "state" / "archive" / ".git").is_dir()
     found = run_kube("search", "nginx", env={"KUBE_HOME": "state"}, cwd=tmp_path)
     assert found.returncode == 0 and "nginx" in found.stdout, found.stderr
+
+
+def test_a_hint_quotes_the_name_it_was_given_so_pasting_it_runs_nothing_else(updated_home: Path) -> None:
+    result = run_kube("info", "x;touch /tmp/kube-pwned")
+    assert result.returncode == ExitCode.NOT_FOUND, result.stderr
+    assert "`kube search 'x;touch /tmp/kube-pwned'`" in result.stderr
+
+
+def test_a_timeout_that_is_no_number_is_a_usage_error_not_ignored(updated_home: Path) -> None:
+    for name in ("KUBE_GIT_TIMEOUT", "KUBE_LOCK_TIMEOUT"):
+        result = run_kube("update", "--reset", env={name: "soon"})
+        assert result.returncode == ExitCode.USAGE, (name, result.stderr)
+        assert f"{name}='soon': give a number of seconds" in result.stderr

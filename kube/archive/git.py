@@ -150,10 +150,9 @@ MAX_TIMEOUT = 86400.0  # `inf` or 1e308 overflowed the poll in subprocess (an in
 
 
 def timeout() -> float:
-    try:
-        value = float(os.environ.get("KUBE_GIT_TIMEOUT", DEFAULT_TIMEOUT))
-    except ValueError:
-        return DEFAULT_TIMEOUT
+    from kube.core.durations import env_seconds
+
+    value = env_seconds("KUBE_GIT_TIMEOUT", DEFAULT_TIMEOUT)
     return min(value, MAX_TIMEOUT) if value > 0 else DEFAULT_TIMEOUT  # nan is not > 0
 
 

@@ -8,7 +8,6 @@ replaced atomically.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -23,10 +22,9 @@ MAX_TIMEOUT = 86400.0
 
 
 def _timeout() -> float:
-    try:
-        value = float(os.environ.get("KUBE_LOCK_TIMEOUT", DEFAULT_TIMEOUT))
-    except ValueError:
-        return DEFAULT_TIMEOUT
+    from kube.core.durations import env_seconds
+
+    value = env_seconds("KUBE_LOCK_TIMEOUT", DEFAULT_TIMEOUT)
     # nan never times out and inf overflows; 0 and below mean "do not wait".
     return min(value, MAX_TIMEOUT) if value == value else DEFAULT_TIMEOUT
 
@@ -37,6 +35,8 @@ def locked(*, on_wait: Callable[[str], None] | None = None, timeout: float | Non
     from filelock import FileLock, Timeout
 
     paths.check_home()
+    # Read first: a bad value is the user's to hear of now, not only the day another kube waits.
+    limit = _timeout() if timeout is None else timeout
     where = paths.lock_file()
     lock = FileLock(where, thread_local=False, preserve_lock_file=True)
     try:
@@ -45,7 +45,6 @@ def locked(*, on_wait: Callable[[str], None] | None = None, timeout: float | Non
     except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
         if on_wait is not None:
             on_wait(f"waiting for another kube process to finish (lock {where})")
-        limit = _timeout() if timeout is None else timeout
         try:
             lock.acquire(timeout=limit)
         except Timeout:

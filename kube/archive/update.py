@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shlex
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -639,7 +640,8 @@ def not_found(name: str) -> NotFoundError:
     maybe = f"; did you mean {', '.join(close)}?" if close else ""
     return NotFoundError(
         f"no kube named {name!r} in the archive{maybe}",
-        hint=f"run `kube update` to refresh the archive, or `kube search {name}`",
+        # Quoted: the name is the user's own text, and a hint is a command to paste.
+        hint=f"run `kube update` to refresh the archive, or `kube search {shlex.quote(name)}`",
     )
 
 

@@ -5,6 +5,7 @@ its options (``kube template``, a dry run) does not load the readiness machinery
 
 from __future__ import annotations
 
+import os
 import re
 
 from kube.core.errors import UsageError
@@ -29,3 +30,16 @@ def format_duration(seconds: float) -> str:
     if seconds < 60 or seconds % 60:
         return f"{seconds:g}s"
     return f"{seconds / 60:g}m"
+
+
+def env_seconds(name: str, default: float) -> float:
+    """``$name`` as a number of seconds (``90``, ``90s``), ``default`` when unset or empty.
+    Text that is no number (``soon``) is a usage error: ignored, it would leave the user
+    believing a limit is set. Out-of-range numbers are the caller's to bound."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return float(text.removesuffix("s"))
+    except ValueError:
+        raise UsageError(f"{name}={text!r}: give a number of seconds, e.g. 60 or 60s") from None
