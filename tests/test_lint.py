@@ -732,3 +732,16 @@ def test_a_formula_directory_that_is_a_symlink_fails_and_is_not_followed(
     # An unreadable directory is a usage error, not an internal one.
     unreadable = invoke("lint", "/proc/1")
     assert unreadable.exit_code == 2, unreadable.output
+
+
+def test_a_formula_shipping_kube_gets_own_record_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _formula_repo(tmp_path, "web")
+    (repo / "formulas" / "web" / ".kube-get.json").write_text(
+        '{"kube-get": 1, "formula": "web", "files": {}}'
+    )
+    monkeypatch.chdir(repo)
+    [found] = [f for f in lint.lint(["formulas/web"]).findings if f.rule == "formula-path"]
+    assert found.path == "formulas/web/.kube-get.json" and found.severity == "error"
+    assert "kube get's record of a copy" in found.message

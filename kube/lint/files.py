@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kube.core.findings import Finding
+from kube.archive.copies import MANIFEST as COPY_RECORD
+from kube.core.findings import Finding, Severity
 from kube.core.paths import METADATA_FILE
 from kube.formula import hook_needs
 from kube.formula.manifests import FILE_LIMIT, FORMULA_LIMIT
@@ -114,6 +115,10 @@ def _layout(rel: str, base: str) -> list[Finding]:
     shown = f"{base}/{rel}"
     top = rel.split("/", 1)[0]
     if "/" not in rel:
+        if rel == COPY_RECORD:
+            # kube get's record of a copy: shipped in a formula, every copy of it looks edited.
+            message = f"`{rel}` is the name of kube get's record of a copy; a formula may not hold it"
+            return [Finding(shown, 0, "formula-path", message, Severity.ERROR, "remove it")]
         if rel in _LAYOUT_FILES or rel.startswith("."):
             return []
         return [finding("file-unexpected", shown, 0, f"unexpected file `{rel}`")]
