@@ -534,3 +534,17 @@ def test_a_timeout_that_is_no_number_is_a_usage_error_not_ignored(updated_home: 
         result = run_kube("update", "--reset", env={name: "soon"})
         assert result.returncode == ExitCode.USAGE, (name, result.stderr)
         assert f"{name}='soon': give a number of seconds" in result.stderr
+
+
+def test_a_formula_that_is_a_git_submodule_is_named_as_one(tmp_path: Path, kube_home: Path) -> None:
+    remote = make_repo(tmp_path / "remote", formula_files("nginx"))
+    head = git(remote, "rev-parse", "HEAD").strip()
+    git(remote, "update-index", "--add", "--cacheinfo", f"160000,{head},formulas/submod")
+    git(remote, "commit", "-q", "-m", "a formula as a submodule")
+    assert run_kube("update", "--repo", str(remote)).returncode == 0
+    said = "formulas/submod is a git submodule (or an empty directory): kube does not fetch submodules"
+    info = run_kube("info", "submod")
+    assert said in " ".join(info.stdout.split() + info.stderr.split()), info
+    install = run_kube("install", "submod", "--dry-run", "-n", "default")
+    assert install.returncode == ExitCode.INVALID_FORMULA, install.stderr
+    assert said in install.stderr and "kube update --reset" not in install.stderr

@@ -51,6 +51,8 @@ def read_tree(root: Path, names: Iterable[str] | None = None) -> dict[str, Listi
         name, _, rest = path.removeprefix("formulas/").partition("/")
         if rest:
             tree.setdefault(name, ("dir", []))[1].append((rest, mode, obj))
+        elif mode == _GITLINK:
+            tree[name] = ("submodule", [])
         else:
             tree[name] = ("link" if stat.S_ISLNK(mode) else "file", [])
     return tree
@@ -73,7 +75,9 @@ def build_entry(
         return None, []
     directory = formulas / name
     if listing is not None:
-        mode = {"dir": stat.S_IFDIR, "link": stat.S_IFLNK}.get(listing[0], stat.S_IFREG)
+        mode = {"dir": stat.S_IFDIR, "link": stat.S_IFLNK, "submodule": stat.S_IFDIR}.get(
+            listing[0], stat.S_IFREG
+        )
     else:
         try:
             mode = directory.lstat().st_mode
@@ -85,6 +89,13 @@ def build_entry(
         return None, []  # a plain file beside the formulas (a README): not a formula
     if not NAME_RE.fullmatch(name):
         return None, [_skipped(rel, "not a kube name (lowercase letters, digits and '-')")]
+    # A git submodule is an empty directory in a checkout (git tracks no empty directory else):
+    # kube never fetches one, so it cannot be a formula. Said as such, not as a missing K3.yaml.
+    if (listing is not None and listing[0] == "submodule") or (listing is None and _empty(directory)):
+        why = [SUBMODULE.format(rel=rel)]
+        return _invalid(name, why), [
+            Finding(rel, 0, "invalid-formula", invalid_message(why), Severity.WARNING)
+        ]
     from kube.formula.load import MANIFEST_SUFFIXES, formula_files, load_formula
     from kube.formula.shards import SHARDS_DIR, expand
 
@@ -133,6 +144,21 @@ def build_entry(
         return entry, []
     message = invalid_message(problems)
     return _invalid(name, problems), [Finding(rel, 0, "invalid-formula", message, Severity.WARNING)]
+
+
+_GITLINK = 0o160000
+SUBMODULE = (
+    "{rel} is a git submodule (or an empty directory): kube does not fetch submodules, so a formula "
+    "must be the archive's own files"
+)
+
+
+def _empty(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 def invalid_message(problems: list[str]) -> str:

@@ -93,6 +93,13 @@ def verify(
     expected = {e.path: ("100644" if e.mode == "100664" else e.mode, e.sha) for e in tree}
     algorithm = "sha256" if any(len(entry.sha) == 64 for entry in tree) else "sha1"
     gitlinks = {path for path, (mode, _) in expected.items() if mode == _GITLINK}
+    if top in gitlinks:  # the formula's own directory is a submodule
+        from kube.archive.indexer import SUBMODULE
+        from kube.core.errors import FormulaError
+
+        raise FormulaError(
+            SUBMODULE.format(rel=top), hint="ask the archive's maintainers to commit its files"
+        )
     try:
         actual = _on_disk(directory, top, algorithm, gitlinks)
         for skipped in ignore:
