@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from kube.archive.copies import MANIFEST as COPY_RECORD
 from kube.core.findings import Finding, Severity
-from kube.core.paths import METADATA_FILE
+from kube.core.paths import FORMULAS_DIR, METADATA_FILE
 from kube.formula import hook_needs
 from kube.formula.manifests import FILE_LIMIT, FORMULA_LIMIT
 from kube.formula.shards import SHARDS_DIR
@@ -60,8 +60,10 @@ def check_files(directory: Path, base: str) -> tuple[FormulaFiles, list[Finding]
         findings.append(finding("file-too-large", base, 0, message))
     manifests = tuple(r for r in regular if _under(r, "manifests"))
     tests = tuple(r for r in regular if _under(r, "tests"))
+    # In an archive (formulas/NAME), not in a copy kube get made (which holds its own record).
+    in_archive = directory.resolve().parent.name == FORMULAS_DIR
     for rel in regular:
-        findings.extend(_layout(rel, base))
+        findings.extend(_layout(rel, base, in_archive=in_archive))
     top_dirs = {e.name for e in os.scandir(directory) if e.is_dir(follow_symlinks=False)}
     for name in sorted(top_dirs - _LAYOUT_DIRS):
         if not name.startswith("."):
@@ -111,11 +113,11 @@ def _walk(
                 regular.append(rel)
 
 
-def _layout(rel: str, base: str) -> list[Finding]:
+def _layout(rel: str, base: str, *, in_archive: bool = True) -> list[Finding]:
     shown = f"{base}/{rel}"
     top = rel.split("/", 1)[0]
     if "/" not in rel:
-        if rel == COPY_RECORD:
+        if rel == COPY_RECORD and in_archive:
             # kube get's record of a copy: shipped in a formula, every copy of it looks edited.
             message = f"`{rel}` is the name of kube get's record of a copy; a formula may not hold it"
             return [Finding(shown, 0, "formula-path", message, Severity.ERROR, "remove it")]
