@@ -745,3 +745,42 @@ def test_a_formula_shipping_kube_gets_own_record_fails(
     [found] = [f for f in lint.lint(["formulas/web"]).findings if f.rule == "formula-path"]
     assert found.path == "formulas/web/.kube-get.json" and found.severity == "error"
     assert "kube get's record of a copy" in found.message
+
+
+def test_what_the_api_server_refuses_though_the_schema_allows_it_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binding = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: op}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects:
+- kind: ServiceAccount
+  name: op
+"""
+    deployment = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: op}
+spec:
+  selector:
+    matchLabels: null
+  template:
+    metadata: {labels: {app: op}}
+    spec:
+      containers: [{name: op, image: "busybox:1.36"}]
+"""
+    repo = _formula_repo(tmp_path, "op", manifests={"binding.yaml": binding, "deployment.yaml": deployment})
+    monkeypatch.chdir(repo)
+    found = {
+        (f.location, f.rule): f.message for f in lint.lint(["formulas/op"]).findings if f.severity == "error"
+    }
+    assert (
+        "subject ServiceAccount/op names no namespace"
+        in found[("formulas/op/manifests/binding.yaml:6", "manifest-schema")]
+    )
+    assert (
+        "spec.selector selects nothing"
+        in found[("formulas/op/manifests/deployment.yaml:5", "manifest-schema")]
+    )

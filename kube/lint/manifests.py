@@ -114,6 +114,7 @@ def check_objects(
         findings.extend(lint_security.check(doc))
         findings.extend(_schema(doc, kube_version, crds))
         findings.extend(_subjects(doc, accounts))
+        findings.extend(_empty_selector(doc))
         key = (doc.group, doc.kind, str(doc.metadata.get("namespace") or ""), str(doc.metadata["name"]))
         if key in seen:
             first = seen[key]
@@ -345,6 +346,30 @@ def _custom(doc: KubeObject, crd: lint_crds.Crd, crds: _Crds) -> Iterator[Findin
         )
 
 
+_SELECTED = frozenset(
+    {("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet")}
+)
+
+
+def _empty_selector(doc: KubeObject) -> Iterator[Finding]:
+    """A workload of ``apps/v1`` whose selector selects nothing (``matchLabels: null`` and no
+    ``matchExpressions``): the schema lets it pass, the API server refuses it ("empty selector
+    is invalid for deployment")."""
+    if (doc.group, doc.kind) not in _SELECTED or not doc.data.get("apiVersion", "").endswith("/v1"):
+        return
+    spec = doc.data.get("spec")
+    selector = spec.get("selector") if isinstance(spec, dict) else None
+    if not isinstance(selector, dict) or selector.get("matchLabels") or selector.get("matchExpressions"):
+        return
+    yield finding(
+        "manifest-schema",
+        doc.path,
+        doc.line_of(["spec", "selector"]),
+        f"{doc.kind}/{doc.metadata['name']}: spec.selector selects nothing, which the API server refuses",
+        hint="give spec.selector.matchLabels the labels of spec.template.metadata.labels",
+    )
+
+
 def _subjects(doc: KubeObject, accounts: dict[str, Any]) -> Iterator[Finding]:
     """A RoleBinding or ClusterRoleBinding whose ServiceAccount subject names a namespace that
     is not where the formula puts that ServiceAccount (kube installs into -n, so a hard-coded
@@ -359,7 +384,19 @@ def _subjects(doc: KubeObject, accounts: dict[str, Any]) -> Iterator[Finding]:
         if not isinstance(subject, dict) or subject.get("kind") != "ServiceAccount":
             continue
         namespace, name = subject.get("namespace"), subject.get("name")
-        if not isinstance(namespace, str) or not namespace or not isinstance(name, str):
+        if not namespace and isinstance(name, str):
+            # The API server refuses it ("subjects[0].namespace: Required value"); no schema says so.
+            yield finding(
+                "manifest-schema",
+                doc.path,
+                doc.line_of(["subjects", index]),
+                f"{doc.kind}/{doc.metadata['name']}: subject ServiceAccount/{name} names no namespace, "
+                "which the API server requires",
+                hint="add `namespace: {{ kube.namespace }}` to the subject (a .yaml.tmpl), or the namespace "
+                "the ServiceAccount lives in",
+            )
+            continue
+        if not isinstance(namespace, str) or not isinstance(name, str):
             continue
         if doc.rendered and namespace == "default":  # what `{{ kube.namespace }}` renders to in lint
             continue
