@@ -205,6 +205,23 @@ def _manifest(namespace: str) -> list[dict[str, Any]]:
         ({"version": "1.0\x1b[2J"}, "version is not one line of printable text"),
         ({"formatVersion": 3}, "format version 3 is newer than this kube reads; upgrade kube"),
         ({"formatVersion": 1}, "format version 1 in a kube.sh/release.v2 record"),
+        # Written by hand to slow every `kube list` down: more than a release may hold.
+        (
+            {
+                "objects": [
+                    {
+                        "group": "",
+                        "version": "v1",
+                        "kind": "ConfigMap",
+                        "namespace": "web",
+                        "name": f"c{i}",
+                        "uid": "",
+                    }
+                    for i in range(5001)
+                ]
+            },
+            "its objects lists 5,001 objects, more than a release may hold (5,000)",
+        ),
     ],
 )
 def test_a_revision_that_does_not_hold_together_is_unreadable(changes: dict[str, Any], problem: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kube.k8s import release_names
 from kube.k8s.objects import RECORD_NAME_PREFIX, RESERVED_PREFIX
 from kube.k8s.release_names import NAME_PREFIX, RECORD_LABEL
 
@@ -17,11 +18,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_OBJECTS", "RECORD_PREFIXES", "record_lookalike", "too_many"]
 
-# Most objects one formula may render. The largest real packages stay far below: kube-prometheus-stack
-# renders about 200 objects, Istio about 300, a Crossplane provider with every CRD about 1,000. Past
-# that a formula is a mistake (a loop gone wrong) or an attack on the machine running kube; and the
-# install record, one Secret of at most 1 MiB, must still be able to list every object.
-MAX_OBJECTS = 5000
+# Most objects one formula may render (defined beside the record names: a record listing more is
+# refused too).
+MAX_OBJECTS = release_names.MAX_OBJECTS
 
 #: The names of install records: format 1 (``kube.install.``) and format 2 (``kube.release.``).
 RECORD_PREFIXES = (RECORD_NAME_PREFIX, NAME_PREFIX)

@@ -71,3 +71,10 @@ def uninstall_reads_ahead(kubectl: Kubectl) -> None:
     types were wasted on every other uninstall, and slowed the records read that all wait for."""
     read_records_ahead(kubectl, None)
     kubectl.get_waiting()
+
+
+# Most objects one formula may render, and so one record may list. The largest real packages stay
+# far below: kube-prometheus-stack renders about 200 objects, Istio about 300, a Crossplane provider
+# with every CRD about 1,000. Past that a formula is a mistake (a loop gone wrong) or an attack on
+# the machine running kube; and the record, one Secret of at most 1 MiB, must list every object.
+MAX_OBJECTS = 5000

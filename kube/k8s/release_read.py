@@ -138,12 +138,12 @@ def _revision(doc: Mapping[str, Any], meta: Mapping[str, Any]) -> Revision:
         if not is_dns_label(name):
             raise ValueError(f"invalid allowed namespace {name!r}")
     places = {namespace, "", *allowed}
-    objects = tuple(RecordedObject(_ref(o), _text(o, "uid")) for o in _list(doc, "objects"))
+    objects = tuple(RecordedObject(_ref(o), _text(o, "uid")) for o in _bounded(doc, "objects"))
     failures = tuple(
-        Failure(_ref(o), _text(o, "reason"), _text(o, "message")) for o in _list(doc, "failures")
+        Failure(_ref(o), _text(o, "reason"), _text(o, "message")) for o in _bounded(doc, "failures")
     )
-    manifest = tuple(_manifest_object(o) for o in _list(doc, "manifest"))
-    adopted = tuple(_ref(o) for o in (_list(doc, "adopted") if "adopted" in doc else ()))
+    manifest = tuple(_manifest_object(o) for o in _bounded(doc, "manifest"))
+    adopted = tuple(_ref(o) for o in (_bounded(doc, "adopted") if "adopted" in doc else ()))
     for ref in (
         *(o.ref for o in objects),
         *(f.ref for f in failures),
@@ -250,6 +250,19 @@ def _line(doc: Mapping[str, Any], key: str, *, empty: bool = False) -> str:
     value = _text(doc, key)
     if (not value and not empty) or len(value) > _MAX_LINE or "\n" in value or not is_safe(value):
         raise ValueError(f"{key} is not one line of printable text")
+    return value
+
+
+def _bounded(doc: Mapping[str, Any], key: str) -> list[Any]:
+    """``_list``, refused past what a release may hold: a record written by hand (anyone who may
+    create Secrets in a namespace) listing 20,000 objects made every ``kube list`` take a minute."""
+    from kube.k8s.release_names import MAX_OBJECTS
+
+    value = _list(doc, key)
+    if len(value) > MAX_OBJECTS:
+        raise ValueError(
+            f"its {key} lists {len(value):,} objects, more than a release may hold ({MAX_OBJECTS:,})"
+        )
     return value
 
 
