@@ -203,6 +203,13 @@ def test_failing_hook_shows_the_end_of_its_output(tmp_path: Path) -> None:
     assert len(lines) == 20 and lines[-1] == "cannot generate key" and lines[0] == "line 11"
 
 
+def test_a_failing_hook_that_prints_a_megabyte_on_one_line_gets_a_short_error(tmp_path: Path) -> None:
+    err = hook_error(tmp_path, "import sys\nprint('x' * 1_000_000, file=sys.stderr)\nsys.exit(1)\n")
+    assert len(err.message) < 2200, len(err.message)
+    assert err.message.endswith(f"... ({1_000_000 - 2000:,} more characters)")
+    assert len(err.output) < 2200
+
+
 def test_failing_interactive_hook_points_at_its_output_above(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -564,3 +564,23 @@ def test_with_deps_stops_a_chain_deeper_than_the_limit_in_one_line(namespace: st
     [line] = [x for x in result.stderr.splitlines() if x.startswith("Error:")]
     assert f"dependency chain deeper than {deps.MAX_DEPTH} formulas: f0 -> f1 -> f2 -> ..." in line
     assert "Traceback" not in result.output
+
+
+def test_a_hook_that_grows_the_formula_past_its_limit_gets_a_plain_line(tmp_path: Path) -> None:
+    directory = tmp_path / "grow"
+    (directory / "manifests").mkdir(parents=True)
+    (directory / "scripts").mkdir()
+    (directory / "K3.yaml").write_text(
+        "name: grow\nversion: 1.0.0\ndescription: d\nhome: https://example.com\n"
+        'maintainers: ["A <a@example.com>"]\n'
+    )
+    (directory / "manifests" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    (directory / "scripts" / "pre-install.py").write_text(
+        "for i in range(9):\n    open(f'manifests/blob{i}.txt', 'wb').write(b'x' * 4_000_000)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "kube", "install", str(directory), "--dry-run", "-n", "x"],
+        capture_output=True, text=True, env={**os.environ, "KUBE_KUBECTL": "false"}, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 4, result.stderr
+    assert "Error: the formula's files add up to 34.3 MiB, over the 32 MiB limit" in result.stderr

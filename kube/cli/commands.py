@@ -128,7 +128,7 @@ def report(exc: BaseException) -> int:
     if isinstance(exc, KubeError):
         console.error(exc.message, exc.hint)
         for finding in exc.findings if isinstance(exc, FormulaError) else ():
-            detail = f"{finding.location} {finding.message}"
+            detail = str(finding)
             if detail != exc.message:
                 console.line(f"  {detail}", stderr=True)
         return exc.exit_code

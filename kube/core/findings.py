@@ -28,7 +28,8 @@ class Finding:
         return f"{self.path}:{self.line}" if self.line else self.path
 
     def __str__(self) -> str:
-        return f"{self.location} {self.message}"
+        # A finding about a whole formula may have the formula's own directory, ".", for a path.
+        return self.message if self.location in ("", ".") else f"{self.location} {self.message}"
 
 
 def errors(findings: list[Finding] | tuple[Finding, ...]) -> list[Finding]:

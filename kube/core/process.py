@@ -405,12 +405,23 @@ def _communicate(
 
 # C0 controls except tab and newline, DEL, C1 controls (CSI...), and the invisible
 # formatting characters that reorder or hide text (bidirectional overrides U+202E...).
+#: The most characters of one line of a child's output that a message quotes: a hook or a tool
+#: that prints a megabyte on one line must not make kube's one-line error a megabyte long.
+LINE_LIMIT = 2000
+
+
 def last_line(text: str) -> str:
-    """The last non-blank line of a child's output, safe to print."""
+    """The last non-blank line of a child's output, safe to print, cut at ``LINE_LIMIT``."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return safe(lines[-1].strip()) if lines else "(no output)"
+    return safe(_cut(lines[-1].strip())) if lines else "(no output)"
 
 
 def tail(text: str, lines: int = 20) -> str:
-    """The last ``lines`` lines of a child's output, safe to print."""
-    return safe("\n".join(text.rstrip().splitlines()[-lines:]))
+    """The last ``lines`` lines of a child's output, safe to print, each cut at ``LINE_LIMIT``."""
+    return safe("\n".join(_cut(line) for line in text.rstrip().splitlines()[-lines:]))
+
+
+def _cut(line: str) -> str:
+    if len(line) <= LINE_LIMIT:
+        return line
+    return f"{line[:LINE_LIMIT]}... ({len(line) - LINE_LIMIT:,} more characters)"
