@@ -464,6 +464,12 @@ def test_huge_values_are_refused_before_they_are_built(tmp_path: Path, expressio
     assert err.findings[0].rule == "template-sandbox", err.message
 
 
+def test_a_refused_join_says_how_long_the_string_would_be(tmp_path: Path) -> None:
+    err = render_error(tmp_path, {"x.yaml.tmpl": "{{ range(99999) | join('x' * 100) }}\n"})
+    # The whole string (99,998 separators of 100 characters and the numbers), not the last item.
+    assert "would build a string of 9,999,802 characters (the limit is 8,388,608)" in err.message
+
+
 def test_ordinary_padding_formatting_and_big_numbers_still_work(tmp_path: Path) -> None:
     objs = render(
         tmp_path,

@@ -204,7 +204,9 @@ def _text_size(value: Any, limit: int = OUTPUT_LIMIT) -> int:
             else:
                 total += len(object.__repr__(item)) + 64
         if total > limit:
-            raise _too_long("turning this value into text", total)
+            # ``limit`` is what is left of the budget once the caller's text is counted: the
+            # string that would be built is that text and this value together.
+            raise _too_long("turning this value into text", OUTPUT_LIMIT - limit + total)
     return total
 
 

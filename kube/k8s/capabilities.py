@@ -144,7 +144,10 @@ def parse_version(text: str, what: str = "--kube-version") -> tuple[int, int, in
         raise UsageError(f'{what}: expected a Kubernetes version like "1.20", got "{text}"')
     minor = int(match.group(2))
     if minor < OLDEST_MINOR or minor > 99:
-        raise UsageError(f"{what} {text}: kube knows the APIs of Kubernetes 1.{OLDEST_MINOR} and later")
+        raise UsageError(
+            f"{what} {text}: kube knows the APIs of Kubernetes 1.{OLDEST_MINOR} to 1.99",
+            hint=f'give a version from 1.{OLDEST_MINOR} on, like "1.30"',
+        )
     return 1, minor, int(match.group(3) or 0)
 
 
