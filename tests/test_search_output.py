@@ -95,7 +95,7 @@ def _expected(pattern: str, regex: bool, home: Path, monkeypatch: pytest.MonkeyP
     rows = [
         (e.name, e.version, e.description)
         if e.valid
-        else (e.name, "-", f"(invalid K3.yaml: see `kube info {e.name}`)")
+        else (e.name, "-", f"(invalid formula: see `kube info {e.name}`)")
         for e in hits
     ]
     return _table(("NAME", "VERSION", "DESCRIPTION"), rows)
@@ -139,7 +139,7 @@ def test_search_table_escapes_hostile_text_and_ranks_names_first(home: Path) -> 
     by_name = [n for n in names if "data" in n]
     assert names[: len(by_name)] == by_name and names[len(by_name) :] == sorted(names[len(by_name) :])
     assert "plain" in names[len(by_name) :] and "other-0" in names[len(by_name) :]
-    assert "data-broken   -         (invalid K3.yaml: see `kube info data-broken`)" in out.splitlines()
+    assert "data-broken   -         (invalid formula: see `kube info data-broken`)" in out.splitlines()
 
 
 def test_search_json_is_the_index_entries(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

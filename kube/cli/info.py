@@ -7,7 +7,7 @@ work is ``kube.cli.readonly.info``, which the console entry point also runs
 directly for the plain forms.
 
 Exit codes: 0 ok; 2 bad option; 3 no such kube; 4 ``--values`` of a kube whose
-K3.yaml is invalid; 5 the archive is missing and cloning it failed.
+formula is invalid; 5 the archive is missing and cloning it failed.
 """
 
 from __future__ import annotations

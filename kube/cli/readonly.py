@@ -49,7 +49,8 @@ def search(pattern: str, *, regex: bool, as_json: bool) -> None:
 
 
 def _invalid(name: str) -> tuple[str, str, str]:
-    return (name, "-", "(invalid K3.yaml: see `kube info " + name + "`)")
+    # Its K3.yaml, a manifest or its layout: the index says which (`kube info` prints it).
+    return (name, "-", "(invalid formula: see `kube info " + name + "`)")
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def _print_values(info: FormulaInfo, as_json: bool) -> None:
 
     if not info.entry.valid:
         raise FormulaError(
-            f"{info.entry.name}'s K3.yaml is invalid: {'; '.join(info.entry.problems[:1])}",
+            f"{info.entry.name} is an invalid formula: {'; '.join(info.entry.problems[:1])}",
             hint=f"see `kube info {info.entry.name}`",
         )
     k3 = _k3(info)
@@ -271,7 +272,7 @@ def _print_info(info: FormulaInfo, seen: Seen, value_count: int | None = None) -
     console.line(f"==> {entry.name}: {entry.version or '(invalid)'}", style="bold")
     lines: list[str] = []
     if not entry.valid:
-        lines.append("This kube's K3.yaml is invalid and it cannot be installed:")
+        lines.append("This kube is invalid and cannot be installed:")
         lines += [f"  {console.safe_line(problem)}" for problem in entry.problems]
     else:
         rows = [
