@@ -156,6 +156,11 @@ def test_values_file_with_duplicate_keys_is_reported_with_its_line(tmp_path: Pat
         merge_values({}, value_files=[path])
 
 
+def test_a_values_file_that_is_a_directory_is_a_usage_error_as_a_missing_one(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"--values .*: not a regular file"):
+        merge_values({}, value_files=[tmp_path])
+
+
 def test_missing_values_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"--values .*nope.yaml: no such file"):
         merge_values({}, value_files=[tmp_path / "nope.yaml"])

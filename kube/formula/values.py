@@ -165,6 +165,8 @@ def load_values_file(path: Path) -> dict[str, Any]:
 
     if not path.exists():
         raise UsageError(f"--values {path}: no such file")
+    if not path.is_file():  # a directory, a FIFO: what was given on the command line is wrong
+        raise UsageError(f"--values {path}: not a regular file", hint="give a YAML or JSON file of values")
     text = yamlsafe.read_capped(path, limit=VALUES_FILE_LIMIT, display=str(path))
     data = yamlsafe.to_plain(yamlsafe.load_one(text, source=str(path)))
     if data is None:
