@@ -23,7 +23,8 @@ from kube.cli.results import kubectl_for
 from kube.core.durations import format_duration, parse_duration
 from kube.core.errors import WaitTimeoutError
 from kube.k8s import status as kstatus
-from kube.k8s.status import NotCurrentError, ObjectStatus, ReleaseStatus
+from kube.k8s.kubectl_output import Reason
+from kube.k8s.status import NotCurrentError, ObjectStatus, Release, ReleaseStatus
 
 app = command_app()
 
@@ -94,13 +95,23 @@ def status_command(
         raise NotCurrentError(
             f"{where}: {len(live.not_current)} of {len(live.objects)} objects not Current: "
             f"{live.describe_not_current(3)}",
-            hint=(
-                f"what the install could not create needs a fixed formula: `kube upgrade {found.name} "
-                f"-n {found.namespace}` with it"
-                if found.not_created
-                else f"follow it with `kube status {found.name} -n {found.namespace} --watch`"
-            ),
+            hint=_not_current_hint(found),
         )
+
+
+def _not_current_hint(found: Release) -> str:
+    """What to do about a release not Current: wait, finish an install that stopped, or fix the
+    formula of what the API server or kubectl refused."""
+    if not found.not_created:
+        return f"follow it with `kube status {found.name} -n {found.namespace} --watch`"
+    stopped = ("not created: not attempted", f"not created: {Reason.INTERRUPTED}")
+    if all(message.startswith(stopped) for _, message in found.not_created):
+        # Interrupted, or never reached: nothing is wrong with the formula, the install resumes.
+        return "run the same `kube install` again: it resumes and creates what is missing"
+    return (
+        f"what the install could not create needs a fixed formula: `kube upgrade {found.name} "
+        f"-n {found.namespace}` with it"
+    )
 
 
 def _progress_line(status: ObjectStatus) -> None:

@@ -317,7 +317,11 @@ def _object_outcome(obj: KubeObject, outcome: Outcome, progress: _Progress) -> N
         uid = str((outcome.live or {}).get("metadata", {}).get("uid", ""))
         progress.record(RecordedObject(outcome.ref, uid))
         if outcome.reason == shared.SHARED:
-            detail = f"shared with {outcome.message}" if outcome.message else "shared"
+            if not outcome.message and progress.was_recorded(outcome.ref):
+                # Its only user is this release: a re-run of its own install met it.
+                detail = "created by an earlier attempt"
+            else:
+                detail = f"shared with {outcome.message}" if outcome.message else "shared"
             progress.statuses.append(ObjectStatus(outcome.ref, EXISTS, detail, obj.source))
             return
         if outcome.reason == Reason.ADOPTED and progress.was_recorded(outcome.ref):
