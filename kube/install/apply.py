@@ -323,12 +323,12 @@ def _apply_wave(
 ) -> list[Outcome]:
     """One wave: server-side applied in one call, but for objects the API server keeps no field
     ownership of (``unmanaged``), which are updated instead (``updated``), in one more call."""
-    by_update = [i for i, o in enumerate(wave) if unmanaged(before.get(key_of(ObjectRef.of(o))))]
+    by_update = {i for i, o in enumerate(wave) if unmanaged(before.get(key_of(ObjectRef.of(o))))}
     if not by_update:
         return kubectl.apply(wave, dry_run=dry_run)
     rest = [o for i, o in enumerate(wave) if i not in by_update]
     applied = iter(kubectl.apply(rest, dry_run=dry_run))
-    bodies = [updated(wave[i], before[key_of(ObjectRef.of(wave[i]))]) for i in by_update]
+    bodies = [updated(wave[i], before[key_of(ObjectRef.of(wave[i]))]) for i in sorted(by_update)]
     answers = iter(kubectl.replace_many(bodies, dry_run=dry_run))
     return [next(answers) if i in by_update else next(applied) for i in range(len(wave))]
 

@@ -49,25 +49,15 @@ def handed_over(
     ``strategy``, a Pod's ``dnsPolicy``), which must stay where it is: handed to kube, every
     apply would drop and default it again, and a dry run would show it going."""
     meta = live.get("metadata")
-    if not isinstance(meta, Mapping):
+    entries = meta.get("managedFields") if isinstance(meta, Mapping) else None
+    moving = _moving(entries, sent_before)
+    if not moving:
         return None
-    entries = meta.get("managedFields")
-    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
-        return None
-    created = [
-        i for i, e in enumerate(entries)
-        if _is_create(e) and isinstance(e.get("fieldsV1"), Mapping) and _parts(e["fieldsV1"], sent_before)[0]
-    ]  # fmt: skip
-    if not created:
-        return None
-    applies = [i for i, e in enumerate(entries) if (e.get("manager"), e.get("operation")) == _APPLY]
+    assert isinstance(meta, Mapping) and isinstance(entries, list)
     new = [copy.deepcopy(dict(e)) for e in entries]
-    target = new[applies[0]] if applies else None
-    for i in created:
+    target = next((e for e in new if (e.get("manager"), e.get("operation")) == _APPLY), None)
+    for i, (fields, kept) in moving.items():
         entry = new[i]
-        if target is not None and target.get("apiVersion") != entry.get("apiVersion"):
-            return None
-        fields, kept = _parts(entry["fieldsV1"], sent_before)
         if target is None:
             target = {
                 "manager": APPLY_MANAGER,
@@ -84,6 +74,26 @@ def handed_over(
     out = dict(live)
     out["metadata"] = {**meta, "managedFields": [e for e in new if e.get("fieldsV1")]}
     return out
+
+
+def _moving(
+    entries: Any, sent_before: Mapping[str, Any] | None
+) -> dict[int, tuple[dict[str, Any], dict[str, Any]]]:
+    """The ``kubectl-create`` entries of ``entries`` (``managedFields``) that hand fields over, by
+    index, each as (what moves, what stays); empty when none does, or when they cannot: a
+    ``kube`` Apply entry for another apiVersion would need the API server's conversion."""
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+        return {}
+    creates = [
+        (i, e["fieldsV1"])
+        for i, e in enumerate(entries)
+        if _is_create(e) and isinstance(e.get("fieldsV1"), Mapping)
+    ]
+    moving = {i: parts for i, fields in creates if (parts := _parts(fields, sent_before))[0]}
+    apply = next((e for e in entries if (e.get("manager"), e.get("operation")) == _APPLY), None)
+    if apply is not None and any(entries[i].get("apiVersion") != apply.get("apiVersion") for i in moving):
+        return {}
+    return moving
 
 
 def _parts(
@@ -187,15 +197,15 @@ def dropped(
     entries = meta.get("managedFields") if isinstance(meta, Mapping) else None
     if not isinstance(entries, list):
         return []
-    handing = sent_before is not None and handed_over(live, sent_before) is not None
+    moving = _moving(entries, sent_before) if sent_before is not None else {}
     mine: dict[str, Any] = {}
     others: dict[str, Any] = {}
-    for entry in entries:
+    for i, entry in enumerate(entries):
         fields = entry.get("fieldsV1") if isinstance(entry, Mapping) else None
         if not isinstance(fields, Mapping):
             continue
-        if handing and _is_create(entry):
-            move, stay = _parts(fields, sent_before)
+        if i in moving:
+            move, stay = moving[i]
             mine, others = _union(mine, move), _union(others, stay)
         elif (entry.get("manager"), entry.get("operation")) == _APPLY:
             mine = _union(mine, fields)

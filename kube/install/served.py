@@ -108,14 +108,11 @@ def _refuse_unserved_kinds(kubectl: Kubectl, objects: Sequence[KubeObject], unto
 def _kinds_served(kubectl: Kubectl, version: str) -> set[str] | None:
     """The kinds the server lists in ``version`` (``batch/v1``); None when it cannot be read
     (an unserved group/version is the group/version check's to report)."""
-    import json
+    from kube.k8s import capabilities
 
-    code, out, _ = kubectl.run("get", "--raw", f"/apis/{version}", read=True)
-    if code != 0:
-        return None
     try:
-        listed = json.loads(out)
-    except ValueError:
+        listed = capabilities.read_raw(kubectl, f"/apis/{version}")
+    except ClusterError:
         return None
     resources = listed.get("resources") if isinstance(listed, dict) else None
     if not isinstance(resources, list):

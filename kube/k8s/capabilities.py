@@ -177,7 +177,8 @@ def read(kubectl: Kubectl) -> Capabilities:
     return _CACHE[key]
 
 
-def _raw(kubectl: Kubectl, path: str) -> object:
+def read_raw(kubectl: Kubectl, path: str) -> object:
+    """The JSON the API server answers at ``path`` (``/version``, ``/apis/batch/v1``)."""
     code, out, err = kubectl.run("get", "--raw", path, read=True)
     if code != 0:
         raise kubectl._fail("get --raw " + path, err, out)
@@ -191,8 +192,8 @@ def _read(kubectl: Kubectl) -> Capabilities:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        version = pool.submit(_raw, kubectl, "/version")
-        groups = _raw(kubectl, "/apis")
+        version = pool.submit(read_raw, kubectl, "/version")
+        groups = read_raw(kubectl, "/apis")
         info = version.result()
     if not isinstance(info, dict):
         raise ClusterError("the API server's /version is not a JSON object")

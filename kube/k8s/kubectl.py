@@ -32,6 +32,7 @@ from kube.k8s.kubectl_output import (
     json_objects,
     json_stream,
     name_key,
+    objects_stream,
     pair_live,
     unserved_types,
     without_warnings,
@@ -621,7 +622,7 @@ class Kubectl:
         then kubectl does too, and any other exit is an error."""
         if not objects:
             return
-        payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
+        payload = objects_stream(objects)
         args = (
             "diff",
             "--server-side",
@@ -657,7 +658,7 @@ class Kubectl:
         if not objects:
             return []
         refs = [ObjectRef.of(o) for o in objects]
-        payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
+        payload = objects_stream(objects)
         code, out, err = self.run(
             *_create_args(server_dry_run=server_dry_run, validate=validate), input=payload, timeout=timeout
         )
@@ -697,7 +698,7 @@ class Kubectl:
         if not objects:
             return []
         refs = [ObjectRef.of(o) for o in objects]
-        payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
+        payload = objects_stream(objects)
         code, out, err = self.run(
             "apply", "--server-side", "--field-manager=kube", "--force-conflicts", "--filename=-",
             "--output=json", *(["--dry-run=server"] if dry_run else []), input=payload, timeout=timeout,
@@ -740,7 +741,7 @@ class Kubectl:
         if not objects:
             return []
         refs = [ObjectRef.of(o) for o in objects]
-        payload = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
+        payload = objects_stream(objects)
         args = (*_replace_args(validate=False), *(["--dry-run=server"] if dry_run else []))
         code, out, err = self.run(*args, input=payload)
         replaced = json_objects(out)

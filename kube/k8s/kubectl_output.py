@@ -89,7 +89,12 @@ class Outcome:
 
 
 def json_stream(refs: Iterable[ObjectRef]) -> str:
-    return "".join(json.dumps(r.stub(), separators=(",", ":")) + "\n" for r in refs)
+    return objects_stream(r.stub() for r in refs)
+
+
+def objects_stream(objects: Iterable[Mapping[str, Any]]) -> str:
+    """``objects`` as kubectl reads them from ``--filename=-``: one compact JSON object a line."""
+    return "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects)
 
 
 def json_objects(text: str) -> list[dict[str, Any]]:
